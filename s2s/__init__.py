@@ -1,0 +1,18 @@
+"""s2s: source-to-source automatic differentiation for Python and NumPy.
+
+``s2s.grad(f)`` reads ``f``'s source, rewrites it into readable primal and adjoint Python code
+from rule templates, compiles and caches it. ``inspect.getsource()`` on the result shows the
+generated derivative.
+"""
+from .api import grad, value_and_grad
+from .errors import (MissingRuleError, NotDifferentiableError, S2SError,
+                     SourceUnavailableError, UnsupportedSyntaxError)
+from .rules import adjoint, nondifferentiable, tangent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "value_and_grad", "adjoint", "tangent", "nondifferentiable",
+    "S2SError", "SourceUnavailableError", "UnsupportedSyntaxError", "MissingRuleError",
+    "NotDifferentiableError", "__version__",
+]

@@ -1,0 +1,325 @@
+"""The public transforms: ``grad`` and ``value_and_grad``.
+
+This module only handles arguments: which positions are differentiated, pytrees, aux outputs,
+seeds and the cache. All AST work happens in the pipeline modules.
+
+    df = s2s.grad(f, grad_position=(0, 1))
+    dx, dy = df(x, y)                     # runs the generated grad_f(x, y) -> (value, (dx, dy))
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import types
+import weakref
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import gast
+import numpy as np
+
+from . import rules
+from .codegen import compile_function
+from .errors import NotDifferentiableError, S2SError
+from .normalize import name
+from .parse import Source, parse_function
+from .reverse import ReverseBuilder, parameter_names
+
+Position = Union[int, Tuple[int, ...], None]
+
+_LEAF_TYPES = (float, np.ndarray, np.floating)
+_lock = threading.RLock()
+_cache: Dict[tuple, list] = {}
+
+
+# -- argument classification ----------------------------------------------------------------
+def _leaf_kind(value: Any) -> Optional[str]:
+    """'float' for differentiable leaves, 'int' for ints to promote, None otherwise."""
+    kind = type(value)
+    if kind is float or kind is np.float64 or kind is np.float32:
+        return "float"
+    if kind is np.ndarray:
+        return "float" if value.dtype.kind == "f" else ("int" if value.dtype.kind in "iub"
+                                                          else None)
+    if kind is int or kind is bool:
+        return "int"
+    if isinstance(value, np.floating):
+        return "float"
+    if isinstance(value, np.integer):
+        return "int"
+    return None
+
+
+def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
+    """A differentiable version of ``value`` and whether it is a pytree."""
+    kind = _leaf_kind(value)
+    if kind == "float":
+        return value, False
+    if kind == "int":
+        return (float(value) if not isinstance(value, np.ndarray)
+                else value.astype(np.float64)), False
+    if isinstance(value, (tuple, list)):
+        return type(value)(_prepare(v, pname, fname)[0] for v in value), True
+    if isinstance(value, dict):
+        return {k: _prepare(v, pname, fname)[0] for k, v in value.items()}, True
+    raise NotDifferentiableError(
+        f"s2s cannot differentiate '{fname}' with respect to parameter '{pname}': "
+        f"it is a {type(value).__name__}, not a float, an array of floats or a "
+        f"pytree (tuple, list or dict) of them",
+        hint=f"move '{pname}' out of grad_position, or pass a float value")
+
+
+def _match_dtype(grad: Any, primal: Any) -> Any:
+    if type(primal) is np.ndarray:
+        if type(grad) is not np.ndarray or grad.dtype != primal.dtype \
+                or grad.shape != primal.shape:
+            grad = np.asarray(grad, dtype=primal.dtype)
+            if grad.shape != primal.shape:
+                grad = np.broadcast_to(grad, primal.shape).copy()
+    elif isinstance(primal, np.floating) and getattr(grad, "dtype", None) != primal.dtype:
+        grad = primal.dtype.type(grad)
+    elif isinstance(primal, (tuple, list)):
+        return type(primal)(_match_dtype(g, p) for g, p in zip(grad, primal))
+    elif isinstance(primal, dict):
+        return {k: _match_dtype(grad[k], p) for k, p in primal.items()}
+    return grad
+
+
+def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int, ...], bool]:
+    if grad_position is None:
+        raise ValueError(
+            f"grad_position=None for '{fname}' differentiates only with respect to "
+            f"weights=, which this version of s2s.grad does not take yet; pass "
+            f"grad_position=0 (an int or a tuple of ints)")
+    if isinstance(grad_position, bool) or not isinstance(grad_position, (int, tuple, list)):
+        raise TypeError(f"grad_position must be an int or a tuple of ints, "
+                        f"not {grad_position!r}")
+    if isinstance(grad_position, int):
+        return (grad_position,), True
+    positions = tuple(grad_position)
+    if not positions or not all(isinstance(p, int) and not isinstance(p, bool)
+                                for p in positions):
+        raise TypeError(f"grad_position must be an int or a non-empty tuple of ints, "
+                        f"not {grad_position!r}")
+    return positions, False
+
+
+# -- transformation and cache ---------------------------------------------------------------
+def _primitive_source(fn: Callable) -> Source:
+    """A one-line Python function that calls a primitive, so it can go through the pipeline."""
+    rule = rules.reverse_rule(fn)
+    signature = inspect.signature(rule)
+    params = [p.name for p in signature.parameters.values()
+              if p.default is inspect.Parameter.empty
+              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    fname = getattr(fn, "__name__", "primitive")
+    text = f"def {fname}({', '.join(params)}):\n    return primitive({', '.join(params)})\n"
+    node = gast.parse(text).body[0]
+    holder = types.FunctionType(compile(text, f"<s2s primitive {fname}>", "exec").co_consts[0],
+                                {"primitive": fn})
+    return Source(fn=holder, node=node, filename=f"<s2s primitive {fname}>",
+                  globals={"primitive": fn})
+
+
+def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
+               sens_param: bool, tree_params: Tuple[str, ...], mode: str) -> types.FunctionType:
+    rules.load_builtin_rules()
+    if rules.reverse_rule(fn) is not None:      # a rule wins over the source
+        source = _primitive_source(fn)
+    else:
+        source = parse_function(fn)
+    builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
+                             tree_params=tree_params, single=single, mode=mode,
+                             callee_vjp=vjp_of)
+    new = builder.build()
+    grads = ", ".join("d" + n for n in wrt_names)
+    where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
+    if mode == "vjp":
+        doc = (f"Forward sweep of {source.name} ({where}).\n\n    Returns (value, pullback); "
+               f"pullback(cotangent) returns ({grads},). Generated by s2s.\n    ")
+    else:
+        doc = (f"Gradient of {source.name} ({where}).\n\n    Returns (value, "
+               f"{grads if single else '(' + grads + ')'}). Generated by s2s.\n    ")
+    compiled = compile_function(new, source, builder.injected, docstring=doc)
+    compiled.__s2s_resolved__ = dict(source.resolved)
+    return compiled
+
+
+def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
+    """Do the free names the transform relied on still mean the same objects?"""
+    if not resolved:
+        return True
+    source = Source(fn=fn, node=None, filename="", globals=fn.__globals__,
+                    closure=dict(zip(fn.__code__.co_freevars, fn.__closure__ or ())))
+    return all(source._lookup(n) is obj for n, obj in resolved.items())
+
+
+_in_progress: Dict[tuple, "_Pending"] = {}
+
+
+class _Pending:
+    """Stands in for a gradient still being built, so recursive functions can call it."""
+
+    def __init__(self):
+        self.compiled = None
+
+    def __call__(self, *args, **kwargs):
+        return self.compiled(*args, **kwargs)
+
+
+def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad"):
+    code = getattr(fn, "__code__", None)
+    key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
+           tree_params, mode)
+    with _lock:
+        for compiled in _cache.get(key, ()):
+            if code is None or (compiled.__globals__ is fn.__globals__
+                                and compiled.__s2s_closure__ is fn.__closure__
+                                and _resolved_still(fn, compiled.__s2s_resolved__)):
+                return compiled
+        pending = _in_progress.get(key)
+        if pending is not None:
+            return pending
+        pending = _in_progress[key] = _Pending()
+        try:
+            compiled = _transform(fn, wrt_names, single, has_aux, sens_param, tree_params,
+                                  mode)
+        finally:
+            del _in_progress[key]
+        compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
+        pending.compiled = compiled
+        _cache.setdefault(key, []).append(compiled)
+        return compiled
+
+
+def vjp_of(fn: Callable, wrt_names: Tuple[str, ...]) -> Callable:
+    """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``."""
+    return _compiled_for(fn, tuple(wrt_names), False, False, False, (), "vjp")
+
+
+# -- the gradient function ------------------------------------------------------------------
+class GradFunction:
+    """The callable returned by ``grad``/``value_and_grad``.
+
+    ``inspect.getsource()`` on it shows the generated gradient (through ``__wrapped__``).
+    """
+
+    def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
+                 sens_param: bool, return_value: bool):
+        self.fn = fn
+        fname = getattr(fn, "__name__", repr(fn))
+        self.positions, self.single = _normalize_positions(grad_position, fname)
+        self.has_aux = has_aux
+        self.sens_param = sens_param
+        self.return_value = return_value
+        self._plain = None              # compiled gradient for inputs that are all leaves
+        self._params = None
+        self.__name__ = getattr(fn, "__name__", "function")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__module__ = getattr(fn, "__module__", None)
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def _param_names(self):
+        if self._params is None:
+            fn = self.fn
+            if getattr(fn, "__code__", None) is not None:
+                names = parameter_names_of(fn)
+            else:
+                rule = rules.reverse_rule(fn)
+                if rule is None:
+                    from .errors import SourceUnavailableError
+                    raise SourceUnavailableError(
+                        f"s2s cannot differentiate {getattr(fn, '__name__', fn)!r}: it has no "
+                        f"Python source and no registered rule",
+                        construct="function without source",
+                        hint="register a rule with @s2s.adjoint(fn) (see the README)")
+                names = [p.name for p in inspect.signature(rule).parameters.values()]
+            for p in self.positions:
+                if not -len(names) <= p < len(names):
+                    raise ValueError(f"grad_position {p} is out of range for "
+                                     f"'{getattr(fn, '__name__', fn)}', which takes "
+                                     f"{len(names)} argument(s)")
+            self._params = names
+        return self._params
+
+    def _wrt(self):
+        names = self._param_names()
+        return tuple(names[p] for p in self.positions)
+
+    def _compiled(self, trees: Tuple[str, ...] = ()):
+        if not trees and self._plain is not None:
+            return self._plain
+        compiled = _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
+                                 self.sens_param, trees)
+        if not trees:
+            self._plain = compiled
+        return compiled
+
+    @property
+    def __wrapped__(self):
+        return self._compiled()
+
+    def __call__(self, *args, **kwargs):
+        fname = getattr(self.fn, "__name__", "function")
+        names = self._param_names()
+        if self.sens_param and "sens" in kwargs:
+            args = args + (kwargs.pop("sens"),)
+        args = list(args)
+        trees = []
+        originals = []
+        for p in self.positions:
+            if p >= len(args) or p < -len(args):
+                raise TypeError(f"'{fname}' was called without its differentiated "
+                                f"argument '{names[p]}' (position {p}) as a positional argument")
+            value = args[p]
+            if _leaf_kind(value) != "float":
+                value, is_tree = _prepare(value, names[p], fname)
+                args[p] = value
+                if is_tree:
+                    trees.append(names[p])
+            originals.append(value)
+        compiled = self._compiled(tuple(trees))
+        value, grads = compiled(*args, **kwargs)
+        if self.single:
+            grads = _match_dtype(grads, originals[0])
+        else:
+            grads = tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
+        if self.return_value:
+            return value, grads
+        if self.has_aux:
+            return grads, tuple(value[1:])
+        return grads
+
+
+def parameter_names_of(fn: Callable):
+    code = fn.__code__
+    count = code.co_argcount + code.co_kwonlyargcount
+    names = list(code.co_varnames[:count])
+    return names
+
+
+def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: Any = None,
+         has_aux: bool = False, sens_param: bool = False) -> Callable:
+    """The gradient of ``fn`` with respect to the arguments at ``grad_position``.
+
+    An int position gives one gradient, a tuple gives a tuple. A non-scalar output is seeded
+    with ones (the gradient of its sum). With ``has_aux=True``, ``fn`` returns
+    ``(out, aux1, ...)`` and the result is ``(grads, (aux1, ...))``.
+    Works as ``s2s.grad(f)``, ``@s2s.grad`` and ``@s2s.grad(grad_position=1)``.
+    """
+    if fn is None:
+        return lambda f: grad(f, grad_position, weights, has_aux, sens_param)
+    if weights is not None:
+        raise NotImplementedError("weights= is not supported yet")
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False)
+
+
+def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
+                   weights: Any = None, has_aux: bool = False,
+                   sens_param: bool = False) -> Callable:
+    """Like ``grad``, but returns ``(value, grads)``; with aux the value is the whole output."""
+    if fn is None:
+        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param)
+    if weights is not None:
+        raise NotImplementedError("weights= is not supported yet")
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True)

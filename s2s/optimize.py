@@ -1,0 +1,298 @@
+"""Stage 6: make the generated gradient what a careful person would write.
+
+In: the generated ``FunctionDef``, with the names the pipeline made up.  Out: the same
+function, simplified. Passes, in order:
+
+1. ``unbroadcast(g, x)`` is dropped where shape classes prove ``g`` already has ``x``'s shape
+   (operands of elementwise code share a class; scalar constants never change a shape);
+2. copies of cotangents (``dy = dz``) are propagated and algebra with 1 and 0 is folded;
+3. assignments nothing reads are removed (only names the pipeline made, never user code);
+4. single-use temporaries of the primal that the adjoint does not read are put back into the
+   expression they came from, so the primal reads like the user's own code.
+
+    out_pow = x ** 2                          out = 3 * x ** 2 + 4 * x
+    out_mul = 3 * out_pow                     dout = ones_like(out)
+    out = out_mul + 4 * x             ->      dout_pow = dout * 3
+    dout = ones_like(out)                     dx = dout * 4 + dout_pow * (2 * x)
+    dout_mul = unbroadcast(dout, out_mul)
+    ...
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+from typing import Any, Dict, Iterable, List, Optional, Set
+
+import gast
+import numpy as np
+
+_fresh_class = itertools.count()
+_SCALAR = "scalar"          # a number that broadcasts against anything without changing it
+
+
+class Context:
+    """What the optimizer needs to know about names the pipeline made."""
+
+    def __init__(self, generated: Set[str], primal_temps: Set[str], cotangent_of: Dict[str, str],
+                 elementwise: Any, unbroadcast: Optional[str]):
+        self.generated = generated              # names safe to remove or rename
+        self.primal_temps = primal_temps        # temporaries made by normalization
+        self.cotangent_of = cotangent_of        # cotangent name -> primal name
+        self.elementwise = elementwise          # callable: is this call elementwise?
+        self.unbroadcast = unbroadcast          # the name unbroadcast has in generated code
+
+
+def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    if ctx.unbroadcast:
+        classes = shape_classes(fn, ctx)
+        _DropUnbroadcast(classes, ctx).visit(fn)
+    fn.body = propagate_copies(fn.body, ctx)
+    _Fold().visit(fn)
+    fn.body = remove_dead(fn.body, ctx.generated)
+    fn.body = inline_temporaries(fn.body, ctx.primal_temps)
+    return fn
+
+
+# -- 1. shape classes -----------------------------------------------------------------------
+def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
+    """Map names to shape classes: names in one class have equal shapes at run time."""
+    classes: Dict[str, Any] = {}
+    for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
+        classes[arg.id] = next(_fresh_class)
+    conflicted: Set[str] = set()
+    assigns = [n for n in ast.walk(fn) if isinstance(n, gast.Assign)
+               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
+    for _ in range(3):                      # loops may need a second look; classes only merge
+        changed = False
+        for stmt in assigns:
+            target = stmt.targets[0].id
+            if target in conflicted:
+                continue
+            primal = ctx.cotangent_of.get(target)
+            cls = classes.get(primal) if primal else class_of(stmt.value, classes, ctx)
+            if cls is None:
+                cls = ("fresh", id(stmt))
+            old = classes.get(target)
+            if old is None:
+                classes[target] = cls
+                changed = True
+            elif old != cls and not primal:
+                conflicted.add(target)
+                classes[target] = ("conflict", target)
+                changed = True
+        if not changed:
+            break
+    for d, primal in ctx.cotangent_of.items():
+        if primal in classes:
+            classes[d] = classes[primal]
+    return classes
+
+
+def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
+    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)):
+        return _SCALAR
+    if isinstance(node, gast.Name):
+        return classes.get(node.id)
+    if isinstance(node, gast.UnaryOp):
+        return class_of(node.operand, classes, ctx)
+    if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+        left = class_of(node.left, classes, ctx)
+        right = class_of(node.right, classes, ctx)
+        if left == _SCALAR:
+            return right
+        if right == _SCALAR or left == right:
+            return left
+        return None
+    if isinstance(node, gast.Call) and ctx.elementwise(node):
+        operands = [class_of(a, classes, ctx) for a in node.args]
+        operands = [c for c in operands if c != _SCALAR]
+        if operands and all(c is not None and c == operands[0] for c in operands):
+            return operands[0]
+        if not operands and node.args:
+            return _SCALAR
+    return None
+
+
+class _DropUnbroadcast(ast.NodeTransformer):
+    def __init__(self, classes, ctx):
+        self.classes, self.ctx = classes, ctx
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if (isinstance(node.func, gast.Name) and node.func.id == self.ctx.unbroadcast
+                and len(node.args) == 2):
+            value_cls = class_of(node.args[0], self.classes, self.ctx)
+            target_cls = class_of(node.args[1], self.classes, self.ctx)
+            if value_cls is not None and value_cls == target_cls and value_cls != _SCALAR:
+                return node.args[0]
+        return node
+
+
+# -- 2. copies and algebra -------------------------------------------------------------------
+def _assign_counts(body: List[ast.AST]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def propagate_copies(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
+    """``da = db`` at the top level, both bound once: read ``db`` wherever ``da`` was read."""
+    counts = _assign_counts(body)
+    mutated = _mutated_in_place(body)
+    replace: Dict[str, str] = {}
+    for stmt in body:
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and isinstance(stmt.value, gast.Name)):
+            a, b = stmt.targets[0].id, stmt.value.id
+            b = replace.get(b, b)
+            if (a in ctx.generated and counts.get(a) == 1 and counts.get(b, 0) <= 1
+                    and a not in mutated and b not in mutated):
+                replace[a] = b
+    if not replace:
+        return body
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in replace:
+                node.id = replace[node.id]
+            return node
+    out = []
+    for stmt in body:
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in replace):
+            continue
+        out.append(Sub().visit(stmt))
+    return out
+
+
+def _mutated_in_place(body) -> Set[str]:
+    names = set()
+    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
+            base = node.target.value
+            if isinstance(base, gast.Name):
+                names.add(base.id)
+        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
+            func = node.func
+            if isinstance(func, gast.Name) and func.id.startswith("add_at"):
+                names.add(node.args[0].id)
+    return names
+
+
+def _is_number(node, value) -> bool:
+    return (isinstance(node, gast.Constant) and type(node.value) in (int, float)
+            and node.value == value)
+
+
+class _Fold(ast.NodeTransformer):
+    """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Mult):
+            if _is_number(node.right, 1):
+                return node.left
+            if _is_number(node.left, 1):
+                return node.right
+        if isinstance(node.op, gast.Div) and _is_number(node.right, 1):
+            return node.left
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if (isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp)
+                and isinstance(node.operand.op, gast.USub)):
+            return node.operand.operand
+        return node
+
+
+# -- 3. dead code ---------------------------------------------------------------------------
+def remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
+    """Drop assignments to pipeline names that nothing reads afterwards (loops: anywhere)."""
+    while True:
+        reads: Set[str] = set()
+        for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                reads.add(node.id)
+            elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+                reads.add(node.target.id)
+        dead = {n for n in removable if n not in reads}
+        new_body, removed = _drop_assignments(body, dead)
+        body = new_body
+        if not removed:
+            return body
+
+
+def _drop_assignments(body, dead):
+    removed = False
+    out = []
+    for stmt in body:
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in dead):
+            removed = True
+            continue
+        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Subscript)
+                and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id in dead):
+            removed = True
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                new_inner, r = _drop_assignments(inner, dead)
+                removed |= r
+                setattr(stmt, field, new_inner or ([gast.Pass()] if field == "body" else []))
+        out.append(stmt)
+    return out, removed
+
+
+# -- 4. primal temporaries back into their expressions --------------------------------------
+def inline_temporaries(body: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
+    """``t = a * b; y = t + c`` becomes ``y = a * b + c`` when only that use reads ``t``.
+
+    Only the statement right after a temporary's definition may absorb it, which keeps
+    the user's order of evaluation.
+    """
+    uses: Dict[str, int] = {}
+    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            uses[node.id] = uses.get(node.id, 0) + 1
+    out: List[ast.AST] = []
+    for stmt in body:
+        while out and _inlinable(out[-1], temps, uses) and _single_use_in(stmt, out[-1]):
+            prev = out.pop()
+            stmt = _substitute(stmt, prev.targets[0].id, prev.value)
+        out.append(stmt)
+    return out
+
+
+def _inlinable(stmt, temps, uses) -> bool:
+    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in temps
+            and uses.get(stmt.targets[0].id) == 1)
+
+
+def _single_use_in(stmt, prev) -> bool:
+    if not isinstance(stmt, (gast.Assign, gast.Return)):
+        return False
+    target = prev.targets[0].id
+    value = stmt.value
+    if value is None:
+        return False
+    return sum(isinstance(n, gast.Name) and n.id == target for n in ast.walk(value)) == 1
+
+
+def _substitute(stmt, target, value):
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id == target:
+                return _parenthesized(value)
+            return node
+    stmt.value = Sub().visit(stmt.value)
+    return stmt
+
+
+def _parenthesized(value):
+    return copy.deepcopy(value)     # ast.unparse adds parentheses by precedence

@@ -1,0 +1,794 @@
+"""Stage 5: reverse mode. Emit the primal sweep, then the adjoint sweep, from rule templates.
+
+In: a normalized function, the differentiated parameters, the active names.
+Out: a new ``FunctionDef`` that runs the primal, seeds the output's cotangent and walks the
+statements backwards, pasting each primitive's rule with names substituted.
+
+    def f(x):                         def grad_f(x):
+        y = np.sin(x)                     y = np.sin(x)
+        out = y * 3.0           ->        out = y * 3.0
+        return out                        dout = ones_like(out)
+                                          dy = dout * 3.0
+                                          dx = dy * np.cos(x)
+                                          return out, dx
+
+The sweep tracks, statically, which cotangents are still zero: the first contribution to a
+cotangent is a plain assignment, later ones add to it, and the adjoint of a statement whose
+result has no cotangent is skipped altogether.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+
+import gast
+import numpy as np
+
+from . import rules
+from .activity import STATIC_ATTRIBUTES, active_names
+from .errors import MissingRuleError, UnsupportedSyntaxError
+from .expand import Expansion, bind_call, expand, template_of
+from .names import Namer
+from .normalize import assign, const, dotted, name, normalize
+from .parse import Source
+from .resolve import UNRESOLVED, Resolver, local_names
+from . import numpy_helpers, runtime
+from .optimize import Context, optimize
+
+BINARY_OPERATORS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod,
+    gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+}
+UNARY_OPERATORS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+# Array attributes that are differentiable functions of the array.
+ATTRIBUTE_FUNCTIONS = {"T": np.transpose}
+
+
+class ReverseBuilder:
+    """Builds the gradient function of one user function."""
+
+    def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
+                 sens_param: bool = False, tree_params: Sequence[str] = (),
+                 single: bool = True, mode: str = "grad", callee_vjp: Any = None):
+        self.source = source
+        self.wrt = list(wrt)
+        self.has_aux = has_aux
+        self.sens_param = sens_param
+        self.tree_params = set(tree_params)
+        self.single = single
+        self.mode = mode
+        self.callee_vjp = callee_vjp
+        self.calls: Dict[str, Tuple[str, list, str]] = {}
+        self.namer = Namer.for_tree(source.node)
+        self.injected: Dict[str, Any] = {}     # generated name -> object (closure cells)
+        self.cotangent_names: Dict[str, str] = {}
+        self.nonzero: Set[str] = set()         # primal names whose cotangent may be nonzero
+        self.owned: Set[str] = set()           # cotangents private to us (safe to update in place)
+        self.temps: Set[str] = set()           # names of rule locals (dead-code candidates)
+
+    # -- entry point ----------------------------------------------------------------------
+    def build(self) -> gast.FunctionDef:
+        fn = self.source.node
+        check_supported(self.source, fn)
+        self.locals = local_names(fn)
+        self.resolver = Resolver(self.source, self.locals)
+        params = parameter_names(fn)
+        for p in self.wrt:
+            if p not in params:
+                raise TypeError(f"'{fn.name}' has no parameter '{p}'")
+        normalized = normalize(self.source, fn, self.namer)
+        primal_temps = set(self.namer.made)
+        body = rename_reassigned(normalized.body, params, self.namer)
+        *primal, ret = body
+        outputs, value_node = self._outputs(ret)
+        self.active = active_names(primal, self.wrt, [o for o in outputs], self._is_constant_call)
+        self.trees = self._tree_names(primal)
+        primal = [self.prepare_call(stmt) for stmt in primal]
+
+        seed_param = None
+        seed_stmts = []
+        for i, out in enumerate(outputs):
+            if out is None or out not in self.active:
+                continue
+            d = self.cotangent(out)
+            if self.mode == "vjp":
+                if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
+                    seed_param = d
+                    self.nonzero.add(out)
+                    continue
+                seed_param = seed_param or self.namer.fresh("dout")
+                seed = _item(name(seed_param), const(i))
+            elif self.sens_param:
+                seed = name(self.sens_name)
+                if isinstance(value_node, gast.Tuple) and not self.has_aux:
+                    seed = _item(seed, const(i))
+            else:
+                seed = self._call_helper("ones_like", runtime.ones_like, [name(out)])
+            seed_stmts.append(assign(d, seed))
+            self.nonzero.add(out)
+
+        adjoint: List[ast.AST] = []
+        for stmt in reversed(primal):
+            adjoint.extend(self.statement_adjoint(stmt))
+        adjoint = eliminate_dead_temps(adjoint, self.temps)
+
+        grads = [self._final_cotangent(p) for p in self.wrt]
+        if self.mode == "vjp":
+            grads_node = gast.Tuple(elts=grads, ctx=gast.Load())
+        else:
+            grads_node = grads[0] if self.single else gast.Tuple(elts=grads, ctx=gast.Load())
+        sentinel = gast.Expr(value=const(_SENTINEL))
+        result = gast.Return(value=gast.Tuple(elts=[value_node, grads_node], ctx=gast.Load()))
+        prefix = "vjp_" if self.mode == "vjp" else "grad_"
+        new = gast.FunctionDef(
+            name=self.namer.fresh(prefix + fn.name.strip("_<>")), args=fn.args,
+            body=primal + [sentinel] + seed_stmts + adjoint + [result], decorator_list=[],
+            returns=None, type_comment=None, type_params=[])
+        if self.sens_param:
+            new.args = _append_parameter(fn.args, self.sens_name)
+        ast.copy_location(new, fn)
+        generated = set(self.temps) | set(self.cotangent_names.values())
+        ctx = Context(generated=generated, primal_temps=primal_temps,
+                      cotangent_of={d: p for p, d in self.cotangent_names.items()},
+                      elementwise=self._is_elementwise_call,
+                      unbroadcast=self._name_of(numpy_helpers.unbroadcast))
+        new = optimize(new, ctx)
+        split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
+        forward, backward = new.body[:split], new.body[split + 1:]
+        if self.mode != "vjp":
+            new.body = forward + backward
+            return new
+        *backward, ret_stmt = backward
+        value_node, grads_node = ret_stmt.value.elts
+        pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
+        param = seed_param or self.namer.fresh("dout")
+        restored = _assigned_names(backward) & (self.locals | set(primal_temps))
+        inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
+        inner_body.append(gast.Return(value=grads_node))
+        inner = gast.FunctionDef(
+            name=pullback, args=_arguments([param]), body=inner_body, decorator_list=[],
+            returns=None, type_comment=None, type_params=[])
+        new.body = forward + [inner, gast.Return(value=gast.Tuple(
+            elts=[value_node, name(pullback)], ctx=gast.Load()))]
+        return new
+
+    # -- calls to user functions ------------------------------------------------------------
+    def prepare_call(self, stmt: ast.AST) -> ast.AST:
+        """``t = g(a, b)`` with active operands becomes ``t, pullback = vjp_g(a, b)``."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and isinstance(stmt.value, gast.Call)):
+            return stmt
+        target, call = stmt.targets[0].id, stmt.value
+        if target not in self.active:
+            return stmt
+        func = self._callee(call)
+        if not _is_user_function(func):
+            return stmt
+        import inspect
+        try:
+            bound = inspect.signature(func).bind(*call.args, **{k.arg: k.value
+                                                                 for k in call.keywords})
+        except TypeError as exc:
+            raise self.source.error(call, f"this call of {func.__name__}", str(exc))
+        wrt = [(p, node) for p, node in bound.arguments.items()
+               if isinstance(node, gast.Name) and node.id in self.active]
+        if not wrt:
+            return stmt
+        compiled = self.callee_vjp(func, tuple(p for p, _ in wrt))
+        vjp_name = self.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
+        pullback = self._fresh_temp(f"{target}_pullback")
+        call.func = name(vjp_name)
+        stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
+                                   ctx=gast.Store())]
+        self.calls[target] = (pullback, wrt, func.__name__)
+        return stmt
+
+    def call_pullback(self, target: str, stmt) -> List[ast.AST]:
+        pullback, wrt, fname = self.calls[target]
+        grads = gast.Call(func=name(pullback), args=[name(self.cotangent(target))], keywords=[])
+        out: List[ast.AST] = []
+        parts = self._fresh_temp(f"d{target}_parts")
+        out.append(assign(parts, grads))
+        for i, (param, node) in enumerate(wrt):
+            out += self.contribute(node.id, _item(name(parts), const(i)))
+        return out
+
+    def _name_of(self, obj: Any) -> Optional[str]:
+        for n, value in self.injected.items():
+            if value is obj:
+                return n
+        if self.source.lookup(getattr(obj, "__name__", "")) is obj:
+            return obj.__name__
+        return None
+
+    def _is_elementwise_call(self, call: gast.Call) -> bool:
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in self.injected:
+            obj = self.injected[func.id]
+        else:
+            obj = self.resolver.resolve(func)
+        if isinstance(obj, np.ufunc):
+            return True
+        if getattr(obj, "__s2s_elementwise__", False):
+            return True
+        return getattr(obj, "__module__", None) == "math"
+
+    @property
+    def sens_name(self) -> str:
+        if not hasattr(self, "_sens_name"):
+            self._sens_name = self.namer.fresh("sens")
+        return self._sens_name
+
+    # -- outputs and seeds ----------------------------------------------------------------
+    def _outputs(self, ret: ast.AST) -> Tuple[List[str], ast.AST]:
+        value = ret.value
+        if value is None:
+            raise self.source.error(ret, "a function that returns None",
+                                    "return the value to differentiate")
+        if self.has_aux:
+            if not (isinstance(value, gast.Tuple) and len(value.elts) >= 2):
+                raise self.source.error(
+                    ret, "has_aux=True with a single return value",
+                    "with has_aux=True the function must return a tuple (out, aux1, ...) "
+                    "of at least two items; only out is differentiated")
+            first = value.elts[0]
+            return ([first.id] if isinstance(first, gast.Name) else []), value
+        if isinstance(value, gast.Tuple):
+            return [e.id for e in value.elts if isinstance(e, gast.Name)], value
+        return ([value.id] if isinstance(value, gast.Name) else []), value
+
+    def _final_cotangent(self, param: str) -> ast.AST:
+        if param not in self.nonzero:
+            return self._call_helper("zeros_like", runtime.zeros_like, [name(param)])
+        d = name(self.cotangent(param))
+        if param in self.tree_params:
+            return self._call_helper("restructure", runtime.restructure, [d, name(param)])
+        return d
+
+    # -- names ----------------------------------------------------------------------------
+    def cotangent(self, primal: str) -> str:
+        d = self.cotangent_names.get(primal)
+        if d is None:
+            d = self.cotangent_names[primal] = self.namer.adjoint(primal)
+        return d
+
+    def bind_free(self, wanted: str, obj: Any) -> str:
+        """A name for ``obj`` in the generated code: the user's own if it means the same."""
+        if wanted not in self.locals and self.source.lookup(wanted) is obj:
+            return wanted
+        for existing, value in self.injected.items():
+            if value is obj and existing.split("_")[0] == wanted.split("_")[0]:
+                return existing
+        fresh = self.namer.fresh(wanted)
+        self.injected[fresh] = obj
+        return fresh
+
+    def _call_helper(self, wanted: str, obj: Any, args: List[ast.AST]) -> gast.Call:
+        return gast.Call(func=name(self.bind_free(wanted, obj)), args=args, keywords=[])
+
+    def _numpy(self, attr: str) -> ast.AST:
+        return gast.Attribute(value=name(self.bind_free("np", np)), attr=attr, ctx=gast.Load())
+
+    # -- analysis helpers -----------------------------------------------------------------
+    def _callee(self, call: gast.Call) -> Any:
+        return self.resolver.resolve(call.func)
+
+    def _is_constant_call(self, call: gast.Call) -> bool:
+        func = self._callee(call)
+        if func is UNRESOLVED:
+            if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
+                method = getattr(np.ndarray, call.func.attr, None)
+                return method is not None and rules.is_nondifferentiable(method)
+            return False
+        return rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
+            int, bool, str, range, type)
+
+    def _tree_names(self, primal: List[ast.AST]) -> Set[str]:
+        """Names that may hold containers (their cotangents are pytrees)."""
+        trees = set(self.tree_params)
+        changed = True
+        while changed:
+            changed = False
+            for stmt in primal:
+                if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+                    continue
+                t, v = stmt.targets[0].id, stmt.value
+                maybe = (isinstance(v, (gast.Tuple, gast.List, gast.Dict))
+                         or isinstance(v, gast.Name) and v.id in trees
+                         or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
+                         and v.value.id in trees)
+                if maybe and t not in trees:
+                    trees.add(t)
+                    changed = True
+        return trees
+
+    # -- the adjoint of one statement ------------------------------------------------------
+    def statement_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Tuple)
+                and stmt.targets[0].elts[0].id in self.calls):
+            target = stmt.targets[0].elts[0].id
+            out = self.call_pullback(target, stmt) if target in self.nonzero else []
+            self.nonzero.discard(target)
+            self.owned.discard(target)
+            return out
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            target = stmt.targets[0].id
+            if target not in self.active:
+                return []
+            out: List[ast.AST] = []
+            if target in self.nonzero:
+                out = self.assign_adjoint(target, stmt.value, stmt)
+            self.nonzero.discard(target)
+            self.owned.discard(target)
+            return out
+        if isinstance(stmt, gast.Assign) or isinstance(stmt, gast.AugAssign):
+            touched = set()
+            for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]):
+                while isinstance(t, (gast.Subscript, gast.Attribute)):
+                    t = t.value
+                if isinstance(t, gast.Name):
+                    touched.add(t.id)
+            if touched & self.active:
+                raise self.source.error(
+                    stmt, "an in-place update of a differentiated value",
+                    "build a new array instead (e.g. with np.where or np.concatenate)")
+            return []
+        return []
+
+    def assign_adjoint(self, target: str, value: ast.AST, stmt: ast.AST) -> List[ast.AST]:
+        dresult = name(self.cotangent(target))
+        if isinstance(value, gast.Name):
+            return self.contribute(value.id, dresult)
+        if isinstance(value, gast.Constant):
+            return []
+        if isinstance(value, gast.BinOp):
+            fn = BINARY_OPERATORS.get(type(value.op))
+            if fn is None or rules.is_nondifferentiable(fn):
+                return []
+            return self.apply_rule(fn, [value.left, value.right], {}, target, stmt)
+        if isinstance(value, gast.UnaryOp):
+            fn = UNARY_OPERATORS.get(type(value.op))
+            if fn is None:
+                return []
+            return self.apply_rule(fn, [value.operand], {}, target, stmt)
+        if isinstance(value, gast.Call):
+            return self.call_adjoint(value, target, stmt)
+        if isinstance(value, gast.Attribute):
+            if value.attr in STATIC_ATTRIBUTES:
+                return []
+            fn = ATTRIBUTE_FUNCTIONS.get(value.attr)
+            if fn is None or not isinstance(value.value, gast.Name):
+                raise self.source.error(value, f"the attribute .{value.attr}",
+                                        "only .T and data attributes (.shape, .ndim, .size, "
+                                        ".dtype) of arrays are differentiable")
+            return self.apply_rule(fn, [value.value], {}, target, stmt)
+        if isinstance(value, gast.Subscript):
+            return self.subscript_adjoint(value, target)
+        if isinstance(value, (gast.Tuple, gast.List)):
+            out = []
+            for i, e in enumerate(value.elts):
+                if isinstance(e, gast.Name):
+                    out += self.contribute(e.id, _item(dresult, const(i)))
+            return out
+        if isinstance(value, gast.Dict):
+            out = []
+            for k, v in zip(value.keys, value.values):
+                if k is not None and isinstance(v, gast.Name):
+                    out += self.contribute(v.id, _item(dresult, k))
+            return out
+        if isinstance(value, (gast.Compare,)):
+            return []
+        raise self.source.error(value, _describe(value), _hint(value))
+
+    def call_adjoint(self, call: gast.Call, target: str, stmt: ast.AST) -> List[ast.AST]:
+        for arg in call.args:
+            if isinstance(arg, gast.Starred):
+                raise self.source.error(arg, "a *args call to a primitive",
+                                        "pass the arguments one by one")
+        keywords = {}
+        for kw in call.keywords:
+            if kw.arg is None:
+                raise self.source.error(call, "a **kwargs call to a primitive",
+                                        "pass keyword arguments one by one")
+            keywords[kw.arg] = kw.value
+        func = self._callee(call)
+        if func is UNRESOLVED and isinstance(call.func, gast.Attribute) \
+                and isinstance(call.func.value, gast.Name):
+            method = getattr(np.ndarray, call.func.attr, None)
+            if method is None or rules.reverse_rule(method) is None:
+                raise self.source.error(
+                    call, f"the method .{call.func.attr}()",
+                    "no rule for this array method; call the NumPy function instead, or "
+                    "register a rule with @s2s.adjoint(np.ndarray." + call.func.attr + ")",
+                    cls=MissingRuleError)
+            return self.apply_rule(method, [call.func.value] + list(call.args), keywords,
+                                   target, stmt)
+        if func is UNRESOLVED:
+            raise self.source.error(call, f"a call to '{_source_text(call.func)}'",
+                                    "s2s resolves called functions at transform time; call a "
+                                    "global or imported function", cls=UnsupportedSyntaxError)
+        if rules.is_nondifferentiable(func):
+            return []
+        if rules.reverse_rule(func) is None:
+            label = dotted(call.func) or _source_text(call.func)
+            raise self.source.error(
+                call, f"a call to {label}",
+                f"register a rule: @s2s.adjoint({label}) above "
+                f"def {_short(label)}_rule(...): "
+                f"d<param> = dresult * ...  (see the README, 'Your own rules')",
+                cls=MissingRuleError,
+                message=f"s2s has no differentiation rule for {label} "
+                        f"({getattr(func, '__module__', None) or 'builtin'}."
+                        f"{getattr(func, '__qualname__', getattr(func, '__name__', label))})")
+        return self.apply_rule(func, list(call.args), keywords, target, stmt)
+
+    def apply_rule(self, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],
+                   target: str, stmt: ast.AST) -> List[ast.AST]:
+        rule = rules.reverse_rule(fn)
+        if rule is None:
+            raise self.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
+                                    "no rule is registered for it", cls=MissingRuleError)
+        template = template_of(rule)
+        bound = bind_call(template, args, keywords)
+        if bound is None:
+            raise self.source.error(
+                stmt, f"this call of {getattr(fn, '__name__', fn)}",
+                f"the rule supports the arguments {template.signature}", cls=MissingRuleError)
+        # only expand when some differentiable operand is active
+        wanted = [p for p in template.differentiable if _has_active(bound.get(p), self.active)]
+        if not wanted:
+            return []
+        expansion = expand(template, bound, name(target), name(self.cotangent(target)),
+                           self._fresh_temp, self.bind_free)
+        return self.lower_contributions(expansion, bound)
+
+    def _fresh_temp(self, base: str) -> str:
+        fresh = self.namer.fresh(base)
+        self.temps.add(fresh)
+        return fresh
+
+    def lower_contributions(self, expansion: Expansion, bound: Dict[str, ast.AST]
+                            ) -> List[ast.AST]:
+        """Turn the rule's ``d<param> = ...`` markers into assignments or accumulations."""
+        out: List[ast.AST] = []
+        for stmt in expansion.statements:
+            marker = _assigned_marker(stmt, expansion.contributions)
+            if marker is None:
+                if isinstance(stmt, gast.If):
+                    out += self._dynamic_branch(stmt, expansion, bound)
+                else:
+                    out.append(stmt)
+                continue
+            param = expansion.contributions[marker]
+            out += self.contribute_to_operand(bound.get(param), stmt.value)
+        return out
+
+    def _dynamic_branch(self, stmt, expansion, bound):
+        """A rule ``if`` decided at run time: accumulate into materialized cotangents."""
+        before = []
+        for inner in ast.walk(stmt):
+            marker = _assigned_marker(inner, expansion.contributions)
+            if marker is None:
+                continue
+            for var in _operand_names(bound.get(expansion.contributions[marker])):
+                if var in self.active and var not in self.nonzero:
+                    before.append(assign(self.cotangent(var), self._zeros(var)))
+                    self.nonzero.add(var)
+                    self.owned.add(var)
+
+        def lower(block):
+            result = []
+            for s in block:
+                marker = _assigned_marker(s, expansion.contributions)
+                if marker is not None:
+                    param = expansion.contributions[marker]
+                    result += self.contribute_to_operand(bound.get(param), s.value)
+                elif isinstance(s, gast.If):
+                    s.body = lower(s.body) or [gast.Pass()]
+                    s.orelse = lower(s.orelse)
+                    result.append(s)
+                else:
+                    result.append(s)
+            return result
+        stmt.body = lower(stmt.body) or [gast.Pass()]
+        stmt.orelse = lower(stmt.orelse)
+        return before + [stmt]
+
+    def contribute_to_operand(self, operand: Optional[ast.AST], value: ast.AST) -> List[ast.AST]:
+        if isinstance(operand, gast.Name):
+            return self.contribute(operand.id, value)
+        if isinstance(operand, (gast.Tuple, gast.List)):
+            if not any(_has_active(e, self.active) for e in operand.elts):
+                return []
+            tmp = self._fresh_temp("parts")
+            out = [assign(tmp, value)]
+            for i, e in enumerate(operand.elts):
+                if isinstance(e, gast.Name):
+                    out += self.contribute(e.id, _item(name(tmp), const(i)))
+            return out
+        return []
+
+    def contribute(self, var: str, value: ast.AST) -> List[ast.AST]:
+        """Add ``value`` to the cotangent of ``var``."""
+        if var not in self.active:
+            return []
+        d = self.cotangent(var)
+        if var not in self.nonzero:
+            self.nonzero.add(var)
+            if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+                self.owned.add(var)
+            else:
+                self.owned.discard(var)
+            return [assign(d, value)]
+        self.owned.add(var)
+        if var in self.trees:
+            return [assign(d, self._call_helper("add", runtime.add, [name(d), value]))]
+        return [assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=value))]
+
+    def _zeros(self, var: str) -> ast.AST:
+        if var in self.trees:
+            return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
+        return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
+
+    def subscript_adjoint(self, value: gast.Subscript, target: str) -> List[ast.AST]:
+        base = value.value
+        if not isinstance(base, gast.Name) or base.id not in self.active:
+            return []
+        var, d = base.id, self.cotangent(base.id)
+        out: List[ast.AST] = []
+        if var not in self.nonzero:
+            out.append(assign(d, self._zeros(var)))
+            self.nonzero.add(var)
+            self.owned.add(var)
+        elif var not in self.owned:
+            out.append(assign(d, self._call_helper("own", runtime.own, [name(d), name(var)])))
+            self.owned.add(var)
+        dresult = name(self.cotangent(target))
+        if var not in self.trees and _is_basic_index(value.slice):
+            out.append(gast.AugAssign(
+                target=gast.Subscript(value=name(d), slice=_copy(value.slice), ctx=gast.Store()),
+                op=gast.Add(), value=dresult))
+        else:
+            out.append(gast.Expr(value=self._call_helper(
+                "add_at", runtime.add_at, [name(d), _index_value(value.slice), dresult])))
+        return out
+
+
+# -- checks ---------------------------------------------------------------------------------
+_UNSUPPORTED = {
+    gast.For: ("a for loop", "loops are not supported yet; unroll it or use vectorized NumPy"),
+    gast.AsyncFor: ("an async for loop", "use a plain function"),
+    gast.While: ("a while loop", "loops are not supported yet; use vectorized NumPy"),
+    gast.If: ("an if statement", "branches are not supported yet; use np.where"),
+    gast.Try: ("a try statement", "move error handling outside the differentiated function"),
+    gast.With: ("a with statement", "move the with block outside the differentiated function"),
+    gast.AsyncWith: ("an async with statement", "use a plain function"),
+    gast.Global: ("a global statement", "pass the value in as an argument and return results"),
+    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return it"),
+    gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
+    gast.FunctionDef: ("a function defined inside the function",
+                       "define the helper at module level"),
+    gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain functions"),
+    gast.Lambda: ("a lambda", "define the helper with def at module level"),
+    gast.Yield: ("yield (a generator)", "return a value instead of yielding it"),
+    gast.YieldFrom: ("yield from (a generator)", "return a value instead of yielding it"),
+    gast.Await: ("await", "s2s differentiates plain synchronous functions"),
+    gast.Delete: ("a del statement", "let the name go out of scope instead of deleting it"),
+    gast.Raise: ("a raise statement", "check inputs before calling the gradient"),
+    gast.IfExp: ("a conditional expression", "branches are not supported yet; use np.where"),
+    gast.ListComp: ("a list comprehension", "build the list with np.stack or vectorized NumPy"),
+    gast.SetComp: ("a set comprehension", "sets cannot carry gradients"),
+    gast.DictComp: ("a dict comprehension", "build the dict with a literal"),
+    gast.GeneratorExp: ("a generator expression", "use vectorized NumPy"),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign on its own line"),
+    gast.Import: ("an import inside the function", "import at module level"),
+    gast.ImportFrom: ("an import inside the function", "import at module level"),
+    gast.Assert: None, gast.Expr: None,
+}
+
+
+def check_supported(source: Source, fn: gast.FunctionDef) -> None:
+    if isinstance(fn, gast.AsyncFunctionDef):
+        raise source.error(fn, "an async function", "s2s differentiates plain functions")
+    for node in _walk_body(fn.body):
+        info = _UNSUPPORTED.get(type(node))
+        if info:
+            raise source.error(node, info[0], info[1])
+        if isinstance(node, gast.Return) and node is not fn.body[-1]:
+            raise source.error(node, "a return before the end of the function",
+                               "early returns are not supported yet; return once, at the end")
+    if not fn.body or not isinstance(fn.body[-1], gast.Return):
+        raise source.error(fn, "a function that does not end with return",
+                           "end the function with `return <value>`")
+    for node in ast.walk(fn):
+        if isinstance(node, gast.BoolOp):
+            raise source.error(node, "the boolean operator " +
+                               ("`and`" if isinstance(node.op, gast.And) else "`or`"),
+                               "branches are not supported yet; use np.logical_and/np.where")
+
+
+def _walk_body(body):
+    for stmt in body:
+        for node in ast.walk(stmt):
+            yield node
+
+
+# -- small AST helpers ---------------------------------------------------------------------
+_SENTINEL = "s2s: the adjoint sweep starts here"
+
+
+def _is_sentinel(stmt) -> bool:
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
+            and stmt.value.value == _SENTINEL)
+
+
+def _is_user_function(func) -> bool:
+    import types
+    return (isinstance(func, types.FunctionType) and rules.reverse_rule(func) is None
+            and not rules.is_nondifferentiable(func))
+
+
+def _assigned_names(stmts) -> Set[str]:
+    out = set()
+    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            out.add(node.id)
+    return out
+
+
+def _arguments(names: List[str]) -> gast.arguments:
+    return gast.arguments(
+        args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in names],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+def parameter_names(fn: gast.FunctionDef) -> List[str]:
+    args = fn.args
+    names = [a.id for a in list(args.posonlyargs) + list(args.args)]
+    if args.vararg is not None:
+        names.append(args.vararg.id)
+    names += [a.id for a in args.kwonlyargs]
+    if args.kwarg is not None:
+        names.append(args.kwarg.id)
+    return names
+
+
+def _append_parameter(args: gast.arguments, pname: str) -> gast.arguments:
+    new = gast.arguments(args=list(args.args), posonlyargs=list(args.posonlyargs),
+                         vararg=args.vararg, kwonlyargs=list(args.kwonlyargs),
+                         kw_defaults=list(args.kw_defaults), kwarg=args.kwarg,
+                         defaults=list(args.defaults))
+    if args.vararg is None and not args.defaults:
+        new.args.append(gast.Name(id=pname, ctx=gast.Param(), annotation=None,
+                                  type_comment=None))
+    else:
+        new.kwonlyargs.append(gast.Name(id=pname, ctx=gast.Param(), annotation=None,
+                                        type_comment=None))
+        new.kw_defaults.append(None)
+    return new
+
+
+def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
+                      ) -> List[ast.AST]:
+    """Give each re-assignment of a name its own name, so no value is ever overwritten.
+
+        x = x * 2          x_2 = x * 2
+        x = np.sin(x)  ->  x_3 = np.sin(x_2)
+        return x           return x_3
+    """
+    current: Dict[str, str] = {}
+    defined = set(params)
+    out = []
+    for stmt in body:
+        _Rename(current).visit(stmt)
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            t = stmt.targets[0].id
+            if t in defined:
+                new = namer.fresh(t)
+                current[t] = new
+                stmt.targets[0].id = new
+            defined.add(t)
+        out.append(stmt)
+    return out
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, current):
+        self.current = current
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.current:
+            node.id = self.current[node.id]
+        return node
+
+
+def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
+    """Drop assignments to rule locals that nothing reads (straight-line code)."""
+    live: Set[str] = set()
+    kept = []
+    for stmt in reversed(stmts):
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in temps and stmt.targets[0].id not in live):
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                live.add(node.id)
+        kept.append(stmt)
+    return list(reversed(kept))
+
+
+def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:
+    return gast.Subscript(value=value, slice=_copy(key), ctx=gast.Load())
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+def _has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
+    if node is None:
+        return False
+    return any(isinstance(n, gast.Name) and n.id in active for n in ast.walk(node))
+
+
+def _operand_names(node) -> List[str]:
+    if node is None:
+        return []
+    return [n.id for n in ast.walk(node) if isinstance(n, gast.Name)]
+
+
+def _assigned_marker(stmt, markers) -> Optional[str]:
+    if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in markers):
+        return stmt.targets[0].id
+    return None
+
+
+def _is_basic_index(index) -> bool:
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for part in parts:
+        if isinstance(part, gast.Slice):
+            continue
+        if isinstance(part, gast.Constant) and (part.value is None or part.value is Ellipsis
+                                                or type(part.value) is int):
+            continue
+        if (isinstance(part, gast.UnaryOp) and isinstance(part.op, gast.USub)
+                and isinstance(part.operand, gast.Constant) and type(part.operand.value) is int):
+            continue
+        return False
+    return True
+
+
+def _index_value(index) -> ast.AST:
+    """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``."""
+    if isinstance(index, gast.Slice):
+        parts = [_copy(p) if p is not None else const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return gast.Call(func=name("slice"), args=parts, keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return _copy(index)
+
+
+def _source_text(node) -> str:
+    try:
+        return ast.unparse(gast.gast_to_ast(_copy(node)))
+    except Exception:
+        return type(node).__name__
+
+
+def _short(label: str) -> str:
+    return label.split(".")[-1]
+
+
+def _describe(node) -> str:
+    return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
+            gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
+            gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {_source_text(node)}")
+
+
+def _hint(node) -> str:
+    return "rewrite it with NumPy functions that s2s has rules for"

@@ -1,0 +1,1 @@
+"""Forward-mode (tangent) rule templates, one small function per primitive."""

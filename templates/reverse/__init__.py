@@ -1,0 +1,1 @@
+"""Reverse-mode rule templates, grouped by where the primitive comes from."""

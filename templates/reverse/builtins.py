@@ -1,0 +1,51 @@
+"""Reverse-mode rules of Python built-in functions.
+
+The rule functions here are named after the built-ins they differentiate (``sum``, ``max``,
+``abs``...), which shadows those built-ins in this module: rule bodies must not call them.
+
+    y = abs(x)     ->    dx = dy * np.sign(x)
+"""
+import builtins
+
+import numpy as np
+
+from s2s.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
+                               split_sum, unbroadcast)
+from s2s.rules import adjoint, nondifferentiable
+
+
+@adjoint(builtins.abs)
+def abs(x):
+    # the kink at 0 gets gradient 0
+    dx = dresult * np.sign(x)
+
+
+@adjoint(builtins.pow)
+def pow(base, exp, mod=None):
+    # the exponent's cotangent is defined for base > 0; see power_dexponent
+    dbase = unbroadcast(dresult * power_dbase(base, exp), base)
+    dexp = unbroadcast(dresult * power_dexponent(base, result), exp)
+
+
+@adjoint(builtins.sum)
+def sum(iterable, start=0):
+    diterable = split_sum(dresult, iterable)
+    dstart = unbroadcast(dresult, start)
+
+
+@adjoint(builtins.max, builtins.min)
+def max(*args):
+    # ties share the cotangent evenly, as the max/min reductions do
+    dargs = share_among_args(dresult, result, args)
+
+
+@adjoint(builtins.float)
+def float(x=0.0):
+    dx = match_dtype(dresult, x)
+
+
+nondifferentiable(
+    builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range,
+    builtins.isinstance, builtins.type, builtins.id, builtins.hash, builtins.str,
+    builtins.repr, builtins.ord, builtins.chr, builtins.all, builtins.any,
+)

@@ -1,0 +1,99 @@
+"""Reverse-mode rules of NumPy's products and linear algebra.
+
+Products handle 1-D, 2-D and batched (broadcast) operands through helpers in
+``s2s.numpy_helpers``; the helpers also sum broadcast batch axes back. Inputs are real.
+
+    c = a @ b     ->    da = matmul_adjoint_x1(dc, a, b)    # dc @ b.T for matrices
+                        db = matmul_adjoint_x2(dc, a, b)    # a.T @ dc
+"""
+import operator
+
+import numpy as np
+
+from s2s.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_adjoint_b,
+                               einsum_adjoints, inner_adjoint, match_dtype, matmul_adjoint_x1,
+                               matmul_adjoint_x2, matrix_transpose, norm_adjoint,
+                               solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
+                               tensordot_adjoint_b, trace_adjoint, unbroadcast)
+from s2s.rules import adjoint
+
+
+@adjoint(np.matmul, operator.matmul)
+def matmul(x1, x2):
+    dx1 = matmul_adjoint_x1(dresult, x1, x2)
+    dx2 = matmul_adjoint_x2(dresult, x1, x2)
+
+
+@adjoint(np.dot)
+def dot(a, b):
+    da = dot_adjoint_a(dresult, a, b)
+    db = dot_adjoint_b(dresult, a, b)
+
+
+@adjoint(np.vdot)
+def vdot(a, b):
+    # vdot flattens both operands
+    da = match_dtype(np.reshape(dresult * b, np.shape(a)), a)
+    db = match_dtype(np.reshape(dresult * a, np.shape(b)), b)
+
+
+@adjoint(np.inner)
+def inner(a, b):
+    da = inner_adjoint(dresult, a, b, True)
+    db = inner_adjoint(dresult, b, a, False)
+
+
+@adjoint(np.outer)
+def outer(a, b):
+    # outer flattens both operands: result[i, j] = a.flat[i] * b.flat[j]
+    da = match_dtype(np.reshape(np.dot(dresult, np.ravel(b)), np.shape(a)), a)
+    db = match_dtype(np.reshape(np.dot(np.ravel(a), dresult), np.shape(b)), b)
+
+
+@adjoint(np.tensordot)
+def tensordot(a, b, axes=2):
+    da = tensordot_adjoint_a(dresult, a, b, axes)
+    db = tensordot_adjoint_b(dresult, a, b, axes)
+
+
+@adjoint(np.einsum)
+def einsum(subscripts, *operands, optimize=False):
+    doperands = einsum_adjoints(dresult, subscripts, operands)
+
+
+@adjoint(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    da = trace_adjoint(dresult, a, offset, axis1, axis2)
+
+
+@adjoint(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):
+    dx = norm_adjoint(dresult, x, result, ord, axis, keepdims)
+
+
+@adjoint(np.linalg.inv)
+def inv(a):
+    # d(A^-1) = -A^-1 dA A^-1
+    inverse_t = matrix_transpose(result)
+    da = -np.matmul(np.matmul(inverse_t, dresult), inverse_t)
+
+
+@adjoint(np.linalg.det)
+def det(a):
+    # d det(A) = det(A) tr(A^-1 dA)
+    da = np.expand_dims(dresult * result, (-2, -1)) * matrix_transpose(np.linalg.inv(a))
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet(a):
+    # only log|det| carries a cotangent; the sign is locally constant
+    dlogabsdet = cotangent_or_zeros(dresult[1], result[1])
+    da = np.expand_dims(dlogabsdet, (-2, -1)) * matrix_transpose(np.linalg.inv(a))
+
+
+@adjoint(np.linalg.solve)
+def solve(a, b):
+    # x = A^-1 b:  db = A^-T dx,  dA = -db x^T
+    b_cotangent = solve_adjoint_b(dresult, a, b)
+    da = unbroadcast(solve_adjoint_a(b_cotangent, result, b), a)
+    db = unbroadcast(b_cotangent, b)
