@@ -120,15 +120,56 @@ class Normalizer:
         return out
 
     def statement(self, stmt: ast.AST) -> List[ast.AST]:
-        self.pending: List[ast.AST] = []
         method = getattr(self, "visit_" + type(stmt).__name__, None)
         if method is None:
             return [stmt]           # the reverse pass decides what it accepts
+        saved, self.pending = getattr(self, "pending", []), []
         result = method(stmt)
-        return self.pending + result
+        out = self.pending + result
+        self.pending = saved
+        return out
+
+    def visit_If(self, stmt):
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
+
+    def visit_While(self, stmt):
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
+
+    def visit_For(self, stmt):
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
 
     def visit_Pass(self, stmt):
         return []
+
+    def conditional(self, node, hint: str) -> ast.AST:
+        """``a if c else b`` (and ``a and b``, ``a or b``) as an if statement on a temporary."""
+        tmp = self.namer.fresh(f"{hint}_{'cond' if isinstance(node, gast.IfExp) else 'either'}")
+        if isinstance(node, gast.IfExp):
+            body = self._branch(tmp, node.body)
+            orelse = self._branch(tmp, node.orelse)
+            self.pending.append(ast.copy_location(
+                gast.If(test=node.test, body=body, orelse=orelse), node))
+            return name(tmp)
+        first, *rest = node.values
+        self.pending.extend(self._branch(tmp, first))
+        for value in rest:
+            test = name(tmp) if isinstance(node.op, gast.And) else gast.UnaryOp(
+                op=gast.Not(), operand=name(tmp))
+            self.pending.append(ast.copy_location(
+                gast.If(test=test, body=self._branch(tmp, value), orelse=[]), node))
+        return name(tmp)
+
+    def _branch(self, tmp, value):
+        saved, self.pending = self.pending, []
+        op = self.operation(value, tmp)
+        produced, self.pending = self.pending, saved
+        return produced + [assign(tmp, op, value)]
 
     def visit_Expr(self, stmt):
         if isinstance(stmt.value, gast.Constant):
@@ -244,6 +285,8 @@ class Normalizer:
 
     def operation(self, node: ast.AST, hint: str) -> ast.AST:
         """``node`` with its operands turned into atoms: a single operation."""
+        if isinstance(node, (gast.IfExp, gast.BoolOp)):
+            return self.conditional(node, hint)
         if isinstance(node, gast.BinOp):
             node.left = self.atom(node.left, hint)
             node.right = self.atom(node.right, hint)

@@ -28,7 +28,7 @@ def match_dtype(g, x):
     Integer and Python-number inputs leave ``g`` alone.
     """
     dtype = getattr(x, "dtype", None)
-    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", dtype) == dtype:
+    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
         return g
     if isinstance(g, np.ndarray):
         return g.astype(dtype)
@@ -129,12 +129,12 @@ def share_among_args(g, result, args):
     items = args[0] if len(args) == 1 else args
     if isinstance(items, np.ndarray):
         hits = items == result
-        shares = hits * (g / np.count_nonzero(hits))
+        shares = hits * (g / int(np.count_nonzero(hits)))
     else:
         hits = [item == result for item in items]
         share = g / sum(hits)
         shares = [share * hit for hit in hits]
-    return [shares] if len(args) == 1 else shares
+    return [shares]
 
 
 def split_sum(g, items):

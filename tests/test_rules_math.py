@@ -262,7 +262,7 @@ LINALG = [
     case(np.inner, 2.0, r(3), wrt="a b"),
     case(np.outer, r(3), r(4), wrt="a b"),
     case(np.outer, r(2, 3), r(2, 2), wrt="a b"),
-    case(np.tensordot, r(3, 4), r(4, 3), wrt="a b"),
+    case(np.tensordot, r(3, 4), r(3, 4), wrt="a b"),
     case(np.tensordot, r(2, 3, 4), r(3, 4, 5), wrt="a b"),
     case(np.tensordot, r(2, 3, 4), r(4, 5), axes=1, wrt="a b"),
     case(np.tensordot, r(2, 3), r(4), axes=0, wrt="a b"),
@@ -315,7 +315,6 @@ LINALG = [
     case(np.linalg.norm, r(2, 3, 4), "fro", axis=(2, 0), keepdims=True),
     case(np.linalg.norm, r(3, 2, 4), 2, axis=(0, 2)),
     case(np.linalg.norm, r(3, 2, 4), np.inf, axis=(-1, 0)),
-    case(np.linalg.norm, r(2, 3, 4), axis=(0, 1, 2)),
     case(np.linalg.inv, matrix(3, 3), wrt="a"),
     case(np.linalg.inv, matrix(2, 3, 3), wrt="a"),
     case(np.linalg.det, matrix(3, 3), wrt="a"),
@@ -431,8 +430,8 @@ METHODS = [
     case(np.ndarray.swapaxes, r(2, 3, 4), 0, -1, wrt="self"),
     case(np.ndarray.dot, r(3, 4), r(4, 2), wrt="self b"),
     case(np.ndarray.dot, r(3, 4), r(4), wrt="self b"),
-    case(np.ndarray.astype, r(3, 4), np.float32, wrt="self"),
     case(np.ndarray.astype, r(3, 4), "float64", wrt="self"),
+    case(np.ndarray.astype, r(3, 4), dtype=np.float64, wrt="self"),
     case(np.ndarray.copy, r(3, 4), wrt="self"),
     case(np.ndarray.clip, r(3, 4), -0.5, 0.8, wrt="self min max"),
     case(np.ndarray.clip, r(3, 4), max=r(4) * 0.2 + 0.5, wrt="self max"),
@@ -454,9 +453,7 @@ IDS = [f"{label(p)}-{i}" for i, (p, *_) in enumerate(CASES)]
 
 @pytest.mark.parametrize("primitive, args, kwargs, wrt", CASES, ids=IDS)
 def test_rule_matches_finite_differences(primitive, args, kwargs, wrt):
-    # astype to float32 loses precision by design; compare it at float32 accuracy
-    rtol = 1e-3 if kwargs.get("dtype", args[1:2]) == (np.float32,) else 1e-5
-    check_rule(primitive, args, kwargs, wrt, rtol=rtol)
+    check_rule(primitive, args, kwargs, wrt)
 
 
 # --- float32 stays float32 ---------------------------------------------------------------------
@@ -605,3 +602,12 @@ def test_slogdet_takes_missing_cotangent_parts():
         np.testing.assert_allclose(da, want)
     [da] = cotangent(np.linalg.slogdet, a, wrt="a", dresult=(1.0, None))
     np.testing.assert_array_equal(da, np.zeros((3, 3)))
+
+
+def test_astype_sends_the_cotangent_back_in_the_input_dtype():
+    # a cast to float32 is too coarse for finite differences: check the closed form
+    dresult = np.array([0.5, -1.25], np.float32)
+    [dself] = cotangent(np.ndarray.astype, np.array([1.0, 2.0]), np.float32, wrt="self",
+                        dresult=dresult)
+    assert dself.dtype == np.float64
+    np.testing.assert_array_equal(dself, [0.5, -1.25])
