@@ -1,9 +1,10 @@
 """Plain functions that the NumPy rule templates call from generated gradient code.
 
 Every function here takes cotangents and primal values and returns a cotangent. They sit in
-the hot path of generated code, so each one checks shapes first and returns its input
-untouched when there is nothing to do. They import only numpy, math and operator, and each
-is a top-level function with readable source, so that a generated module can carry a copy.
+the hot path of generated code: the common ones (``unbroadcast``, ``match_dtype``,
+``expand_reduced``) compare shapes or dtypes first and return their input untouched when
+there is nothing to do. They use only numpy, and each is a plain top-level function with
+readable source, so that a standalone generated module can carry a copy.
 
 Cotangents returned here may share memory with their inputs (``unbroadcast`` hands back ``g``
 itself when the shapes already match) or be read-only broadcast views (``expand_reduced``):
@@ -62,17 +63,15 @@ def normalize_axes(axis, ndim):
 
 
 def restore_reduced_axes(g, x, axis, keepdims):
-    """Give a reduction's cotangent back the reduced axes of ``x``, with size 1.
+    """Give a reduction's cotangent back the reduced axes of ``x``, with size 1, so that it
+    broadcasts against ``x``.
 
     ``np.sum(x, axis=1)`` of a (2, 3, 4) array has shape (2, 4); its cotangent becomes
-    (2, 1, 4), ready to broadcast against ``x``.
+    (2, 1, 4). A full reduction's scalar cotangent already broadcasts and is left alone.
     """
-    if keepdims:
+    if keepdims or axis is None:
         return g
-    ndim = np.ndim(x)
-    if axis is None:
-        return np.reshape(g, (1,) * ndim)
-    return np.expand_dims(g, normalize_axes(axis, ndim))
+    return np.expand_dims(g, normalize_axes(axis, np.ndim(x)))
 
 
 def expand_reduced(g, x, axis, keepdims):
@@ -134,7 +133,7 @@ def share_among_args(g, result, args):
         hits = [item == result for item in items]
         share = g / sum(hits)
         shares = [share * hit for hit in hits]
-    return [shares]
+    return [shares] if len(args) == 1 else shares
 
 
 def split_sum(g, items):
@@ -391,7 +390,7 @@ def tensordot_adjoint_b(g, a, b, axes):
     return match_dtype(np.transpose(summed, np.argsort(order)), b)
 
 
-def _einsum_parts(subscripts, operands):
+def _einsum_parts(subscripts):
     """Split einsum subscripts into input terms and the output term (implicit mode too)."""
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
@@ -422,7 +421,7 @@ def einsum_adjoints(g, subscripts, operands):
     vector of ones; a repeated letter (a diagonal, as in ``'ii->'``) is written through
     einsum's writeable diagonal view into zeros. Broadcast ``...`` axes are summed back.
     """
-    inputs, output = _einsum_parts(subscripts, operands)
+    inputs, output = _einsum_parts(subscripts)
     cotangents = []
     for i, (term, x) in enumerate(zip(inputs, operands)):
         others = [t for j, t in enumerate(inputs) if j != i]

@@ -9,9 +9,8 @@ cotangent per element.
 """
 import numpy as np
 
-from s2s.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, match_dtype,
-                               split_like, unbroadcast, unpack_like, unrepeat, unstack, untake,
-                               untile)
+from s2s.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, split_like,
+                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import adjoint
 
 
