@@ -140,12 +140,22 @@ class Normalizer:
         return [stmt]
 
     def visit_For(self, stmt):
+        stmt.iter = self.iterable(stmt.iter)
         stmt.body = self.block(stmt.body) or [gast.Pass()]
         stmt.orelse = self.block(stmt.orelse)
         return [stmt]
 
     def visit_Pass(self, stmt):
         return []
+
+    def iterable(self, node):
+        """``for`` headers keep range/zip/enumerate/reversed calls, with name arguments."""
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id in ("range", "zip", "enumerate", "reversed")
+                and node.func.id not in self.locals and not node.keywords):
+            node.args = [self.atom(a, "items") for a in node.args]
+            return node
+        return self.atom(node, "items")
 
     def conditional(self, node, hint: str) -> ast.AST:
         """``a if c else b`` (and ``a and b``, ``a or b``) as an if statement on a temporary."""

@@ -62,7 +62,8 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
         classes[arg.id] = next(_fresh_class)
     conflicted: Set[str] = set()
     assigns = [n for n in ast.walk(fn) if isinstance(n, gast.Assign)
-               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
+               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
+               and not _is_restore(n.value)]
     for _ in range(3):                      # loops may need a second look; classes only merge
         changed = False
         for stmt in assigns:
@@ -87,6 +88,14 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
         if primal in classes:
             classes[d] = classes[primal]
     return classes
+
+
+def _is_restore(value) -> bool:
+    """``x = None`` set-up and ``x = x_stack.pop()``: they bring back an earlier value."""
+    if isinstance(value, gast.Constant) and value.value is None:
+        return True
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr == "pop" and not value.args)
 
 
 def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:

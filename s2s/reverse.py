@@ -14,7 +14,7 @@ statements backwards, pasting each primitive's rule with names substituted.
 
 The sweep tracks, statically, which cotangents are still zero: the first contribution to a
 cotangent is a plain assignment, later ones add to it, and the adjoint of a statement whose
-result has no cotangent is skipped altogether.
+result has no cotangent is skipped altogether. Branches and loops: see ``reverse_flow``.
 """
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names
 from . import numpy_helpers, runtime
 from .optimize import Context, optimize
+from .canonical import canonicalize
+from .checks import check_supported
+from .reverse_flow import ControlFlow, _stored_target
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -46,7 +49,7 @@ UNARY_OPERATORS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 ATTRIBUTE_FUNCTIONS = {"T": np.transpose}
 
 
-class ReverseBuilder:
+class ReverseBuilder(ControlFlow):
     """Builds the gradient function of one user function."""
 
     def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
@@ -61,6 +64,7 @@ class ReverseBuilder:
         self.mode = mode
         self.callee_vjp = callee_vjp
         self.calls: Dict[str, Tuple[str, list, str]] = {}
+        self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
         self.namer = Namer.for_tree(source.node)
         self.injected: Dict[str, Any] = {}     # generated name -> object (closure cells)
         self.cotangent_names: Dict[str, str] = {}
@@ -78,43 +82,38 @@ class ReverseBuilder:
         for p in self.wrt:
             if p not in params:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
-        normalized = normalize(self.source, fn, self.namer)
+        normalized = canonicalize(normalize(self.source, fn, self.namer), self.namer)
         primal_temps = set(self.namer.made)
         body = rename_reassigned(normalized.body, params, self.namer)
         *primal, ret = body
         outputs, value_node = self._outputs(ret)
-        self.active = active_names(primal, self.wrt, [o for o in outputs], self._is_constant_call)
+        self.active = active_names(primal, self.wrt, outputs, self._is_constant_call)
         self.trees = self._tree_names(primal)
-        primal = [self.prepare_call(stmt) for stmt in primal]
+        self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
+        self.stacks = {}
+        primal = self.prepare_block(primal)
 
-        seed_param = None
-        seed_stmts = []
-        for i, out in enumerate(outputs):
-            if out is None or out not in self.active:
-                continue
-            d = self.cotangent(out)
-            if self.mode == "vjp":
-                if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
-                    seed_param = d
-                    self.nonzero.add(out)
-                    continue
-                seed_param = seed_param or self.namer.fresh("dout")
-                seed = _item(name(seed_param), const(i))
-            elif self.sens_param:
-                seed = name(self.sens_name)
-                if isinstance(value_node, gast.Tuple) and not self.has_aux:
-                    seed = _item(seed, const(i))
-            else:
-                seed = self._call_helper("ones_like", runtime.ones_like, [name(out)])
-            seed_stmts.append(assign(d, seed))
-            self.nonzero.add(out)
-
-        adjoint: List[ast.AST] = []
-        for stmt in reversed(primal):
-            adjoint.extend(self.statement_adjoint(stmt))
-        adjoint = eliminate_dead_temps(adjoint, self.temps)
-
+        # A first sweep finds which primal names the adjoint reads; those the primal
+        # overwrites are saved before they are overwritten, and the sweep is made again.
+        overwritten = self.plan_saves(primal, params)
+        checkpoint = self.checkpoint()
+        _, seed_stmts = self.seeds(outputs, value_node)
+        adjoint = self.reverse_block(primal)
         grads = [self._final_cotangent(p) for p in self.wrt]
+        reads = {n.id for s in seed_stmts + adjoint + grads for n in ast.walk(s)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        self.rollback(checkpoint)
+        self.restores = overwritten & reads
+        primal = self.insert_saves(primal, params)
+        if _names_in(value_node) & self.restores:
+            # the adjoint sweep restores earlier values: keep the result aside first
+            kept = self.namer.fresh("value")
+            primal.append(assign(kept, value_node))
+            value_node = name(kept)
+        seed_param, seed_stmts = self.seeds(outputs, value_node)
+        adjoint = eliminate_dead_temps(self.reverse_block(primal), self.temps)
+        grads = [self._final_cotangent(p) for p in self.wrt]
+
         if self.mode == "vjp":
             grads_node = gast.Tuple(elts=grads, ctx=gast.Load())
         else:
@@ -140,11 +139,18 @@ class ReverseBuilder:
         if self.mode != "vjp":
             new.body = forward + backward
             return new
+        return self._as_pullback(new, forward, backward, seed_param, fn, primal_temps)
+
+    def _as_pullback(self, new, forward, backward, seed_param, fn, primal_temps):
+        """Split a flat gradient into a forward sweep that returns a pullback closure."""
         *backward, ret_stmt = backward
         value_node, grads_node = ret_stmt.value.elts
         pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
         param = seed_param or self.namer.fresh("dout")
-        restored = _assigned_names(backward) & (self.locals | set(primal_temps))
+        restored = _assigned_names(backward) & (self.locals | set(primal_temps)
+                                                | set(self.namer.made))
+        restored -= set(self.cotangent_names.values()) | set(self.temps)
+        restored -= _assigned_names([s for s in backward if _defines_only_here(s)])
         inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
         inner_body.append(gast.Return(value=grads_node))
         inner = gast.FunctionDef(
@@ -153,6 +159,31 @@ class ReverseBuilder:
         new.body = forward + [inner, gast.Return(value=gast.Tuple(
             elts=[value_node, name(pullback)], ctx=gast.Load()))]
         return new
+
+    def seeds(self, outputs, value_node):
+        """Statements giving each output its cotangent, and the pullback's parameter."""
+        seed_param = None
+        stmts = []
+        for i, out in enumerate(outputs):
+            if out is None or out not in self.active:
+                continue
+            d = self.cotangent(out)
+            if self.mode == "vjp":
+                if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
+                    seed_param = d
+                    self.nonzero.add(out)
+                    continue
+                seed_param = seed_param or self.namer.fresh("dout")
+                seed = _item(name(seed_param), const(i))
+            elif self.sens_param:
+                seed = name(self.sens_name)
+                if isinstance(value_node, gast.Tuple) and not self.has_aux:
+                    seed = _item(seed, const(i))
+            else:
+                seed = self._call_helper("ones_like", runtime.ones_like, [name(out)])
+            stmts.append(assign(d, seed))
+            self.nonzero.add(out)
+        return seed_param, stmts
 
     # -- calls to user functions ------------------------------------------------------------
     def prepare_call(self, stmt: ast.AST) -> ast.AST:
@@ -234,10 +265,10 @@ class ReverseBuilder:
                     "with has_aux=True the function must return a tuple (out, aux1, ...) "
                     "of at least two items; only out is differentiated")
             first = value.elts[0]
-            return ([first.id] if isinstance(first, gast.Name) else []), value
+            return [first.id if isinstance(first, gast.Name) else None], value
         if isinstance(value, gast.Tuple):
-            return [e.id for e in value.elts if isinstance(e, gast.Name)], value
-        return ([value.id] if isinstance(value, gast.Name) else []), value
+            return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
+        return [value.id if isinstance(value, gast.Name) else None], value
 
     def _final_cotangent(self, param: str) -> ast.AST:
         if param not in self.nonzero:
@@ -291,7 +322,7 @@ class ReverseBuilder:
         changed = True
         while changed:
             changed = False
-            for stmt in primal:
+            for stmt in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
                 if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
                     continue
                 t, v = stmt.targets[0].id, stmt.value
@@ -306,24 +337,55 @@ class ReverseBuilder:
 
     # -- the adjoint of one statement ------------------------------------------------------
     def statement_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
-        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Tuple)
-                and stmt.targets[0].elts[0].id in self.calls):
-            target = stmt.targets[0].elts[0].id
+        if isinstance(stmt, gast.If):
+            return self.reverse_if(stmt)
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.reverse_loop(stmt)
+        if not isinstance(stmt, gast.Assign):
+            return self.other_adjoint(stmt)
+        first = stmt.targets[0]
+        if isinstance(first, gast.Tuple) and isinstance(first.elts[0], gast.Name) \
+                and first.elts[0].id in self.calls:
+            target = first.elts[0].id
             out = self.call_pullback(target, stmt) if target in self.nonzero else []
-            self.nonzero.discard(target)
-            self.owned.discard(target)
-            return out
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-            target = stmt.targets[0].id
-            if target not in self.active:
-                return []
-            out: List[ast.AST] = []
-            if target in self.nonzero:
-                out = self.assign_adjoint(target, stmt.value, stmt)
-            self.nonzero.discard(target)
-            self.owned.discard(target)
-            return out
-        if isinstance(stmt, gast.Assign) or isinstance(stmt, gast.AugAssign):
+            self._kill(target)
+            return out + self.restore_after(stmt)
+        if not isinstance(first, gast.Name) or len(stmt.targets) != 1:
+            return self.other_adjoint(stmt)
+        target = first.id
+        if target not in self.active or target not in self.nonzero:
+            self._kill(target)
+            return self.restore_after(stmt)
+        value = stmt.value
+        if target not in _names_in(value):
+            out = self.assign_adjoint(target, value, stmt, name(self.cotangent(target)))
+            self._kill(target)
+            return out + self.restore_after(stmt)
+        # x = f(x): the cotangent and the value of the new x are both set aside first
+        out: List[ast.AST] = []
+        restore: List[ast.AST] = []
+        if self.saved(stmt, target):
+            previous = self._fresh_temp(f"{target}_prev")
+            out.append(assign(previous, self._pop(target)))
+            self.read_alias = {target: previous}
+            restore = [assign(target, name(previous))]
+        dresult = self._fresh_temp(f"d{target}_out")
+        out.append(assign(dresult, name(self.cotangent(target))))
+        self._kill(target)
+        try:
+            out += self.assign_adjoint(target, value, stmt, name(dresult))
+        finally:
+            self.read_alias = {}
+        return out + restore
+
+    def _kill(self, var: str) -> None:
+        """``var`` is being defined: the cotangent of its earlier value starts at zero."""
+        self.nonzero.discard(var)
+        self.owned.discard(var)
+
+    def other_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
+        """Statements that bind no name: expression statements, in-place updates."""
+        if isinstance(stmt, (gast.Assign, gast.AugAssign)):
             touched = set()
             for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]):
                 while isinstance(t, (gast.Subscript, gast.Attribute)):
@@ -334,11 +396,10 @@ class ReverseBuilder:
                 raise self.source.error(
                     stmt, "an in-place update of a differentiated value",
                     "build a new array instead (e.g. with np.where or np.concatenate)")
-            return []
         return []
 
-    def assign_adjoint(self, target: str, value: ast.AST, stmt: ast.AST) -> List[ast.AST]:
-        dresult = name(self.cotangent(target))
+    def assign_adjoint(self, target: str, value: ast.AST, stmt: ast.AST,
+                       dresult: ast.AST) -> List[ast.AST]:
         if isinstance(value, gast.Name):
             return self.contribute(value.id, dresult)
         if isinstance(value, gast.Constant):
@@ -347,14 +408,14 @@ class ReverseBuilder:
             fn = BINARY_OPERATORS.get(type(value.op))
             if fn is None or rules.is_nondifferentiable(fn):
                 return []
-            return self.apply_rule(fn, [value.left, value.right], {}, target, stmt)
+            return self.apply_rule(fn, [value.left, value.right], {}, target, dresult, stmt)
         if isinstance(value, gast.UnaryOp):
             fn = UNARY_OPERATORS.get(type(value.op))
             if fn is None:
                 return []
-            return self.apply_rule(fn, [value.operand], {}, target, stmt)
+            return self.apply_rule(fn, [value.operand], {}, target, dresult, stmt)
         if isinstance(value, gast.Call):
-            return self.call_adjoint(value, target, stmt)
+            return self.call_adjoint(value, target, dresult, stmt)
         if isinstance(value, gast.Attribute):
             if value.attr in STATIC_ATTRIBUTES:
                 return []
@@ -363,9 +424,9 @@ class ReverseBuilder:
                 raise self.source.error(value, f"the attribute .{value.attr}",
                                         "only .T and data attributes (.shape, .ndim, .size, "
                                         ".dtype) of arrays are differentiable")
-            return self.apply_rule(fn, [value.value], {}, target, stmt)
+            return self.apply_rule(fn, [value.value], {}, target, dresult, stmt)
         if isinstance(value, gast.Subscript):
-            return self.subscript_adjoint(value, target)
+            return self.subscript_adjoint(value, dresult)
         if isinstance(value, (gast.Tuple, gast.List)):
             out = []
             for i, e in enumerate(value.elts):
@@ -382,7 +443,8 @@ class ReverseBuilder:
             return []
         raise self.source.error(value, _describe(value), _hint(value))
 
-    def call_adjoint(self, call: gast.Call, target: str, stmt: ast.AST) -> List[ast.AST]:
+    def call_adjoint(self, call: gast.Call, target: str, dresult: ast.AST,
+                     stmt: ast.AST) -> List[ast.AST]:
         for arg in call.args:
             if isinstance(arg, gast.Starred):
                 raise self.source.error(arg, "a *args call to a primitive",
@@ -404,7 +466,7 @@ class ReverseBuilder:
                     "register a rule with @s2s.adjoint(np.ndarray." + call.func.attr + ")",
                     cls=MissingRuleError)
             return self.apply_rule(method, [call.func.value] + list(call.args), keywords,
-                                   target, stmt)
+                                   target, dresult, stmt)
         if func is UNRESOLVED:
             raise self.source.error(call, f"a call to '{_source_text(call.func)}'",
                                     "s2s resolves called functions at transform time; call a "
@@ -422,10 +484,10 @@ class ReverseBuilder:
                 message=f"s2s has no differentiation rule for {label} "
                         f"({getattr(func, '__module__', None) or 'builtin'}."
                         f"{getattr(func, '__qualname__', getattr(func, '__name__', label))})")
-        return self.apply_rule(func, list(call.args), keywords, target, stmt)
+        return self.apply_rule(func, list(call.args), keywords, target, dresult, stmt)
 
     def apply_rule(self, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],
-                   target: str, stmt: ast.AST) -> List[ast.AST]:
+                   target: str, dresult: ast.AST, stmt: ast.AST) -> List[ast.AST]:
         rule = rules.reverse_rule(fn)
         if rule is None:
             raise self.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
@@ -440,8 +502,14 @@ class ReverseBuilder:
         wanted = [p for p in template.differentiable if _has_active(bound.get(p), self.active)]
         if not wanted:
             return []
-        expansion = expand(template, bound, name(target), name(self.cotangent(target)),
+        placeholder = "__s2s_result__"
+        expansion = expand(template, bound, name(placeholder), dresult,
                            self._fresh_temp, self.bind_free)
+        for stmt_ in expansion.statements:
+            for old, new in self.read_alias.items():
+                # the operand's old value was set aside; the result keeps its own name
+                _rename_loads(stmt_, old, new)
+            _rename_loads(stmt_, placeholder, target)
         return self.lower_contributions(expansion, bound)
 
     def _fresh_temp(self, base: str) -> str:
@@ -532,11 +600,19 @@ class ReverseBuilder:
             return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
         return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
 
-    def subscript_adjoint(self, value: gast.Subscript, target: str) -> List[ast.AST]:
+    def subscript_adjoint(self, value: gast.Subscript, dresult: ast.AST) -> List[ast.AST]:
         base = value.value
         if not isinstance(base, gast.Name) or base.id not in self.active:
             return []
-        var, d = base.id, self.cotangent(base.id)
+        return self.item_contribution(base.id, value.slice, dresult,
+                                      basic=_is_basic_index(value.slice))
+
+    def item_contribution(self, var: str, index: ast.AST, value: ast.AST,
+                          basic: bool) -> List[ast.AST]:
+        """``d<var>[index] += value``, into a cotangent buffer owned by the generated code."""
+        if var not in self.active:
+            return []
+        d = self.cotangent(var)
         out: List[ast.AST] = []
         if var not in self.nonzero:
             out.append(assign(d, self._zeros(var)))
@@ -545,74 +621,14 @@ class ReverseBuilder:
         elif var not in self.owned:
             out.append(assign(d, self._call_helper("own", runtime.own, [name(d), name(var)])))
             self.owned.add(var)
-        dresult = name(self.cotangent(target))
-        if var not in self.trees and _is_basic_index(value.slice):
+        if var not in self.trees and basic:
             out.append(gast.AugAssign(
-                target=gast.Subscript(value=name(d), slice=_copy(value.slice), ctx=gast.Store()),
-                op=gast.Add(), value=dresult))
+                target=gast.Subscript(value=name(d), slice=_copy(index), ctx=gast.Store()),
+                op=gast.Add(), value=value))
         else:
             out.append(gast.Expr(value=self._call_helper(
-                "add_at", runtime.add_at, [name(d), _index_value(value.slice), dresult])))
+                "add_at", runtime.add_at, [name(d), _index_value(index), value])))
         return out
-
-
-# -- checks ---------------------------------------------------------------------------------
-_UNSUPPORTED = {
-    gast.For: ("a for loop", "loops are not supported yet; unroll it or use vectorized NumPy"),
-    gast.AsyncFor: ("an async for loop", "use a plain function"),
-    gast.While: ("a while loop", "loops are not supported yet; use vectorized NumPy"),
-    gast.If: ("an if statement", "branches are not supported yet; use np.where"),
-    gast.Try: ("a try statement", "move error handling outside the differentiated function"),
-    gast.With: ("a with statement", "move the with block outside the differentiated function"),
-    gast.AsyncWith: ("an async with statement", "use a plain function"),
-    gast.Global: ("a global statement", "pass the value in as an argument and return results"),
-    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return it"),
-    gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
-    gast.FunctionDef: ("a function defined inside the function",
-                       "define the helper at module level"),
-    gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain functions"),
-    gast.Lambda: ("a lambda", "define the helper with def at module level"),
-    gast.Yield: ("yield (a generator)", "return a value instead of yielding it"),
-    gast.YieldFrom: ("yield from (a generator)", "return a value instead of yielding it"),
-    gast.Await: ("await", "s2s differentiates plain synchronous functions"),
-    gast.Delete: ("a del statement", "let the name go out of scope instead of deleting it"),
-    gast.Raise: ("a raise statement", "check inputs before calling the gradient"),
-    gast.IfExp: ("a conditional expression", "branches are not supported yet; use np.where"),
-    gast.ListComp: ("a list comprehension", "build the list with np.stack or vectorized NumPy"),
-    gast.SetComp: ("a set comprehension", "sets cannot carry gradients"),
-    gast.DictComp: ("a dict comprehension", "build the dict with a literal"),
-    gast.GeneratorExp: ("a generator expression", "use vectorized NumPy"),
-    gast.NamedExpr: ("an assignment expression (:=)", "assign on its own line"),
-    gast.Import: ("an import inside the function", "import at module level"),
-    gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.Assert: None, gast.Expr: None,
-}
-
-
-def check_supported(source: Source, fn: gast.FunctionDef) -> None:
-    if isinstance(fn, gast.AsyncFunctionDef):
-        raise source.error(fn, "an async function", "s2s differentiates plain functions")
-    for node in _walk_body(fn.body):
-        info = _UNSUPPORTED.get(type(node))
-        if info:
-            raise source.error(node, info[0], info[1])
-        if isinstance(node, gast.Return) and node is not fn.body[-1]:
-            raise source.error(node, "a return before the end of the function",
-                               "early returns are not supported yet; return once, at the end")
-    if not fn.body or not isinstance(fn.body[-1], gast.Return):
-        raise source.error(fn, "a function that does not end with return",
-                           "end the function with `return <value>`")
-    for node in ast.walk(fn):
-        if isinstance(node, gast.BoolOp):
-            raise source.error(node, "the boolean operator " +
-                               ("`and`" if isinstance(node.op, gast.And) else "`or`"),
-                               "branches are not supported yet; use np.logical_and/np.where")
-
-
-def _walk_body(body):
-    for stmt in body:
-        for node in ast.walk(stmt):
-            yield node
 
 
 # -- small AST helpers ---------------------------------------------------------------------
@@ -680,12 +696,18 @@ def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
     """
     current: Dict[str, str] = {}
     defined = set(params)
+    nested = set()          # names assigned inside branches or loops keep their name
+    for stmt in body:
+        if not isinstance(stmt, gast.Assign):
+            for node in ast.walk(stmt):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                    nested.add(node.id)
     out = []
     for stmt in body:
         _Rename(current).visit(stmt)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             t = stmt.targets[0].id
-            if t in defined:
+            if t in defined and t not in nested:
                 new = namer.fresh(t)
                 current[t] = new
                 stmt.targets[0].id = new
@@ -717,6 +739,21 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
                 live.add(node.id)
         kept.append(stmt)
     return list(reversed(kept))
+
+
+def _names_in(node) -> Set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _rename_loads(node, old: str, new: str):
+    for n in ast.walk(node):
+        if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
+            n.id = new
+    return node
+
+
+def _defines_only_here(stmt) -> bool:
+    return False
 
 
 def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:

@@ -1,0 +1,415 @@
+"""Reverse mode through control flow: branches, loops, and values that loops overwrite.
+
+The adjoint of a branch is a branch on the same condition; the adjoint of a loop is a loop
+that runs as many times, backwards. Values the adjoint reads but later code overwrites are
+pushed on a plain list before they are overwritten and popped back in reverse, so that at
+every point of the adjoint sweep each primal name holds the value it had at the matching
+point of the primal sweep. Only names the adjoint really reads are saved.
+
+    for i in range(n):                 i_range = range(n)
+        y = np.sin(y)                  for i in i_range:
+                                           y_stack.append(y)
+                              ->           y = np.sin(y)
+                                       ...
+                                       for i in reversed(i_range):
+                                           y_prev = y_stack.pop()
+                                           dy = dy * np.cos(y_prev)
+                                           y = y_prev
+
+The static cotangent state (which cotangents may be nonzero, which are private arrays that
+may be updated in place) is joined at the end of branches and iterated to a fixed point
+over loop bodies; where the branches or iterations disagree a cotangent is reset to zero.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+import gast
+
+from .canonical import _contains
+from .normalize import assign, const, name
+
+
+@dataclass
+class Loop:
+    kind: str                                   # 'range' or 'counter'
+    steps: Optional[str] = None                 # iteration counter (counter loops)
+    rng: Optional[str] = None                   # the saved range object (range loops)
+    sources: List[Tuple[str, str, str]] = field(default_factory=list)
+    # (target name, iterable name, 'forward' | 'reversed'): target = iterable[index]
+    targets: List[str] = field(default_factory=list)
+
+
+def _call_name(node) -> Optional[str]:
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+        return node.func.id
+    return None
+
+
+class ControlFlow:
+    """Mixin of ``ReverseBuilder``: preparation of the primal and reversal of compound code."""
+
+    # -- primal preparation ----------------------------------------------------------------
+    def prepare_block(self, stmts: List[ast.AST]) -> List[ast.AST]:
+        out: List[ast.AST] = []
+        for stmt in stmts:
+            out += self.prepare_statement(stmt)
+        return out
+
+    def prepare_statement(self, stmt: ast.AST) -> List[ast.AST]:
+        if isinstance(stmt, gast.Assign):
+            return [self.prepare_call(stmt)]
+        if isinstance(stmt, gast.If):
+            if not self.is_active_code([stmt]):
+                return [stmt]
+            before = []
+            if not isinstance(stmt.test, gast.Name):
+                cond = self.namer.fresh("cond")
+                before.append(ast.copy_location(assign(cond, stmt.test), stmt))
+                stmt.test = name(cond)
+            stmt.body = self.prepare_block(stmt.body) or [gast.Pass()]
+            stmt.orelse = self.prepare_block(stmt.orelse)
+            return before + [stmt]
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.prepare_loop(stmt)
+        return [stmt]
+
+    def prepare_loop(self, loop) -> List[ast.AST]:
+        iter_names = set()
+        if isinstance(loop, gast.For):
+            iter_names = {n.id for n in ast.walk(loop.iter) if isinstance(n, gast.Name)}
+        if not self.is_active_code(loop.body) and not (iter_names & self.active):
+            return [loop]
+        before: List[ast.AST] = []
+        target = getattr(loop, "target", None)
+        if (isinstance(loop, gast.For) and _call_name(loop.iter) == "range"
+                and self._is_builtin(loop.iter.func, range)
+                and isinstance(target, gast.Name)
+                and not _contains(loop.body, (gast.Break,), False)
+                and target.id not in _stored(loop.body)):
+            rng = self.namer.fresh(f"{target.id}_range")
+            before.append(ast.copy_location(assign(rng, loop.iter), loop))
+            loop.iter = name(rng)
+            info = Loop("range", rng=rng)
+        else:
+            steps = self.namer.fresh("steps")
+            before.append(ast.copy_location(assign(steps, const(0)), loop))
+            increment = assign(steps, gast.BinOp(left=name(steps), op=gast.Add(),
+                                                 right=const(1)))
+            self.no_save.add(id(increment))
+            loop.body = [increment] + list(loop.body)
+            info = Loop("counter", steps=steps)
+            if isinstance(loop, gast.For):
+                info.sources = self._iteration_sources(loop)
+                info.targets = sorted(_stored_target(loop.target))
+        self.loops[id(loop)] = info
+        loop.body = self.prepare_block(loop.body) or [gast.Pass()]
+        return before + [loop]
+
+    def _is_builtin(self, func, obj) -> bool:
+        return self.resolver.resolve(func) is obj
+
+    def _iteration_sources(self, loop) -> List[Tuple[str, str, str]]:
+        """Which element of which iterable each loop variable is, for cotangents to flow."""
+        target, it = loop.target, loop.iter
+        fname = _call_name(it)
+        if isinstance(it, gast.Name):
+            pairs, order = [(target, it)], "forward"
+        elif fname == "enumerate" and self._is_builtin(it.func, enumerate):
+            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
+                pairs, order = [(target, None)], "forward"
+            else:
+                pairs, order = [(target.elts[1], it.args[0])], "forward"
+        elif fname == "zip" and self._is_builtin(it.func, zip) \
+                and isinstance(target, gast.Tuple) and len(target.elts) == len(it.args):
+            pairs, order = list(zip(target.elts, it.args)), "forward"
+        elif fname == "reversed" and self._is_builtin(it.func, reversed):
+            pairs, order = [(target, it.args[0])], "reversed"
+        elif fname == "range" and self._is_builtin(it.func, range):
+            return []
+        else:
+            pairs, order = [(target, None)], "forward"
+        sources = []
+        for tgt, src in pairs:
+            src_active = isinstance(src, gast.Name) and src.id in self.active
+            tgt_names = _stored_target(tgt)
+            if not (tgt_names & self.active) and not src_active:
+                continue
+            if src is None or not isinstance(src, gast.Name) or not isinstance(tgt, gast.Name):
+                if src_active or (src is None and _names(loop.iter) & self.active):
+                    raise self.source.error(
+                        loop, "a for loop over this kind of iterable",
+                        "loop over range(...), an array, a list or tuple, zip(...), "
+                        "enumerate(...) or reversed(...), with one name per item")
+                continue
+            sources.append((tgt.id, src.id, order))
+        return sources
+
+    def is_active_code(self, stmts) -> bool:
+        """Does ``stmts`` assign or update any active name?"""
+        for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                    and node.id in self.active:
+                return True
+            if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+                func = node.value.func
+                if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                        and func.value.id in self.active:
+                    return True
+        return False
+
+    # -- saving what loops overwrite -------------------------------------------------------
+    def plan_saves(self, primal: List[ast.AST], params) -> Set[str]:
+        """Find assignments that may overwrite a value; return the names they overwrite.
+
+        An assignment overwrites when its name may already hold a value on some path:
+        re-assignment in straight-line code or after a branch, or any assignment in a loop.
+        Names that may still be unbound when they are saved are set to None up front.
+        """
+        self.overwrites: Set[Tuple[int, str]] = set()
+        self.maybe_unbound: Set[str] = set()
+
+        def walk(stmts, may: Set[str], must: Set[str]):
+            for stmt in stmts:
+                if isinstance(stmt, gast.Assign):
+                    if id(stmt) in self.no_save:
+                        continue
+                    for t in stmt.targets:
+                        for n in _stored_target(t):
+                            if n in may:
+                                self.overwrites.add((id(stmt), n))
+                                if n not in must:
+                                    self.maybe_unbound.add(n)
+                            may.add(n)
+                            must.add(n)
+                elif isinstance(stmt, gast.If):
+                    may_b, must_b = walk(stmt.body, set(may), set(must))
+                    may_e, must_e = walk(stmt.orelse, set(may), set(must))
+                    may, must = may_b | may_e, must_b & must_e
+                elif isinstance(stmt, (gast.For, gast.While)):
+                    inner = _stored(stmt.body)
+                    targets = _stored_target(getattr(stmt, "target", None))
+                    walk(stmt.body, may | inner | targets, must | targets)
+                    may = may | inner | targets
+            return may, must
+        walk(primal, set(params), set(params))
+        loop_targets = set()
+        for info in self.loops.values():
+            loop_targets |= set(info.targets)
+        return {n for _, n in self.overwrites} | loop_targets
+
+    def saved(self, stmt, var: str) -> bool:
+        return (id(stmt), var) in self.overwrites and var in self.restores
+
+    def insert_saves(self, primal: List[ast.AST], params) -> List[ast.AST]:
+        """Push each saved name before it is overwritten; give each saved name a stack."""
+        self.stacks: Dict[str, str] = {}
+        body = self._insert_saves(primal)
+        setup = [assign(stack, gast.List(elts=[], ctx=gast.Load()))
+                 for stack in self.stacks.values()]
+        setup += [assign(n, const(None)) for n in sorted(self.maybe_unbound)
+                  if n in self.stacks]
+        for stmt in setup:
+            self.no_save.add(id(stmt))
+        return setup + body
+
+    def _stack_names(self):
+        return set(self.stacks.values())
+
+    def _stack(self, var: str) -> str:
+        stack = self.stacks.get(var)
+        if stack is None:
+            stack = self.stacks[var] = self.namer.fresh(f"{var}_stack")
+        return stack
+
+    def _push(self, var: str) -> ast.AST:
+        return gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=name(self._stack(var)), attr="append", ctx=gast.Load()),
+            args=[name(var)], keywords=[]))
+
+    def _pop(self, var: str) -> ast.AST:
+        return gast.Call(func=gast.Attribute(value=name(self._stack(var)), attr="pop",
+                                             ctx=gast.Load()), args=[], keywords=[])
+
+    def _insert_saves(self, stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign):
+                for t in stmt.targets:
+                    for n in sorted(_stored_target(t)):
+                        if self.saved(stmt, n):
+                            out.append(self._push(n))
+            if isinstance(stmt, gast.If):
+                stmt.body = self._insert_saves(stmt.body)
+                stmt.orelse = self._insert_saves(stmt.orelse)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                stmt.body = self._insert_saves(stmt.body)
+                info = self.loops.get(id(stmt))
+                if info is not None and info.kind == "counter":
+                    saves = [self._push(n) for n in info.targets if n in self.restores]
+                    stmt.body = stmt.body[:1] + saves + stmt.body[1:]
+            out.append(stmt)
+        return out
+
+    def restore_after(self, stmt) -> List[ast.AST]:
+        """Pops that undo ``stmt``'s assignments, in the reverse sweep."""
+        if not isinstance(stmt, gast.Assign):
+            return []
+        names = []
+        for t in stmt.targets:
+            names += sorted(_stored_target(t))
+        return [assign(n, self._pop(n)) for n in reversed(names) if self.saved(stmt, n)]
+
+    # -- the cotangent state ---------------------------------------------------------------
+    def checkpoint(self):
+        return (set(self.nonzero), set(self.owned), set(self.namer.taken), set(self.namer.made),
+                dict(self.cotangent_names), set(self.temps), dict(self.injected),
+                dict(self.stacks) if hasattr(self, "stacks") else None)
+
+    def rollback(self, cp) -> None:
+        (self.nonzero, self.owned, self.namer.taken, self.namer.made, self.cotangent_names,
+         self.temps, self.injected, stacks) = (set(cp[0]), set(cp[1]), set(cp[2]), set(cp[3]),
+                                               dict(cp[4]), set(cp[5]), dict(cp[6]), cp[7])
+        if stacks is not None:
+            self.stacks = dict(stacks)
+
+    def _reset(self, var: str) -> ast.AST:
+        return assign(self.cotangent(var), const(0.0))
+
+    # -- reversal of compound statements ---------------------------------------------------
+    def reverse_block(self, stmts: List[ast.AST]) -> List[ast.AST]:
+        out: List[ast.AST] = []
+        for stmt in reversed(stmts):
+            out += self.statement_adjoint(stmt)
+        return out
+
+    def reverse_if(self, stmt: gast.If) -> List[ast.AST]:
+        if not self.is_active_code([stmt]):
+            return []
+        start = (set(self.nonzero), set(self.owned))
+        body = self.reverse_block(stmt.body)
+        after_body = (set(self.nonzero), set(self.owned))
+        self.nonzero, self.owned = set(start[0]), set(start[1])
+        orelse = self.reverse_block(stmt.orelse)
+        after_else = (set(self.nonzero), set(self.owned))
+        body += [self._reset(v) for v in sorted(after_else[0] - after_body[0])]
+        orelse += [self._reset(v) for v in sorted(after_body[0] - after_else[0])]
+        self.nonzero = after_body[0] | after_else[0]
+        self.owned = after_body[1] & after_else[1]
+        if not _has_code(body) and not _has_code(orelse):
+            return []
+        return [gast.If(test=copy.deepcopy(stmt.test), body=body or [gast.Pass()],
+                        orelse=orelse)]
+
+    def reverse_loop(self, loop) -> List[ast.AST]:
+        info = self.loops.get(id(loop))
+        if info is None:
+            return []
+        before = (set(self.nonzero), set(self.owned))
+        entry = before
+        for _ in range(8):                      # joins only grow nonzero / shrink owned
+            cp = self.checkpoint()
+            self.nonzero, self.owned = set(entry[0]), set(entry[1])
+            self._loop_body(loop, info)
+            end = (set(self.nonzero), set(self.owned))
+            self.rollback(cp)
+            # a cotangent first materialized before the loop is a fresh buffer: owned
+            fresh = {v for v in end[1] - before[0] if v in self.wrt}
+            joined = (before[0] | end[0], (before[1] | fresh) & end[1])
+            if joined == entry:
+                break
+            entry = joined
+        self.nonzero, self.owned = set(entry[0]), set(entry[1])
+        body, index = self._loop_body(loop, info)
+        end_nonzero = set(self.nonzero)
+        body += [self._reset(v) for v in sorted(entry[0] - end_nonzero)]
+        self.nonzero, self.owned = set(entry[0]), set(entry[1])
+        pre = [assign(self.cotangent(v), self._zeros(v)) if v in entry[1] else self._reset(v)
+               for v in sorted(entry[0] - before[0])]
+        if not _has_code(body):
+            return pre
+        if info.kind == "range":
+            header = gast.For(target=copy.deepcopy(loop.target),
+                              iter=gast.Call(func=name(self.bind_free("reversed", reversed)),
+                                             args=[name(info.rng)], keywords=[]),
+                              body=body, orelse=[], type_comment=None)
+        else:
+            steps_range = gast.Call(func=name(self.bind_free("range", range)),
+                                    args=[name(info.steps)], keywords=[])
+            if index is not None:
+                it = gast.Call(func=name(self.bind_free("reversed", reversed)),
+                               args=[steps_range], keywords=[])
+                target = name(index, gast.Store())
+            else:
+                it, target = steps_range, name("_", gast.Store())
+            header = gast.For(target=target, iter=it, body=body, orelse=[], type_comment=None)
+        return pre + [header]
+
+    def _loop_body(self, loop, info: Loop):
+        """The reversed body of one iteration, and the name of the iteration index if used."""
+        body: List[ast.AST] = []
+        index = None
+        if info.kind == "counter":
+            body += [assign(n, self._pop(n)) for n in reversed(info.targets)
+                     if n in self.restores]
+        body += self.reverse_block(loop.body)
+        for target, iterable, order in info.sources:
+            if target not in self.nonzero or iterable not in self.active:
+                self.nonzero.discard(target)
+                self.owned.discard(target)
+                continue
+            if index is None:
+                index = self._loop_index(loop)
+            key: ast.AST = name(index)
+            if order == "reversed":
+                key = gast.BinOp(
+                    left=gast.BinOp(left=gast.Call(func=name(self.bind_free("len", len)),
+                                                   args=[name(iterable)], keywords=[]),
+                                    op=gast.Sub(), right=const(1)),
+                    op=gast.Sub(), right=name(index))
+            body += self.item_contribution(iterable, key, name(self.cotangent(target)),
+                                           basic=True)
+            self.nonzero.discard(target)
+            self.owned.discard(target)
+        return body, index
+
+    def _loop_index(self, loop) -> str:
+        key = ("index", id(loop))
+        if key not in self.loop_names:
+            self.loop_names[key] = self.namer.fresh("k")
+        return self.loop_names[key]
+
+
+def _has_code(stmts) -> bool:
+    return any(not isinstance(s, gast.Pass) for s in stmts)
+
+
+def _stored_target(target) -> Set[str]:
+    if target is None:
+        return set()
+    if isinstance(target, gast.Name):
+        return {target.id}
+    if isinstance(target, (gast.Tuple, gast.List)):
+        out = set()
+        for e in target.elts:
+            out |= _stored_target(e)
+        return out
+    if isinstance(target, gast.Starred):
+        return _stored_target(target.value)
+    return set()
+
+
+def _stored(stmts) -> Set[str]:
+    out = set()
+    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            out.add(node.id)
+    return out
+
+
+def _names(node) -> Set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, gast.Name)}
