@@ -46,7 +46,7 @@ class Context:
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.unbroadcast:
         classes = shape_classes(fn, ctx)
-        _DropUnbroadcast(classes, ctx).visit(fn)
+        DropUnbroadcast(classes, ctx).visit(fn)
     fn.body = propagate_copies(fn.body, ctx)
     _Fold().visit(fn)
     fn.body = remove_dead(fn.body, ctx.generated)
@@ -123,7 +123,7 @@ def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
     return None
 
 
-class _DropUnbroadcast(ast.NodeTransformer):
+class DropUnbroadcast(ast.NodeTransformer):
     def __init__(self, classes, ctx):
         self.classes, self.ctx = classes, ctx
 
@@ -148,33 +148,72 @@ def _assign_counts(body: List[ast.AST]) -> Dict[str, int]:
 
 
 def propagate_copies(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
-    """``da = db`` at the top level, both bound once: read ``db`` wherever ``da`` was read."""
-    counts = _assign_counts(body)
-    mutated = _mutated_in_place(body)
-    replace: Dict[str, str] = {}
-    for stmt in body:
-        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                and isinstance(stmt.value, gast.Name)):
-            a, b = stmt.targets[0].id, stmt.value.id
-            b = replace.get(b, b)
-            if (a in ctx.generated and counts.get(a) == 1 and counts.get(b, 0) <= 1
-                    and a not in mutated and b not in mutated):
-                replace[a] = b
-    if not replace:
-        return body
+    """``da = db``, ``da`` bound once: read ``db`` instead, while ``db`` is unchanged.
 
-    class Sub(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id in replace:
-                node.id = replace[node.id]
-            return node
-    out = []
-    for stmt in body:
-        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                and stmt.targets[0].id in replace):
-            continue
-        out.append(Sub().visit(stmt))
+    Works block by block (loop and branch bodies too); a copy is folded only when every
+    read of ``da`` follows it in the same block with no assignment to ``db`` in between.
+    """
+    counts = _assign_counts(body)
+    loads = _load_counts(body)
+    mutated = _mutated_in_place(body)
+    return _propagate_block(body, ctx, counts, loads, mutated)
+
+
+def _propagate_block(stmts, ctx, counts, loads, mutated):
+    out = list(stmts)
+    i = 0
+    while i < len(out):
+        stmt = out[i]
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                setattr(stmt, field, _propagate_block(inner, ctx, counts, loads, mutated))
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
+            a, b = stmt.targets[0].id, stmt.value.id
+            if (a in ctx.generated and counts.get(a) == 1 and a not in mutated
+                    and b not in mutated and a != b
+                    and _reads_before_rebinding(out[i + 1:], a, b) == loads.get(a, 0)):
+                for later in out[i + 1:]:
+                    _rename_load(later, a, b)
+                del out[i]
+                continue
+        i += 1
     return out
+
+
+def _reads_before_rebinding(stmts, a, b) -> int:
+    """Reads of ``a`` in ``stmts`` before anything rebinds ``b`` (-1 if ``b`` is rebound first
+    inside a statement that also reads ``a``)."""
+    reads = 0
+    for stmt in stmts:
+        stmt_reads = sum(1 for n in ast.walk(stmt) if isinstance(n, gast.Name)
+                         and n.id == a and isinstance(n.ctx, gast.Load))
+        rebinds = any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
+                      for n in ast.walk(stmt))
+        if rebinds:
+            simple = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            if simple and stmt_reads:
+                reads += stmt_reads        # `b = f(a)` reads a before b changes
+            elif stmt_reads:
+                return -1
+            return reads
+        reads += stmt_reads
+    return reads
+
+
+def _load_counts(body) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _rename_load(node, old, new):
+    for n in ast.walk(node):
+        if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
+            n.id = new
 
 
 def _mutated_in_place(body) -> Set[str]:
@@ -264,13 +303,20 @@ def inline_temporaries(body: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
     Only the statement right after a temporary's definition may absorb it, which keeps
     the user's order of evaluation.
     """
-    uses: Dict[str, int] = {}
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            uses[node.id] = uses.get(node.id, 0) + 1
+    uses = _load_counts(body)
+    stores = _assign_counts(body)
+    return _inline_block(body, temps, uses, stores)
+
+
+def _inline_block(body, temps, uses, stores):
     out: List[ast.AST] = []
     for stmt in body:
-        while out and _inlinable(out[-1], temps, uses) and _single_use_in(stmt, out[-1]):
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                setattr(stmt, field, _inline_block(inner, temps, uses, stores))
+        while (out and _inlinable(out[-1], temps, uses) and stores.get(out[-1].targets[0].id) == 1
+               and _single_use_in(stmt, out[-1])):
             prev = out.pop()
             stmt = _substitute(stmt, prev.targets[0].id, prev.value)
         out.append(stmt)

@@ -34,7 +34,7 @@ from .normalize import assign, const, dotted, name, normalize
 from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names
 from . import numpy_helpers, runtime
-from .optimize import Context, optimize
+from .optimize import Context, DropUnbroadcast, optimize, shape_classes
 from .canonical import canonicalize
 from .checks import check_supported
 from .reverse_flow import ControlFlow, _stored_target
@@ -83,7 +83,7 @@ class ReverseBuilder(ControlFlow):
             if p not in params:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
         normalized = canonicalize(normalize(self.source, fn, self.namer), self.namer)
-        primal_temps = set(self.namer.made)
+        primal_temps = self.primal_temps = set(self.namer.made)
         body = rename_reassigned(normalized.body, params, self.namer)
         *primal, ret = body
         outputs, value_node = self._outputs(ret)
@@ -92,6 +92,10 @@ class ReverseBuilder(ControlFlow):
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
         self.stacks = {}
         primal = self.prepare_block(primal)
+        self.classes = shape_classes(
+            gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
+                             returns=None, type_comment=None, type_params=[]),
+            Context(set(), set(), {}, self._is_elementwise_call, None))
 
         # A first sweep finds which primal names the adjoint reads; those the primal
         # overwrites are saved before they are overwritten, and the sweep is made again.
@@ -505,12 +509,29 @@ class ReverseBuilder(ControlFlow):
         placeholder = "__s2s_result__"
         expansion = expand(template, bound, name(placeholder), dresult,
                            self._fresh_temp, self.bind_free)
-        for stmt_ in expansion.statements:
+        drop = self._unbroadcast_dropper(target, dresult)
+        for i, stmt_ in enumerate(expansion.statements):
             for old, new in self.read_alias.items():
                 # the operand's old value was set aside; the result keeps its own name
                 _rename_loads(stmt_, old, new)
             _rename_loads(stmt_, placeholder, target)
+            expansion.statements[i] = drop.visit(stmt_)
         return self.lower_contributions(expansion, bound)
+
+    def _unbroadcast_dropper(self, target: str, dresult: ast.AST):
+        """Drops ``unbroadcast(g, x)`` where shape classes prove ``g`` has ``x``'s shape."""
+        classes = dict(self.classes)
+        for primal, d in self.cotangent_names.items():
+            if primal in self.classes:
+                classes[d] = self.classes[primal]
+        if isinstance(dresult, gast.Name) and target in self.classes:
+            classes[dresult.id] = self.classes[target]
+        for old, new in self.read_alias.items():
+            if old in self.classes:
+                classes[new] = self.classes[old]
+        unbroadcast = self._name_of(numpy_helpers.unbroadcast)
+        ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast)
+        return DropUnbroadcast(classes, ctx)
 
     def _fresh_temp(self, base: str) -> str:
         fresh = self.namer.fresh(base)

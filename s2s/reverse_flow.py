@@ -239,10 +239,14 @@ class ControlFlow:
         out = []
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
-                for t in stmt.targets:
-                    for n in sorted(_stored_target(t)):
-                        if self.saved(stmt, n):
-                            out.append(self._push(n))
+                pushes = [self._push(n) for t in stmt.targets
+                          for n in sorted(_stored_target(t)) if self.saved(stmt, n)]
+                if pushes:
+                    # before the temporaries that compute this value, so they can fuse
+                    at = len(out)
+                    while at and self._is_feeding_temp(out[at - 1], pushes):
+                        at -= 1
+                    out[at:at] = pushes
             if isinstance(stmt, gast.If):
                 stmt.body = self._insert_saves(stmt.body)
                 stmt.orelse = self._insert_saves(stmt.orelse)
@@ -254,6 +258,14 @@ class ControlFlow:
                     stmt.body = stmt.body[:1] + saves + stmt.body[1:]
             out.append(stmt)
         return out
+
+    def _is_feeding_temp(self, stmt, pushes) -> bool:
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            return False
+        target = stmt.targets[0].id
+        pushed = {p.value.args[0].id for p in pushes}
+        return target in self.primal_temps and target not in pushed
 
     def restore_after(self, stmt) -> List[ast.AST]:
         """Pops that undo ``stmt``'s assignments, in the reverse sweep."""
