@@ -4,15 +4,17 @@
 from rule templates, compiles and caches it. ``inspect.getsource()`` on the result shows the
 generated derivative.
 """
-from .api import grad, value_and_grad
+from .api import GradOperation, grad, value_and_grad
 from .errors import (MissingRuleError, NotDifferentiableError, S2SError,
                      SourceUnavailableError, UnsupportedSyntaxError)
 from .rules import adjoint, nondifferentiable, tangent
+from . import nn
+from .random import set_seed
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "adjoint", "tangent", "nondifferentiable",
+    "grad", "value_and_grad", "GradOperation", "adjoint", "tangent", "nondifferentiable",
     "S2SError", "SourceUnavailableError", "UnsupportedSyntaxError", "MissingRuleError",
-    "NotDifferentiableError", "__version__",
+    "NotDifferentiableError", "__version__", "nn", "set_seed",
 ]

@@ -127,9 +127,16 @@ def _base_names(target) -> Set[str]:
 
 
 def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
-                 is_constant_call) -> Set[str]:
+                 is_constant_call, is_source=None) -> Set[str]:
+    """Names that are varied and useful. ``is_source(value)`` marks right-hand sides that
+    vary whatever their operands (parameters read through objects, in weights mode)."""
     edges = flows(body, is_constant_call)
     varied = set(inputs)
+    if is_source is not None:
+        for node in _statements(body):
+            if isinstance(node, gast.Assign) and is_source(node.value):
+                for t in node.targets:
+                    varied |= _stored_names(t)
     changed = True
     while changed:
         changed = False

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import gast
 import numpy as np
 
-from . import rules
+from . import rules, runtime
 from .codegen import compile_function
 from .errors import NotDifferentiableError, S2SError
 from .normalize import name
@@ -122,7 +122,8 @@ def _primitive_source(fn: Callable) -> Source:
 
 
 def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
-               sens_param: bool, tree_params: Tuple[str, ...], mode: str) -> types.FunctionType:
+               sens_param: bool, tree_params: Tuple[str, ...], mode: str,
+               weights: bool = False) -> types.FunctionType:
     rules.load_builtin_rules()
     if rules.reverse_rule(fn) is not None:      # a rule wins over the source
         source = _primitive_source(fn)
@@ -130,7 +131,7 @@ def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: 
         source = parse_function(fn)
     builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
                              tree_params=tree_params, single=single, mode=mode,
-                             callee_vjp=vjp_of)
+                             callee_vjp=vjp_of, weights=weights)
     new = builder.build()
     grads = ", ".join("d" + n for n in wrt_names)
     where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
@@ -167,10 +168,11 @@ class _Pending:
         return self.compiled(*args, **kwargs)
 
 
-def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad"):
+def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad",
+                  weights=False):
     code = getattr(fn, "__code__", None)
     key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
-           tree_params, mode)
+           tree_params, mode, weights)
     with _lock:
         for compiled in _cache.get(key, ()):
             if code is None or (compiled.__globals__ is fn.__globals__
@@ -183,7 +185,7 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
         pending = _in_progress[key] = _Pending()
         try:
             compiled = _transform(fn, wrt_names, single, has_aux, sens_param, tree_params,
-                                  mode)
+                                  mode, weights)
         finally:
             del _in_progress[key]
         compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
@@ -192,9 +194,9 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
         return compiled
 
 
-def vjp_of(fn: Callable, wrt_names: Tuple[str, ...]) -> Callable:
+def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> Callable:
     """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``."""
-    return _compiled_for(fn, tuple(wrt_names), False, False, False, (), "vjp")
+    return _compiled_for(fn, tuple(wrt_names), False, False, False, (), "vjp", weights)
 
 
 # -- the gradient function ------------------------------------------------------------------
@@ -205,10 +207,14 @@ class GradFunction:
     """
 
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
-                 sens_param: bool, return_value: bool):
+                 sens_param: bool, return_value: bool, weights: Any = None):
         self.fn = fn
         fname = getattr(fn, "__name__", repr(fn))
-        self.positions, self.single = _normalize_positions(grad_position, fname)
+        self.weights, self.single_weight = _normalize_weights(weights)
+        if grad_position is None and self.weights is not None:
+            self.positions, self.single = (), False
+        else:
+            self.positions, self.single = _normalize_positions(grad_position, fname)
         self.has_aux = has_aux
         self.sens_param = sens_param
         self.return_value = return_value
@@ -250,7 +256,7 @@ class GradFunction:
         if not trees and self._plain is not None:
             return self._plain
         compiled = _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
-                                 self.sens_param, trees)
+                                 self.sens_param, trees, "grad", self.weights is not None)
         if not trees:
             self._plain = compiled
         return compiled
@@ -260,10 +266,35 @@ class GradFunction:
         return self._compiled()
 
     def __call__(self, *args, **kwargs):
-        fname = getattr(self.fn, "__name__", "function")
-        names = self._param_names()
         if self.sens_param and "sens" in kwargs:
             args = args + (kwargs.pop("sens"),)
+        trees = ()
+        originals = args
+        if self.positions:
+            args, originals, trees = self._prepare_inputs(args)
+        compiled = self._plain if not trees and self._plain is not None \
+            else self._compiled(trees)
+        if self.weights is None:
+            value, grads = compiled(*args, **kwargs)
+        else:
+            value, grads = self._with_weights(compiled, args, kwargs)
+        if self.positions:
+            if self.single:
+                grads = _match_dtype(grads, originals[0])
+            else:
+                grads = tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
+        if self.weights is not None:
+            grads = self._weight_grads() if not self.positions else (grads,
+                                                                     self._weight_grads())
+        if self.return_value:
+            return value, grads
+        if self.has_aux:
+            return grads, tuple(value[1:])
+        return grads
+
+    def _prepare_inputs(self, args):
+        fname = getattr(self.fn, "__name__", "function")
+        names = self._param_names()
         args = list(args)
         trees = []
         originals = []
@@ -278,17 +309,45 @@ class GradFunction:
                 if is_tree:
                     trees.append(names[p])
             originals.append(value)
-        compiled = self._compiled(tuple(trees))
-        value, grads = compiled(*args, **kwargs)
-        if self.single:
-            grads = _match_dtype(grads, originals[0])
-        else:
-            grads = tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
-        if self.return_value:
-            return value, grads
-        if self.has_aux:
-            return grads, tuple(value[1:])
-        return grads
+        return args, originals, tuple(trees)
+
+    def _with_weights(self, compiled, args, kwargs):
+        sink = {id(w): [w, None] for w in self.weights}
+        runtime._weight_sinks.append(sink)
+        try:
+            result = compiled(*args, **kwargs)
+        finally:
+            runtime._weight_sinks.pop()
+        self._sink = sink
+        return result
+
+    def _weight_grads(self):
+        sink = self._sink
+        self._sink = None
+        grads = []
+        for w in self.weights:
+            g = sink[id(w)][1]
+            if g is None:
+                g = np.zeros(np.shape(w), dtype=getattr(w, "dtype", np.float64))
+            else:
+                g = np.asarray(g, dtype=getattr(w, "dtype", None))
+                if g.shape != np.shape(w):
+                    g = np.broadcast_to(g, np.shape(w)).copy()
+            grads.append(g)
+        return grads[0] if self.single_weight else tuple(grads)
+
+
+def _normalize_weights(weights):
+    """(tuple of weights, whether a single one was given), or (None, False)."""
+    if weights is None:
+        return None, False
+    if isinstance(weights, np.ndarray):
+        return (weights,), True
+    weights = tuple(weights)
+    for w in weights:
+        if not isinstance(w, np.ndarray):
+            raise TypeError(f"weights must be Parameters (or arrays), not {type(w).__name__}")
+    return weights, False
 
 
 def parameter_names_of(fn: Callable):
@@ -309,9 +368,8 @@ def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: An
     """
     if fn is None:
         return lambda f: grad(f, grad_position, weights, has_aux, sens_param)
-    if weights is not None:
-        raise NotImplementedError("weights= is not supported yet")
-    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False)
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False,
+                        weights=weights)
 
 
 def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
@@ -320,6 +378,54 @@ def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
     """Like ``grad``, but returns ``(value, grads)``; with aux the value is the whole output."""
     if fn is None:
         return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param)
-    if weights is not None:
-        raise NotImplementedError("weights= is not supported yet")
-    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True)
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True,
+                        weights=weights)
+
+
+class GradOperation:
+    """MindSpore's ``GradOperation(get_all=False, get_by_list=False, sens_param=False)``.
+
+    ``GradOperation(...)(fn)`` or ``GradOperation(...)(fn, weights)`` returns a function
+    that returns only gradients:
+
+    - neither flag: the gradient of the first input;
+    - ``get_all``: a tuple with the gradients of all positional inputs;
+    - ``get_by_list``: a tuple with the gradients of ``weights``;
+    - both: ``(input_gradients, weight_gradients)``.
+
+    With ``sens_param=True`` the last positional argument is the sensitivity (the output's
+    cotangent). Without it every output is seeded with ones, also when ``fn`` returns a tuple.
+    """
+
+    def __init__(self, get_all: bool = False, get_by_list: bool = False,
+                 sens_param: bool = False):
+        self.get_all = get_all
+        self.get_by_list = get_by_list
+        self.sens_param = sens_param
+
+    def __call__(self, fn: Callable, weights: Any = None) -> Callable:
+        if self.get_by_list and weights is None:
+            raise TypeError("GradOperation(get_by_list=True) needs weights: "
+                            "GradOperation(get_by_list=True)(fn, net.trainable_params())")
+        weights = tuple(weights) if self.get_by_list and not isinstance(
+            weights, np.ndarray) else ((weights,) if self.get_by_list else None)
+        get_all, get_by_list, sens = self.get_all, self.get_by_list, self.sens_param
+        cache: Dict[int, GradFunction] = {}
+
+        def grad_function(*args):
+            n_inputs = len(args) - (1 if sens else 0)
+            if get_all:
+                positions = tuple(range(n_inputs))
+            elif get_by_list:
+                positions = None
+            else:
+                positions = 0
+            key = n_inputs
+            g = cache.get(key)
+            if g is None:
+                g = cache[key] = GradFunction(fn, positions, False, sens, return_value=False,
+                                              weights=weights if get_by_list else None)
+            return g(*args)
+
+        grad_function.__name__ = "grad_" + getattr(fn, "__name__", "function")
+        return grad_function

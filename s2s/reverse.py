@@ -54,7 +54,8 @@ class ReverseBuilder(ControlFlow):
 
     def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
                  sens_param: bool = False, tree_params: Sequence[str] = (),
-                 single: bool = True, mode: str = "grad", callee_vjp: Any = None):
+                 single: bool = True, mode: str = "grad", callee_vjp: Any = None,
+                 weights: bool = False):
         self.source = source
         self.wrt = list(wrt)
         self.has_aux = has_aux
@@ -62,8 +63,9 @@ class ReverseBuilder(ControlFlow):
         self.tree_params = set(tree_params)
         self.single = single
         self.mode = mode
+        self.weights = weights
         self.callee_vjp = callee_vjp
-        self.calls: Dict[str, Tuple[str, list, str]] = {}
+        self.calls: Dict[int, Tuple[str, list]] = {}     # id(call statement) -> pullback
         self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
         self.namer = Namer.for_tree(source.node)
         self.injected: Dict[str, Any] = {}     # generated name -> object (closure cells)
@@ -87,7 +89,8 @@ class ReverseBuilder(ControlFlow):
         body = rename_reassigned(normalized.body, params, self.namer)
         *primal, ret = body
         outputs, value_node = self._outputs(ret)
-        self.active = active_names(primal, self.wrt, outputs, self._is_constant_call)
+        self.active = active_names(primal, self.wrt, outputs, self._is_constant_call,
+                                   self._is_source if self.weights else None)
         self.trees = self._tree_names(primal)
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
         self.stacks = {}
@@ -151,10 +154,9 @@ class ReverseBuilder(ControlFlow):
         value_node, grads_node = ret_stmt.value.elts
         pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
         param = seed_param or self.namer.fresh("dout")
-        restored = _assigned_names(backward) & (self.locals | set(primal_temps)
-                                                | set(self.namer.made))
-        restored -= set(self.cotangent_names.values()) | set(self.temps)
-        restored -= _assigned_names([s for s in backward if _defines_only_here(s)])
+        # names the backward sweep restores belong to the forward sweep
+        restored = _assigned_names(backward) & (_assigned_names(forward)
+                                                | set(parameter_names(fn)))
         inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
         inner_body.append(gast.Return(value=grads_node))
         inner = gast.FunctionDef(
@@ -190,6 +192,40 @@ class ReverseBuilder(ControlFlow):
         return seed_param, stmts
 
     # -- calls to user functions ------------------------------------------------------------
+    def call_kind(self, call: gast.Call) -> str:
+        """'rule', 'static' (a known Python function), 'dynamic' (known at run time only),
+        or 'constant'."""
+        func = self._callee(call)
+        starred = any(isinstance(a, gast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords)
+        if func is UNRESOLVED:
+            f = call.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id != "self":
+                method = getattr(np.ndarray, f.attr, None)
+                if method is not None and (rules.reverse_rule(method) is not None
+                                           or rules.is_nondifferentiable(method)):
+                    return "constant" if rules.is_nondifferentiable(method) else "rule"
+            return "dynamic"
+        if rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
+                int, bool, str, range, type, len):
+            return "constant"
+        if rules.reverse_rule(func) is not None:
+            return "rule"
+        if _is_user_function(func) and not starred:
+            return "static"
+        if callable(func) and not isinstance(func, type) and not _is_builtin(func):
+            return "dynamic"
+        return "rule"       # no rule: call_adjoint reports it
+
+    def _is_source(self, value: ast.AST) -> bool:
+        """In weights mode: values that may hold or depend on parameters read via objects."""
+        if isinstance(value, gast.Attribute):
+            return value.attr not in STATIC_ATTRIBUTES
+        if isinstance(value, gast.Call):
+            return self.call_kind(value) in ("static", "dynamic")
+        return False
+
     def prepare_call(self, stmt: ast.AST) -> ast.AST:
         """``t = g(a, b)`` with active operands becomes ``t, pullback = vjp_g(a, b)``."""
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
@@ -198,36 +234,90 @@ class ReverseBuilder(ControlFlow):
         target, call = stmt.targets[0].id, stmt.value
         if target not in self.active:
             return stmt
-        func = self._callee(call)
-        if not _is_user_function(func):
+        kind = self.call_kind(call)
+        if kind == "dynamic":
+            return self.prepare_dynamic_call(stmt, target, call)
+        if kind != "static":
             return stmt
+        func = self._callee(call)
         import inspect
         try:
             bound = inspect.signature(func).bind(*call.args, **{k.arg: k.value
                                                                  for k in call.keywords})
         except TypeError as exc:
             raise self.source.error(call, f"this call of {func.__name__}", str(exc))
-        wrt = [(p, node) for p, node in bound.arguments.items()
-               if isinstance(node, gast.Name) and node.id in self.active]
-        if not wrt:
+        arguments = {p: gast.Tuple(elts=list(v), ctx=gast.Load()) if isinstance(v, tuple) else v
+                     for p, v in bound.arguments.items() if not isinstance(v, dict)}
+        wrt = [(p, node) for p, node in arguments.items() if _has_active(node, self.active)]
+        if not wrt and not self.weights:
             return stmt
-        compiled = self.callee_vjp(func, tuple(p for p, _ in wrt))
+        compiled = self.callee_vjp(func, tuple(p for p, _ in wrt), weights=self.weights)
         vjp_name = self.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
         pullback = self._fresh_temp(f"{target}_pullback")
         call.func = name(vjp_name)
         stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
                                    ctx=gast.Store())]
-        self.calls[target] = (pullback, wrt, func.__name__)
+        self.calls[id(stmt)] = (pullback, [("index", i, node) for i, (_, node) in enumerate(wrt)])
+        return stmt
+
+    def prepare_dynamic_call(self, stmt, target, call) -> ast.AST:
+        """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
+        positions, star_from, keywords, wrt = [], None, [], []
+        for i, arg in enumerate(call.args):
+            if isinstance(arg, gast.Starred):
+                if i != len(call.args) - 1:
+                    raise self.source.error(arg, "a *args argument before other arguments",
+                                            "put the starred argument last")
+                if _has_active(arg.value, self.active):
+                    star_from = i
+                    wrt.append(("star", i, arg.value))
+            elif _has_active(arg, self.active):
+                positions.append(i)
+                wrt.append(("pos", i, arg))
+        for kw in call.keywords:
+            if kw.arg is None:
+                if _has_active(kw.value, self.active):
+                    raise self.source.error(call, "differentiated values passed with **kwargs",
+                                            "pass them as named arguments")
+                continue
+            if _has_active(kw.value, self.active):
+                keywords.append(kw.arg)
+                wrt.append(("kw", kw.arg, kw.value))
+        if not wrt and not self.weights:
+            return stmt
+        spec = const((tuple(positions), star_from, tuple(keywords), self.weights))
+        call.args = [call.func, spec] + list(call.args)
+        call.func = name(self.bind_free("call_vjp", runtime.call_vjp))
+        pullback = self._fresh_temp(f"{target}_pullback")
+        stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
+                                   ctx=gast.Store())]
+        self.calls[id(stmt)] = (pullback, wrt)
         return stmt
 
     def call_pullback(self, target: str, stmt) -> List[ast.AST]:
-        pullback, wrt, fname = self.calls[target]
+        """Call the pullback, then hand each active argument its cotangent."""
+        pullback, wrt = self.calls[id(stmt)]
         grads = gast.Call(func=name(pullback), args=[name(self.cotangent(target))], keywords=[])
-        out: List[ast.AST] = []
         parts = self._fresh_temp(f"d{target}_parts")
-        out.append(assign(parts, grads))
-        for i, (param, node) in enumerate(wrt):
-            out += self.contribute(node.id, _item(name(parts), const(i)))
+        self._kill(target)          # before the contributions: f(x) may be assigned to x
+        contributions = self._argument_cotangents(parts, wrt)
+        if not contributions:       # it still reports parameter gradients
+            return [gast.Expr(value=grads)]
+        return [assign(parts, grads)] + contributions
+
+    def _argument_cotangents(self, parts: str, wrt) -> List[ast.AST]:
+        out: List[ast.AST] = []
+        positional = _item(name(parts), const(0))
+        for kind, where, node in wrt:
+            if kind == "index":
+                value = _item(name(parts), const(where))
+            elif kind == "pos":
+                value = _item(positional, const(where))
+            elif kind == "star":
+                value = _item(positional, gast.Slice(lower=const(where), upper=None, step=None))
+            else:
+                value = _item(_item(name(parts), const(1)), const(where))
+            out += self.contribute_to_operand(node, value)
         return out
 
     def _name_of(self, obj: Any) -> Optional[str]:
@@ -323,6 +413,10 @@ class ReverseBuilder(ControlFlow):
     def _tree_names(self, primal: List[ast.AST]) -> Set[str]:
         """Names that may hold containers (their cotangents are pytrees)."""
         trees = set(self.tree_params)
+        args = self.source.node.args
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                trees.add(extra.id)
         changed = True
         while changed:
             changed = False
@@ -331,6 +425,8 @@ class ReverseBuilder(ControlFlow):
                     continue
                 t, v = stmt.targets[0].id, stmt.value
                 maybe = (isinstance(v, (gast.Tuple, gast.List, gast.Dict))
+                         or isinstance(v, gast.Call) and self.call_kind(v) in ("static",
+                                                                               "dynamic")
                          or isinstance(v, gast.Name) and v.id in trees
                          or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
                          and v.value.id in trees)
@@ -348,11 +444,13 @@ class ReverseBuilder(ControlFlow):
         if not isinstance(stmt, gast.Assign):
             return self.other_adjoint(stmt)
         first = stmt.targets[0]
-        if isinstance(first, gast.Tuple) and isinstance(first.elts[0], gast.Name) \
-                and first.elts[0].id in self.calls:
+        if isinstance(first, gast.Tuple) and id(stmt) in self.calls:
             target = first.elts[0].id
-            out = self.call_pullback(target, stmt) if target in self.nonzero else []
-            self._kill(target)
+            if target in self.nonzero:
+                out = self.call_pullback(target, stmt)
+            else:
+                out = []
+                self._kill(target)
             return out + self.restore_after(stmt)
         if not isinstance(first, gast.Name) or len(stmt.targets) != 1:
             return self.other_adjoint(stmt)
@@ -424,6 +522,9 @@ class ReverseBuilder(ControlFlow):
             if value.attr in STATIC_ATTRIBUTES:
                 return []
             fn = ATTRIBUTE_FUNCTIONS.get(value.attr)
+            if self.weights and (fn is None or not _has_active(value.value, self.active)):
+                return [gast.Expr(value=self._call_helper(
+                    "weight_cotangent", runtime.weight_cotangent, [name(target), dresult]))]
             if fn is None or not isinstance(value.value, gast.Name):
                 raise self.source.error(value, f"the attribute .{value.attr}",
                                         "only .T and data attributes (.shape, .ndim, .size, "
@@ -661,6 +762,11 @@ def _is_sentinel(stmt) -> bool:
             and stmt.value.value == _SENTINEL)
 
 
+def _is_builtin(func) -> bool:
+    import types
+    return isinstance(func, (types.BuiltinFunctionType, types.BuiltinMethodType, np.ufunc))
+
+
 def _is_user_function(func) -> bool:
     import types
     return (isinstance(func, types.FunctionType) and rules.reverse_rule(func) is None
@@ -771,10 +877,6 @@ def _rename_loads(node, old: str, new: str):
         if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
             n.id = new
     return node
-
-
-def _defines_only_here(stmt) -> bool:
-    return False
 
 
 def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:

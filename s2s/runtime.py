@@ -119,3 +119,105 @@ def restructure(cotangent, primal):
     if kind is dict:
         return {k: restructure(cotangent[k], p) for k, p in primal.items()}
     return cotangent
+
+
+# -- calls whose target is only known at run time --------------------------------------------
+_vjp_cache: dict = {}
+
+
+def _target(fn):
+    """The Python function behind a callable, and the object it is bound to (or None)."""
+    import types
+    if isinstance(fn, types.MethodType):
+        return fn.__func__, fn.__self__
+    if isinstance(fn, types.FunctionType):
+        return fn, None
+    call = getattr(type(fn), "__call__", None)
+    if isinstance(call, types.FunctionType):
+        return call, fn
+    return fn, None
+
+
+def call_vjp(fn, spec, *args, **kwargs):
+    """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
+
+    ``spec`` is ``(positions, star_from, keywords, weights)``: which positional arguments
+    (and from which index on, for a trailing ``*args``) and which keyword arguments carry
+    gradients, and whether parameters read inside should report their gradients. The
+    pullback returns ``(positional_cotangents, keyword_cotangents)``, None where inactive.
+    """
+    positions, star_from, keywords, weights = spec
+    if star_from is not None:
+        positions = positions + tuple(range(star_from, len(args)))
+    target, bound = _target(fn)
+    if bound is not None:
+        args = (bound,) + args
+        positions = tuple(p + 1 for p in positions)
+    key = (getattr(target, "__code__", target), positions, keywords, len(args), weights)
+    plan = _vjp_cache.get(key)
+    if plan is None or plan[0] is not target:
+        plan = _vjp_cache[key] = (target,) + _plan_vjp(target, positions, keywords, len(args),
+                                                       weights)
+    _, compiled, names, slots = plan
+    value, pullback = compiled(*args, **kwargs)
+    offset = 1 if bound is not None else 0
+    n_positional = len(args) - offset
+
+    def call_pullback(cotangent):
+        grads = pullback(cotangent)
+        positional = [None] * n_positional
+        keyword = {}
+        for grad, slot in zip(grads, slots):
+            kind, where = slot
+            if kind == "pos":
+                if where >= offset:
+                    positional[where - offset] = grad
+            elif kind == "var":
+                for i, g in enumerate(grad):
+                    if where + i >= offset:
+                        positional[where + i - offset] = g
+            else:
+                keyword[where] = grad
+        return positional, keyword
+    return value, call_pullback
+
+
+def _plan_vjp(target, positions, keywords, n_args, weights):
+    import inspect
+    from .api import vjp_of
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        signature = None
+    names, slots = [], []
+    params = list(signature.parameters.values()) if signature is not None else []
+    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+    for pos in positions:
+        if pos < len(fixed):
+            names.append(fixed[pos].name)
+            slots.append(("pos", pos))
+        elif var is not None and var.name not in names:
+            names.append(var.name)
+            slots.append(("var", len(fixed)))
+    for kw in keywords:
+        if signature is not None and kw in signature.parameters:
+            names.append(kw)
+            slots.append(("kw", kw))
+        elif var_kw is not None:
+            raise NotImplementedError("gradients through **kwargs values are not supported")
+    compiled = vjp_of(target, tuple(names), weights=weights)
+    return compiled, tuple(names), tuple(slots)
+
+
+# -- gradients of parameters reached through objects ----------------------------------------
+_weight_sinks: list = []
+
+
+def weight_cotangent(value, cotangent):
+    """Report a cotangent for ``value`` if it is one of the weights being differentiated."""
+    if _weight_sinks:
+        entry = _weight_sinks[-1].get(id(value))
+        if entry is not None and entry[0] is value:
+            entry[1] = cotangent if entry[1] is None else entry[1] + cotangent
