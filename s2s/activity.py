@@ -78,7 +78,9 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
                 targets |= _stored_names(t)
             reads = differentiable_reads(node.value, is_constant_call)
             for t in node.targets:
-                if not isinstance(t, gast.Name):       # x[i] = v, obj.a = v: x depends on v
+                if isinstance(t, (gast.Subscript, gast.Attribute)):
+                    # x[i] = v: x now depends on v as well as on what it held
+                    targets |= _base_names(t)
                     reads = reads | _base_names(t)
             edges.append((targets, reads))
         elif isinstance(node, gast.AugAssign):

@@ -53,6 +53,3 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
             if isinstance(node, (gast.FunctionDef, gast.Lambda)):
                 raise source.error(node, "a function defined inside the function",
                                    "define the helper at module level")
-            if isinstance(node, (gast.ListComp,)):
-                raise source.error(node, "a list comprehension",
-                                   "write the loop out with list.append")

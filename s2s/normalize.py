@@ -28,6 +28,9 @@ from .names import Namer
 from .parse import Source
 from .resolve import local_names
 
+# Methods that grow a list; their arguments get names so their cotangents can be routed.
+CONTAINER_METHODS = {"append", "extend"}
+
 # Attributes of an array that are plain data, never differentiable.
 STATIC_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
 
@@ -175,6 +178,37 @@ class Normalizer:
                 gast.If(test=test, body=self._branch(tmp, value), orelse=[]), node))
         return name(tmp)
 
+    def comprehension(self, node: gast.ListComp, hint: str) -> ast.AST:
+        """``[f(x) for x in xs if c]`` as a loop that appends to a fresh list."""
+        items = self.namer.fresh(f"{hint}_items")
+        renames = {}
+        for gen in node.generators:
+            for target in ast.walk(gen.target):
+                if isinstance(target, gast.Name) and target.id not in renames:
+                    renames[target.id] = self.namer.fresh(target.id)
+        tree = copy.deepcopy(node)
+        for n in ast.walk(tree):
+            if isinstance(n, gast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        append = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=name(items), attr="append", ctx=gast.Load()),
+            args=[tree.elt], keywords=[]))
+        body: List[ast.AST] = [append]
+        for gen in reversed(tree.generators):
+            for cond in reversed(gen.ifs):
+                body = [gast.If(test=cond, body=body, orelse=[])]
+            body = [gast.For(target=gen.target, iter=gen.iter, body=body, orelse=[],
+                             type_comment=None)]
+        self.locals |= {items} | set(renames.values())
+        loop = body[0]
+        for n in ast.walk(loop):
+            if hasattr(n, "lineno") is False or getattr(n, "lineno", None) is None:
+                ast.copy_location(n, node)
+        self.pending.append(ast.copy_location(assign(items, gast.List(elts=[],
+                                                                      ctx=gast.Load())), node))
+        self.pending.extend(self.statement(loop))
+        return name(items)
+
     def _branch(self, tmp, value):
         saved, self.pending = self.pending, []
         op = self.operation(value, tmp)
@@ -184,6 +218,14 @@ class Normalizer:
     def visit_Expr(self, stmt):
         if isinstance(stmt.value, gast.Constant):
             return []               # a stray string or docstring
+        call = stmt.value
+        if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                and isinstance(call.func.value, gast.Name) and call.func.value.id in self.locals
+                and call.func.attr in CONTAINER_METHODS):
+            # xs.append(x * 2): the argument becomes a name, so its cotangent can be found
+            hint = call.func.value.id + "_item"
+            call.args = [a if isinstance(a, (gast.List, gast.Tuple)) and all(
+                is_atom(e) for e in a.elts) else self.atom(a, hint) for a in call.args]
         return [stmt]
 
     def visit_AnnAssign(self, stmt):
@@ -199,7 +241,19 @@ class Normalizer:
             ast.copy_location(value, stmt)
             return self.visit_Assign(ast.copy_location(
                 gast.Assign(targets=[target], value=value, type_comment=None), stmt))
-        return [stmt]               # x[i] += v: the reverse pass handles or rejects it
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            # x[i] += v  ->  x_item = x[i]; x[i] = x_item + v
+            hint = target.value.id
+            index = self.index(target.slice, hint)
+            current = self.namer.fresh(f"{hint}_item")
+            self.pending.append(ast.copy_location(assign(current, gast.Subscript(
+                value=name(hint), slice=copy.deepcopy(index), ctx=gast.Load())), stmt))
+            value = gast.BinOp(left=name(current), op=stmt.op, right=self.atom(stmt.value, hint))
+            updated = self.atom(ast.copy_location(value, stmt), hint)
+            store = gast.Subscript(value=name(hint), slice=index, ctx=gast.Store())
+            return [ast.copy_location(gast.Assign(targets=[store], value=updated,
+                                                  type_comment=None), stmt)]
+        return [stmt]               # attribute targets: the reverse pass decides
 
     def visit_Assign(self, stmt):
         targets = stmt.targets
@@ -215,7 +269,16 @@ class Normalizer:
             return out
         if len(targets) == 1 and isinstance(targets[0], (gast.Tuple, gast.List)):
             return self.unpack(targets[0], stmt.value, stmt)
-        return [stmt]               # subscript and attribute targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Subscript) \
+                and isinstance(targets[0].value, gast.Name):
+            # x[i] = v: the index and the value become names
+            target = targets[0]
+            hint = target.value.id
+            target.slice = self.index(target.slice, hint)
+            value = self.atom(stmt.value, hint + "_item")
+            return [ast.copy_location(gast.Assign(targets=[target], value=value,
+                                                  type_comment=None), stmt)]
+        return [stmt]               # attribute targets
 
     def unpack(self, target, value, stmt) -> List[ast.AST]:
         if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -297,6 +360,8 @@ class Normalizer:
         """``node`` with its operands turned into atoms: a single operation."""
         if isinstance(node, (gast.IfExp, gast.BoolOp)):
             return self.conditional(node, hint)
+        if isinstance(node, gast.ListComp):
+            return self.comprehension(node, hint)
         if isinstance(node, gast.BinOp):
             node.left = self.atom(node.left, hint)
             node.right = self.atom(node.right, hint)

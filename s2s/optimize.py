@@ -48,7 +48,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         classes = shape_classes(fn, ctx)
         DropUnbroadcast(classes, ctx).visit(fn)
     fn.body = propagate_copies(fn.body, ctx)
-    _Fold().visit(fn)
+    _fold_adjoint(fn)
     fn.body = remove_dead(fn.body, ctx.generated)
     fn.body = inline_temporaries(fn.body, ctx.primal_temps)
     return fn
@@ -233,6 +233,22 @@ def _mutated_in_place(body) -> Set[str]:
 def _is_number(node, value) -> bool:
     return (isinstance(node, gast.Constant) and type(node.value) in (int, float)
             and node.value == value)
+
+
+def _fold_adjoint(fn) -> None:
+    """Fold algebra in the adjoint sweep only: in the primal, ``y = x * 1.0`` makes a copy
+    that the user may update in place."""
+    seen_sentinel = False
+    for stmt in fn.body:
+        if _is_marker(stmt):
+            seen_sentinel = True
+        elif seen_sentinel:
+            _Fold().visit(stmt)
+
+
+def _is_marker(stmt) -> bool:
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
+            and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
 
 
 class _Fold(ast.NodeTransformer):

@@ -94,7 +94,8 @@ class ReverseBuilder(ControlFlow):
         self.trees = self._tree_names(primal)
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
         self.stacks = {}
-        primal = self.prepare_block(primal)
+        self.mutated = self.mutated_names(primal)
+        primal = self.private_inputs(params) + self.prepare_block(primal)
         self.classes = shape_classes(
             gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
                              returns=None, type_comment=None, type_params=[]),
@@ -398,6 +399,8 @@ class ReverseBuilder(ControlFlow):
 
     # -- analysis helpers -----------------------------------------------------------------
     def _callee(self, call: gast.Call) -> Any:
+        if isinstance(call.func, gast.Name) and call.func.id in self.injected:
+            return self.injected[call.func.id]
         return self.resolver.resolve(call.func)
 
     def _is_constant_call(self, call: gast.Call) -> bool:
@@ -486,7 +489,19 @@ class ReverseBuilder(ControlFlow):
         self.owned.discard(var)
 
     def other_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
-        """Statements that bind no name: expression statements, in-place updates."""
+        """Statements that bind no name: list growth, in-place updates, expressions."""
+        if isinstance(stmt, gast.Expr):
+            call = stmt.value
+            if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                    and isinstance(call.func.value, gast.Name)
+                    and call.func.value.id in self.active):
+                return self.container_adjoint(stmt, call)
+            return []
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
+                and isinstance(stmt.targets[0].value, gast.Name):
+            return self.store_adjoint(stmt)
+        if isinstance(stmt, gast.Delete):
+            return []
         if isinstance(stmt, (gast.Assign, gast.AugAssign)):
             touched = set()
             for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]):
@@ -496,9 +511,68 @@ class ReverseBuilder(ControlFlow):
                     touched.add(t.id)
             if touched & self.active:
                 raise self.source.error(
-                    stmt, "an in-place update of a differentiated value",
-                    "build a new array instead (e.g. with np.where or np.concatenate)")
+                    stmt, "an update of an attribute of a differentiated value",
+                    "compute a new value and return it instead")
         return []
+
+    def container_adjoint(self, stmt, call) -> List[ast.AST]:
+        """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
+        items, method = call.func.value.id, call.func.attr
+        if method not in ("append", "extend"):
+            raise self.source.error(
+                call, f"list.{method}() on a differentiated list",
+                "build lists with append or extend (or a list comprehension)")
+        if method == "append":
+            count: ast.AST = const(1)
+        else:
+            count = gast.Call(func=name(self.bind_free("len", len)), args=[_copy(call.args[0])],
+                              keywords=[])
+        out: List[ast.AST] = []
+        if items in self.nonzero:
+            parts = self._fresh_temp(f"d{items}_last")
+            contributions = (self.contribute_to_operand(call.args[0], _item(name(parts),
+                                                                             const(0)))
+                             if method == "append" else
+                             self.contribute_to_operand(call.args[0], name(parts)))
+            if contributions:
+                out.append(assign(parts, self._call_helper(
+                    "appended", runtime.appended,
+                    [name(self.cotangent(items)), name(items), _copy(count)])))
+                out += contributions
+        out.append(gast.Expr(value=self._call_helper("drop_last", runtime.drop_last,
+                                                     [name(items), count])))
+        return out
+
+    def store_adjoint(self, stmt) -> List[ast.AST]:
+        """``x[i] = v`` reversed: v gets ``dx[i]``, which then goes to zero; x[i] is restored."""
+        target = stmt.targets[0]
+        var = target.value.id
+        if var not in self.active:
+            return []
+        index = _index_value(target.slice)
+        out: List[ast.AST] = [gast.Expr(value=self._call_helper(
+            "restore_item", runtime.restore_item,
+            [name(var), index, self._pop(f"{var}[]")]))]
+        if var not in self.nonzero:
+            return out
+        value = stmt.value
+        if _has_active(value, self.active):
+            taken = self._fresh_temp(f"d{var}_item")
+            out.append(assign(taken, self._call_helper(
+                "take_item", runtime.take_item, [name(self.cotangent(var)), _copy(index)])))
+            if isinstance(value, gast.Name) and value.id not in self.trees:
+                taken_value: ast.AST = self._call_helper(
+                    "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
+            else:
+                taken_value = name(taken)
+            out += self.contribute_to_operand(value, taken_value)
+        if var not in self.owned:
+            out.append(assign(self.cotangent(var), self._call_helper(
+                "own", runtime.own, [name(self.cotangent(var)), name(var)])))
+            self.owned.add(var)
+        out.append(gast.Expr(value=self._call_helper(
+            "clear_item", runtime.clear_item, [name(self.cotangent(var)), _copy(index)])))
+        return out
 
     def assign_adjoint(self, target: str, value: ast.AST, stmt: ast.AST,
                        dresult: ast.AST) -> List[ast.AST]:

@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import gast
 
 from .canonical import _contains
+from . import runtime
 from .normalize import assign, const, name
 
 
@@ -61,8 +62,22 @@ class ControlFlow:
         return out
 
     def prepare_statement(self, stmt: ast.AST) -> List[ast.AST]:
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
+                and isinstance(stmt.targets[0].value, gast.Name) \
+                and stmt.targets[0].value.id in self.active:
+            # x[i] = v: keep what x[i] held, to put it back in the reverse sweep
+            var = stmt.targets[0].value.id
+            index = _index_expr(stmt.targets[0].slice)
+            saved = gast.Call(func=name(self.bind_free("saved_item", runtime.saved_item)),
+                              args=[name(var), index], keywords=[])
+            push = gast.Expr(value=gast.Call(
+                func=gast.Attribute(value=name(self._stack(f"{var}[]")), attr="append",
+                                    ctx=gast.Load()), args=[saved], keywords=[]))
+            return [push, stmt]
         if isinstance(stmt, gast.Assign):
-            return [self.prepare_call(stmt)]
+            stmt = self.prepare_call(stmt)
+            copy_ = self._private_copy(stmt)
+            return [stmt] + copy_
         if isinstance(stmt, gast.If):
             if not self.is_active_code([stmt]):
                 return [stmt]
@@ -207,7 +222,6 @@ class ControlFlow:
 
     def insert_saves(self, primal: List[ast.AST], params) -> List[ast.AST]:
         """Push each saved name before it is overwritten; give each saved name a stack."""
-        self.stacks: Dict[str, str] = {}
         body = self._insert_saves(primal)
         setup = [assign(stack, gast.List(elts=[], ctx=gast.Load()))
                  for stack in self.stacks.values()]
@@ -223,8 +237,45 @@ class ControlFlow:
     def _stack(self, var: str) -> str:
         stack = self.stacks.get(var)
         if stack is None:
-            stack = self.stacks[var] = self.namer.fresh(f"{var}_stack")
+            base = f"{var[:-2]}_saved" if var.endswith("[]") else f"{var}_stack"
+            stack = self.stacks[var] = self.namer.fresh(base)
         return stack
+
+    # -- values updated in place -----------------------------------------------------------
+    def mutated_names(self, primal) -> Set[str]:
+        """Active names updated in place: ``x[i] = v``, ``xs.append(v)``."""
+        names = set()
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
+                    and isinstance(node.targets[0].value, gast.Name):
+                names.add(node.targets[0].value.id)
+            elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
+                    and isinstance(node.value.func, gast.Attribute) \
+                    and isinstance(node.value.func.value, gast.Name) \
+                    and node.value.func.attr in ("append", "extend"):
+                names.add(node.value.func.value.id)
+        return names & self.active
+
+    def private_inputs(self, params) -> List[ast.AST]:
+        """Inputs the function updates in place are copied first: callers' arrays stay intact."""
+        copies = [assign(p, gast.Call(func=name(self.bind_free("fresh_copy", runtime.fresh_copy)),
+                                      args=[name(p)], keywords=[]))
+                  for p in params if p in self.mutated]
+        self.no_save.update(id(c) for c in copies)
+        return copies
+
+    def _private_copy(self, stmt) -> List[ast.AST]:
+        """After ``y = x`` (or any value that may share memory), a copy if y is updated."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return []
+        target = stmt.targets[0].id
+        if target not in self.mutated or _allocates(stmt.value):
+            return []
+        copy_stmt = assign(target, gast.Call(
+            func=name(self.bind_free("fresh_copy", runtime.fresh_copy)),
+            args=[name(target)], keywords=[]))
+        self.no_save.add(id(copy_stmt))
+        return [copy_stmt]
 
     def _push(self, var: str) -> ast.AST:
         return gast.Expr(value=gast.Call(
@@ -394,6 +445,28 @@ class ControlFlow:
         if key not in self.loop_names:
             self.loop_names[key] = self.namer.fresh("k")
         return self.loop_names[key]
+
+
+_ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+               "full_like", "array", "copy", "eye", "identity", "arange", "linspace",
+               "concatenate", "stack", "vstack", "hstack", "list", "dict"}
+
+
+def _allocates(value) -> bool:
+    """Does ``value`` certainly build a new object (so updating it touches nobody else's)?"""
+    if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.List, gast.Dict, gast.Tuple,
+                          gast.Constant)):
+        return True
+    if isinstance(value, gast.Call):
+        func = value.func
+        fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
+        return fname in _ALLOCATORS
+    return False
+
+
+def _index_expr(index):
+    from .reverse import _index_value
+    return _index_value(index)
 
 
 def _has_code(stmts) -> bool:

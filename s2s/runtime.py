@@ -221,3 +221,66 @@ def weight_cotangent(value, cotangent):
         entry = _weight_sinks[-1].get(id(value))
         if entry is not None and entry[0] is value:
             entry[1] = cotangent if entry[1] is None else entry[1] + cotangent
+
+
+# -- containers and arrays updated in place ---------------------------------------------------
+MISSING = object()
+
+
+def fresh_copy(value):
+    """A private copy of an input the generated code will update in place."""
+    kind = type(value)
+    if kind is list:
+        return list(value)
+    if kind is dict:
+        return dict(value)
+    if isinstance(value, _ndarray):
+        return np.array(value)
+    return value
+
+
+def saved_item(container, key):
+    """What ``container[key]`` holds before it is overwritten (a copy for arrays)."""
+    if isinstance(container, _ndarray):
+        return np.array(container[key])
+    if type(container) is dict:
+        return container.get(key, MISSING)
+    return container[key]
+
+
+def restore_item(container, key, old):
+    if old is MISSING:
+        del container[key]
+    else:
+        container[key] = old
+
+
+def take_item(cotangent, key):
+    """``cotangent[key]`` as a value of its own (zero when the cotangent is a scalar zero)."""
+    if isinstance(cotangent, _ndarray):
+        return cotangent[key].copy()
+    if type(cotangent) is float:
+        return 0.0
+    value = cotangent[key]
+    return 0.0 if value is None else value
+
+
+def clear_item(cotangent, key):
+    """The overwritten slot had no effect on the output: its cotangent is zero."""
+    if isinstance(cotangent, _ndarray):
+        cotangent[key] = 0
+    elif type(cotangent) is not float:
+        cotangent[key] = 0.0
+
+
+def appended(cotangent, items, count):
+    """The cotangents of the last ``count`` items of the list ``items`` (zeros if none)."""
+    if type(cotangent) is list:
+        end = len(items)
+        return [0.0 if c is None else c for c in cotangent[end - count:end]]
+    return [0.0] * count
+
+
+def drop_last(items, count):
+    """Undo ``append``/``extend``: remove the last ``count`` items."""
+    del items[len(items) - count:]
