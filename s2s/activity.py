@@ -86,6 +86,9 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
         elif isinstance(node, gast.AugAssign):
             targets = _stored_names(node.target) | _base_names(node.target)
             edges.append((targets, names_in(node.value) | targets))
+        elif isinstance(node, gast.FunctionDef):
+            # a nested function's value depends on the outer names it closes over
+            edges.append(({node.name}, free_names(node)))
         elif isinstance(node, (gast.For, gast.comprehension)):
             edges.append((_stored_names(node.target), names_in(node.iter)))
         elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
@@ -99,9 +102,23 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
     return edges
 
 
+def free_names(fn) -> Set[str]:
+    """Names a nested def or lambda reads from the scopes around it."""
+    params = {a.id for a in ast.walk(fn.args) if isinstance(a, gast.Name)}
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    stored, loaded = set(), set()
+    for stmt in body:
+        for n in ast.walk(stmt):
+            if isinstance(n, gast.Name):
+                (stored if isinstance(n.ctx, gast.Store) else loaded).add(n.id)
+    return loaded - stored - params
+
+
 def _statements(body):
     for stmt in body:
         yield stmt
+        if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+            continue
         for field in ("body", "orelse", "finalbody"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):

@@ -175,10 +175,13 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
            tree_params, mode, weights)
     with _lock:
         for compiled in _cache.get(key, ()):
-            if code is None or (compiled.__globals__ is fn.__globals__
-                                and compiled.__s2s_closure__ is fn.__closure__
-                                and _resolved_still(fn, compiled.__s2s_resolved__)):
+            if code is None:
                 return compiled
+            if compiled.__globals__ is fn.__globals__ \
+                    and _resolved_still(fn, compiled.__s2s_resolved__):
+                if compiled.__s2s_closure__ is fn.__closure__:
+                    return compiled
+                return _rebind(compiled, fn)
         pending = _in_progress.get(key)
         if pending is not None:
             return pending
@@ -192,6 +195,21 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
         pending.compiled = compiled
         _cache.setdefault(key, []).append(compiled)
         return compiled
+
+
+def _rebind(compiled, fn):
+    """The same generated code over another closure of the same function (a new instance
+    of a nested def or lambda): only the user's cells change."""
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    own = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
+    closure = tuple(cells.get(n, own[n]) for n in compiled.__code__.co_freevars)
+    new = types.FunctionType(compiled.__code__, compiled.__globals__, compiled.__name__,
+                             compiled.__defaults__, closure or None)
+    new.__kwdefaults__ = compiled.__kwdefaults__
+    new.__doc__ = compiled.__doc__
+    new.__dict__.update(compiled.__dict__)
+    new.__s2s_closure__ = fn.__closure__
+    return new
 
 
 def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> Callable:

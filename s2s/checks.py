@@ -50,6 +50,3 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
             if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
                 raise source.error(node, "starred unpacking (a, *rest = ...)",
                                    "unpack a fixed number of items, or slice")
-            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
-                raise source.error(node, "a function defined inside the function",
-                                   "define the helper at module level")

@@ -132,6 +132,9 @@ class Normalizer:
         self.pending = saved
         return out
 
+    def visit_FunctionDef(self, stmt):
+        return [stmt]           # a nested function is differentiated when it is called
+
     def visit_If(self, stmt):
         stmt.body = self.block(stmt.body) or [gast.Pass()]
         stmt.orelse = self.block(stmt.orelse)

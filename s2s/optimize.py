@@ -171,6 +171,9 @@ def _propagate_block(stmts, ctx, counts, loads, mutated):
         if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
             a, b = stmt.targets[0].id, stmt.value.id
+            if _copies_back(out[:i], a, b):
+                del out[i]          # b = a right after a = b: b still holds that value
+                continue
             if (a in ctx.generated and counts.get(a) == 1 and a not in mutated
                     and b not in mutated and a != b
                     and _reads_before_rebinding(out[i + 1:], a, b) == loads.get(a, 0)):
@@ -180,6 +183,21 @@ def _propagate_block(stmts, ctx, counts, loads, mutated):
                 continue
         i += 1
     return out
+
+
+def _copies_back(before, a, b) -> bool:
+    """Is ``a = b`` redundant because ``b = a`` came earlier and neither changed since?"""
+    for stmt in reversed(before):
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == b
+                and isinstance(stmt.value, gast.Name) and stmt.value.id == a):
+            return True
+        if any(isinstance(n, gast.Name) and n.id in (a, b) and isinstance(n.ctx, gast.Store)
+               for n in ast.walk(stmt)):
+            return False
+        if isinstance(stmt, gast.AugAssign):
+            return False
+    return False
 
 
 def _reads_before_rebinding(stmts, a, b) -> int:

@@ -26,7 +26,7 @@ import gast
 import numpy as np
 
 from . import rules
-from .activity import STATIC_ATTRIBUTES, active_names
+from .activity import STATIC_ATTRIBUTES, active_names, free_names
 from .errors import MissingRuleError, UnsupportedSyntaxError
 from .expand import Expansion, bind_call, expand, template_of
 from .names import Namer
@@ -82,7 +82,7 @@ class ReverseBuilder(ControlFlow):
         self.resolver = Resolver(self.source, self.locals)
         params = parameter_names(fn)
         for p in self.wrt:
-            if p not in params:
+            if p not in params and p not in self.source.closure:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
         normalized = canonicalize(normalize(self.source, fn, self.namer), self.namer)
         primal_temps = self.primal_temps = set(self.namer.made)
@@ -95,6 +95,7 @@ class ReverseBuilder(ControlFlow):
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
         self.stacks = {}
         self.mutated = self.mutated_names(primal)
+        self.local_functions = self._local_functions(primal)
         primal = self.private_inputs(params) + self.prepare_block(primal)
         self.classes = shape_classes(
             gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
@@ -261,9 +262,42 @@ class ReverseBuilder(ControlFlow):
         self.calls[id(stmt)] = (pullback, [("index", i, node) for i, (_, node) in enumerate(wrt)])
         return stmt
 
+    def _local_functions(self, primal) -> Dict[str, Set[str]]:
+        """Nested defs and lambdas bound to names, with the active names they close over.
+
+        Such a function may only be called directly: passed elsewhere, the gradients of
+        what it closes over would be lost, so that is an error.
+        """
+        found: Dict[str, Set[str]] = {}
+        nodes: Dict[str, ast.AST] = {}
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if isinstance(node, gast.FunctionDef):
+                found[node.name], nodes[node.name] = free_names(node) & self.active, node
+            elif (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)
+                  and isinstance(node.targets[0], gast.Name)):
+                found[node.targets[0].id] = free_names(node.value) & self.active
+                nodes[node.targets[0].id] = node
+        escaping = {n for n, free in found.items() if free}
+        callees = set()
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+                callees.add(id(node.func))
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if isinstance(node, gast.Name) and node.id in escaping \
+                    and isinstance(node.ctx, gast.Load) and id(node) not in callees:
+                raise self.source.error(
+                    node, f"passing '{node.id}', which closes over differentiated values, "
+                          f"as a value",
+                    f"call {node.id} directly here, or pass the values it uses as arguments")
+        return found
+
     def prepare_dynamic_call(self, stmt, target, call) -> ast.AST:
         """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
         positions, star_from, keywords, wrt = [], None, [], []
+        free = ()
+        if isinstance(call.func, gast.Name) and call.func.id in self.local_functions:
+            free = tuple(sorted(self.local_functions[call.func.id]))
+            wrt += [("free", n, name(n)) for n in free]
         for i, arg in enumerate(call.args):
             if isinstance(arg, gast.Starred):
                 if i != len(call.args) - 1:
@@ -286,7 +320,7 @@ class ReverseBuilder(ControlFlow):
                 wrt.append(("kw", kw.arg, kw.value))
         if not wrt and not self.weights:
             return stmt
-        spec = const((tuple(positions), star_from, tuple(keywords), self.weights))
+        spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free))
         call.args = [call.func, spec] + list(call.args)
         call.func = name(self.bind_free("call_vjp", runtime.call_vjp))
         pullback = self._fresh_temp(f"{target}_pullback")
@@ -316,6 +350,8 @@ class ReverseBuilder(ControlFlow):
                 value = _item(positional, const(where))
             elif kind == "star":
                 value = _item(positional, gast.Slice(lower=const(where), upper=None, step=None))
+            elif kind == "free":
+                value = _item(_item(name(parts), const(2)), const(where))
             else:
                 value = _item(_item(name(parts), const(1)), const(where))
             out += self.contribute_to_operand(node, value)
@@ -618,8 +654,8 @@ class ReverseBuilder(ControlFlow):
                 if k is not None and isinstance(v, gast.Name):
                     out += self.contribute(v.id, _item(dresult, k))
             return out
-        if isinstance(value, (gast.Compare,)):
-            return []
+        if isinstance(value, (gast.Compare, gast.Lambda)):
+            return []       # a lambda's gradients flow where it is called
         raise self.source.error(value, _describe(value), _hint(value))
 
     def call_adjoint(self, call: gast.Call, target: str, dresult: ast.AST,

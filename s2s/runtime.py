@@ -141,23 +141,24 @@ def _target(fn):
 def call_vjp(fn, spec, *args, **kwargs):
     """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
 
-    ``spec`` is ``(positions, star_from, keywords, weights)``: which positional arguments
-    (and from which index on, for a trailing ``*args``) and which keyword arguments carry
-    gradients, and whether parameters read inside should report their gradients. The
-    pullback returns ``(positional_cotangents, keyword_cotangents)``, None where inactive.
+    ``spec`` is ``(positions, star_from, keywords, weights, free)``: which positional
+    arguments (and from which index on, for a trailing ``*args``) and which keyword
+    arguments carry gradients, whether parameters read inside report their gradients, and
+    which names a nested function closes over carry gradients. The pullback returns
+    ``(positional, keyword, closed_over)`` cotangents, None where inactive.
     """
-    positions, star_from, keywords, weights = spec
+    positions, star_from, keywords, weights, free = spec
     if star_from is not None:
         positions = positions + tuple(range(star_from, len(args)))
     target, bound = _target(fn)
     if bound is not None:
         args = (bound,) + args
         positions = tuple(p + 1 for p in positions)
-    key = (getattr(target, "__code__", target), positions, keywords, len(args), weights)
+    key = (getattr(target, "__code__", target), positions, keywords, len(args), weights, free)
     plan = _vjp_cache.get(key)
     if plan is None or plan[0] is not target:
         plan = _vjp_cache[key] = (target,) + _plan_vjp(target, positions, keywords, len(args),
-                                                       weights)
+                                                       weights, free)
     _, compiled, names, slots = plan
     value, pullback = compiled(*args, **kwargs)
     offset = 1 if bound is not None else 0
@@ -167,6 +168,7 @@ def call_vjp(fn, spec, *args, **kwargs):
         grads = pullback(cotangent)
         positional = [None] * n_positional
         keyword = {}
+        closed_over = {}
         for grad, slot in zip(grads, slots):
             kind, where = slot
             if kind == "pos":
@@ -176,13 +178,15 @@ def call_vjp(fn, spec, *args, **kwargs):
                 for i, g in enumerate(grad):
                     if where + i >= offset:
                         positional[where + i - offset] = g
+            elif kind == "free":
+                closed_over[where] = grad
             else:
                 keyword[where] = grad
-        return positional, keyword
+        return positional, keyword, closed_over
     return value, call_pullback
 
 
-def _plan_vjp(target, positions, keywords, n_args, weights):
+def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
     import inspect
     from .api import vjp_of
     try:
@@ -207,6 +211,9 @@ def _plan_vjp(target, positions, keywords, n_args, weights):
             slots.append(("kw", kw))
         elif var_kw is not None:
             raise NotImplementedError("gradients through **kwargs values are not supported")
+    for n in free:
+        names.append(n)
+        slots.append(("free", n))
     compiled = vjp_of(target, tuple(names), weights=weights)
     return compiled, tuple(names), tuple(slots)
 

@@ -353,9 +353,14 @@ def uses_global(x):
 
 
 def uses_nested_def(x):
-    def inner(y):  # unsupported
+    def inner(y):
         return y * y
     return inner(x)
+
+
+def test_nested_def_is_supported():
+    x = np.array([1.0, -2.0, 0.5])
+    assert_close(s2s.grad(uses_nested_def)(x), 2.0 * x)
 
 
 def uses_nested_class(x):
@@ -370,7 +375,6 @@ UNSUPPORTED = [
     (uses_try, ("try",)),
     (uses_with, ("with",)),
     (uses_global, ("global",)),
-    (uses_nested_def, ("def", "function")),
     (uses_nested_class, ("class",)),
 ]
 
