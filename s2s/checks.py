@@ -34,7 +34,6 @@ _UNSUPPORTED = {
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.Delete: ("a del statement", "let the name go out of scope instead of deleting it"),
 }
 
 

@@ -62,6 +62,13 @@ class ControlFlow:
         return out
 
     def prepare_statement(self, stmt: ast.AST) -> List[ast.AST]:
+        if isinstance(stmt, gast.Delete):
+            for target in stmt.targets:
+                if _names(target) & self.active:
+                    raise self.source.error(
+                        stmt, "del of a differentiated value",
+                        "let the name go out of scope; the gradient needs its value")
+            return []           # the adjoint may still read it; the name just lives longer
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
                 and isinstance(stmt.targets[0].value, gast.Name) \
                 and stmt.targets[0].value.id in self.active:
