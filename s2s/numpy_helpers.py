@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_ndarray = np.ndarray
+
 
 # --- shapes and dtypes -----------------------------------------------------------------
 
@@ -29,7 +31,9 @@ def match_dtype(g, x):
     Integer and Python-number inputs leave ``g`` alone.
     """
     dtype = getattr(x, "dtype", None)
-    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
+    if dtype is None or getattr(g, "dtype", None) is dtype:
+        return g
+    if dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
         return g
     if isinstance(g, np.ndarray):
         return g.astype(dtype)
@@ -41,6 +45,9 @@ def unbroadcast(g, x):
 
     Returns ``g`` itself when the shapes (and dtypes) already match.
     """
+    if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape \
+            and g.dtype is x.dtype:
+        return g                # the common case, decided with four attribute reads
     shape = np.shape(x)
     if np.shape(g) != shape:
         g = np.asarray(g)
@@ -80,7 +87,14 @@ def expand_reduced(g, x, axis, keepdims):
     The result is a read-only broadcast view, in ``x``'s floating dtype.
     """
     g = match_dtype(restore_reduced_axes(g, x, axis, keepdims), x)
-    return np.broadcast_to(g, np.shape(x))
+    shape = np.shape(x)
+    if axis is None and np.ndim(g) == 0:
+        # a scalar repeated with zero strides: what broadcast_to makes, without its overhead
+        g = np.asarray(g)
+        view = np.ndarray(shape, g.dtype, buffer=g, strides=(0,) * len(shape))
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(g, shape)
 
 
 def inverse_permutation(axes, ndim):
@@ -299,6 +313,8 @@ def matrix_transpose(x):
 
 def matmul_adjoint_x1(g, x1, x2):
     """Cotangent of ``x1`` in ``x1 @ x2``, for 1-D, 2-D and broadcast batched operands."""
+    if type(x1) is _ndarray and type(x2) is _ndarray and x1.ndim == 2 and x2.ndim == 2:
+        return unbroadcast(g @ x2.T, x1)
     if np.ndim(x2) == 1:
         d = np.multiply.outer(g, x2)
     elif np.ndim(x1) == 1:
@@ -310,6 +326,8 @@ def matmul_adjoint_x1(g, x1, x2):
 
 def matmul_adjoint_x2(g, x1, x2):
     """Cotangent of ``x2`` in ``x1 @ x2``, for 1-D, 2-D and broadcast batched operands."""
+    if type(x1) is _ndarray and type(x2) is _ndarray and x1.ndim == 2 and x2.ndim == 2:
+        return unbroadcast(x1.T @ g, x2)
     if np.ndim(x1) == 1:
         if np.ndim(x2) == 1:
             d = g * x1

@@ -35,23 +35,108 @@ class Context:
     """What the optimizer needs to know about names the pipeline made."""
 
     def __init__(self, generated: Set[str], primal_temps: Set[str], cotangent_of: Dict[str, str],
-                 elementwise: Any, unbroadcast: Optional[str]):
+                 elementwise: Any, unbroadcast: Optional[str], reduction: Any = None,
+                 helpers: Optional[Dict[str, str]] = None):
         self.generated = generated              # names safe to remove or rename
         self.primal_temps = primal_temps        # temporaries made by normalization
         self.cotangent_of = cotangent_of        # cotangent name -> primal name
         self.elementwise = elementwise          # callable: is this call elementwise?
         self.unbroadcast = unbroadcast          # the name unbroadcast has in generated code
+        self.reduction = reduction or (lambda call: False)   # reduces to one number?
+        self.helpers = helpers or {}            # 'ones_like', 'expand_reduced' -> their names
 
 
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
+    classes = shape_classes(fn, ctx)
     if ctx.unbroadcast:
-        classes = shape_classes(fn, ctx)
         DropUnbroadcast(classes, ctx).visit(fn)
-    fn.body = propagate_copies(fn.body, ctx)
-    _fold_adjoint(fn)
+    scalar_seeds(fn, classes, ctx)
+    for _ in range(2):
+        fn.body = propagate_copies(fn.body, ctx)
+        _fold_adjoint(fn)
     fn.body = remove_dead(fn.body, ctx.generated)
-    fn.body = inline_temporaries(fn.body, ctx.primal_temps)
+    fn.body = fuse_accumulations(fn.body)
+    fn.body = inline_temporaries(fn.body, ctx.primal_temps, ctx.generated)
+    for _ in range(2):
+        fn.body = propagate_copies(fn.body, ctx)
     return fn
+
+
+def fuse_accumulations(body: List[ast.AST]) -> List[ast.AST]:
+    """``d = a`` then ``d += b`` (b not reading d) becomes ``d = a + b``."""
+    out: List[ast.AST] = []
+    for stmt in body:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                setattr(stmt, field, fuse_accumulations(inner))
+        prev = out[-1] if out else None
+        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add)
+                and isinstance(stmt.target, gast.Name)
+                and isinstance(prev, gast.Assign) and len(prev.targets) == 1
+                and isinstance(prev.targets[0], gast.Name)
+                and prev.targets[0].id == stmt.target.id
+                and not isinstance(prev.value, gast.Name)
+                and stmt.target.id not in {n.id for n in ast.walk(stmt.value)
+                                           if isinstance(n, gast.Name)}):
+            prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=stmt.value)
+            continue
+        out.append(stmt)
+    return out
+
+
+# -- seeds of scalar outputs ---------------------------------------------------------------------
+def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
+    """A scalar output's seed is ``1.0``; a scalar spread over an array by a full reduction's
+    adjoint stays a scalar where every use multiplies it by an array of that shape.
+
+        dout = ones_like(out)                          dout = 1.0
+        dx_sum = expand_reduced(dout, x_sum, None, False)   ->  dx_sum = 1.0
+        dx = dx_sum * (2 * x)                          dx = 1.0 * (2 * x)   (then folded)
+    """
+    ones, expand = ctx.helpers.get("ones_like"), ctx.helpers.get("expand_reduced")
+    loads: Dict[str, List[ast.AST]] = {}
+    parents: Dict[int, ast.AST] = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads.setdefault(node.id, []).append(node)
+    for node in ast.walk(fn):
+        if not (isinstance(node, gast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call)
+                and isinstance(node.value.func, gast.Name)):
+            continue
+        call, target = node.value, node.targets[0].id
+        if call.func.id == ones and len(call.args) == 1 \
+                and class_of(call.args[0], classes, ctx) == _SCALAR:
+            node.value = gast.Constant(value=1.0, kind=None)
+        elif call.func.id == expand and len(call.args) == 4 and _is_none(call.args[2]) \
+                and _is_false(call.args[3]) and target in ctx.generated:
+            spread = class_of(call.args[1], classes, ctx)
+            if spread is None or spread == _SCALAR:
+                continue
+            uses = loads.get(target, [])
+            if uses and all(_multiplies_array_of(parents.get(id(u)), u, spread, classes, ctx)
+                            for u in uses):
+                node.value = call.args[0]
+
+
+def _multiplies_array_of(parent, use, cls, classes, ctx) -> bool:
+    if not (isinstance(parent, gast.BinOp) and isinstance(parent.op, (gast.Mult, gast.Div))):
+        return False
+    other = parent.right if parent.left is use else parent.left
+    if isinstance(parent.op, gast.Div) and parent.left is not use:
+        return False
+    return class_of(other, classes, ctx) == cls
+
+
+def _is_none(node) -> bool:
+    return isinstance(node, gast.Constant) and node.value is None
+
+
+def _is_false(node) -> bool:
+    return isinstance(node, gast.Constant) and node.value is False
 
 
 # -- 1. shape classes -----------------------------------------------------------------------
@@ -75,12 +160,13 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
             if cls is None:
                 cls = ("fresh", id(stmt))
             old = classes.get(target)
-            if old is None:
+            if target not in classes:
                 classes[target] = cls
                 changed = True
             elif old != cls and not primal:
+                # holds different shapes at different times: no class (equal to nothing)
                 conflicted.add(target)
-                classes[target] = ("conflict", target)
+                classes[target] = None
                 changed = True
         if not changed:
             break
@@ -113,6 +199,8 @@ def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
         if right == _SCALAR or left == right:
             return left
         return None
+    if isinstance(node, gast.Call) and ctx.reduction(node):
+        return _SCALAR
     if isinstance(node, gast.Call) and ctx.elementwise(node):
         operands = [class_of(a, classes, ctx) for a in node.args]
         operands = [c for c in operands if c != _SCALAR]
@@ -168,6 +256,15 @@ def _propagate_block(stmts, ctx, counts, loads, mutated):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner:
                 setattr(stmt, field, _propagate_block(inner, ctx, counts, loads, mutated))
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and _is_plain_number(stmt.value)
+                and stmt.targets[0].id in ctx.generated and counts.get(stmt.targets[0].id) == 1):
+            a = stmt.targets[0].id
+            if _reads_before_rebinding(out[i + 1:], a, a) == loads.get(a, 0):
+                for later in out[i + 1:]:
+                    _replace_load(later, a, stmt.value)
+                del out[i]
+                continue
         if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
             a, b = stmt.targets[0].id, stmt.value.id
@@ -228,6 +325,23 @@ def _load_counts(body) -> Dict[str, int]:
     return counts
 
 
+def _is_plain_number(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _replace_load(node, old, value):
+    for parent in ast.walk(node):
+        for field, child in ast.iter_fields(parent):
+            if isinstance(child, gast.Name) and child.id == old and isinstance(child.ctx,
+                                                                                gast.Load):
+                setattr(parent, field, copy.deepcopy(value))
+            elif isinstance(child, list):
+                for j, item in enumerate(child):
+                    if isinstance(item, gast.Name) and item.id == old \
+                            and isinstance(item.ctx, gast.Load):
+                        child[j] = copy.deepcopy(value)
+
+
 def _rename_load(node, old, new):
     for n in ast.walk(node):
         if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
@@ -255,13 +369,41 @@ def _is_number(node, value) -> bool:
 
 def _fold_adjoint(fn) -> None:
     """Fold algebra in the adjoint sweep only: in the primal, ``y = x * 1.0`` makes a copy
-    that the user may update in place."""
+    that the user may update in place. Likewise a cotangent later updated in place keeps
+    its ``1.0 * g``: folded to ``g`` it would share g's array."""
+    updated = _updated_in_place(fn.body)
     seen_sentinel = False
     for stmt in fn.body:
         if _is_marker(stmt):
             seen_sentinel = True
-        elif seen_sentinel:
-            _Fold().visit(stmt)
+            continue
+        if not seen_sentinel:
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name) \
+                    and node.targets[0].id in updated:
+                folded = _Fold().visit(copy.deepcopy(node.value))
+                if not isinstance(folded, gast.Name):
+                    node.value = folded
+                node.s2s_keep = True
+        _Fold().visit(stmt)
+
+
+def _updated_in_place(body) -> Set[str]:
+    names = set()
+    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.AugAssign):
+            target = node.target
+            while isinstance(target, gast.Subscript):
+                target = target.value
+            if isinstance(target, gast.Name):
+                names.add(target.id)
+        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
+            func = node.func
+            if isinstance(func, gast.Name) and func.id.startswith(("add_at", "clear_item")):
+                names.add(node.args[0].id)
+    return names
 
 
 def _is_marker(stmt) -> bool:
@@ -271,6 +413,12 @@ def _is_marker(stmt) -> bool:
 
 class _Fold(ast.NodeTransformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
+
+    def visit_Assign(self, node):
+        if getattr(node, "s2s_keep", False):
+            return node
+        self.generic_visit(node)
+        return node
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -331,7 +479,8 @@ def _drop_assignments(body, dead):
 
 
 # -- 4. primal temporaries back into their expressions --------------------------------------
-def inline_temporaries(body: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
+def inline_temporaries(body: List[ast.AST], temps: Set[str],
+                       adjoint_temps: Set[str] = frozenset()) -> List[ast.AST]:
     """``t = a * b; y = t + c`` becomes ``y = a * b + c`` when only that use reads ``t``.
 
     Only the statement right after a temporary's definition may absorb it, which keeps
@@ -339,17 +488,21 @@ def inline_temporaries(body: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
     """
     uses = _load_counts(body)
     stores = _assign_counts(body)
-    return _inline_block(body, temps, uses, stores)
+    return _inline_block(body, temps, uses, stores, adjoint_temps)
 
 
-def _inline_block(body, temps, uses, stores):
+def _inline_block(body, temps, uses, stores, adjoint_temps):
     out: List[ast.AST] = []
     for stmt in body:
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner:
-                setattr(stmt, field, _inline_block(inner, temps, uses, stores))
-        while (out and _inlinable(out[-1], temps, uses) and stores.get(out[-1].targets[0].id) == 1
+                setattr(stmt, field, _inline_block(inner, temps, uses, stores, adjoint_temps))
+        # adjoint temporaries fuse into the next adjoint statement, never into the return:
+        # the gradients keep their names there
+        allowed = temps | (adjoint_temps if not isinstance(stmt, gast.Return) else set())
+        while (out and _inlinable(out[-1], allowed, uses)
+               and stores.get(out[-1].targets[0].id) == 1
                and _single_use_in(stmt, out[-1])):
             prev = out.pop()
             stmt = _substitute(stmt, prev.targets[0].id, prev.value)
@@ -364,7 +517,7 @@ def _inlinable(stmt, temps, uses) -> bool:
 
 
 def _single_use_in(stmt, prev) -> bool:
-    if not isinstance(stmt, (gast.Assign, gast.Return)):
+    if not isinstance(stmt, (gast.Assign, gast.Return, gast.AugAssign)):
         return False
     target = prev.targets[0].id
     value = stmt.value

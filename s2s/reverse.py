@@ -45,6 +45,9 @@ BINARY_OPERATORS = {
     gast.Pow: operator.pow, gast.MatMult: operator.matmul,
 }
 UNARY_OPERATORS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+_FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+                    np.ndarray.sum, np.ndarray.mean, np.ndarray.prod, np.ndarray.max,
+                    np.ndarray.min, np.ndarray.var, np.ndarray.std}
 # Array attributes that are differentiable functions of the array.
 ATTRIBUTE_FUNCTIONS = {"T": np.transpose}
 
@@ -141,7 +144,10 @@ class ReverseBuilder(ControlFlow):
         ctx = Context(generated=generated, primal_temps=primal_temps,
                       cotangent_of={d: p for p, d in self.cotangent_names.items()},
                       elementwise=self._is_elementwise_call,
-                      unbroadcast=self._name_of(numpy_helpers.unbroadcast))
+                      unbroadcast=self._name_of(numpy_helpers.unbroadcast),
+                      reduction=self._is_full_reduction,
+                      helpers={"ones_like": self._name_of(runtime.ones_like),
+                               "expand_reduced": self._name_of(numpy_helpers.expand_reduced)})
         new = optimize(new, ctx)
         split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
         forward, backward = new.body[:split], new.body[split + 1:]
@@ -364,6 +370,20 @@ class ReverseBuilder(ControlFlow):
         if self.source.lookup(getattr(obj, "__name__", "")) is obj:
             return obj.__name__
         return None
+
+    def _is_full_reduction(self, call: gast.Call) -> bool:
+        """``np.sum(x)``, ``x.mean()``...: a reduction over every axis, giving one number."""
+        func = self._callee(call)
+        if func is UNRESOLVED and isinstance(call.func, gast.Attribute):
+            func = getattr(np.ndarray, call.func.attr, None)
+            args = call.args
+        else:
+            args = call.args[1:]
+        if func not in _FULL_REDUCTIONS:
+            return False
+        return not args and all(k.arg not in ("axis", "keepdims") or
+                                (isinstance(k.value, gast.Constant) and not k.value.value)
+                                for k in call.keywords)
 
     def _is_elementwise_call(self, call: gast.Call) -> bool:
         func = call.func
@@ -815,6 +835,11 @@ class ReverseBuilder(ControlFlow):
         if var not in self.active:
             return []
         d = self.cotangent(var)
+        if isinstance(value, gast.Name):
+            # value's array is now shared: whoever held it may no longer update it in place
+            for primal, cot in self.cotangent_names.items():
+                if cot == value.id:
+                    self.owned.discard(primal)
         if var not in self.nonzero:
             self.nonzero.add(var)
             if isinstance(value, (gast.BinOp, gast.UnaryOp)):
@@ -822,9 +847,13 @@ class ReverseBuilder(ControlFlow):
             else:
                 self.owned.discard(var)
             return [assign(d, value)]
-        self.owned.add(var)
         if var in self.trees:
+            self.owned.add(var)
             return [assign(d, self._call_helper("add", runtime.add, [name(d), value]))]
+        if var in self.owned:
+            # a private array: accumulate in place, no new allocation
+            return [gast.AugAssign(target=name(d, gast.Store()), op=gast.Add(), value=value)]
+        self.owned.add(var)
         return [assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=value))]
 
     def _zeros(self, var: str) -> ast.AST:

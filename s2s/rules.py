@@ -72,7 +72,8 @@ def static(condition: Any) -> bool:
     otherwise (an argument only known at run time) the ``else`` branch is used. Rules use it
     to specialize, e.g. ``if static(x2 == 2): dx1 = dresult * 2 * x1``.
     """
-    return bool(condition)
+    # array arguments are never transform-time constants: only a plain truth value counts
+    return condition is True or type(condition).__name__ == "bool_" and bool(condition)
 
 
 def nondifferentiable(*primitives: Any) -> None:

@@ -17,7 +17,9 @@ def ones_like(value):
     kind = type(value)
     if kind is float or kind is int or kind is bool:
         return 1.0
-    if kind is _ndarray or isinstance(value, _generic):
+    if isinstance(value, _generic):
+        return value.dtype.type(1)
+    if kind is _ndarray:
         return np.ones_like(value)
     if kind is tuple or kind is list:
         return kind(ones_like(v) for v in value)

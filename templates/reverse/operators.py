@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from s2s.numpy_helpers import power_dbase, power_dexponent, unbroadcast
-from s2s.rules import adjoint, nondifferentiable
+from s2s.rules import adjoint, nondifferentiable, static
 
 
 @adjoint(operator.add, np.add)
@@ -47,8 +47,16 @@ def mod(x1, x2):
 
 @adjoint(operator.pow, np.power)
 def power(x1, x2):
-    # the exponent's cotangent is defined for x1 > 0; see power_dexponent
-    dx1 = unbroadcast(dresult * power_dbase(x1, x2), x1)
+    # a constant exponent (x ** 2) gets the closed form; the exponent's cotangent is
+    # defined for x1 > 0, see power_dexponent
+    if static(x2 == 2):
+        dx1 = dresult * (2 * x1)
+    elif static(x2 == 1):
+        dx1 = dresult
+    elif static(x2 != 0):
+        dx1 = dresult * (x2 * x1 ** (x2 - 1))
+    else:
+        dx1 = unbroadcast(dresult * power_dbase(x1, x2), x1)
     dx2 = unbroadcast(dresult * power_dexponent(x1, result), x2)
 
 
