@@ -45,10 +45,20 @@ def unbroadcast(g, x):
 
     Returns ``g`` itself when the shapes (and dtypes) already match.
     """
-    if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape \
+    if type(x) is tuple:        # (shape, dtype): all the reverse sweep kept of x
+        shape, dtype = x
+        if type(g) is _ndarray and g.shape == shape and g.dtype is dtype:
+            return g
+        x = np.empty(0, dtype)
+    elif type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape \
             and g.dtype is x.dtype:
         return g                # the common case, decided with four attribute reads
-    shape = np.shape(x)
+    elif type(x) is float or type(x) is np.float64:
+        if type(g) is float or type(g) is np.float64:
+            return g            # two plain numbers
+        shape = ()
+    else:
+        shape = np.shape(x)
     if np.shape(g) != shape:
         g = np.asarray(g)
         extra = g.ndim - len(shape)
@@ -86,6 +96,8 @@ def expand_reduced(g, x, axis, keepdims):
 
     The result is a read-only broadcast view, in ``x``'s floating dtype.
     """
+    if type(x) is tuple:        # (shape, dtype): all the reverse sweep kept of x
+        x = np.broadcast_to(np.empty((), x[1]), x[0])
     g = match_dtype(restore_reduced_axes(g, x, axis, keepdims), x)
     shape = np.shape(x)
     if axis is None and np.ndim(g) == 0:

@@ -97,6 +97,8 @@ class ReverseBuilder(ControlFlow):
         self.trees = self._tree_names(primal)
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
         self.stacks = {}
+        self.shape_only = set()
+        self.assign_count = _store_counts(primal)
         self.mutated = self.mutated_names(primal)
         self.local_functions = self._local_functions(primal)
         primal = self.private_inputs(params) + self.prepare_block(primal)
@@ -108,14 +110,24 @@ class ReverseBuilder(ControlFlow):
         # A first sweep finds which primal names the adjoint reads; those the primal
         # overwrites are saved before they are overwritten, and the sweep is made again.
         overwritten = self.plan_saves(primal, params)
+        if not overwritten:         # straight-line code: nothing is ever overwritten
+            return self._finish(fn, primal, primal_temps, outputs, value_node, set(), set())
         checkpoint = self.checkpoint()
         _, seed_stmts = self.seeds(outputs, value_node)
         adjoint = self.reverse_block(primal)
         grads = [self._final_cotangent(p) for p in self.wrt]
         reads = {n.id for s in seed_stmts + adjoint + grads for n in ast.walk(s)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        shape_only = self._read_for_shape_only(seed_stmts + adjoint)
         self.rollback(checkpoint)
-        self.restores = overwritten & reads
+        return self._finish(fn, primal, primal_temps, outputs, value_node,
+                            overwritten & reads, shape_only)
+
+    def _finish(self, fn, primal, primal_temps, outputs, value_node, restores, shape_only):
+        """The real sweep, once it is known which overwritten names must be saved."""
+        params = parameter_names(fn)
+        self.restores = restores
+        self.shape_only = restores & shape_only
         primal = self.insert_saves(primal, params)
         if _names_in(value_node) & self.restores:
             # the adjoint sweep restores earlier values: keep the result aside first
@@ -370,6 +382,26 @@ class ReverseBuilder(ControlFlow):
         if self.source.lookup(getattr(obj, "__name__", "")) is obj:
             return obj.__name__
         return None
+
+    def _read_for_shape_only(self, stmts) -> Set[str]:
+        """Names the adjoint reads only for their shape (``unbroadcast(g, x)``)."""
+        shape_fns = {self._name_of(numpy_helpers.unbroadcast),
+                     self._name_of(numpy_helpers.expand_reduced)} - {None}
+        shape_reads, other_reads = set(), set()
+        positions = set()
+        for stmt in stmts:
+            for node in ast.walk(stmt):
+                if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                        and node.func.id in shape_fns and len(node.args) >= 2 \
+                        and isinstance(node.args[1], gast.Name):
+                    positions.add(id(node.args[1]))
+                    shape_reads.add(node.args[1].id)
+        for stmt in stmts:
+            for node in ast.walk(stmt):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                        and id(node) not in positions:
+                    other_reads.add(node.id)
+        return shape_reads - other_reads
 
     def _is_full_reduction(self, call: gast.Call) -> bool:
         """``np.sum(x)``, ``x.mean()``...: a reduction over every axis, giving one number."""
@@ -1005,6 +1037,14 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
                 live.add(node.id)
         kept.append(stmt)
     return list(reversed(kept))
+
+
+def _store_counts(stmts) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
 
 
 def _names_in(node) -> Set[str]:

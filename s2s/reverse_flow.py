@@ -129,8 +129,37 @@ class ControlFlow:
                 info.sources = self._iteration_sources(loop)
                 info.targets = sorted(_stored_target(loop.target))
         self.loops[id(loop)] = info
+        before += self._hoist_invariants(loop)
         loop.body = self.prepare_block(loop.body) or [gast.Pass()]
         return before + [loop]
+
+    def _hoist_invariants(self, loop) -> List[ast.AST]:
+        """Temporaries the loop computes from values it never changes move before it
+        (``-stiffness`` in ``acc = -stiffness * x``): computed once, and never saved."""
+        changed = _stored(loop.body) | _stored_target(getattr(loop, "target", None))
+        hoisted = []
+        kept = []
+        for stmt in loop.body:
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in self.primal_temps \
+                    and self._pure(stmt.value) and not (_names(stmt.value) & changed) \
+                    and self.assign_count.get(stmt.targets[0].id) == 1:
+                hoisted.append(stmt)
+                changed.discard(stmt.targets[0].id)
+                continue
+            kept.append(stmt)
+        loop.body = kept or [gast.Pass()]
+        return hoisted
+
+    def _pure(self, value) -> bool:
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if isinstance(value, gast.Call):
+            import numpy as np
+            func = self._callee(value)
+            return isinstance(func, np.ufunc) or getattr(func, "__module__", None) == "math"
+        return False
 
     def _is_builtin(self, func, obj) -> bool:
         return self.resolver.resolve(func) is obj
@@ -285,9 +314,16 @@ class ControlFlow:
         return [copy_stmt]
 
     def _push(self, var: str) -> ast.AST:
-        return gast.Expr(value=gast.Call(
+        value: ast.AST = name(var)
+        if var in self.shape_only:
+            # the adjoint only needs its shape: keep that, not the array
+            value = gast.Call(func=name(self.bind_free("shape_of", runtime.shape_of)),
+                              args=[value], keywords=[])
+        push = gast.Expr(value=gast.Call(
             func=gast.Attribute(value=name(self._stack(var)), attr="append", ctx=gast.Load()),
-            args=[name(var)], keywords=[]))
+            args=[value], keywords=[]))
+        push.s2s_var = var
+        return push
 
     def _pop(self, var: str) -> ast.AST:
         return gast.Call(func=gast.Attribute(value=name(self._stack(var)), attr="pop",
@@ -322,7 +358,7 @@ class ControlFlow:
                 and isinstance(stmt.targets[0], gast.Name)):
             return False
         target = stmt.targets[0].id
-        pushed = {p.value.args[0].id for p in pushes}
+        pushed = {p.s2s_var for p in pushes}
         return target in self.primal_temps and target not in pushed
 
     def restore_after(self, stmt) -> List[ast.AST]:
@@ -384,17 +420,15 @@ class ControlFlow:
         for _ in range(8):                      # joins only grow nonzero / shrink owned
             cp = self.checkpoint()
             self.nonzero, self.owned = set(entry[0]), set(entry[1])
-            self._loop_body(loop, info)
+            body, index = self._loop_body(loop, info)
             end = (set(self.nonzero), set(self.owned))
-            self.rollback(cp)
             # a cotangent first materialized before the loop is a fresh buffer: owned
             fresh = {v for v in end[1] - before[0] if v in self.wrt}
             joined = (before[0] | end[0], (before[1] | fresh) & end[1])
             if joined == entry:
-                break
+                break                           # this sweep saw the fixed point: keep it
+            self.rollback(cp)
             entry = joined
-        self.nonzero, self.owned = set(entry[0]), set(entry[1])
-        body, index = self._loop_body(loop, info)
         end_nonzero = set(self.nonzero)
         body += [self._reset(v) for v in sorted(entry[0] - end_nonzero)]
         self.nonzero, self.owned = set(entry[0]), set(entry[1])

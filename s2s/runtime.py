@@ -28,6 +28,13 @@ def ones_like(value):
     return np.ones_like(value)
 
 
+def shape_of(value):
+    """What the adjoint keeps of a value it only needs the shape of: ``(shape, dtype)``."""
+    if type(value) is _ndarray:
+        return value.shape, value.dtype
+    return value
+
+
 def zeros_like(value):
     """A zero cotangent for ``value``; containers get mutable containers of zeros."""
     kind = type(value)
@@ -251,7 +258,8 @@ def fresh_copy(value):
 def saved_item(container, key):
     """What ``container[key]`` holds before it is overwritten (a copy for arrays)."""
     if isinstance(container, _ndarray):
-        return np.array(container[key])
+        item = container[key]
+        return item.copy() if type(item) is _ndarray else item   # scalars are immutable
     if type(container) is dict:
         return container.get(key, MISSING)
     return container[key]
@@ -267,7 +275,8 @@ def restore_item(container, key, old):
 def take_item(cotangent, key):
     """``cotangent[key]`` as a value of its own (zero when the cotangent is a scalar zero)."""
     if isinstance(cotangent, _ndarray):
-        return cotangent[key].copy()
+        item = cotangent[key]
+        return item.copy() if type(item) is _ndarray else item
     if type(cotangent) is float:
         return 0.0
     value = cotangent[key]
