@@ -8,6 +8,7 @@ seeds and the cache. All AST work happens in the pipeline modules.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
 import threading
@@ -22,7 +23,7 @@ from . import rules, runtime
 from .codegen import compile_function
 from .errors import NotDifferentiableError, S2SError
 from .normalize import name
-from .parse import Source, parse_function
+from .parse import MISSING, Source, parse_function
 from .reverse import ReverseBuilder, parameter_names
 
 Position = Union[int, Tuple[int, ...], None]
@@ -147,12 +148,32 @@ def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: 
 
 
 def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
-    """Do the free names the transform relied on still mean the same objects?"""
+    """Do the free names the transform relied on still mean the same objects?
+
+    This runs on every ``grad(f)`` whose gradient is cached, so it reads the scopes directly.
+    """
     if not resolved:
         return True
-    source = Source(fn=fn, node=None, filename="", globals=fn.__globals__,
-                    closure=dict(zip(fn.__code__.co_freevars, fn.__closure__ or ())))
-    return all(source._lookup(n) is obj for n, obj in resolved.items())
+    freevars = fn.__code__.co_freevars
+    cells = dict(zip(freevars, fn.__closure__)) if freevars else None
+    namespace = fn.__globals__
+    for n, obj in resolved.items():
+        if cells is not None and n in cells:
+            try:
+                if cells[n].cell_contents is not obj:
+                    return False
+            except ValueError:
+                return False
+            continue
+        value = namespace.get(n, _NOT_FOUND)
+        if value is _NOT_FOUND:
+            value = getattr(builtins, n, _NOT_FOUND)
+        if value is not obj:
+            return False
+    return True
+
+
+_NOT_FOUND = object()
 
 
 _in_progress: Dict[tuple, "_Pending"] = {}

@@ -42,7 +42,8 @@ class Source:
     def lookup(self, name: str) -> Any:
         """The object a free name refers to now, or ``MISSING``."""
         value = self._lookup(name)
-        self.resolved[name] = value
+        if value is not _MISSING:       # only what the generated code relies on
+            self.resolved[name] = value
         return value
 
     def _lookup(self, name: str) -> Any:
