@@ -239,6 +239,61 @@ def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> C
 
 
 # -- the gradient function ------------------------------------------------------------------
+def as_function(fn: Callable) -> Callable:
+    """A plain Python function with readable source that computes what ``fn`` returns.
+
+    For gradients of gradients: ``grad(grad(f))`` differentiates the generated code of
+    ``grad(f)``, made to return the gradient alone (no wrapper call in between, so a third
+    derivative differentiates straight-line code again):
+
+        def grad_f(x):               def d_f(x):
+            ...                  ->      ...
+            return (out, dx)             return dx
+    """
+    if not isinstance(fn, GradFunction):
+        return fn
+    if fn.return_value or fn.has_aux or fn.weights is not None or fn.sens_param:
+        raise NotImplementedError(
+            "s2s differentiates grad(f) itself (with grad_position only); "
+            "value_and_grad, has_aux, weights and sens_param are not supported inside "
+            "another transform")
+    wrapped = getattr(fn, "_wrapper", None)
+    if wrapped is not None:
+        return wrapped
+    import ast
+    import linecache
+    inner = fn._compiled()
+    tree = ast.parse(inner.__s2s_source__)
+    node = tree.body[0]
+    node.name = "d_" + getattr(fn.fn, "__name__", "f").strip("_<>")
+    node.body[-1].value = node.body[-1].value.elts[1]
+    text = ast.unparse(tree) + "\n"
+    freevars = inner.__code__.co_freevars
+    filename = f"<s2s {node.name} #{id(fn)}>"
+    if freevars:
+        header = f"def __s2s_factory__({', '.join(freevars)}):\n"
+        body = "".join("    " + line for line in text.splitlines(True))
+        module = header + body + f"    return {node.name}\n"
+        shown = "\n" + text
+    else:
+        module, shown = text, text
+    namespace: Dict[str, Any] = {}
+    code = compile(module, filename, "exec")
+    linecache.cache[filename] = (len(shown), None, shown.splitlines(True), filename)
+    if freevars:
+        factory = types.FunctionType(code.co_consts[0], inner.__globals__)
+        maker = factory(*[c.cell_contents for c in inner.__closure__])
+        cells = dict(zip(freevars, inner.__closure__))
+        wrapped = types.FunctionType(maker.__code__, inner.__globals__, node.name,
+                                     inner.__defaults__,
+                                     tuple(cells[n] for n in maker.__code__.co_freevars))
+    else:
+        exec(code, inner.__globals__, namespace)
+        wrapped = namespace[node.name]
+    fn._wrapper = wrapped
+    return wrapped
+
+
 class GradFunction:
     """The callable returned by ``grad``/``value_and_grad``.
 
@@ -247,6 +302,7 @@ class GradFunction:
 
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
                  sens_param: bool, return_value: bool, weights: Any = None):
+        fn = as_function(fn)
         self.fn = fn
         fname = getattr(fn, "__name__", repr(fn))
         self.weights, self.single_weight = _normalize_weights(weights)

@@ -584,6 +584,13 @@ class ReverseBuilder(ControlFlow):
                     and isinstance(call.func.value, gast.Name)
                     and call.func.value.id in self.active):
                 return self.container_adjoint(stmt, call)
+            if isinstance(call, gast.Call) and _has_active(call, self.active) \
+                    and not self._is_constant_call(call) \
+                    and self._callee(call) not in (print,):
+                # a call made for its effect on a differentiated value: never guess
+                raise self.source.error(
+                    call, f"a call to {_source_text(call.func)} whose result is not used",
+                    "assign the result (x = f(x)) instead of relying on an update in place")
             return []
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
                 and isinstance(stmt.targets[0].value, gast.Name):
