@@ -584,7 +584,10 @@ class ReverseBuilder(ControlFlow):
                     and isinstance(call.func.value, gast.Name)
                     and call.func.value.id in self.active):
                 return self.container_adjoint(stmt, call)
-            if isinstance(call, gast.Call) and _has_active(call, self.active) \
+            saving = (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                      and isinstance(call.func.value, gast.Name)
+                      and call.func.value.id in self.stacks.values())
+            if isinstance(call, gast.Call) and not saving and _has_active(call, self.active) \
                     and not self._is_constant_call(call) \
                     and self._callee(call) not in (print,):
                 # a call made for its effect on a differentiated value: never guess
