@@ -159,9 +159,20 @@ class Normalizer:
         if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
                 and node.func.id in ("range", "zip", "enumerate", "reversed")
                 and node.func.id not in self.locals and not node.keywords):
+            if node.func.id in ("zip", "enumerate"):
+                node.args = [self._reversed_as_slice(a) for a in node.args]
             node.args = [self.atom(a, "items") for a in node.args]
             return node
         return self.atom(node, "items")
+
+    def _reversed_as_slice(self, node):
+        """``reversed(xs)`` inside ``zip``/``enumerate`` reads as ``xs[::-1]``."""
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id == "reversed" and "reversed" not in self.locals
+                and len(node.args) == 1 and not node.keywords):
+            return gast.Subscript(value=node.args[0], slice=gast.Slice(
+                lower=None, upper=None, step=const(-1)), ctx=gast.Load())
+        return node
 
     def conditional(self, node, hint: str) -> ast.AST:
         """``a if c else b`` (and ``a and b``, ``a or b``) as an if statement on a temporary."""

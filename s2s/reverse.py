@@ -99,6 +99,8 @@ class ReverseBuilder(ControlFlow):
         self.stacks = {}
         self.shape_only = set()
         self.assign_count = _store_counts(primal)
+        self.params = set(params)
+        self.assigned_anywhere = set(self.assign_count)
         self.mutated = self.mutated_names(primal)
         self.local_functions = self._local_functions(primal)
         primal = self.private_inputs(params) + self.prepare_block(primal)
@@ -266,8 +268,13 @@ class ReverseBuilder(ControlFlow):
                                                                  for k in call.keywords})
         except TypeError as exc:
             raise self.source.error(call, f"this call of {func.__name__}", str(exc))
-        arguments = {p: gast.Tuple(elts=list(v), ctx=gast.Load()) if isinstance(v, tuple) else v
-                     for p, v in bound.arguments.items() if not isinstance(v, dict)}
+        arguments = {}
+        for p, v in bound.arguments.items():
+            if isinstance(v, tuple):            # *args: a tuple of operands
+                v = gast.Tuple(elts=list(v), ctx=gast.Load())
+            elif isinstance(v, dict):           # **kwargs: a dict of operands
+                v = gast.Dict(keys=[const(k) for k in v], values=list(v.values()))
+            arguments[p] = v
         wrt = [(p, node) for p, node in arguments.items() if _has_active(node, self.active)]
         if not wrt and not self.weights:
             return stmt
@@ -327,18 +334,20 @@ class ReverseBuilder(ControlFlow):
             elif _has_active(arg, self.active):
                 positions.append(i)
                 wrt.append(("pos", i, arg))
+        star_keywords = False
         for kw in call.keywords:
             if kw.arg is None:
                 if _has_active(kw.value, self.active):
-                    raise self.source.error(call, "differentiated values passed with **kwargs",
-                                            "pass them as named arguments")
+                    star_keywords = True
+                    wrt.append(("starkw", None, kw.value))
                 continue
             if _has_active(kw.value, self.active):
                 keywords.append(kw.arg)
                 wrt.append(("kw", kw.arg, kw.value))
         if not wrt and not self.weights:
             return stmt
-        spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free))
+        spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free,
+                      star_keywords))
         call.args = [call.func, spec] + list(call.args)
         call.func = name(self.bind_free("call_vjp", runtime.call_vjp))
         pullback = self._fresh_temp(f"{target}_pullback")
@@ -370,6 +379,8 @@ class ReverseBuilder(ControlFlow):
                 value = _item(positional, gast.Slice(lower=const(where), upper=None, step=None))
             elif kind == "free":
                 value = _item(_item(name(parts), const(2)), const(where))
+            elif kind == "starkw":
+                value = _item(name(parts), const(1))
             else:
                 value = _item(_item(name(parts), const(1)), const(where))
             out += self.contribute_to_operand(node, value)
@@ -632,11 +643,17 @@ class ReverseBuilder(ControlFlow):
                                                                              const(0)))
                              if method == "append" else
                              self.contribute_to_operand(call.args[0], name(parts)))
+            if items not in self.owned:
+                out.append(assign(self.cotangent(items), self._call_helper(
+                    "own", runtime.own, [name(self.cotangent(items)), name(items)])))
+                self.owned.add(items)
+            taken = self._call_helper("take_appended", runtime.take_appended,
+                                      [name(self.cotangent(items)), _copy(count)])
             if contributions:
-                out.append(assign(parts, self._call_helper(
-                    "appended", runtime.appended,
-                    [name(self.cotangent(items)), name(items), _copy(count)])))
+                out.append(assign(parts, taken))
                 out += contributions
+            else:
+                out.append(gast.Expr(value=taken))
         out.append(gast.Expr(value=self._call_helper("drop_last", runtime.drop_last,
                                                      [name(items), count])))
         return out
@@ -861,6 +878,16 @@ class ReverseBuilder(ControlFlow):
     def contribute_to_operand(self, operand: Optional[ast.AST], value: ast.AST) -> List[ast.AST]:
         if isinstance(operand, gast.Name):
             return self.contribute(operand.id, value)
+        if isinstance(operand, gast.Dict):
+            if not any(_has_active(v, self.active) for v in operand.values):
+                return []
+            tmp = self._fresh_temp("parts")
+            out = [assign(tmp, value)]
+            for k, v in zip(operand.keys, operand.values):
+                if isinstance(v, gast.Name) and k is not None:
+                    out += self.contribute(v.id, self._call_helper(
+                        "item_or_zero", runtime.item_or_zero, [name(tmp), _copy(k)]))
+            return out
         if isinstance(operand, (gast.Tuple, gast.List)):
             if not any(_has_active(e, self.active) for e in operand.elts):
                 return []

@@ -423,7 +423,7 @@ class ControlFlow:
             body, index = self._loop_body(loop, info)
             end = (set(self.nonzero), set(self.owned))
             # a cotangent first materialized before the loop is a fresh buffer: owned
-            fresh = {v for v in end[1] - before[0] if v in self.wrt}
+            fresh = {v for v in end[1] - before[0] if self._bound_outside(v, loop)}
             joined = (before[0] | end[0], (before[1] | fresh) & end[1])
             if joined == entry:
                 break                           # this sweep saw the fixed point: keep it
@@ -452,6 +452,14 @@ class ControlFlow:
                 it, target = steps_range, name("_", gast.Store())
             header = gast.For(target=target, iter=it, body=body, orelse=[], type_comment=None)
         return pre + [header]
+
+    def _bound_outside(self, var: str, loop) -> bool:
+        """Is ``var`` a parameter, or assigned somewhere other than inside ``loop``? Then it
+        holds a value when the reversed loop starts, and its cotangent can be made there."""
+        if var in self.wrt or var in self.params:
+            return True
+        inside = _stored(loop.body) | _stored_target(getattr(loop, "target", None))
+        return var in self.assigned_anywhere and var not in inside
 
     def _loop_body(self, loop, info: Loop):
         """The reversed body of one iteration, and the name of the iteration index if used."""

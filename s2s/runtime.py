@@ -110,11 +110,14 @@ def own(cotangent, primal):
     if kind is dict:
         return {k: own(c, primal[k]) for k, c in cotangent.items()}
     if kind is float or isinstance(cotangent, _generic):
-        # a scalar zero standing for a whole cotangent: make it the primal's shape
-        full = zeros_like(primal)
-        if type(full) is _ndarray:
+        # a scalar standing for a whole array's cotangent: spread it to the primal's shape
+        if isinstance(primal, _ndarray):
+            full = zeros_like(primal)
             full += cotangent
-        return full
+            return full
+        if type(primal) in (list, tuple, dict):
+            return zeros_like(primal)       # only a zero stands for a container
+        return cotangent
     return cotangent
 
 
@@ -150,15 +153,18 @@ def _target(fn):
 def call_vjp(fn, spec, *args, **kwargs):
     """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
 
-    ``spec`` is ``(positions, star_from, keywords, weights, free)``: which positional
-    arguments (and from which index on, for a trailing ``*args``) and which keyword
-    arguments carry gradients, whether parameters read inside report their gradients, and
-    which names a nested function closes over carry gradients. The pullback returns
+    ``spec`` is ``(positions, star_from, keywords, weights, free, star_keywords)``: which
+    positional arguments (and from which index on, for a trailing ``*args``) and which
+    keyword arguments carry gradients (all of them when ``**kwargs`` does), whether
+    parameters read inside report their gradients, and which names a nested function
+    closes over carry gradients. The pullback returns
     ``(positional, keyword, closed_over)`` cotangents, None where inactive.
     """
-    positions, star_from, keywords, weights, free = spec
+    positions, star_from, keywords, weights, free, star_keywords = spec
     if star_from is not None:
         positions = positions + tuple(range(star_from, len(args)))
+    if star_keywords:
+        keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
     target, bound = _target(fn)
     if bound is not None:
         args = (bound,) + args
@@ -189,6 +195,8 @@ def call_vjp(fn, spec, *args, **kwargs):
                         positional[where + i - offset] = g
             elif kind == "free":
                 closed_over[where] = grad
+            elif kind == "varkw":
+                keyword.update(grad)
             else:
                 keyword[where] = grad
         return positional, keyword, closed_over
@@ -218,8 +226,9 @@ def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
         if signature is not None and kw in signature.parameters:
             names.append(kw)
             slots.append(("kw", kw))
-        elif var_kw is not None:
-            raise NotImplementedError("gradients through **kwargs values are not supported")
+        elif var_kw is not None and var_kw.name not in names:
+            names.append(var_kw.name)
+            slots.append(("varkw", None))
     for n in free:
         names.append(n)
         slots.append(("free", n))
@@ -272,6 +281,14 @@ def restore_item(container, key, old):
         container[key] = old
 
 
+def item_or_zero(cotangent, key):
+    """``cotangent[key]``, or zero where the cotangent has no entry for it."""
+    if type(cotangent) is dict:
+        value = cotangent.get(key)
+        return 0.0 if value is None else value
+    return cotangent[key]
+
+
 def take_item(cotangent, key):
     """``cotangent[key]`` as a value of its own (zero when the cotangent is a scalar zero)."""
     if isinstance(cotangent, _ndarray):
@@ -291,11 +308,16 @@ def clear_item(cotangent, key):
         cotangent[key] = 0.0
 
 
-def appended(cotangent, items, count):
-    """The cotangents of the last ``count`` items of the list ``items`` (zeros if none)."""
+def take_appended(cotangent, count):
+    """Remove and return the cotangents of a list's last ``count`` items (zeros if none).
+
+    The cotangent list shrinks with the primal list, so indices like ``ys[-1]`` keep
+    meaning the same item in both.
+    """
     if type(cotangent) is list:
-        end = len(items)
-        return [0.0 if c is None else c for c in cotangent[end - count:end]]
+        taken = cotangent[len(cotangent) - count:]
+        del cotangent[len(cotangent) - count:]
+        return [0.0 if c is None else c for c in taken]
     return [0.0] * count
 
 
