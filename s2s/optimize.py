@@ -57,6 +57,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     fn.body = remove_dead(fn.body, ctx.generated)
     fn.body = fuse_accumulations(fn.body)
     fn.body = inline_temporaries(fn.body, ctx.primal_temps, ctx.generated)
+    fn.body = fuse_accumulations(fn.body)
     for _ in range(2):
         fn.body = propagate_copies(fn.body, ctx)
     return fn
