@@ -10,6 +10,7 @@ from .errors import (MissingRuleError, NotDifferentiableError, S2SError,
 from .rules import adjoint, nondifferentiable, tangent
 from . import nn
 from .random import set_seed
+from .transforms import jvp, vjp, jacfwd, jacrev, hessian, hvp
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,5 @@ __all__ = [
     "grad", "value_and_grad", "GradOperation", "adjoint", "tangent", "nondifferentiable",
     "S2SError", "SourceUnavailableError", "UnsupportedSyntaxError", "MissingRuleError",
     "NotDifferentiableError", "__version__", "nn", "set_seed",
+    "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp",
 ]

@@ -739,6 +739,11 @@ class ReverseBuilder(ControlFlow):
 
     def call_adjoint(self, call: gast.Call, target: str, dresult: ast.AST,
                      stmt: ast.AST) -> List[ast.AST]:
+        operands = list(call.args) + [k.value for k in call.keywords]
+        if isinstance(call.func, gast.Attribute):
+            operands.append(call.func.value)
+        if not any(_has_active(o, self.active) for o in operands):
+            return []           # nothing differentiated goes in: nothing comes back
         for arg in call.args:
             if isinstance(arg, gast.Starred):
                 raise self.source.error(arg, "a *args call to a primitive",

@@ -1,0 +1,42 @@
+"""Forward-mode (tangent) rules of Python built-in functions.
+
+The rule functions here are named after the built-ins they differentiate (``sum``, ``max``,
+``abs``...), which shadows those built-ins in this module: rule bodies call them through
+``builtins.``.
+
+    y = abs(x)     ->    dy = dx * np.sign(x)
+"""
+import builtins
+
+import numpy as np
+
+from s2s.numpy_helpers import power_dbase, power_dexponent, share_among_args
+from s2s.rules import tangent
+
+
+@tangent(builtins.abs)
+def abs(x):
+    # the kink at 0 gets derivative 0
+    dresult = dx * np.sign(x)
+
+
+@tangent(builtins.pow)
+def pow(base, exp, mod=None):
+    # the exponent's term is defined for base > 0; see power_dexponent
+    dresult = dbase * power_dbase(base, exp) + dexp * power_dexponent(base, result)
+
+
+@tangent(builtins.sum)
+def sum(iterable, start=0):
+    dresult = builtins.sum(diterable) + dstart
+
+
+@tangent(builtins.max, builtins.min)
+def max(*args):
+    # the arguments equal to the result share it evenly, as in the reverse rule
+    dresult = np.vdot(share_among_args(1.0, result, args), dargs)
+
+
+@tangent(builtins.float)
+def float(x=0.0):
+    dresult = builtins.float(dx)

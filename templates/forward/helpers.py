@@ -1,0 +1,422 @@
+"""Forward-mode rules of the helpers that generated gradient code calls.
+
+A gradient is itself generated code: ``unbroadcast(dresult * x2, x1)``, ``prod_adjoint(...)``,
+``add(d, v)``. These rules let s2s differentiate that code again, for Hessians (forward over
+reverse). Most helpers are linear in their cotangent ``g``, so ``g``'s tangent goes through
+the same helper; a helper that is also linear in a primal (``matmul_adjoint_x1(g, x1, x2)`` is
+``g @ x2.T``) gets a second term with that primal's tangent. Arguments that only give a shape,
+an axis or a mask (``x`` in ``unbroadcast(g, x)``, the extremum in ``share_among_extrema``)
+have no tangent term.
+
+Helpers that name a parameter ``result`` are matched with another name here (``result`` is the
+helper's own output in a rule); generated code always passes these arguments by position.
+That argument is the primal's result (``np.prod(x)`` for ``prod_adjoint(g, x, product, ...)``)
+and moves with ``x``: the ``x`` term is the whole derivative, and the result gets none.
+
+    gx = unbroadcast(g, x)                ->    dgx = unbroadcast(dg, x)
+    gx = matmul_adjoint_x1(g, x1, x2)     ->    dgx = matmul_adjoint_x1(dg, x1, x2)
+                                                      + matmul_adjoint_x1(g, x1, dx2)
+
+Three helpers need a support function for their second derivatives (defined below):
+``einsum_adjoints``, ``cumprod_adjoint`` and ``norm_adjoint``. Those derivatives are symmetric
+(Hessians), so their reverse rules use the same functions and are registered here too; a
+template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` and
+``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``, ``tensordot_axes``,
+``ones_like`` and ``zeros_like`` are declared nondifferentiable in
+``templates/reverse/helpers.py``.
+"""
+import numpy as np
+
+from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
+                               dot_adjoint_b, einsum_adjoints, expand_reduced, extremum_share,
+                               hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
+                               matmul_adjoint_x2, matrix_transpose, norm_adjoint, normalize_axes,
+                               power_dbase, power_dexponent, prod_adjoint, product_of_others,
+                               restore_reduced_axes, reverse_cumsum, share_among_args,
+                               share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
+                               split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
+                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+from s2s.rules import adjoint, tangent
+from s2s.runtime import add, add_at, own, restructure
+
+
+# --- support functions for second derivatives ----------------------------------------------------
+# They belong in s2s/numpy_helpers.py beside the helpers they differentiate.
+
+def _is_zero(t):
+    """Is ``t`` the scalar zero that stands for a tangent the engine knows to be zero?"""
+    return not isinstance(t, (list, tuple)) and np.ndim(t) == 0 and t == 0
+
+
+def einsum_tangent(subscripts, operands, tangents):
+    """Sum over the operands of ``np.einsum(subscripts, *operands)`` with that one operand
+    replaced by its tangent: the tangent of the einsum, which is multilinear."""
+    total = 0.0
+    for i, t in enumerate(tangents):
+        total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
+    return total
+
+
+def einsum_adjoints_derivative(g, dg, subscripts, operands, doperands):
+    """The tangent of ``einsum_adjoints(g, subscripts, operands)``, a list like it.
+
+    Item i is multilinear in ``g`` and the operands other than i, so it gets one term per
+    tangent: ``g``'s, then each other operand's. A scalar zero stands for a zero tangent
+    (``dg``, or all of ``doperands``).
+    """
+    operands = list(operands)
+    total = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
+    if not _is_zero(dg):
+        total = [t + d for t, d in zip(total, einsum_adjoints(dg, subscripts, operands))]
+    if not _is_zero(doperands):
+        for j, t in enumerate(doperands):
+            replaced = operands[:j] + [t] + operands[j + 1:]
+            parts = einsum_adjoints(g, subscripts, replaced)
+            total = [s if i == j else s + p for i, (s, p) in enumerate(zip(total, parts))]
+    return total
+
+
+def cumprod_adjoint_derivative(g, x, v, axis):
+    """The derivative of ``cumprod_adjoint(g, x, np.cumprod(x, axis), axis)`` in ``x``,
+    along ``v`` (``axis`` an int).
+
+    ``cumprod_adjoint`` is the gradient of ``<g, cumprod(x)>``, so this is that function's
+    Hessian times ``v``; being symmetric, it is also the cotangent of ``x`` for a cotangent
+    ``v``. Cumulative products are polynomials: their directional derivatives are taken
+    exactly with a complex step. Exact with zeros in ``x``.
+    """
+    x = np.asarray(x)
+    if np.all(x):
+        # cumprod_adjoint = s / x, with s = reverse_cumsum(g * cumprod(x))
+        s = reverse_cumsum(g * np.cumprod(x, axis=axis), axis)
+        ds = reverse_cumsum(g * np.imag(np.cumprod(x + 1e-20j * v, axis=axis)) * 1e20, axis)
+        return match_dtype((ds - s * (v / x)) / x, x)
+    # as cumprod_adjoint does with zeros: each position redone with its entry set to 1
+    moved = np.moveaxis(x + 1e-20j * np.asarray(v), axis, -1)
+    g = np.moveaxis(np.broadcast_to(g, x.shape), axis, -1)
+    out = np.empty(moved.shape, np.result_type(g, x))
+    for i in range(moved.shape[-1]):
+        others = moved.copy()
+        others[..., i] = 1
+        out[..., i] = np.imag(np.sum((g * np.cumprod(others, axis=-1))[..., i:], axis=-1)) * 1e20
+    return match_dtype(np.moveaxis(out, -1, axis), x)
+
+
+def norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
+    """The derivative of ``norm_adjoint(g, x, norm, ord, axis, keepdims)`` in ``x`` along
+    ``v``, where ``norm = np.linalg.norm(x, ord, axis, keepdims)``.
+
+    That is ``g`` times the norm's Hessian times ``v``; being symmetric, it is also the
+    cotangent of ``x`` for a cotangent ``v``. Smooth p-norms (2, Frobenius, any p but 0, 1
+    and inf) have a closed form; norms made of absolute values and maxima (vector 0, 1, inf;
+    matrix 1, inf) are piecewise linear, with a zero Hessian; the nuclear and spectral norms
+    go through the singular value decomposition (simple, nonzero singular values assumed).
+    """
+    x = np.asarray(x)
+    g = restore_reduced_axes(match_dtype(g, x), x, axis, keepdims)
+    r = restore_reduced_axes(norm, x, axis, keepdims)
+    if isinstance(axis, tuple):
+        matrix = len(axis) == 2
+    else:
+        matrix = axis is None and ord is not None and x.ndim == 2
+    if ord is None or ord == "fro" or not (matrix or ord in (0, 1, np.inf, -np.inf)):
+        # N = (sum |x|^p)^(1/p):  H = (p - 1) / N (diag((|x| / N)^(p - 2)) - grad grad^T)
+        p = 2 if ord is None or ord == "fro" else ord
+        gradient = np.sign(x) * (np.abs(x) / r) ** (p - 1)
+        along = np.sum(gradient * v, axis=axis, keepdims=True)
+        return g * ((p - 1) / r) * ((np.abs(x) / r) ** (p - 2) * v - gradient * along)
+    if not matrix or ord in (1, -1, np.inf, -np.inf):
+        return np.zeros_like(g * x)
+    rows, cols = (0, 1) if axis is None else tuple(a % x.ndim for a in axis)
+    moved = np.moveaxis(x, (rows, cols), (-2, -1))
+    dx = np.moveaxis(np.broadcast_to(v, x.shape), (rows, cols), (-2, -1))
+    u, s, vt = np.linalg.svd(moved, full_matrices=False)
+    vv = matrix_transpose(vt)
+    ut_dx = np.matmul(matrix_transpose(u), dx)
+    dx_v = np.matmul(dx, vv)
+    p = np.matmul(ut_dx, vv)
+    if ord == "nuc":
+        # d(U V^T) = U [(P - P^T) / (s_i + s_j)] V^T + (I - U U^T) dX V S^-1 V^T
+        #            + U S^-1 U^T dX (I - V V^T),   with P = U^T dX V
+        core = (p - matrix_transpose(p)) / (s[..., :, None] + s[..., None, :])
+        d = (np.matmul(np.matmul(u, core), vt)
+             + np.matmul(dx_v - np.matmul(u, p), vt / s[..., :, None])
+             + np.matmul(u / s[..., None, :], ut_dx - np.matmul(p, vt)))
+    else:
+        # d(u_k v_k^T) for the largest (2) or smallest (-2) singular value s_k
+        k = 0 if ord == 2 else s.shape[-1] - 1
+        sk = s[..., k:k + 1]
+        gap = sk * sk - s * s
+        gap[..., k] = 1.0
+        weight = 1.0 / gap
+        weight[..., k] = 0.0
+        uk, vk = u[..., :, k], vv[..., :, k]
+        coef_u = weight * (sk * p[..., :, k] + s * p[..., k, :])
+        coef_v = weight * (sk * p[..., k, :] + s * p[..., :, k])
+        du = (np.matmul(u, coef_u[..., None])[..., 0]
+              + (dx_v[..., :, k] - np.matmul(u, p[..., :, k:k + 1])[..., 0]) / sk)
+        dxt_u = ut_dx[..., k, :]
+        dv = (np.matmul(vv, coef_v[..., None])[..., 0]
+              + (dxt_u - np.matmul(vv, p[..., k:k + 1, :].swapaxes(-1, -2))[..., 0]) / sk)
+        d = du[..., :, None] * vk[..., None, :] + uk[..., :, None] * dv[..., None, :]
+    return g * np.moveaxis(d, (-2, -1), (rows, cols))
+
+
+# --- shapes and dtypes ------------------------------------------------------------------------
+
+@tangent(match_dtype)
+def match_dtype_jvp(g, x):
+    dresult = match_dtype(dg, x)
+
+
+@tangent(unbroadcast)
+def unbroadcast_jvp(g, x):
+    dresult = unbroadcast(dg, x)
+
+
+@tangent(restore_reduced_axes)
+def restore_reduced_axes_jvp(g, x, axis, keepdims):
+    dresult = restore_reduced_axes(dg, x, axis, keepdims)
+
+
+@tangent(expand_reduced)
+def expand_reduced_jvp(g, x, axis, keepdims):
+    dresult = expand_reduced(dg, x, axis, keepdims)
+
+
+@tangent(matrix_transpose)
+def matrix_transpose_jvp(x):
+    dresult = matrix_transpose(dx)
+
+
+@tangent(cotangent_or_zeros)
+def cotangent_or_zeros_jvp(g, like):
+    dresult = cotangent_or_zeros(dg, like)
+
+
+# --- elementwise ------------------------------------------------------------------------------
+
+@tangent(power_dbase)
+def power_dbase_jvp(x1, x2):
+    # d/dx1 (x2 x1^(x2-1)) = x2 (x2-1) x1^(x2-2) = x2 power_dbase(x1, x2 - 1)
+    # d/dx2 (x2 x1^(x2-1)) = x1^(x2-1) + result log(x1)
+    dresult = (dx1 * (x2 * power_dbase(x1, x2 - 1))
+               + dx2 * (np.power(x1, x2 - 1) + power_dexponent(x1, result)))
+
+
+@tangent(power_dexponent)
+def power_dexponent_jvp(x1, power):
+    # power * log(x1), taken as 0 where x1 == 0 (as the helper does)
+    safe = np.where(x1 == 0, 1, x1)
+    dresult = dx1 * (power / safe) + dpower * np.log(safe)
+
+
+@tangent(extremum_share)
+def extremum_share_jvp(g, x, other, extremum):
+    dresult = extremum_share(dg, x, other, extremum)
+
+
+@tangent(share_among_args)
+def share_among_args_jvp(g, extremum, args):
+    dresult = share_among_args(dg, extremum, args)
+
+
+@tangent(split_sum)
+def split_sum_jvp(g, items):
+    dresult = split_sum(dg, items)
+
+
+# --- reductions -------------------------------------------------------------------------------
+
+@tangent(share_among_extrema)
+def share_among_extrema_jvp(g, x, extremum, axis, keepdims):
+    dresult = share_among_extrema(dg, x, extremum, axis, keepdims)
+
+
+@tangent(product_of_others)
+def product_of_others_jvp(x, axes):
+    # a polynomial in x: the complex step gives its exact directional derivative, zeros too
+    dresult = np.imag(product_of_others(x + 1e-20j * dx, axes)) * 1e20
+
+
+@tangent(prod_adjoint)
+def prod_adjoint_jvp(g, x, product, axis, keepdims):
+    # prod_adjoint is g times the product of the others; see product_of_others_jvp
+    axes = normalize_axes(axis, np.ndim(x))
+    weight = restore_reduced_axes(g, x, axis, keepdims)
+    dresult = (prod_adjoint(dg, x, product, axis, keepdims)
+               + match_dtype(weight * np.imag(product_of_others(x + 1e-20j * dx, axes)) * 1e20, x))
+
+
+@tangent(reverse_cumsum)
+def reverse_cumsum_jvp(g, axis):
+    dresult = reverse_cumsum(dg, axis)
+
+
+@tangent(cumprod_adjoint)
+def cumprod_adjoint_jvp(g, x, products, axis):
+    dresult = (cumprod_adjoint(dg, x, products, axis)
+               + cumprod_adjoint_derivative(g, x, dx, axis))
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+@tangent(split_like)
+def split_like_jvp(g, arrays, axis):
+    dresult = split_like(dg, arrays, axis)
+
+
+@tangent(hstack_adjoint)
+def hstack_adjoint_jvp(g, tup):
+    dresult = hstack_adjoint(dg, tup)
+
+
+@tangent(unstack)
+def unstack_jvp(g, arrays, axis):
+    dresult = unstack(dg, arrays, axis)
+
+
+@tangent(unpack_like)
+def unpack_like_jvp(g, obj):
+    dresult = unpack_like(dg, obj)
+
+
+@tangent(untile)
+def untile_jvp(g, x, reps):
+    dresult = untile(dg, x, reps)
+
+
+@tangent(unrepeat)
+def unrepeat_jvp(g, x, repeats, axis):
+    dresult = unrepeat(dg, x, repeats, axis)
+
+
+@tangent(untake)
+def untake_jvp(g, x, indices, axis):
+    dresult = untake(dg, x, indices, axis)
+
+
+@tangent(diag_adjoint)
+def diag_adjoint_jvp(g, v, k):
+    dresult = diag_adjoint(dg, v, k)
+
+
+# --- linear algebra ---------------------------------------------------------------------------
+
+@tangent(matmul_adjoint_x1)
+def matmul_adjoint_x1_jvp(g, x1, x2):
+    # g @ x2^T: x1 only gives the shape
+    dresult = matmul_adjoint_x1(dg, x1, x2) + matmul_adjoint_x1(g, x1, dx2)
+
+
+@tangent(matmul_adjoint_x2)
+def matmul_adjoint_x2_jvp(g, x1, x2):
+    # x1^T @ g: x2 only gives the shape
+    dresult = matmul_adjoint_x2(dg, x1, x2) + matmul_adjoint_x2(g, dx1, x2)
+
+
+@tangent(dot_adjoint_a)
+def dot_adjoint_a_jvp(g, a, b):
+    dresult = dot_adjoint_a(dg, a, b) + dot_adjoint_a(g, a, db)
+
+
+@tangent(dot_adjoint_b)
+def dot_adjoint_b_jvp(g, a, b):
+    dresult = dot_adjoint_b(dg, a, b) + dot_adjoint_b(g, da, b)
+
+
+@tangent(inner_adjoint)
+def inner_adjoint_jvp(g, x, other, x_is_first):
+    dresult = inner_adjoint(dg, x, other, x_is_first) + inner_adjoint(g, x, dother, x_is_first)
+
+
+@tangent(tensordot_adjoint_a)
+def tensordot_adjoint_a_jvp(g, a, b, axes):
+    dresult = tensordot_adjoint_a(dg, a, b, axes) + tensordot_adjoint_a(g, a, db, axes)
+
+
+@tangent(tensordot_adjoint_b)
+def tensordot_adjoint_b_jvp(g, a, b, axes):
+    dresult = tensordot_adjoint_b(dg, a, b, axes) + tensordot_adjoint_b(g, da, b, axes)
+
+
+@tangent(einsum_adjoints)
+def einsum_adjoints_jvp(g, subscripts, operands):
+    # a list of cotangents: one call takes both tangents (see einsum_adjoints_derivative)
+    dresult = einsum_adjoints_derivative(g, dg, subscripts, operands, doperands)
+
+
+@tangent(trace_adjoint)
+def trace_adjoint_jvp(g, x, offset, axis1, axis2):
+    dresult = trace_adjoint(dg, x, offset, axis1, axis2)
+
+
+@tangent(solve_adjoint_b)
+def solve_adjoint_b_jvp(g, a, b):
+    # result = A^-T g:  d result = A^-T (dg - dA^T result), with b deciding (as in solve)
+    # whether result is a vector (or a stack of them) or a matrix
+    if np.ndim(b) == 1:
+        dresult = (solve_adjoint_b(dg, a, b)
+                   - solve_adjoint_b(np.einsum("...ji,...j->...i", da, result), a, b))
+    else:
+        dresult = (solve_adjoint_b(dg, a, b)
+                   - solve_adjoint_b(np.matmul(matrix_transpose(da), result), a, b))
+
+
+@tangent(solve_adjoint_a)
+def solve_adjoint_a_jvp(gb, solution, b):
+    # -gb solution^T is bilinear
+    dresult = solve_adjoint_a(dgb, solution, b) + solve_adjoint_a(gb, dsolution, b)
+
+
+@tangent(norm_adjoint)
+def norm_adjoint_jvp(g, x, norm, ord, axis, keepdims):
+    dresult = (norm_adjoint(dg, x, norm, ord, axis, keepdims)
+               + norm_adjoint_derivative(g, x, norm, dx, ord, axis, keepdims))
+
+
+# --- the runtime helpers ----------------------------------------------------------------------
+
+@tangent(add)
+def add_jvp(a, b):
+    dresult = add(da, db)
+
+
+@tangent(add_at)
+def add_at_jvp(buffer, key, value):
+    # add_at updates buffer in place, so this updates the tangent of buffer in place the
+    # same way (and returns it): dbuffer must be a real buffer owned by the generated code
+    dresult = add_at(dbuffer, key, dvalue)
+
+
+@tangent(own)
+def own_jvp(cotangent, primal):
+    dresult = own(dcotangent, primal)
+
+
+@tangent(restructure)
+def restructure_jvp(cotangent, primal):
+    dresult = restructure(dcotangent, primal)
+
+
+# --- reverse rules that share the support functions above -----------------------------------
+
+@adjoint(einsum_adjoints)
+def einsum_adjoints_vjp(g, subscripts, operands):
+    # <dresult, einsum_adjoints(g, ...)> = <g, einsum_tangent(subscripts, operands, dresult)>
+    dg = unbroadcast(einsum_tangent(subscripts, operands, dresult), g)
+    doperands = einsum_adjoints_derivative(g, 0.0, subscripts, operands, dresult)
+
+
+@adjoint(cumprod_adjoint)
+def cumprod_adjoint_vjp(g, x, products, axis):
+    # cumprod_adjoint is the transpose of cumprod's tangent map, so g's cotangent is that map
+    dg = match_dtype(np.imag(np.cumprod(x + 1e-20j * dresult, axis=axis)) * 1e20, g)
+    dx = cumprod_adjoint_derivative(g, x, dresult, axis)
+
+
+@adjoint(norm_adjoint)
+def norm_adjoint_vjp(g, x, norm, ord, axis, keepdims):
+    gradient = norm_adjoint(np.ones_like(norm), x, norm, ord, axis, keepdims)
+    dg = unbroadcast(np.sum(dresult * gradient, axis=axis, keepdims=keepdims), g)
+    dx = norm_adjoint_derivative(g, x, norm, dresult, ord, axis, keepdims)

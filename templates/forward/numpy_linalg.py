@@ -1,0 +1,97 @@
+"""Forward-mode rules of NumPy's products and linear algebra.
+
+Products are bilinear, so their tangent is the product with one operand's tangent plus the
+product with the other's; NumPy's own broadcasting (batched, 1-D and scalar operands) gives
+both terms the result's shape. Inputs are real. Parameters mirror the reverse rules in
+``templates/reverse/numpy_linalg.py``.
+
+    c = a @ b     ->    dc = da @ b + a @ db
+"""
+import operator
+
+import numpy as np
+
+from s2s.numpy_helpers import norm_adjoint
+from s2s.rules import tangent
+
+
+def einsum_tangent(subscripts, operands, tangents):
+    """The tangent of ``np.einsum(subscripts, *operands)``: the sum over the operands of the
+    einsum with that one operand replaced by its tangent (einsum is multilinear)."""
+    total = 0.0
+    for i, t in enumerate(tangents):
+        total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
+    return total
+
+
+@tangent(np.matmul, operator.matmul)
+def matmul(x1, x2):
+    dresult = np.matmul(dx1, x2) + np.matmul(x1, dx2)
+
+
+@tangent(np.dot)
+def dot(a, b):
+    dresult = np.dot(da, b) + np.dot(a, db)
+
+
+@tangent(np.vdot)
+def vdot(a, b):
+    dresult = np.vdot(da, b) + np.vdot(a, db)
+
+
+@tangent(np.inner)
+def inner(a, b):
+    dresult = np.inner(da, b) + np.inner(a, db)
+
+
+@tangent(np.outer)
+def outer(a, b):
+    dresult = np.outer(da, b) + np.outer(a, db)
+
+
+@tangent(np.tensordot)
+def tensordot(a, b, axes=2):
+    dresult = np.tensordot(da, b, axes) + np.tensordot(a, db, axes)
+
+
+@tangent(np.einsum)
+def einsum(subscripts, *operands, optimize=False):
+    dresult = einsum_tangent(subscripts, operands, doperands)
+
+
+@tangent(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    dresult = np.trace(da, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
+
+
+@tangent(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):
+    # the gradient of the norm (norm_adjoint with a cotangent of ones) dotted with dx
+    gradient = norm_adjoint(np.ones_like(result), x, result, ord, axis, keepdims)
+    dresult = np.sum(dx * gradient, axis=axis, keepdims=keepdims)
+
+
+@tangent(np.linalg.inv)
+def inv(a):
+    # d(A^-1) = -A^-1 dA A^-1
+    dresult = -np.matmul(np.matmul(result, da), result)
+
+
+@tangent(np.linalg.det)
+def det(a):
+    # d det(A) = det(A) tr(A^-1 dA), for stacks of matrices too
+    dresult = result * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
+
+
+@tangent(np.linalg.slogdet)
+def slogdet(a):
+    # the sign is locally constant; d log|det A| = tr(A^-1 dA)
+    dresult = (0.0 * result[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))
+
+
+@tangent(np.linalg.solve)
+def solve(a, b):
+    # x = A^-1 b:  dx = A^-1 db - A^-1 dA A^-1 b. The matrix A^-1 dA A^-1 is applied to b
+    # itself, which matmul treats as a vector exactly when solve does (when b is 1-D).
+    inverse = np.linalg.inv(a)
+    dresult = np.matmul(inverse, db) - np.matmul(np.matmul(np.matmul(inverse, da), inverse), b)

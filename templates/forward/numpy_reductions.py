@@ -1,0 +1,78 @@
+"""Forward-mode rules of NumPy reductions and cumulative operations.
+
+A reduction is linear or nearly so: the tangent of a sum is the sum of the tangent, and the
+tangent of a product, a variance or an extremum is a weighted sum of the input's tangent.
+Parameters mirror the reverse rules in ``templates/reverse/numpy_reductions.py``.
+
+Max and min give tied extrema equal weight, matching the reverse rule that splits the
+cotangent evenly: the tangent of ``np.max([1, 3, 3])`` is the mean of the last two tangents.
+
+    s = np.sum(x, axis=1)     ->    ds = np.sum(dx, axis=1)
+"""
+import numpy as np
+
+from s2s.numpy_helpers import normalize_axes, product_of_others, restore_reduced_axes
+from s2s.rules import tangent
+
+
+@tangent(np.sum)
+def sum(a, axis=None, dtype=None, *, keepdims=False):
+    dresult = np.sum(da, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@tangent(np.nansum)
+def nansum(a, axis=None, dtype=None, *, keepdims=False):
+    dresult = np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@tangent(np.mean)
+def mean(a, axis=None, dtype=None, *, keepdims=False):
+    dresult = np.mean(da, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@tangent(np.nanmean)
+def nanmean(a, axis=None, dtype=None, *, keepdims=False):
+    # the tangent is averaged over the same entries as the input: those that are not NaN
+    dresult = np.nanmean(np.where(np.isnan(a), np.nan, da), axis=axis, dtype=dtype,
+                         keepdims=keepdims)
+
+
+@tangent(np.prod)
+def prod(a, axis=None, dtype=None, *, keepdims=False):
+    # each entry's tangent times the product of the others: exact when entries are zero
+    others = product_of_others(a, normalize_axes(axis, np.ndim(a)))
+    dresult = np.sum(da * others, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@tangent(np.max, np.min, np.amax, np.amin)
+def max(a, axis=None, *, keepdims=False):
+    hits = a == restore_reduced_axes(result, a, axis, keepdims)
+    dresult = np.mean(da, axis=axis, keepdims=keepdims, where=hits)
+
+
+@tangent(np.var)
+def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    # the tangent of the mean drops out: the centered entries sum to zero
+    centered = a - np.mean(a, axis=axis, keepdims=True)
+    scale = 2.0 / (np.size(a) // np.size(result) - ddof)
+    dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+
+
+@tangent(np.std)
+def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    # d std = d var / (2 std)
+    centered = a - np.mean(a, axis=axis, keepdims=True)
+    scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * result)
+    dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+
+
+@tangent(np.cumsum)
+def cumsum(a, axis=None, dtype=None):
+    dresult = np.cumsum(da, axis=axis, dtype=dtype)
+
+
+@tangent(np.cumprod)
+def cumprod(a, axis=None, dtype=None):
+    # a cumulative product is a polynomial in a, so the complex step gives its exact
+    # directional derivative, zeros included: cumprod(a + h i da) = result + h i dresult + O(h^2)
+    dresult = np.imag(np.cumprod(a + 1e-20j * da, axis=axis)) * 1e20

@@ -1,0 +1,16 @@
+"""One function needs a value static reading cannot know; the others are fine."""
+import numpy as np
+
+MODEL = np.ones(3)      # not a literal: static reading leaves MODEL unset
+
+
+def good(x):
+    return np.sum(np.sin(x))
+
+
+def uses_model(x):
+    return np.sum(MODEL * x)
+
+
+def also_good(x):
+    return np.sum(x * x)

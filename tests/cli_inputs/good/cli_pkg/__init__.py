@@ -1,0 +1,1 @@
+"""A package, so that model.py can import its helpers relatively."""

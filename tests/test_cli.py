@@ -1,0 +1,367 @@
+"""The command line, run for real: ``python -m s2s convert`` and ``python -m s2s show``.
+
+The converted modules are imported by a fresh interpreter in which s2s cannot be imported
+(``-I -S`` with only NumPy's site folder on the path), and every gradient they compute is
+compared with central finite differences of the original function (or a closed form, for
+modules that cannot be imported here). Input modules live in ``tests/cli_inputs``:
+``good/`` converts cleanly, ``bad/`` holds the error cases. ``good/side_effects.py`` prints,
+writes marker files and raises at import: converting must never run it.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finite_diff import assert_close, numerical_grad
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = Path(__file__).resolve().parent / "cli_inputs"
+NUMPY_SITE = str(Path(np.__file__).resolve().parent.parent)
+
+
+def s2s(*args: str, cwd: Path, hashseed: str = "0", path: str = "") -> subprocess.CompletedProcess:
+    """Run ``python -m s2s ARGS`` in ``cwd`` (``path``: more folders for PYTHONPATH)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), path) if p),
+               PYTHONHASHSEED=hashseed)
+    return subprocess.run([sys.executable, "-m", "s2s", *args], cwd=str(cwd), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=120)
+
+
+# A fresh interpreter without s2s: only the standard library and NumPy's site folder.
+ISOLATED = r"""
+import importlib.util, json, sys
+sys.path.append(sys.argv[1])
+try:
+    import s2s
+except ImportError:
+    pass
+else:
+    raise SystemExit("s2s is importable in the isolated interpreter")
+import numpy as np
+
+def plain(value):
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    return np.asarray(value, dtype=float).tolist()
+
+results = []
+for i, (path, name, args) in enumerate(json.loads(sys.argv[2])):
+    spec = importlib.util.spec_from_file_location(f"converted_{i}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = [np.array(a) if isinstance(a, list) else a for a in args]
+    value, grads = getattr(module, name)(*args)
+    results.append([plain(value), plain(grads)])
+assert not any(m == "s2s" or m.startswith("s2s.") for m in sys.modules)
+print(json.dumps(results))
+"""
+
+
+def run_isolated(cases: list, cwd: Path) -> list:
+    proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", ISOLATED, NUMPY_SITE,
+                           json.dumps(cases)], cwd=str(cwd), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@contextmanager
+def importable(folder: Path):
+    """Import original modules from ``folder``; forget them afterwards."""
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+
+
+def copy_inputs(target: Path) -> Path:
+    shutil.copytree(INPUTS / "good", target / "good")
+    shutil.copytree(INPUTS / "bad", target / "bad")
+    (target / "samples").mkdir()
+    for sample in sorted((ROOT / "samples").glob("*.py")):
+        shutil.copy(sample, target / "samples")
+    return target
+
+
+def _array(*shape, scale=1.0):
+    return (np.random.default_rng(len(shape) * 7 + sum(shape)).uniform(0.5, 1.5, shape)
+            * scale).tolist()
+
+
+# (original module, function, positional arguments, grad position), checked against
+# finite differences of the original function.
+GRADIENT_CASES = [
+    ("good/straight.py", "loss", [_array(3), _array(4, 3), _array(4)], (0, 2)),
+    ("good/straight.py", "softplus", [_array(5)], 0),
+    ("good/straight.py", "two_outputs", [_array(3), _array(3, scale=-1.0)], 0),
+    ("good/loop.py", "power_series", [_array(2), 5], 0),
+    ("good/loop.py", "halving", [_array(3)], 0),
+    ("good/branch.py", "relu_square", [0.8], 0),
+    ("good/branch.py", "relu_square", [-0.6], 0),
+    ("good/branch.py", "piecewise", [_array(3)], 0),
+    ("good/branch.py", "piecewise", [_array(3, scale=0.1)], 0),
+    ("good/branch.py", "uses_math", [0.7], 0),
+    ("good/local_import.py", "chained", [_array(4)], 0),
+    ("good/cli_pkg/model.py", "energy", [_array(3), _array(3)], (0, 1)),
+    ("good/cli_pkg/model.py", "scaled", [_array(3)], 0),
+]
+POSITIONS = "loss:0,2;energy:0,1"
+CONVERT = ["convert", "good/", "good/cli_pkg/model.py", "samples/quickstart.py", "-o", "out/",
+           "--grad-position", POSITIONS]
+
+
+def output_of(original: str) -> str:
+    return "out/" + Path(original).stem + "_grad.py"
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """All good inputs converted once, and the gradients the outputs compute in isolation."""
+    work = copy_inputs(tmp_path_factory.mktemp("cli"))
+    proc = s2s(*CONVERT, cwd=work)
+    cases = [[output_of(m), "grad_" + f, args] for m, f, args, _ in GRADIENT_CASES]
+    cases += [["out/side_effects_grad.py", "grad_cube_sum", [[0.5, -1.0, 2.0]]],
+              ["out/quickstart_grad.py", "grad_f", [2.0]]]
+    results = run_isolated(cases, work) if proc.returncode == 0 else None
+    return work, proc, results
+
+
+def test_convert_writes_every_module_and_never_runs_them(converted):
+    work, proc, _ = converted
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(p.name for p in (work / "out").glob("*.py"))
+    assert written == ["branch_grad.py", "local_import_grad.py", "loop_grad.py", "model_grad.py",
+                       "quickstart_grad.py", "sibling_grad.py", "side_effects_grad.py",
+                       "straight_grad.py"]
+    assert "WAS RUN" not in proc.stdout + proc.stderr
+    assert not (work / "MARKER_cwd").exists()
+    assert not (work / "good" / "MARKER_side_effects").exists()
+    assert "skipped main (it takes no arguments)" in proc.stderr     # quickstart's main()
+    for path in (work / "out").glob("*.py"):
+        text = path.read_text()
+        assert text.startswith("# Generated by s2s 0.1.0: s2s convert good/ good/cli_pkg/")
+        compile(text, str(path), "exec")
+        assert not re.search(r"^\s*(import|from) s2s\b", text, re.MULTILINE), path
+
+
+@pytest.mark.parametrize("index", range(len(GRADIENT_CASES)),
+                         ids=[f"{c[1]}-{i}" for i, c in enumerate(GRADIENT_CASES)])
+def test_converted_gradient_matches_finite_differences(converted, index):
+    work, proc, results = converted
+    assert proc.returncode == 0, proc.stderr
+    module_path, function, args, position = GRADIENT_CASES[index]
+    args = [np.array(a) if isinstance(a, list) else a for a in args]
+    folder = work / "good"
+    dotted = Path(module_path).relative_to("good").with_suffix("").as_posix().replace("/", ".")
+    with importable(folder):
+        original = getattr(importlib.import_module(dotted), function)
+        expected_value = original(*args)
+        expected = numerical_grad(original, args, position)
+    value, grads = results[index]
+    assert_close(as_tree(value, expected_value), expected_value, path="value")
+    assert_close(as_tree(grads, expected), expected)
+
+
+def as_tree(data, like):
+    """JSON lists back into the structure of ``like``: tuples of arrays, or floats."""
+    if isinstance(like, tuple):
+        return tuple(as_tree(d, l) for d, l in zip(data, like))
+    return np.asarray(data) if np.ndim(like) else float(data)
+
+
+def test_converted_gradients_of_unimportable_modules_match_closed_forms(converted):
+    work, proc, results = converted
+    assert proc.returncode == 0, proc.stderr
+    (_, cube_grad), (value, quick_grad) = results[len(GRADIENT_CASES):]
+    x = np.array([0.5, -1.0, 2.0])
+    assert_close(np.array(cube_grad), 3 * x ** 2)           # d/dx sum(x^3)
+    assert value == 20.0 and quick_grad == 16.0              # 3x^2 + 4x at 2, and 6x + 4
+
+
+def test_rerun_is_byte_identical(converted):
+    work, _, _ = converted
+    before = {p.name: p.read_bytes() for p in (work / "out").glob("*.py")}
+    proc = s2s(*CONVERT, cwd=work, hashseed="12345")
+    assert proc.returncode == 0, proc.stderr
+    after = {p.name: p.read_bytes() for p in (work / "out").glob("*.py")}
+    assert after == before
+
+
+def test_output_reads_like_a_module(converted):
+    text = (converted[0] / "out" / "model_grad.py").read_text()
+    assert '"""Gradient of energy (good/cli_pkg/model.py, line 8).' in text
+    assert "Returns (value, (dx, dy))" in text
+    assert "def vjp_smooth(v):" in text and "Forward sweep of smooth (good/cli_pkg/helpers.py" \
+        in text
+    assert "from numpy import cos" in text and "WEIGHT = 3.0" in text
+    assert "\n\n\n# Run-time helpers, copied from s2s.\n" in text
+    assert "\n\n\ndef unbroadcast(g, x):\n" in text
+    assert "def square" not in text           # only called actively: its vjp is enough
+
+
+@pytest.fixture
+def work(tmp_path):
+    return copy_inputs(tmp_path)
+
+
+def test_unresolvable_name_is_reported_and_the_good_functions_are_written(work):
+    proc = s2s("convert", "bad/broken.py", cwd=work)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0] == ("bad/broken.py:12:19: error: s2s cannot resolve 'MODEL' without "
+                        "running broken.py")
+    assert "    return np.sum(MODEL * x)" in lines
+    assert "                  ^" in lines
+    assert any("hint: 'MODEL' is set at line 4 by `MODEL = np.ones(3)" in l for l in lines)
+    text = (work / "bad" / "broken_grad.py").read_text()
+    assert "def grad_good(x):" in text and "def grad_also_good(x):" in text
+    assert "uses_model" not in text
+    [(_, dx)] = run_isolated([["bad/broken_grad.py", "grad_also_good", [[1.0, -2.0]]]], work)
+    assert dx == [2.0, -4.0]
+
+
+def test_sample_with_a_runtime_object_reports_it(work):
+    proc = s2s("convert", "samples/autodiff_tutorial.py", cwd=work)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("samples/autodiff_tutorial.py:46:14: error: s2s cannot "
+                                  "resolve 'net'")
+    assert "net = MyLinearNet()" in proc.stderr
+    [(value, dx)] = run_isolated([["samples/autodiff_tutorial_grad.py", "grad_f", [3.0]]], work)
+    assert (value, dx) == (39.0, 22.0)
+
+
+def test_project_code_on_pythonpath_is_read_not_run(tmp_path):
+    (tmp_path / "lib" / "mylib").mkdir(parents=True)
+    (tmp_path / "lib" / "mylib" / "__init__.py").write_text(
+        'open("MARKER_mylib", "w").close()\n'
+        "import numpy as np\n\n\n"
+        "def act(v):\n    return 2.0 * np.tanh(v)\n")
+    (tmp_path / "model.py").write_text(
+        "import numpy as np\nfrom mylib import act\n\n\n"
+        "def f(x):\n    return np.sum(act(x))\n")
+    proc = s2s("convert", "model.py", cwd=tmp_path, path=str(tmp_path / "lib"))
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "MARKER_mylib").exists()
+    x = [0.3, -1.2]
+    [(_, dx)] = run_isolated([["model_grad.py", "grad_f", [x]]], tmp_path)
+    assert_close(np.array(dx), 2.0 * (1.0 - np.tanh(x) ** 2))
+
+
+def test_syntax_error_is_reported_with_its_position(tmp_path):
+    (tmp_path / "broken_syntax.py").write_text("def f(x):\n    return x +\n")
+    proc = s2s("convert", "broken_syntax.py", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("broken_syntax.py:2:")
+    assert "is not valid Python" in proc.stderr
+    assert not (tmp_path / "broken_syntax_grad.py").exists()
+
+
+def test_failed_conversion_leaves_no_file(work):
+    proc = s2s("convert", "bad/broken.py", "--function", "uses_model", cwd=work)
+    assert proc.returncode == 1
+    assert sorted(p.name for p in (work / "bad").iterdir()) == ["broken.py", "mismatch.py"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "the following arguments are required"),
+    (["convert", "good/straight.py", "--grad-position", "x"], "--grad-position"),
+    (["convert", "missing.py"], "no such file"),
+    (["convert", "good/straight.py", "--function", "nope"], "--function names nope"),
+    (["convert", "good/straight.py", "--example", "loss x"], "--example"),
+    (["convert", "good/straight.py", "--mode", "sideways"], "invalid choice"),
+    (["show", "good/straight.py"], "PATH::FUNCTION"),
+], ids=["no-command", "positions", "missing-file", "function", "example", "mode", "show"])
+def test_usage_errors_exit_2_and_write_nothing(work, args, message):
+    proc = s2s(*args, cwd=work)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not list(work.glob("**/*_grad.py"))
+
+
+def test_check_passes_on_a_correct_conversion(work):
+    proc = s2s("convert", "good/straight.py", "--check", "--grad-position", "loss:0,1,2",
+               "--example", "loss: w=(3,), x=(4, 3), y=(4,)", "--example",
+               "two_outputs: a=(2,), b=(2,)", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("  ok    ") == 3
+
+
+def test_check_catches_a_module_that_changes_itself_at_import(work):
+    # Static reading sees SCALE = 2.0; the module sets it to 5.0 when it runs. The converted
+    # gradient is faithful to the source as read, and --check must see the disagreement.
+    proc = s2s("convert", "bad/mismatch.py", "--check", cwd=work)
+    assert proc.returncode == 1
+    assert "FAIL  grad_scaled: the value differs from the original function's" in proc.stdout
+    assert (work / "bad" / "mismatch_grad.py").exists()
+
+
+def test_check_reports_an_example_the_function_cannot_take(work):
+    proc = s2s("convert", "good/straight.py", "--function", "loss", "--check",
+               "--example", "loss: w=(3,), x=(4, 2), y=(4,)", cwd=work)
+    assert proc.returncode == 1
+    assert "FAIL  grad_loss: raised ValueError" in proc.stdout
+
+
+def test_forward_mode_writes_checked_jvps(work):
+    proc = s2s("convert", "good/branch.py", "--mode", "forward", "--check",
+               "--example", "piecewise: x=(3,)", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("  ok    jvp_") == 3
+    proc = s2s("convert", "good/side_effects.py", "--mode", "forward", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert not (work / "MARKER_cwd").exists()
+    [(value, tangent)] = run_isolated(
+        [["good/side_effects_jvp.py", "jvp_cube_sum", [[1.0, 2.0], [0.5, -1.0]]]], work)
+    assert value == pytest.approx(9.0)
+    assert tangent == pytest.approx(3 * 1.0 * 0.5 + 3 * 4.0 * -1.0)    # sum(3 x^2 dx)
+
+
+def test_runtime_import_uses_s2s_helpers(work):
+    proc = s2s("convert", "good/straight.py", "--runtime", "import", "--function", "loss",
+               "--check", "--example", "loss: w=(3,), x=(4, 3), y=(4,)", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (work / "good" / "straight_grad.py").read_text()
+    assert "from s2s.numpy_helpers import" in text and "def unbroadcast" not in text
+
+
+def test_show_prints_the_derivative(work):
+    proc = s2s("show", "good/straight.py::loss", "--grad-position", "0,1", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("def grad_loss(w, x, y):\n"
+                                  '    """Gradient of loss (good/straight.py, line 8).')
+    assert "return (out, (dw, dx))" in proc.stdout.replace("value", "out")
+    assert "\x1b[" not in proc.stdout            # no colours when not writing to a terminal
+    compile(proc.stdout, "shown", "exec")
+
+
+@pytest.mark.quick
+def test_version():
+    import s2s as package
+    proc = s2s("--version", cwd=ROOT)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"s2s {package.__version__}"
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("command", [[], ["convert"], ["show"]])
+def test_help_pages(command):
+    proc = s2s(*command, "--help", cwd=ROOT)
+    assert proc.returncode == 0
+    assert "usage: s2s" in proc.stdout
+    if command:
+        assert "examples:" in proc.stdout

@@ -1,0 +1,787 @@
+"""Forward mode: tangent rules, the generated jvp functions, and control flow.
+
+Every tangent is checked against central finite differences along the same direction,
+``(f(x + h v) - f(x - h v)) / 2h`` in float64, or against a closed form.
+
+1. The math of each tangent rule template in templates/forward/{operators, numpy_elementwise,
+   math, builtins}.py, run by hand (``exec`` of the rule body with concrete tangents).
+2. ``s2s.jvp`` on every straight-line case of tests/test_grad_core.py.
+3. Control flow written for forward mode: branches on values, loops, break/continue,
+   early returns, helpers, in-place item updates, lists, recursion.
+4. The generated source: what ``inspect.getsource`` shows, symbolic zeros, errors.
+"""
+import ast
+import builtins
+import copy
+import inspect
+import math
+import operator
+import re
+import textwrap
+
+import numpy as np
+import pytest
+
+import s2s
+from s2s import forward, rules
+from s2s.rules import TANGENT
+from s2s.transforms import jvp, vjp
+
+import test_grad_core as core
+from finite_diff import assert_close, flatten
+
+rng = np.random.default_rng(20240607)
+STEP = 1e-6
+MY_MODULES = ("operators", "numpy_elementwise", "math", "builtins", "helpers_extra")
+
+
+# =============================================================================================
+# 1. The tangent rules, run by hand
+# =============================================================================================
+
+def _static(condition):
+    """``static`` as the engine decides it: known only for a scalar condition (an array
+    argument is a run-time value, so the rule takes its general branch)."""
+    return bool(condition) if np.ndim(condition) == 0 else False
+
+
+def _rule_body(rule):
+    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
+    module = ast.Module(body=fn.body, type_ignores=[])
+    return compile(ast.fix_missing_locations(module), f"<tangent rule {rule.__name__}>", "exec")
+
+
+def _random_like(value):
+    """A random tangent with the structure of ``value`` (float64 unless already floating)."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_random_like(v) for v in value)
+    if isinstance(value, np.ndarray):
+        dtype = value.dtype if value.dtype.kind == "f" else np.float64
+        return rng.standard_normal(value.shape).astype(dtype)
+    return float(rng.standard_normal())
+
+
+def _zero_like(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_zero_like(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return np.zeros(value.shape)
+    return 0.0
+
+
+def _shifted(value, tangent, h):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_shifted(v, t, h) for v, t in zip(value, tangent))
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64) + h * tangent
+    return float(value) + h * tangent
+
+
+def apply_tangent_rule(primitive, args, kwargs, wrt):
+    """Run the rule of ``primitive`` on concrete arguments with random tangents for ``wrt``
+    (zeros for the other parameters). Returns (dresult, result, tangents)."""
+    rule = TANGENT[getattr(primitive, "__func__", primitive)]
+    signature = inspect.signature(rule)
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    result = primitive(*args, **kwargs)
+    namespace = dict(rule.__globals__)
+    namespace.update(bound.arguments)
+    namespace["result"] = result
+    namespace["static"] = _static
+    tangents = {}
+    for param in signature.parameters:
+        value = bound.arguments.get(param)
+        tangents[param] = _random_like(value) if param in wrt else _zero_like(value)
+        namespace["d" + param] = tangents[param]
+    exec(_rule_body(rule), namespace)
+    return namespace["dresult"], result, tangents
+
+
+def check_tangent_rule(primitive, args, kwargs, wrt, rtol=1e-6):
+    dresult, result, tangents = apply_tangent_rule(primitive, args, kwargs, wrt)
+    signature = inspect.signature(TANGENT[getattr(primitive, "__func__", primitive)])
+
+    def at(h):
+        bound = signature.bind(*args, **kwargs)
+        for param in wrt:
+            bound.arguments[param] = _shifted(bound.arguments[param], tangents[param], h)
+        return np.asarray(primitive(*bound.args, **bound.kwargs), np.float64)
+
+    expected = (at(STEP) - at(-STEP)) / (2 * STEP)
+    assert np.shape(dresult) == np.shape(result), \
+        f"tangent shape {np.shape(dresult)}, result shape {np.shape(result)}"
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(np.asarray(dresult, np.float64), expected, rtol=rtol,
+                               atol=rtol * scale)
+
+
+def r(*shape):
+    return rng.uniform(-2.0, 2.0, shape)
+
+
+def pos(*shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away(*shape):
+    return pos(*shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def unit(*shape):
+    return rng.uniform(-0.8, 0.8, shape)
+
+
+def case(primitive, *args, wrt="x", **kwargs):
+    return pytest.param(primitive, args, kwargs, tuple(wrt.split()),
+                        id=f"{getattr(primitive, '__name__', primitive)}-{wrt.replace(' ', '')}")
+
+
+RULE_CASES = [
+    # operators and their ufunc twins
+    case(operator.add, r(3, 4), r(3, 4), wrt="x1 x2"),
+    case(operator.add, r(3, 1), r(4), wrt="x1 x2"),
+    case(np.add, 1.5, r(2, 3), wrt="x1"),
+    case(operator.sub, r(3, 4), r(4), wrt="x1 x2"),
+    case(np.subtract, r(1, 4), r(3, 1), wrt="x2"),
+    case(operator.mul, r(3, 4), r(3, 4), wrt="x1 x2"),
+    case(operator.mul, r(2, 1, 4), r(3, 1), wrt="x1 x2"),
+    case(np.multiply, 1.25, -0.75, wrt="x1 x2"),
+    case(operator.truediv, r(3, 4), away(4), wrt="x1 x2"),
+    case(np.divide, 2.0, away(3), wrt="x2"),
+    case(operator.mod, np.array([2.3, 5.7, -1.4]), np.array([1.1, 2.0, 0.9]), wrt="x1 x2"),
+    case(np.mod, 5.3, np.array([1.1, 2.0, 1.7]), wrt="x2"),
+    case(operator.pow, pos(3, 4), r(4), wrt="x1 x2"),
+    case(operator.pow, r(4), 2, wrt="x1"),
+    case(operator.pow, r(4), 1, wrt="x1"),
+    # a positive base: the harness passes a real 0 for the exponent's tangent, times
+    # log(base), where the engine drops the term (negative bases: the jvp table below)
+    case(np.power, pos(4), 3, wrt="x1"),
+    case(np.power, 1.7, 2.5, wrt="x1 x2"),
+    case(operator.neg, r(3), wrt="x"),
+    case(np.negative, r(2, 2), wrt="x"),
+    case(operator.pos, r(3), wrt="x"),
+    case(np.positive, 0.5, wrt="x"),
+    case(operator.matmul, r(3, 4), r(4, 2), wrt="x1 x2"),
+    case(np.matmul, r(4), r(4, 2), wrt="x1 x2"),
+    case(np.matmul, r(2, 3, 4), r(4), wrt="x1 x2"),
+    # elementwise NumPy
+    case(np.sin, r(3, 4)), case(np.cos, r(5)), case(np.tan, unit(5)),
+    case(np.arcsin, unit(5)), case(np.arccos, unit(5)), case(np.arctan, r(5)),
+    case(np.arctan2, r(3, 4), away(4), wrt="x1 x2"),
+    case(np.sinh, r(5)), case(np.cosh, r(5)), case(np.tanh, r(3, 4)),
+    case(np.arcsinh, r(5)), case(np.arccosh, 1.0 + pos(5)), case(np.arctanh, unit(5)),
+    case(np.exp, r(5)), case(np.exp2, r(5)), case(np.expm1, r(5)),
+    case(np.log, pos(5)), case(np.log2, pos(5)), case(np.log10, pos(5)), case(np.log1p, pos(5)),
+    case(np.sqrt, pos(5)), case(np.cbrt, away(5)), case(np.square, r(5)),
+    case(np.reciprocal, away(5)), case(np.absolute, away(5)), case(np.sinc, away(5)),
+    case(np.deg2rad, r(5) * 90.0), case(np.rad2deg, r(5)),
+    case(np.float_power, pos(4), r(4), wrt="x1 x2"),
+    case(np.fmod, np.array([2.3, 5.7, -1.4]), np.array([1.1, 2.0, 0.9]), wrt="x1 x2"),
+    case(np.maximum, np.array([1.5, -2.0, 0.7]), np.array([0.2, 0.3, -1.0]), wrt="x1 x2"),
+    case(np.minimum, np.array([[1.5, -2.0, 0.7]]), np.array([[0.2], [1.0]]), wrt="x1 x2"),
+    case(np.fmax, np.array([1.5, -2.0]), 0.0, wrt="x1"),
+    case(np.fmin, np.array([1.5, -2.0]), np.array([0.1, 0.3]), wrt="x1 x2"),
+    case(np.clip, np.array([-1.8, -0.6, 0.1, 0.7, 1.5]), -1.0, 1.0, wrt="a"),
+    case(np.clip, np.array([-1.8, -0.6, 0.1, 0.7, 1.5]), np.full(5, -1.0), np.full(5, 1.0),
+         wrt="a a_min a_max"),
+    case(np.where, r(3, 4) > 0, r(3, 4), r(4), wrt="x y"),
+    case(np.where, r(4) > 0, r(4), r(3, 4), wrt="x"),
+    case(np.logaddexp, r(5), r(5), wrt="x1 x2"),
+    case(np.logaddexp2, r(5), r(5), wrt="x1 x2"),
+    case(np.hypot, r(5), away(5), wrt="x1 x2"),
+    # the math module
+    case(math.sin, 0.7), case(math.cos, 0.7), case(math.tan, 0.4),
+    case(math.asin, 0.3), case(math.acos, 0.3), case(math.atan, 1.3),
+    case(math.atan2, 0.8, -1.3, wrt="y x"),
+    case(math.sinh, 0.9), case(math.cosh, 0.9), case(math.tanh, 0.3),
+    case(math.asinh, 0.9), case(math.acosh, 1.9), case(math.atanh, 0.4),
+    case(math.exp, 0.8), case(math.expm1, 0.8), case(math.log, 1.3),
+    case(math.log, 1.3, 2.5, wrt="x base"),
+    case(math.log2, 1.3), case(math.log10, 1.3), case(math.log1p, 1.3), case(math.sqrt, 2.1),
+    case(math.pow, 1.6, 2.3, wrt="x y"), case(math.fabs, -0.8),
+    case(math.copysign, -0.8, 2.0, wrt="x"),
+    case(math.hypot, 0.8, -1.3, 0.4, wrt="coordinates"),
+    case(math.erf, 0.6), case(math.erfc, 0.6), case(math.degrees, 0.6), case(math.radians, 30.0),
+    # built-ins
+    case(builtins.abs, away(4)), case(builtins.abs, -1.2),
+    case(builtins.pow, pos(3), 2.5, wrt="base exp"),
+    case(builtins.pow, 1.4, 3, wrt="base"),
+    case(builtins.sum, [r(3), r(3), 0.5], wrt="iterable"),
+    case(builtins.sum, r(4, 2), r(2), wrt="iterable start"),
+    case(builtins.max, 0.8, -0.5, 0.3, wrt="args"),
+    case(builtins.min, [0.8, -0.5, 0.3], wrt="args"),
+    case(builtins.max, r(5), wrt="args"),
+    case(builtins.float, np.float32(1.4)),
+]
+
+
+RULE_CASES += [
+    case(forward.broadcast_like, r(4), r(3, 4), wrt="tangent"),
+    case(forward.broadcast_like, r(3, 4), r(3, 4), wrt="tangent"),
+]
+
+
+@pytest.mark.parametrize("primitive, args, kwargs, wrt", RULE_CASES)
+def test_tangent_rule_matches_finite_differences(primitive, args, kwargs, wrt):
+    check_tangent_rule(primitive, args, kwargs, wrt)
+
+
+def _my_rules():
+    rules.load_builtin_rules()
+    mine = {}
+    for key, rule in TANGENT.items():
+        parts = rule.__module__.rsplit(".", 2)
+        if parts[-2:-1] == ["forward"] and parts[-1] in MY_MODULES:
+            mine.setdefault(rule, []).append(key)
+    return mine
+
+
+def test_every_rule_has_a_case():
+    tested = {TANGENT[getattr(p.values[0], "__func__", p.values[0])] for p in RULE_CASES}
+    untested = [f"{rule.__module__}.{rule.__name__}" for rule in _my_rules() if rule not in tested]
+    assert untested == []
+
+
+def test_every_reverse_rule_has_a_tangent_twin():
+    from s2s.rules import REVERSE
+    rules.load_builtin_rules()
+    missing = []
+    for key, rule in REVERSE.items():
+        parts = rule.__module__.rsplit(".", 2)
+        if parts[-2:-1] == ["reverse"] and parts[-1] in MY_MODULES and key not in TANGENT:
+            missing.append(getattr(key, "__name__", key))
+    assert missing == []
+
+
+def tangent_template_problems(rule):
+    """What breaks the tangent template format: statements other than assignments and
+    ``if``, ``dresult`` not assigned exactly once on a path, tangents written to."""
+    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
+    tangents = {"d" + p for p in inspect.signature(rule).parameters}
+    problems = []
+    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in tangents:
+            problems.append(f"assigns {node.id}")
+        if isinstance(node, ast.Name) and node.id == "dresult" and isinstance(node.ctx, ast.Load):
+            problems.append("reads dresult")
+
+    def paths(body, count):
+        for stmt in body:
+            if isinstance(stmt, ast.Assign):
+                count += sum(isinstance(t, ast.Name) and t.id == "dresult" for t in stmt.targets)
+            elif isinstance(stmt, ast.If):
+                return paths(stmt.body + body[body.index(stmt) + 1:], count) | paths(
+                    stmt.orelse + body[body.index(stmt) + 1:], count)
+            elif not isinstance(stmt, ast.Pass):
+                problems.append(f"{type(stmt).__name__} statement")
+        return {count}
+
+    counts = paths(fn.body, 0)
+    if counts != {1}:
+        problems.append(f"dresult assigned {sorted(counts)} times on some path")
+    return problems
+
+
+@pytest.mark.parametrize("rule", sorted(_my_rules(), key=lambda r: (r.__module__, r.__name__)),
+                         ids=lambda r: f"{r.__module__.rsplit('.', 1)[-1]}.{r.__name__}")
+def test_tangent_template_format(rule):
+    assert tangent_template_problems(rule) == []
+
+
+def test_reverse_rule_of_broadcast_like():
+    from rule_harness import check_rule
+    check_rule(forward.broadcast_like, (r(4), r(3, 4)), {}, ["tangent"])
+    check_rule(forward.broadcast_like, (r(3, 1), r(3, 4)), {}, ["tangent"])
+
+
+# =============================================================================================
+# 2. jvp on the straight-line cases of the reverse-mode table
+# =============================================================================================
+
+def _tree_random(tree):
+    leaves, rebuild = flatten(tree)
+    out = []
+    for leaf in leaves:
+        if isinstance(leaf, np.ndarray):
+            out.append(rng.standard_normal(leaf.shape).astype(leaf.dtype))
+        elif isinstance(leaf, np.floating):
+            out.append(leaf.dtype.type(rng.standard_normal()))
+        else:
+            out.append(float(rng.standard_normal()))
+    return rebuild(out)
+
+
+def _tree_zeros(tree):
+    leaves, rebuild = flatten(tree)
+    return rebuild([np.zeros_like(l) if isinstance(l, np.ndarray) else 0.0 for l in leaves])
+
+
+def _tree_shift(tree, tangent, h):
+    leaves, rebuild = flatten(tree)
+    tangents, _ = flatten(tangent)
+    return rebuild([np.asarray(l, np.float64) + h * np.asarray(t, np.float64)
+                    if isinstance(l, np.ndarray) else float(l) + h * float(t)
+                    for l, t in zip(leaves, tangents)])
+
+
+def directional_fd(fn, args, tangents, positions):
+    """Central difference of ``fn`` along ``tangents`` at ``positions``, per output leaf."""
+    def at(h):
+        shifted = [(_tree_shift(a, t, h) if i in positions else copy.deepcopy(a))
+                   for i, (a, t) in enumerate(zip(args, tangents))]
+        return fn(*shifted)
+    plus, minus = at(STEP), at(-STEP)
+    plus_leaves, rebuild = flatten(plus)
+    minus_leaves, _ = flatten(minus)
+    return rebuild([(np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * STEP)
+                    for p, m in zip(plus_leaves, minus_leaves)])
+
+
+def _float_positions(args, position):
+    """The table's int inputs become floats: jvp treats an integer input as a constant."""
+    positions = position if isinstance(position, tuple) else (position,)
+    args = tuple(float(a) if i in positions and type(a) is int else a
+                 for i, a in enumerate(args))
+    return args, positions
+
+
+CORE_QUICK = {"softmax_cross_entropy-0"}
+
+
+@pytest.mark.parametrize("fn, args, position", [
+    pytest.param(*row, id=case_id, marks=[pytest.mark.quick] if case_id in CORE_QUICK else [])
+    for row, case_id in zip(core.CASES, core._ids(core.CASES))])
+def test_jvp_matches_directional_finite_differences(fn, args, position):
+    args, positions = _float_positions(args, position)
+    tangents = tuple(_tree_random(a) if i in positions else _tree_zeros(a)
+                     for i, a in enumerate(args))
+    expected = directional_fd(fn, args, tangents, positions)
+    out, tangent = jvp(fn, copy.deepcopy(args), tangents)
+    rtol, atol = core._tolerance(args, position)
+    scale = max([1.0] + [float(np.max(np.abs(e), initial=0.0)) for e in flatten(expected)[0]])
+    assert_close(tangent, expected, rtol, atol * scale, path="tangent")
+
+
+# =============================================================================================
+# 3. Control flow (the functions live here, so their source is readable)
+# =============================================================================================
+
+def branch_on_value(x):
+    if np.sum(x) > 0:
+        y = np.sin(x)
+    else:
+        y = x * x
+    return y * 2.0
+
+
+def branch_one_sided(x, c):
+    y = c * 1.0
+    if c > 0:
+        y = y + x
+    return y * x
+
+
+def elif_chain(x, k):
+    if k == 0:
+        y = x
+    elif k == 1:
+        y = np.exp(x)
+    else:
+        y = 3.0
+    return y * x
+
+
+def for_range(x, n):
+    acc = 0.0
+    for i in range(n):
+        acc = acc + np.sin(x * i)
+    return acc
+
+
+def for_over_array(xs):
+    total = 0.0
+    for v in xs:
+        total = total + v * v
+    return total
+
+
+def for_enumerate(xs, w):
+    total = 0.0
+    for i, v in enumerate(xs):
+        total = total + v * w[i]
+    return total
+
+
+def for_zip(a, b):
+    total = 0.0
+    for u, v in zip(a, b):
+        total = total + u * np.cos(v)
+    return total
+
+
+def while_counter(x):
+    y = x
+    n = 0
+    while n < 4:
+        y = y * 1.5 + np.sin(y)
+        n = n + 1
+    return y
+
+
+def while_on_value(x):
+    y = x
+    while y < 10.0:
+        y = y * 2.0
+    return y
+
+
+def break_and_continue(x, n):
+    acc = 0.0
+    for i in range(n):
+        if i == 1:
+            continue
+        if i > 4:
+            break
+        acc = acc + x ** i
+    return acc
+
+
+def early_return(x):
+    if x > 1.0:
+        return x * x
+    y = np.sin(x)
+    return y + x
+
+
+def return_inside_loop(x):
+    y = x
+    for i in range(10):
+        y = y * 1.3
+        if y > 5.0:
+            return y * y
+    return -y
+
+
+def nested_loops(m):
+    total = 0.0
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            if m[i, j] > 0:
+                total = total + m[i, j] ** 2
+            else:
+                total = total - m[i, j]
+    return total
+
+
+def user_square(v):
+    return v * v
+
+
+def helper_in_loop(x):
+    y = x
+    for i in range(3):
+        y = user_square(y) * 0.5 + x
+    return y
+
+
+def user_scaled(v, scale=2.0):
+    return v * scale
+
+
+def helper_with_keyword(x, s):
+    return user_scaled(x, scale=s) + user_scaled(x)
+
+
+def user_sum_of_list(items):
+    return items[0] * items[1] + items[2]
+
+
+def helper_with_list_literal(x, y):
+    return user_sum_of_list([x, y, 2.0])
+
+
+def user_varargs(*values):
+    return values[0] * 2.0
+
+
+def helper_with_varargs(x):
+    return user_varargs(x)
+
+
+def list_append(x):
+    parts = []
+    for i in range(3):
+        parts.append(x * (i + 1.0))
+    return np.stack(parts)
+
+
+def item_assign(x):
+    y = np.zeros(3)
+    y[0] = x[1] * 2.0
+    y[2] += x[0] * x[2]
+    return y
+
+
+def item_assign_loop(x):
+    y = np.zeros_like(x)
+    for i in range(1, x.shape[0]):
+        y[i] = y[i - 1] + x[i] * x[i - 1]
+    return y
+
+
+def updates_argument_in_place(x):
+    x[0] = 3.0
+    return x * x
+
+
+def conditional_expression(x):
+    y = x * 2.0 if x > 0 else -x
+    z = y and x
+    return y + z
+
+
+def recursive_power(x, n):
+    if n == 0:
+        return 1.0
+    return x * recursive_power(x, n - 1)
+
+
+def rebinds_parameter(x):
+    x = np.sin(x)
+    x = x * x
+    return x
+
+
+def broadcast_constant(x):
+    return x + np.ones((3, 4))
+
+
+def sum_of_broadcast(x):
+    # without the shape guard, the tangent of the sum would miss a factor of 3
+    return np.sum(x + np.ones((3, 4)))
+
+
+def loop_carried_matrix(a, v):
+    for k in range(3):
+        v = np.tanh(a @ v)
+    return v
+
+
+def tuple_output(x, y):
+    return x * y, np.sin(x)
+
+
+def closure_over_parameter(x, w):
+    def scale(v):
+        return np.sin(v) * w
+    return scale(x) + scale(x * x)
+
+
+def closure_late_rebinding(x):
+    def read(v):
+        return v * y
+    y = x * 2.0
+    return read(x)
+
+
+CONTROL_FLOW = [
+    (branch_on_value, (rng.normal(size=3),)),
+    (branch_on_value, (-pos(3),)),
+    (branch_one_sided, (rng.normal(size=3), 1.5)),
+    (branch_one_sided, (rng.normal(size=3), -1.5)),
+    (elif_chain, (0.7, 0)), (elif_chain, (0.7, 1)), (elif_chain, (0.7, 2)),
+    (for_range, (rng.normal(size=3), 4)),
+    (for_over_array, (rng.normal(size=4),)),
+    (for_enumerate, (rng.normal(size=4), rng.normal(size=4))),
+    (for_zip, (rng.normal(size=4), rng.normal(size=4))),
+    (while_counter, (0.3,)),
+    (while_on_value, (0.7,)),
+    (break_and_continue, (1.3, 8)),
+    (early_return, (1.5,)), (early_return, (0.5,)),
+    (return_inside_loop, (1.1,)), (return_inside_loop, (0.01,)),
+    (nested_loops, (rng.normal(size=(3, 2)),)),
+    (helper_in_loop, (rng.normal(size=3),)),
+    (helper_with_keyword, (rng.normal(size=3), 0.7)),
+    (helper_with_list_literal, (rng.normal(size=3), rng.normal(size=3))),
+    (list_append, (rng.normal(size=3),)),
+    (item_assign, (rng.normal(size=3),)),
+    (item_assign_loop, (rng.normal(size=4),)),
+    (updates_argument_in_place, (rng.normal(size=3),)),
+    (conditional_expression, (0.8,)), (conditional_expression, (-0.8,)),
+    (recursive_power, (1.3, 4)),
+    (rebinds_parameter, (rng.normal(size=3),)),
+    (broadcast_constant, (rng.normal(size=4),)),
+    (sum_of_broadcast, (rng.normal(size=4),)),
+    (loop_carried_matrix, (0.5 * rng.normal(size=(3, 3)), rng.normal(size=3))),
+    (tuple_output, (rng.normal(size=3), rng.normal(size=3))),
+    (closure_over_parameter, (rng.normal(size=3), 0.7)),
+]
+CONTROL_QUICK = {"break_and_continue-1"}
+
+
+def _cf_ids(cases):
+    seen = {}
+    ids = []
+    for fn, _ in cases:
+        seen[fn.__name__] = seen.get(fn.__name__, 0) + 1
+        ids.append(f"{fn.__name__}-{seen[fn.__name__]}")
+    return ids
+
+
+@pytest.mark.parametrize("fn, args", [
+    pytest.param(*row, id=i, marks=[pytest.mark.quick] if i in CONTROL_QUICK else [])
+    for row, i in zip(CONTROL_FLOW, _cf_ids(CONTROL_FLOW))])
+def test_control_flow_jvp_matches_finite_differences(fn, args):
+    positions = tuple(i for i, a in enumerate(args) if type(a) is not int)
+    tangents = tuple(_tree_random(a) if i in positions else 0 for i, a in enumerate(args))
+    expected = directional_fd(fn, args, tangents, positions)
+    original_tangents = copy.deepcopy(tangents)
+    out, tangent = jvp(fn, copy.deepcopy(args), tangents)
+    assert_close(tangent, expected, 1e-5, 1e-6, path="tangent")
+    assert_close(out, fn(*copy.deepcopy(args)), 1e-12, 0, path="value")
+    # the caller's tangents are never updated in place
+    for t, o in zip(tangents, original_tangents):
+        np.testing.assert_array_equal(t, o)
+
+
+def _source(fn, wrt, select=None):
+    return inspect.getsource(forward.jvp_of(fn, wrt, select))
+
+
+def test_control_flow_keeps_its_shape_in_the_generated_code():
+    source = _source(break_and_continue, ("x",))
+    assert "for i in range(n):" in source and "continue" in source and "break" in source
+    # the loop-carried tangent starts as a plain zero and follows its primal
+    assert "dacc = 0.0" in source and "dacc = dacc + " in source
+    source = _source(for_over_array, ("xs",))
+    assert re.search(r"for \(?v, dv\)? in zip\(xs, dxs\):", source)    # 3.9 adds parentheses
+    source = _source(early_return, ("x",))
+    assert source.count("        return (") == 1
+    assert source.endswith("    return (out_2, dout_2)\n")
+
+
+def test_zero_tangent_is_materialized_only_where_control_flow_needs_it():
+    source = _source(elif_chain, ("x",))
+    # y is only varied on some paths: the constant branch gets a real zero
+    assert "dy = 0.0" in source
+    source = _source(for_range, ("x",))
+    assert "zeros_like" not in source
+
+
+# =============================================================================================
+# 4. The generated source
+# =============================================================================================
+
+def sin_times(x, w):
+    y = np.sin(x) * w
+    return np.sum(y)
+
+
+def shifted(x, b):
+    return np.tanh(x + b)
+
+
+def calls_function_argument(g, x):
+    return g(x)
+
+
+
+
+@pytest.mark.quick
+def test_generated_source_is_readable_and_drops_symbolic_zeros():
+    source = _source(sin_times, ("x",))
+    assert source.startswith("def jvp_sin_times(x, w, dx):")
+    assert "dy = dy_sin * w\n" in source          # no `+ y_sin * 0` term for the constant w
+    assert "dout = np.sum(dy" in source
+    both = _source(sin_times, ("x", "w"))
+    assert "dy = dy_sin * w + y_sin * dw" in both
+    compiled = forward.jvp_of(sin_times, ("x",))
+    assert compiled.__s2s_tangents__ == ("dx",)
+    x, w = rng.normal(size=3), 1.7
+    value, tangent = compiled(x, w, dx=np.ones(3))
+    np.testing.assert_allclose(tangent, np.sum(np.cos(x) * w))
+
+
+def test_a_dropped_zero_term_keeps_the_result_shape():
+    # d(x + b) = dx has x's shape (4,); the result has b's shape (3, 4)
+    x, b = rng.normal(size=4), rng.normal(size=(3, 4))
+    out, tangent = jvp(shifted, (x, b), (np.ones(4), np.zeros((3, 4))))
+    assert tangent.shape == (3, 4)
+    np.testing.assert_allclose(tangent, 1.0 - np.tanh(x + b) ** 2)
+    assert "broadcast_like(dx, " in _source(shifted, ("x",))
+    # with equal shapes provable from the code, there is no guard
+    assert "broadcast_like" not in _source(rebinds_parameter, ("x",))
+
+
+def test_jvp_functions_are_cached():
+    assert forward.jvp_of(sin_times, ("x",)) is forward.jvp_of(sin_times, ("x",))
+    assert forward.jvp_of(sin_times, ("x",)) is not forward.jvp_of(sin_times, ("x", "w"))
+
+
+def test_function_passed_as_argument_is_a_clear_error():
+    with pytest.raises(s2s.S2SError, match="functions passed as arguments"):
+        jvp(calls_function_argument, (np.sin, 0.5), (None, 1.0))
+
+
+def uses_try(x):
+    try:
+        y = np.sin(x)
+    except ValueError:
+        y = x
+    return y
+
+
+def test_unsupported_construct_points_at_the_user_code():
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        jvp(uses_try, 0.5, 1.0)
+    assert "a try statement" in str(info.value)
+    assert "test_forward.py" in str(info.value)
+
+
+def test_local_function_gets_a_tangent_closure():
+    source = _source(closure_over_parameter, ("x", "w"))
+    assert "def dscale(v, dv):" in source
+    assert "dout_2 = dout_2_sin * w + out_2_sin * dw" in source      # reads the outer dw
+    assert "def scale(" not in source                                  # only dscale is called
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="change after its def"):
+        forward.transform(closure_late_rebinding, ("x",))
+
+
+def test_differentiated_value_through_star_args_is_a_clear_error():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"through \*values"):
+        forward.transform(helper_with_varargs, ("x",))
+
+
+def test_missing_tangent_rule_is_reported():
+    def no_rule(x):
+        return np.linalg.eigvalsh(x)
+    with pytest.raises(s2s.S2SError):
+        forward.transform(no_rule, ("x",))
+
+
+# =============================================================================================
+# 5. The modes agree: <ct, J v> == <J^T ct, v>
+# =============================================================================================
+
+MODES = [core.CASES[i] for i in range(0, len(core.CASES), 9)]
+
+
+@pytest.mark.parametrize("fn, args, position", MODES,
+                         ids=[f"{fn.__name__}-{i}" for i, (fn, _, _) in enumerate(MODES)])
+def test_forward_and_reverse_modes_agree(fn, args, position):
+    args, positions = _float_positions(args, position)
+    tangents = tuple(_tree_random(a) if i in positions else _tree_zeros(a)
+                     for i, a in enumerate(args))
+    out, tangent = jvp(fn, copy.deepcopy(args), tangents)
+    _, pullback = vjp(fn, *copy.deepcopy(args))
+    cotangent = _tree_random(out)
+    grads = pullback(cotangent)
+
+    def dot(a, b):
+        return sum(float(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)))
+                   for x, y in zip(flatten(a)[0], flatten(b)[0]))
+    left = dot(cotangent, tangent)
+    right = sum(dot(grads[p], tangents[p]) for p in positions)
+    rtol, _ = core._tolerance(args, position)
+    assert left == pytest.approx(right, rel=max(rtol, 1e-9) * 10, abs=1e-8)

@@ -1,0 +1,478 @@
+"""The math of the tangent and reverse rules of the helpers that generated gradient code calls
+(``s2s/numpy_helpers.py`` and the runtime's ``add``, ``add_at``, ``own``, ``restructure``).
+
+Each row of ``CASES`` is one helper call: (helper, args, kwargs, differentiated parameters,
+tie). Both of the helper's rules are checked on it against central differences in float64:
+the tangent rule with ``test_forward_rules.check_tangent`` (along random tangents), the
+reverse rule with ``check_vjp`` (the gradient of ``<helper(...), dresult>``, entry by entry).
+
+A helper's ``result``-like argument (``np.prod(x)`` in ``prod_adjoint(g, x, product, ...)``)
+moves with ``x`` in generated code: ``tie`` recomputes it from the other arguments, for the
+call and for every shifted call of the oracle.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import numpy as np
+import pytest
+
+from s2s import numpy_helpers, runtime
+from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
+                               dot_adjoint_b, einsum_adjoints, expand_reduced, extremum_share,
+                               hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
+                               matmul_adjoint_x2, matrix_transpose, norm_adjoint, power_dbase,
+                               power_dexponent, prod_adjoint, product_of_others,
+                               restore_reduced_axes, reverse_cumsum, share_among_args,
+                               share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
+                               split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
+                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
+from s2s.runtime import add, add_at, own, restructure
+from tests.rule_harness import (STEP, compile_body, key, leaves, replace_leaves,
+                                template_problems)
+from tests.test_forward_rules import (apply_tangent, bind, check_tangent, load_rules,
+                                      random_like, tangent_problems)
+
+# the rules of the two helpers modules (forward/helpers.py also holds three reverse rules)
+_forward = load_rules("forward", ["helpers"])
+_reverse = load_rules("reverse", ["helpers"])
+HELPER_TANGENTS = {**_forward[0], **_reverse[0]}
+HELPER_ADJOINTS = {**_forward[1], **_reverse[1]}
+
+rng = np.random.default_rng(20240603)
+
+
+def r(*shape):
+    """Any sign."""
+    return rng.uniform(-2.0, 2.0, shape)
+
+
+def pos(*shape):
+    """Positive, away from 0."""
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away(*shape):
+    """Either sign, at least 0.5 away from 0."""
+    return pos(*shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def matrix(*shape):
+    """Well-conditioned square matrices (a stack of them when shape has more than 2 axes)."""
+    return r(*shape) + 1.5 * shape[-1] * np.eye(shape[-1])
+
+
+def case(helper, *args, wrt, tie=None):
+    """One table row: ``wrt`` names the differentiated parameters, space separated."""
+    return helper, args, {}, tuple(wrt.split()), tie
+
+
+def like(value):
+    """A random cotangent with ``value``'s shape."""
+    return r(*np.shape(value))
+
+
+# --- ties: arguments that generated code computes from others --------------------------------
+
+def tie_product(a):
+    a["product"] = np.prod(a["x"], axis=a["axis"], keepdims=a["keepdims"])
+
+
+def tie_products(a):
+    a["products"] = np.cumprod(a["x"], axis=a["axis"])
+
+
+def tie_norm(a):
+    a["norm"] = np.linalg.norm(a["x"], a["ord"], a["axis"], a["keepdims"])
+
+
+def tie_maximum(a):
+    a["extremum"] = np.maximum(a["x"], a["other"])
+
+
+def tie_max(a):
+    a["extremum"] = np.max(a["x"], axis=a["axis"], keepdims=a["keepdims"])
+
+
+def tie_max_of_args(a):
+    a["extremum"] = max(*a["args"])
+
+
+# --- the cases ---------------------------------------------------------------------------------
+
+WITH_ZERO = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0]])
+TWO_ZEROS = np.array([[0.0, 2.0, 0.0, 1.5], [1.1, -0.4, 2.0, 0.9]])
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
+X34, O34 = r(3, 4), r(3, 4)
+O34[0, :2] = X34[0, :2]          # ties between the two operands of a maximum
+
+SHAPES = [
+    case(match_dtype, r(3, 4), r(3, 4), wrt="g"),
+    case(match_dtype, r(3), 1.5, wrt="g"),
+    case(unbroadcast, r(2, 3, 4), r(3, 1), wrt="g"),
+    case(unbroadcast, r(3, 4), r(4), wrt="g"),
+    case(unbroadcast, r(3, 4), 0.5, wrt="g"),
+    case(restore_reduced_axes, r(2, 4), r(2, 3, 4), 1, False, wrt="g"),
+    case(restore_reduced_axes, r(3), r(2, 3, 4), (0, -1), False, wrt="g"),
+    case(restore_reduced_axes, 1.3, r(3, 4), None, False, wrt="g"),
+    case(restore_reduced_axes, r(3, 1), r(3, 4), 1, True, wrt="g"),
+    case(expand_reduced, r(4), r(3, 4), 0, False, wrt="g"),
+    case(expand_reduced, r(3), r(2, 3, 4), (0, 2), False, wrt="g"),
+    case(expand_reduced, 0.8, r(3, 4), None, False, wrt="g"),
+    case(expand_reduced, r(2, 1, 4), r(2, 3, 4), -2, True, wrt="g"),
+    case(matrix_transpose, r(3, 4), wrt="x"),
+    case(matrix_transpose, r(2, 3, 4), wrt="x"),
+    case(cotangent_or_zeros, r(3, 4), r(3, 4), wrt="g"),
+    case(cotangent_or_zeros, 0.7, r(3, 4), wrt="g"),
+]
+
+ELEMENTWISE = [
+    case(power_dbase, pos(3, 4), r(3, 4), wrt="x1 x2"),
+    case(power_dbase, pos(3, 1), r(4), wrt="x1 x2"),
+    case(power_dbase, r(3, 4), 3.0, wrt="x1"),
+    case(power_dbase, r(3, 4), 2, wrt="x1"),
+    case(power_dbase, pos(3), 0.5, wrt="x1 x2"),
+    case(power_dbase, 1.7, 2.3, wrt="x1 x2"),
+    case(power_dexponent, pos(3, 4), pos(3, 4), wrt="x1 power"),
+    case(power_dexponent, pos(3, 1), pos(3, 4), wrt="x1 power"),
+    case(power_dexponent, 1.3, 0.8, wrt="x1 power"),
+    case(extremum_share, r(3, 4), X34, O34, None, wrt="g", tie=tie_maximum),
+    case(extremum_share, r(3, 4), X34, 0.1, None, wrt="g", tie=tie_maximum),
+    case(share_among_args, 1.3, None, (0.3, 2.5, -1.0), wrt="g", tie=tie_max_of_args),
+    case(share_among_args, 0.6, None, (0.3, 2.5, 2.5), wrt="g", tie=tie_max_of_args),
+    case(share_among_args, -0.4, None, ([0.3, 2.5, -1.0],), wrt="g", tie=tie_max_of_args),
+    case(share_among_args, 0.9, None, (r(5),), wrt="g", tie=tie_max_of_args),
+    case(split_sum, r(3), [r(3), r(3), r(3)], wrt="g"),
+    case(split_sum, r(2, 3), [r(2, 3), r(3)], wrt="g"),
+    case(split_sum, r(3), r(4, 3), wrt="g"),
+]
+
+REDUCTIONS = [
+    case(share_among_extrema, r(4), X34, None, 0, False, wrt="g", tie=tie_max),
+    case(share_among_extrema, r(2), TIES, None, 1, False, wrt="g", tie=tie_max),
+    case(share_among_extrema, r(3, 1), X34, None, 1, True, wrt="g", tie=tie_max),
+    case(share_among_extrema, 1.2, TIES, None, None, False, wrt="g", tie=tie_max),
+    case(product_of_others, r(3, 4), (1,), wrt="x"),
+    case(product_of_others, WITH_ZERO, (1,), wrt="x"),
+    case(product_of_others, TWO_ZEROS, (0, 1), wrt="x"),
+    case(product_of_others, r(2, 3, 4), (0, 2), wrt="x"),
+    case(prod_adjoint, r(3), away(3, 4), None, 1, False, wrt="g x", tie=tie_product),
+    case(prod_adjoint, r(2), WITH_ZERO, None, -1, False, wrt="g x", tie=tie_product),
+    case(prod_adjoint, 0.7, TWO_ZEROS, None, None, False, wrt="g x", tie=tie_product),
+    case(prod_adjoint, r(1, 3), WITH_ZERO, None, 0, True, wrt="g x", tie=tie_product),
+    case(prod_adjoint, r(3), r(2, 3, 4), None, (0, 2), False, wrt="g x", tie=tie_product),
+    case(reverse_cumsum, r(3, 4), 0, wrt="g"),
+    case(reverse_cumsum, r(2, 3, 4), -1, wrt="g"),
+    case(cumprod_adjoint, r(3, 4), away(3, 4), None, 1, wrt="g x", tie=tie_products),
+    case(cumprod_adjoint, r(2, 3), WITH_ZERO, None, 1, wrt="g x", tie=tie_products),
+    case(cumprod_adjoint, r(2, 4), TWO_ZEROS, None, 1, wrt="g x", tie=tie_products),
+    case(cumprod_adjoint, r(2, 4), TWO_ZEROS, None, 0, wrt="g x", tie=tie_products),
+    case(cumprod_adjoint, r(2, 3, 4), r(2, 3, 4), None, -2, wrt="g x", tie=tie_products),
+]
+
+SHAPE_HELPERS = [
+    case(split_like, r(6, 3), [r(2, 3), r(4, 3)], 0, wrt="g"),
+    case(split_like, r(3, 7), (r(3, 1), r(3, 4), r(3, 2)), 1, wrt="g"),
+    case(split_like, r(10), [r(2, 3), r(4)], None, wrt="g"),
+    case(split_like, r(3, 3), [r(3), r(2, 3)], 0, wrt="g"),
+    case(hstack_adjoint, r(5), [r(3), r(2)], wrt="g"),
+    case(hstack_adjoint, r(2, 4), (r(2, 3), r(2, 1)), wrt="g"),
+    case(unstack, r(3, 4), [r(4), r(4), r(4)], 0, wrt="g"),
+    case(unstack, r(2, 2, 3), [r(2, 3), r(2, 3)], 1, wrt="g"),
+    case(unpack_like, r(3, 4), r(3, 4), wrt="g"),
+    case(unpack_like, r(2, 3), [r(3), r(3)], wrt="g"),
+    case(unpack_like, r(3), [0.5, -1.5, 2.0], wrt="g"),
+    case(unpack_like, r(2, 2), [[0.5, 1.0], [2.0, 1.0]], wrt="g"),
+    case(untile, r(6), r(3), 2, wrt="g"),
+    case(untile, r(4, 3), r(2, 3), (2, 1), wrt="g"),
+    case(untile, r(2, 2, 9), r(2, 3), (2, 1, 3), wrt="g"),
+    case(unrepeat, r(6), r(3), 2, None, wrt="g"),
+    case(unrepeat, r(2, 9), r(2, 3), 3, 1, wrt="g"),
+    case(unrepeat, r(2, 3), r(2, 3), [1, 0, 2], -1, wrt="g"),
+    case(unrepeat, r(3, 3), r(2, 3), [2, 1], 0, wrt="g"),
+    case(untake, r(4), r(3, 4), [0, 5, 5, 11], None, wrt="g"),
+    case(untake, r(3, 3), r(3, 4), [2, 0, 2], 1, wrt="g"),
+    case(untake, r(2, 2, 2, 4), r(2, 3, 4), [[0, 1], [1, -1]], -2, wrt="g"),
+    case(diag_adjoint, r(3, 3), r(3), 0, wrt="g"),
+    case(diag_adjoint, r(4, 4), r(3), 1, wrt="g"),
+    case(diag_adjoint, r(3), r(3, 3), 0, wrt="g"),
+    case(diag_adjoint, r(2), r(3, 4), -1, wrt="g"),
+]
+
+
+def products(helper_x1, helper_x2, product, shapes, first="x1", second="x2"):
+    """Rows for the two adjoint helpers of a bilinear ``product``, one pair per shape pair;
+    each is linear in ``g`` and in the operand it does not return a cotangent for."""
+    rows = []
+    for s1, s2, *extra in shapes:
+        x1 = r(*s1) if s1 else 1.5
+        x2 = r(*s2)
+        g = like(product(x1, x2, *extra))
+        rows.append(case(helper_x1, g, x1, x2, *extra, wrt=f"g {second}"))
+        rows.append(case(helper_x2, g, x1, x2, *extra, wrt=f"g {first}"))
+    return rows
+
+
+MATMUL_SHAPES = [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
+                 ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,))]
+DOT_SHAPES = [((3, 4), (4, 2)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 3)), ((), (3, 2)),
+              ((2, 3, 4), (4, 2)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3))]
+TENSORDOT_SHAPES = [((3, 4), (3, 4), 2), ((2, 3, 4), (3, 4, 5), 2), ((2, 3, 4), (4, 5), 1),
+                    ((2, 3), (4,), 0), ((2, 3, 4), (4, 2, 5), ([0, 2], [1, 0])),
+                    ((3, 4), (5, 3), (0, 1)), ((2, 3, 4), (3, 2), ([-2, 0], [0, -1]))]
+INNER_SHAPES = [((4,), (4,)), ((3, 4), (2, 4)), ((2, 3, 4), (4,)), ((4,), (2, 5, 4)),
+                ((), (3,))]
+EINSUMS = [("ij,jk->ik", (3, 4), (4, 2)), ("ij,jk", (3, 4), (4, 2)), ("ij->ji", (3, 4)),
+           ("ij->", (3, 4)), ("ii->", (3, 3)), ("ii->i", (3, 3)), ("i,j->ij", (3,), (4,)),
+           ("i,i->", (4,), (4,)), ("ij,ij->ij", (3, 4), (3, 4)),
+           ("bij,bjk->bik", (2, 3, 4), (2, 4, 2)), ("...ij,...jk->...ik", (2, 3, 4), (4, 2)),
+           ("ij,jk,kl->il", (2, 3), (3, 4), (4, 2))]
+SOLVES = [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3,)),
+          ((3, 3), (2, 3, 4))]
+NORMS = [((5,), None, None, False), ((3, 4), None, None, False), ((5,), 1, None, False),
+         ((5,), np.inf, None, False), ((5,), 3, None, False), ((5,), 0.5, None, False),
+         ((5,), 0, None, False), ((5,), -2, None, False), ((3, 4), None, 1, False),
+         ((3, 4), None, 0, True), ((3, 4), 1, -1, False), ((3, 4), "fro", None, False),
+         ((3, 4), "nuc", None, False), ((4, 3), "nuc", None, False), ((3, 4), 1, None, False),
+         ((3, 4), -np.inf, None, False), ((3, 4), 2, None, False), ((4, 3), 2, None, False),
+         ((3, 4), -2, None, False), ((4, 3), -2, None, False), ((2, 3, 4), None, (1, 2), False),
+         ((2, 3, 4), "fro", (2, 0), True), ((3, 2, 4), 2, (0, 2), False),
+         ((2, 3, 4), "nuc", (2, 1), True), ((3, 2, 4), np.inf, (-1, 0), False)]
+
+LINALG = (
+    [case(matrix_transpose, r(4, 3), wrt="x")]
+    + products(matmul_adjoint_x1, matmul_adjoint_x2, np.matmul, MATMUL_SHAPES)
+    + products(dot_adjoint_a, dot_adjoint_b, np.dot, DOT_SHAPES, "a", "b")
+    + products(tensordot_adjoint_a, tensordot_adjoint_b, np.tensordot, TENSORDOT_SHAPES,
+               "a", "b")
+    + [row for s1, s2 in INNER_SHAPES
+       for a, b in [(r(*s1) if s1 else 2.0, r(*s2))]
+       for g in [like(np.inner(a, b))]
+       for row in (case(inner_adjoint, g, a, b, True, wrt="g other"),
+                   case(inner_adjoint, g, b, a, False, wrt="g other"))]
+    + [case(einsum_adjoints, like(np.einsum(s, *ops)), s, ops, wrt="g operands")
+       for s, *shapes in EINSUMS for ops in [tuple(r(*sh) for sh in shapes)]]
+    + [case(trace_adjoint, 1.3, r(3, 3), 0, 0, 1, wrt="g"),
+       case(trace_adjoint, r(2), r(3, 4), 1, 0, 1, wrt="g"),
+       case(trace_adjoint, r(2), r(2, 3, 3), 0, 1, 2, wrt="g"),
+       case(trace_adjoint, r(2), r(3, 2, 4), 0, 0, 2, wrt="g"),
+       case(trace_adjoint, r(4), r(3, 4, 2), -1, -1, 0, wrt="g")]
+    + [row for sa, sb in SOLVES
+       for a, b in [(matrix(*sa), r(*sb))]
+       for g in [like(np.linalg.solve(a, b))]
+       for row in (case(solve_adjoint_b, g, a, b, wrt="g a"),
+                   case(solve_adjoint_a, g, like(g), b, wrt="gb solution"))]
+    + [case(norm_adjoint, like(np.linalg.norm(x, o, ax, k)), x, None, o, ax, k, wrt="g x",
+            tie=tie_norm)
+       for shape, o, ax, k in NORMS for x in [r(*shape)]]
+)
+
+RUNTIME = [
+    case(add, r(3, 4), r(3, 4), wrt="a b"),
+    case(add, None, r(3), wrt="b"),
+    case(add, [r(2), r(3)], [r(2), r(3)], wrt="a b"),
+    case(add_at, r(5), [0, 2, 2], r(3), wrt="buffer value"),
+    case(add_at, r(3, 4), (slice(None), 1), r(3), wrt="buffer value"),
+    case(add_at, r(3, 4), 1, r(4), wrt="buffer value"),
+    case(add_at, r(3, 4), (slice(1, 3),), r(4), wrt="buffer value"),
+    case(add_at, [r(2), r(3)], 1, r(3), wrt="buffer value"),
+    case(own, r(3, 4), r(3, 4), wrt="cotangent"),
+    case(own, [r(2), r(3)], (r(2), r(3)), wrt="cotangent"),
+    case(restructure, [r(2), [r(3), 0.5]], (r(2), (r(3), 1.0)), wrt="cotangent"),
+    case(restructure, r(3), r(3), wrt="cotangent"),
+]
+
+CASES = SHAPES + ELEMENTWISE + REDUCTIONS + SHAPE_HELPERS + LINALG + RUNTIME
+IDS = [f"{h.__name__}-{i}" for i, (h, *_) in enumerate(CASES)]
+
+
+# --- the reverse check -------------------------------------------------------------------------
+
+def apply_adjoint(helper: Any, bound: inspect.BoundArguments, wrt: Sequence[str],
+                  dresult: Any) -> Dict[str, Any]:
+    """Execute the reverse rule of ``helper`` on bound arguments: the cotangents of ``wrt``."""
+    rule = HELPER_ADJOINTS[key(helper)]
+    namespace = dict(rule.__globals__, **copy.deepcopy(bound.arguments))
+    namespace["result"] = helper(*copy.deepcopy(bound.args), **copy.deepcopy(bound.kwargs))
+    namespace["dresult"] = copy.deepcopy(dresult)
+    exec(compile_body(rule, wrt), namespace)
+    return {p: namespace["d" + p] for p in wrt}
+
+
+def check_vjp(helper: Any, args: Sequence[Any], kwargs: Dict[str, Any], wrt: Sequence[str],
+              tie: Optional[Callable] = None, rtol: float = 1e-5) -> None:
+    """Assert that the reverse rule's cotangents match the central-difference gradient of
+    ``<helper(...), dresult>`` for a random ``dresult``, leaf by leaf, in value and shape."""
+    rule = HELPER_ADJOINTS[key(helper)]
+    bound = bind(rule, args, kwargs, tie)
+    result = helper(*copy.deepcopy(bound.args), **copy.deepcopy(bound.kwargs))
+    dresult = random_like(result, np.random.default_rng(1))
+    got = apply_adjoint(helper, bound, wrt, dresult)
+
+    def objective(arguments) -> float:
+        shifted = bind(rule, (), arguments, tie)
+        out = helper(*shifted.args, **shifted.kwargs)
+        return float(sum(np.sum(np.asarray(o, np.float64) * np.asarray(d, np.float64))
+                         for o, d in zip(leaves(out), leaves(dresult))))
+
+    for param in wrt:
+        original = bound.arguments[param]
+        base = [np.array(leaf, np.float64) for leaf in leaves(original)]
+        cotangents = leaves(got[param])
+        assert len(cotangents) == len(base), f"d{param}: {len(cotangents)} parts for {len(base)}"
+        for n, (leaf, cotangent) in enumerate(zip(base, cotangents)):
+            want = np.zeros_like(leaf)
+            for index in np.ndindex(leaf.shape):
+                values = []
+                for sign in (1.0, -1.0):
+                    shifted = [b.copy() for b in base]
+                    shifted[n][index] += sign * STEP
+                    primal = [s if isinstance(o, np.ndarray) else float(s)
+                              for s, o in zip(shifted, leaves(original))]
+                    arguments = dict(bound.arguments)
+                    arguments[param] = replace_leaves(original, primal)
+                    values.append(objective(arguments))
+                want[index] = (values[0] - values[1]) / (2 * STEP)
+            assert np.shape(cotangent) == leaf.shape, \
+                f"d{param}[{n}] has shape {np.shape(cotangent)}, its input {leaf.shape}"
+            scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+            np.testing.assert_allclose(np.asarray(cotangent, np.float64), want, rtol=rtol,
+                                       atol=rtol * scale, err_msg=f"d{param}[{n}]")
+
+
+@pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
+def test_tangent_rule_matches_finite_differences(helper, args, kwargs, wrt, tie):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check_tangent(helper, args, kwargs, wrt, tie, rule=HELPER_TANGENTS[key(helper)])
+
+
+@pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
+def test_reverse_rule_matches_finite_differences(helper, args, kwargs, wrt, tie):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check_vjp(helper, args, kwargs, wrt, tie)
+
+
+# --- closed forms ------------------------------------------------------------------------------
+
+def tangent_of(helper, *args, wrt, tangents):
+    """``dresult`` of ``helper``'s tangent rule for the given tangents of ``wrt``."""
+    return apply_tangent(helper, args, {}, wrt, rule=HELPER_TANGENTS[key(helper)],
+                         tangents=dict(zip(wrt, tangents)))[0]
+
+
+def test_add_at_tangent_updates_the_tangent_buffer_in_place():
+    dbuffer = np.ones(3)
+    dresult = tangent_of(add_at, np.zeros(3), [0, 2, 2], np.ones(3), wrt=["buffer", "value"],
+                         tangents=[dbuffer, np.array([1.0, 2.0, 3.0])])
+    assert dresult is dbuffer
+    np.testing.assert_array_equal(dbuffer, [2.0, 1.0, 6.0])
+
+
+def test_power_dbase_tangent_at_a_zero_base():
+    # power_dbase(x, 2) = 2 x: its derivative at 0 is 2, not 0 * inf
+    dresult = tangent_of(power_dbase, np.array([0.0, 1.0]), 2, wrt=["x1"], tangents=[np.ones(2)])
+    np.testing.assert_array_equal(dresult, [2.0, 2.0])
+
+
+def test_prod_adjoint_derivatives_are_exact_at_zeros():
+    # prod_adjoint(1, x) = the product of the others, [0, 6, 0] at [2, 0, 3]; its derivative
+    # along [1, 1, 1] is [0 + 3, 2 + 3, 2 + 0]
+    x = np.array([2.0, 0.0, 3.0])
+    dresult = tangent_of(prod_adjoint, 1.0, x, 0.0, None, False, wrt=["x"],
+                         tangents=[np.ones(3)])
+    np.testing.assert_allclose(dresult, [3.0, 5.0, 2.0], rtol=1e-15)
+
+
+# --- every helper has both rules, with the helper's parameters ----------------------------------
+
+def public_helpers():
+    functions = [f for name, f in inspect.getmembers(numpy_helpers, inspect.isfunction)
+                 if f.__module__ == numpy_helpers.__name__ and not name.startswith("_")]
+    return functions + [runtime.ones_like, runtime.zeros_like, add, add_at, own, restructure]
+
+
+@pytest.mark.parametrize("helper", public_helpers(), ids=lambda f: f.__name__)
+def test_every_helper_has_both_rules_or_none(helper):
+    if key(helper) in NONDIFFERENTIABLE:
+        assert key(helper) not in TANGENT and key(helper) not in REVERSE
+    else:
+        assert key(helper) in HELPER_TANGENTS, f"no tangent rule for {helper.__name__}"
+        assert key(helper) in HELPER_ADJOINTS, f"no reverse rule for {helper.__name__}"
+
+
+HELPER_RULES = ([(k, rule, "forward") for k, rule in HELPER_TANGENTS.items()]
+                + [(k, rule, "reverse") for k, rule in HELPER_ADJOINTS.items()])
+
+
+def rule_id(row):
+    return getattr(row, "__name__", str(row))
+
+
+def test_every_helper_rule_has_a_case():
+    tested = {key(h) for h, *_ in CASES}
+    missing = sorted({k.__name__ for k, _, _ in HELPER_RULES if k not in tested})
+    assert not missing, f"helper rules without a test case: {missing}"
+
+
+@pytest.mark.parametrize("helper, rule, kind", HELPER_RULES, ids=rule_id)
+def test_rule_parameters_match_the_helper_by_position(helper, rule, kind):
+    # generated code calls helpers by position; only a parameter called `result` is renamed
+    ours = list(inspect.signature(rule).parameters.values())
+    theirs = list(inspect.signature(helper).parameters.values())
+    assert [p.kind for p in ours] == [p.kind for p in theirs]
+    assert [p.default for p in ours] == [p.default for p in theirs]
+    assert [p.name for p in ours] == [q.name if q.name != "result" else p.name
+                                      for p, q in zip(ours, theirs)]
+
+
+@pytest.mark.parametrize("helper, rule, kind", HELPER_RULES, ids=rule_id)
+def test_helper_rule_follows_the_template_format(helper, rule, kind):
+    problems = tangent_problems(rule) if kind == "forward" else template_problems(rule)
+    assert problems == []
+
+
+# --- float32 stays float32 -------------------------------------------------------------------
+
+def to_float32(tree):
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(to_float32(item) for item in tree)
+    if isinstance(tree, np.ndarray) and tree.dtype == np.float64:
+        return tree.astype(np.float32)
+    return tree
+
+
+@pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
+def test_float32_stays_float32(helper, args, kwargs, wrt, tie):
+    args = to_float32(args)
+    with np.errstate(all="ignore"):
+        tangent, _ = apply_tangent(helper, args, kwargs, wrt, tie,
+                                   rule=HELPER_TANGENTS[key(helper)])
+        bound = bind(HELPER_ADJOINTS[key(helper)], args, kwargs, tie)
+        result = helper(*copy.deepcopy(bound.args))
+        dresult = random_like(result, np.random.default_rng(1))
+        cotangents = apply_adjoint(helper, bound, wrt, dresult)
+    for n, (t, res) in enumerate(zip(leaves(tangent), leaves(result))):
+        if getattr(res, "dtype", None) == np.float32:
+            assert getattr(t, "dtype", None) == np.float32, f"dresult[{n}] is not float32"
+    for param in wrt:
+        for n, (c, primal) in enumerate(zip(leaves(cotangents[param]),
+                                            leaves(bound.arguments[param]))):
+            if getattr(primal, "dtype", None) == np.float32:
+                assert getattr(c, "dtype", None) == np.float32, f"d{param}[{n}] is not float32"
+
+
+def test_helper_templates_load_by_file_path_without_the_package():
+    saved = dict(TANGENT), dict(REVERSE), set(NONDIFFERENTIABLE)
+    try:
+        for rule in (HELPER_TANGENTS[key(unbroadcast)], HELPER_ADJOINTS[key(unbroadcast)]):
+            spec = importlib.util.spec_from_file_location("_path_loaded_helpers",
+                                                          inspect.getfile(rule))
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    finally:
+        for table, before in zip((TANGENT, REVERSE, NONDIFFERENTIABLE), saved):
+            table.clear()
+            table.update(before)
