@@ -305,8 +305,10 @@ class ReverseBuilder(ControlFlow):
         escaping = {n for n, free in found.items() if free}
         callees = set()
         for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
-            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
-                callees.add(id(node.func))
+            if isinstance(node, gast.Call):
+                # called here, or passed to a call: its cotangent comes back from the call
+                callees |= {id(a) for a in [node.func] + list(node.args)
+                            + [k.value for k in node.keywords] if isinstance(a, gast.Name)}
         for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Name) and node.id in escaping \
                     and isinstance(node.ctx, gast.Load) and id(node) not in callees:
@@ -320,9 +322,17 @@ class ReverseBuilder(ControlFlow):
         """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
         positions, star_from, keywords, wrt = [], None, [], []
         free = ()
+        callee_active = False
         if isinstance(call.func, gast.Name) and call.func.id in self.local_functions:
             free = tuple(sorted(self.local_functions[call.func.id]))
             wrt += [("free", n, name(n)) for n in free]
+        elif isinstance(call.func, gast.Name) and call.func.id in self.active \
+                and not self.weights:
+            # a function value that closes over differentiated values (passed in); its
+            # cotangent is a dict by closed-over name
+            callee_active = True
+            self.trees.add(call.func.id)
+            wrt.append(("callee", None, call.func))
         for i, arg in enumerate(call.args):
             if isinstance(arg, gast.Starred):
                 if i != len(call.args) - 1:
@@ -347,7 +357,7 @@ class ReverseBuilder(ControlFlow):
         if not wrt and not self.weights:
             return stmt
         spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free,
-                      star_keywords))
+                      star_keywords, callee_active))
         call.args = [call.func, spec] + list(call.args)
         call.func = name(self.bind_free("call_vjp", runtime.call_vjp))
         pullback = self._fresh_temp(f"{target}_pullback")
@@ -381,6 +391,8 @@ class ReverseBuilder(ControlFlow):
                 value = _item(_item(name(parts), const(2)), const(where))
             elif kind == "starkw":
                 value = _item(name(parts), const(1))
+            elif kind == "callee":
+                value = _item(name(parts), const(2))
             else:
                 value = _item(_item(name(parts), const(1)), const(where))
             out += self.contribute_to_operand(node, value)
@@ -519,6 +531,12 @@ class ReverseBuilder(ControlFlow):
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 trees.add(extra.id)
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            # a function's cotangent is a dict: one entry per value it closes over
+            if isinstance(node, gast.FunctionDef):
+                trees.add(node.name)
+            elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+                trees |= {t.id for t in node.targets if isinstance(t, gast.Name)}
         changed = True
         while changed:
             changed = False
@@ -611,6 +629,12 @@ class ReverseBuilder(ControlFlow):
             return self.store_adjoint(stmt)
         if isinstance(stmt, gast.Delete):
             return []
+        if isinstance(stmt, gast.FunctionDef):
+            out = []
+            if stmt.name in self.active and stmt.name in self.nonzero:
+                out = self.closure_adjoint(free_names(stmt), name(self.cotangent(stmt.name)))
+            self._kill(stmt.name)
+            return out
         if isinstance(stmt, (gast.Assign, gast.AugAssign)):
             touched = set()
             for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]):
@@ -623,6 +647,14 @@ class ReverseBuilder(ControlFlow):
                     stmt, "an update of an attribute of a differentiated value",
                     "compute a new value and return it instead")
         return []
+
+    def closure_adjoint(self, free: Set[str], dresult: ast.AST) -> List[ast.AST]:
+        """A function's cotangent (a dict by closed-over name) goes to those names."""
+        out: List[ast.AST] = []
+        for n in sorted(free & self.active):
+            out += self.contribute(n, self._call_helper(
+                "item_or_zero", runtime.item_or_zero, [_copy(dresult), const(n)]))
+        return out
 
     def container_adjoint(self, stmt, call) -> List[ast.AST]:
         """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
@@ -733,8 +765,10 @@ class ReverseBuilder(ControlFlow):
                 if k is not None and isinstance(v, gast.Name):
                     out += self.contribute(v.id, _item(dresult, k))
             return out
-        if isinstance(value, (gast.Compare, gast.Lambda)):
-            return []       # a lambda's gradients flow where it is called
+        if isinstance(value, gast.Lambda):
+            return self.closure_adjoint(free_names(value), dresult)
+        if isinstance(value, gast.Compare):
+            return []
         raise self.source.error(value, _describe(value), _hint(value))
 
     def call_adjoint(self, call: gast.Call, target: str, dresult: ast.AST,
@@ -931,9 +965,11 @@ class ReverseBuilder(ControlFlow):
         return [assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=value))]
 
     def _zeros(self, var: str) -> ast.AST:
-        if var in self.trees:
-            return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
-        return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
+        """A zero cotangent buffer: np.zeros_like for inputs known to be arrays, the runtime
+        helper (which also builds lists and dicts of zeros) for anything else."""
+        if var in self.wrt and var not in self.trees:
+            return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
+        return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
 
     def subscript_adjoint(self, value: gast.Subscript, dresult: ast.AST) -> List[ast.AST]:
         base = value.value

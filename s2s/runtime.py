@@ -52,14 +52,18 @@ def zeros_like(value):
         return {k: zeros_like(v) for k, v in value.items()}
     if isinstance(value, _ndarray):
         return np.zeros(value.shape, value.dtype if value.dtype.kind in "fc" else float)
+    if isinstance(value, (tuple, list)):        # named tuples such as slogdet's result
+        return [zeros_like(v) for v in value]
+    if isinstance(value, dict):
+        return {k: zeros_like(v) for k, v in value.items()}
     return 0.0
 
 
 def add(a, b):
     """``a + b`` for cotangents that may be pytrees (``None`` stands for zero)."""
-    if a is None:
+    if a is None or type(a) is float and a == 0.0 and type(b) is dict:
         return b
-    if b is None:
+    if b is None or type(b) is float and b == 0.0 and type(a) is dict:
         return a
     kind = type(a)
     if kind is list or kind is tuple:
@@ -153,19 +157,24 @@ def _target(fn):
 def call_vjp(fn, spec, *args, **kwargs):
     """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
 
-    ``spec`` is ``(positions, star_from, keywords, weights, free, star_keywords)``: which
-    positional arguments (and from which index on, for a trailing ``*args``) and which
-    keyword arguments carry gradients (all of them when ``**kwargs`` does), whether
-    parameters read inside report their gradients, and which names a nested function
-    closes over carry gradients. The pullback returns
+    ``spec`` is ``(positions, star_from, keywords, weights, free, star_keywords,
+    callee_active)``: which positional arguments (and from which index on, for a trailing
+    ``*args``) and which keyword arguments carry gradients (all of them when ``**kwargs``
+    does), whether parameters read inside report their gradients, which names a nested
+    function closes over carry gradients, and whether the function itself does (a closure
+    passed in: then all the numbers it closes over do). The pullback returns
     ``(positional, keyword, closed_over)`` cotangents, None where inactive.
     """
-    positions, star_from, keywords, weights, free, star_keywords = spec
+    positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
     if star_from is not None:
         positions = positions + tuple(range(star_from, len(args)))
     if star_keywords:
         keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
     target, bound = _target(fn)
+    if callee_active and getattr(target, "__closure__", None):
+        # gradients also flow to the float and array values the function closes over
+        free = free + tuple(n for n, c in zip(target.__code__.co_freevars, target.__closure__)
+                            if n not in free and _carries_gradient(c))
     if bound is not None:
         args = (bound,) + args
         positions = tuple(p + 1 for p in positions)
@@ -201,6 +210,14 @@ def call_vjp(fn, spec, *args, **kwargs):
                 keyword[where] = grad
         return positional, keyword, closed_over
     return value, call_pullback
+
+
+def _carries_gradient(cell) -> bool:
+    try:
+        value = cell.cell_contents
+    except ValueError:
+        return False
+    return type(value) is float or isinstance(value, (_ndarray, np.floating))
 
 
 def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
@@ -286,6 +303,8 @@ def item_or_zero(cotangent, key):
     if type(cotangent) is dict:
         value = cotangent.get(key)
         return 0.0 if value is None else value
+    if type(cotangent) is float:
+        return 0.0
     return cotangent[key]
 
 

@@ -98,8 +98,9 @@ def dot(self, b):
 
 @adjoint(np.ndarray.astype)
 def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    # the cotangent goes back to the input's own (floating) dtype
-    dself = match_dtype(dresult, self)
+    # the cotangent goes back to the input's own (floating) dtype; a cast to an integer
+    # type is piecewise constant
+    dself = match_dtype(dresult, self) * float(np.dtype(dtype).kind in "fc")
 
 
 @adjoint(np.ndarray.copy)
