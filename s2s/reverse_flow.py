@@ -424,7 +424,9 @@ class ControlFlow:
             end = (set(self.nonzero), set(self.owned))
             # a cotangent first materialized before the loop is a fresh buffer: owned
             fresh = {v for v in end[1] - before[0] if self._bound_outside(v, loop)}
-            joined = (before[0] | end[0], (before[1] | fresh) & end[1])
+            # one shared before the loop but updated in place inside: a private copy, once
+            shared = {v for v in (end[1] & before[0]) - before[1] if self._bound_outside(v, loop)}
+            joined = (before[0] | end[0], (before[1] | fresh | shared) & end[1])
             if joined == entry:
                 break                           # this sweep saw the fixed point: keep it
             self.rollback(cp)
@@ -434,6 +436,9 @@ class ControlFlow:
         self.nonzero, self.owned = set(entry[0]), set(entry[1])
         pre = [assign(self.cotangent(v), self._zeros(v)) if v in entry[1] else self._reset(v)
                for v in sorted(entry[0] - before[0])]
+        pre += [assign(self.cotangent(v), self._call_helper("own", runtime.own,
+                                                            [name(self.cotangent(v)), name(v)]))
+                for v in sorted((entry[1] & before[0]) - before[1])]
         if not _has_code(body):
             return pre
         if info.kind == "range":
