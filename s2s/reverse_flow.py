@@ -417,6 +417,7 @@ class ControlFlow:
             return []
         before = (set(self.nonzero), set(self.owned))
         entry = before
+        shared: Set[str] = set()
         for _ in range(8):                      # joins only grow nonzero / shrink owned
             cp = self.checkpoint()
             self.nonzero, self.owned = set(entry[0]), set(entry[1])
@@ -424,8 +425,10 @@ class ControlFlow:
             end = (set(self.nonzero), set(self.owned))
             # a cotangent first materialized before the loop is a fresh buffer: owned
             fresh = {v for v in end[1] - before[0] if self._bound_outside(v, loop)}
-            # one shared before the loop but updated in place inside: a private copy, once
-            shared = {v for v in (end[1] & before[0]) - before[1] if self._bound_outside(v, loop)}
+            # one shared before the loop that the body copies to update in place: copy it
+            # once, before the loop
+            shared |= {v for v in self._copied_in(body) if v in before[0] - before[1]
+                       and self._bound_outside(v, loop)}
             joined = (before[0] | end[0], (before[1] | fresh | shared) & end[1])
             if joined == entry:
                 break                           # this sweep saw the fixed point: keep it
@@ -457,6 +460,18 @@ class ControlFlow:
                 it, target = steps_range, name("_", gast.Store())
             header = gast.For(target=target, iter=it, body=body, orelse=[], type_comment=None)
         return pre + [header]
+
+    def _copied_in(self, body) -> Set[str]:
+        """Primal names whose cotangent ``body`` copies with ``own`` before an update."""
+        own_name = self.injected and next((n for n, v in self.injected.items()
+                                           if v is runtime.own), None)
+        names = set()
+        for node in ast.walk(gast.Module(body=list(body), type_ignores=[])):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id == own_name and len(node.args) == 2 \
+                    and isinstance(node.args[1], gast.Name):
+                names.add(node.args[1].id)
+        return names
 
     def _bound_outside(self, var: str, loop) -> bool:
         """Is ``var`` a parameter, or assigned somewhere other than inside ``loop``? Then it

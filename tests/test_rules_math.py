@@ -446,7 +446,7 @@ CASES = OPERATORS + MATH + BUILTINS + ELEMENTWISE + REDUCTIONS + LINALG + SHAPE 
 def label(primitive):
     module = getattr(primitive, "__module__", None)
     prefix = module.lstrip("_").replace("numpy", "np") + "." if module else ""
-    return prefix + primitive.__qualname__
+    return prefix + getattr(primitive, "__qualname__", primitive.__name__)
 
 
 IDS = [f"{label(p)}-{i}" for i, (p, *_) in enumerate(CASES)]
