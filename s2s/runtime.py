@@ -222,9 +222,12 @@ def _carries_gradient(cell) -> bool:
 
 def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
     import inspect
+    from . import rules
     from .api import vjp_of
+    rule = rules.reverse_rule(target)
     try:
-        signature = inspect.signature(target)
+        # a primitive is called through its rule, whose parameters mirror it
+        signature = inspect.signature(rule if rule is not None else target)
     except (TypeError, ValueError):
         signature = None
     names, slots = [], []

@@ -14,7 +14,7 @@ from s2s.rules import tangent
 
 
 @tangent(np.reshape)
-def reshape(a, shape, order="C", *, copy=None):
+def reshape(a, shape, order="C"):
     dresult = np.reshape(da, shape, order=order)
 
 
