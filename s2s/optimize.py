@@ -60,6 +60,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     fn.body = fuse_accumulations(fn.body)
     for _ in range(2):
         fn.body = propagate_copies(fn.body, ctx)
+    _fold_adjoint(fn)
     return fn
 
 
@@ -381,6 +382,8 @@ def _fold_adjoint(fn) -> None:
         if not seen_sentinel:
             continue
         for node in ast.walk(stmt):
+            if isinstance(node, gast.Assign):
+                node.s2s_keep = False
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name) \
                     and node.targets[0].id in updated:
@@ -412,6 +415,41 @@ def _is_marker(stmt) -> bool:
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
 
 
+def _factors(node) -> List[ast.AST]:
+    """The operands of a chain of ``*`` (a single operand for anything else)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+def _product(factors: List[ast.AST]) -> ast.AST:
+    if not factors:
+        return gast.Constant(value=1.0, kind=None)
+    out = factors[0]
+    for f in factors[1:]:
+        out = gast.BinOp(left=out, op=gast.Mult(), right=f)
+    return out
+
+
+def _common_factor(left, right):
+    """``d * a * b + d * c`` becomes ``d * (a * b + c)``: one multiplication less per term.
+    Only a plain name counts as a common factor (elementwise ``*`` commutes)."""
+    lf, rf = _factors(left), _factors(right)
+    if len(lf) < 2 or len(rf) < 2:
+        return None
+    for i, f in enumerate(lf):
+        if not isinstance(f, gast.Name):
+            continue
+        for j, g in enumerate(rf):
+            if isinstance(g, gast.Name) and g.id == f.id:
+                rest = gast.BinOp(left=_product(lf[:i] + lf[i + 1:]), op=gast.Add(),
+                                  right=_product(rf[:j] + rf[j + 1:]))
+                return gast.BinOp(left=gast.Name(id=f.id, ctx=gast.Load(), annotation=None,
+                                                 type_comment=None),
+                                  op=gast.Mult(), right=rest)
+    return None
+
+
 class _Fold(ast.NodeTransformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
 
@@ -423,6 +461,10 @@ class _Fold(ast.NodeTransformer):
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
+        if isinstance(node.op, gast.Add):
+            factored = _common_factor(node.left, node.right)
+            if factored is not None:
+                return factored
         if isinstance(node.op, gast.Mult):
             if _is_number(node.right, 1):
                 return node.left

@@ -14,7 +14,7 @@ import numpy as np
 
 from s2s.numpy_helpers import (cumprod_adjoint, expand_reduced, match_dtype, prod_adjoint,
                                restore_reduced_axes, reverse_cumsum, share_among_extrema)
-from s2s.rules import adjoint
+from s2s.rules import adjoint, static
 
 
 @adjoint(np.sum)
@@ -29,7 +29,10 @@ def nansum(a, axis=None, dtype=None, *, keepdims=False):
 
 @adjoint(np.mean)
 def mean(a, axis=None, dtype=None, *, keepdims=False):
-    da = expand_reduced(dresult * (np.size(result) / np.size(a)), a, axis, keepdims)
+    if static(axis is None):
+        da = expand_reduced(dresult / np.size(a), a, axis, keepdims)
+    else:
+        da = expand_reduced(dresult * (np.size(result) / np.size(a)), a, axis, keepdims)
 
 
 @adjoint(np.nanmean)
