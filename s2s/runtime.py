@@ -144,6 +144,9 @@ _vjp_cache: dict = {}
 def _target(fn):
     """The Python function behind a callable, and the object it is bound to (or None)."""
     import types
+    from .api import GradFunction, as_function
+    if isinstance(fn, GradFunction):
+        return as_function(fn), None        # a gradient inside a gradient: its generated code
     if isinstance(fn, types.MethodType):
         return fn.__func__, fn.__self__
     if isinstance(fn, types.FunctionType):
