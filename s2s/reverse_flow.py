@@ -390,7 +390,14 @@ class ControlFlow:
     def reverse_block(self, stmts: List[ast.AST]) -> List[ast.AST]:
         out: List[ast.AST] = []
         for stmt in reversed(stmts):
-            out += self.statement_adjoint(stmt)
+            adjoint = self.statement_adjoint(stmt)
+            line = getattr(stmt, "lineno", None)
+            if line is not None:
+                # the user's line each adjoint statement comes from (for comments in output)
+                for new in adjoint:
+                    if getattr(new, "lineno", None) is None:
+                        new.lineno, new.col_offset = line, getattr(stmt, "col_offset", 0)
+            out += adjoint
         return out
 
     def reverse_if(self, stmt: gast.If) -> List[ast.AST]:
