@@ -142,6 +142,8 @@ class ForwardBuilder:
         self.resolver = Resolver(self.source, local_names(fn))
         prepared = Prepare(self).function(fn)
         normalized = normalize(self.source, prepared, self.namer)
+        # normalization names new locals: the lists that list comprehensions become
+        self.resolver.locals |= local_names(normalized)
         primal_temps = set(self.namer.made) - set(tangent_params)
         self.varied = varied_names(self._edges(normalized.body), self.wrt)
         self.live = set(self.wrt)
@@ -352,7 +354,8 @@ class ForwardBuilder:
         if target not in self.varied:
             return [stmt]
         if isinstance(value, gast.Call):
-            call = self.user_call(target, value, stmt) or self.local_call(target, value, stmt)
+            call = (self.user_call(target, value, stmt) or self.local_call(target, value, stmt)
+                    or self.dynamic_call(target, value, stmt))
             if call is not None:
                 return call
         tangent = self.tangent_statements(value, stmt)
@@ -479,6 +482,68 @@ class ForwardBuilder:
         return [ast.copy_location(gast.Assign(targets=[pair], value=new_call, type_comment=None),
                                   stmt)]
 
+    def dynamic_call(self, target: str, call: gast.Call, stmt, force: bool = False
+                     ) -> Optional[List[ast.AST]]:
+        """``y = f(a, b)`` where ``f`` is only known at run time (a function passed in, a
+        method of a local object, a bound method or callable object) becomes
+        ``y, dy = call_jvp(f, (a, b), (None, db))``."""
+        if not (force or self._is_dynamic(call)):
+            return None
+        args, tangents = [], []
+        for a in call.args:
+            if isinstance(a, gast.Starred):
+                args.append(a)
+                t = self.operand_tangent(a.value)
+                if _is_zero(t):
+                    t = self._helper("zeros_like", runtime.zeros_like, [copy.deepcopy(a.value)])
+                tangents.append(gast.Starred(value=t, ctx=gast.Load()))
+            else:
+                args.append(a)
+                t = self.operand_tangent(a)
+                tangents.append(const(None) if _is_zero(t) else t)
+        keys, values, dvalues = [], [], []
+        for kw in call.keywords:
+            keys.append(None if kw.arg is None else const(kw.arg))
+            values.append(kw.value)
+            t = self.operand_tangent(kw.value)
+            if kw.arg is None and _is_zero(t):
+                t = self._helper("zeros_like", runtime.zeros_like, [copy.deepcopy(kw.value)])
+            dvalues.append(const(None) if _is_zero(t) else t)
+        if all(isinstance(t, gast.Constant) for t in tangents + dvalues):
+            return [stmt] + self.set_zero(target, call)
+        call_args = [copy.deepcopy(call.func), gast.Tuple(elts=args, ctx=gast.Load()),
+                     gast.Tuple(elts=tangents, ctx=gast.Load())]
+        if keys:
+            call_args += [gast.Dict(keys=keys, values=values),
+                          gast.Dict(keys=copy.deepcopy(keys), values=dvalues)]
+        new_call = self._helper("call_jvp", call_jvp, call_args)
+        pair = gast.Tuple(elts=[name(target, gast.Store()),
+                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
+        self.live.add(target)
+        self.owned.discard(target)
+        return [ast.copy_location(gast.Assign(targets=[pair], value=new_call, type_comment=None),
+                                  stmt)]
+
+    def _is_dynamic(self, call: gast.Call) -> bool:
+        """Is the callee a function value, bound method or callable object (not a
+        primitive with a rule, an array method or a plain user function)?"""
+        func = self.callee(call)
+        if func is UNRESOLVED:
+            node = call.func
+            if isinstance(node, gast.Name):
+                return node.id not in self.live
+            if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
+                # a method of a local object; array methods have rules
+                return (node.value.id not in self.live
+                        and getattr(np.ndarray, node.attr, None) is None)
+            return False
+        if tangent_rule(func) is not None or rules.is_nondifferentiable(func):
+            return False
+        if isinstance(func, type) or _is_user_function(func):
+            return _is_user_function(func) and _has_star(call)
+        target, _ = runtime._target(func)
+        return _is_user_function(target)
+
     def nested_function(self, stmt: gast.FunctionDef) -> List[ast.AST]:
         """``def h(a): ...`` is kept, and followed by its tangent closure
         ``def dh(a, da): ... return (value, tangent)``, which reads the tangents of the
@@ -487,6 +552,7 @@ class ForwardBuilder:
             raise self.source.error(stmt, "a local function with defaults, *args or keywords",
                                     "give the local function plain positional parameters")
         node = normalize(self.source, Prepare(self).function(stmt), self.namer)
+        self.resolver.locals |= local_names(node)
         params = parameter_names(node)
         nonlocals = {n for s in node.body if isinstance(s, gast.Nonlocal) for n in s.names}
         before = self.materialize(nonlocals)
@@ -730,6 +796,8 @@ class ForwardBuilder:
         func = self.callee(call)
         if not _is_user_function(func):
             return None
+        if _has_star(call):
+            return self.dynamic_call(target, call, stmt, force=True)
         try:
             bound = inspect.signature(func).bind(
                 *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
@@ -741,9 +809,8 @@ class ForwardBuilder:
                 if any(n.id in self.live for v in (node.values() if isinstance(node, dict)
                                                   else node)
                        for n in ast.walk(v) if isinstance(n, gast.Name)):
-                    raise self.source.error(
-                        call, f"a differentiated value passed to {func.__name__} through "
-                        f"*{param}", "give the function a named parameter for it")
+                    # the tangent of a *args parameter is a tuple: call_jvp builds it
+                    return self.dynamic_call(target, call, stmt, force=True)
                 continue
             tangent = self.operand_tangent(node)
             if not _is_zero(tangent):
@@ -983,6 +1050,19 @@ class Prepare:
         out.append(assign(tmp, node, node))
         return name(tmp)
 
+    def _reversed_as_slice(self, node):
+        """``reversed(xs)`` as ``xs[::-1]``, whose tangent is ``dxs[::-1]`` (not for a range,
+        which carries no tangent)."""
+        if not (isinstance(node, gast.Call) and len(node.args) == 1 and not node.keywords
+                and self.builder.callee(node) is builtins.reversed):
+            return node
+        inner = node.args[0]
+        if isinstance(inner, gast.Call) and self.builder.callee(inner) is builtins.range:
+            return node
+        return ast.copy_location(gast.Subscript(
+            value=inner, slice=gast.Slice(lower=None, upper=None, step=const(-1)),
+            ctx=gast.Load()), node)
+
     def statement(self, stmt):
         out: List[ast.AST] = []
         if isinstance(stmt, (gast.If, gast.While)):
@@ -991,6 +1071,10 @@ class Prepare:
         elif isinstance(stmt, gast.For):
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
+            stmt.iter = self._reversed_as_slice(stmt.iter)
+            if isinstance(stmt.iter, gast.Call) and self.builder.callee(stmt.iter) in (
+                    builtins.zip, builtins.enumerate):
+                stmt.iter.args = [self._reversed_as_slice(a) for a in stmt.iter.args]
             kind, args = self.builder._iteration(stmt)
             if kind in ("enumerate", "zip"):
                 stmt.iter.args = [self._hoist(a, "items", out) for a in args]
@@ -1029,7 +1113,6 @@ _UNSUPPORTED = {
     gast.YieldFrom: ("yield from (a generator)", "return a value instead of yielding it"),
     gast.Await: ("await", "s2s differentiates plain synchronous functions"),
     gast.Delete: ("a del statement", "let the name go out of scope instead of deleting it"),
-    gast.ListComp: ("a list comprehension", "build the list with a for loop and append"),
     gast.SetComp: ("a set comprehension", "sets cannot carry tangents"),
     gast.DictComp: ("a dict comprehension", "build the dict with a for loop"),
     gast.GeneratorExp: ("a generator expression", "use a for loop or vectorized NumPy"),
@@ -1208,6 +1291,11 @@ def _drop_unused_functions(body):
     return [s for s in body if not (isinstance(s, gast.FunctionDef) and s.name not in loads)]
 
 
+def _has_star(call: gast.Call) -> bool:
+    return (any(isinstance(a, gast.Starred) for a in call.args)
+            or any(kw.arg is None for kw in call.keywords))
+
+
 def _is_user_function(func) -> bool:
     return (isinstance(func, types.FunctionType) and tangent_rule(func) is None
             and not rules.is_nondifferentiable(func))
@@ -1326,3 +1414,79 @@ def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None) -> Ca
         pending.compiled = compiled
         _cache.setdefault(key, []).append(compiled)
         return compiled
+
+
+# -- calls whose target is only known at run time ---------------------------------------------
+_call_plans: Dict[tuple, tuple] = {}
+
+
+def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict] = None,
+             keyword_tangents: Optional[dict] = None) -> tuple:
+    """Call ``fn`` through its generated jvp function: ``(value, tangent)``.
+
+    Generated code calls it where the callee is only known at run time: a function passed
+    in as an argument, a method of a local object, a bound method or a callable object, or
+    a call with ``*args``/``**kwargs``. ``tangents`` has one entry per positional argument
+    and ``keyword_tangents`` one per keyword, None where the argument carries no tangent.
+    """
+    keywords = keywords or {}
+    keyword_tangents = keyword_tangents or {}
+    target, bound = runtime._target(fn)
+    if bound is not None:
+        args, tangents = (bound,) + tuple(args), (None,) + tuple(tangents)
+    positions = tuple(i for i, t in enumerate(tangents) if t is not None)
+    given = tuple(sorted(k for k, t in keyword_tangents.items() if t is not None))
+    if not positions and not given:
+        value = target(*args, **keywords)
+        return value, runtime.zeros_like(value)
+    key = (getattr(target, "__code__", target), positions, given, len(args), tuple(keywords))
+    plan = _call_plans.get(key)
+    if plan is None or plan[0] is not target:
+        plan = _call_plans[key] = (target,) + _plan_jvp(target, positions, given, len(args),
+                                                         keywords)
+    _, wrt, slots = plan
+    compiled = jvp_of(target, wrt)
+    tangent_args = {}
+    for tname, (kind, where) in zip(compiled.__s2s_tangents__, slots):
+        if kind == "pos":
+            tangent_args[tname] = tangents[where]
+        elif kind == "var":         # a *args parameter: a tuple of tangents
+            tangent_args[tname] = tuple(runtime.zeros_like(a) if t is None else t
+                                        for a, t in zip(args[where:], tangents[where:]))
+        elif kind == "kw":
+            tangent_args[tname] = keyword_tangents[where]
+        else:                       # a **kwargs parameter: a dict of tangents
+            tangent_args[tname] = {k: runtime.zeros_like(keywords[k])
+                                   if keyword_tangents.get(k) is None else keyword_tangents[k]
+                                   for k in where}
+    return compiled(*args, **keywords, **tangent_args)
+
+
+def _plan_jvp(target, positions, given, n_args, keywords):
+    """The differentiated parameter names of ``target`` for a call, and where each one's
+    tangent comes from."""
+    rule = tangent_rule(target)
+    signature = inspect.signature(rule if rule is not None else target)
+    params = list(signature.parameters.values())
+    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+    wrt, slots = [], []
+    for pos in positions:
+        if pos < len(fixed):
+            wrt.append(fixed[pos].name)
+            slots.append(("pos", pos))
+        elif var is not None and var.name not in wrt:
+            wrt.append(var.name)
+            slots.append(("var", len(fixed)))
+    named = {p.name for p in params if p.kind is not p.VAR_POSITIONAL
+             and p.kind is not p.VAR_KEYWORD}
+    for k in given:
+        if k in named:
+            wrt.append(k)
+            slots.append(("kw", k))
+    extra = tuple(k for k in keywords if k not in named)
+    if var_kw is not None and any(k not in named for k in given):
+        wrt.append(var_kw.name)
+        slots.append(("varkw", extra))
+    return tuple(wrt), tuple(slots)

@@ -146,6 +146,8 @@ class ReverseBuilder(ControlFlow):
             grads_node = grads[0] if self.single else gast.Tuple(elts=grads, ctx=gast.Load())
         sentinel = gast.Expr(value=const(_SENTINEL))
         result = gast.Return(value=gast.Tuple(elts=[value_node, grads_node], ctx=gast.Load()))
+        if self.mode == "grad_only":
+            result = gast.Return(value=grads_node)      # the value is not wanted: not computed
         prefix = "vjp_" if self.mode == "vjp" else "grad_"
         new = gast.FunctionDef(
             name=self.namer.fresh(prefix + fn.name.strip("_<>")), args=fn.args,
@@ -155,6 +157,8 @@ class ReverseBuilder(ControlFlow):
             new.args = _append_parameter(fn.args, self.sens_name)
         ast.copy_location(new, fn)
         generated = set(self.temps) | set(self.cotangent_names.values())
+        if self.mode == "grad_only":
+            generated |= self._pure_primal_names(primal)
         ctx = Context(generated=generated, primal_temps=primal_temps,
                       cotangent_of={d: p for p, d in self.cotangent_names.items()},
                       elementwise=self._is_elementwise_call,
@@ -405,6 +409,37 @@ class ReverseBuilder(ControlFlow):
         if self.source.lookup(getattr(obj, "__name__", "")) is obj:
             return obj.__name__
         return None
+
+    def _pure_primal_names(self, primal) -> Set[str]:
+        """Primal names computed without side effects: nothing is lost if no one reads them."""
+        names, impure = set(), set()
+        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if isinstance(node, gast.Assign):
+                targets = set()
+                for t in node.targets:
+                    targets |= _stored_target(t)
+                (names if self._pure(node.value) else impure).update(targets)
+            elif isinstance(node, (gast.For, gast.AugAssign, gast.FunctionDef)):
+                impure |= {n.id for n in ast.walk(getattr(node, "target", node))
+                           if isinstance(n, gast.Name)}
+        return names - impure - set(self.wrt) - self.mutated
+
+    def _pure(self, value) -> bool:
+        """Arithmetic, comparisons and NumPy/math functions of names: no side effects."""
+        if isinstance(value, (gast.Name, gast.Constant)):
+            return True
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+            return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
+                                      gast.Compare)) or not isinstance(n, ast.expr)
+                       for n in ast.walk(value))
+        if isinstance(value, gast.Call):
+            func = self._callee(value)
+            module = getattr(func, "__module__", None) or ""
+            if isinstance(func, np.ufunc) or module == "math":
+                return True
+            return module.startswith("numpy") and not module.startswith("numpy.random") \
+                and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
+        return False
 
     def _read_for_shape_only(self, stmts) -> Set[str]:
         """Names the adjoint reads only for their shape (``unbroadcast(g, x)``)."""
