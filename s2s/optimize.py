@@ -51,15 +51,13 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.unbroadcast:
         DropUnbroadcast(classes, ctx).visit(fn)
     scalar_seeds(fn, classes, ctx)
-    for _ in range(2):
-        fn.body = propagate_copies(fn.body, ctx)
-        _fold_adjoint(fn)
+    fn.body = propagate_copies(fn.body, ctx)
+    _fold_adjoint(fn)
     fn.body = remove_dead(fn.body, ctx.generated)
     fn.body = fuse_accumulations(fn.body)
     fn.body = inline_temporaries(fn.body, ctx.primal_temps, ctx.generated)
     fn.body = fuse_accumulations(fn.body)
-    for _ in range(2):
-        fn.body = propagate_copies(fn.body, ctx)
+    fn.body = propagate_copies(fn.body, ctx)
     _fold_adjoint(fn)
     return fn
 
