@@ -75,7 +75,7 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
         if isinstance(node, gast.Assign):
             targets = set()
             for t in node.targets:
-                targets |= _stored_names(t)
+                targets |= stored_names(t)
             reads = differentiable_reads(node.value, is_constant_call)
             for t in node.targets:
                 if isinstance(t, (gast.Subscript, gast.Attribute)):
@@ -84,13 +84,13 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
                     reads = reads | _base_names(t)
             edges.append((targets, reads))
         elif isinstance(node, gast.AugAssign):
-            targets = _stored_names(node.target) | _base_names(node.target)
+            targets = stored_names(node.target) | _base_names(node.target)
             edges.append((targets, names_in(node.value) | targets))
         elif isinstance(node, gast.FunctionDef):
             # a nested function's value depends on the outer names it closes over
             edges.append(({node.name}, free_names(node)))
         elif isinstance(node, (gast.For, gast.comprehension)):
-            edges.append((_stored_names(node.target), names_in(node.iter)))
+            edges.append((stored_names(node.target), names_in(node.iter)))
         elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
             func = node.value.func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
@@ -125,16 +125,19 @@ def _statements(body):
                 yield from _statements(inner)
 
 
-def _stored_names(target) -> Set[str]:
+def stored_names(target) -> Set[str]:
+    """The names an assignment target binds: ``x``, ``a, (b, *c)``; none for ``x[i]``."""
+    if target is None:
+        return set()
     if isinstance(target, gast.Name):
         return {target.id}
     if isinstance(target, (gast.Tuple, gast.List)):
         out = set()
         for e in target.elts:
-            out |= _stored_names(e)
+            out |= stored_names(e)
         return out
     if isinstance(target, gast.Starred):
-        return _stored_names(target.value)
+        return stored_names(target.value)
     return set()
 
 
@@ -155,7 +158,7 @@ def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[s
         for node in _statements(body):
             if isinstance(node, gast.Assign) and is_source(node.value):
                 for t in node.targets:
-                    varied |= _stored_names(t)
+                    varied |= stored_names(t)
     changed = True
     while changed:
         changed = False

@@ -32,6 +32,7 @@ import gast
 
 from .canonical import _contains
 from . import runtime
+from .activity import stored_names as _stored_target
 from .normalize import assign, const, name
 
 
@@ -547,21 +548,6 @@ def _index_expr(index):
 
 def _has_code(stmts) -> bool:
     return any(not isinstance(s, gast.Pass) for s in stmts)
-
-
-def _stored_target(target) -> Set[str]:
-    if target is None:
-        return set()
-    if isinstance(target, gast.Name):
-        return {target.id}
-    if isinstance(target, (gast.Tuple, gast.List)):
-        out = set()
-        for e in target.elts:
-            out |= _stored_target(e)
-        return out
-    if isinstance(target, gast.Starred):
-        return _stored_target(target.value)
-    return set()
 
 
 def _stored(stmts) -> Set[str]:
