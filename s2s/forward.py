@@ -22,6 +22,10 @@ control flow needs a real variable. Where a dropped term could have given the su
 ``broadcast_like`` restores it, unless shape classes prove it unnecessary.
 
 Calls to user functions get their own generated jvp function (cached, see ``jvp_of``).
+A callee known only at run time (a function passed in, a method of a local object, a
+callable object, a call with ``*args``) goes through ``call_jvp(f, args, tangents)``, which
+finds the function behind the value and calls its jvp function. A lambda becomes a local
+def with a tangent closure beside it; a list comprehension becomes a loop (normalize).
 """
 from __future__ import annotations
 
@@ -129,6 +133,8 @@ class ForwardBuilder:
         self.defined: Set[str] = set()         # names bound by earlier statements
         self.depth = 0                         # inside how many if/for/while blocks
         self.numbers: Set[str] = set()         # names last bound to a number constant
+        # local function -> (its parameters, those with a default)
+        self.local_params: Dict[str, Tuple[List[str], Set[str]]] = {}
 
     # -- entry point ----------------------------------------------------------------------
     def build(self) -> gast.FunctionDef:
@@ -168,6 +174,7 @@ class ForwardBuilder:
         shapers = {self._name_of(broadcast_like), self._name_of(_unbroadcast())} - {None}
         _DropShaping(classes, ctx, shapers).visit(new)
         new = optimize(new, ctx)
+        new = _SpliceStarred().visit(new)
         new.body = _drop_unused_functions(_drop_self_assignments(new.body))
         return new
 
@@ -469,12 +476,30 @@ class ForwardBuilder:
         if not (isinstance(func, gast.Name) and func.id in self.resolver.locals
                 and func.id in self.live):
             return None
-        if call.keywords or any(isinstance(a, gast.Starred) for a in call.args):
-            raise self.source.error(call, "a call of a local function with keyword or starred "
-                                    "arguments", "pass the arguments by position")
-        tangents = [self._dense_tangent(a) for a in call.args]
-        new_call = gast.Call(func=name(self.tangent(func.id)), args=list(call.args) + tangents,
-                             keywords=[])
+        if _has_star(call):
+            raise self.source.error(call, "a call of a local function with starred "
+                                    "arguments", "pass the arguments one by one")
+        params, defaulted = self.local_params.get(func.id, (None, set()))
+        if not defaulted:
+            if call.keywords:
+                raise self.source.error(call, "a keyword argument to a function value",
+                                        "pass the arguments by position")
+            # the tangent function takes one tangent per parameter, after them
+            tangents = [self._dense_tangent(a) for a in call.args]
+            new_call = gast.Call(func=name(self.tangent(func.id)),
+                                 args=list(call.args) + tangents, keywords=[])
+        else:
+            # a local function with defaults: its tangents are keyword-only, zero by default
+            given = list(zip(params, call.args)) + [(k.arg, k.value) for k in call.keywords]
+            unknown = [p for p, _ in given if p not in params]
+            if unknown:
+                raise self.source.error(call, f"an unknown keyword argument '{unknown[0]}'",
+                                        f"the function takes {', '.join(params)}")
+            tangents = [gast.keyword(arg=self.tangent(p), value=self._dense_tangent(v))
+                        for p, v in given
+                        if p not in defaulted or not _is_zero(self.operand_tangent(v))]
+            new_call = gast.Call(func=name(self.tangent(func.id)), args=list(call.args),
+                                 keywords=copy.deepcopy(call.keywords) + tangents)
         pair = gast.Tuple(elts=[name(target, gast.Store()),
                                 name(self.tangent(target), gast.Store())], ctx=gast.Store())
         self.live.add(target)
@@ -548,12 +573,15 @@ class ForwardBuilder:
         """``def h(a): ...`` is kept, and followed by its tangent closure
         ``def dh(a, da): ... return (value, tangent)``, which reads the tangents of the
         variables ``h`` closes over (a pullback made by reverse mode is one such ``h``)."""
-        if stmt.args.vararg or stmt.args.kwarg or stmt.args.kwonlyargs or stmt.args.defaults:
-            raise self.source.error(stmt, "a local function with defaults, *args or keywords",
-                                    "give the local function plain positional parameters")
+        if stmt.args.vararg or stmt.args.kwarg or stmt.args.kwonlyargs:
+            raise self.source.error(stmt, "a local function with *args or keyword-only "
+                                    "parameters", "give the local function plain parameters")
         node = normalize(self.source, Prepare(self).function(stmt), self.namer)
         self.resolver.locals |= local_names(node)
         params = parameter_names(node)
+        defaulted = set(params[len(params) - len(node.args.defaults):]
+                        if node.args.defaults else ())
+        self.local_params[node.name] = (params, defaulted)
         nonlocals = {n for s in node.body if isinstance(s, gast.Nonlocal) for n in s.names}
         before = self.materialize(nonlocals)
         saved = (self.varied, self.live, self.owned, self.defined, self.depth, self.numbers,
@@ -571,9 +599,12 @@ class ForwardBuilder:
         body += self.block([s for s in node.body if not isinstance(s, gast.Nonlocal)])
         (self.varied, self.live, self.owned, self.defined, self.depth, self.numbers,
          self.select) = saved
+        args = _with_parameters(node.args, [self.tangent(p) for p in params])
+        if defaulted:
+            # a parameter left at its default has a zero tangent
+            args.kw_defaults = [const(0.0) if p in defaulted else None for p in params]
         tangent_fn = gast.FunctionDef(
-            name=self.tangent(node.name),
-            args=_with_parameters(node.args, [self.tangent(p) for p in params]), body=body,
+            name=self.tangent(node.name), args=args, body=body,
             decorator_list=[], returns=None, type_comment=None, type_params=[])
         self.live.add(node.name)
         self.varied.add(node.name)
@@ -597,6 +628,8 @@ class ForwardBuilder:
             return t
         if isinstance(node, gast.Name):
             return self.zeros(node.id)
+        if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool):
+            return const(0.0)
         return self._helper("zeros_like", runtime.zeros_like, [copy.deepcopy(node)])
 
     def return_(self, stmt: gast.Return) -> gast.Return:
@@ -1001,6 +1034,21 @@ class Simplifier:
         return node, shrunk or self.shrinks(node)
 
 
+class _SpliceStarred(ast.NodeTransformer):
+    """``(*(dx, dy),)`` -> ``(dx, dy)``: a starred tuple the optimizer substituted."""
+
+    def visit_Tuple(self, node):
+        self.generic_visit(node)
+        elts = []
+        for e in node.elts:
+            if isinstance(e, gast.Starred) and isinstance(e.value, (gast.Tuple, gast.List)):
+                elts.extend(e.value.elts)
+            else:
+                elts.append(e)
+        node.elts = elts
+        return node
+
+
 class _DropShaping(ast.NodeTransformer):
     """Remove ``broadcast_like(t, x)`` / ``unbroadcast(t, x)`` where shape classes prove
     ``t`` already has ``x``'s shape."""
@@ -1050,6 +1098,28 @@ class Prepare:
         out.append(assign(tmp, node, node))
         return name(tmp)
 
+    def _lift_lambdas(self, stmt, out: List[ast.AST]):
+        """``sq = lambda v: e`` becomes ``def sq(v): return e``; a lambda inside an
+        expression becomes such a def before the statement, under a fresh name."""
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)
+                and isinstance(stmt.value, gast.Lambda)):
+            return self._as_def(stmt.targets[0].id, stmt.value)
+        prepare = self
+
+        class Lift(ast.NodeTransformer):
+            def visit_Lambda(self, node):
+                fname = prepare.namer.fresh("fn")
+                out.append(prepare._as_def(fname, node))
+                return ast.copy_location(name(fname), node)
+        return Lift().visit(stmt)
+
+    def _as_def(self, fname: str, node: gast.Lambda) -> gast.FunctionDef:
+        body = [ast.copy_location(gast.Return(value=node.body), node.body)]
+        return ast.copy_location(gast.FunctionDef(
+            name=fname, args=node.args, body=body, decorator_list=[], returns=None,
+            type_comment=None, type_params=[]), node)
+
     def _reversed_as_slice(self, node):
         """``reversed(xs)`` as ``xs[::-1]``, whose tangent is ``dxs[::-1]`` (not for a range,
         which carries no tangent)."""
@@ -1065,6 +1135,10 @@ class Prepare:
 
     def statement(self, stmt):
         out: List[ast.AST] = []
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Return, gast.Expr)):
+            stmt = self._lift_lambdas(stmt, out)
+            if isinstance(stmt, gast.FunctionDef):
+                return out + [stmt]
         if isinstance(stmt, (gast.If, gast.While)):
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
@@ -1085,7 +1159,7 @@ class Prepare:
             load.ctx = gast.Load()
             value = ast.copy_location(gast.BinOp(left=load, op=stmt.op, right=stmt.value), stmt)
             store = gast.Assign(targets=[stmt.target], value=value, type_comment=None)
-            return self.statement(ast.copy_location(store, stmt))
+            return out + self.statement(ast.copy_location(store, stmt))
         elif (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
               and isinstance(stmt.targets[0], gast.Subscript)):
             stmt.value = self._hoist(stmt.value, _hint(stmt.targets[0]) + "_item", out)
@@ -1108,7 +1182,6 @@ _UNSUPPORTED = {
     gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return it"),
     gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
     gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain functions"),
-    gast.Lambda: ("a lambda", "define the helper with def at module level"),
     gast.Yield: ("yield (a generator)", "return a value instead of yielding it"),
     gast.YieldFrom: ("yield from (a generator)", "return a value instead of yielding it"),
     gast.Await: ("await", "s2s differentiates plain synchronous functions"),

@@ -433,3 +433,48 @@ def hvp(fn: Callable, inputs: Any, v: Any) -> Any:
     args, single = _as_tuple(inputs)
     position = 0 if single else tuple(range(len(args)))
     return jvp(api.grad(fn, grad_position=position), inputs, v)[1]
+
+
+# -- reverse mode through jvp: grad of a function that calls s2s.jvp ----------------------------
+def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any) -> tuple:
+    """The cotangents of ``inputs`` and ``v`` for a cotangent ``(dout, dtangent)`` of
+    ``jvp(fn, inputs, v)``: reverse mode over the generated jvp function of ``fn``.
+
+    ``grad`` of a function that calls ``s2s.jvp`` calls this from the adjoint code.
+    """
+    args, single = _as_tuple(inputs)
+    tangents, _ = _as_tuple(v)
+    positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
+    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
+        raise NotImplementedError("grad through s2s.jvp of pytree inputs is not supported yet")
+    args, positions = _differentiable(fn, args, positions)
+    tangents = _check_tangents([args[p] for p in positions], [tangents[p] for p in positions])
+    view = _view_of(fn, args).extend(positions, single=False)
+    names = view.params
+    tangent_names = view.levels[-1].tangents
+    compiled = api.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
+    value, pullback = compiled(*args, **dict(zip(tangent_names, tangents)))
+    seed = [runtime.zeros_like(part) if c is None else c for part, c in zip(value, cotangent)]
+    grads = pullback(tuple(seed))
+    n = len(positions)
+    d_args = [_zero_tree(a) for a in args]
+    d_tangents = [_zero_tree(a) for a in args]
+    for p, g, t in zip(positions, grads[:n], grads[n:]):
+        d_args[p] = _shaped_like(runtime.zeros_like(args[p]) if g is None else g, args[p])
+        d_tangents[p] = _shaped_like(runtime.zeros_like(args[p]) if t is None else t, args[p])
+    if single:
+        return d_args[0], d_tangents[0]
+    return tuple(d_args), tuple(d_tangents)
+
+
+def _register_jvp_adjoint() -> None:
+    from .rules import adjoint
+
+    @adjoint(jvp)
+    def jvp_adjoint(fn, inputs, v, has_aux=False):
+        both = jvp_cotangents(fn, inputs, v, dresult)  # noqa: F821 (a rule's free name)
+        dinputs = both[0]
+        dv = both[1]
+
+
+_register_jvp_adjoint()
