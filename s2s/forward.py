@@ -50,7 +50,7 @@ from .names import Namer
 from .normalize import assign, const, dotted, is_atom, name, normalize
 from .optimize import Context, class_of, optimize, shape_classes
 from .parse import Source, parse_function
-from .resolve import UNRESOLVED, Resolver, local_names
+from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from .reverse import parameter_names
 
 BINARY_OPERATORS = {
@@ -225,14 +225,7 @@ class ForwardBuilder:
         return self.resolver.resolve(call.func)
 
     def is_constant_call(self, call: gast.Call) -> bool:
-        func = self.callee(call)
-        if func is UNRESOLVED:
-            if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
-                method = getattr(np.ndarray, call.func.attr, None)
-                return method is not None and rules.is_nondifferentiable(method)
-            return False
-        return rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
-            int, bool, str, range, type)
+        return is_constant_call(self.callee(call), call)
 
     def _reads(self, value) -> Set[str]:
         if isinstance(value, gast.Subscript) and not isinstance(value.value, gast.Name):

@@ -52,3 +52,17 @@ class Resolver:
                 return UNRESOLVED
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
+
+
+def is_constant_call(func: Any, call: gast.Call) -> bool:
+    """Does the call of ``func`` (as resolved; UNRESOLVED for a method on a local) give a
+    value with no gradient: a nondifferentiable function, ``int()``, ``x.argmax()``...?"""
+    import numpy as np
+    from . import rules
+    if func is UNRESOLVED:
+        if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
+            method = getattr(np.ndarray, call.func.attr, None)
+            return method is not None and rules.is_nondifferentiable(method)
+        return False
+    return rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
+        int, bool, str, range, type)

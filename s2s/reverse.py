@@ -32,7 +32,7 @@ from .expand import Expansion, bind_call, expand, template_of
 from .names import Namer
 from .normalize import assign, const, dotted, name, normalize
 from .parse import Source
-from .resolve import UNRESOLVED, Resolver, local_names
+from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from . import numpy_helpers, runtime
 from .optimize import Context, DropUnbroadcast, optimize, shape_classes
 from .canonical import canonicalize
@@ -550,14 +550,7 @@ class ReverseBuilder(ControlFlow):
         return self.resolver.resolve(call.func)
 
     def _is_constant_call(self, call: gast.Call) -> bool:
-        func = self._callee(call)
-        if func is UNRESOLVED:
-            if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
-                method = getattr(np.ndarray, call.func.attr, None)
-                return method is not None and rules.is_nondifferentiable(method)
-            return False
-        return rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
-            int, bool, str, range, type)
+        return is_constant_call(self._callee(call), call)
 
     def _tree_names(self, primal: List[ast.AST]) -> Set[str]:
         """Names that may hold containers (their cotangents are pytrees)."""
