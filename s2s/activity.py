@@ -148,17 +148,9 @@ def _base_names(target) -> Set[str]:
     return {target.id} if isinstance(target, gast.Name) else set()
 
 
-def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
-                 is_constant_call, is_source=None) -> Set[str]:
-    """Names that are varied and useful. ``is_source(value)`` marks right-hand sides that
-    vary whatever their operands (parameters read through objects, in weights mode)."""
-    edges = flows(body, is_constant_call)
+def varied_names(edges, inputs: Iterable[str]) -> Set[str]:
+    """Names that depend on a differentiated input (flow-insensitive fixed point)."""
     varied = set(inputs)
-    if is_source is not None:
-        for node in _statements(body):
-            if isinstance(node, gast.Assign) and is_source(node.value):
-                for t in node.targets:
-                    varied |= stored_names(t)
     changed = True
     while changed:
         changed = False
@@ -166,6 +158,21 @@ def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[s
             if reads & varied and not targets <= varied:
                 varied |= targets
                 changed = True
+    return varied
+
+
+def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
+                 is_constant_call, is_source=None) -> Set[str]:
+    """Names that are varied and useful. ``is_source(value)`` marks right-hand sides that
+    vary whatever their operands (parameters read through objects, in weights mode)."""
+    edges = flows(body, is_constant_call)
+    sources = set(inputs)
+    if is_source is not None:
+        for node in _statements(body):
+            if isinstance(node, gast.Assign) and is_source(node.value):
+                for t in node.targets:
+                    sources |= stored_names(t)
+    varied = varied_names(edges, sources)
     useful = set(outputs)
     changed = True
     while changed:

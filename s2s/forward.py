@@ -42,14 +42,15 @@ import gast
 import numpy as np
 
 from . import rules, runtime
-from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in
+from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_names
 from .codegen import compile_function
 from .errors import MissingRuleError, S2SError, UnsupportedSyntaxError
 from .expand import bind_call, expand, template_of
 from .names import Namer
 from .normalize import assign, const, dotted, is_atom, name, normalize
-from .optimize import Context, class_of, optimize, shape_classes
+from .optimize import Context, class_of, optimize, shape_classes, is_elementwise
 from .parse import Source, parse_function
+from .api import _Pending
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from .reverse import parameter_names
 
@@ -296,14 +297,8 @@ class ForwardBuilder:
     def _is_elementwise_call(self, call: gast.Call) -> bool:
         func = call.func
         if isinstance(func, gast.Name) and func.id in self.injected:
-            obj = self.injected[func.id]
-        else:
-            obj = self.resolver.resolve(func)
-        if isinstance(obj, np.ufunc):
-            return True
-        if getattr(obj, "__s2s_elementwise__", False):
-            return True
-        return getattr(obj, "__module__", None) == "math"
+            return is_elementwise(self.injected[func.id])
+        return is_elementwise(self.resolver.resolve(func))
 
     # -- statements -----------------------------------------------------------------------
     def block(self, stmts: List[ast.AST]) -> List[ast.AST]:
@@ -1206,18 +1201,6 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def varied_names(edges, inputs: Sequence[str]) -> Set[str]:
-    """Names that depend on a differentiated input (flow-insensitive)."""
-    varied = set(inputs)
-    changed = True
-    while changed:
-        changed = False
-        for targets, reads in edges:
-            if reads & varied and not targets <= varied:
-                varied |= targets
-                changed = True
-    return varied
-
 
 def _walk_statements(body):
     """Statements of a block and its nested if/for/while blocks (not of nested defs)."""
@@ -1394,16 +1377,6 @@ def _describe(node) -> str:
 _lock = threading.RLock()
 _cache: Dict[tuple, list] = {}
 _in_progress: Dict[tuple, "_Pending"] = {}
-
-
-class _Pending:
-    """Stands in for a jvp function still being built, so recursive functions can call it."""
-
-    def __init__(self):
-        self.compiled = None
-
-    def __call__(self, *args, **kwargs):
-        return self.compiled(*args, **kwargs)
 
 
 def source_of(fn: Callable) -> Source:

@@ -85,6 +85,15 @@ def fuse_accumulations(body: List[ast.AST]) -> List[ast.AST]:
     return out
 
 
+def is_elementwise(func: Any) -> bool:
+    """Does ``func`` apply elementwise (its result has its operands' broadcast shape)?"""
+    if isinstance(func, np.ufunc):
+        return True
+    if getattr(func, "__s2s_elementwise__", False):
+        return True
+    return getattr(func, "__module__", None) == "math"
+
+
 # -- seeds of scalar outputs ---------------------------------------------------------------------
 def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """A scalar output's seed is ``1.0``; a scalar spread over an array by a full reduction's

@@ -34,7 +34,7 @@ from .normalize import assign, const, dotted, name, normalize
 from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from . import numpy_helpers, runtime
-from .optimize import Context, DropUnbroadcast, optimize, shape_classes
+from .optimize import Context, DropUnbroadcast, optimize, shape_classes, is_elementwise
 from .canonical import canonicalize
 from .checks import check_supported
 from .reverse_flow import ControlFlow, _stored_target
@@ -478,14 +478,8 @@ class ReverseBuilder(ControlFlow):
     def _is_elementwise_call(self, call: gast.Call) -> bool:
         func = call.func
         if isinstance(func, gast.Name) and func.id in self.injected:
-            obj = self.injected[func.id]
-        else:
-            obj = self.resolver.resolve(func)
-        if isinstance(obj, np.ufunc):
-            return True
-        if getattr(obj, "__s2s_elementwise__", False):
-            return True
-        return getattr(obj, "__module__", None) == "math"
+            return is_elementwise(self.injected[func.id])
+        return is_elementwise(self.resolver.resolve(func))
 
     @property
     def sens_name(self) -> str:
