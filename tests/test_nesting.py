@@ -52,3 +52,25 @@ def test_gradient_of_a_function_that_calls_a_gradient(x):
     d2g = -np.sin(x) * x + 2 * np.cos(x)
     assert np.isclose(s2s.grad(calls_a_gradient)(x), d2g * x + dg)
     assert np.isclose(s2s.grad(makes_a_gradient_inside)(x), 2 * dg * d2g)
+
+
+def weighted_square(x):
+    return x * x
+
+
+def two_outputs(x):
+    return np.sin(x), x * 3.0
+
+
+def test_sens_param_takes_the_output_cotangent():
+    x = np.array([0.5, -1.0, 2.0])
+    sens = np.array([1.0, 2.0, -3.0])
+    expected = sens * 2 * x                                     # J^T sens, closed form
+    assert np.allclose(s2s.grad(weighted_square, sens_param=True)(x, sens), expected)
+    assert np.allclose(s2s.grad(weighted_square, sens_param=True)(x, sens=sens), expected)
+    value, grads = s2s.value_and_grad(weighted_square, sens_param=True)(x, sens)
+    assert np.allclose(value, x * x) and np.allclose(grads, expected)
+    # a tuple output takes a tuple of sensitivities
+    s1, s2 = np.array([1.0, 0.0, 2.0]), np.array([0.5, 1.0, 1.0])
+    got = s2s.grad(two_outputs, sens_param=True)(x, (s1, s2))
+    assert np.allclose(got, s1 * np.cos(x) + s2 * 3.0)
