@@ -51,6 +51,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.unbroadcast:
         DropUnbroadcast(classes, ctx).visit(fn)
     scalar_seeds(fn, classes, ctx)
+    sizes_from_representatives(fn, classes, ctx)
     fn.body = propagate_copies(fn.body, ctx)
     _fold_adjoint(fn)
     fn.body = remove_dead(fn.body, ctx.generated)
@@ -92,6 +93,41 @@ def is_elementwise(func: Any) -> bool:
     if getattr(func, "__s2s_elementwise__", False):
         return True
     return getattr(func, "__module__", None) == "math"
+
+
+# -- sizes ---------------------------------------------------------------------------------
+_SIZE_FUNCTIONS = {"size", "shape", "ndim"}
+
+
+def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> None:
+    """``np.size(x_sq)`` reads ``np.size(x)`` when shape classes prove them equal and ``x``
+    comes first: then ``x_sq`` need not be computed at all if nothing else reads it.
+
+        x_sq = x ** 2                            (gone, when only its size was read)
+        dx = ... / np.size(x_sq)         ->      dx = ... / np.size(x)
+    """
+    first: Dict[Any, str] = {}
+    for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
+        cls = classes.get(arg.id)
+        if cls is not None and cls != _SCALAR:
+            first.setdefault(cls, arg.id)
+    counts = _assign_counts(fn.body)
+    for stmt in fn.body:
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name):
+            target = stmt.targets[0].id
+            cls = classes.get(target)
+            if cls is not None and cls != _SCALAR and counts.get(target) == 1 \
+                    and target not in ctx.cotangent_of:
+                first.setdefault(cls, target)
+    for node in ast.walk(fn):
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr in _SIZE_FUNCTIONS and len(node.args) == 1
+                and isinstance(node.args[0], gast.Name)):
+            cls = classes.get(node.args[0].id)
+            representative = first.get(cls) if cls is not None else None
+            if representative is not None:
+                node.args[0].id = representative
 
 
 # -- seeds of scalar outputs ---------------------------------------------------------------------
