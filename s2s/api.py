@@ -124,7 +124,7 @@ def _primitive_source(fn: Callable) -> Source:
 
 def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
                sens_param: bool, tree_params: Tuple[str, ...], mode: str,
-               weights: bool = False) -> types.FunctionType:
+               weights: bool = False, same_shape=()) -> types.FunctionType:
     rules.load_builtin_rules()
     if rules.reverse_rule(fn) is not None:      # a rule wins over the source
         source = _primitive_source(fn)
@@ -132,7 +132,7 @@ def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: 
         source = parse_function(fn)
     builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
                              tree_params=tree_params, single=single, mode=mode,
-                             callee_vjp=vjp_of, weights=weights)
+                             callee_vjp=vjp_of, weights=weights, same_shape=same_shape)
     new = builder.build()
     grads = ", ".join("d" + n for n in wrt_names)
     where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
@@ -193,10 +193,10 @@ class _Pending:
 
 
 def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad",
-                  weights=False):
+                  weights=False, same_shape=()):
     code = getattr(fn, "__code__", None)
     key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
-           tree_params, mode, weights)
+           tree_params, mode, weights, same_shape)
     with _lock:
         for compiled in _cache.get(key, ()):
             if code is None:
@@ -212,7 +212,7 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
         pending = _in_progress[key] = _Pending()
         try:
             compiled = _transform(fn, wrt_names, single, has_aux, sens_param, tree_params,
-                                  mode, weights)
+                                  mode, weights, same_shape)
         finally:
             del _in_progress[key]
         compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
@@ -317,6 +317,7 @@ class GradFunction:
         self.sens_param = sens_param
         self.return_value = return_value
         self._plain = None              # compiled gradient for inputs that are all leaves
+        self._variants: Dict[tuple, Callable] = {}  # gradient-only code, by argument shapes
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -362,20 +363,20 @@ class GradFunction:
             self._plain = compiled
         return compiled
 
-    def _runs(self, trees: Tuple[str, ...] = ()):
+    def _runs(self, trees: Tuple[str, ...] = (), same_shape=()):
         """The generated function a call runs: the gradient alone where nothing else is
-        wanted, else ``(value, gradients)``."""
+        wanted, else ``(value, gradients)``. It is specialized on which array arguments
+        share a shape (shapes then match at transform time, and no run-time check is left)."""
         if not self._grads_only:
             return self._compiled(trees)
-        if not trees and self._plain_grads is not None:
-            return self._plain_grads
-        compiled = _compiled_for(self.fn, self._wrt(), self.single, False, self.sens_param,
-                                 trees, "grad_only", False)
-        if not trees:
-            self._plain_grads = compiled
+        key = (trees, same_shape)
+        compiled = self._variants.get(key)
+        if compiled is None:
+            compiled = self._variants[key] = _compiled_for(
+                self.fn, self._wrt(), self.single, False, self.sens_param, trees, "grad_only",
+                False, same_shape)
         return compiled
 
-    _plain_grads = None
 
     @property
     def __wrapped__(self):
@@ -389,8 +390,9 @@ class GradFunction:
         if self.positions:
             args, originals, trees = self._prepare_inputs(args)
         if self._grads_only:
-            compiled = self._plain_grads if not trees and self._plain_grads is not None \
-                else self._runs(trees)
+            compiled = self._variants.get((trees, _same_shape(self._params, args)))
+            if compiled is None:
+                compiled = self._runs(trees, _same_shape(self._params, args))
             grads = compiled(*args, **kwargs)
             if self.single:
                 return _match_dtype(grads, originals[0])
@@ -458,6 +460,16 @@ class GradFunction:
                     g = np.broadcast_to(g, np.shape(w)).copy()
             grads.append(g)
         return grads[0] if self.single_weight else tuple(grads)
+
+
+def _same_shape(names, args) -> tuple:
+    """Groups of parameters whose array arguments share a shape in this call, e.g.
+    ``(('x0', 'v0'),)``: generated code is specialized on this (it is part of the cache key)."""
+    shapes: Dict[tuple, list] = {}
+    for pname, value in zip(names, args):
+        if type(value) is np.ndarray:
+            shapes.setdefault(value.shape, []).append(pname)
+    return tuple(tuple(group) for group in shapes.values() if len(group) > 1)
 
 
 def _normalize_weights(weights):

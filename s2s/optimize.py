@@ -36,7 +36,8 @@ class Context:
 
     def __init__(self, generated: Set[str], primal_temps: Set[str], cotangent_of: Dict[str, str],
                  elementwise: Any, unbroadcast: Optional[str], reduction: Any = None,
-                 helpers: Optional[Dict[str, str]] = None):
+                 helpers: Optional[Dict[str, str]] = None, same_shape=(),
+                 is_number: Any = None):
         self.generated = generated              # names safe to remove or rename
         self.primal_temps = primal_temps        # temporaries made by normalization
         self.cotangent_of = cotangent_of        # cotangent name -> primal name
@@ -44,6 +45,8 @@ class Context:
         self.unbroadcast = unbroadcast          # the name unbroadcast has in generated code
         self.reduction = reduction or (lambda call: False)   # reduces to one number?
         self.helpers = helpers or {}            # 'ones_like', 'expand_reduced' -> their names
+        self.same_shape = same_shape            # groups of parameters known to share a shape
+        self.is_number = is_number or (lambda name: False)   # a global holding a number?
 
 
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -190,10 +193,20 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
     classes: Dict[str, Any] = {}
     for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
         classes[arg.id] = next(_fresh_class)
+    for group in ctx.same_shape:
+        # the arguments of this call share a shape (the cache is keyed on that)
+        shared = next(_fresh_class)
+        for param in group:
+            if param in classes:
+                classes[param] = shared
     conflicted: Set[str] = set()
     assigns = [n for n in ast.walk(fn) if isinstance(n, gast.Assign)
-               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
-               and not _is_restore(n.value)]
+               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
+    # values brought back by the reverse sweep (x_prev = x_stack.pop(); x = x_prev) are
+    # earlier values of the same names: they tell nothing new about shapes
+    restored = {n.targets[0].id for n in assigns if _is_restore(n.value)}
+    assigns = [n for n in assigns if not _is_restore(n.value)
+               and not (isinstance(n.value, gast.Name) and n.value.id in restored)]
     for _ in range(3):                      # loops may need a second look; classes only merge
         changed = False
         for stmt in assigns:
@@ -233,6 +246,8 @@ def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
     if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)):
         return _SCALAR
     if isinstance(node, gast.Name):
+        if node.id not in classes and ctx.is_number(node.id):
+            return _SCALAR          # a global constant such as DT = 0.01
         return classes.get(node.id)
     if isinstance(node, gast.UnaryOp):
         return class_of(node.operand, classes, ctx)

@@ -58,7 +58,7 @@ class ReverseBuilder(ControlFlow):
     def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
                  sens_param: bool = False, tree_params: Sequence[str] = (),
                  single: bool = True, mode: str = "grad", callee_vjp: Any = None,
-                 weights: bool = False):
+                 weights: bool = False, same_shape=()):
         self.source = source
         self.wrt = list(wrt)
         self.has_aux = has_aux
@@ -67,6 +67,7 @@ class ReverseBuilder(ControlFlow):
         self.single = single
         self.mode = mode
         self.weights = weights
+        self.same_shape = same_shape
         self.callee_vjp = callee_vjp
         self.calls: Dict[int, Tuple[str, list]] = {}     # id(call statement) -> pullback
         self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
@@ -107,7 +108,8 @@ class ReverseBuilder(ControlFlow):
         self.classes = shape_classes(
             gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
                              returns=None, type_comment=None, type_params=[]),
-            Context(set(), set(), {}, self._is_elementwise_call, None))
+            Context(set(), set(), {}, self._is_elementwise_call, None,
+                    same_shape=self.same_shape, is_number=self._is_global_number))
 
         # A first sweep finds which primal names the adjoint reads; those the primal
         # overwrites are saved before they are overwritten, and the sweep is made again.
@@ -165,7 +167,8 @@ class ReverseBuilder(ControlFlow):
                       unbroadcast=self._name_of(numpy_helpers.unbroadcast),
                       reduction=self._is_full_reduction,
                       helpers={"ones_like": self._name_of(runtime.ones_like),
-                               "expand_reduced": self._name_of(numpy_helpers.expand_reduced)})
+                               "expand_reduced": self._name_of(numpy_helpers.expand_reduced)},
+                      same_shape=self.same_shape, is_number=self._is_global_number)
         new = optimize(new, ctx)
         split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
         forward, backward = new.body[:split], new.body[split + 1:]
@@ -869,6 +872,12 @@ class ReverseBuilder(ControlFlow):
             expansion.statements[i] = drop.visit(stmt_)
         return self.lower_contributions(expansion, bound)
 
+    def _is_global_number(self, name_: str) -> bool:
+        if name_ in self.locals:
+            return False
+        value = self.source.lookup(name_)
+        return type(value) in (int, float)
+
     def _unbroadcast_dropper(self, target: str, dresult: ast.AST):
         """Drops ``unbroadcast(g, x)`` where shape classes prove ``g`` has ``x``'s shape."""
         classes = dict(self.classes)
@@ -881,7 +890,8 @@ class ReverseBuilder(ControlFlow):
             if old in self.classes:
                 classes[new] = self.classes[old]
         unbroadcast = self._name_of(numpy_helpers.unbroadcast)
-        ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast)
+        ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast,
+                      is_number=self._is_global_number)
         return DropUnbroadcast(classes, ctx)
 
     def _fresh_temp(self, base: str) -> str:
