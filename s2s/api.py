@@ -197,27 +197,45 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
     code = getattr(fn, "__code__", None)
     key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
            tree_params, mode, weights, same_shape)
-    with _lock:
-        for compiled in _cache.get(key, ()):
-            if code is None:
+
+    def reuse(compiled):
+        if code is None:
+            return compiled
+        if compiled.__globals__ is fn.__globals__ \
+                and _resolved_still(fn, compiled.__s2s_resolved__):
+            if compiled.__s2s_closure__ is fn.__closure__:
                 return compiled
-            if compiled.__globals__ is fn.__globals__ \
-                    and _resolved_still(fn, compiled.__s2s_resolved__):
-                if compiled.__s2s_closure__ is fn.__closure__:
-                    return compiled
-                return _rebind(compiled, fn)
+            return _rebind(compiled, fn)
+        return None
+
+    return cached_build(_cache, key, reuse, lambda: _transform(
+        fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights, same_shape),
+        fn)
+
+
+def cached_build(cache: Dict[tuple, list], key: tuple, reuse: Callable, build: Callable,
+                 fn: Callable) -> Callable:
+    """The generated function cached under ``key`` that ``reuse`` accepts, else a new one.
+
+    While one is being built, a stand-in answers for it, so that a recursive function can
+    refer to its own generated code. Used by reverse and forward mode alike.
+    """
+    with _lock:
+        for compiled in cache.get(key, ()):
+            found = reuse(compiled)
+            if found is not None:
+                return found
         pending = _in_progress.get(key)
         if pending is not None:
             return pending
         pending = _in_progress[key] = _Pending()
         try:
-            compiled = _transform(fn, wrt_names, single, has_aux, sens_param, tree_params,
-                                  mode, weights, same_shape)
+            compiled = build()
         finally:
             del _in_progress[key]
         compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
         pending.compiled = compiled
-        _cache.setdefault(key, []).append(compiled)
+        cache.setdefault(key, []).append(compiled)
         return compiled
 
 

@@ -34,7 +34,6 @@ import builtins
 import copy
 import inspect
 import operator
-import threading
 import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -50,7 +49,7 @@ from .names import Namer
 from .normalize import assign, const, dotted, is_atom, name, normalize
 from .optimize import Context, class_of, optimize, shape_classes, is_elementwise
 from .parse import Source, parse_function
-from .api import _Pending
+from .api import _resolved_still, cached_build
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from .reverse import parameter_names
 
@@ -1374,9 +1373,7 @@ def _describe(node) -> str:
 
 
 # -- transformation and cache -----------------------------------------------------------------
-_lock = threading.RLock()
 _cache: Dict[tuple, list] = {}
-_in_progress: Dict[tuple, "_Pending"] = {}
 
 
 def source_of(fn: Callable) -> Source:
@@ -1421,12 +1418,9 @@ def transform(fn: Callable, wrt: Sequence[str], select: Optional[int] = None
 def _still_valid(compiled, fn) -> bool:
     if getattr(fn, "__code__", None) is None:
         return True
-    if (compiled.__globals__ is not fn.__globals__
-            or compiled.__s2s_closure__ is not fn.__closure__):
-        return False
-    source = Source(fn=fn, node=None, filename="", globals=fn.__globals__,
-                    closure=dict(zip(fn.__code__.co_freevars, fn.__closure__ or ())))
-    return all(source._lookup(n) is obj for n, obj in compiled.__s2s_resolved__.items())
+    return (compiled.__globals__ is fn.__globals__
+            and compiled.__s2s_closure__ is fn.__closure__
+            and _resolved_still(fn, compiled.__s2s_resolved__))
 
 
 def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None) -> Callable:
@@ -1437,22 +1431,8 @@ def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None) -> Ca
     """
     code = getattr(fn, "__code__", None)
     key = (code if code is not None else fn, tuple(wrt), select)
-    with _lock:
-        for compiled in _cache.get(key, ()):
-            if _still_valid(compiled, fn):
-                return compiled
-        pending = _in_progress.get(key)
-        if pending is not None:
-            return pending
-        pending = _in_progress[key] = _Pending()
-        try:
-            compiled = transform(fn, tuple(wrt), select)
-        finally:
-            del _in_progress[key]
-        compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
-        pending.compiled = compiled
-        _cache.setdefault(key, []).append(compiled)
-        return compiled
+    return cached_build(_cache, key, lambda c: c if _still_valid(c, fn) else None,
+                        lambda: transform(fn, tuple(wrt), select), fn)
 
 
 # -- calls whose target is only known at run time ---------------------------------------------

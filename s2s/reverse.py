@@ -37,7 +37,7 @@ from . import numpy_helpers, runtime
 from .optimize import Context, DropUnbroadcast, optimize, shape_classes, is_elementwise
 from .canonical import canonicalize
 from .checks import check_supported
-from .reverse_flow import ControlFlow, _stored_target
+from .reverse_flow import ControlFlow, _names, _stored, _stored_target
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -133,7 +133,7 @@ class ReverseBuilder(ControlFlow):
         self.restores = restores
         self.shape_only = restores & shape_only
         primal = self.insert_saves(primal, params)
-        if _names_in(value_node) & self.restores:
+        if _names(value_node) & self.restores:
             # the adjoint sweep restores earlier values: keep the result aside first
             kept = self.namer.fresh("value")
             primal.append(assign(kept, value_node))
@@ -184,7 +184,7 @@ class ReverseBuilder(ControlFlow):
         pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
         param = seed_param or self.namer.fresh("dout")
         # names the backward sweep restores belong to the forward sweep
-        restored = _assigned_names(backward) & (_assigned_names(forward)
+        restored = _stored(backward) & (_stored(forward)
                                                 | set(parameter_names(fn)))
         inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
         inner_body.append(gast.Return(value=grads_node))
@@ -604,7 +604,7 @@ class ReverseBuilder(ControlFlow):
             self._kill(target)
             return self.restore_after(stmt)
         value = stmt.value
-        if target not in _names_in(value):
+        if target not in _names(value):
             out = self.assign_adjoint(target, value, stmt, name(self.cotangent(target)))
             self._kill(target)
             return out + self.restore_after(stmt)
@@ -1054,14 +1054,6 @@ def _is_user_function(func) -> bool:
             and not rules.is_nondifferentiable(func))
 
 
-def _assigned_names(stmts) -> Set[str]:
-    out = set()
-    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            out.add(node.id)
-    return out
-
-
 def _arguments(names: List[str]) -> gast.arguments:
     return gast.arguments(
         args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -1155,10 +1147,6 @@ def _store_counts(stmts) -> Dict[str, int]:
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts
-
-
-def _names_in(node) -> Set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, gast.Name)}
 
 
 def _rename_loads(node, old: str, new: str):
