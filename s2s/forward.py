@@ -1487,17 +1487,8 @@ def _plan_jvp(target, positions, given, n_args, keywords):
     rule = tangent_rule(target)
     signature = inspect.signature(rule if rule is not None else target)
     params = list(signature.parameters.values())
-    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
     var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
-    wrt, slots = [], []
-    for pos in positions:
-        if pos < len(fixed):
-            wrt.append(fixed[pos].name)
-            slots.append(("pos", pos))
-        elif var is not None and var.name not in wrt:
-            wrt.append(var.name)
-            slots.append(("var", len(fixed)))
+    wrt, slots = runtime.positional_slots(params, positions)
     named = {p.name for p in params if p.kind is not p.VAR_POSITIONAL
              and p.kind is not p.VAR_KEYWORD}
     for k in given:

@@ -223,6 +223,23 @@ def _carries_gradient(cell) -> bool:
     return type(value) is float or isinstance(value, (_ndarray, np.floating))
 
 
+def positional_slots(params, positions):
+    """The parameters that the positional arguments at ``positions`` land in, and where each
+    one's cotangent (or tangent) goes: ``("pos", i)``, or ``("var", first)`` for a ``*args``
+    parameter that collects positions ``first``, ``first + 1``..."""
+    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    names, slots = [], []
+    for pos in positions:
+        if pos < len(fixed):
+            names.append(fixed[pos].name)
+            slots.append(("pos", pos))
+        elif var is not None and var.name not in names:
+            names.append(var.name)
+            slots.append(("var", len(fixed)))
+    return names, slots
+
+
 def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
     import inspect
     from . import rules
@@ -233,18 +250,9 @@ def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
         signature = inspect.signature(rule if rule is not None else target)
     except (TypeError, ValueError):
         signature = None
-    names, slots = [], []
     params = list(signature.parameters.values()) if signature is not None else []
-    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    names, slots = positional_slots(params, positions)
     var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
-    for pos in positions:
-        if pos < len(fixed):
-            names.append(fixed[pos].name)
-            slots.append(("pos", pos))
-        elif var is not None and var.name not in names:
-            names.append(var.name)
-            slots.append(("var", len(fixed)))
     for kw in keywords:
         if signature is not None and kw in signature.parameters:
             names.append(kw)
