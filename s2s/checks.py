@@ -10,7 +10,7 @@ import gast
 
 from .parse import Source
 
-_UNSUPPORTED = {
+UNSUPPORTED = {
     gast.AsyncFor: ("an async for loop", "s2s differentiates plain synchronous functions"),
     gast.AsyncWith: ("an async with statement", "s2s differentiates plain synchronous functions"),
     gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain synchronous functions"),
@@ -43,7 +43,7 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
     for stmt in fn.body:
         for node in ast.walk(stmt):
-            info = _UNSUPPORTED.get(type(node))
+            info = UNSUPPORTED.get(type(node))
             if info:
                 raise source.error(node, info[0], info[1])
             if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import rules, runtime
 from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_names
+from .checks import UNSUPPORTED
 from .codegen import compile_function
 from .errors import MissingRuleError, S2SError, UnsupportedSyntaxError
 from .expand import bind_call, expand, template_of
@@ -1160,26 +1161,12 @@ class Prepare:
 
 
 # -- checks -----------------------------------------------------------------------------------
-_UNSUPPORTED = {
-    gast.AsyncFor: ("an async for loop", "use a plain function"),
-    gast.Try: ("a try statement", "move error handling outside the differentiated function"),
-    gast.With: ("a with statement", "move the with block outside the differentiated function"),
-    gast.AsyncWith: ("an async with statement", "use a plain function"),
-    gast.Global: ("a global statement", "pass the value in as an argument and return results"),
-    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return it"),
-    gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
-    gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain functions"),
-    gast.Yield: ("yield (a generator)", "return a value instead of yielding it"),
-    gast.YieldFrom: ("yield from (a generator)", "return a value instead of yielding it"),
-    gast.Await: ("await", "s2s differentiates plain synchronous functions"),
-    gast.Delete: ("a del statement", "let the name go out of scope instead of deleting it"),
-    gast.SetComp: ("a set comprehension", "sets cannot carry tangents"),
-    gast.DictComp: ("a dict comprehension", "build the dict with a for loop"),
-    gast.GeneratorExp: ("a generator expression", "use a for loop or vectorized NumPy"),
-    gast.NamedExpr: ("an assignment expression (:=)", "assign on its own line"),
-    gast.Import: ("an import inside the function", "import at module level"),
-    gast.ImportFrom: ("an import inside the function", "import at module level"),
-}
+# The reverse-mode table, with del also refused (forward mode keeps no values to restore it)
+# and raise allowed (a tangent needs no adjoint for the path that raises).
+_UNSUPPORTED = {**{kind: info for kind, info in UNSUPPORTED.items()
+                   if kind is not gast.Raise},
+                gast.Delete: ("a del statement",
+                              "let the name go out of scope instead of deleting it")}
 
 
 def check_supported(source: Source, fn: gast.FunctionDef) -> None:
