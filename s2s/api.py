@@ -23,6 +23,7 @@ from . import rules, runtime
 from .codegen import compile_function
 from .errors import NotDifferentiableError, S2SError
 from .normalize import name
+from .optimize import FLOAT
 from .parse import MISSING, Source, parse_function
 from .reverse import ReverseBuilder, parameter_names
 
@@ -124,7 +125,7 @@ def _primitive_source(fn: Callable) -> Source:
 
 def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
                sens_param: bool, tree_params: Tuple[str, ...], mode: str,
-               weights: bool = False, same_shape=()) -> types.FunctionType:
+               weights: bool = False, shapes=()) -> types.FunctionType:
     rules.load_builtin_rules()
     if rules.reverse_rule(fn) is not None:      # a rule wins over the source
         source = _primitive_source(fn)
@@ -132,7 +133,7 @@ def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: 
         source = parse_function(fn)
     builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
                              tree_params=tree_params, single=single, mode=mode,
-                             callee_vjp=vjp_of, weights=weights, same_shape=same_shape)
+                             callee_vjp=vjp_of, weights=weights, shapes=dict(shapes))
     new = builder.build()
     grads = ", ".join("d" + n for n in wrt_names)
     where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
@@ -193,10 +194,10 @@ class _Pending:
 
 
 def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad",
-                  weights=False, same_shape=()):
+                  weights=False, shapes=()):
     code = getattr(fn, "__code__", None)
     key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
-           tree_params, mode, weights, same_shape)
+           tree_params, mode, weights, shapes)
 
     def reuse(compiled):
         if code is None:
@@ -209,7 +210,7 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
         return None
 
     return cached_build(_cache, key, reuse, lambda: _transform(
-        fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights, same_shape),
+        fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights, shapes),
         fn)
 
 
@@ -381,23 +382,34 @@ class GradFunction:
             self._plain = compiled
         return compiled
 
-    def _runs(self, trees: Tuple[str, ...] = (), same_shape=()):
+    def _runs(self, trees: Tuple[str, ...] = (), shapes=()):
         """The generated function a call runs: the gradient alone where nothing else is
-        wanted, else ``(value, gradients)``. It is specialized on which array arguments
-        share a shape (shapes then match at transform time, and no run-time check is left)."""
+        wanted, else ``(value, gradients)``. It is specialized on the shapes of the call's
+        array arguments (and on which are Python floats): shapes then are known at transform
+        time, and the code has no run-time shape checks. Like ``jax.jit``, a call with new
+        shapes transforms again; past ``_MAX_VARIANTS`` shape sets one unspecialized
+        gradient serves every further one."""
         if not self._grads_only:
             return self._compiled(trees)
-        key = (trees, same_shape)
+        key = (trees, shapes)
         compiled = self._variants.get(key)
         if compiled is None:
-            compiled = self._variants[key] = _compiled_for(
-                self.fn, self._wrt(), self.single, False, self.sens_param, trees, "grad_only",
-                False, same_shape)
+            if len(self._variants) >= _MAX_VARIANTS:
+                shapes = ()
+                compiled = self._variants.get((trees, shapes))
+            if compiled is None:
+                compiled = _compiled_for(
+                    self.fn, self._wrt(), self.single, False, self.sens_param, trees,
+                    "grad_only", False, shapes)
+            self._variants[key] = compiled
         return compiled
-
 
     @property
     def __wrapped__(self):
+        # the code the latest new shapes were specialized for (what a call runs), else the
+        # unspecialized gradient
+        if self._variants:
+            return next(reversed(self._variants.values()))
         return self._runs()
 
     def __call__(self, *args, **kwargs):
@@ -408,9 +420,10 @@ class GradFunction:
         if self.positions:
             args, originals, trees = self._prepare_inputs(args)
         if self._grads_only:
-            compiled = self._variants.get((trees, _same_shape(self._params, args)))
+            shapes = _arg_shapes(self._params, args)
+            compiled = self._variants.get((trees, shapes))
             if compiled is None:
-                compiled = self._runs(trees, _same_shape(self._params, args))
+                compiled = self._runs(trees, shapes)
             grads = compiled(*args, **kwargs)
             if self.single:
                 return _match_dtype(grads, originals[0])
@@ -480,14 +493,22 @@ class GradFunction:
         return grads[0] if self.single_weight else tuple(grads)
 
 
-def _same_shape(names, args) -> tuple:
-    """Groups of parameters whose array arguments share a shape in this call, e.g.
-    ``(('x0', 'v0'),)``: generated code is specialized on this (it is part of the cache key)."""
-    shapes: Dict[tuple, list] = {}
+def _arg_shapes(names, args) -> tuple:
+    """What generated code is specialized on (part of the cache key): the shape of each
+    array argument and which arguments are Python floats, e.g.
+    ``(('x', (3,)), ('scale', FLOAT))``."""
+    shapes = []
     for pname, value in zip(names, args):
-        if type(value) is np.ndarray:
-            shapes.setdefault(value.shape, []).append(pname)
-    return tuple(tuple(group) for group in shapes.values() if len(group) > 1)
+        kind = type(value)
+        if kind is _ndarray:
+            shapes.append((pname, value.shape))
+        elif kind is float or kind is _float64:
+            shapes.append((pname, FLOAT))
+    return tuple(shapes)
+
+
+_ndarray, _float64 = np.ndarray, np.float64
+_MAX_VARIANTS = 16
 
 
 def _normalize_weights(weights):

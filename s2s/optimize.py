@@ -27,6 +27,8 @@ from typing import Any, Dict, Iterable, List, Optional, Set
 import gast
 import numpy as np
 
+from . import numpy_helpers
+
 _fresh_class = itertools.count()
 _SCALAR = "scalar"          # a number that broadcasts against anything without changing it
 
@@ -36,8 +38,8 @@ class Context:
 
     def __init__(self, generated: Set[str], primal_temps: Set[str], cotangent_of: Dict[str, str],
                  elementwise: Any, unbroadcast: Optional[str], reduction: Any = None,
-                 helpers: Optional[Dict[str, str]] = None, same_shape=(),
-                 is_number: Any = None):
+                 helpers: Optional[Dict[str, str]] = None, shapes=None,
+                 is_number: Any = None, callee: Any = None, numpy: Any = None):
         self.generated = generated              # names safe to remove or rename
         self.primal_temps = primal_temps        # temporaries made by normalization
         self.cotangent_of = cotangent_of        # cotangent name -> primal name
@@ -45,14 +47,18 @@ class Context:
         self.unbroadcast = unbroadcast          # the name unbroadcast has in generated code
         self.reduction = reduction or (lambda call: False)   # reduces to one number?
         self.helpers = helpers or {}            # 'ones_like', 'expand_reduced' -> their names
-        self.same_shape = same_shape            # groups of parameters known to share a shape
+        # what this call's arguments are: parameter -> shape tuple (an ndarray) or FLOAT
+        self.shapes = shapes or {}
         self.is_number = is_number or (lambda name: False)   # a global holding a number?
+        self.callee = callee or (lambda call: None)          # the object a call calls
+        self.numpy = numpy                      # callable: the name NumPy has in generated code
 
 
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     classes = shape_classes(fn, ctx)
     if ctx.unbroadcast:
         DropUnbroadcast(classes, ctx).visit(fn)
+    fn.body = lower_item_helpers(fn.body, classes, ctx)
     scalar_seeds(fn, classes, ctx)
     sizes_from_representatives(fn, classes, ctx)
     fn.body = propagate_copies(fn.body, ctx)
@@ -188,50 +194,151 @@ def _is_false(node) -> bool:
 
 
 # -- 1. shape classes -----------------------------------------------------------------------
+FLOAT = "float"             # what ``Context.shapes`` says of a parameter given a Python float
+_INTS = ("ints",)           # key of the set of int-valued names in a classes map
+
+
+def shape_of_class(cls) -> Optional[tuple]:
+    """The concrete shape a class stands for (known when grad specialized on the call's
+    argument shapes), ``()`` for numbers, else None."""
+    if cls == _SCALAR:
+        return ()
+    if type(cls) is tuple and len(cls) == 2 and cls[0] == "shape":
+        return cls[1]
+    return None
+
+
+def _shape_class(shape: tuple) -> Any:
+    # an item of an array (NumPy scalar) or a matrix product of vectors: a number
+    return _SCALAR if shape == () else ("shape", tuple(shape))
+
+
+def _param_class(spec) -> Any:
+    if spec == FLOAT:
+        return _SCALAR
+    if isinstance(spec, tuple) and spec:
+        return ("shape", spec)
+    return next(_fresh_class)
+
+
 def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
-    """Map names to shape classes: names in one class have equal shapes at run time."""
-    classes: Dict[str, Any] = {}
+    """Map names to shape classes: names in one class have equal shapes at run time.
+
+    Parameters whose shapes the call told (``ctx.shapes``) get concrete classes, and shapes
+    then follow through broadcasting, matrix products, items ``x[i]`` and ``for`` loops over
+    arrays; int-valued names (loop counters, ``i - 1``) are recorded under ``_INTS``."""
+    classes: Dict[Any, Any] = {}
     for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
-        classes[arg.id] = next(_fresh_class)
-    for group in ctx.same_shape:
-        # the arguments of this call share a shape (the cache is keyed on that)
-        shared = next(_fresh_class)
-        for param in group:
-            if param in classes:
-                classes[param] = shared
+        classes[arg.id] = _param_class(ctx.shapes.get(arg.id))
+    ints = _int_names(fn, ctx)
+    classes[_INTS] = ints
+    for n in ints:
+        classes[n] = _SCALAR
     conflicted: Set[str] = set()
-    assigns = [n for n in ast.walk(fn) if isinstance(n, gast.Assign)
+    assigns = [(n.targets[0].id, n.value) for n in ast.walk(fn) if isinstance(n, gast.Assign)
                and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
     # values brought back by the reverse sweep (x_prev = x_stack.pop(); x = x_prev) are
     # earlier values of the same names: they tell nothing new about shapes
-    restored = {n.targets[0].id for n in assigns if _is_restore(n.value)}
-    assigns = [n for n in assigns if not _is_restore(n.value)
-               and not (isinstance(n.value, gast.Name) and n.value.id in restored)]
-    for _ in range(3):                      # loops may need a second look; classes only merge
-        changed = False
-        for stmt in assigns:
-            target = stmt.targets[0].id
-            if target in conflicted:
-                continue
-            primal = ctx.cotangent_of.get(target)
-            cls = classes.get(primal) if primal else class_of(stmt.value, classes, ctx)
-            if cls is None:
-                cls = ("fresh", id(stmt))
-            old = classes.get(target)
-            if target not in classes:
-                classes[target] = cls
-                changed = True
-            elif old != cls and not primal:
-                # holds different shapes at different times: no class (equal to nothing)
-                conflicted.add(target)
-                classes[target] = None
-                changed = True
-        if not changed:
-            break
+    restored = {t for t, v in assigns if _is_restore(v)}
+    assigns = [(t, v) for t, v in assigns if not _is_restore(v) and t not in ints
+               and not (isinstance(v, gast.Name) and v.id in restored)]
+    for loop in ast.walk(fn):
+        # for x_t in xs: x_t has the shape of xs[0]
+        if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) \
+                and isinstance(loop.iter, gast.Name) and loop.target.id not in ints:
+            assigns.append((loop.target.id, gast.Subscript(
+                value=loop.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())))
+    # first only classes that follow from known ones; then unknown values get classes of
+    # their own (an early guess of "unknown" would later look like a change of shape)
+    for fresh in (False, True):
+        for _ in range(8):                  # loops may need more looks; classes only merge
+            changed = False
+            for target, value in assigns:
+                if target in conflicted:
+                    continue
+                primal = ctx.cotangent_of.get(target)
+                cls = classes.get(primal) if primal else class_of(value, classes, ctx)
+                if cls is None:
+                    if not fresh:
+                        continue
+                    cls = ("fresh", id(value))
+                old = classes.get(target)
+                if target not in classes:
+                    classes[target] = cls
+                    changed = True
+                elif old != cls and not primal:
+                    # holds different shapes at different times: no class (equal to nothing)
+                    conflicted.add(target)
+                    classes[target] = None
+                    changed = True
+            if not changed:
+                break
     for d, primal in ctx.cotangent_of.items():
         if primal in classes:
             classes[d] = classes[primal]
     return classes
+
+
+_INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
+
+
+def _int_names(fn: gast.FunctionDef, ctx: Context) -> frozenset:
+    """Names that only ever hold ints: ``for i in range(...)``, ``j = i - 1``, ``n = len(x)``
+    (set-ups to None and values popped back in the reverse sweep aside)."""
+    sources: Dict[str, list] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            if not _is_restore(node.value):
+                sources.setdefault(node.targets[0].id, []).append(node.value)
+            node.targets[0].s2s_seen = True
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            sources.setdefault(node.target.id, []).append(
+                gast.BinOp(left=node.target, op=node.op, right=node.value))
+            node.target.s2s_seen = True
+        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
+            sources.setdefault(node.target.id, []).append(("in", node.iter))
+            node.target.s2s_seen = True
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            if not getattr(node, "s2s_seen", False):
+                sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown
+            else:
+                del node.s2s_seen
+    ranges = {n for n, values in sources.items()
+              if all(isinstance(v, gast.Call) and ctx.callee(v) is range for v in values)}
+    ints = {n for n in sources if n not in ranges}
+    while True:
+        kept = {n for n in ints
+                if all(_int_valued(v, ints, ranges, ctx) for v in sources[n])}
+        if kept == ints:
+            return frozenset(ints)
+        ints = kept
+
+
+def _int_valued(value, ints, ranges, ctx) -> bool:
+    if isinstance(value, tuple):                # ("in", iterable) of a for loop
+        it = value[1]
+        if isinstance(it, gast.Call) and ctx.callee(it) is reversed and len(it.args) == 1:
+            it = it.args[0]
+        return (isinstance(it, gast.Name) and it.id in ranges
+                or isinstance(it, gast.Call) and ctx.callee(it) is range)
+    if isinstance(value, gast.Name) and not isinstance(value.ctx, gast.Store):
+        return value.id in ints
+    return _is_int(value, ints) or (isinstance(value, gast.Call) and ctx.callee(value) is len)
+
+
+def _is_int(node, ints) -> bool:
+    """An int for sure: int constants, int-valued names, and +, -, *, //, % of those."""
+    if isinstance(node, gast.Constant):
+        return type(node.value) is int
+    if isinstance(node, gast.Name):
+        return node.id in ints
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return _is_int(node.operand, ints)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, _INT_OPS):
+        return _is_int(node.left, ints) and _is_int(node.right, ints)
+    return False
 
 
 def _is_restore(value) -> bool:
@@ -240,6 +347,44 @@ def _is_restore(value) -> bool:
         return True
     return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
             and value.func.attr == "pop" and not value.args)
+
+
+def _broadcast(*shapes) -> Optional[tuple]:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
+def matmul_shape(a: tuple, b: tuple) -> Optional[tuple]:
+    """The shape of ``a @ b`` for operands of shapes a and b, or None if they do not fit."""
+    if not a or not b:
+        return None
+    if len(a) == 1 and len(b) == 1:
+        return () if a[0] == b[0] else None
+    if len(b) == 1:
+        return a[:-1] if a[-1] == b[0] else None
+    if len(a) == 1:
+        return b[:-2] + b[-1:] if a[0] == b[-2] else None
+    if a[-1] != b[-2]:
+        return None
+    batch = _broadcast(a[:-2], b[:-2])
+    return None if batch is None else batch + (a[-2], b[-1])
+
+
+_LIKE = {"zeros_like", "ones_like", "empty_like", "copy", "fresh_copy", "own"}
+
+
+def _item_class(base_cls, index, classes) -> Any:
+    """The class of ``base[index]`` for a base of known shape and an int (or tuple of ints)."""
+    shape = shape_of_class(base_cls)
+    if not shape:
+        return None
+    ints = classes.get(_INTS, frozenset())
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    if len(parts) > len(shape) or not all(_is_int(p, ints) for p in parts):
+        return None
+    return _shape_class(shape[len(parts):])
 
 
 def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
@@ -251,39 +396,268 @@ def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
         return classes.get(node.id)
     if isinstance(node, gast.UnaryOp):
         return class_of(node.operand, classes, ctx)
-    if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+    if isinstance(node, gast.BinOp):
         left = class_of(node.left, classes, ctx)
         right = class_of(node.right, classes, ctx)
+        if isinstance(node.op, gast.MatMult):
+            a, b = shape_of_class(left), shape_of_class(right)
+            shape = matmul_shape(a, b) if a is not None and b is not None else None
+            return None if shape is None else _shape_class(shape)
         if left == _SCALAR:
             return right
         if right == _SCALAR or left == right:
             return left
+        return _broadcast_class([left, right])
+    if isinstance(node, gast.Subscript):
+        return _item_class(class_of(node.value, classes, ctx), node.slice, classes)
+    if isinstance(node, gast.Attribute) and node.attr == "T":
+        shape = shape_of_class(class_of(node.value, classes, ctx))
+        return None if not shape else _shape_class(shape[::-1])
+    if isinstance(node, gast.Call):
+        return _call_class(node, classes, ctx)
+    return None
+
+
+def _broadcast_class(operands) -> Any:
+    """Operands of known shapes broadcast to a known shape."""
+    shapes = [shape_of_class(c) for c in operands]
+    if any(s is None for s in shapes):
         return None
-    if isinstance(node, gast.Call) and ctx.reduction(node):
+    shape = _broadcast(*shapes)
+    return None if shape is None else _shape_class(shape)
+
+
+def _call_class(node: gast.Call, classes, ctx) -> Any:
+    if ctx.reduction(node):
         return _SCALAR
-    if isinstance(node, gast.Call) and ctx.elementwise(node):
+    if ctx.elementwise(node):
         operands = [class_of(a, classes, ctx) for a in node.args]
-        operands = [c for c in operands if c != _SCALAR]
-        if operands and all(c is not None and c == operands[0] for c in operands):
-            return operands[0]
-        if not operands and node.args:
+        arrays = [c for c in operands if c != _SCALAR]
+        if arrays and all(c is not None and c == arrays[0] for c in arrays):
+            return arrays[0]
+        if not arrays and node.args:
             return _SCALAR
+        return _broadcast_class(arrays) if arrays else None
+    func = ctx.callee(node)
+    label = getattr(func, "__name__", None)
+    if isinstance(node.func, gast.Attribute) and label is None and not node.args \
+            and not node.keywords and node.func.attr == "copy":
+        return class_of(node.func.value, classes, ctx)      # x.copy()
+    if label in _LIKE and node.args and (label in ("own", "fresh_copy") or len(node.args) == 1
+                                         and all(k.arg == "dtype" for k in node.keywords)):
+        return class_of(node.args[-1] if label == "own" else node.args[0], classes, ctx)
+    if label in ("take_item", "saved_item") and len(node.args) == 2 \
+            and getattr(func, "__module__", "") == "s2s.runtime":
+        return _item_class(class_of(node.args[0], classes, ctx), node.args[1], classes)
+    if func is np.matmul and len(node.args) == 2 and not node.keywords:
+        return class_of(gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1]),
+                        classes, ctx)
     return None
 
 
 class DropUnbroadcast(ast.NodeTransformer):
+    """Decides at transform time what the run-time shape helpers would: ``unbroadcast(g, x)``
+    becomes ``g`` where shape classes prove g has x's shape, or ``g.sum(axis=0)`` and the
+    like where both shapes are known; ``matmul_adjoint_x1/x2`` of known matrix and vector
+    shapes become the products themselves (``g @ W.T``, ``X.T @ g``)."""
+
     def __init__(self, classes, ctx):
         self.classes, self.ctx = classes, ctx
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if (isinstance(node.func, gast.Name) and node.func.id == self.ctx.unbroadcast
-                and len(node.args) == 2):
+        if not isinstance(node.func, gast.Name):
+            return node
+        if node.func.id == self.ctx.unbroadcast and len(node.args) == 2:
             value_cls = class_of(node.args[0], self.classes, self.ctx)
             target_cls = class_of(node.args[1], self.classes, self.ctx)
-            if value_cls is not None and value_cls == target_cls and value_cls != _SCALAR:
+            if value_cls is not None and value_cls == target_cls:
                 return node.args[0]
+            summed = _sum_to(node.args[0], shape_of_class(value_cls),
+                             shape_of_class(target_cls))
+            return node if summed is None else summed
+        func = self.ctx.callee(node)
+        if func in (numpy_helpers.matmul_adjoint_x1, numpy_helpers.matmul_adjoint_x2) \
+                and len(node.args) == 3 and not node.keywords and self.ctx.numpy:
+            lowered = self._matmul_adjoint(func is numpy_helpers.matmul_adjoint_x1, *node.args)
+            return node if lowered is None else lowered
         return node
+
+    def _matmul_adjoint(self, first, g, x1, x2):
+        a = shape_of_class(class_of(x1, self.classes, self.ctx))
+        b = shape_of_class(class_of(x2, self.classes, self.ctx))
+        if not a or not b or len(a) > 2 or len(b) > 2:
+            return None
+        result = matmul_shape(a, b)
+        if result is None or shape_of_class(class_of(g, self.classes, self.ctx)) != result:
+            return None
+        g, x1, x2 = copy.deepcopy(g), copy.deepcopy(x1), copy.deepcopy(x2)
+        if len(a) == 1 and len(b) == 1:         # a dot product: g is a number
+            return _binop(g, gast.Mult(), x2 if first else x1)
+        if len(a) == 2 and len(b) == 2:
+            return (_binop(g, gast.MatMult(), _attr(x2, "T")) if first
+                    else _binop(_attr(x1, "T"), gast.MatMult(), g))
+        outer = gast.Attribute(value=gast.Name(id=self.ctx.numpy(), ctx=gast.Load(),
+                                               annotation=None, type_comment=None),
+                               attr="outer", ctx=gast.Load())
+        if len(b) == 1:                         # matrix @ vector
+            return (gast.Call(func=outer, args=[g, x2], keywords=[]) if first
+                    else _binop(g, gast.MatMult(), x1))
+        return (_binop(x2, gast.MatMult(), g) if first      # vector @ matrix
+                else gast.Call(func=outer, args=[x1, g], keywords=[]))
+
+
+def _binop(left, op, right):
+    return gast.BinOp(left=left, op=op, right=right)
+
+
+def _attr(value, attr):
+    return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
+
+
+def _sum_to(g, value: Optional[tuple], target: Optional[tuple]):
+    """``g`` (of shape ``value``) summed down to ``target``, as a method call, or None."""
+    if value is None or target is None or len(value) < len(target) or value == ():
+        return None
+    lead = len(value) - len(target)
+    stretched = []
+    for i, n in enumerate(target):
+        if value[lead + i] != n:
+            if n != 1:
+                return None             # not a broadcast of target: leave it to run time
+            stretched.append(lead + i)
+    axes = list(range(lead)) + stretched
+    if not axes:
+        return g
+    keywords = []
+    if target != () or len(axes) != len(value):
+        axis = gast.Constant(value=axes[0], kind=None) if len(axes) == 1 else gast.Tuple(
+            elts=[gast.Constant(value=a, kind=None) for a in axes], ctx=gast.Load())
+        keywords.append(gast.keyword(arg="axis", value=axis))
+    if stretched and not lead:
+        keywords.append(gast.keyword(arg="keepdims", value=gast.Constant(value=True, kind=None)))
+    summed = gast.Call(func=_attr(g, "sum"), args=[], keywords=keywords)
+    if stretched and lead:
+        summed = gast.Call(func=_attr(summed, "reshape"), args=[gast.Tuple(
+            elts=[gast.Constant(value=n, kind=None) for n in target], ctx=gast.Load())],
+            keywords=[])
+    return summed
+
+
+# -- item helpers of arrays ---------------------------------------------------------------
+def lower_item_helpers(body: List[ast.AST], classes, ctx: Context) -> List[ast.AST]:
+    """Plain indexing where the container is an ndarray of known shape and the index ints:
+
+        out_saved.append(saved_item(out, i))     ->   out_saved.append(out[i])
+        restore_item(out, i, out_saved.pop())    ->   out[i] = out_saved.pop()
+        dout_item = take_item(dout, i)           ->   dout_item = dout[i]
+        clear_item(dout, i)                      ->   dout[i] = 0.0
+        add_at(du, i, g)                         ->   du[i] += g
+
+    The run-time helpers also serve lists, dicts and cotangents that are still scalars; a
+    cotangent counts as an array only after ``own``/``zeros_like`` made it one, in the same
+    block (a loop or branch that rebinds it forgets that)."""
+    return _lower_items(body, set(), classes, ctx)
+
+
+def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
+    out = []
+    for stmt in stmts:
+        inner = [f for f in ("body", "orelse") if isinstance(getattr(stmt, f, None), list)]
+        if inner:
+            rebound = {n.id for n in ast.walk(stmt)
+                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            arrays -= rebound
+            for f in inner:
+                setattr(stmt, f, _lower_items(getattr(stmt, f), set(arrays), classes, ctx))
+            out.append(stmt)
+            continue
+        lowering = _ItemLowering(arrays, classes, ctx)
+        stmt = lowering.visit(stmt)
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+            stmt = lowering.statement(stmt.value) or stmt
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name):
+            target = stmt.targets[0].id
+            if lowering.makes_array(stmt.value):
+                arrays.add(target)
+            else:
+                arrays.discard(target)
+        out.append(stmt)
+    return out
+
+
+class _ItemLowering(ast.NodeTransformer):
+    def __init__(self, arrays, classes, ctx):
+        self.arrays, self.classes, self.ctx = arrays, classes, ctx
+
+    def _rank(self, node) -> Optional[int]:
+        """The number of axes of an ndarray name, or None if it may be something else."""
+        if not isinstance(node, gast.Name):
+            return None
+        shape = shape_of_class(self.classes.get(node.id))
+        if not shape:
+            return None
+        if node.id in self.ctx.cotangent_of and node.id not in self.arrays:
+            return None
+        return len(shape)
+
+    def _item(self, container, key, store=False):
+        """``container[key]`` if the container is an array and the key ints, else None;
+        with whether the item is a number (a copy) rather than a view."""
+        rank = self._rank(container)
+        ints = self.classes.get(_INTS, frozenset())
+        parts = key.elts if isinstance(key, gast.Tuple) else [key]
+        if rank is None or len(parts) > rank or not all(_is_int(p, ints) for p in parts):
+            return None, False
+        item = gast.Subscript(value=copy.deepcopy(container), slice=copy.deepcopy(key),
+                              ctx=gast.Store() if store else gast.Load())
+        return item, len(parts) == rank
+
+    def _helper(self, call):
+        func = self.ctx.callee(call) if isinstance(call.func, gast.Name) else None
+        return func if getattr(func, "__module__", None) == "s2s.runtime" else None
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = self._helper(node)
+        if func is not None and func.__name__ in ("saved_item", "take_item") \
+                and len(node.args) == 2:
+            item, number = self._item(*node.args)
+            if item is not None:
+                return item if number else gast.Call(func=_attr(item, "copy"), args=[],
+                                                     keywords=[])
+        return node
+
+    def statement(self, call):
+        func = self._helper(call)
+        name_ = getattr(func, "__name__", None)
+        if name_ == "restore_item" and len(call.args) == 3:
+            item, _ = self._item(call.args[0], call.args[1], store=True)
+            if item is not None:
+                return gast.Assign(targets=[item], value=call.args[2], type_comment=None)
+        elif name_ == "clear_item" and len(call.args) == 2:
+            item, _ = self._item(*call.args, store=True)
+            if item is not None:
+                return gast.Assign(targets=[item], value=gast.Constant(value=0.0, kind=None),
+                                   type_comment=None)
+        elif name_ == "add_at" and len(call.args) == 3:
+            item, _ = self._item(call.args[0], call.args[1], store=True)
+            if item is not None:
+                return gast.AugAssign(target=item, op=gast.Add(), value=call.args[2])
+        return None
+
+    def makes_array(self, value) -> bool:
+        """``own(d, x)`` or ``zeros_like(x)`` of an array ``x``: an ndarray of x's shape."""
+        if not isinstance(value, gast.Call) or not value.args:
+            return False
+        func = self.ctx.callee(value)
+        if func is np.zeros_like or getattr(func, "__module__", None) == "s2s.runtime" \
+                and func.__name__ in ("own", "zeros_like"):
+            primal = value.args[-1]
+            return isinstance(primal, gast.Name) and primal.id not in self.ctx.cotangent_of \
+                and bool(shape_of_class(self.classes.get(primal.id)))
+        return False
 
 
 # -- 2. copies and algebra -------------------------------------------------------------------

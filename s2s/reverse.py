@@ -34,7 +34,8 @@ from .normalize import assign, const, dotted, name, normalize
 from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from . import numpy_helpers, runtime
-from .optimize import Context, DropUnbroadcast, optimize, shape_classes, is_elementwise
+from .optimize import (FLOAT, Context, DropUnbroadcast, optimize, shape_classes,
+                       is_elementwise)
 from .canonical import canonicalize
 from .checks import check_supported
 from .reverse_flow import ControlFlow, _names, _stored, _stored_target
@@ -58,7 +59,7 @@ class ReverseBuilder(ControlFlow):
     def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
                  sens_param: bool = False, tree_params: Sequence[str] = (),
                  single: bool = True, mode: str = "grad", callee_vjp: Any = None,
-                 weights: bool = False, same_shape=()):
+                 weights: bool = False, shapes=None):
         self.source = source
         self.wrt = list(wrt)
         self.has_aux = has_aux
@@ -67,7 +68,7 @@ class ReverseBuilder(ControlFlow):
         self.single = single
         self.mode = mode
         self.weights = weights
-        self.same_shape = same_shape
+        self.shapes = shapes or {}
         self.callee_vjp = callee_vjp
         self.calls: Dict[int, Tuple[str, list]] = {}     # id(call statement) -> pullback
         self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
@@ -108,8 +109,8 @@ class ReverseBuilder(ControlFlow):
         self.classes = shape_classes(
             gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
                              returns=None, type_comment=None, type_params=[]),
-            Context(set(), set(), {}, self._is_elementwise_call, None,
-                    same_shape=self.same_shape, is_number=self._is_global_number))
+            Context(set(), set(), {}, self._is_elementwise_call, None, shapes=self.shapes,
+                    is_number=self._is_global_number, callee=self._callee))
 
         # A first sweep finds which primal names the adjoint reads; those the primal
         # overwrites are saved before they are overwritten, and the sweep is made again.
@@ -168,7 +169,8 @@ class ReverseBuilder(ControlFlow):
                       reduction=self._is_full_reduction,
                       helpers={"ones_like": self._name_of(runtime.ones_like),
                                "expand_reduced": self._name_of(numpy_helpers.expand_reduced)},
-                      same_shape=self.same_shape, is_number=self._is_global_number)
+                      shapes=self.shapes, is_number=self._is_global_number,
+                      callee=self._callee, numpy=lambda: self.bind_free("np", np))
         new = optimize(new, ctx)
         split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
         forward, backward = new.body[:split], new.body[split + 1:]
@@ -730,13 +732,17 @@ class ReverseBuilder(ControlFlow):
         value = stmt.value
         if _has_active(value, self.active):
             taken = self._fresh_temp(f"d{var}_item")
-            out.append(assign(taken, self._call_helper(
-                "take_item", runtime.take_item, [name(self.cotangent(var)), _copy(index)])))
+            item = self._call_helper("take_item", runtime.take_item,
+                                     [name(self.cotangent(var)), _copy(index)])
+            out.append(assign(taken, item))
+            taken_value: ast.AST = name(taken)
             if isinstance(value, gast.Name) and value.id not in self.trees:
-                taken_value: ast.AST = self._call_helper(
-                    "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
-            else:
-                taken_value = name(taken)
+                # kept only where shapes do not prove dx[i] has v's shape already
+                check = self._call_helper("unbroadcast", numpy_helpers.unbroadcast,
+                                          [_copy(item), name(value.id)])
+                if self._unbroadcast_dropper(value.id, None).visit(check) is not check.args[0]:
+                    taken_value = self._call_helper(
+                        "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
             out += self.contribute_to_operand(value, taken_value)
         if var not in self.owned:
             out.append(assign(self.cotangent(var), self._call_helper(
@@ -891,7 +897,8 @@ class ReverseBuilder(ControlFlow):
                 classes[new] = self.classes[old]
         unbroadcast = self._name_of(numpy_helpers.unbroadcast)
         ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast,
-                      is_number=self._is_global_number)
+                      is_number=self._is_global_number, callee=self._callee,
+                      numpy=lambda: self.bind_free("np", np))
         return DropUnbroadcast(classes, ctx)
 
     def _fresh_temp(self, base: str) -> str:
@@ -999,6 +1006,8 @@ class ReverseBuilder(ControlFlow):
     def _zeros(self, var: str) -> ast.AST:
         """A zero cotangent buffer: np.zeros_like for inputs known to be arrays, the runtime
         helper (which also builds lists and dicts of zeros) for anything else."""
+        if self.shapes.get(var) == FLOAT:
+            return const(0.0)       # a Python float's cotangent: a float, added to freely
         if var in self.wrt and var not in self.trees:
             return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
         return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
