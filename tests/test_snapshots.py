@@ -17,6 +17,7 @@ import os
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 import cases_flow as c
@@ -25,19 +26,41 @@ import s2s
 SNAPSHOTS = pathlib.Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("S2S_UPDATE_SNAPSHOTS") == "1"
 
-# name -> (function, grad_position)
+def _arrays(*shapes):
+    rng = np.random.default_rng(0)
+    return tuple(rng.normal(size=shape) for shape in shapes)
+
+
+def _recurrence(a, u):
+    out = np.zeros_like(u)
+    out[0] = u[0]
+    for i in range(1, len(u)):
+        out[i] = out[i - 1] * a + u[i]
+    return np.sum(out)
+
+
+# name -> (function, grad_position, arguments of a first call or None)
+# Without arguments the snapshot is the gradient for arguments of any shape; with them, the
+# code grad specializes for those shapes (what a call of that shape runs).
 CASES = {
-    "scalar_loop": (c.scalar_loop, 0),
-    "branch": (c.if_on_active_scalar, 0),
-    "helper_call": (c.call_branching_helper, 0),
-    "mlp_loss": (c.mlp_loss, (0, 1, 2, 3)),
-    "rnn_loop": (c.rnn_loop, (0, 1)),
+    "scalar_loop": (c.scalar_loop, 0, None),
+    "branch": (c.if_on_active_scalar, 0, None),
+    "helper_call": (c.call_branching_helper, 0, None),
+    "mlp_loss": (c.mlp_loss, (0, 1, 2, 3), None),
+    "rnn_loop": (c.rnn_loop, (0, 1), None),
+    "mlp_loss_shaped": (c.mlp_loss, (0, 1, 2, 3), _arrays((5, 6), (6,), (6, 3), (3,),
+                                                          (4, 5), (4, 3))),
+    "rnn_loop_shaped": (c.rnn_loop, (0, 1), _arrays((5, 5), (4, 5), (2, 5), (3, 2, 4))),
+    "recurrence_shaped": (_recurrence, (0, 1), (0.9,) + _arrays((6,))),
 }
 
 
 def generated_source(name):
-    fn, position = CASES[name]
-    source = inspect.getsource(s2s.grad(fn, grad_position=position))
+    fn, position, args = CASES[name]
+    df = s2s.grad(fn, grad_position=position)
+    if args is not None:
+        df(*args)
+    source = inspect.getsource(df)
     return re.sub(r"\([^()\n]*, line \d+\)", "(<source>)", source)
 
 
@@ -174,3 +197,19 @@ def test_rnn_loop_saves_only_what_its_adjoint_reads():
 
 def test_mlp_loss_saves_nothing():
     assert _stacks(_tree("mlp_loss")) == []
+
+
+@pytest.mark.parametrize("name", ["mlp_loss_shaped", "rnn_loop_shaped", "recurrence_shaped"])
+def test_known_shapes_leave_no_runtime_shape_helpers(name):
+    """With the argument shapes known, no helper decides a shape at run time and nothing
+    but values is saved: the code is what one writes by hand."""
+    tree = _tree(name)
+    source = ast.unparse(tree)
+    for helper in ("unbroadcast(", "matmul_adjoint", "shape_of(", "take_item(", "clear_item(",
+                   "add_at(", "saved_item(", "restore_item("):
+        assert helper not in source, f"{helper} left in {name}:\n{source}"
+    assert all(kind == "value" for kind in _saved(tree).values()), _saved(tree)
+
+
+def test_shaped_rnn_saves_only_states_and_inputs():
+    assert sorted(_saved(_tree("rnn_loop_shaped"))) == ["h", "x_t"]
