@@ -59,6 +59,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     if ctx.unbroadcast:
         DropUnbroadcast(classes, ctx).visit(fn)
     fn.body = lower_item_helpers(fn.body, classes, ctx)
+    drop_unread_restores(fn, classes, ctx)
     scalar_seeds(fn, classes, ctx)
     sizes_from_representatives(fn, classes, ctx)
     fn.body = propagate_copies(fn.body, ctx)
@@ -658,6 +659,118 @@ class _ItemLowering(ast.NodeTransformer):
             return isinstance(primal, gast.Name) and primal.id not in self.ctx.cotangent_of \
                 and bool(shape_of_class(self.classes.get(primal.id)))
         return False
+
+
+# -- restores nothing reads -----------------------------------------------------------------
+_SHAPE_READERS = {"zeros_like", "ones_like", "empty_like", "shape", "size", "ndim", "len",
+                  "shape_of"}
+_SHAPE_ARGUMENT = {"own": 1, "expand_reduced": 1, "unbroadcast": 1}    # position read for shape
+
+
+def drop_unread_restores(fn: gast.FunctionDef, classes, ctx: Context) -> None:
+    """Drop the saving and restoring of items of an array that nothing reads afterwards.
+
+        out_saved.append(out[i])                   (gone)
+        out[i] = v                          ->     out[i] = v
+        ...                                        ...
+        out[i] = out_saved.pop()                   (gone)
+
+    The reverse sweep puts back what ``out[i] = v`` overwrote so that reads of ``out`` in the
+    adjoint see the values the primal saw. When the adjoint reads only ``out``'s shape, and
+    the primal reads only numbers out of it (``out[i - 1]``, a copy: no view can see a later
+    write), no one can tell, and the copies go."""
+    pops: Dict[str, List[ast.AST]] = {}         # array name -> its restore statements
+    for node in ast.walk(fn):
+        if (isinstance(node, gast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], gast.Subscript)
+                and isinstance(node.targets[0].value, gast.Name)
+                and _is_restore(node.value) and isinstance(node.value.func.value, gast.Name)):
+            pops.setdefault(node.targets[0].value.id, []).append(node)
+    for array, restores in pops.items():
+        stacks = {r.value.func.value.id for r in restores}
+        shape = shape_of_class(classes.get(array))
+        if not shape or len(stacks) != 1 or array in ctx.cotangent_of:
+            continue
+        stack = stacks.pop()
+        saves = _saves_of_items(fn, stack, array)
+        if saves is None or not _reads_only_numbers_and_shape(fn, array, len(shape),
+                                                              set(map(id, restores + saves)),
+                                                              classes, ctx):
+            continue
+        dropped = set(map(id, restores + saves))
+        fn.body = _without(fn.body, lambda s: id(s) in dropped or _is_empty_list(s, stack))
+
+
+def _saves_of_items(fn, stack: str, array: str) -> Optional[List[ast.AST]]:
+    """The ``stack.append(array[...])`` statements, if every other use of ``stack`` is its
+    set-up or a pop."""
+    saves = []
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
+                and isinstance(node.value.func, gast.Attribute) \
+                and isinstance(node.value.func.value, gast.Name) \
+                and node.value.func.value.id == stack:
+            if node.value.func.attr != "append":
+                return None
+            saves.append(node)
+    uses = sum(isinstance(n, gast.Name) and n.id == stack for n in ast.walk(fn))
+    return saves if uses == 1 + len(saves) + _count_pops(fn, stack) else None
+
+
+def _count_pops(fn, stack):
+    return sum(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+               and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)
+               and n.func.value.id == stack for n in ast.walk(fn))
+
+
+def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
+    """Does the adjoint read only ``array``'s shape, and the primal nothing that could
+    alias it (only numbers out of it, and values computed from it)?"""
+    ints = classes.get(_INTS, frozenset())
+    ok = set()                  # ids of Name nodes of ``array`` in allowed places
+    marker = next((i for i, s in enumerate(fn.body) if _is_marker(s)), len(fn.body))
+    for index, stmt in enumerate(fn.body):
+        primal = index < marker
+        for node in ast.walk(stmt):
+            if id(node) in skip:
+                ok.update(id(inner) for inner in ast.walk(node))
+            elif isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                    and node.value.id == array:
+                parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+                if isinstance(node.ctx, gast.Store) or primal and (
+                        len(parts) == rank and all(_is_int(p, ints) for p in parts)):
+                    ok.add(id(node.value))
+            elif isinstance(node, gast.Call):
+                label = getattr(ctx.callee(node), "__name__", None)
+                if label in _SHAPE_READERS or primal and (ctx.elementwise(node)
+                                                          or ctx.reduction(node)):
+                    ok.update(id(a) for a in node.args)     # a new array or a number
+                elif label in _SHAPE_ARGUMENT and len(node.args) > _SHAPE_ARGUMENT[label]:
+                    ok.add(id(node.args[_SHAPE_ARGUMENT[label]]))
+            elif primal and isinstance(node, gast.BinOp):
+                ok.update(id(a) for a in (node.left, node.right))   # arithmetic: a new array
+    return all(id(n) in ok for n in ast.walk(fn)
+               if isinstance(n, gast.Name) and n.id == array and not isinstance(n.ctx, gast.Store))
+
+
+def _is_empty_list(stmt, stack) -> bool:
+    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stack
+            and isinstance(stmt.value, gast.List) and not stmt.value.elts)
+
+
+def _without(stmts, drop) -> List[ast.AST]:
+    out = []
+    for stmt in stmts:
+        if drop(stmt):
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                setattr(stmt, field, _without(inner, drop) or
+                        ([gast.Pass()] if field == "body" else []))
+        out.append(stmt)
+    return out
 
 
 # -- 2. copies and algebra -------------------------------------------------------------------

@@ -98,6 +98,7 @@ class ReverseBuilder(ControlFlow):
                                    self._is_source if self.weights else None)
         self.trees = self._tree_names(primal)
         self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
+        self.recomputed: Set[int] = set()      # statements the reverse sweep recomputes
         self.stacks = {}
         self.shape_only = set()
         self.assign_count = _store_counts(primal)
@@ -134,6 +135,14 @@ class ReverseBuilder(ControlFlow):
         self.restores = restores
         self.shape_only = restores & shape_only
         primal = self.insert_saves(primal, params)
+        for n in sorted(_names(value_node) & self.mutated):
+            # the adjoint sweep puts back what x[i] = v and xs.append(v) changed: a value
+            # or aux output updated in place is copied first
+            kept = self.namer.fresh(f"{n}_value")
+            primal.append(assign(kept, gast.Call(
+                func=name(self.bind_free("fresh_copy", runtime.fresh_copy)), args=[name(n)],
+                keywords=[])))
+            value_node = _rename_loads(value_node, n, kept) or value_node
         if _names(value_node) & self.restores:
             # the adjoint sweep restores earlier values: keep the result aside first
             kept = self.namer.fresh("value")

@@ -44,6 +44,8 @@ class Loop:
     sources: List[Tuple[str, str, str]] = field(default_factory=list)
     # (target name, iterable name, 'forward' | 'reversed'): target = iterable[index]
     targets: List[str] = field(default_factory=list)
+    # int temporaries of a range loop recomputed from its counter instead of saved
+    recompute: List[ast.AST] = field(default_factory=list)
 
 
 def _call_name(node) -> Optional[str]:
@@ -132,7 +134,31 @@ class ControlFlow:
         self.loops[id(loop)] = info
         before += self._hoist_invariants(loop)
         loop.body = self.prepare_block(loop.body) or [gast.Pass()]
+        if info.kind == "range":
+            info.recompute = self._recomputable(loop)
+            self.recomputed.update(id(stmt) for stmt in info.recompute)
         return before + [loop]
+
+    def _recomputable(self, loop) -> List[ast.AST]:
+        """``j = i - 1`` in ``for i in range(...)``: int arithmetic on the counter (and on
+        names nothing rebinds) that the reversed loop recomputes from its own counter, so
+        nothing is saved for it."""
+        known = {loop.target.id}
+        found = []
+        for stmt in loop.body:
+            if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], gast.Name)):
+                continue
+            target = stmt.targets[0].id
+            operands = {n.id for n in ast.walk(stmt.value) if isinstance(n, gast.Name)}
+            # a global number (STEP = 2) never changes; parameters might hold arrays
+            stable = {n for n in operands - known if n not in self.assigned_anywhere
+                      and n not in self.active and self._is_global_number(n)}
+            if self.assign_count.get(target) == 1 and _int_arithmetic(stmt.value) \
+                    and operands <= known | stable:
+                known.add(target)
+                found.append(stmt)
+        return found
 
     def _hoist_invariants(self, loop) -> List[ast.AST]:
         """Temporaries the loop computes from values it never changes move before it
@@ -255,7 +281,8 @@ class ControlFlow:
         return {n for _, n in self.overwrites} | loop_targets
 
     def saved(self, stmt, var: str) -> bool:
-        return (id(stmt), var) in self.overwrites and var in self.restores
+        return ((id(stmt), var) in self.overwrites and var in self.restores
+                and id(stmt) not in self.recomputed)
 
     def insert_saves(self, primal: List[ast.AST], params) -> List[ast.AST]:
         """Push each saved name before it is overwritten; give each saved name a stack."""
@@ -497,6 +524,11 @@ class ControlFlow:
             body += [assign(n, self._pop(n)) for n in reversed(info.targets)
                      if n in self.restores]
         body += self.reverse_block(loop.body)
+        if info.recompute:
+            read = {n.id for stmt in body for n in ast.walk(stmt)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+            body = [copy.deepcopy(stmt) for stmt in info.recompute
+                    if stmt.targets[0].id in read] + body
         for target, iterable, order in info.sources:
             if target not in self.nonzero or iterable not in self.active:
                 self.nonzero.discard(target)
@@ -527,6 +559,21 @@ class ControlFlow:
 _ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
                "full_like", "array", "copy", "eye", "identity", "arange", "linspace",
                "concatenate", "stack", "vstack", "hstack", "list", "dict"}
+
+
+_INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
+
+
+def _int_arithmetic(node) -> bool:
+    """Names, int constants and +, -, *, //, % of those (ints if the names are ints)."""
+    if isinstance(node, gast.Constant):
+        return type(node.value) is int
+    if isinstance(node, gast.Name):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return _int_arithmetic(node.operand)
+    return (isinstance(node, gast.BinOp) and isinstance(node.op, _INT_OPS)
+            and _int_arithmetic(node.left) and _int_arithmetic(node.right))
 
 
 def _allocates(value) -> bool:

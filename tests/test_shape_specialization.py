@@ -162,3 +162,45 @@ def test_past_the_limit_one_unspecialized_gradient_serves_every_shape():
         assert_close(df(*args), numerical_grad(scalar_times_array, args, 1))
     generated = {id(code) for code in df._variants.values()}
     assert len(generated) <= 17, len(generated)
+
+
+def rewritten_items(a, u):
+    out = np.zeros_like(u)
+    for i in range(len(u)):
+        out[i] = u[i] * a
+    for i in range(len(u)):
+        out[i] = out[i] * out[i] + a      # the same slots again, read before written
+    return np.sum(np.sin(out))
+
+
+def row_views(w, x):
+    out = np.ones_like(x)
+    for i in range(1, x.shape[0]):
+        row = out[i - 1]                  # a view: restores must stay
+        out[i] = row * w + x[i]
+        out[i - 1] = out[i - 1] * 0.5
+    return np.sum(out * out)
+
+
+def value_and_items(a, u):
+    out = np.zeros_like(u)
+    for i in range(len(u)):
+        out[i] = u[i] * a
+    return np.sum(out ** 2), out
+
+
+@pytest.mark.parametrize("fn, args", [(rewritten_items, (0.6, normal(5))),
+                                      (row_views, (normal(3), normal(4, 3)))])
+def test_items_written_again_and_read_through_views(fn, args):
+    grads = s2s.grad(fn, grad_position=(0, 1))(*args)
+    for position, g in enumerate(grads):
+        assert_close(g, numerical_grad(fn, args, position))
+
+
+def test_aux_array_written_by_index_keeps_its_values():
+    a, u = 0.5, normal(4)
+    (value, out), grads = s2s.value_and_grad(value_and_items, grad_position=(0, 1),
+                                             has_aux=True)(a, u)
+    np.testing.assert_allclose(out, u * a)
+    np.testing.assert_allclose(value, np.sum((u * a) ** 2))
+    assert_close(grads[1], numerical_grad(lambda a, u: value_and_items(a, u)[0], (a, u), 1))
