@@ -9,22 +9,20 @@ seeds and the cache. All AST work happens in the pipeline modules.
 from __future__ import annotations
 
 import builtins
-import functools
 import inspect
 import threading
 import types
-import weakref
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import gast
 import numpy as np
 
 from . import rules, runtime
 from .codegen import compile_function
-from .errors import NotDifferentiableError, S2SError
+from .errors import NotDifferentiableError
 from .normalize import name
-from .optimize import FLOAT
-from .parse import MISSING, Source, parse_function
+from .shapes import FLOAT
+from .parse import Source, parse_function
 from .reverse import ReverseBuilder, parameter_names
 
 Position = Union[int, Tuple[int, ...], None]

@@ -44,11 +44,12 @@ from . import rules, runtime
 from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_names
 from .checks import UNSUPPORTED
 from .codegen import compile_function
-from .errors import MissingRuleError, S2SError, UnsupportedSyntaxError
+from .errors import MissingRuleError, UnsupportedSyntaxError
 from .expand import bind_call, expand, template_of
 from .names import Namer
 from .normalize import assign, const, dotted, is_atom, name, normalize
-from .optimize import Context, class_of, optimize, shape_classes, is_elementwise
+from .optimize import Context, optimize, is_elementwise
+from .shapes import class_of, shape_classes
 from .parse import Source, parse_function
 from .api import _resolved_still, cached_build
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call

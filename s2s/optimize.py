@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import ast
 import copy
-import itertools
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 import gast
 import numpy as np
 
-from . import numpy_helpers
-
-_fresh_class = itertools.count()
-_SCALAR = "scalar"          # a number that broadcasts against anything without changing it
+from .array_items import drop_unread_restores, is_marker, lower_item_helpers
+from .shapes import SCALAR, DropUnbroadcast, class_of, shape_classes
 
 
 class Context:
@@ -105,7 +102,7 @@ def _deeper_first(fn: gast.FunctionDef, classes, ctx: Context) -> None:
                 node.left, node.right = node.right, node.left
             return node
 
-    marker = next((i for i, s in enumerate(fn.body) if _is_marker(s)), None)
+    marker = next((i for i, s in enumerate(fn.body) if is_marker(s)), None)
     if marker is not None:
         for stmt in fn.body[marker + 1:]:
             Reorder().visit(stmt)
@@ -157,7 +154,7 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
     first: Dict[Any, str] = {}
     for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
         cls = classes.get(arg.id)
-        if cls is not None and cls != _SCALAR:
+        if cls is not None and cls != SCALAR:
             first.setdefault(cls, arg.id)
     counts = _assign_counts(fn.body)
     for stmt in fn.body:
@@ -165,7 +162,7 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
                 and isinstance(stmt.targets[0], gast.Name):
             target = stmt.targets[0].id
             cls = classes.get(target)
-            if cls is not None and cls != _SCALAR and counts.get(target) == 1 \
+            if cls is not None and cls != SCALAR and counts.get(target) == 1 \
                     and target not in ctx.cotangent_of:
                 first.setdefault(cls, target)
     for node in ast.walk(fn):
@@ -202,12 +199,12 @@ def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             continue
         call, target = node.value, node.targets[0].id
         if call.func.id == ones and len(call.args) == 1 \
-                and class_of(call.args[0], classes, ctx) == _SCALAR:
+                and class_of(call.args[0], classes, ctx) == SCALAR:
             node.value = gast.Constant(value=1.0, kind=None)
         elif call.func.id == expand and len(call.args) == 4 and _is_none(call.args[2]) \
                 and _is_false(call.args[3]) and target in ctx.generated:
             spread = class_of(call.args[1], classes, ctx)
-            if spread is None or spread == _SCALAR:
+            if spread is None or spread == SCALAR:
                 continue
             uses = loads.get(target, [])
             if uses and all(_multiplies_array_of(parents.get(id(u)), u, spread, classes, ctx)
@@ -230,585 +227,6 @@ def _is_none(node) -> bool:
 
 def _is_false(node) -> bool:
     return isinstance(node, gast.Constant) and node.value is False
-
-
-# -- 1. shape classes -----------------------------------------------------------------------
-FLOAT = "float"             # what ``Context.shapes`` says of a parameter given a Python float
-_INTS = ("ints",)           # key of the set of int-valued names in a classes map
-
-
-def shape_of_class(cls) -> Optional[tuple]:
-    """The concrete shape a class stands for (known when grad specialized on the call's
-    argument shapes), ``()`` for numbers, else None."""
-    if cls == _SCALAR:
-        return ()
-    if type(cls) is tuple and len(cls) == 2 and cls[0] == "shape":
-        return cls[1]
-    return None
-
-
-def _shape_class(shape: tuple) -> Any:
-    # an item of an array (NumPy scalar) or a matrix product of vectors: a number
-    return _SCALAR if shape == () else ("shape", tuple(shape))
-
-
-def _param_class(spec) -> Any:
-    if spec == FLOAT:
-        return _SCALAR
-    if isinstance(spec, tuple) and spec:
-        return ("shape", spec)
-    return next(_fresh_class)
-
-
-def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
-    """Map names to shape classes: names in one class have equal shapes at run time.
-
-    Parameters whose shapes the call told (``ctx.shapes``) get concrete classes, and shapes
-    then follow through broadcasting, matrix products, items ``x[i]`` and ``for`` loops over
-    arrays; int-valued names (loop counters, ``i - 1``) are recorded under ``_INTS``."""
-    classes: Dict[Any, Any] = {}
-    for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
-        classes[arg.id] = _param_class(ctx.shapes.get(arg.id))
-    ints = _int_names(fn, ctx)
-    classes[_INTS] = ints
-    for n in ints:
-        classes[n] = _SCALAR
-    conflicted: Set[str] = set()
-    assigns = [(n.targets[0].id, n.value) for n in ast.walk(fn) if isinstance(n, gast.Assign)
-               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
-    # values brought back by the reverse sweep (x_prev = x_stack.pop(); x = x_prev) are
-    # earlier values of the same names: they tell nothing new about shapes
-    restored = {t for t, v in assigns if _is_restore(v)}
-    assigns = [(t, v) for t, v in assigns if not _is_restore(v) and t not in ints
-               and not (isinstance(v, gast.Name) and v.id in restored)]
-    for loop in ast.walk(fn):
-        # for x_t in xs: x_t has the shape of xs[0]
-        if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) \
-                and isinstance(loop.iter, gast.Name) and loop.target.id not in ints:
-            assigns.append((loop.target.id, gast.Subscript(
-                value=loop.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())))
-    # first only classes that follow from known ones; then unknown values get classes of
-    # their own (an early guess of "unknown" would later look like a change of shape)
-    for fresh in (False, True):
-        for _ in range(8):                  # loops may need more looks; classes only merge
-            changed = False
-            for target, value in assigns:
-                if target in conflicted:
-                    continue
-                primal = ctx.cotangent_of.get(target)
-                cls = classes.get(primal) if primal else class_of(value, classes, ctx)
-                if cls is None:
-                    if not fresh:
-                        continue
-                    cls = ("fresh", id(value))
-                old = classes.get(target)
-                if target not in classes:
-                    classes[target] = cls
-                    changed = True
-                elif old != cls and not primal:
-                    # holds different shapes at different times: no class (equal to nothing)
-                    conflicted.add(target)
-                    classes[target] = None
-                    changed = True
-            if not changed:
-                break
-    for d, primal in ctx.cotangent_of.items():
-        if primal in classes:
-            classes[d] = classes[primal]
-    return classes
-
-
-_INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
-
-
-def _int_names(fn: gast.FunctionDef, ctx: Context) -> frozenset:
-    """Names that only ever hold ints: ``for i in range(...)``, ``j = i - 1``, ``n = len(x)``
-    (set-ups to None and values popped back in the reverse sweep aside)."""
-    sources: Dict[str, list] = {}
-    for node in ast.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
-            if not _is_restore(node.value):
-                sources.setdefault(node.targets[0].id, []).append(node.value)
-            node.targets[0].s2s_seen = True
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            sources.setdefault(node.target.id, []).append(
-                gast.BinOp(left=node.target, op=node.op, right=node.value))
-            node.target.s2s_seen = True
-        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
-            sources.setdefault(node.target.id, []).append(("in", node.iter))
-            node.target.s2s_seen = True
-    for node in ast.walk(fn):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            if not getattr(node, "s2s_seen", False):
-                sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown
-            else:
-                del node.s2s_seen
-    ranges = {n for n, values in sources.items()
-              if all(isinstance(v, gast.Call) and ctx.callee(v) is range for v in values)}
-    ints = {n for n in sources if n not in ranges}
-    while True:
-        kept = {n for n in ints
-                if all(_int_valued(v, ints, ranges, ctx) for v in sources[n])}
-        if kept == ints:
-            return frozenset(ints)
-        ints = kept
-
-
-def _int_valued(value, ints, ranges, ctx) -> bool:
-    if isinstance(value, tuple):                # ("in", iterable) of a for loop
-        it = value[1]
-        if isinstance(it, gast.Call) and ctx.callee(it) is reversed and len(it.args) == 1:
-            it = it.args[0]
-        return (isinstance(it, gast.Name) and it.id in ranges
-                or isinstance(it, gast.Call) and ctx.callee(it) is range)
-    if isinstance(value, gast.Name) and not isinstance(value.ctx, gast.Store):
-        return value.id in ints
-    return _is_int(value, ints) or (isinstance(value, gast.Call) and ctx.callee(value) is len)
-
-
-def _is_int(node, ints) -> bool:
-    """An int for sure: int constants, int-valued names, and +, -, *, //, % of those."""
-    if isinstance(node, gast.Constant):
-        return type(node.value) is int
-    if isinstance(node, gast.Name):
-        return node.id in ints
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
-        return _is_int(node.operand, ints)
-    if isinstance(node, gast.BinOp) and isinstance(node.op, _INT_OPS):
-        return _is_int(node.left, ints) and _is_int(node.right, ints)
-    return False
-
-
-def _is_restore(value) -> bool:
-    """``x = None`` set-up and ``x = x_stack.pop()``: they bring back an earlier value."""
-    if isinstance(value, gast.Constant) and value.value is None:
-        return True
-    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
-            and value.func.attr == "pop" and not value.args)
-
-
-def _broadcast(*shapes) -> Optional[tuple]:
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        return None
-
-
-def matmul_shape(a: tuple, b: tuple) -> Optional[tuple]:
-    """The shape of ``a @ b`` for operands of shapes a and b, or None if they do not fit."""
-    if not a or not b:
-        return None
-    if len(a) == 1 and len(b) == 1:
-        return () if a[0] == b[0] else None
-    if len(b) == 1:
-        return a[:-1] if a[-1] == b[0] else None
-    if len(a) == 1:
-        return b[:-2] + b[-1:] if a[0] == b[-2] else None
-    if a[-1] != b[-2]:
-        return None
-    batch = _broadcast(a[:-2], b[:-2])
-    return None if batch is None else batch + (a[-2], b[-1])
-
-
-_LIKE = {"zeros_like", "ones_like", "empty_like", "copy", "fresh_copy", "own"}
-
-
-def _item_class(base_cls, index, classes) -> Any:
-    """The class of ``base[index]`` for a base of known shape and an int (or tuple of ints)."""
-    shape = shape_of_class(base_cls)
-    if not shape:
-        return None
-    ints = classes.get(_INTS, frozenset())
-    parts = index.elts if isinstance(index, gast.Tuple) else [index]
-    if len(parts) > len(shape) or not all(_is_int(p, ints) for p in parts):
-        return None
-    return _shape_class(shape[len(parts):])
-
-
-def class_of(node: ast.AST, classes: Dict[str, Any], ctx: Context) -> Any:
-    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)):
-        return _SCALAR
-    if isinstance(node, gast.Name):
-        if node.id not in classes and ctx.is_number(node.id):
-            return _SCALAR          # a global constant such as DT = 0.01
-        return classes.get(node.id)
-    if isinstance(node, gast.UnaryOp):
-        return class_of(node.operand, classes, ctx)
-    if isinstance(node, gast.BinOp):
-        left = class_of(node.left, classes, ctx)
-        right = class_of(node.right, classes, ctx)
-        if isinstance(node.op, gast.MatMult):
-            a, b = shape_of_class(left), shape_of_class(right)
-            shape = matmul_shape(a, b) if a is not None and b is not None else None
-            return None if shape is None else _shape_class(shape)
-        if left == _SCALAR:
-            return right
-        if right == _SCALAR or left == right:
-            return left
-        return _broadcast_class([left, right])
-    if isinstance(node, gast.Subscript):
-        return _item_class(class_of(node.value, classes, ctx), node.slice, classes)
-    if isinstance(node, gast.Attribute) and node.attr == "T":
-        shape = shape_of_class(class_of(node.value, classes, ctx))
-        return None if not shape else _shape_class(shape[::-1])
-    if isinstance(node, gast.Call):
-        return _call_class(node, classes, ctx)
-    return None
-
-
-def _broadcast_class(operands) -> Any:
-    """Operands of known shapes broadcast to a known shape."""
-    shapes = [shape_of_class(c) for c in operands]
-    if any(s is None for s in shapes):
-        return None
-    shape = _broadcast(*shapes)
-    return None if shape is None else _shape_class(shape)
-
-
-def _call_class(node: gast.Call, classes, ctx) -> Any:
-    if ctx.reduction(node):
-        return _SCALAR
-    if ctx.elementwise(node):
-        operands = [class_of(a, classes, ctx) for a in node.args]
-        arrays = [c for c in operands if c != _SCALAR]
-        if arrays and all(c is not None and c == arrays[0] for c in arrays):
-            return arrays[0]
-        if not arrays and node.args:
-            return _SCALAR
-        return _broadcast_class(arrays) if arrays else None
-    func = ctx.callee(node)
-    label = getattr(func, "__name__", None)
-    if isinstance(node.func, gast.Attribute) and label is None and not node.args \
-            and not node.keywords and node.func.attr == "copy":
-        return class_of(node.func.value, classes, ctx)      # x.copy()
-    if label in _LIKE and node.args and (label in ("own", "fresh_copy") or len(node.args) == 1
-                                         and all(k.arg == "dtype" for k in node.keywords)):
-        return class_of(node.args[-1] if label == "own" else node.args[0], classes, ctx)
-    if label in ("take_item", "saved_item") and len(node.args) == 2 \
-            and getattr(func, "__module__", "") == "s2s.runtime":
-        return _item_class(class_of(node.args[0], classes, ctx), node.args[1], classes)
-    if func is np.matmul and len(node.args) == 2 and not node.keywords:
-        return class_of(gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1]),
-                        classes, ctx)
-    return None
-
-
-class DropUnbroadcast(ast.NodeTransformer):
-    """Decides at transform time what the run-time shape helpers would: ``unbroadcast(g, x)``
-    becomes ``g`` where shape classes prove g has x's shape, or ``g.sum(axis=0)`` and the
-    like where both shapes are known; ``matmul_adjoint_x1/x2`` of known matrix and vector
-    shapes become the products themselves (``g @ W.T``, ``X.T @ g``)."""
-
-    def __init__(self, classes, ctx):
-        self.classes, self.ctx = classes, ctx
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if not isinstance(node.func, gast.Name):
-            return node
-        if node.func.id == self.ctx.unbroadcast and len(node.args) == 2:
-            value_cls = class_of(node.args[0], self.classes, self.ctx)
-            target_cls = class_of(node.args[1], self.classes, self.ctx)
-            if value_cls is not None and value_cls == target_cls:
-                return node.args[0]
-            summed = _sum_to(node.args[0], shape_of_class(value_cls),
-                             shape_of_class(target_cls))
-            return node if summed is None else summed
-        func = self.ctx.callee(node)
-        if func in (numpy_helpers.matmul_adjoint_x1, numpy_helpers.matmul_adjoint_x2) \
-                and len(node.args) == 3 and not node.keywords and self.ctx.numpy:
-            lowered = self._matmul_adjoint(func is numpy_helpers.matmul_adjoint_x1, *node.args)
-            return node if lowered is None else lowered
-        return node
-
-    def _matmul_adjoint(self, first, g, x1, x2):
-        a = shape_of_class(class_of(x1, self.classes, self.ctx))
-        b = shape_of_class(class_of(x2, self.classes, self.ctx))
-        if not a or not b or len(a) > 2 or len(b) > 2:
-            return None
-        result = matmul_shape(a, b)
-        if result is None or shape_of_class(class_of(g, self.classes, self.ctx)) != result:
-            return None
-        g, x1, x2 = copy.deepcopy(g), copy.deepcopy(x1), copy.deepcopy(x2)
-        if len(a) == 1 and len(b) == 1:         # a dot product: g is a number
-            return _binop(g, gast.Mult(), x2 if first else x1)
-        if len(a) == 2 and len(b) == 2:
-            return (_binop(g, gast.MatMult(), _attr(x2, "T")) if first
-                    else _binop(_attr(x1, "T"), gast.MatMult(), g))
-        outer = gast.Attribute(value=gast.Name(id=self.ctx.numpy(), ctx=gast.Load(),
-                                               annotation=None, type_comment=None),
-                               attr="outer", ctx=gast.Load())
-        if len(b) == 1:                         # matrix @ vector
-            return (gast.Call(func=outer, args=[g, x2], keywords=[]) if first
-                    else _binop(g, gast.MatMult(), x1))
-        return (_binop(x2, gast.MatMult(), g) if first      # vector @ matrix
-                else gast.Call(func=outer, args=[x1, g], keywords=[]))
-
-
-def _binop(left, op, right):
-    return gast.BinOp(left=left, op=op, right=right)
-
-
-def _attr(value, attr):
-    return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
-
-
-def _sum_to(g, value: Optional[tuple], target: Optional[tuple]):
-    """``g`` (of shape ``value``) summed down to ``target``, as a method call, or None."""
-    if value is None or target is None or len(value) < len(target) or value == ():
-        return None
-    lead = len(value) - len(target)
-    stretched = []
-    for i, n in enumerate(target):
-        if value[lead + i] != n:
-            if n != 1:
-                return None             # not a broadcast of target: leave it to run time
-            stretched.append(lead + i)
-    axes = list(range(lead)) + stretched
-    if not axes:
-        return g
-    keywords = []
-    if target != () or len(axes) != len(value):
-        axis = gast.Constant(value=axes[0], kind=None) if len(axes) == 1 else gast.Tuple(
-            elts=[gast.Constant(value=a, kind=None) for a in axes], ctx=gast.Load())
-        keywords.append(gast.keyword(arg="axis", value=axis))
-    if stretched and not lead:
-        keywords.append(gast.keyword(arg="keepdims", value=gast.Constant(value=True, kind=None)))
-    summed = gast.Call(func=_attr(g, "sum"), args=[], keywords=keywords)
-    if stretched and lead:
-        summed = gast.Call(func=_attr(summed, "reshape"), args=[gast.Tuple(
-            elts=[gast.Constant(value=n, kind=None) for n in target], ctx=gast.Load())],
-            keywords=[])
-    return summed
-
-
-# -- item helpers of arrays ---------------------------------------------------------------
-def lower_item_helpers(body: List[ast.AST], classes, ctx: Context) -> List[ast.AST]:
-    """Plain indexing where the container is an ndarray of known shape and the index ints:
-
-        out_saved.append(saved_item(out, i))     ->   out_saved.append(out[i])
-        restore_item(out, i, out_saved.pop())    ->   out[i] = out_saved.pop()
-        dout_item = take_item(dout, i)           ->   dout_item = dout[i]
-        clear_item(dout, i)                      ->   dout[i] = 0.0
-        add_at(du, i, g)                         ->   du[i] += g
-
-    The run-time helpers also serve lists, dicts and cotangents that are still scalars; a
-    cotangent counts as an array only after ``own``/``zeros_like`` made it one, in the same
-    block (a loop or branch that rebinds it forgets that)."""
-    return _lower_items(body, set(), classes, ctx)
-
-
-def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
-    out = []
-    for stmt in stmts:
-        inner = [f for f in ("body", "orelse") if isinstance(getattr(stmt, f, None), list)]
-        if inner:
-            rebound = {n.id for n in ast.walk(stmt)
-                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-            arrays -= rebound
-            for f in inner:
-                setattr(stmt, f, _lower_items(getattr(stmt, f), set(arrays), classes, ctx))
-            out.append(stmt)
-            continue
-        lowering = _ItemLowering(arrays, classes, ctx)
-        stmt = lowering.visit(stmt)
-        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-            stmt = lowering.statement(stmt.value) or stmt
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-                and isinstance(stmt.targets[0], gast.Name):
-            target = stmt.targets[0].id
-            if lowering.makes_array(stmt.value):
-                arrays.add(target)
-            else:
-                arrays.discard(target)
-        out.append(stmt)
-    return out
-
-
-class _ItemLowering(ast.NodeTransformer):
-    def __init__(self, arrays, classes, ctx):
-        self.arrays, self.classes, self.ctx = arrays, classes, ctx
-
-    def _rank(self, node) -> Optional[int]:
-        """The number of axes of an ndarray name, or None if it may be something else."""
-        if not isinstance(node, gast.Name):
-            return None
-        shape = shape_of_class(self.classes.get(node.id))
-        if not shape:
-            return None
-        if node.id in self.ctx.cotangent_of and node.id not in self.arrays:
-            return None
-        return len(shape)
-
-    def _item(self, container, key, store=False):
-        """``container[key]`` if the container is an array and the key ints, else None;
-        with whether the item is a number (a copy) rather than a view."""
-        rank = self._rank(container)
-        ints = self.classes.get(_INTS, frozenset())
-        parts = key.elts if isinstance(key, gast.Tuple) else [key]
-        if rank is None or len(parts) > rank or not all(_is_int(p, ints) for p in parts):
-            return None, False
-        item = gast.Subscript(value=copy.deepcopy(container), slice=copy.deepcopy(key),
-                              ctx=gast.Store() if store else gast.Load())
-        return item, len(parts) == rank
-
-    def _helper(self, call):
-        func = self.ctx.callee(call) if isinstance(call.func, gast.Name) else None
-        return func if getattr(func, "__module__", None) == "s2s.runtime" else None
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        func = self._helper(node)
-        if func is not None and func.__name__ in ("saved_item", "take_item") \
-                and len(node.args) == 2:
-            item, number = self._item(*node.args)
-            if item is not None:
-                return item if number else gast.Call(func=_attr(item, "copy"), args=[],
-                                                     keywords=[])
-        return node
-
-    def statement(self, call):
-        func = self._helper(call)
-        name_ = getattr(func, "__name__", None)
-        if name_ == "restore_item" and len(call.args) == 3:
-            item, _ = self._item(call.args[0], call.args[1], store=True)
-            if item is not None:
-                return gast.Assign(targets=[item], value=call.args[2], type_comment=None)
-        elif name_ == "clear_item" and len(call.args) == 2:
-            item, _ = self._item(*call.args, store=True)
-            if item is not None:
-                return gast.Assign(targets=[item], value=gast.Constant(value=0.0, kind=None),
-                                   type_comment=None)
-        elif name_ == "add_at" and len(call.args) == 3:
-            item, _ = self._item(call.args[0], call.args[1], store=True)
-            if item is not None:
-                return gast.AugAssign(target=item, op=gast.Add(), value=call.args[2])
-        return None
-
-    def makes_array(self, value) -> bool:
-        """``own(d, x)`` or ``zeros_like(x)`` of an array ``x``: an ndarray of x's shape."""
-        if not isinstance(value, gast.Call) or not value.args:
-            return False
-        func = self.ctx.callee(value)
-        if func is np.zeros_like or getattr(func, "__module__", None) == "s2s.runtime" \
-                and func.__name__ in ("own", "zeros_like"):
-            primal = value.args[-1]
-            return isinstance(primal, gast.Name) and primal.id not in self.ctx.cotangent_of \
-                and bool(shape_of_class(self.classes.get(primal.id)))
-        return False
-
-
-# -- restores nothing reads -----------------------------------------------------------------
-_SHAPE_READERS = {"zeros_like", "ones_like", "empty_like", "shape", "size", "ndim", "len",
-                  "shape_of"}
-_SHAPE_ARGUMENT = {"own": 1, "expand_reduced": 1, "unbroadcast": 1}    # position read for shape
-
-
-def drop_unread_restores(fn: gast.FunctionDef, classes, ctx: Context) -> None:
-    """Drop the saving and restoring of items of an array that nothing reads afterwards.
-
-        out_saved.append(out[i])                   (gone)
-        out[i] = v                          ->     out[i] = v
-        ...                                        ...
-        out[i] = out_saved.pop()                   (gone)
-
-    The reverse sweep puts back what ``out[i] = v`` overwrote so that reads of ``out`` in the
-    adjoint see the values the primal saw. When the adjoint reads only ``out``'s shape, and
-    the primal reads only numbers out of it (``out[i - 1]``, a copy: no view can see a later
-    write), no one can tell, and the copies go."""
-    pops: Dict[str, List[ast.AST]] = {}         # array name -> its restore statements
-    for node in ast.walk(fn):
-        if (isinstance(node, gast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], gast.Subscript)
-                and isinstance(node.targets[0].value, gast.Name)
-                and _is_restore(node.value) and isinstance(node.value.func.value, gast.Name)):
-            pops.setdefault(node.targets[0].value.id, []).append(node)
-    for array, restores in pops.items():
-        stacks = {r.value.func.value.id for r in restores}
-        shape = shape_of_class(classes.get(array))
-        if not shape or len(stacks) != 1 or array in ctx.cotangent_of:
-            continue
-        stack = stacks.pop()
-        saves = _saves_of_items(fn, stack, array)
-        if saves is None or not _reads_only_numbers_and_shape(fn, array, len(shape),
-                                                              set(map(id, restores + saves)),
-                                                              classes, ctx):
-            continue
-        dropped = set(map(id, restores + saves))
-        fn.body = _without(fn.body, lambda s: id(s) in dropped or _is_empty_list(s, stack))
-
-
-def _saves_of_items(fn, stack: str, array: str) -> Optional[List[ast.AST]]:
-    """The ``stack.append(array[...])`` statements, if every other use of ``stack`` is its
-    set-up or a pop."""
-    saves = []
-    for node in ast.walk(fn):
-        if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
-                and isinstance(node.value.func, gast.Attribute) \
-                and isinstance(node.value.func.value, gast.Name) \
-                and node.value.func.value.id == stack:
-            if node.value.func.attr != "append":
-                return None
-            saves.append(node)
-    uses = sum(isinstance(n, gast.Name) and n.id == stack for n in ast.walk(fn))
-    return saves if uses == 1 + len(saves) + _count_pops(fn, stack) else None
-
-
-def _count_pops(fn, stack):
-    return sum(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-               and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)
-               and n.func.value.id == stack for n in ast.walk(fn))
-
-
-def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
-    """Does the adjoint read only ``array``'s shape, and the primal nothing that could
-    alias it (only numbers out of it, and values computed from it)?"""
-    ints = classes.get(_INTS, frozenset())
-    ok = set()                  # ids of Name nodes of ``array`` in allowed places
-    marker = next((i for i, s in enumerate(fn.body) if _is_marker(s)), len(fn.body))
-    for index, stmt in enumerate(fn.body):
-        primal = index < marker
-        for node in ast.walk(stmt):
-            if id(node) in skip:
-                ok.update(id(inner) for inner in ast.walk(node))
-            elif isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
-                    and node.value.id == array:
-                parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-                if isinstance(node.ctx, gast.Store) or primal and (
-                        len(parts) == rank and all(_is_int(p, ints) for p in parts)):
-                    ok.add(id(node.value))
-            elif isinstance(node, gast.Call):
-                label = getattr(ctx.callee(node), "__name__", None)
-                if label in _SHAPE_READERS or primal and (ctx.elementwise(node)
-                                                          or ctx.reduction(node)):
-                    ok.update(id(a) for a in node.args)     # a new array or a number
-                elif label in _SHAPE_ARGUMENT and len(node.args) > _SHAPE_ARGUMENT[label]:
-                    ok.add(id(node.args[_SHAPE_ARGUMENT[label]]))
-            elif primal and isinstance(node, gast.BinOp):
-                ok.update(id(a) for a in (node.left, node.right))   # arithmetic: a new array
-    return all(id(n) in ok for n in ast.walk(fn)
-               if isinstance(n, gast.Name) and n.id == array and not isinstance(n.ctx, gast.Store))
-
-
-def _is_empty_list(stmt, stack) -> bool:
-    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == stack
-            and isinstance(stmt.value, gast.List) and not stmt.value.elts)
-
-
-def _without(stmts, drop) -> List[ast.AST]:
-    out = []
-    for stmt in stmts:
-        if drop(stmt):
-            continue
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner:
-                setattr(stmt, field, _without(inner, drop) or
-                        ([gast.Pass()] if field == "body" else []))
-        out.append(stmt)
-    return out
 
 
 # -- 2. copies and algebra -------------------------------------------------------------------
@@ -959,7 +377,7 @@ def _fold_adjoint(fn) -> None:
     updated = _updated_in_place(fn.body)
     seen_sentinel = False
     for stmt in fn.body:
-        if _is_marker(stmt):
+        if is_marker(stmt):
             seen_sentinel = True
             continue
         if not seen_sentinel:
@@ -992,10 +410,6 @@ def _updated_in_place(body) -> Set[str]:
                 names.add(node.args[0].id)
     return names
 
-
-def _is_marker(stmt) -> bool:
-    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
-            and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
 
 
 def _factors(node) -> List[ast.AST]:
@@ -1116,7 +530,7 @@ def sink_into_adjoint(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
         out_pow = x ** 2                        (gone)
         dx = t * (2 * x) + out_pow * dt   ->    dx = x * (t * 2 + x * dt)   (after folding)
     """
-    marker = next((i for i, s in enumerate(body) if _is_marker(s)), None)
+    marker = next((i for i, s in enumerate(body) if is_marker(s)), None)
     if marker is None:
         return body
     uses = _load_counts(body)

@@ -34,8 +34,8 @@ from .normalize import assign, const, dotted, name, normalize
 from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names, is_constant_call
 from . import numpy_helpers, runtime
-from .optimize import (FLOAT, Context, DropUnbroadcast, optimize, shape_classes,
-                       is_elementwise)
+from .optimize import Context, optimize, is_elementwise
+from .shapes import FLOAT, DropUnbroadcast, shape_classes
 from .canonical import canonicalize
 from .checks import check_supported
 from .reverse_flow import ControlFlow, _names, _stored, _stored_target
