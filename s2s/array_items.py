@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Set
 import gast
 import numpy as np
 
-from .shapes import INTS, attr_of, is_int, is_restore, shape_of_class
+from .shapes import INTS, attr_of, class_of, is_int, is_restore, shape_of_class
 
 if TYPE_CHECKING:
     from .optimize import Context
@@ -122,7 +122,10 @@ class _ItemLowering(ast.NodeTransformer):
         return None
 
     def makes_array(self, value) -> bool:
-        """``own(d, x)`` or ``zeros_like(x)`` of an array ``x``: an ndarray of x's shape."""
+        """``own(d, x)`` or ``zeros_like(x)`` of an array ``x``: an ndarray of x's shape;
+        likewise arithmetic on arrays (``2 * out``), which makes a new one."""
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            return bool(shape_of_class(class_of(value, self.classes, self.ctx)))
         if not isinstance(value, gast.Call) or not value.args:
             return False
         func = self.ctx.callee(value)
@@ -249,3 +252,192 @@ def _without(stmts, drop) -> List[ast.AST]:
 def is_marker(stmt) -> bool:
     return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
+
+
+# -- clears nothing reads -------------------------------------------------------------------
+def drop_dead_clears(fn: gast.FunctionDef, ctx: Context) -> None:
+    """Drop ``dx[k] = 0.0`` where no later statement reads slot k of ``dx``.
+
+    ``x[i] = v`` reversed hands ``dx[i]`` to v and clears the slot, since the value x[i]
+    held before had no part in it. In a reversed ``for i in range(s, e)`` loop the clear is
+    dead when every read of dx in the loop is at ``i + c`` with c no larger than the
+    cleared offset (later iterations only go down), smaller after the clear, and code
+    after the loop reads only constant slots below ``s`` plus that offset:
+
+        for i in reversed(i_range):                  for i in reversed(i_range):
+            j = i - 1                                    j = i - 1
+            dout_item = dout[i]                          dout_item = dout[i]
+            dout[i] = 0.0                 ->             dout[j] += dout_item * a
+            dout[j] += dout_item * a
+    """
+    starts = _range_starts(fn, ctx)
+    private = _only_indexed(fn, ctx)
+    body = fn.body
+    for index, stmt in enumerate(body):
+        rest = body[index + 1:]
+        if _is_clear(stmt) and _cleared(stmt) in private \
+                and not any(_reads(s, _cleared(stmt)) for s in rest):
+            stmt.s2s_dead = True
+        elif isinstance(stmt, gast.For) and not stmt.orelse:
+            start = _reversed_range_start(stmt, starts, ctx)
+            if start is not None:
+                _drop_loop_clears(stmt, start, rest, private)
+    fn.body = _without(fn.body, lambda s: getattr(s, "s2s_dead", False))
+
+
+def _only_indexed(fn, ctx) -> Set[str]:
+    """Cotangent buffers used only through indexing (and handed to ``own``, which copies):
+    no other name can see their slots."""
+    seen, other = set(), set()
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
+            node.value.s2s_indexed = True
+        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
+                and getattr(ctx.callee(node), "__name__", None) == "own":
+            node.args[0].s2s_indexed = True
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Name) and node.id in ctx.cotangent_of:
+            if isinstance(node.ctx, gast.Store) or getattr(node, "s2s_indexed", False):
+                seen.add(node.id)
+            else:
+                other.add(node.id)
+        if hasattr(node, "s2s_indexed"):
+            del node.s2s_indexed
+    return seen - other
+
+
+def _drop_loop_clears(loop, start: int, after, private: Set[str]) -> None:
+    counter = loop.target.id
+    offsets: Dict[str, int] = {counter: 0}      # names holding counter + offset
+    reads: List[tuple] = []                     # (position, array, offset or None)
+    clears: List[tuple] = []                    # (position, array, offset, statement)
+    for position, stmt in enumerate(loop.body):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name):
+            offset = _offset(stmt.value, offsets)
+            if offset is None:
+                offsets.pop(stmt.targets[0].id, None)
+            else:
+                offsets[stmt.targets[0].id] = offset
+            if stmt.targets[0].id == counter:
+                return                          # the counter rebound: nothing is known
+        if _is_clear(stmt):
+            array = _cleared(stmt)
+            clears.append((position, array, _offset(stmt.targets[0].slice, offsets), stmt))
+            continue
+        nested = isinstance(stmt, (gast.For, gast.While, gast.If))
+        for node in ast.walk(stmt):
+            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Store):
+                reads.append((position, node.id,
+                              None if nested else _read_offset(stmt, node, offsets)))
+    for position, array, offset, stmt in clears:
+        if offset is None or array not in private:
+            continue
+        # 0 in a reversed range(start, e): the slots this loop clears are >= start + offset
+        later = all(_is_constant_slot_below(s, array, start + offset) for s in after)
+        ok = later and all(
+            read_offset is not None and (read_offset <= offset if at < position
+                                         else read_offset < offset)
+            for at, name, read_offset in reads if name == array)
+        if ok:
+            stmt.s2s_dead = True
+    loop.body = _without(loop.body, lambda s: getattr(s, "s2s_dead", False)) or [gast.Pass()]
+
+
+def _range_starts(fn, ctx) -> Dict[str, int]:
+    """Names bound once to ``range(e)`` or ``range(s, e[, step > 0])`` with constant s."""
+    starts, counts = {}, {}
+    for node in ast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call) \
+                and ctx.callee(node.value) is range and not node.value.keywords and 1 <= len(node.value.args) <= 3:
+            args = node.value.args
+            step = args[2] if len(args) == 3 else gast.Constant(value=1, kind=None)
+            first = args[0] if len(args) > 1 else gast.Constant(value=0, kind=None)
+            if _int_constant(first) is not None and (_int_constant(step) or 0) > 0:
+                starts[node.targets[0].id] = _int_constant(first)
+    return {n: s for n, s in starts.items() if counts.get(n) == 1}
+
+
+def _reversed_range_start(loop, starts, ctx) -> Optional[int]:
+    it = loop.iter
+    if isinstance(loop.target, gast.Name) and isinstance(it, gast.Call) \
+            and ctx.callee(it) is reversed and len(it.args) == 1 and isinstance(it.args[0], gast.Name):
+        return starts.get(it.args[0].id)
+    return None
+
+
+def _int_constant(node) -> Optional[int]:
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _int_constant(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _offset(node, offsets) -> Optional[int]:
+    """c if ``node`` is the loop counter plus the constant c, else None."""
+    if isinstance(node, gast.Name):
+        return offsets.get(node.id)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub)):
+        sign = 1 if isinstance(node.op, gast.Add) else -1
+        left, right = _offset(node.left, offsets), _int_constant(node.right)
+        if left is not None and right is not None:
+            return left + sign * right
+        if isinstance(node.op, gast.Add):
+            left, right = _int_constant(node.left), _offset(node.right, offsets)
+            if left is not None and right is not None:
+                return left + right
+    return None
+
+
+def _read_offset(stmt, name_node, offsets) -> Optional[int]:
+    """The slot offset a use of an array reads, or None if it may read any slot."""
+    for node in ast.walk(stmt):
+        if isinstance(node, gast.Subscript) and node.value is name_node:
+            if isinstance(node.ctx, gast.Store) and not isinstance(stmt, gast.AugAssign):
+                return -10 ** 9            # a plain write reads nothing: never blocks
+            return _offset(node.slice, offsets)
+    return None
+
+
+def _is_clear(stmt) -> bool:
+    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Subscript)
+            and isinstance(stmt.targets[0].value, gast.Name)
+            and isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0
+            and type(stmt.value.value) is float)
+
+
+def _cleared(stmt) -> str:
+    return stmt.targets[0].value.id
+
+
+def _reads(stmt, array) -> bool:
+    """Does ``stmt`` read ``array`` (anything but a plain write ``array[k] = v``)?"""
+    for node in ast.walk(stmt):
+        if isinstance(node, gast.Name) and node.id == array \
+                and not isinstance(node.ctx, gast.Store) \
+                and _read_offset(stmt, node, {}) != -10 ** 9:
+            return True
+    return False
+
+
+def _is_constant_slot_below(stmt, array, bound) -> bool:
+    """Does ``stmt`` read ``array`` only at constant slots below ``bound`` (or not at all)?"""
+    for node in ast.walk(stmt):
+        if isinstance(node, gast.Name) and node.id == array \
+                and not isinstance(node.ctx, gast.Store):
+            owner = next((n for n in ast.walk(stmt)
+                          if isinstance(n, gast.Subscript) and n.value is node), None)
+            if owner is None:
+                return False
+            if isinstance(owner.ctx, gast.Store) and not isinstance(stmt, gast.AugAssign):
+                continue
+            slot = _int_constant(owner.slice)
+            if slot is None or slot >= bound:
+                return False
+    return True

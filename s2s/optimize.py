@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Set
 import gast
 import numpy as np
 
-from .array_items import drop_unread_restores, is_marker, lower_item_helpers
+from .array_items import drop_dead_clears, drop_unread_restores, is_marker, lower_item_helpers
 from .shapes import SCALAR, DropUnbroadcast, class_of, shape_classes
 
 
@@ -57,6 +57,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
         DropUnbroadcast(classes, ctx).visit(fn)
     fn.body = lower_item_helpers(fn.body, classes, ctx)
     drop_unread_restores(fn, classes, ctx)
+    drop_dead_clears(fn, ctx)
     scalar_seeds(fn, classes, ctx)
     sizes_from_representatives(fn, classes, ctx)
     fn.body = propagate_copies(fn.body, ctx)

@@ -238,3 +238,37 @@ def test_square_is_not_kept_from_the_primal():
     source = df.__wrapped__.__s2s_source__
     # x ** 2 is only read by the adjoint: it shares the factor x with 2 * x there
     assert "** 2" not in source and source.count("np.tanh") == 1, source
+
+
+# --- slots of cotangent buffers that must (or need not) be cleared ---------------------------
+def two_passes(a, u):
+    out = np.zeros_like(u)
+    for i in range(1, len(u)):
+        out[i] = out[i - 1] * a + u[i]
+    for i in range(len(u)):
+        out[i] = out[i] * a + 1.0         # the same slots written again
+    return np.sum(out ** 2)
+
+
+def looks_ahead(a, u):
+    out = np.ones_like(u)
+    for i in range(len(u) - 1):
+        out[i] = out[i + 1] * a + u[i]    # reads a slot a later iteration writes
+    return np.sum(out ** 2)
+
+
+def rewrites_behind(a, u):
+    out = np.zeros_like(u)
+    out[0] = u[0]
+    for i in range(1, len(u)):
+        out[i] = out[i - 1] * a + u[i]
+        out[i - 1] = out[i - 1] * 0.5     # and writes the slot behind again
+    return np.sum(np.sin(out))
+
+
+@pytest.mark.parametrize("fn", [recurrence, two_passes, looks_ahead, rewrites_behind])
+def test_cleared_slots(fn):
+    args = (0.7, normal(6))
+    grads = s2s.grad(fn, grad_position=(0, 1))(*args)
+    for position, g in enumerate(grads):
+        assert_close(g, numerical_grad(fn, args, position))
