@@ -28,6 +28,7 @@ import numpy as np
 
 from .array_items import drop_dead_clears, drop_unread_restores, is_marker, lower_item_helpers
 from .shapes import SCALAR, DropUnbroadcast, class_of, shape_classes
+from .stacks import iterate_saved
 
 
 class Context:
@@ -36,7 +37,8 @@ class Context:
     def __init__(self, generated: Set[str], primal_temps: Set[str], cotangent_of: Dict[str, str],
                  elementwise: Any, unbroadcast: Optional[str], reduction: Any = None,
                  helpers: Optional[Dict[str, str]] = None, shapes=None,
-                 is_number: Any = None, callee: Any = None, numpy: Any = None):
+                 is_number: Any = None, callee: Any = None, numpy: Any = None,
+                 bind: Any = None):
         self.generated = generated              # names safe to remove or rename
         self.primal_temps = primal_temps        # temporaries made by normalization
         self.cotangent_of = cotangent_of        # cotangent name -> primal name
@@ -49,6 +51,7 @@ class Context:
         self.is_number = is_number or (lambda name: False)   # a global holding a number?
         self.callee = callee or (lambda call: None)          # the object a call calls
         self.numpy = numpy                      # callable: the name NumPy has in generated code
+        self.bind = bind                        # callable (name, object): a name for it there
 
 
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
@@ -70,6 +73,9 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     fn.body = propagate_copies(fn.body, ctx)
     _fold_adjoint(fn)
     _deeper_first(fn, classes, ctx)
+    if ctx.bind is not None:
+        iterate_saved(fn, ctx.bind("reversed", reversed), ctx.bind("zip", zip))
+        fn.body = remove_dead(fn.body, ctx.generated)
     return fn
 
 
@@ -489,16 +495,29 @@ def remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
     """Drop assignments to pipeline names that nothing reads afterwards (loops: anywhere)."""
     while True:
         reads: Set[str] = set()
+        self_reads: Set[int] = set()
         for node in ast.walk(gast.Module(body=body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and id(node) not in self_reads:
                 reads.add(node.id)
             elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
                 reads.add(node.target.id)
+            elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name) and _arithmetic(node.value):
+                # steps = steps + 1 reads steps only to compute steps again
+                self_reads.update(id(n) for n in ast.walk(node.value)
+                                  if isinstance(n, gast.Name) and n.id == node.targets[0].id)
         dead = {n for n in removable if n not in reads}
         new_body, removed = _drop_assignments(body, dead)
         body = new_body
         if not removed:
             return body
+
+
+def _arithmetic(value) -> bool:
+    """Names and numbers combined by operators: no call, no side effect."""
+    return all(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Name, gast.Constant, gast.Load,
+                              gast.operator, gast.unaryop)) for n in ast.walk(value))
 
 
 def _drop_assignments(body, dead):

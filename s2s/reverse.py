@@ -179,7 +179,8 @@ class ReverseBuilder(ControlFlow):
                       helpers={"ones_like": self._name_of(runtime.ones_like),
                                "expand_reduced": self._name_of(numpy_helpers.expand_reduced)},
                       shapes=self.shapes, is_number=self._is_global_number,
-                      callee=self._callee, numpy=lambda: self.bind_free("np", np))
+                      callee=self._callee, numpy=lambda: self.bind_free("np", np),
+                      bind=self.bind_free)
         new = optimize(new, ctx)
         split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
         forward, backward = new.body[:split], new.body[split + 1:]
