@@ -21,6 +21,7 @@ from typing import Callable, Dict, Iterable, List, Set, Tuple
 
 import gast
 
+from . import syntax
 from .normalize import STATIC_ATTRIBUTES
 
 
@@ -29,7 +30,7 @@ DIFFERENTIABLE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Mod, gast
 
 
 def names_in(node: ast.AST) -> Set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in syntax.walk(node) if isinstance(n, gast.Name)}
 
 
 def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], bool]) -> Set[str]:
@@ -104,11 +105,11 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
 
 def free_names(fn) -> Set[str]:
     """Names a nested def or lambda reads from the scopes around it."""
-    params = {a.id for a in ast.walk(fn.args) if isinstance(a, gast.Name)}
+    params = {a.id for a in syntax.walk(fn.args) if isinstance(a, gast.Name)}
     body = fn.body if isinstance(fn.body, list) else [fn.body]
     stored, loaded = set(), set()
     for stmt in body:
-        for n in ast.walk(stmt):
+        for n in syntax.walk(stmt):
             if isinstance(n, gast.Name):
                 (stored if isinstance(n.ctx, gast.Store) else loaded).add(n.id)
     return loaded - stored - params

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Set
 import gast
 import numpy as np
 
+from . import syntax
 from .shapes import INTS, attr_of, class_of, is_int, is_restore, shape_of_class
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
     for stmt in stmts:
         inner = [f for f in ("body", "orelse") if isinstance(getattr(stmt, f, None), list)]
         if inner:
-            rebound = {n.id for n in ast.walk(stmt)
+            rebound = {n.id for n in syntax.walk(stmt)
                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
             arrays -= rebound
             for f in inner:
@@ -156,7 +157,7 @@ def drop_unread_restores(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     the primal reads only numbers out of it (``out[i - 1]``, a copy: no view can see a later
     write), no one can tell, and the copies go."""
     pops: Dict[str, List[ast.AST]] = {}         # array name -> its restore statements
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if (isinstance(node, gast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], gast.Subscript)
                 and isinstance(node.targets[0].value, gast.Name)
@@ -181,7 +182,7 @@ def _saves_of_items(fn, stack: str, array: str) -> Optional[List[ast.AST]]:
     """The ``stack.append(array[...])`` statements, if every other use of ``stack`` is its
     set-up or a pop."""
     saves = []
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
                 and isinstance(node.value.func, gast.Attribute) \
                 and isinstance(node.value.func.value, gast.Name) \
@@ -189,14 +190,14 @@ def _saves_of_items(fn, stack: str, array: str) -> Optional[List[ast.AST]]:
             if node.value.func.attr != "append":
                 return None
             saves.append(node)
-    uses = sum(isinstance(n, gast.Name) and n.id == stack for n in ast.walk(fn))
+    uses = sum(isinstance(n, gast.Name) and n.id == stack for n in syntax.walk(fn))
     return saves if uses == 1 + len(saves) + _count_pops(fn, stack) else None
 
 
 def _count_pops(fn, stack):
     return sum(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                and n.func.attr == "pop" and isinstance(n.func.value, gast.Name)
-               and n.func.value.id == stack for n in ast.walk(fn))
+               and n.func.value.id == stack for n in syntax.walk(fn))
 
 
 def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
@@ -207,9 +208,9 @@ def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
     marker = next((i for i, s in enumerate(fn.body) if is_marker(s)), len(fn.body))
     for index, stmt in enumerate(fn.body):
         primal = index < marker
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             if id(node) in skip:
-                ok.update(id(inner) for inner in ast.walk(node))
+                ok.update(id(inner) for inner in syntax.walk(node))
             elif isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
                     and node.value.id == array:
                 parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
@@ -225,7 +226,7 @@ def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
                     ok.add(id(node.args[_SHAPE_ARGUMENT[label]]))
             elif primal and isinstance(node, gast.BinOp):
                 ok.update(id(a) for a in (node.left, node.right))   # arithmetic: a new array
-    return all(id(n) in ok for n in ast.walk(fn)
+    return all(id(n) in ok for n in syntax.walk(fn)
                if isinstance(n, gast.Name) and n.id == array and not isinstance(n.ctx, gast.Store))
 
 
@@ -289,13 +290,13 @@ def _only_indexed(fn, ctx) -> Set[str]:
     """Cotangent buffers used only through indexing (and handed to ``own``, which copies):
     no other name can see their slots."""
     seen, other = set(), set()
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             node.value.s2s_indexed = True
         elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
                 and getattr(ctx.callee(node), "__name__", None) == "own":
             node.args[0].s2s_indexed = True
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and node.id in ctx.cotangent_of:
             if isinstance(node.ctx, gast.Store) or getattr(node, "s2s_indexed", False):
                 seen.add(node.id)
@@ -326,7 +327,7 @@ def _drop_loop_clears(loop, start: int, after, private: Set[str]) -> None:
             clears.append((position, array, _offset(stmt.targets[0].slice, offsets), stmt))
             continue
         nested = isinstance(stmt, (gast.For, gast.While, gast.If))
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Store):
                 reads.append((position, node.id,
                               None if nested else _read_offset(stmt, node, offsets)))
@@ -347,7 +348,7 @@ def _drop_loop_clears(loop, start: int, after, private: Set[str]) -> None:
 def _range_starts(fn, ctx) -> Dict[str, int]:
     """Names bound once to ``range(e)`` or ``range(s, e[, step > 0])`` with constant s."""
     starts, counts = {}, {}
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
@@ -396,7 +397,7 @@ def _offset(node, offsets) -> Optional[int]:
 
 def _read_offset(stmt, name_node, offsets) -> Optional[int]:
     """The slot offset a use of an array reads, or None if it may read any slot."""
-    for node in ast.walk(stmt):
+    for node in syntax.walk(stmt):
         if isinstance(node, gast.Subscript) and node.value is name_node:
             if isinstance(node.ctx, gast.Store) and not isinstance(stmt, gast.AugAssign):
                 return -10 ** 9            # a plain write reads nothing: never blocks
@@ -418,7 +419,7 @@ def _cleared(stmt) -> str:
 
 def _reads(stmt, array) -> bool:
     """Does ``stmt`` read ``array`` (anything but a plain write ``array[k] = v``)?"""
-    for node in ast.walk(stmt):
+    for node in syntax.walk(stmt):
         if isinstance(node, gast.Name) and node.id == array \
                 and not isinstance(node.ctx, gast.Store) \
                 and _read_offset(stmt, node, {}) != -10 ** 9:
@@ -428,10 +429,10 @@ def _reads(stmt, array) -> bool:
 
 def _is_constant_slot_below(stmt, array, bound) -> bool:
     """Does ``stmt`` read ``array`` only at constant slots below ``bound`` (or not at all)?"""
-    for node in ast.walk(stmt):
+    for node in syntax.walk(stmt):
         if isinstance(node, gast.Name) and node.id == array \
                 and not isinstance(node.ctx, gast.Store):
-            owner = next((n for n in ast.walk(stmt)
+            owner = next((n for n in syntax.walk(stmt)
                           if isinstance(n, gast.Subscript) and n.value is node), None)
             if owner is None:
                 return False

@@ -8,6 +8,7 @@ import ast
 
 import gast
 
+from . import syntax
 from .parse import Source
 
 UNSUPPORTED = {
@@ -42,7 +43,7 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
     for stmt in fn.body:
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             info = UNSUPPORTED.get(type(node))
             if info:
                 raise source.error(node, info[0], info[1])

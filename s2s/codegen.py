@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import gast
 
+from . import syntax
 from .parse import Source
 
 _counter = itertools.count(1)
@@ -79,9 +80,9 @@ def _free_names(text: str, fname: str) -> List[str]:
     """Names the generated function reads but never binds, in a stable order."""
     tree = ast.parse(text)
     fn = tree.body[0]
-    bound = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
+    bound = {a.arg for a in syntax.walk(fn.args) if isinstance(a, ast.arg)}
     loads: List[str] = []
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 bound.add(node.id)

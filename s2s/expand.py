@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import gast
 
+from . import syntax
 from .normalize import const, name
 
 RESULT, DRESULT = "result", "dresult"
@@ -51,7 +52,7 @@ def template_of(rule: Callable) -> Template:
     signature = inspect.signature(rule)
     params = set(signature.parameters)
     assigned, read = set(), set()
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Name):
             (assigned if isinstance(node.ctx, gast.Store) else read).add(node.id)
     contributions = {p for p in params if "d" + p in assigned}
@@ -167,7 +168,7 @@ def _is_static_marker(test) -> bool:
 def static_value(node: ast.AST) -> Any:
     """The value of an expression built only from constants, or ``_UNKNOWN``."""
     if any(isinstance(n, (gast.Name, gast.Call, gast.Attribute, gast.Subscript))
-           for n in ast.walk(node)):
+           for n in syntax.walk(node)):
         return _UNKNOWN
     try:
         expr = gast.gast_to_ast(gast.Expression(body=copy.deepcopy(node)))

@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 import gast
 import numpy as np
 
-from . import rules, runtime
+from . import rules, runtime, syntax
 from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_names
 from .checks import UNSUPPORTED
 from .codegen import compile_function
@@ -602,7 +602,7 @@ class ForwardBuilder:
     def _check_closure(self, stmt: gast.FunctionDef, following: List[ast.AST]) -> None:
         """A closure reads variables when it runs: none may change after its def."""
         later = _bound_names(following)
-        read = {n.id for n in ast.walk(stmt) if isinstance(n, gast.Name)
+        read = {n.id for n in syntax.walk(stmt) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Load)}
         changed = sorted(read & later & self.varied)
         if changed:
@@ -830,7 +830,7 @@ class ForwardBuilder:
             if isinstance(node, (tuple, dict)):     # *args, **kwargs
                 if any(n.id in self.live for v in (node.values() if isinstance(node, dict)
                                                   else node)
-                       for n in ast.walk(v) if isinstance(n, gast.Name)):
+                       for n in syntax.walk(v) if isinstance(n, gast.Name)):
                     # the tangent of a *args parameter is a tuple: call_jvp builds it
                     return self.dynamic_call(target, call, stmt, force=True)
                 continue
@@ -886,7 +886,7 @@ class ForwardBuilder:
                            lambda base: DRESULT if base == "dresult" else self._fresh_temp(base),
                            self.bind_free)
         tangent_names = set(self.tangents.values()) | {DRESULT}
-        operands = {n.id for node in bound.values() for n in ast.walk(node)
+        operands = {n.id for node in bound.values() for n in syntax.walk(node)
                     if isinstance(n, gast.Name)}
         body, zero = Simplifier(self, tangent_names, operands).block(expansion.statements)
         return None if zero else body
@@ -947,11 +947,11 @@ class Simplifier:
 
     def is_tangent(self, node) -> bool:
         return any(isinstance(n, gast.Name) and n.id in self.tangent_names
-                   for n in ast.walk(node))
+                   for n in syntax.walk(node))
 
     def reads(self, node) -> Set[str]:
         out = set()
-        for n in ast.walk(node):
+        for n in syntax.walk(node):
             if isinstance(n, gast.Name):
                 out |= self.meaning.get(n.id, {n.id})
         return out
@@ -1173,16 +1173,16 @@ _UNSUPPORTED = {**{kind: info for kind, info in UNSUPPORTED.items()
 def check_supported(source: Source, fn: gast.FunctionDef) -> None:
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
-    nested = [n for s in fn.body for n in ast.walk(s) if isinstance(n, gast.FunctionDef)]
-    inner = {id(n) for d in nested for s in d.body for n in ast.walk(s)}
+    nested = [n for s in fn.body for n in syntax.walk(s) if isinstance(n, gast.FunctionDef)]
+    inner = {id(n) for d in nested for s in d.body for n in syntax.walk(s)}
     for stmt in fn.body:
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             info = _UNSUPPORTED.get(type(node))
             if isinstance(node, gast.Nonlocal) and id(node) in inner:
                 continue        # a local function may rebind its enclosing function's names
             if info:
                 raise source.error(node, info[0], info[1])
-    if not any(isinstance(n, gast.Return) for s in fn.body for n in ast.walk(s)):
+    if not any(isinstance(n, gast.Return) for s in fn.body for n in syntax.walk(s)):
         raise source.error(fn, "a function that returns nothing",
                            "return the value to differentiate")
 
@@ -1256,7 +1256,7 @@ def _rebound_names(stmts) -> Set[str]:
 
 
 def _loaded_names(stmts) -> Set[str]:
-    return {n.id for s in stmts for n in ast.walk(s)
+    return {n.id for s in stmts for n in syntax.walk(s)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
@@ -1322,7 +1322,7 @@ def _drop_self_assignments(body):
 
 def _drop_unused_functions(body):
     """Local functions nothing reads (a closure whose calls all went to its tangent)."""
-    loads = {n.id for s in body for n in ast.walk(s)
+    loads = {n.id for s in body for n in syntax.walk(s)
              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     return [s for s in body if not (isinstance(s, gast.FunctionDef) and s.name not in loads)]
 

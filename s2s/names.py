@@ -12,6 +12,8 @@ import keyword
 import gast
 from typing import Iterable, Set
 
+from . import syntax
+
 
 class Namer:
     """Hands out names that collide with nothing in the function being transformed."""
@@ -23,7 +25,7 @@ class Namer:
     @classmethod
     def for_tree(cls, tree: ast.AST, extra: Iterable[str] = ()) -> "Namer":
         taken = set(extra)
-        for node in ast.walk(tree):
+        for node in syntax.walk(tree):
             if isinstance(node, (gast.Name, ast.Name)):
                 taken.add(node.id)
             elif isinstance(node, ast.arg):

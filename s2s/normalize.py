@@ -24,6 +24,7 @@ from typing import List, Optional, Set
 
 import gast
 
+from . import syntax
 from .names import Namer
 from .parse import Source
 from .resolve import local_names
@@ -197,11 +198,11 @@ class Normalizer:
         items = self.namer.fresh(f"{hint}_items")
         renames = {}
         for gen in node.generators:
-            for target in ast.walk(gen.target):
+            for target in syntax.walk(gen.target):
                 if isinstance(target, gast.Name) and target.id not in renames:
                     renames[target.id] = self.namer.fresh(target.id)
         tree = copy.deepcopy(node)
-        for n in ast.walk(tree):
+        for n in syntax.walk(tree):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
         append = gast.Expr(value=gast.Call(
@@ -215,7 +216,7 @@ class Normalizer:
                              type_comment=None)]
         self.locals |= {items} | set(renames.values())
         loop = body[0]
-        for n in ast.walk(loop):
+        for n in syntax.walk(loop):
             if hasattr(n, "lineno") is False or getattr(n, "lineno", None) is None:
                 ast.copy_location(n, node)
         self.pending.append(ast.copy_location(assign(items, gast.List(elts=[],
@@ -319,7 +320,7 @@ class Normalizer:
 
     def snapshot(self, part, target):
         """Copy a right-hand name that the unpacking itself rebinds (``a, b = b, a``)."""
-        bound = {e.id for e in ast.walk(target) if isinstance(e, gast.Name)}
+        bound = {e.id for e in syntax.walk(target) if isinstance(e, gast.Name)}
         if isinstance(part, gast.Name) and part.id in bound:
             tmp = self.namer.fresh(part.id + "_old")
             self.pending.append(assign(tmp, name(part.id)))

@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional, Set
 import gast
 import numpy as np
 
+from . import syntax
 from .array_items import drop_dead_clears, drop_unread_restores, is_marker, lower_item_helpers
 from .shapes import SCALAR, DropUnbroadcast, class_of, shape_classes
 from .stacks import iterate_saved
@@ -97,7 +98,7 @@ def _deeper_first(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     def weight(node):
         # ties go to the longer chain (measured: 10^6 elements, 10-25% faster that way)
         operations = sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call))
-                         for n in ast.walk(node))
+                         for n in syntax.walk(node))
         return need(node), operations
 
     class Reorder(ast.NodeTransformer):
@@ -130,7 +131,7 @@ def fuse_accumulations(body: List[ast.AST]) -> List[ast.AST]:
                 and isinstance(prev.targets[0], gast.Name)
                 and prev.targets[0].id == stmt.target.id
                 and not isinstance(prev.value, gast.Name)
-                and stmt.target.id not in {n.id for n in ast.walk(stmt.value)
+                and stmt.target.id not in {n.id for n in syntax.walk(stmt.value)
                                            if isinstance(n, gast.Name)}):
             prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=stmt.value)
             continue
@@ -172,7 +173,7 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
             if cls is not None and cls != SCALAR and counts.get(target) == 1 \
                     and target not in ctx.cotangent_of:
                 first.setdefault(cls, target)
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                 and node.func.attr in _SIZE_FUNCTIONS and len(node.args) == 1
                 and isinstance(node.args[0], gast.Name)):
@@ -194,12 +195,12 @@ def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     ones, expand = ctx.helpers.get("ones_like"), ctx.helpers.get("expand_reduced")
     loads: Dict[str, List[ast.AST]] = {}
     parents: Dict[int, ast.AST] = {}
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             loads.setdefault(node.id, []).append(node)
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if not (isinstance(node, gast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call)
                 and isinstance(node.value.func, gast.Name)):
@@ -239,7 +240,7 @@ def _is_false(node) -> bool:
 # -- 2. copies and algebra -------------------------------------------------------------------
 def _assign_counts(body: List[ast.AST]) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -300,7 +301,7 @@ def _copies_back(before, a, b) -> bool:
                 and isinstance(stmt.value, gast.Name) and stmt.value.id == a):
             return True
         if any(isinstance(n, gast.Name) and n.id in (a, b) and isinstance(n.ctx, gast.Store)
-               for n in ast.walk(stmt)):
+               for n in syntax.walk(stmt)):
             return False
         if isinstance(stmt, gast.AugAssign):
             return False
@@ -312,10 +313,10 @@ def _reads_before_rebinding(stmts, a, b) -> int:
     inside a statement that also reads ``a``)."""
     reads = 0
     for stmt in stmts:
-        stmt_reads = sum(1 for n in ast.walk(stmt) if isinstance(n, gast.Name)
+        stmt_reads = sum(1 for n in syntax.walk(stmt) if isinstance(n, gast.Name)
                          and n.id == a and isinstance(n.ctx, gast.Load))
         rebinds = any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
-                      for n in ast.walk(stmt))
+                      for n in syntax.walk(stmt))
         if rebinds:
             simple = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
             if simple and stmt_reads:
@@ -329,7 +330,7 @@ def _reads_before_rebinding(stmts, a, b) -> int:
 
 def _load_counts(body) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -340,7 +341,7 @@ def _is_plain_number(node) -> bool:
 
 
 def _replace_load(node, old, value):
-    for parent in ast.walk(node):
+    for parent in syntax.walk(node):
         for field, child in ast.iter_fields(parent):
             if isinstance(child, gast.Name) and child.id == old and isinstance(child.ctx,
                                                                                 gast.Load):
@@ -353,14 +354,14 @@ def _replace_load(node, old, value):
 
 
 def _rename_load(node, old, new):
-    for n in ast.walk(node):
+    for n in syntax.walk(node):
         if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
             n.id = new
 
 
 def _mutated_in_place(body) -> Set[str]:
     names = set()
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
             base = node.target.value
             if isinstance(base, gast.Name):
@@ -389,7 +390,7 @@ def _fold_adjoint(fn) -> None:
             continue
         if not seen_sentinel:
             continue
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             if isinstance(node, gast.Assign):
                 node.s2s_keep = False
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
@@ -404,7 +405,7 @@ def _fold_adjoint(fn) -> None:
 
 def _updated_in_place(body) -> Set[str]:
     names = set()
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.AugAssign):
             target = node.target
             while isinstance(target, gast.Subscript):
@@ -496,7 +497,7 @@ def remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
     while True:
         reads: Set[str] = set()
         self_reads: Set[int] = set()
-        for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                     and id(node) not in self_reads:
                 reads.add(node.id)
@@ -505,7 +506,7 @@ def remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
             elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name) and _arithmetic(node.value):
                 # steps = steps + 1 reads steps only to compute steps again
-                self_reads.update(id(n) for n in ast.walk(node.value)
+                self_reads.update(id(n) for n in syntax.walk(node.value)
                                   if isinstance(n, gast.Name) and n.id == node.targets[0].id)
         dead = {n for n in removable if n not in reads}
         new_body, removed = _drop_assignments(body, dead)
@@ -517,7 +518,7 @@ def remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
 def _arithmetic(value) -> bool:
     """Names and numbers combined by operators: no call, no side effect."""
     return all(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Name, gast.Constant, gast.Load,
-                              gast.operator, gast.unaryop)) for n in ast.walk(value))
+                              gast.operator, gast.unaryop)) for n in syntax.walk(value))
 
 
 def _drop_assignments(body, dead):
@@ -568,7 +569,7 @@ def sink_into_adjoint(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
             continue
         user = next((s for s in out[out.index(stmt) + 1:]
                      if any(isinstance(n, gast.Name) and n.id == target
-                            for n in ast.walk(s))), None)
+                            for n in syntax.walk(s))), None)
         if user is None or out.index(user) <= marker \
                 or not isinstance(user, (gast.Assign, gast.AugAssign)):
             continue
@@ -581,7 +582,7 @@ def _maybe_written_through(body, ctx) -> Set[str]:
     """Names whose value some statement may change in place: ``x[i] = v``, ``x += v``,
     ``x.append(v)``, or passing ``x`` to a function that is not an elementwise operation."""
     names = set()
-    for node in ast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
         target = None
         if isinstance(node, (gast.Subscript, gast.Attribute)) \
                 and isinstance(node.ctx, gast.Store):
@@ -658,7 +659,7 @@ def _single_use_in(stmt, prev) -> bool:
     value = stmt.value
     if value is None:
         return False
-    return sum(isinstance(n, gast.Name) and n.id == target for n in ast.walk(value)) == 1
+    return sum(isinstance(n, gast.Name) and n.id == target for n in syntax.walk(value)) == 1
 
 
 def _substitute(stmt, target, value):

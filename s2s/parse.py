@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional
 
 import gast
 
+from . import syntax
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
 
 _MISSING = object()
@@ -107,7 +108,7 @@ def parse_function(fn: Any) -> Source:
     ast.increment_lineno(node, first_line - 1)
     col_shift = len(lines[0]) - len(lines[0].lstrip())
     if col_shift:
-        for sub in ast.walk(node):
+        for sub in syntax.walk(node):
             if hasattr(sub, "col_offset") and sub.col_offset is not None:
                 sub.col_offset += col_shift
     node.decorator_list = []
@@ -123,7 +124,7 @@ def _find_function(module: gast.Module, fn: Any, code: Any):
     for stmt in module.body:
         if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)) and stmt.name == fn.__name__:
             return stmt
-    lambdas = [n for n in ast.walk(module) if isinstance(n, gast.Lambda)]
+    lambdas = [n for n in syntax.walk(module) if isinstance(n, gast.Lambda)]
     if fn.__name__ == "<lambda>" and len(lambdas) == 1:
         lam = lambdas[0]
         ret = gast.Return(value=lam.body)

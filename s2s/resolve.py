@@ -11,6 +11,7 @@ from typing import Any, Optional, Set
 
 import gast
 
+from . import syntax
 from .parse import MISSING, Source
 
 UNRESOLVED = MISSING
@@ -25,7 +26,7 @@ def local_names(fn: gast.FunctionDef) -> Set[str]:
     for a in (args.vararg, args.kwarg):
         if a is not None:
             names.add(a.id if isinstance(a, gast.Name) else a.arg)
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             names.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn:

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import gast
 import numpy as np
 
-from . import rules
+from . import rules, syntax
 from .activity import STATIC_ATTRIBUTES, active_names, free_names
 from .errors import MissingRuleError, UnsupportedSyntaxError
 from .expand import Expansion, bind_call, expand, template_of
@@ -122,7 +122,7 @@ class ReverseBuilder(ControlFlow):
         _, seed_stmts = self.seeds(outputs, value_node)
         adjoint = self.reverse_block(primal)
         grads = [self._final_cotangent(p) for p in self.wrt]
-        reads = {n.id for s in seed_stmts + adjoint + grads for n in ast.walk(s)
+        reads = {n.id for s in seed_stmts + adjoint + grads for n in syntax.walk(s)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         shape_only = self._read_for_shape_only(seed_stmts + adjoint)
         self.rollback(checkpoint)
@@ -314,7 +314,7 @@ class ReverseBuilder(ControlFlow):
         """
         found: Dict[str, Set[str]] = {}
         nodes: Dict[str, ast.AST] = {}
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.FunctionDef):
                 found[node.name], nodes[node.name] = free_names(node) & self.active, node
             elif (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)
@@ -323,12 +323,12 @@ class ReverseBuilder(ControlFlow):
                 nodes[node.targets[0].id] = node
         escaping = {n for n, free in found.items() if free}
         callees = set()
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Call):
                 # called here, or passed to a call: its cotangent comes back from the call
                 callees |= {id(a) for a in [node.func] + list(node.args)
                             + [k.value for k in node.keywords] if isinstance(a, gast.Name)}
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Name) and node.id in escaping \
                     and isinstance(node.ctx, gast.Load) and id(node) not in callees:
                 raise self.source.error(
@@ -428,14 +428,14 @@ class ReverseBuilder(ControlFlow):
     def _pure_primal_names(self, primal) -> Set[str]:
         """Primal names computed without side effects: nothing is lost if no one reads them."""
         names, impure = set(), set()
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Assign):
                 targets = set()
                 for t in node.targets:
                     targets |= _stored_target(t)
                 (names if self._pure(node.value) else impure).update(targets)
             elif isinstance(node, (gast.For, gast.AugAssign, gast.FunctionDef)):
-                impure |= {n.id for n in ast.walk(getattr(node, "target", node))
+                impure |= {n.id for n in syntax.walk(getattr(node, "target", node))
                            if isinstance(n, gast.Name)}
         return names - impure - set(self.wrt) - self.mutated
 
@@ -446,7 +446,7 @@ class ReverseBuilder(ControlFlow):
         if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare)):
             return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
                                       gast.Compare)) or not isinstance(n, ast.expr)
-                       for n in ast.walk(value))
+                       for n in syntax.walk(value))
         if isinstance(value, gast.Call):
             func = self._callee(value)
             module = getattr(func, "__module__", None) or ""
@@ -463,14 +463,14 @@ class ReverseBuilder(ControlFlow):
         shape_reads, other_reads = set(), set()
         positions = set()
         for stmt in stmts:
-            for node in ast.walk(stmt):
+            for node in syntax.walk(stmt):
                 if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
                         and node.func.id in shape_fns and len(node.args) >= 2 \
                         and isinstance(node.args[1], gast.Name):
                     positions.add(id(node.args[1]))
                     shape_reads.add(node.args[1].id)
         for stmt in stmts:
-            for node in ast.walk(stmt):
+            for node in syntax.walk(stmt):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                         and id(node) not in positions:
                     other_reads.add(node.id)
@@ -568,7 +568,7 @@ class ReverseBuilder(ControlFlow):
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 trees.add(extra.id)
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             # a function's cotangent is a dict: one entry per value it closes over
             if isinstance(node, gast.FunctionDef):
                 trees.add(node.name)
@@ -577,7 +577,7 @@ class ReverseBuilder(ControlFlow):
         changed = True
         while changed:
             changed = False
-            for stmt in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+            for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
                 if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
                     continue
                 t, v = stmt.targets[0].id, stmt.value
@@ -935,7 +935,7 @@ class ReverseBuilder(ControlFlow):
     def _dynamic_branch(self, stmt, expansion, bound):
         """A rule ``if`` decided at run time: accumulate into materialized cotangents."""
         before = []
-        for inner in ast.walk(stmt):
+        for inner in syntax.walk(stmt):
             marker = _assigned_marker(inner, expansion.contributions)
             if marker is None:
                 continue
@@ -1118,7 +1118,7 @@ def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
     nested = set()          # names assigned inside branches or loops keep their name
     for stmt in body:
         if not isinstance(stmt, gast.Assign):
-            for node in ast.walk(stmt):
+            for node in syntax.walk(stmt):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                     nested.add(node.id)
     out = []
@@ -1153,7 +1153,7 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
         if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
                 and stmt.targets[0].id in temps and stmt.targets[0].id not in live):
             continue
-        for node in ast.walk(stmt):
+        for node in syntax.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 live.add(node.id)
         kept.append(stmt)
@@ -1162,14 +1162,14 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
 
 def _store_counts(stmts) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts
 
 
 def _rename_loads(node, old: str, new: str):
-    for n in ast.walk(node):
+    for n in syntax.walk(node):
         if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
             n.id = new
     return node
@@ -1187,13 +1187,13 @@ def _copy(node):
 def _has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
     if node is None:
         return False
-    return any(isinstance(n, gast.Name) and n.id in active for n in ast.walk(node))
+    return any(isinstance(n, gast.Name) and n.id in active for n in syntax.walk(node))
 
 
 def _operand_names(node) -> List[str]:
     if node is None:
         return []
-    return [n.id for n in ast.walk(node) if isinstance(n, gast.Name)]
+    return [n.id for n in syntax.walk(node) if isinstance(n, gast.Name)]
 
 
 def _assigned_marker(stmt, markers) -> Optional[str]:

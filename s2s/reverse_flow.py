@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import gast
 
+from . import syntax
 from .canonical import _contains
 from . import runtime
 from .activity import stored_names as _stored_target
@@ -106,7 +107,7 @@ class ControlFlow:
     def prepare_loop(self, loop) -> List[ast.AST]:
         iter_names = set()
         if isinstance(loop, gast.For):
-            iter_names = {n.id for n in ast.walk(loop.iter) if isinstance(n, gast.Name)}
+            iter_names = {n.id for n in syntax.walk(loop.iter) if isinstance(n, gast.Name)}
         if not self.is_active_code(loop.body) and not (iter_names & self.active):
             return [loop]
         before: List[ast.AST] = []
@@ -150,7 +151,7 @@ class ControlFlow:
                     and isinstance(stmt.targets[0], gast.Name)):
                 continue
             target = stmt.targets[0].id
-            operands = {n.id for n in ast.walk(stmt.value) if isinstance(n, gast.Name)}
+            operands = {n.id for n in syntax.walk(stmt.value) if isinstance(n, gast.Name)}
             # a global number (STEP = 2) never changes; parameters might hold arrays
             stable = {n for n in operands - known if n not in self.assigned_anywhere
                       and n not in self.active and self._is_global_number(n)}
@@ -229,7 +230,7 @@ class ControlFlow:
 
     def is_active_code(self, stmts) -> bool:
         """Does ``stmts`` assign or update any active name?"""
-        for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
                     and node.id in self.active:
                 return True
@@ -309,7 +310,7 @@ class ControlFlow:
     def mutated_names(self, primal) -> Set[str]:
         """Active names updated in place: ``x[i] = v``, ``xs.append(v)``."""
         names = set()
-        for node in ast.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
                     and isinstance(node.targets[0].value, gast.Name):
                 names.add(node.targets[0].value.id)
@@ -501,7 +502,7 @@ class ControlFlow:
         own_name = self.injected and next((n for n, v in self.injected.items()
                                            if v is runtime.own), None)
         names = set()
-        for node in ast.walk(gast.Module(body=list(body), type_ignores=[])):
+        for node in syntax.walk(gast.Module(body=list(body), type_ignores=[])):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
                     and node.func.id == own_name and len(node.args) == 2 \
                     and isinstance(node.args[1], gast.Name):
@@ -525,7 +526,7 @@ class ControlFlow:
                      if n in self.restores]
         body += self.reverse_block(loop.body)
         if info.recompute:
-            read = {n.id for stmt in body for n in ast.walk(stmt)
+            read = {n.id for stmt in body for n in syntax.walk(stmt)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
             body = [copy.deepcopy(stmt) for stmt in info.recompute
                     if stmt.targets[0].id in read] + body
@@ -599,11 +600,11 @@ def _has_code(stmts) -> bool:
 
 def _stored(stmts) -> Set[str]:
     out = set()
-    for node in ast.walk(gast.Module(body=list(stmts), type_ignores=[])):
+    for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             out.add(node.id)
     return out
 
 
 def _names(node) -> Set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in syntax.walk(node) if isinstance(n, gast.Name)}

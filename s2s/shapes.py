@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Set
 import gast
 import numpy as np
 
-from . import numpy_helpers
+from . import numpy_helpers, syntax
 
 if TYPE_CHECKING:
     from .optimize import Context
@@ -70,14 +70,14 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
     for n in ints:
         classes[n] = SCALAR
     conflicted: Set[str] = set()
-    assigns = [(n.targets[0].id, n.value) for n in ast.walk(fn) if isinstance(n, gast.Assign)
+    assigns = [(n.targets[0].id, n.value) for n in syntax.walk(fn) if isinstance(n, gast.Assign)
                and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
     # values brought back by the reverse sweep (x_prev = x_stack.pop(); x = x_prev) are
     # earlier values of the same names: they tell nothing new about shapes
     restored = {t for t, v in assigns if is_restore(v)}
     assigns = [(t, v) for t, v in assigns if not is_restore(v) and t not in ints
                and not (isinstance(v, gast.Name) and v.id in restored)]
-    for loop in ast.walk(fn):
+    for loop in syntax.walk(fn):
         # for x_t in xs: x_t has the shape of xs[0]
         if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) \
                 and isinstance(loop.iter, gast.Name) and loop.target.id not in ints:
@@ -121,7 +121,7 @@ def _int_names(fn: gast.FunctionDef, ctx: Context) -> frozenset:
     """Names that only ever hold ints: ``for i in range(...)``, ``j = i - 1``, ``n = len(x)``
     (set-ups to None and values popped back in the reverse sweep aside)."""
     sources: Dict[str, list] = {}
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name):
             if not is_restore(node.value):
@@ -134,7 +134,7 @@ def _int_names(fn: gast.FunctionDef, ctx: Context) -> frozenset:
         elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
             sources.setdefault(node.target.id, []).append(("in", node.iter))
             node.target.s2s_seen = True
-    for node in ast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             if not getattr(node, "s2s_seen", False):
                 sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown

@@ -16,6 +16,8 @@ from typing import Dict, List, Optional
 
 import gast
 
+from . import syntax
+
 
 def iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
                   zip_name: Optional[str]) -> None:
@@ -32,7 +34,7 @@ def iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
             continue
         if any(isinstance(n, gast.Name) and n.id == loop.target.id
                and not isinstance(n.ctx, gast.Store)
-               for s in loop.body + fn.body[at + 1:] for n in ast.walk(s)):
+               for s in loop.body + fn.body[at + 1:] for n in syntax.walk(s)):
             continue                            # the counter is read: keep it
         taken = []
         for stmt in loop.body:
@@ -59,7 +61,7 @@ def _pushes_per_iteration(body: List[ast.AST]) -> Dict[str, int]:
     found: Dict[str, int] = {}
     for loop in body:
         if not isinstance(loop, (gast.For, gast.While)) or any(
-                isinstance(n, (gast.Break, gast.Continue)) for n in ast.walk(loop)):
+                isinstance(n, (gast.Break, gast.Continue)) for n in syntax.walk(loop)):
             continue
         for stmt in loop.body:
             if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
@@ -83,7 +85,7 @@ def _popped(stmt) -> Optional[str]:
 
 def _uses(fn, stack: str) -> int:
     """How often ``stack`` is named: 3 is its set-up, one append and one pop."""
-    return sum(isinstance(n, gast.Name) and n.id == stack for n in ast.walk(fn))
+    return sum(isinstance(n, gast.Name) and n.id == stack for n in syntax.walk(fn))
 
 
 def _name(id_: str, ctx=None) -> gast.Name:
