@@ -186,8 +186,88 @@ class ReverseBuilder(ControlFlow):
         forward, backward = new.body[:split], new.body[split + 1:]
         if self.mode != "vjp":
             new.body = forward + backward
+            self._private_gradients(new)
             return new
         return self._as_pullback(new, forward, backward, seed_param, fn, primal_temps)
+
+    def _private_gradients(self, new: gast.FunctionDef) -> None:
+        """Each returned gradient is an array of its own: never an input, a global, or
+        another gradient (``return (dz, dz)`` becomes ``return (dz, fresh_copy(dz))``), so
+        a caller may update it in place. Values made by arithmetic or by NumPy functions
+        that allocate are taken as they are."""
+        ret = new.body[-1]
+        grads = ret.value if self.mode == "grad_only" else ret.value.elts[1]
+        holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
+            not self.single else (None, [grads])
+        bindings: Dict[str, List[ast.AST]] = {}
+        plain: Set[int] = set()
+        for node in syntax.walk(new):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name):
+                bindings.setdefault(node.targets[0].id, []).append(node.value)
+                plain.add(id(node.targets[0]))
+            elif isinstance(node, gast.AugAssign):
+                plain.add(id(node.target))      # x += v updates the array x already holds
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                    and id(node) not in plain:
+                bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
+        params = set(parameter_names(new))
+        loads: Dict[str, int] = {}
+        for node in syntax.walk(new):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+
+        visiting: Set[str] = set()
+
+        def fresh(name_: str) -> bool:
+            if name_ in params or name_ in visiting or not bindings.get(name_):
+                return False
+            visiting.add(name_)
+            try:
+                return all(self._allocates(v, fresh, loads) for v in bindings[name_])
+            finally:
+                visiting.discard(name_)
+
+        seen: Set[str] = set()
+        for i, elt in enumerate(elts):
+            if isinstance(elt, gast.Name):
+                private = elt.id not in seen and fresh(elt.id)
+                seen.add(elt.id)
+            else:
+                private = self._allocates(elt, fresh, loads)
+            if not private:
+                elts[i] = self._call_helper("fresh_copy", runtime.fresh_copy, [elt])
+        if holder is None:
+            if self.mode == "grad_only":
+                ret.value = elts[0]
+            else:
+                ret.value.elts[1] = elts[0]
+
+    _ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
+                   np.array, np.copy, np.matmul, np.dot, np.outer, runtime.own,
+                   runtime.zeros_like, runtime.ones_like, numpy_helpers.matmul_adjoint_x1,
+                   numpy_helpers.matmul_adjoint_x2)
+
+    def _allocates(self, value, fresh, loads) -> bool:
+        """Does ``value`` make a new array (or an immutable number)? ``unbroadcast(g, x)``
+        may be g itself: it counts when g is a new array read only there."""
+        if value is None:
+            return False
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant)):
+            return True
+        if not isinstance(value, gast.Call):
+            return False
+        func = self._callee(value)
+        if func is UNRESOLVED:
+            return isinstance(value.func, gast.Attribute) and value.func.attr in (
+                "sum", "mean", "prod", "copy", "dot")
+        if func is numpy_helpers.unbroadcast and value.args:
+            g = value.args[0]
+            if isinstance(g, gast.Name):
+                return loads.get(g.id) == 1 and fresh(g.id)
+            return self._allocates(g, fresh, loads)
+        return (any(func is f for f in self._ALLOCATING) or is_elementwise(func)
+                or self._is_full_reduction(value))
 
     def _as_pullback(self, new, forward, backward, seed_param, fn, primal_temps):
         """Split a flat gradient into a forward sweep that returns a pullback closure."""

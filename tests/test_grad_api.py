@@ -406,3 +406,45 @@ def test_unsupported_constructs_are_clear_errors(fn, names):
 
 def test_errors_share_one_base_class():
     assert issubclass(s2s.S2SError, Exception)
+
+
+# --- returned gradients are arrays of their own ---------------------------------------------
+SCALE = np.array([1.0, 2.0, 3.0])
+
+
+def linear_in_x(x, y):
+    return np.sum(x * y)                  # dx is y's values
+
+
+def shared_cotangent(x, y):
+    return np.sum(np.tanh(x + y))         # dx and dy are the same values
+
+
+def global_weights(x):
+    return np.sum(x * SCALE)              # dx is the global's values
+
+
+def transposed(x, w):
+    return np.sum(x * w.T)                # dx is a view of w's values
+
+
+@pytest.mark.parametrize("fn, args", [
+    (linear_in_x, (np.ones(3), np.arange(3.0))),
+    (shared_cotangent, (np.ones(3), np.arange(3.0))),
+    (global_weights, (np.ones(3),)),
+    (transposed, (np.ones((2, 3)), np.arange(6.0).reshape(3, 2))),
+], ids=["input", "shared", "global", "view"])
+@pytest.mark.parametrize("api", ["grad", "value_and_grad"])
+def test_gradients_never_share_memory_with_inputs_globals_or_each_other(fn, args, api):
+    positions = tuple(range(len(args)))
+    if api == "grad":
+        grads = s2s.grad(fn, grad_position=positions)(*args)
+    else:
+        grads = s2s.value_and_grad(fn, grad_position=positions)(*args)[1]
+    others = list(args) + [SCALE]
+    for i, g in enumerate(grads):
+        for other in others + [h for j, h in enumerate(grads) if j != i]:
+            assert not np.shares_memory(g, other)
+        g *= 2.0                          # a caller may scale a gradient in place
+    for position, g in enumerate(s2s.grad(fn, grad_position=positions)(*args)):
+        assert_close(g, numerical_grad(fn, args, position))

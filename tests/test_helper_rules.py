@@ -31,7 +31,7 @@ from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
-from s2s.runtime import add, add_at, own, restructure
+from s2s.runtime import add, add_at, fresh_copy, own, restructure
 from tests.rule_harness import (STEP, compile_body, key, leaves, replace_leaves,
                                 template_problems)
 from tests.test_forward_rules import (apply_tangent, bind, check_tangent, load_rules,
@@ -282,6 +282,7 @@ RUNTIME = [
     case(add_at, [r(2), r(3)], 1, r(3), wrt="buffer value"),
     case(own, r(3, 4), r(3, 4), wrt="cotangent"),
     case(own, [r(2), r(3)], (r(2), r(3)), wrt="cotangent"),
+    case(fresh_copy, r(3, 4), wrt="value"),
     case(restructure, [r(2), [r(3), 0.5]], (r(2), (r(3), 1.0)), wrt="cotangent"),
     case(restructure, r(3), r(3), wrt="cotangent"),
 ]
@@ -392,7 +393,8 @@ def test_prod_adjoint_derivatives_are_exact_at_zeros():
 def public_helpers():
     functions = [f for name, f in inspect.getmembers(numpy_helpers, inspect.isfunction)
                  if f.__module__ == numpy_helpers.__name__ and not name.startswith("_")]
-    return functions + [runtime.ones_like, runtime.zeros_like, add, add_at, own, restructure]
+    return functions + [runtime.ones_like, runtime.zeros_like, add, add_at, own, restructure,
+                        fresh_copy]
 
 
 @pytest.mark.parametrize("helper", public_helpers(), ids=lambda f: f.__name__)

@@ -37,7 +37,7 @@ from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import adjoint, tangent
-from s2s.runtime import add, add_at, own, restructure
+from s2s.runtime import add, add_at, fresh_copy, own, restructure
 
 
 # --- support functions for second derivatives ----------------------------------------------------
@@ -392,6 +392,11 @@ def add_at_jvp(buffer, key, value):
 @tangent(own)
 def own_jvp(cotangent, primal):
     dresult = own(dcotangent, primal)
+
+
+@tangent(fresh_copy)
+def fresh_copy_jvp(value):
+    dresult = fresh_copy(dvalue)
 
 
 @tangent(restructure)

@@ -29,7 +29,7 @@ from s2s.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adjoint_a, 
                                tensordot_axes, trace_adjoint, unbroadcast, unpack_like, unrepeat,
                                unstack, untake, untile)
 from s2s.rules import adjoint, nondifferentiable
-from s2s.runtime import add, add_at, ones_like, own, restructure, zeros_like
+from s2s.runtime import add, add_at, fresh_copy, ones_like, own, restructure, zeros_like
 
 # axes, permutations and seeds: no value flows through them
 nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like)
@@ -281,6 +281,11 @@ def add_at_vjp(buffer, key, value):
 @adjoint(own)
 def own_vjp(cotangent, primal):
     dcotangent = dresult
+
+
+@adjoint(fresh_copy)
+def fresh_copy_vjp(value):
+    dvalue = dresult
 
 
 @adjoint(restructure)
