@@ -387,8 +387,6 @@ class GradFunction:
         time, and the code has no run-time shape checks. Like ``jax.jit``, a call with new
         shapes transforms again; past ``_MAX_VARIANTS`` shape sets one unspecialized
         gradient serves every further one."""
-        if not self._grads_only:
-            return self._compiled(trees)
         key = (trees, shapes)
         compiled = self._variants.get(key)
         if compiled is None:
@@ -396,9 +394,16 @@ class GradFunction:
                 shapes = ()
                 compiled = self._variants.get((trees, shapes))
             if compiled is None:
-                compiled = _compiled_for(
-                    self.fn, self._wrt(), self.single, False, self.sens_param, trees,
-                    "grad_only", False, shapes)
+                if self._grads_only:
+                    compiled = _compiled_for(
+                        self.fn, self._wrt(), self.single, False, self.sens_param, trees,
+                        "grad_only", False, shapes)
+                elif shapes:
+                    compiled = _compiled_for(
+                        self.fn, self._wrt(), self.single, self.has_aux, self.sens_param,
+                        trees, "grad", self.weights is not None, shapes)
+                else:
+                    compiled = self._compiled(trees)
             self._variants[key] = compiled
         return compiled
 
@@ -417,17 +422,15 @@ class GradFunction:
         originals = args
         if self.positions:
             args, originals, trees = self._prepare_inputs(args)
+        shapes = _arg_shapes(self._params or self._param_names(), args)
+        compiled = self._variants.get((trees, shapes))
+        if compiled is None:
+            compiled = self._runs(trees, shapes)
         if self._grads_only:
-            shapes = _arg_shapes(self._params, args)
-            compiled = self._variants.get((trees, shapes))
-            if compiled is None:
-                compiled = self._runs(trees, shapes)
             grads = compiled(*args, **kwargs)
             if self.single:
                 return _match_dtype(grads, originals[0])
             return tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
-        compiled = self._plain if not trees and self._plain is not None \
-            else self._compiled(trees)
         if self.weights is None:
             value, grads = compiled(*args, **kwargs)
         else:
