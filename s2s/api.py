@@ -334,10 +334,13 @@ class GradFunction:
         self.sens_param = sens_param
         self.return_value = return_value
         self._plain = None              # compiled gradient for inputs that are all leaves
-        self._variants: Dict[tuple, Callable] = {}  # gradient-only code, by argument shapes
+        self._variants: Dict[tuple, Callable] = {}  # generated code, by (trees, shapes)
+        self._by_shapes: Dict[tuple, Callable] = {}  # the same for leaf inputs, by shapes
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
+        # differentiated positions 0, 1, ..., k: their arguments are args[:k + 1]
+        self._in_order = self.positions == tuple(range(len(self.positions)))
         self._params = None
         self.__name__ = getattr(fn, "__name__", "function")
         self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
@@ -418,18 +421,30 @@ class GradFunction:
     def __call__(self, *args, **kwargs):
         if self.sens_param and "sens" in kwargs:
             args = args + (kwargs.pop("sens"),)
-        trees = ()
-        originals = args
-        if self.positions:
-            args, originals, trees = self._prepare_inputs(args)
-        shapes = _arg_shapes(self._params or self._param_names(), args)
-        compiled = self._variants.get((trees, shapes))
-        if compiled is None:
-            compiled = self._runs(trees, shapes)
+        # the common case first: differentiated arguments that are floats or float arrays
+        # need no preparation, and the argument shapes alone find the generated code
+        shapes = _arg_shapes(args)
+        compiled = self._by_shapes.get(shapes)
+        if compiled is not None and self._leaves(args):
+            trees = ()
+            originals = args if self._in_order else [args[p] for p in self.positions]
+        else:
+            trees = ()
+            originals = args
+            if self.positions:
+                args, originals, trees = self._prepare_inputs(args)
+            shapes = _arg_shapes(args)
+            compiled = self._runs(trees, self._named(shapes))
+            if not trees:
+                self._by_shapes[shapes] = compiled
         if self._grads_only:
             grads = compiled(*args, **kwargs)
             if self.single:
-                return _match_dtype(grads, originals[0])
+                primal = originals[0]
+                if type(grads) is _ndarray and type(primal) is _ndarray \
+                        and grads.dtype is primal.dtype and grads.shape == primal.shape:
+                    return grads
+                return _match_dtype(grads, primal)
             return tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
         if self.weights is None:
             value, grads = compiled(*args, **kwargs)
@@ -448,6 +463,20 @@ class GradFunction:
         if self.has_aux:
             return grads, tuple(value[1:])
         return grads
+
+    def _leaves(self, args) -> bool:
+        """Is every differentiated argument a float or a float array (as given)?"""
+        for p in self.positions:
+            value = args[p]
+            kind = type(value)
+            if not (kind is float or kind is _ndarray and value.dtype.kind == "f"):
+                return False
+        return True
+
+    def _named(self, shapes: tuple) -> tuple:
+        """``(('x', (3,)), ('scale', FLOAT))``: the shapes with their parameters' names,
+        for the transform (arguments that tell nothing are left out)."""
+        return tuple((n, s) for n, s in zip(self._param_names(), shapes) if s is not None)
 
     def _prepare_inputs(self, args):
         fname = getattr(self.fn, "__name__", "function")
@@ -494,18 +523,12 @@ class GradFunction:
         return grads[0] if self.single_weight else tuple(grads)
 
 
-def _arg_shapes(names, args) -> tuple:
-    """What generated code is specialized on (part of the cache key): the shape of each
-    array argument and which arguments are Python floats, e.g.
-    ``(('x', (3,)), ('scale', FLOAT))``."""
-    shapes = []
-    for pname, value in zip(names, args):
-        kind = type(value)
-        if kind is _ndarray:
-            shapes.append((pname, value.shape))
-        elif kind is float or kind is _float64:
-            shapes.append((pname, FLOAT))
-    return tuple(shapes)
+def _arg_shapes(args) -> tuple:
+    """What generated code is specialized on: the shape of each array argument, FLOAT for
+    a Python float, None for anything else."""
+    return tuple([value.shape if type(value) is _ndarray
+                  else FLOAT if type(value) is float or type(value) is _float64 else None
+                  for value in args])
 
 
 _ndarray, _float64 = np.ndarray, np.float64
