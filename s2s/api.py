@@ -339,6 +339,10 @@ class GradFunction:
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
+        code = getattr(fn, "__code__", None)
+        self._share_key = None if code is None else (
+            code, self.positions, self.single, has_aux, sens_param, return_value,
+            self.weights is not None)
         # differentiated positions 0, 1, ..., k: their arguments are args[:k + 1]
         self._in_order = self.positions == tuple(range(len(self.positions)))
         self._params = None
@@ -414,8 +418,9 @@ class GradFunction:
     def __wrapped__(self):
         # the code the latest new shapes were specialized for (what a call runs), else the
         # unspecialized gradient
-        if self._variants:
-            return next(reversed(self._variants.values()))
+        for table in (self._by_shapes, self._variants):
+            if table:
+                return next(reversed(table.values()))
         return self._runs()
 
     def __call__(self, *args, **kwargs):
@@ -425,18 +430,14 @@ class GradFunction:
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
         compiled = self._by_shapes.get(shapes)
-        if compiled is not None and self._leaves(args):
-            trees = ()
+        trees = ()
+        if self._leaves(args):
             originals = args if self._in_order else [args[p] for p in self.positions]
+            if compiled is None:
+                compiled = self._by_shapes[shapes] = self._for_shapes(shapes)
         else:
-            trees = ()
-            originals = args
-            if self.positions:
-                args, originals, trees = self._prepare_inputs(args)
-            shapes = _arg_shapes(args)
-            compiled = self._runs(trees, self._named(shapes))
-            if not trees:
-                self._by_shapes[shapes] = compiled
+            args, originals, trees = self._prepare_inputs(args)
+            compiled = self._runs(trees, self._named(_arg_shapes(args)))
         if self._grads_only:
             grads = compiled(*args, **kwargs)
             if self.single:
@@ -463,6 +464,22 @@ class GradFunction:
         if self.has_aux:
             return grads, tuple(value[1:])
         return grads
+
+    def _for_shapes(self, shapes: tuple) -> Callable:
+        """The generated code for leaf arguments of these shapes: from another ``grad(f)``
+        with the same options if the names ``f`` uses still mean the same objects (so that
+        ``s2s.grad(f)(x)`` in a loop is cheap), else built or found in the cache."""
+        fn = self.fn
+        table = _shared.get(self._share_key) if self._share_key is not None else None
+        compiled = table.get(shapes) if table is not None else None
+        if compiled is not None and compiled.__globals__ is getattr(fn, "__globals__", None) \
+                and compiled.__s2s_closure__ is fn.__closure__ \
+                and _resolved_still(fn, compiled.__s2s_resolved__):
+            return compiled
+        compiled = self._runs((), self._named(shapes))
+        if self._share_key is not None:
+            _shared.setdefault(self._share_key, {})[shapes] = compiled
+        return compiled
 
     def _leaves(self, args) -> bool:
         """Is every differentiated argument a float or a float array (as given)?"""
@@ -532,6 +549,15 @@ def _arg_shapes(args) -> tuple:
 
 
 _ndarray, _float64 = np.ndarray, np.float64
+# generated code by shapes, shared by the grad(f) objects of one function and set of options
+_shared: Dict[tuple, Dict[tuple, Callable]] = {}
+
+
+def clear_cache() -> None:
+    """Forget all generated gradients (the next call of any grad(f) transforms again)."""
+    with _lock:
+        _cache.clear()
+        _shared.clear()
 _MAX_VARIANTS = 16
 
 

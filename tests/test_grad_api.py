@@ -448,3 +448,50 @@ def test_gradients_never_share_memory_with_inputs_globals_or_each_other(fn, args
         g *= 2.0                          # a caller may scale a gradient in place
     for position, g in enumerate(s2s.grad(fn, grad_position=positions)(*args)):
         assert_close(g, numerical_grad(fn, args, position))
+
+
+# --- the cache follows what a function's names mean ------------------------------------------
+FACTOR = 2.0
+
+
+def squared(v):
+    return v * v
+
+
+def cubed(v):
+    return v * v * v
+
+
+def uses_globals(x):
+    return np.sum(squared(x) * FACTOR)
+
+
+def test_rebinding_a_global_function_transforms_again(monkeypatch):
+    x = np.arange(1.0, 4.0)
+    assert_close(s2s.grad(uses_globals)(x), 4.0 * x)
+    monkeypatch.setattr(__import__(__name__), "squared", cubed)
+    assert_close(s2s.grad(uses_globals)(x), 6.0 * x * x)
+    assert_close(s2s.grad(uses_globals)(x), numerical_grad(uses_globals, (x,), 0))
+
+
+@pytest.mark.parametrize("factor", [3.0, np.array([1.0, 2.0, 3.0]), np.ones((2, 3))])
+def test_rebinding_a_global_number_to_an_array_keeps_gradients_exact(monkeypatch, factor):
+    x = np.arange(1.0, 4.0)
+    df = s2s.grad(uses_globals)
+    assert_close(df(x), 4.0 * x)
+    monkeypatch.setattr(__import__(__name__), "FACTOR", factor)
+    assert_close(s2s.grad(uses_globals)(x), numerical_grad(uses_globals, (x,), 0))
+
+
+def scaled_by_global(x):
+    return np.sum(np.sin(x) * FACTOR)
+
+
+@pytest.mark.parametrize("factor", [3.0, np.array([1.0, 2.0, 3.0]), np.ones((2, 3))])
+def test_a_global_number_that_becomes_an_array(monkeypatch, factor):
+    """A new grad(f) sees what f's globals mean now (the transform relied on FACTOR being a
+    number); a gradient function already called keeps what they meant, like jax.jit."""
+    x = np.arange(1.0, 4.0)
+    assert_close(s2s.grad(scaled_by_global)(x), 2.0 * np.cos(x))
+    monkeypatch.setattr(__import__(__name__), "FACTOR", factor)
+    assert_close(s2s.grad(scaled_by_global)(x), numerical_grad(scaled_by_global, (x,), 0))
