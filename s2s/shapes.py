@@ -185,10 +185,14 @@ def is_restore(value) -> bool:
 
 
 def _broadcast(*shapes) -> Optional[tuple]:
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        return None
+    """NumPy's broadcast of these shapes, or None if they do not broadcast."""
+    out = []
+    for axis in range(1, max(len(s) for s in shapes) + 1):
+        sizes = {s[-axis] for s in shapes if len(s) >= axis} - {1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
 
 
 def matmul_shape(a: tuple, b: tuple) -> Optional[tuple]:
