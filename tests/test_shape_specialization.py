@@ -46,6 +46,7 @@ BROADCAST_CASES = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("fn, args", BROADCAST_CASES,
                          ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(BROADCAST_CASES)])
 def test_broadcast_gradients(fn, args):
@@ -78,6 +79,7 @@ MATMUL_CASES = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("fn, args", MATMUL_CASES,
                          ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(MATMUL_CASES)])
 def test_matmul_gradients(fn, args):
@@ -266,6 +268,7 @@ def rewrites_behind(a, u):
     return np.sum(np.sin(out))
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("fn", [recurrence, two_passes, looks_ahead, rewrites_behind])
 def test_cleared_slots(fn):
     args = (0.7, normal(6))
