@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Set
 import gast
 import numpy as np
 
-from . import syntax
+from . import numpy_helpers, runtime, syntax
 from .shapes import INTS, attr_of, class_of, is_int, is_restore, shape_of_class
 
 if TYPE_CHECKING:
@@ -139,9 +139,11 @@ class _ItemLowering(ast.NodeTransformer):
 
 
 # -- restores nothing reads -----------------------------------------------------------------
-_SHAPE_READERS = {"zeros_like", "ones_like", "empty_like", "shape", "size", "ndim", "len",
-                  "shape_of"}
-_SHAPE_ARGUMENT = {"own": 1, "expand_reduced": 1, "unbroadcast": 1}    # position read for shape
+# calls that read only the shape of their arguments, and those that read one argument's
+_SHAPE_READERS = (np.zeros_like, np.ones_like, np.empty_like, np.shape, np.size, np.ndim, len,
+                  runtime.zeros_like, runtime.ones_like, runtime.shape_of)
+_SHAPE_ARGUMENT = ((runtime.own, 1), (numpy_helpers.expand_reduced, 1),
+                   (numpy_helpers.unbroadcast, 1))
 
 
 def drop_unread_restores(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -218,12 +220,13 @@ def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
                         len(parts) == rank and all(is_int(p, ints) for p in parts)):
                     ok.add(id(node.value))
             elif isinstance(node, gast.Call):
-                label = getattr(ctx.callee(node), "__name__", None)
-                if label in _SHAPE_READERS or primal and (ctx.elementwise(node)
-                                                          or ctx.reduction(node)):
+                func = ctx.callee(node)
+                shape_at = next((at for f, at in _SHAPE_ARGUMENT if func is f), None)
+                if any(func is f for f in _SHAPE_READERS) or primal and (
+                        ctx.elementwise(node) or ctx.reduction(node)):
                     ok.update(id(a) for a in node.args)     # a new array or a number
-                elif label in _SHAPE_ARGUMENT and len(node.args) > _SHAPE_ARGUMENT[label]:
-                    ok.add(id(node.args[_SHAPE_ARGUMENT[label]]))
+                elif shape_at is not None and len(node.args) > shape_at:
+                    ok.add(id(node.args[shape_at]))
             elif primal and isinstance(node, gast.BinOp):
                 ok.update(id(a) for a in (node.left, node.right))   # arithmetic: a new array
     return all(id(n) in ok for n in syntax.walk(fn)
@@ -294,7 +297,7 @@ def _only_indexed(fn, ctx) -> Set[str]:
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             node.value.s2s_indexed = True
         elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
-                and getattr(ctx.callee(node), "__name__", None) == "own":
+                and ctx.callee(node) is runtime.own:
             node.args[0].s2s_indexed = True
     for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and node.id in ctx.cotangent_of:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Set
 import gast
 import numpy as np
 
-from . import numpy_helpers, syntax
+from . import numpy_helpers, runtime, syntax
 
 if TYPE_CHECKING:
     from .optimize import Context
@@ -211,7 +211,9 @@ def matmul_shape(a: tuple, b: tuple) -> Optional[tuple]:
     return None if batch is None else batch + (a[-2], b[-1])
 
 
-_LIKE = {"zeros_like", "ones_like", "empty_like", "copy", "fresh_copy", "own"}
+# calls whose result has the shape of their (only) argument, and own(cotangent, primal)
+_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.copy, runtime.zeros_like,
+         runtime.ones_like, runtime.fresh_copy)
 
 
 def _item_class(base_cls, index, classes) -> Any:
@@ -282,11 +284,12 @@ def _call_class(node: gast.Call, classes, ctx) -> Any:
     if isinstance(node.func, gast.Attribute) and label is None and not node.args \
             and not node.keywords and node.func.attr == "copy":
         return class_of(node.func.value, classes, ctx)      # x.copy()
-    if label in _LIKE and node.args and (label in ("own", "fresh_copy") or len(node.args) == 1
-                                         and all(k.arg == "dtype" for k in node.keywords)):
-        return class_of(node.args[-1] if label == "own" else node.args[0], classes, ctx)
-    if label in ("take_item", "saved_item") and len(node.args) == 2 \
-            and getattr(func, "__module__", "") == "s2s.runtime":
+    if func is runtime.own and len(node.args) == 2:
+        return class_of(node.args[1], classes, ctx)
+    if any(func is f for f in _LIKE) and len(node.args) == 1 \
+            and all(k.arg == "dtype" for k in node.keywords):
+        return class_of(node.args[0], classes, ctx)
+    if (func is runtime.take_item or func is runtime.saved_item) and len(node.args) == 2:
         return _item_class(class_of(node.args[0], classes, ctx), node.args[1], classes)
     if func is np.matmul and len(node.args) == 2 and not node.keywords:
         return class_of(gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1]),

@@ -42,6 +42,17 @@ def iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
             if stack is None or stack not in pushes or _uses(fn, stack) != 3:
                 break
             taken.append((stmt.targets[0].id, stack))
+        body = loop.body[len(taken):]
+        for i, (value, stack) in enumerate(taken):
+            # x_prev = x_stack.pop(); x = x_prev: the loop may bind x itself
+            copy_ = next((s for s in body if _copies(s, value)), None)
+            target = copy_.targets[0].id if copy_ is not None else None
+            before = body[:body.index(copy_)] if copy_ is not None else []
+            if copy_ is not None and _uses(fn, value) == 2 and not any(
+                    isinstance(n, gast.Name) and n.id == target
+                    for s in before for n in syntax.walk(s)):
+                taken[i] = (copy_.targets[0].id, stack)
+                body.remove(copy_)
         if not taken or (len(taken) > 1 and zip_name is None):
             continue
         backwards = [gast.Call(func=_name(reversed_name), args=[_name(stack)], keywords=[])
@@ -52,7 +63,7 @@ def iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
             loop.target = gast.Tuple(elts=[_name(v, gast.Store()) for v, _ in taken],
                                      ctx=gast.Store())
             loop.iter = gast.Call(func=_name(zip_name), args=backwards, keywords=[])
-        loop.body = loop.body[len(taken):] or [gast.Pass()]
+        loop.body = body or [gast.Pass()]
 
 
 def _pushes_per_iteration(body: List[ast.AST]) -> Dict[str, int]:
@@ -81,6 +92,13 @@ def _popped(stmt) -> Optional[str]:
             and not stmt.value.args and isinstance(stmt.value.func.value, gast.Name):
         return stmt.value.func.value.id
     return None
+
+
+def _copies(stmt, value: str) -> bool:
+    """``x = value``."""
+    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)
+            and stmt.value.id == value)
 
 
 def _uses(fn, stack: str) -> int:
