@@ -459,6 +459,24 @@ def _common_factor(left, right):
     return None
 
 
+def _merge_constants(node) -> Optional[ast.AST]:
+    """``3 * (2 * x)`` becomes ``6 * x``: the numbers of a chain of ``*`` multiplied once."""
+    def flatten(n):
+        if isinstance(n, gast.BinOp) and isinstance(n.op, gast.Mult):
+            return flatten(n.left) + flatten(n.right)
+        return [n]
+    factors = flatten(node)
+    numbers = [f for f in factors if isinstance(f, gast.Constant)
+               and type(f.value) in (int, float)]
+    if len(numbers) < 2:
+        return None
+    value = 1
+    for n in numbers:
+        value *= n.value
+    rest = [f for f in factors if not any(f is n for n in numbers)]
+    return _product([gast.Constant(value=value, kind=None)] + rest)
+
+
 class _Fold(ast.NodeTransformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
 
@@ -479,6 +497,9 @@ class _Fold(ast.NodeTransformer):
                 return node.left
             if _is_number(node.left, 1):
                 return node.right
+            merged = _merge_constants(node)
+            if merged is not None:
+                return merged
         if isinstance(node.op, gast.Div) and _is_number(node.right, 1):
             return node.left
         return node
