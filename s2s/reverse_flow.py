@@ -35,6 +35,7 @@ from .canonical import _contains
 from . import runtime
 from .activity import stored_names as _stored_target
 from .normalize import assign, const, name
+from .reverse_ast import _index_value
 
 
 @dataclass
@@ -590,7 +591,6 @@ def _allocates(value) -> bool:
 
 
 def _index_expr(index):
-    from .reverse import _index_value
     return _index_value(index)
 
 
