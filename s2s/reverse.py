@@ -52,7 +52,6 @@ from .reverse_ast import (_append_parameter, _copy, _has_active, _item, _rename_
 from .reverse_calls import UserCalls
 from .reverse_items import ItemAdjoints
 from .reverse_outputs import Outputs
-from .reverse_ast import _index_value  # noqa: F401  (still importable from here)
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,

@@ -23,16 +23,14 @@ over loop bodies; where the branches or iterations disagree a cotangent is reset
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import gast
 
-from . import syntax
+from . import runtime, syntax
 from .canonical import _contains
-from . import runtime
 from .activity import stored_names as _stored_target
 from .normalize import assign, const, name
 from .reverse_ast import _index_value
@@ -79,7 +77,7 @@ class ControlFlow:
                 and stmt.targets[0].value.id in self.active:
             # x[i] = v: keep what x[i] held, to put it back in the reverse sweep
             var = stmt.targets[0].value.id
-            index = _index_expr(stmt.targets[0].slice)
+            index = _index_value(stmt.targets[0].slice)
             saved = gast.Call(func=name(self.bind_free("saved_item", runtime.saved_item)),
                               args=[name(var), index], keywords=[])
             push = gast.Expr(value=gast.Call(
@@ -588,10 +586,6 @@ def _allocates(value) -> bool:
         fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
         return fname in _ALLOCATORS
     return False
-
-
-def _index_expr(index):
-    return _index_value(index)
 
 
 def _has_code(stmts) -> bool:
