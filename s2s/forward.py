@@ -51,6 +51,7 @@ from .activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_
 from .codegen import compile_function
 from .forward_calls import Calls, source_of, tangent_rule
 from .forward_flow import ControlFlow
+from .aliasing import check_aliasing
 from .forward_prepare import Prepare, check_supported
 from .forward_statements import Statements
 from .forward_syntax import _base, _bound_names, _stored, _walk_statements, _with_parameters
@@ -118,6 +119,7 @@ class ForwardBuilder(Statements, Calls, ControlFlow):
     def build(self) -> gast.FunctionDef:
         fn = self.source.node
         check_supported(self.source, fn)
+        check_aliasing(self.source, fn)
         params = parameter_names(fn)
         for p in self.wrt:
             if p not in params:

@@ -360,15 +360,19 @@ def _rename_load(node, old, new):
 
 
 def _mutated_in_place(body) -> Set[str]:
+    """Names whose array some statement changes in place: ``x[i] = v``, ``x[i] += v``, the
+    item helpers (``add_at``, ``clear_item``, ``restore_item``). A copy ``a = x`` of such a
+    name, or ``1.0 * x`` folded to ``x``, would see those changes."""
     names = set()
     for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Subscript):
-            base = node.target.value
-            if isinstance(base, gast.Name):
-                names.add(base.id)
+        if isinstance(node, (gast.AugAssign, gast.Assign)):
+            for target in (node.targets if isinstance(node, gast.Assign) else [node.target]):
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    names.add(target.value.id)
         elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
             func = node.func
-            if isinstance(func, gast.Name) and func.id.startswith("add_at"):
+            if isinstance(func, gast.Name) and func.id.startswith(
+                    ("add_at", "clear_item", "restore_item")):
                 names.add(node.args[0].id)
     return names
 
@@ -383,6 +387,7 @@ def _fold_adjoint(fn) -> None:
     that the user may update in place. Likewise a cotangent later updated in place keeps
     its ``1.0 * g``: folded to ``g`` it would share g's array."""
     updated = _updated_in_place(fn.body)
+    mutated = _mutated_in_place(fn.body)
     seen_sentinel = False
     for stmt in fn.body:
         if is_marker(stmt):
@@ -396,11 +401,11 @@ def _fold_adjoint(fn) -> None:
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name) \
                     and node.targets[0].id in updated:
-                folded = _Fold().visit(copy.deepcopy(node.value))
+                folded = _Fold(mutated).visit(copy.deepcopy(node.value))
                 if not isinstance(folded, gast.Name):
                     node.value = folded
                 node.s2s_keep = True
-        _Fold().visit(stmt)
+        _Fold(mutated).visit(stmt)
 
 
 def _updated_in_place(body) -> Set[str]:
@@ -480,6 +485,9 @@ def _merge_constants(node) -> Optional[ast.AST]:
 class _Fold(ast.NodeTransformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
 
+    def __init__(self, mutated: Set[str] = frozenset()):
+        self.mutated = mutated          # arrays changed in place later: 1.0 * x stays a copy
+
     def visit_Assign(self, node):
         if getattr(node, "s2s_keep", False):
             return node
@@ -493,9 +501,9 @@ class _Fold(ast.NodeTransformer):
             if factored is not None:
                 return factored
         if isinstance(node.op, gast.Mult):
-            if _is_number(node.right, 1):
+            if _is_number(node.right, 1) and not self._shared(node.left):
                 return node.left
-            if _is_number(node.left, 1):
+            if _is_number(node.left, 1) and not self._shared(node.right):
                 return node.right
             merged = _merge_constants(node)
             if merged is not None:
@@ -503,6 +511,9 @@ class _Fold(ast.NodeTransformer):
         if isinstance(node.op, gast.Div) and _is_number(node.right, 1):
             return node.left
         return node
+
+    def _shared(self, node) -> bool:
+        return isinstance(node, gast.Name) and node.id in self.mutated
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)

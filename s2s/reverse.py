@@ -43,6 +43,7 @@ from . import numpy_helpers, runtime
 from .optimize import Context, optimize
 from .shapes import FLOAT, DropUnbroadcast, shape_classes
 from .canonical import canonicalize
+from .aliasing import check_aliasing
 from .checks import check_supported
 from .reverse_flow import ControlFlow, _names, _stored_target
 from .reverse_analysis import Analysis
@@ -93,6 +94,8 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
     def build(self) -> gast.FunctionDef:
         fn = self.source.node
         check_supported(self.source, fn)
+        check_aliasing(self.source, fn, {p for p, spec in self.shapes.items()
+                                         if isinstance(spec, tuple) and spec})
         self.locals = local_names(fn)
         self.resolver = Resolver(self.source, self.locals)
         params = parameter_names(fn)

@@ -101,6 +101,43 @@ def calls_helper_with_try(x):
     return helper_with_try(np.sin(x)) + x
 
 
+def updates_array_another_name_reads(x):
+    y = x * 1.0
+    z = y
+    y += x  # unsupported
+    return np.sum(z * y)
+
+
+def stores_into_array_another_name_reads(x):
+    y = x * 1.0
+    z = y
+    y[0] = 5.0  # unsupported
+    return np.sum(z * y)
+
+
+def stores_into_array_a_view_reads(x):
+    y = x * 1.0
+    tail = y[1:]
+    y[2] = 5.0  # unsupported
+    return np.sum(tail * x[1:])
+
+
+def stores_through_loop_variable(x):
+    rows = np.ones((3, 3)) * x
+    total = 0.0
+    for row in rows:
+        row[0] = 2.0  # unsupported
+        total = total + np.sum(row)
+    return total + np.sum(rows)
+
+
+def updates_list_another_name_reads(x):
+    ys = [x]
+    zs = ys
+    ys += [x * 2.0]  # unsupported
+    return zs[-1] * ys[0]
+
+
 # (differentiated function, function holding the construct, words one of which must
 # appear in err.construct)
 UNSUPPORTED = [
@@ -115,6 +152,11 @@ UNSUPPORTED = [
     (uses_nonlocal_in_nested_def, None, ("nonlocal",)),
     (uses_del_of_active, None, ("del",)),
     (calls_helper_with_try, helper_with_try, ("try",)),
+    (updates_array_another_name_reads, None, ("in place",)),
+    (stores_into_array_another_name_reads, None, ("in place",)),
+    (stores_into_array_a_view_reads, None, ("in place",)),
+    (stores_through_loop_variable, None, ("in place",)),
+    (updates_list_another_name_reads, None, ("in place",)),
 ]
 
 
@@ -154,3 +196,40 @@ def test_rejected_function_has_no_side_effects():
     with pytest.raises(s2s.S2SError):
         s2s.grad(uses_global_assignment)(np.ones(3))
     assert TOTAL == 0.0
+
+
+# --- in-place updates nobody else sees are fine ------------------------------------------------
+def adds_to_a_float_it_copied(x):
+    total = x
+    for i in range(3):
+        total += x * i              # a number: += makes a new one
+    return total
+
+
+def view_rebound_before_reads(x):
+    out = np.ones_like(x)
+    for i in range(1, len(x)):
+        row = out[i - 1]
+        out[i] = row * 0.5 + x[i]
+        out[i - 1] = out[i - 1] * 2.0   # row sees it, but is not read again
+    return np.sum(out * out)
+
+
+def copies_before_updating(x):
+    y = x * 1.0
+    z = y.copy()
+    y[0] = 5.0
+    return np.sum(z * y)
+
+
+@pytest.mark.parametrize("fn, arg", [(adds_to_a_float_it_copied, 1.5),
+                                     (view_rebound_before_reads, np.array([0.5, 1.5, 2.0])),
+                                     (copies_before_updating, np.array([0.5, 1.5, 2.0]))])
+def test_updates_in_place_no_other_name_reads_are_differentiated(fn, arg):
+    from finite_diff import assert_close, numerical_grad
+    assert_close(s2s.grad(fn)(arg), numerical_grad(fn, (arg,), 0))
+
+
+def test_forward_mode_refuses_the_same_updates():
+    with pytest.raises(s2s.S2SError, match="in place"):
+        s2s.jvp(stores_into_array_another_name_reads, (np.ones(3),), (np.ones(3),))
