@@ -93,6 +93,15 @@ def _is_user_function(func) -> bool:
 class Calls:
     """Mixin of ``ForwardBuilder``: the tangents of calls, and local functions."""
 
+    def _value_and_tangent(self, target: str, call: gast.Call, stmt) -> List[ast.AST]:
+        """``target, dtarget = call``: a call that returns a value and its tangent."""
+        pair = gast.Tuple(elts=[name(target, gast.Store()),
+                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
+        self.live.add(target)
+        self.owned.discard(target)
+        return [ast.copy_location(gast.Assign(targets=[pair], value=call, type_comment=None),
+                                  stmt)]
+
     def call_tangent(self, call: gast.Call, stmt) -> Optional[List[ast.AST]]:
         keywords = {}
         for kw in call.keywords:
@@ -153,12 +162,7 @@ class Calls:
                              keywords=list(call.keywords) + [
                                  gast.keyword(arg=tp, value=tangent)
                                  for tp, (_, tangent) in zip(_callee_tangents(func, names), wrt)])
-        pair = gast.Tuple(elts=[name(target, gast.Store()),
-                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
-        self.live.add(target)
-        self.owned.discard(target)
-        return [ast.copy_location(gast.Assign(targets=[pair], value=new_call, type_comment=None),
-                                  stmt)]
+        return self._value_and_tangent(target, new_call, stmt)
 
     def apply_rule(self, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],
                    stmt) -> Optional[List[ast.AST]]:
@@ -240,12 +244,7 @@ class Calls:
                         if p not in defaulted or not _is_zero(self.operand_tangent(v))]
             new_call = gast.Call(func=name(self.tangent(func.id)), args=list(call.args),
                                  keywords=copy.deepcopy(call.keywords) + tangents)
-        pair = gast.Tuple(elts=[name(target, gast.Store()),
-                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
-        self.live.add(target)
-        self.owned.discard(target)
-        return [ast.copy_location(gast.Assign(targets=[pair], value=new_call, type_comment=None),
-                                  stmt)]
+        return self._value_and_tangent(target, new_call, stmt)
 
     def dynamic_call(self, target: str, call: gast.Call, stmt, force: bool = False
                      ) -> Optional[List[ast.AST]]:
@@ -283,12 +282,7 @@ class Calls:
                           gast.Dict(keys=copy.deepcopy(keys), values=dvalues)]
         from .forward import call_jvp   # here, not at the top: s2s.forward imports us
         new_call = self._helper("call_jvp", call_jvp, call_args)
-        pair = gast.Tuple(elts=[name(target, gast.Store()),
-                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
-        self.live.add(target)
-        self.owned.discard(target)
-        return [ast.copy_location(gast.Assign(targets=[pair], value=new_call, type_comment=None),
-                                  stmt)]
+        return self._value_and_tangent(target, new_call, stmt)
 
     def _is_dynamic(self, call: gast.Call) -> bool:
         """Is the callee a function value, bound method or callable object (not a
