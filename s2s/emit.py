@@ -346,7 +346,8 @@ class ModuleWriter:
         """What a free name of generated code means, as an expression in the output."""
         if name in unit.injected:
             obj = unit.injected[name]
-            if obj is runtime.call_vjp and self.options.runtime == "standalone":
+            if self.options.runtime == "standalone" and (
+                    obj is runtime.call_vjp or obj is _call_jvp()):
                 raise self._error(
                     f"'{unit.fn.__name__}' calls a function that is only known at run time, "
                     f"and differentiating that call needs the s2s engine",
@@ -876,3 +877,10 @@ def _returns(unit: Generated) -> str:
         return "(value, tangent)"
     grads = ", ".join("d" + p for p in unit.wrt)
     return f"(value, {grads})" if unit.single else f"(value, ({grads}))"
+
+
+def _call_jvp():
+    """Forward mode's run-time dispatch (imported late: forward mode imports this module's
+    siblings)."""
+    from .forward import call_jvp
+    return call_jvp

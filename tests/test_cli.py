@@ -441,3 +441,24 @@ def test_adjoint_blocks_are_commented_with_their_source_lines(tmp_path):
         for (a, b, n), (value, dw) in zip(cases, results):
             assert_close(value, float(original(a, b, n)), path="value")
             assert_close(np.array(dw), numerical_grad(original, [a, b, n], 0))
+
+
+DYNAMIC = '''import numpy as np
+
+
+def apply(f, x):
+    return f(x) * 2.0
+'''
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_standalone_run_time_callee_points_at_the_users_call(tmp_path, mode):
+    (tmp_path / "dyn.py").write_text(DYNAMIC)
+    proc = s2s("convert", "dyn.py", "--mode", mode, "--grad-position", "1", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("dyn.py:5:12: error: 'apply' calls a function that is only "
+                                  "known at run time"), proc.stderr
+    assert "--runtime import" in proc.stderr
+    proc = s2s("convert", "dyn.py", "--mode", mode, "--grad-position", "1",
+               "--runtime", "import", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
