@@ -72,7 +72,7 @@ def unbroadcast(g, x):
 
 def normalize_axes(axis, ndim):
     """The axes a reduction with ``axis`` runs over, as a sorted tuple of non-negative ints."""
-    if axis is None:
+    if axis is None or ndim == 0:      # NumPy lets a 0-d array be reduced over axis 0
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(a % ndim for a in axis))

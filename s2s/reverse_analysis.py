@@ -49,8 +49,11 @@ class Analysis:
             args = call.args[1:]
         if func not in _FULL_REDUCTIONS:
             return False
+        # axis=None and keepdims=False keep it full; axis=0 does not (0 is falsy too)
         return not args and all(k.arg not in ("axis", "keepdims") or
-                                (isinstance(k.value, gast.Constant) and not k.value.value)
+                                (isinstance(k.value, gast.Constant)
+                                 and k.value.value in (None, False)
+                                 and type(k.value.value) is not int)
                                 for k in call.keywords)
 
     def _is_global_number(self, name_: str) -> bool:

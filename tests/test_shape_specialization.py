@@ -275,3 +275,22 @@ def test_cleared_slots(fn):
     grads = s2s.grad(fn, grad_position=(0, 1))(*args)
     for position, g in enumerate(grads):
         assert_close(g, numerical_grad(fn, args, position))
+
+
+# --- found by random programs over mixed shapes ----------------------------------------------
+def sum_over_first_axis(a):
+    t = np.sum(a, axis=0)             # not a full reduction, though 0 is falsy
+    return np.sum((a * t) ** 4) + np.sum(a)
+
+
+def sum_of_a_number_over_axis_0(a, b):
+    return np.sum((b + np.sum(a, axis=0)) ** 2)     # NumPy allows it on a 0-d value
+
+
+@pytest.mark.parametrize("fn, args", [(sum_over_first_axis, (normal(1, 3),)),
+                                      (sum_over_first_axis, (normal(2, 3),)),
+                                      (sum_of_a_number_over_axis_0, (0.7, normal(2, 1)))])
+def test_reductions_over_one_axis(fn, args):
+    grads = s2s.grad(fn, grad_position=tuple(range(len(args))))(*args)
+    for position, g in enumerate(grads):
+        assert_close(g, numerical_grad(fn, args, position))
