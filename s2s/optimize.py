@@ -28,7 +28,7 @@ import numpy as np
 
 from . import syntax
 from .array_items import drop_dead_clears, drop_unread_restores, is_marker, lower_item_helpers
-from .shapes import SCALAR, DropUnbroadcast, class_of, shape_classes
+from .shapes import SCALAR, LowerShapeHelpers, class_of, shape_classes
 from .stacks import iterate_saved
 
 
@@ -58,7 +58,7 @@ class Context:
 def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
     classes = shape_classes(fn, ctx)
     if ctx.unbroadcast:
-        DropUnbroadcast(classes, ctx).visit(fn)
+        LowerShapeHelpers(classes, ctx).visit(fn)
     fn.body = lower_item_helpers(fn.body, classes, ctx)
     drop_unread_restores(fn, classes, ctx)
     drop_dead_clears(fn, ctx)

@@ -41,7 +41,7 @@ from .parse import Source
 from .resolve import UNRESOLVED, Resolver, local_names
 from . import numpy_helpers, runtime
 from .optimize import Context, optimize
-from .shapes import FLOAT, DropUnbroadcast, shape_classes
+from .shapes import FLOAT, LowerShapeHelpers, shape_classes
 from .canonical import canonicalize
 from .aliasing import check_aliasing
 from .checks import check_supported
@@ -483,17 +483,18 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         placeholder = "__s2s_result__"
         expansion = expand(template, bound, name(placeholder), dresult,
                            self._fresh_temp, self.bind_free)
-        drop = self._unbroadcast_dropper(target, dresult)
+        lower = self._shape_lowering(target, dresult)
         for i, stmt_ in enumerate(expansion.statements):
             for old, new in self.read_alias.items():
                 # the operand's old value was set aside; the result keeps its own name
                 _rename_loads(stmt_, old, new)
             _rename_loads(stmt_, placeholder, target)
-            expansion.statements[i] = drop.visit(stmt_)
+            expansion.statements[i] = lower.visit(stmt_)
         return self.lower_contributions(expansion, bound)
 
-    def _unbroadcast_dropper(self, target: str, dresult: ast.AST):
-        """Drops ``unbroadcast(g, x)`` where shape classes prove ``g`` has ``x``'s shape."""
+    def _shape_lowering(self, target: str, dresult: ast.AST):
+        """Decides ``unbroadcast`` and the matrix-product adjoints of a rule's expansion
+        where shape classes know the shapes (see ``shapes.LowerShapeHelpers``)."""
         classes = dict(self.classes)
         for primal, d in self.cotangent_names.items():
             if primal in self.classes:
@@ -507,7 +508,7 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast,
                       is_number=self._is_global_number, callee=self._callee,
                       numpy=lambda: self.bind_free("np", np))
-        return DropUnbroadcast(classes, ctx)
+        return LowerShapeHelpers(classes, ctx)
 
     def lower_contributions(self, expansion: Expansion, bound: Dict[str, ast.AST]
                             ) -> List[ast.AST]:

@@ -83,7 +83,7 @@ class ItemAdjoints:
                 # kept only where shapes do not prove dx[i] has v's shape already
                 check = self._call_helper("unbroadcast", numpy_helpers.unbroadcast,
                                           [_copy(item), name(value.id)])
-                if self._unbroadcast_dropper(value.id, None).visit(check) is not check.args[0]:
+                if self._shape_lowering(value.id, None).visit(check) is not check.args[0]:
                     taken_value = self._call_helper(
                         "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
             out += self.contribute_to_operand(value, taken_value)

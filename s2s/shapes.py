@@ -3,8 +3,8 @@
 ``shape_classes`` maps each name of a generated function to a class: names in one class
 have equal shapes at run time. When ``grad`` specialized on the shapes of a call's
 arguments, classes are concrete shapes, followed through broadcasting, ``@``, items
-``x[i]`` and loops over arrays. ``DropUnbroadcast`` then decides at transform time what the
-helpers would decide at run time:
+``x[i]`` and loops over arrays. ``LowerShapeHelpers`` then decides at transform time what
+the helpers would decide at run time:
 
     dW2 = matmul_adjoint_x2(dout, hidden, W2)     ->   dW2 = hidden.T @ dout
     db2 = unbroadcast(dout, b2)                   ->   db2 = dout.sum(axis=0)
@@ -297,7 +297,7 @@ def _call_class(node: gast.Call, classes, ctx) -> Any:
     return None
 
 
-class DropUnbroadcast(ast.NodeTransformer):
+class LowerShapeHelpers(ast.NodeTransformer):
     """Decides at transform time what the run-time shape helpers would: ``unbroadcast(g, x)``
     becomes ``g`` where shape classes prove g has x's shape, or ``g.sum(axis=0)`` and the
     like where both shapes are known; ``matmul_adjoint_x1/x2`` of known matrix and vector
