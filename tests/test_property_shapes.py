@@ -5,7 +5,9 @@ arrays of shapes that broadcast against each other or not) built from elementwis
 functions, broadcasting arithmetic, ``@`` and ``.T``, and reductions over one axis. Programs
 NumPy itself rejects (shapes that do not fit) are skipped. The gradient is specialized on
 the argument shapes, so this exercises the transform-time shape reasoning: broadcasts
-undone with sums written out, matrix-product adjoints, reductions.
+undone with sums written out, matrix-product adjoints, reductions. A second table writes
+arrays by index in loops (reading earlier or later slots, writing slots twice), for the
+lowering of item helpers, dropped restores and dropped clears.
 """
 import importlib.util
 import random
@@ -59,5 +61,54 @@ def test_random_mixed_shape_program(seed, tmp_path):
     except (ValueError, TypeError, AttributeError, FloatingPointError):
         pytest.skip("NumPy rejects this program or it overflows")
     grads = s2s.grad(module.f, grad_position=tuple(range(len(args))))(*args)
+    for position, g in enumerate(grads):
+        assert_close(g, numerical_grad(module.f, args, position))
+
+
+# --- loops that write arrays by index -------------------------------------------------------
+RECURRENCES = ["out[i - 1] * a + u[i]", "np.sin(out[i - 1]) + u[i] * a",
+               "out[i - 2] * 0.5 + out[i - 1] * a", "u[i] * u[i - 1] * a",
+               "out[i - 1] * out[i - 1] * 0.1 + u[i]", "np.tanh(out[i + 1] + u[i]) * a"]
+SECOND_WRITES = ["", "out[i - 1] = out[i - 1] * 0.5", "out[i] = out[i] * a",
+                 "tmp = out[i - 1]\n        out[i] = out[i] + tmp * 0.3",
+                 "total = total + out[i] * a"]
+RESULTS = ["np.sum(out)", "np.sum(out * out)", "np.sum(np.sin(out)) + total",
+           "out[-1] * a + np.sum(out[1:])"]
+
+
+def recurrence_program(seed):
+    """(source, arguments): a loop writing ``out[i]`` from earlier (or later) slots."""
+    draw = random.Random(seed)
+    source = f"""import numpy as np
+
+
+def f(a, u):
+    out = np.zeros_like(u)
+    total = 0.0
+    out[0] = u[0] * a
+    out[1] = u[1] + a
+    for i in range({draw.choice([1, 2])}, {draw.choice(["len(u)", "len(u) - 1"])}):
+        out[i] = {draw.choice(RECURRENCES)}
+        {draw.choice(SECOND_WRITES)}
+    return {draw.choice(RESULTS)}
+"""
+    rng = np.random.default_rng(seed)
+    return source, (float(rng.normal()) * 0.5,
+                    rng.normal(size=(6, 2) if draw.random() < 0.3 else 6))
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_loop_writing_by_index(seed, tmp_path):
+    source, args = recurrence_program(seed)
+    path = tmp_path / f"items_{seed}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"items_{seed}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        module.f(*args)
+    except IndexError:
+        pytest.skip("the loop reads past the end of the array")
+    grads = s2s.grad(module.f, grad_position=(0, 1))(*args)
     for position, g in enumerate(grads):
         assert_close(g, numerical_grad(module.f, args, position))
