@@ -17,7 +17,7 @@ conservative: it can only add adjoint code, never drop needed code.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, Iterable, List, Set, Tuple
+from typing import Callable, Iterable, List, Set, Tuple
 
 import gast
 

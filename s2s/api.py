@@ -23,11 +23,10 @@ from .errors import NotDifferentiableError
 from .normalize import name
 from .shapes import FLOAT
 from .parse import Source, parse_function
-from .reverse import ReverseBuilder, parameter_names
+from .reverse import ReverseBuilder
 
 Position = Union[int, Tuple[int, ...], None]
 
-_LEAF_TYPES = (float, np.ndarray, np.floating)
 _lock = threading.RLock()
 _cache: Dict[tuple, list] = {}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import gast
 

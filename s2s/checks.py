@@ -4,8 +4,6 @@ Runs on the parsed function before any rewriting, so the error shows the user's 
 """
 from __future__ import annotations
 
-import ast
-
 import gast
 
 from . import syntax

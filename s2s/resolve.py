@@ -7,7 +7,7 @@ same rule. Names the function assigns itself are locals and resolve to nothing.
 from __future__ import annotations
 
 import ast
-from typing import Any, Optional, Set
+from typing import Any, Set
 
 import gast
 
