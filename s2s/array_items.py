@@ -356,7 +356,8 @@ def _range_starts(fn, ctx) -> Dict[str, int]:
             counts[node.id] = counts.get(node.id, 0) + 1
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call) \
-                and ctx.callee(node.value) is range and not node.value.keywords and 1 <= len(node.value.args) <= 3:
+                and ctx.callee(node.value) is range and not node.value.keywords \
+                and 1 <= len(node.value.args) <= 3:
             args = node.value.args
             step = args[2] if len(args) == 3 else gast.Constant(value=1, kind=None)
             first = args[0] if len(args) > 1 else gast.Constant(value=0, kind=None)
@@ -368,7 +369,8 @@ def _range_starts(fn, ctx) -> Dict[str, int]:
 def _reversed_range_start(loop, starts, ctx) -> Optional[int]:
     it = loop.iter
     if isinstance(loop.target, gast.Name) and isinstance(it, gast.Call) \
-            and ctx.callee(it) is reversed and len(it.args) == 1 and isinstance(it.args[0], gast.Name):
+            and ctx.callee(it) is reversed and len(it.args) == 1 \
+            and isinstance(it.args[0], gast.Name):
         return starts.get(it.args[0].id)
     return None
 

@@ -83,8 +83,8 @@ def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
 def _deeper_first(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """In the adjoint's array sums ``a + b``, evaluate the operand that needs more
     temporary arrays first (Ershov numbers; then the longer one): fewer arrays are alive at
-    once, which is what large arrays pay for. Only where shape classes show both are arrays or numbers, so
-    ``+`` is NumPy's, which commutes."""
+    once, which is what large arrays pay for. Only where shape classes show both are arrays
+    or numbers, so ``+`` is NumPy's, which commutes."""
     def need(node) -> int:
         if isinstance(node, gast.BinOp):
             a, b = need(node.left), need(node.right)
