@@ -110,3 +110,24 @@ def test_installed_quickstart(installed):
     first_line, source = out.split("\n", 1)
     assert float(first_line.split("=")[-1]) == 16.0, out  # f'(x) = 6x + 4
     assert "def " in source, out
+
+
+def test_readme_first_look_shows_what_s2s_writes():
+    """The generated code the README prints for its first example is what s2s writes."""
+    import ast
+    import importlib.util
+    import inspect
+
+    import s2s
+    text = (ROOT / "README.md").read_text()
+    block = text.split("\nprints\n\n```python\n", 1)[1].split("```", 1)[0]
+    spec = importlib.util.spec_from_file_location("quickstart",
+                                                  ROOT / "samples" / "quickstart.py")
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    df = s2s.grad(quickstart.f)
+    assert df(2.0) == 16.0
+    written, shown = ast.parse(inspect.getsource(df)).body[0], ast.parse(block).body[0]
+    # the docstring names the file where it was generated: compare the code after it
+    assert ast.dump(ast.Module(body=written.body[1:], type_ignores=[])) == \
+        ast.dump(ast.Module(body=shown.body[1:], type_ignores=[]))
