@@ -342,6 +342,8 @@ class GradFunction:
         self._share_key = None if code is None else (
             code, self.positions, self.single, has_aux, sens_param, return_value,
             self.weights is not None)
+        self._lowest, self._highest = min(self.positions, default=0), \
+            max(self.positions, default=0)
         # differentiated positions 0, 1, ..., k: their arguments are args[:k + 1]
         self._in_order = self.positions == tuple(range(len(self.positions)))
         self._params = None
@@ -482,6 +484,8 @@ class GradFunction:
 
     def _leaves(self, args) -> bool:
         """Is every differentiated argument a float or a float array (as given)?"""
+        if self.positions and not (-len(args) <= self._lowest and self._highest < len(args)):
+            return False        # missing: _prepare_inputs says which
         for p in self.positions:
             value = args[p]
             kind = type(value)

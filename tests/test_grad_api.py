@@ -495,3 +495,13 @@ def test_a_global_number_that_becomes_an_array(monkeypatch, factor):
     assert_close(s2s.grad(scaled_by_global)(x), 2.0 * np.cos(x))
     monkeypatch.setattr(__import__(__name__), "FACTOR", factor)
     assert_close(s2s.grad(scaled_by_global)(x), numerical_grad(scaled_by_global, (x,), 0))
+
+
+def product_of_three(x, y, z):
+    return np.sum(x * y * z)
+
+
+@pytest.mark.parametrize("position", [1, 2, (0, 2)])
+def test_a_missing_differentiated_argument_is_named(position):
+    with pytest.raises(TypeError, match="without its differentiated argument"):
+        s2s.grad(product_of_three, grad_position=position)(np.ones(3))
