@@ -409,20 +409,12 @@ def _fold_adjoint(fn) -> None:
 
 
 def _updated_in_place(body) -> Set[str]:
-    names = set()
+    """Names changed in place (see ``_mutated_in_place``) or updated with ``x += v``."""
+    names = _mutated_in_place(body)
     for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.AugAssign):
-            target = node.target
-            while isinstance(target, gast.Subscript):
-                target = target.value
-            if isinstance(target, gast.Name):
-                names.add(target.id)
-        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
-            func = node.func
-            if isinstance(func, gast.Name) and func.id.startswith(("add_at", "clear_item")):
-                names.add(node.args[0].id)
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            names.add(node.target.id)
     return names
-
 
 
 def _factors(node) -> List[ast.AST]:
