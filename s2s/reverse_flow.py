@@ -34,6 +34,7 @@ from .canonical import _contains
 from .activity import stored_names as _stored_target
 from .normalize import assign, const, name
 from .reverse_ast import _index_value
+from .shapes import is_int
 
 
 @dataclass
@@ -154,8 +155,7 @@ class ControlFlow:
             # a global number (STEP = 2) never changes; parameters might hold arrays
             stable = {n for n in operands - known if n not in self.assigned_anywhere
                       and n not in self.active and self._is_global_number(n)}
-            if self.assign_count.get(target) == 1 and _int_arithmetic(stmt.value) \
-                    and operands <= known | stable:
+            if self.assign_count.get(target) == 1 and is_int(stmt.value, known | stable):
                 known.add(target)
                 found.append(stmt)
         return found
@@ -559,21 +559,6 @@ class ControlFlow:
 _ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
                "full_like", "array", "copy", "eye", "identity", "arange", "linspace",
                "concatenate", "stack", "vstack", "hstack", "list", "dict"}
-
-
-_INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
-
-
-def _int_arithmetic(node) -> bool:
-    """Names, int constants and +, -, *, //, % of those (ints if the names are ints)."""
-    if isinstance(node, gast.Constant):
-        return type(node.value) is int
-    if isinstance(node, gast.Name):
-        return True
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
-        return _int_arithmetic(node.operand)
-    return (isinstance(node, gast.BinOp) and isinstance(node.op, _INT_OPS)
-            and _int_arithmetic(node.left) and _int_arithmetic(node.right))
 
 
 def _allocates(value) -> bool:
