@@ -197,18 +197,22 @@ def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode=
            tree_params, mode, weights, shapes)
 
     def reuse(compiled):
-        if code is None:
-            return compiled
-        if compiled.__globals__ is fn.__globals__ \
-                and _resolved_still(fn, compiled.__s2s_resolved__):
-            if compiled.__s2s_closure__ is fn.__closure__:
-                return compiled
-            return _rebind(compiled, fn)
-        return None
+        return compiled if code is None else _reusable(compiled, fn)
 
     return cached_build(_cache, key, reuse, lambda: _transform(
         fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights, shapes),
         fn)
+
+
+def _reusable(compiled, fn) -> Optional[Callable]:
+    """``compiled`` for ``fn`` if the names ``fn`` uses still mean what they meant when it
+    was built (over ``fn``'s own closure cells), else None."""
+    if compiled.__globals__ is fn.__globals__ \
+            and _resolved_still(fn, compiled.__s2s_resolved__):
+        if compiled.__s2s_closure__ is fn.__closure__:
+            return compiled
+        return _rebind(compiled, fn)
+    return None
 
 
 def cached_build(cache: Dict[tuple, list], key: tuple, reuse: Callable, build: Callable,
@@ -472,11 +476,10 @@ class GradFunction:
         ``s2s.grad(f)(x)`` in a loop is cheap), else built or found in the cache."""
         fn = self.fn
         table = _shared.get(self._share_key) if self._share_key is not None else None
-        compiled = table.get(shapes) if table is not None else None
-        if compiled is not None and compiled.__globals__ is getattr(fn, "__globals__", None) \
-                and compiled.__s2s_closure__ is fn.__closure__ \
-                and _resolved_still(fn, compiled.__s2s_resolved__):
-            return compiled
+        shared = table.get(shapes) if table is not None else None
+        found = _reusable(shared, fn) if shared is not None else None
+        if found is not None:
+            return found
         compiled = self._runs((), self._named(shapes))
         if self._share_key is not None:
             _shared.setdefault(self._share_key, {})[shapes] = compiled
