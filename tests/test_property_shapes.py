@@ -24,6 +24,23 @@ UNARY = ["np.sin({})", "np.tanh({})", "({} ** 2)", "np.exp(np.sin({}))", "(-{})"
 BINARY = ["({} + {})", "({} * {})", "({} - {})", "({} @ {})", "({} @ {}.T)"]
 
 
+def load(source: str, name: str, folder):
+    """Import ``source`` from a real file, so that s2s can read it like user code."""
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check_gradients(f, args):
+    """The gradient with respect to every argument, against finite differences."""
+    grads = s2s.grad(f, grad_position=tuple(range(len(args))))(*args)
+    for position, g in enumerate(grads):
+        assert_close(g, numerical_grad(f, args, position))
+
+
 def program(seed):
     """(source, arguments) of the program drawn with ``seed``."""
     draw = random.Random(seed)
@@ -50,19 +67,13 @@ def program(seed):
 @pytest.mark.parametrize("seed", range(300))
 def test_random_mixed_shape_program(seed, tmp_path):
     source, args = program(seed)
-    path = tmp_path / f"shapes_{seed}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"shapes_{seed}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load(source, f"shapes_{seed}", tmp_path)
     try:
         with np.errstate(all="raise"):
             module.f(*args)
     except (ValueError, TypeError, AttributeError, FloatingPointError):
         pytest.skip("NumPy rejects this program or it overflows")
-    grads = s2s.grad(module.f, grad_position=tuple(range(len(args))))(*args)
-    for position, g in enumerate(grads):
-        assert_close(g, numerical_grad(module.f, args, position))
+    check_gradients(module.f, args)
 
 
 # --- loops that write arrays by index -------------------------------------------------------
@@ -100,15 +111,9 @@ def f(a, u):
 @pytest.mark.parametrize("seed", range(100))
 def test_random_loop_writing_by_index(seed, tmp_path):
     source, args = recurrence_program(seed)
-    path = tmp_path / f"items_{seed}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"items_{seed}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load(source, f"items_{seed}", tmp_path)
     try:
         module.f(*args)
     except IndexError:
         pytest.skip("the loop reads past the end of the array")
-    grads = s2s.grad(module.f, grad_position=(0, 1))(*args)
-    for position, g in enumerate(grads):
-        assert_close(g, numerical_grad(module.f, args, position))
+    check_gradients(module.f, args)
