@@ -4,13 +4,13 @@
 from rule templates, compiles and caches it. ``inspect.getsource()`` on the result shows the
 generated derivative.
 """
-from .api import GradOperation, grad, value_and_grad
-from .errors import (MissingRuleError, NotDifferentiableError, S2SError,
+from s2s.api.grad import GradOperation, grad, value_and_grad
+from s2s.errors import (MissingRuleError, NotDifferentiableError, S2SError,
                      SourceUnavailableError, UnsupportedSyntaxError)
-from .rules import adjoint, nondifferentiable, tangent
-from . import nn
-from .random import set_seed
-from .transforms import jvp, vjp, jacfwd, jacrev, hessian, hvp
+from s2s.rules import adjoint, nondifferentiable, tangent
+from s2s import nn
+from s2s.nn.random import set_seed
+from s2s.api.transforms import jvp, vjp, jacfwd, jacrev, hessian, hvp
 
 __version__ = "0.1.0"
 

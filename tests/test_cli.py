@@ -336,7 +336,7 @@ def test_runtime_import_uses_s2s_helpers(work):
                "--check", "--example", "loss: w=(3,), x=(4, 3), y=(4,)", cwd=work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (work / "good" / "straight_grad.py").read_text()
-    assert "from s2s.numpy_helpers import" in text and "def unbroadcast" not in text
+    assert "from s2s.runtime.numpy_helpers import" in text and "def unbroadcast" not in text
 
 
 def test_show_prints_the_derivative(work):

@@ -26,9 +26,10 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s import forward, rules
+from s2s.compiler.forward import builder as forward
+from s2s import rules
 from s2s.rules import TANGENT
-from s2s.transforms import jvp, vjp
+from s2s.api.transforms import jvp, vjp
 
 import test_grad_core as core
 from finite_diff import assert_close, flatten

@@ -20,8 +20,10 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import numpy as np
 import pytest
 
-from s2s import numpy_helpers, runtime
-from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
+from s2s.runtime import numpy_helpers
+
+from s2s import runtime
+from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
                                dot_adjoint_b, einsum_adjoints, expand_reduced, extremum_share,
                                hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint, power_dbase,

@@ -13,7 +13,7 @@ import pytest
 
 import s2s
 from finite_diff import assert_close, flatten
-from s2s.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
+from s2s.api.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 
 rng = np.random.default_rng(11)
 STEP = 1e-6

@@ -10,7 +10,7 @@ import builtins
 
 import numpy as np
 
-from s2s.numpy_helpers import power_dbase, power_dexponent, share_among_args
+from s2s.runtime.numpy_helpers import power_dbase, power_dexponent, share_among_args
 from s2s.rules import tangent
 
 

@@ -27,7 +27,7 @@ template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` an
 """
 import numpy as np
 
-from s2s.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
+from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
                                dot_adjoint_b, einsum_adjoints, expand_reduced, extremum_share,
                                hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint, normalize_axes,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from s2s.numpy_helpers import power_dbase, power_dexponent
+from s2s.runtime.numpy_helpers import power_dbase, power_dexponent
 from s2s.rules import tangent
 
 

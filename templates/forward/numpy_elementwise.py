@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from s2s.numpy_helpers import extremum_share, power_dbase, power_dexponent
+from s2s.runtime.numpy_helpers import extremum_share, power_dbase, power_dexponent
 from s2s.rules import tangent
 
 

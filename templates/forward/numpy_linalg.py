@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from s2s.numpy_helpers import norm_adjoint
+from s2s.runtime.numpy_helpers import norm_adjoint
 from s2s.rules import tangent
 
 

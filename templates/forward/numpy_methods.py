@@ -10,7 +10,7 @@ rules in ``templates/reverse/numpy_methods.py``.
 """
 import numpy as np
 
-from s2s.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
+from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
                                restore_reduced_axes)
 from s2s.rules import tangent
 

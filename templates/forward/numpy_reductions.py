@@ -11,7 +11,7 @@ cotangent evenly: the tangent of ``np.max([1, 3, 3])`` is the mean of the last t
 """
 import numpy as np
 
-from s2s.numpy_helpers import normalize_axes, product_of_others, restore_reduced_axes
+from s2s.runtime.numpy_helpers import normalize_axes, product_of_others, restore_reduced_axes
 from s2s.rules import tangent
 
 

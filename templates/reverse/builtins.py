@@ -9,7 +9,7 @@ import builtins
 
 import numpy as np
 
-from s2s.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
+from s2s.runtime.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
                                split_sum, unbroadcast)
 from s2s.rules import adjoint, nondifferentiable
 

@@ -18,7 +18,7 @@ tangent rules.
 """
 import numpy as np
 
-from s2s.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adjoint_a, dot_adjoint_b,
+from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adjoint_a, dot_adjoint_b,
                                expand_reduced, extremum_share, hstack_adjoint, inner_adjoint,
                                inverse_permutation, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, normalize_axes, power_dbase,

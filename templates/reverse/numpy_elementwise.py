@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from s2s.numpy_helpers import extremum_share, power_dbase, power_dexponent, unbroadcast
+from s2s.runtime.numpy_helpers import extremum_share, power_dbase, power_dexponent, unbroadcast
 from s2s.rules import adjoint
 
 

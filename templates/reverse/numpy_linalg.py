@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from s2s.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_adjoint_b,
+from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_adjoint_b,
                                einsum_adjoints, inner_adjoint, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint,
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,

@@ -8,7 +8,7 @@ same helpers. As there, parameters after NumPy's unsupported ``out`` are keyword
 """
 import numpy as np
 
-from s2s.numpy_helpers import (dot_adjoint_a, dot_adjoint_b, expand_reduced,
+from s2s.runtime.numpy_helpers import (dot_adjoint_a, dot_adjoint_b, expand_reduced,
                                inverse_permutation, match_dtype, prod_adjoint,
                                restore_reduced_axes, reverse_cumsum, share_among_extrema,
                                unbroadcast, unrepeat)

@@ -12,7 +12,7 @@ gradient of ``np.max([1, 3, 3])`` is ``[0, 0.5, 0.5]``.
 """
 import numpy as np
 
-from s2s.numpy_helpers import (cumprod_adjoint, expand_reduced, match_dtype, prod_adjoint,
+from s2s.runtime.numpy_helpers import (cumprod_adjoint, expand_reduced, match_dtype, prod_adjoint,
                                restore_reduced_axes, reverse_cumsum, share_among_extrema)
 from s2s.rules import adjoint, static
 

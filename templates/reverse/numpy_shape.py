@@ -9,7 +9,7 @@ cotangent per element.
 """
 import numpy as np
 
-from s2s.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, split_like,
+from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, split_like,
                                unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import adjoint
 

@@ -1,0 +1,663 @@
+"""The public transforms: ``grad`` and ``value_and_grad``.
+
+This module only handles arguments: which positions are differentiated, pytrees, aux outputs,
+seeds and the cache. All AST work happens in the pipeline modules.
+
+    df = s2s.grad(f, grad_position=(0, 1))
+    dx, dy = df(x, y)                     # runs the generated grad_f(x, y) -> (value, (dx, dy))
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import threading
+import types
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+import gast
+import numpy as np
+
+from s2s import rules
+
+from s2s import runtime
+from s2s.compiler.codegen import compile_function
+from s2s.errors import NotDifferentiableError
+from s2s.compiler.frontend.normalize import name
+from s2s.compiler.analysis.shapes import FLOAT
+from s2s.compiler.frontend.parse import Source, parse_function
+from s2s.compiler.reverse.builder import ReverseBuilder
+
+Position = Union[int, Tuple[int, ...], None]
+
+_lock = threading.RLock()
+_cache: Dict[tuple, list] = {}
+
+
+# -- argument classification ----------------------------------------------------------------
+def _leaf_kind(value: Any) -> Optional[str]:
+    """'float' for differentiable leaves, 'int' for ints to promote, None otherwise."""
+    kind = type(value)
+    if kind is float or kind is np.float64 or kind is np.float32:
+        return "float"
+    if kind is np.ndarray:
+        return "float" if value.dtype.kind == "f" else ("int" if value.dtype.kind in "iub"
+                                                          else None)
+    if kind is int or kind is bool:
+        return "int"
+    if isinstance(value, np.floating):
+        return "float"
+    if isinstance(value, np.integer):
+        return "int"
+    return None
+
+
+def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
+    """A differentiable version of ``value`` and whether it is a pytree."""
+    kind = _leaf_kind(value)
+    if kind == "float":
+        return value, False
+    if kind == "int":
+        return (float(value) if not isinstance(value, np.ndarray)
+                else value.astype(np.float64)), False
+    if isinstance(value, (tuple, list)):
+        return type(value)(_prepare(v, pname, fname)[0] for v in value), True
+    if isinstance(value, dict):
+        return {k: _prepare(v, pname, fname)[0] for k, v in value.items()}, True
+    raise NotDifferentiableError(
+        f"s2s cannot differentiate '{fname}' with respect to parameter '{pname}': "
+        f"it is a {type(value).__name__}, not a float, an array of floats or a "
+        f"pytree (tuple, list or dict) of them",
+        hint=f"move '{pname}' out of grad_position, or pass a float value")
+
+
+def _match_dtype(grad: Any, primal: Any) -> Any:
+    if type(primal) is np.ndarray:
+        if type(grad) is not np.ndarray or grad.dtype != primal.dtype \
+                or grad.shape != primal.shape:
+            grad = np.asarray(grad, dtype=primal.dtype)
+            if grad.shape != primal.shape:
+                grad = np.broadcast_to(grad, primal.shape).copy()
+    elif isinstance(primal, np.floating) and getattr(grad, "dtype", None) != primal.dtype:
+        grad = primal.dtype.type(grad)
+    elif isinstance(primal, (tuple, list)):
+        return type(primal)(_match_dtype(g, p) for g, p in zip(grad, primal))
+    elif isinstance(primal, dict):
+        return {k: _match_dtype(grad[k], p) for k, p in primal.items()}
+    return grad
+
+
+def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int, ...], bool]:
+    if grad_position is None:
+        raise ValueError(
+            f"grad_position=None for '{fname}' differentiates only with respect to "
+            f"weights=, which this version of s2s.grad does not take yet; pass "
+            f"grad_position=0 (an int or a tuple of ints)")
+    if isinstance(grad_position, bool) or not isinstance(grad_position, (int, tuple, list)):
+        raise TypeError(f"grad_position must be an int or a tuple of ints, "
+                        f"not {grad_position!r}")
+    if isinstance(grad_position, int):
+        return (grad_position,), True
+    positions = tuple(grad_position)
+    if not positions or not all(isinstance(p, int) and not isinstance(p, bool)
+                                for p in positions):
+        raise TypeError(f"grad_position must be an int or a non-empty tuple of ints, "
+                        f"not {grad_position!r}")
+    return positions, False
+
+
+# -- transformation and cache ---------------------------------------------------------------
+def _primitive_source(fn: Callable) -> Source:
+    """A one-line Python function that calls a primitive, so it can go through the pipeline."""
+    rule = rules.reverse_rule(fn)
+    signature = inspect.signature(rule)
+    params = [p.name for p in signature.parameters.values()
+              if p.default is inspect.Parameter.empty
+              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    fname = getattr(fn, "__name__", "primitive")
+    text = f"def {fname}({', '.join(params)}):\n    return primitive({', '.join(params)})\n"
+    node = gast.parse(text).body[0]
+    holder = types.FunctionType(compile(text, f"<s2s primitive {fname}>", "exec").co_consts[0],
+                                {"primitive": fn})
+    return Source(fn=holder, node=node, filename=f"<s2s primitive {fname}>",
+                  globals={"primitive": fn})
+
+
+def _transform(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
+               sens_param: bool, tree_params: Tuple[str, ...], mode: str,
+               weights: bool = False, shapes=()) -> types.FunctionType:
+    rules.load_builtin_rules()
+    if rules.reverse_rule(fn) is not None:      # a rule wins over the source
+        source = _primitive_source(fn)
+    else:
+        source = parse_function(fn)
+    builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
+                             tree_params=tree_params, single=single, mode=mode,
+                             callee_vjp=vjp_of, weights=weights, shapes=dict(shapes))
+    new = builder.build()
+    grads = ", ".join("d" + n for n in wrt_names)
+    where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
+    if mode == "grad_only":
+        doc = (f"Gradient of {source.name} ({where}).\n\n    Returns "
+               f"{grads if single else '(' + grads + ')'}. Generated by s2s.\n    ")
+    elif mode == "vjp":
+        doc = (f"Forward sweep of {source.name} ({where}).\n\n    Returns (value, pullback); "
+               f"pullback(cotangent) returns ({grads},). Generated by s2s.\n    ")
+    else:
+        doc = (f"Gradient of {source.name} ({where}).\n\n    Returns (value, "
+               f"{grads if single else '(' + grads + ')'}). Generated by s2s.\n    ")
+    compiled = compile_function(new, source, builder.injected, docstring=doc)
+    compiled.__s2s_resolved__ = dict(source.resolved)
+    return compiled
+
+
+def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
+    """Do the free names the transform relied on still mean the same objects?
+
+    This runs on every ``grad(f)`` whose gradient is cached, so it reads the scopes directly.
+    """
+    if not resolved:
+        return True
+    freevars = fn.__code__.co_freevars
+    cells = dict(zip(freevars, fn.__closure__)) if freevars else None
+    namespace = fn.__globals__
+    for n, obj in resolved.items():
+        if cells is not None and n in cells:
+            try:
+                if cells[n].cell_contents is not obj:
+                    return False
+            except ValueError:
+                return False
+            continue
+        value = namespace.get(n, _NOT_FOUND)
+        if value is _NOT_FOUND:
+            value = getattr(builtins, n, _NOT_FOUND)
+        if value is not obj:
+            return False
+    return True
+
+
+_NOT_FOUND = object()
+
+
+_in_progress: Dict[tuple, "_Pending"] = {}
+
+
+class _Pending:
+    """Stands in for a gradient still being built, so recursive functions can call it."""
+
+    def __init__(self):
+        self.compiled = None
+
+    def __call__(self, *args, **kwargs):
+        return self.compiled(*args, **kwargs)
+
+
+def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad",
+                  weights=False, shapes=()):
+    code = getattr(fn, "__code__", None)
+    key = (code if code is not None else fn, wrt_names, single, has_aux, sens_param,
+           tree_params, mode, weights, shapes)
+
+    def reuse(compiled):
+        return compiled if code is None else _reusable(compiled, fn)
+
+    return cached_build(_cache, key, reuse, lambda: _transform(
+        fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights, shapes),
+        fn)
+
+
+def _reusable(compiled, fn) -> Optional[Callable]:
+    """``compiled`` for ``fn`` if the names ``fn`` uses still mean what they meant when it
+    was built (over ``fn``'s own closure cells), else None."""
+    if compiled.__globals__ is fn.__globals__ \
+            and _resolved_still(fn, compiled.__s2s_resolved__):
+        if compiled.__s2s_closure__ is fn.__closure__:
+            return compiled
+        return _rebind(compiled, fn)
+    return None
+
+
+def cached_build(cache: Dict[tuple, list], key: tuple, reuse: Callable, build: Callable,
+                 fn: Callable) -> Callable:
+    """The generated function cached under ``key`` that ``reuse`` accepts, else a new one.
+
+    While one is being built, a stand-in answers for it, so that a recursive function can
+    refer to its own generated code. Used by reverse and forward mode alike.
+    """
+    with _lock:
+        for compiled in cache.get(key, ()):
+            found = reuse(compiled)
+            if found is not None:
+                return found
+        pending = _in_progress.get(key)
+        if pending is not None:
+            return pending
+        pending = _in_progress[key] = _Pending()
+        try:
+            compiled = build()
+        finally:
+            del _in_progress[key]
+        compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
+        pending.compiled = compiled
+        cache.setdefault(key, []).append(compiled)
+        return compiled
+
+
+def _rebind(compiled, fn):
+    """The same generated code over another closure of the same function (a new instance
+    of a nested def or lambda): only the user's cells change."""
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    own = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
+    closure = tuple(cells.get(n, own[n]) for n in compiled.__code__.co_freevars)
+    new = types.FunctionType(compiled.__code__, compiled.__globals__, compiled.__name__,
+                             compiled.__defaults__, closure or None)
+    new.__kwdefaults__ = compiled.__kwdefaults__
+    new.__doc__ = compiled.__doc__
+    new.__dict__.update(compiled.__dict__)
+    new.__s2s_closure__ = fn.__closure__
+    return new
+
+
+def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> Callable:
+    """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``."""
+    return _compiled_for(fn, tuple(wrt_names), False, False, False, (), "vjp", weights)
+
+
+# -- the gradient function ------------------------------------------------------------------
+def as_function(fn: Callable) -> Callable:
+    """A plain Python function with readable source that computes what ``fn`` returns.
+
+    For gradients of gradients: ``grad(grad(f))`` differentiates the generated code of
+    ``grad(f)``, made to return the gradient alone (no wrapper call in between, so a third
+    derivative differentiates straight-line code again):
+
+        def grad_f(x):               def d_f(x):
+            ...                  ->      ...
+            return (out, dx)             return dx
+    """
+    if not isinstance(fn, GradFunction):
+        return fn
+    if fn.return_value or fn.has_aux or fn.weights is not None or fn.sens_param:
+        raise NotImplementedError(
+            "s2s differentiates grad(f) itself (with grad_position only); "
+            "value_and_grad, has_aux, weights and sens_param are not supported inside "
+            "another transform")
+    wrapped = getattr(fn, "_wrapper", None)
+    if wrapped is not None:
+        return wrapped
+    import ast
+    import linecache
+    inner = fn._compiled()
+    tree = ast.parse(inner.__s2s_source__)
+    node = tree.body[0]
+    node.name = "d_" + getattr(fn.fn, "__name__", "f").strip("_<>")
+    node.body[-1].value = node.body[-1].value.elts[1]
+    text = ast.unparse(tree) + "\n"
+    freevars = inner.__code__.co_freevars
+    filename = f"<s2s {node.name} #{id(fn)}>"
+    if freevars:
+        header = f"def __s2s_factory__({', '.join(freevars)}):\n"
+        body = "".join("    " + line for line in text.splitlines(True))
+        module = header + body + f"    return {node.name}\n"
+        shown = "\n" + text
+    else:
+        module, shown = text, text
+    namespace: Dict[str, Any] = {}
+    code = compile(module, filename, "exec")
+    linecache.cache[filename] = (len(shown), None, shown.splitlines(True), filename)
+    if freevars:
+        factory = types.FunctionType(code.co_consts[0], inner.__globals__)
+        maker = factory(*[c.cell_contents for c in inner.__closure__])
+        cells = dict(zip(freevars, inner.__closure__))
+        wrapped = types.FunctionType(maker.__code__, inner.__globals__, node.name,
+                                     inner.__defaults__,
+                                     tuple(cells[n] for n in maker.__code__.co_freevars))
+    else:
+        exec(code, inner.__globals__, namespace)
+        wrapped = namespace[node.name]
+    fn._wrapper = wrapped
+    return wrapped
+
+
+class GradFunction:
+    """The callable returned by ``grad``/``value_and_grad``.
+
+    ``inspect.getsource()`` on it shows the generated gradient (through ``__wrapped__``).
+    """
+
+    def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
+                 sens_param: bool, return_value: bool, weights: Any = None):
+        fn = as_function(fn)
+        self.fn = fn
+        fname = getattr(fn, "__name__", repr(fn))
+        self.weights, self.single_weight = _normalize_weights(weights)
+        if grad_position is None and self.weights is not None:
+            self.positions, self.single = (), False
+        else:
+            self.positions, self.single = _normalize_positions(grad_position, fname)
+        self.has_aux = has_aux
+        self.sens_param = sens_param
+        self.return_value = return_value
+        self._plain = None              # compiled gradient for inputs that are all leaves
+        self._variants: Dict[tuple, Callable] = {}  # generated code, by (trees, shapes)
+        self._by_shapes: Dict[tuple, Callable] = {}  # the same for leaf inputs, by shapes
+        # grad() alone needs no value: its generated code does not compute what only the
+        # value needs
+        self._grads_only = not (return_value or has_aux or weights is not None)
+        code = getattr(fn, "__code__", None)
+        self._share_key = None if code is None else (
+            code, self.positions, self.single, has_aux, sens_param, return_value,
+            self.weights is not None)
+        self._lowest, self._highest = min(self.positions, default=0), \
+            max(self.positions, default=0)
+        # differentiated positions 0, 1, ..., k: their arguments are args[:k + 1]
+        self._in_order = self.positions == tuple(range(len(self.positions)))
+        self._params = None
+        self.__name__ = getattr(fn, "__name__", "function")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__module__ = getattr(fn, "__module__", None)
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def _param_names(self):
+        if self._params is None:
+            fn = self.fn
+            if getattr(fn, "__code__", None) is not None:
+                names = parameter_names_of(fn)
+            else:
+                rule = rules.reverse_rule(fn)
+                if rule is None:
+                    from s2s.errors import SourceUnavailableError
+                    raise SourceUnavailableError(
+                        f"s2s cannot differentiate {getattr(fn, '__name__', fn)!r}: it has no "
+                        f"Python source and no registered rule",
+                        construct="function without source",
+                        hint="register a rule with @s2s.adjoint(fn) (see the README)")
+                names = [p.name for p in inspect.signature(rule).parameters.values()]
+            for p in self.positions:
+                if not -len(names) <= p < len(names):
+                    raise ValueError(f"grad_position {p} is out of range for "
+                                     f"'{getattr(fn, '__name__', fn)}', which takes "
+                                     f"{len(names)} argument(s)")
+            self._params = names
+        return self._params
+
+    def _wrt(self):
+        names = self._param_names()
+        return tuple(names[p] for p in self.positions)
+
+    def _compiled(self, trees: Tuple[str, ...] = ()):
+        if not trees and self._plain is not None:
+            return self._plain
+        compiled = _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
+                                 self.sens_param, trees, "grad", self.weights is not None)
+        if not trees:
+            self._plain = compiled
+        return compiled
+
+    def _runs(self, trees: Tuple[str, ...] = (), shapes=()):
+        """The generated function a call runs: the gradient alone where nothing else is
+        wanted, else ``(value, gradients)``. It is specialized on the shapes of the call's
+        array arguments (and on which are Python floats): shapes then are known at transform
+        time, and the code has no run-time shape checks. Like ``jax.jit``, a call with new
+        shapes transforms again; past ``_MAX_VARIANTS`` shape sets one unspecialized
+        gradient serves every further one."""
+        key = (trees, shapes)
+        compiled = self._variants.get(key)
+        if compiled is None:
+            if len(self._variants) >= _MAX_VARIANTS:
+                shapes = ()
+                compiled = self._variants.get((trees, shapes))
+            if compiled is None:
+                if self._grads_only:
+                    compiled = _compiled_for(
+                        self.fn, self._wrt(), self.single, False, self.sens_param, trees,
+                        "grad_only", False, shapes)
+                elif shapes:
+                    compiled = _compiled_for(
+                        self.fn, self._wrt(), self.single, self.has_aux, self.sens_param,
+                        trees, "grad", self.weights is not None, shapes)
+                else:
+                    compiled = self._compiled(trees)
+            self._variants[key] = compiled
+        return compiled
+
+    @property
+    def __wrapped__(self):
+        # the code the latest new shapes were specialized for (what a call runs), else the
+        # unspecialized gradient
+        for table in (self._by_shapes, self._variants):
+            if table:
+                return next(reversed(table.values()))
+        return self._runs()
+
+    def __call__(self, *args, **kwargs):
+        if self.sens_param and "sens" in kwargs:
+            args = args + (kwargs.pop("sens"),)
+        # the common case first: differentiated arguments that are floats or float arrays
+        # need no preparation, and the argument shapes alone find the generated code
+        shapes = _arg_shapes(args)
+        compiled = self._by_shapes.get(shapes)
+        trees = ()
+        if self._leaves(args):
+            originals = args if self._in_order else [args[p] for p in self.positions]
+            if compiled is None:
+                compiled = self._by_shapes[shapes] = self._for_shapes(shapes)
+        else:
+            args, originals, trees = self._prepare_inputs(args)
+            compiled = self._runs(trees, self._named(_arg_shapes(args)))
+        if self._grads_only:
+            grads = compiled(*args, **kwargs)
+            if self.single:
+                primal = originals[0]
+                if type(grads) is _ndarray and type(primal) is _ndarray \
+                        and grads.dtype is primal.dtype and grads.shape == primal.shape:
+                    return grads
+                return _match_dtype(grads, primal)
+            return tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
+        if self.weights is None:
+            value, grads = compiled(*args, **kwargs)
+        else:
+            value, grads = self._with_weights(compiled, args, kwargs)
+        if self.positions:
+            if self.single:
+                grads = _match_dtype(grads, originals[0])
+            else:
+                grads = tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
+        if self.weights is not None:
+            grads = self._weight_grads() if not self.positions else (grads,
+                                                                     self._weight_grads())
+        if self.return_value:
+            return value, grads
+        if self.has_aux:
+            return grads, tuple(value[1:])
+        return grads
+
+    def _for_shapes(self, shapes: tuple) -> Callable:
+        """The generated code for leaf arguments of these shapes: from another ``grad(f)``
+        with the same options if the names ``f`` uses still mean the same objects (so that
+        ``s2s.grad(f)(x)`` in a loop is cheap), else built or found in the cache."""
+        fn = self.fn
+        table = _shared.get(self._share_key) if self._share_key is not None else None
+        shared = table.get(shapes) if table is not None else None
+        found = _reusable(shared, fn) if shared is not None else None
+        if found is not None:
+            return found
+        compiled = self._runs((), self._named(shapes))
+        if self._share_key is not None:
+            _shared.setdefault(self._share_key, {})[shapes] = compiled
+        return compiled
+
+    def _leaves(self, args) -> bool:
+        """Is every differentiated argument a float or a float array (as given)?"""
+        if self.positions and not (-len(args) <= self._lowest and self._highest < len(args)):
+            return False        # missing: _prepare_inputs says which
+        for p in self.positions:
+            value = args[p]
+            kind = type(value)
+            if not (kind is float or kind is _ndarray and value.dtype.kind == "f"):
+                return False
+        return True
+
+    def _named(self, shapes: tuple) -> tuple:
+        """``(('x', (3,)), ('scale', FLOAT))``: the shapes with their parameters' names,
+        for the transform (arguments that tell nothing are left out)."""
+        return tuple((n, s) for n, s in zip(self._param_names(), shapes) if s is not None)
+
+    def _prepare_inputs(self, args):
+        fname = getattr(self.fn, "__name__", "function")
+        names = self._param_names()
+        args = list(args)
+        trees = []
+        originals = []
+        for p in self.positions:
+            if p >= len(args) or p < -len(args):
+                raise TypeError(f"'{fname}' was called without its differentiated "
+                                f"argument '{names[p]}' (position {p}) as a positional argument")
+            value = args[p]
+            if _leaf_kind(value) != "float":
+                value, is_tree = _prepare(value, names[p], fname)
+                args[p] = value
+                if is_tree:
+                    trees.append(names[p])
+            originals.append(value)
+        return args, originals, tuple(trees)
+
+    def _with_weights(self, compiled, args, kwargs):
+        sink = {id(w): [w, None] for w in self.weights}
+        runtime._weight_sinks.append(sink)
+        try:
+            result = compiled(*args, **kwargs)
+        finally:
+            runtime._weight_sinks.pop()
+        self._sink = sink
+        return result
+
+    def _weight_grads(self):
+        sink = self._sink
+        self._sink = None
+        grads = []
+        for w in self.weights:
+            g = sink[id(w)][1]
+            if g is None:
+                g = np.zeros(np.shape(w), dtype=getattr(w, "dtype", np.float64))
+            else:
+                g = np.asarray(g, dtype=getattr(w, "dtype", None))
+                if g.shape != np.shape(w):
+                    g = np.broadcast_to(g, np.shape(w)).copy()
+            grads.append(g)
+        return grads[0] if self.single_weight else tuple(grads)
+
+
+def _arg_shapes(args) -> tuple:
+    """What generated code is specialized on: the shape of each array argument, FLOAT for
+    a Python float, None for anything else."""
+    return tuple([value.shape if type(value) is _ndarray
+                  else FLOAT if type(value) is float or type(value) is _float64 else None
+                  for value in args])
+
+
+_ndarray, _float64 = np.ndarray, np.float64
+# generated code by shapes, shared by the grad(f) objects of one function and set of options
+_shared: Dict[tuple, Dict[tuple, Callable]] = {}
+
+
+def clear_cache() -> None:
+    """Forget all generated gradients (the next call of any grad(f) transforms again)."""
+    with _lock:
+        _cache.clear()
+        _shared.clear()
+_MAX_VARIANTS = 16
+
+
+def _normalize_weights(weights):
+    """(tuple of weights, whether a single one was given), or (None, False)."""
+    if weights is None:
+        return None, False
+    if isinstance(weights, np.ndarray):
+        return (weights,), True
+    weights = tuple(weights)
+    for w in weights:
+        if not isinstance(w, np.ndarray):
+            raise TypeError(f"weights must be Parameters (or arrays), not {type(w).__name__}")
+    return weights, False
+
+
+def parameter_names_of(fn: Callable):
+    code = fn.__code__
+    count = code.co_argcount + code.co_kwonlyargcount
+    names = list(code.co_varnames[:count])
+    return names
+
+
+def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: Any = None,
+         has_aux: bool = False, sens_param: bool = False) -> Callable:
+    """The gradient of ``fn`` with respect to the arguments at ``grad_position``.
+
+    An int position gives one gradient, a tuple gives a tuple. A non-scalar output is seeded
+    with ones (the gradient of its sum). With ``has_aux=True``, ``fn`` returns
+    ``(out, aux1, ...)`` and the result is ``(grads, (aux1, ...))``.
+    Works as ``s2s.grad(f)``, ``@s2s.grad`` and ``@s2s.grad(grad_position=1)``.
+    """
+    if fn is None:
+        return lambda f: grad(f, grad_position, weights, has_aux, sens_param)
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False,
+                        weights=weights)
+
+
+def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
+                   weights: Any = None, has_aux: bool = False,
+                   sens_param: bool = False) -> Callable:
+    """Like ``grad``, but returns ``(value, grads)``; with aux the value is the whole output."""
+    if fn is None:
+        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param)
+    return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True,
+                        weights=weights)
+
+
+class GradOperation:
+    """MindSpore's ``GradOperation(get_all=False, get_by_list=False, sens_param=False)``.
+
+    ``GradOperation(...)(fn)`` or ``GradOperation(...)(fn, weights)`` returns a function
+    that returns only gradients:
+
+    - neither flag: the gradient of the first input;
+    - ``get_all``: a tuple with the gradients of all positional inputs;
+    - ``get_by_list``: a tuple with the gradients of ``weights``;
+    - both: ``(input_gradients, weight_gradients)``.
+
+    With ``sens_param=True`` the last positional argument is the sensitivity (the output's
+    cotangent). Without it every output is seeded with ones, also when ``fn`` returns a tuple.
+    """
+
+    def __init__(self, get_all: bool = False, get_by_list: bool = False,
+                 sens_param: bool = False):
+        self.get_all = get_all
+        self.get_by_list = get_by_list
+        self.sens_param = sens_param
+
+    def __call__(self, fn: Callable, weights: Any = None) -> Callable:
+        if self.get_by_list and weights is None:
+            raise TypeError("GradOperation(get_by_list=True) needs weights: "
+                            "GradOperation(get_by_list=True)(fn, net.trainable_params())")
+        weights = tuple(weights) if self.get_by_list and not isinstance(
+            weights, np.ndarray) else ((weights,) if self.get_by_list else None)
+        get_all, get_by_list, sens = self.get_all, self.get_by_list, self.sens_param
+        cache: Dict[int, GradFunction] = {}
+
+        def grad_function(*args):
+            n_inputs = len(args) - (1 if sens else 0)
+            if get_all:
+                positions = tuple(range(n_inputs))
+            elif get_by_list:
+                positions = None
+            else:
+                positions = 0
+            key = n_inputs
+            g = cache.get(key)
+            if g is None:
+                g = cache[key] = GradFunction(fn, positions, False, sens, return_value=False,
+                                              weights=weights if get_by_list else None)
+            return g(*args)
+
+        grad_function.__name__ = "grad_" + getattr(fn, "__name__", "function")
+        return grad_function

@@ -1,0 +1,185 @@
+"""Stage 4: activity analysis.
+
+In: a normalized function, the names of the differentiated parameters and the names whose
+cotangents are seeded (what is returned).  Out: the set of *active* names: those that depend
+on a differentiated input (varied) AND reach the output through differentiable operations
+(useful). Only statements that assign an active name get adjoint code.
+
+    def f(x, n):            varied = {x, y, z}, useful = {z, y, x, n}
+        y = x * n           active = {x, y, z}; `k = n + 1` is neither, and gets no adjoint
+        k = n + 1
+        z = np.sin(y)
+        return z
+
+The analysis is flow-insensitive (a name active anywhere is active everywhere), which is
+conservative: it can only add adjoint code, never drop needed code.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Callable, Iterable, List, Set, Tuple
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.normalize import STATIC_ATTRIBUTES
+
+
+DIFFERENTIABLE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Mod, gast.Pow,
+                         gast.MatMult)
+
+
+def names_in(node: ast.AST) -> Set[str]:
+    return {n.id for n in syntax.walk(node) if isinstance(n, gast.Name)}
+
+
+def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], bool]) -> Set[str]:
+    """Names whose cotangent a normalized right-hand side ``value`` may contribute to."""
+    if isinstance(value, gast.Name):
+        return {value.id}
+    if isinstance(value, gast.Constant):
+        return set()
+    if isinstance(value, (gast.Compare, gast.BoolOp)):
+        return set() if isinstance(value, gast.Compare) else names_in(value)
+    if isinstance(value, gast.BinOp) and not isinstance(value.op, DIFFERENTIABLE_BINOPS):
+        return set()            # a // b, bitwise operators: piecewise constant
+    if isinstance(value, gast.UnaryOp):
+        if isinstance(value.op, (gast.Not, gast.Invert)):
+            return set()
+        return names_in(value.operand)
+    if isinstance(value, gast.Attribute):
+        if value.attr in STATIC_ATTRIBUTES:
+            return set()
+        return names_in(value.value)
+    if isinstance(value, gast.Subscript):
+        return names_in(value.value)
+    if isinstance(value, gast.Call):
+        if is_constant_call(value):
+            return set()
+        reads = set()
+        for arg in value.args:
+            reads |= names_in(arg)
+        for kw in value.keywords:
+            reads |= names_in(kw.value)
+        if isinstance(value.func, gast.Attribute):
+            reads |= names_in(value.func.value)
+        elif isinstance(value.func, gast.Name):
+            reads.add(value.func.id)       # a local function value may close over actives
+        return reads
+    return names_in(value)
+
+
+def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str]]]:
+    """(targets, differentiable reads) of every data-flow edge in ``body``, nested included."""
+    edges = []
+    for node in _statements(body):
+        if isinstance(node, gast.Assign):
+            targets = set()
+            for t in node.targets:
+                targets |= stored_names(t)
+            reads = differentiable_reads(node.value, is_constant_call)
+            for t in node.targets:
+                if isinstance(t, (gast.Subscript, gast.Attribute)):
+                    # x[i] = v: x now depends on v as well as on what it held
+                    targets |= _base_names(t)
+                    reads = reads | _base_names(t)
+            edges.append((targets, reads))
+        elif isinstance(node, gast.AugAssign):
+            targets = stored_names(node.target) | _base_names(node.target)
+            edges.append((targets, names_in(node.value) | targets))
+        elif isinstance(node, gast.FunctionDef):
+            # a nested function's value depends on the outer names it closes over
+            edges.append(({node.name}, free_names(node)))
+        elif isinstance(node, (gast.For, gast.comprehension)):
+            edges.append((stored_names(node.target), names_in(node.iter)))
+        elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+            func = node.value.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+                # lst.append(v) and friends: the container now depends on v
+                reads = set()
+                for arg in node.value.args:
+                    reads |= names_in(arg)
+                edges.append(({func.value.id}, reads))
+    return edges
+
+
+def free_names(fn) -> Set[str]:
+    """Names a nested def or lambda reads from the scopes around it."""
+    params = {a.id for a in syntax.walk(fn.args) if isinstance(a, gast.Name)}
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    stored, loaded = set(), set()
+    for stmt in body:
+        for n in syntax.walk(stmt):
+            if isinstance(n, gast.Name):
+                (stored if isinstance(n.ctx, gast.Store) else loaded).add(n.id)
+    return loaded - stored - params
+
+
+def _statements(body):
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+
+
+def stored_names(target) -> Set[str]:
+    """The names an assignment target binds: ``x``, ``a, (b, *c)``; none for ``x[i]``."""
+    if target is None:
+        return set()
+    if isinstance(target, gast.Name):
+        return {target.id}
+    if isinstance(target, (gast.Tuple, gast.List)):
+        out = set()
+        for e in target.elts:
+            out |= stored_names(e)
+        return out
+    if isinstance(target, gast.Starred):
+        return stored_names(target.value)
+    return set()
+
+
+def _base_names(target) -> Set[str]:
+    """The container a subscript or attribute store writes into."""
+    while isinstance(target, (gast.Subscript, gast.Attribute)):
+        target = target.value
+    return {target.id} if isinstance(target, gast.Name) else set()
+
+
+def varied_names(edges, inputs: Iterable[str]) -> Set[str]:
+    """Names that depend on a differentiated input (flow-insensitive fixed point)."""
+    varied = set(inputs)
+    changed = True
+    while changed:
+        changed = False
+        for targets, reads in edges:
+            if reads & varied and not targets <= varied:
+                varied |= targets
+                changed = True
+    return varied
+
+
+def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
+                 is_constant_call, is_source=None) -> Set[str]:
+    """Names that are varied and useful. ``is_source(value)`` marks right-hand sides that
+    vary whatever their operands (parameters read through objects, in weights mode)."""
+    edges = flows(body, is_constant_call)
+    sources = set(inputs)
+    if is_source is not None:
+        for node in _statements(body):
+            if isinstance(node, gast.Assign) and is_source(node.value):
+                for t in node.targets:
+                    sources |= stored_names(t)
+    varied = varied_names(edges, sources)
+    useful = set(outputs)
+    changed = True
+    while changed:
+        changed = False
+        for targets, reads in edges:
+            if targets & useful and not reads <= useful:
+                useful |= reads
+                changed = True
+    return varied & useful

@@ -1,0 +1,207 @@
+"""Paste a rule template into generated code.
+
+A rule (see ``s2s.rules``) is parsed once. At each call site its parameters are replaced by the
+call's operands, ``result``/``dresult`` by the names of the primal result and its cotangent, its
+locals by fresh names, and its free names by names that mean the same object in the generated
+code. ``if`` tests that only involve constants are decided here, at transform time.
+
+    rule:  def sum(a, axis=None, keepdims=False):
+               dresult_full = expand_reduced(dresult, a, axis, keepdims)
+               da = dresult_full
+    call:  s = np.sum(v, axis=1)           ->    ds_full = expand_reduced(ds, v, 1, False)
+                                                 contribution to v: ds_full
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import textwrap
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.normalize import const, name
+
+RESULT, DRESULT = "result", "dresult"
+
+
+@dataclass
+class Template:
+    rule: Callable
+    signature: inspect.Signature
+    body: List[ast.AST]
+    locals: Set[str]
+    differentiable: Set[str]          # parameters the body contributes to
+    reads: Set[str]                   # names the body reads (parameters, result, dresult...)
+    free: Dict[str, Any]              # free name -> object, from the rule's module
+
+
+_CACHE: Dict[Any, Template] = {}
+
+
+def template_of(rule: Callable) -> Template:
+    cached = _CACHE.get(rule)
+    if cached is not None:
+        return cached
+    source = textwrap.dedent(inspect.getsource(rule))
+    fn = gast.parse(source).body[0]
+    signature = inspect.signature(rule)
+    params = set(signature.parameters)
+    assigned, read = set(), set()
+    for node in syntax.walk(fn):
+        if isinstance(node, gast.Name):
+            (assigned if isinstance(node.ctx, gast.Store) else read).add(node.id)
+    contributions = {p for p in params if "d" + p in assigned}
+    local_names = assigned - {"d" + p for p in contributions}
+    free = {}
+    from s2s.rules import static
+    for n in read - params - local_names - {RESULT, DRESULT}:
+        if rule.__globals__.get(n) is static:
+            continue
+        if n in rule.__globals__:
+            free[n] = rule.__globals__[n]
+        else:
+            import builtins
+            if hasattr(builtins, n):
+                free[n] = getattr(builtins, n)
+    template = Template(rule, signature, fn.body, local_names, contributions, read, free)
+    _CACHE[rule] = template
+    return template
+
+
+@dataclass
+class Expansion:
+    statements: List[ast.AST]         # locals, in order; contributions are Assigns to markers
+    contributions: Dict[str, str]     # marker name -> parameter name
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, mapping: Dict[str, ast.AST]):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        replacement = self.mapping.get(node.id)
+        if replacement is None:
+            return node
+        new = copy.deepcopy(replacement)
+        if isinstance(new, gast.Name):
+            new.ctx = node.ctx
+        return new
+
+
+def expand(template: Template, bound: Dict[str, ast.AST], result: ast.AST, dresult: ast.AST,
+           fresh: Callable[[str], str], free_name: Callable[[str, Any], str]) -> Expansion:
+    """Instantiate ``template`` with parameters bound to ``bound`` (AST operands)."""
+    mapping: Dict[str, ast.AST] = {RESULT: result, DRESULT: dresult}
+    for param, node in bound.items():
+        mapping[param] = node
+    for local in template.locals:
+        mapping[local] = name(fresh(local))
+    markers = {}
+    for param in template.differentiable:
+        marker = fresh("d" + param + "_contribution")
+        markers[marker] = param
+        mapping["d" + param] = name(marker)
+    for free, obj in template.free.items():
+        mapping[free] = name(free_name(free, obj))
+    body = [clone(s, mapping) for s in template.body]
+    body = fold_static_ifs(body)
+    return Expansion(body, markers)
+
+
+def clone(node, mapping: Dict[str, ast.AST]):
+    """A copy of ``node`` with names replaced by copies of ``mapping``'s nodes.
+
+    Much faster than ``copy.deepcopy`` followed by a ``NodeTransformer``: rules are pasted
+    once per primitive call, and this is the transformer's inner loop.
+    """
+    if isinstance(node, list):
+        return [clone(n, mapping) for n in node]
+    if not isinstance(node, ast.AST):
+        return node
+    if isinstance(node, gast.Name):
+        replacement = mapping.get(node.id)
+        if replacement is not None:
+            new = clone(replacement, {})
+            if isinstance(new, gast.Name):
+                new.ctx = node.ctx
+            return new
+    new = node.__class__.__new__(node.__class__)
+    for field in node._fields:
+        setattr(new, field, clone(getattr(node, field, None), mapping))
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(node, attr):
+            setattr(new, attr, getattr(node, attr))
+    return new
+
+
+def fold_static_ifs(body: List[ast.AST]) -> List[ast.AST]:
+    out = []
+    for stmt in body:
+        if isinstance(stmt, gast.If):
+            if _is_static_marker(stmt.test):
+                decided = static_value(stmt.test.args[0])
+                decided = False if decided is _UNKNOWN else bool(decided)
+            else:
+                decided = static_value(stmt.test)
+            if decided is not _UNKNOWN:
+                out.extend(fold_static_ifs(stmt.body if decided else stmt.orelse))
+                continue
+            stmt.body = fold_static_ifs(stmt.body) or [gast.Pass()]
+            stmt.orelse = fold_static_ifs(stmt.orelse)
+        out.append(stmt)
+    return out
+
+
+_UNKNOWN = object()
+
+
+def _is_static_marker(test) -> bool:
+    return (isinstance(test, gast.Call) and isinstance(test.func, gast.Name)
+            and test.func.id == "static" and len(test.args) == 1)
+
+
+def static_value(node: ast.AST) -> Any:
+    """The value of an expression built only from constants, or ``_UNKNOWN``."""
+    if any(isinstance(n, (gast.Name, gast.Call, gast.Attribute, gast.Subscript))
+           for n in syntax.walk(node)):
+        return _UNKNOWN
+    try:
+        expr = gast.gast_to_ast(gast.Expression(body=copy.deepcopy(node)))
+        ast.fix_missing_locations(expr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # `1 is None` is a fine question here
+            return eval(compile(expr, "<s2s-fold>", "eval"), {"__builtins__": {}})
+    except Exception:
+        return _UNKNOWN
+
+
+def bind_call(template: Template, args: List[ast.AST], keywords: Dict[str, ast.AST]
+              ) -> Optional[Dict[str, ast.AST]]:
+    """Match a call's operands to the rule's parameters (None if they do not fit)."""
+    try:
+        ba = template.signature.bind(*args, **keywords)
+    except TypeError:
+        return None
+    bound: Dict[str, ast.AST] = {}
+    for param in template.signature.parameters.values():
+        if param.name in ba.arguments:
+            value = ba.arguments[param.name]
+            if param.kind is inspect.Parameter.VAR_POSITIONAL:
+                value = gast.Tuple(elts=list(value), ctx=gast.Load())
+            elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                return None
+            bound[param.name] = value
+        elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+            bound[param.name] = gast.Tuple(elts=[], ctx=gast.Load())
+        elif param.default is not inspect.Parameter.empty:
+            default = param.default
+            if isinstance(default, (int, float, str, bool, type(None), tuple)):
+                bound[param.name] = const(default)
+            else:
+                return None
+    return bound

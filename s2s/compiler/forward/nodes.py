@@ -1,0 +1,137 @@
+"""Small syntax helpers that the forward-mode modules share.
+
+The names a block binds or updates in place (``_bound_names``), assigns a new object to
+(``_rebound_names``) or reads (``_loaded_names``); renaming names (``_rename``); a signature
+with the tangent parameters added (``_with_parameters``); an expression named for an error
+message (``_describe``).
+
+    x[i] = v                    _bound_names {x}        _rebound_names {}
+    lst.append(w)               _bound_names {lst}      _rebound_names {}
+    for k, y in pairs: ...      _bound_names and _rebound_names {k, y, ...}
+    (x, w) + [dx]               _with_parameters (x, w, dx)
+    (x, s=2.0) + [dx]           _with_parameters (x, s=2.0, *, dx)
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from typing import Sequence, Set
+
+import gast
+
+from s2s.compiler import syntax
+
+
+def _walk_statements(body):
+    """Statements of a block and its nested if/for/while blocks (not of nested defs)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, gast.FunctionDef):
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _walk_statements(inner)
+
+
+def _stored(target) -> Set[str]:
+    if isinstance(target, gast.Name):
+        return {target.id}
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return set().union(*map(_stored, target.elts)) if target.elts else set()
+    if isinstance(target, gast.Starred):
+        return _stored(target.value)
+    return set()
+
+
+def _base(target) -> Set[str]:
+    """The container a subscript or attribute store writes into."""
+    if not isinstance(target, (gast.Subscript, gast.Attribute)):
+        return set()
+    while isinstance(target, (gast.Subscript, gast.Attribute)):
+        target = target.value
+    return {target.id} if isinstance(target, gast.Name) else set()
+
+
+def _bound_names(stmts) -> Set[str]:
+    """Names a block binds or updates in place (targets, item stores, list methods)."""
+    out = set()
+    for stmt in _walk_statements(stmts):
+        if isinstance(stmt, gast.Assign):
+            for t in stmt.targets:
+                out |= _stored(t) | _base(t)
+        elif isinstance(stmt, gast.AugAssign):
+            out |= _stored(stmt.target) | _base(stmt.target)
+        elif isinstance(stmt, gast.For):
+            out |= _stored(stmt.target)
+        elif isinstance(stmt, gast.FunctionDef):
+            out.add(stmt.name)
+            out |= {n for s in stmt.body if isinstance(s, gast.Nonlocal) for n in s.names}
+        elif isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+            call = stmt.value
+            if isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name):
+                out.add(call.func.value.id)
+            elif call.args and isinstance(call.args[0], gast.Name):
+                out.add(call.args[0].id)    # add_at(buffer, ...)
+    return out
+
+
+def _rebound_names(stmts) -> Set[str]:
+    """Names a block assigns a new object to (not in-place updates)."""
+    out = set()
+    for stmt in _walk_statements(stmts):
+        if isinstance(stmt, gast.Assign):
+            for t in stmt.targets:
+                out |= _stored(t)
+        elif isinstance(stmt, gast.For):
+            out |= _stored(stmt.target)
+    return out
+
+
+def _loaded_names(stmts) -> Set[str]:
+    return {n.id for s in stmts for n in syntax.walk(s)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            node.id = self.mapping[node.id]
+        return node
+
+
+def _rename(node, mapping):
+    if not mapping:
+        return node
+    if isinstance(node, list):
+        return [_Rename(mapping).visit(s) for s in node]
+    return _Rename(mapping).visit(node)
+
+
+def _with_parameters(args: gast.arguments, names: Sequence[str]) -> gast.arguments:
+    """``args`` plus the tangent parameters: positional, or keyword-only after defaults."""
+    new = copy.deepcopy(args)
+    params = [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in names]
+    if args.vararg is None and not args.defaults:
+        new.args = new.args + params
+    else:
+        new.kwonlyargs = new.kwonlyargs + params
+        new.kw_defaults = new.kw_defaults + [None] * len(params)
+    return new
+
+
+def _source_text(node) -> str:
+    try:
+        return ast.unparse(gast.gast_to_ast(copy.deepcopy(node)))
+    except Exception:
+        return type(node).__name__
+
+
+def _describe(node) -> str:
+    return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
+            gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
+            gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {_source_text(node)}")

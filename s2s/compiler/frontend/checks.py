@@ -1,0 +1,50 @@
+"""Constructs s2s does not differentiate, each rejected with a pointer and a hint.
+
+Runs on the parsed function before any rewriting, so the error shows the user's own line.
+"""
+from __future__ import annotations
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.parse import Source
+
+UNSUPPORTED = {
+    gast.AsyncFor: ("an async for loop", "s2s differentiates plain synchronous functions"),
+    gast.AsyncWith: ("an async with statement", "s2s differentiates plain synchronous functions"),
+    gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain synchronous functions"),
+    gast.Await: ("await", "s2s differentiates plain synchronous functions"),
+    gast.Try: ("a try statement", "move the error handling out of the differentiated "
+                                  "function, into its caller"),
+    gast.With: ("a with statement", "move the with block out of the differentiated function, "
+                                    "into its caller"),
+    gast.Global: ("a global statement", "pass the value in as an argument and return the "
+                                        "new value instead of assigning a global"),
+    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the "
+                                            "new value instead of assigning it"),
+    gast.ClassDef: ("a class defined inside the function", "define the class at module level"),
+    gast.Yield: ("yield (a generator)", "return a list or an array instead of yielding"),
+    gast.YieldFrom: ("yield from (a generator)", "return a list or an array instead"),
+    gast.Raise: ("a raise statement", "check the inputs before calling the gradient"),
+    gast.SetComp: ("a set comprehension", "sets have no order and cannot carry gradients; "
+                                          "use a list"),
+    gast.DictComp: ("a dict comprehension", "build the dict with a literal or a loop"),
+    gast.GeneratorExp: ("a generator expression", "use a list comprehension or NumPy"),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
+    gast.Import: ("an import inside the function", "import at module level"),
+    gast.ImportFrom: ("an import inside the function", "import at module level"),
+}
+
+
+def check_supported(source: Source, fn: gast.FunctionDef) -> None:
+    """Raise an ``UnsupportedSyntaxError`` at the first construct s2s cannot handle."""
+    if isinstance(fn, gast.AsyncFunctionDef):
+        raise source.error(fn, "an async function", "s2s differentiates plain functions")
+    for stmt in fn.body:
+        for node in syntax.walk(stmt):
+            info = UNSUPPORTED.get(type(node))
+            if info:
+                raise source.error(node, info[0], info[1])
+            if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
+                raise source.error(node, "starred unpacking (a, *rest = ...)",
+                                   "unpack a fixed number of items, or slice")

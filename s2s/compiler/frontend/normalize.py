@@ -1,0 +1,446 @@
+"""Stage 3: one operation per statement.
+
+In: a gast ``FunctionDef``.  Out: the same function where every statement that computes
+with numbers does exactly one operation on names and constants, with named temporaries.
+Integer bookkeeping, comparisons and other expressions that cannot carry a gradient are left
+as the user wrote them. Temporaries are named after the variable they help compute.
+
+    def f(x, w, b):                          def f(x, w, b):
+        pred = np.tanh(x @ w + b)                pred_matmul = x @ w
+        return np.mean(pred ** 2)       ->       pred_add = pred_matmul + b
+                                                 pred = np.tanh(pred_add)
+                                                 out_pow = pred ** 2
+                                                 out = np.mean(out_pow)
+                                                 return out
+
+Also: ``a += b`` becomes ``a = a + b``; ``a, b = t`` becomes ``a = t[0]`` and ``b = t[1]``;
+``a = b = e`` binds ``e`` once; docstrings and ``pass`` go.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from typing import List, Optional, Set
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.names import Namer
+from s2s.compiler.frontend.parse import Source
+from s2s.compiler.frontend.resolve import local_names
+
+# Methods that grow a list; their arguments get names so their cotangents can be routed.
+CONTAINER_METHODS = {"append", "extend"}
+
+# Attributes of an array that are plain data, never differentiable.
+STATIC_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
+
+BINOP_NAMES = {
+    gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div",
+    gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul",
+    gast.BitAnd: "and", gast.BitOr: "or", gast.BitXor: "xor", gast.LShift: "lshift",
+    gast.RShift: "rshift",
+}
+UNARY_NAMES = {gast.USub: "neg", gast.UAdd: "pos", gast.Invert: "invert", gast.Not: "not"}
+
+
+def name(id_: str, ctx=None) -> gast.Name:
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def const(value) -> gast.Constant:
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target: str, value: ast.AST, like: Optional[ast.AST] = None) -> gast.Assign:
+    stmt = gast.Assign(targets=[name(target, gast.Store())], value=value, type_comment=None)
+    if like is not None:
+        ast.copy_location(stmt, like)
+    return stmt
+
+
+def is_atom(node: ast.AST) -> bool:
+    """Names and literal constants: the operands of a normalized statement."""
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return isinstance(node.operand, gast.Constant)
+    return False
+
+
+def dotted(node: ast.AST) -> Optional[str]:
+    """``np.linalg.norm`` for an attribute chain rooted at a name, else None."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _op_hint(node: ast.AST) -> str:
+    if isinstance(node, gast.BinOp):
+        return BINOP_NAMES.get(type(node.op), "op")
+    if isinstance(node, gast.UnaryOp):
+        return UNARY_NAMES.get(type(node.op), "op")
+    if isinstance(node, gast.Call):
+        func = node.func
+        if isinstance(func, gast.Attribute):
+            return func.attr
+        if isinstance(func, gast.Name):
+            return func.id
+        return "call"
+    if isinstance(node, gast.Attribute):
+        return node.attr
+    if isinstance(node, gast.Subscript):
+        return "item"
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return "items"
+    return "t"
+
+
+class Normalizer:
+    """Rewrites a function body into one operation per statement."""
+
+    def __init__(self, source: Source, namer: Namer, locals_: Set[str]):
+        self.source = source
+        self.namer = namer
+        self.locals = locals_
+
+    # -- statements ---------------------------------------------------------------------
+    def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
+        node = copy.deepcopy(node)
+        node.body = self.block(node.body, top=True)
+        return node
+
+    def block(self, stmts: List[ast.AST], top: bool = False) -> List[ast.AST]:
+        out: List[ast.AST] = []
+        for i, stmt in enumerate(stmts):
+            if top and i == 0 and _is_docstring(stmt):
+                continue
+            out.extend(self.statement(stmt))
+        return out
+
+    def statement(self, stmt: ast.AST) -> List[ast.AST]:
+        method = getattr(self, "visit_" + type(stmt).__name__, None)
+        if method is None:
+            return [stmt]           # the reverse pass decides what it accepts
+        saved, self.pending = getattr(self, "pending", []), []
+        result = method(stmt)
+        out = self.pending + result
+        self.pending = saved
+        return out
+
+    def visit_FunctionDef(self, stmt):
+        return [stmt]           # a nested function is differentiated when it is called
+
+    def visit_If(self, stmt):
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
+
+    def visit_While(self, stmt):
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
+
+    def visit_For(self, stmt):
+        stmt.iter = self.iterable(stmt.iter)
+        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        stmt.orelse = self.block(stmt.orelse)
+        return [stmt]
+
+    def visit_Pass(self, stmt):
+        return []
+
+    def iterable(self, node):
+        """``for`` headers keep range/zip/enumerate/reversed calls, with name arguments."""
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id in ("range", "zip", "enumerate", "reversed")
+                and node.func.id not in self.locals and not node.keywords):
+            if node.func.id in ("zip", "enumerate"):
+                node.args = [self._reversed_as_slice(a) for a in node.args]
+            node.args = [self.atom(a, "items") for a in node.args]
+            return node
+        return self.atom(node, "items")
+
+    def _reversed_as_slice(self, node):
+        """``reversed(xs)`` inside ``zip``/``enumerate`` reads as ``xs[::-1]``."""
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id == "reversed" and "reversed" not in self.locals
+                and len(node.args) == 1 and not node.keywords):
+            return gast.Subscript(value=node.args[0], slice=gast.Slice(
+                lower=None, upper=None, step=const(-1)), ctx=gast.Load())
+        return node
+
+    def conditional(self, node, hint: str) -> ast.AST:
+        """``a if c else b`` (and ``a and b``, ``a or b``) as an if statement on a temporary."""
+        tmp = self.namer.fresh(f"{hint}_{'cond' if isinstance(node, gast.IfExp) else 'either'}")
+        if isinstance(node, gast.IfExp):
+            body = self._branch(tmp, node.body)
+            orelse = self._branch(tmp, node.orelse)
+            self.pending.append(ast.copy_location(
+                gast.If(test=node.test, body=body, orelse=orelse), node))
+            return name(tmp)
+        first, *rest = node.values
+        self.pending.extend(self._branch(tmp, first))
+        for value in rest:
+            test = name(tmp) if isinstance(node.op, gast.And) else gast.UnaryOp(
+                op=gast.Not(), operand=name(tmp))
+            self.pending.append(ast.copy_location(
+                gast.If(test=test, body=self._branch(tmp, value), orelse=[]), node))
+        return name(tmp)
+
+    def comprehension(self, node: gast.ListComp, hint: str) -> ast.AST:
+        """``[f(x) for x in xs if c]`` as a loop that appends to a fresh list."""
+        items = self.namer.fresh(f"{hint}_items")
+        renames = {}
+        for gen in node.generators:
+            for target in syntax.walk(gen.target):
+                if isinstance(target, gast.Name) and target.id not in renames:
+                    renames[target.id] = self.namer.fresh(target.id)
+        tree = copy.deepcopy(node)
+        for n in syntax.walk(tree):
+            if isinstance(n, gast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        append = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=name(items), attr="append", ctx=gast.Load()),
+            args=[tree.elt], keywords=[]))
+        body: List[ast.AST] = [append]
+        for gen in reversed(tree.generators):
+            for cond in reversed(gen.ifs):
+                body = [gast.If(test=cond, body=body, orelse=[])]
+            body = [gast.For(target=gen.target, iter=gen.iter, body=body, orelse=[],
+                             type_comment=None)]
+        self.locals |= {items} | set(renames.values())
+        loop = body[0]
+        for n in syntax.walk(loop):
+            if hasattr(n, "lineno") is False or getattr(n, "lineno", None) is None:
+                ast.copy_location(n, node)
+        self.pending.append(ast.copy_location(assign(items, gast.List(elts=[],
+                                                                      ctx=gast.Load())), node))
+        self.pending.extend(self.statement(loop))
+        return name(items)
+
+    def _branch(self, tmp, value):
+        saved, self.pending = self.pending, []
+        op = self.operation(value, tmp)
+        produced, self.pending = self.pending, saved
+        return produced + [assign(tmp, op, value)]
+
+    def visit_Expr(self, stmt):
+        if isinstance(stmt.value, gast.Constant):
+            return []               # a stray string or docstring
+        call = stmt.value
+        if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                and isinstance(call.func.value, gast.Name) and call.func.value.id in self.locals
+                and call.func.attr in CONTAINER_METHODS):
+            # xs.append(x * 2): the argument becomes a name, so its cotangent can be found
+            hint = call.func.value.id + "_item"
+            call.args = [a if isinstance(a, (gast.List, gast.Tuple)) and all(
+                is_atom(e) for e in a.elts) else self.atom(a, hint) for a in call.args]
+        return [stmt]
+
+    def visit_AnnAssign(self, stmt):
+        if stmt.value is None:
+            return []
+        return self.visit_Assign(ast.copy_location(
+            gast.Assign(targets=[stmt.target], value=stmt.value, type_comment=None), stmt))
+
+    def visit_AugAssign(self, stmt):
+        target = stmt.target
+        if isinstance(target, gast.Name):
+            value = gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value)
+            ast.copy_location(value, stmt)
+            return self.visit_Assign(ast.copy_location(
+                gast.Assign(targets=[target], value=value, type_comment=None), stmt))
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            # x[i] += v  ->  x_item = x[i]; x[i] = x_item + v
+            hint = target.value.id
+            index = self.index(target.slice, hint)
+            current = self.namer.fresh(f"{hint}_item")
+            self.pending.append(ast.copy_location(assign(current, gast.Subscript(
+                value=name(hint), slice=copy.deepcopy(index), ctx=gast.Load())), stmt))
+            value = gast.BinOp(left=name(current), op=stmt.op, right=self.atom(stmt.value, hint))
+            updated = self.atom(ast.copy_location(value, stmt), hint)
+            store = gast.Subscript(value=name(hint), slice=index, ctx=gast.Store())
+            return [ast.copy_location(gast.Assign(targets=[store], value=updated,
+                                                  type_comment=None), stmt)]
+        return [stmt]               # attribute targets: the reverse pass decides
+
+    def visit_Assign(self, stmt):
+        targets = stmt.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name):
+            value = self.operation(stmt.value, targets[0].id)
+            return [ast.copy_location(gast.Assign(targets=targets, value=value,
+                                                  type_comment=None), stmt)]
+        if all(isinstance(t, gast.Name) for t in targets):
+            first = targets[0].id
+            value = self.operation(stmt.value, first)
+            out = [assign(first, value, stmt)]
+            out += [assign(t.id, name(first), stmt) for t in targets[1:]]
+            return out
+        if len(targets) == 1 and isinstance(targets[0], (gast.Tuple, gast.List)):
+            return self.unpack(targets[0], stmt.value, stmt)
+        if len(targets) == 1 and isinstance(targets[0], gast.Subscript) \
+                and isinstance(targets[0].value, gast.Name):
+            # x[i] = v: the index and the value become names
+            target = targets[0]
+            hint = target.value.id
+            target.slice = self.index(target.slice, hint)
+            value = self.atom(stmt.value, hint + "_item")
+            return [ast.copy_location(gast.Assign(targets=[target], value=value,
+                                                  type_comment=None), stmt)]
+        return [stmt]               # attribute targets
+
+    def unpack(self, target, value, stmt) -> List[ast.AST]:
+        if any(isinstance(e, gast.Starred) for e in target.elts):
+            return [stmt]           # rejected by the reverse pass with a hint
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+            # a, b = b, a: evaluate every right-hand side before binding any name
+            parts = [self.atom(v, _target_hint(t)) for v, t in zip(value.elts, target.elts)]
+            parts = [self.snapshot(p, target) for p in parts]
+            out = []
+            for t, p in zip(target.elts, parts):
+                out += self._bind(t, p, stmt)
+            return out
+        hint = "_".join(_target_hint(t) for t in target.elts)
+        whole = self.atom(value, hint)
+        if not isinstance(whole, gast.Name):
+            tmp = self.namer.fresh(hint)
+            self.pending.append(assign(tmp, whole, stmt))
+            whole = name(tmp)
+        out = []
+        for i, t in enumerate(target.elts):
+            item = gast.Subscript(value=name(whole.id), slice=const(i), ctx=gast.Load())
+            out += self._bind(t, item, stmt)
+        return out
+
+    def snapshot(self, part, target):
+        """Copy a right-hand name that the unpacking itself rebinds (``a, b = b, a``)."""
+        bound = {e.id for e in syntax.walk(target) if isinstance(e, gast.Name)}
+        if isinstance(part, gast.Name) and part.id in bound:
+            tmp = self.namer.fresh(part.id + "_old")
+            self.pending.append(assign(tmp, name(part.id)))
+            return name(tmp)
+        return part
+
+    def _bind(self, target, value, stmt) -> List[ast.AST]:
+        inner = gast.Assign(targets=[target], value=value, type_comment=None)
+        ast.copy_location(inner, stmt)
+        saved, self.pending = self.pending, []
+        result = self.visit_Assign(inner)
+        produced, self.pending = self.pending, saved
+        return produced + result
+
+    def visit_Return(self, stmt):
+        if stmt.value is None or is_atom(stmt.value):
+            return [stmt]
+        if isinstance(stmt.value, gast.Tuple):
+            elts = [self.atom(e, "out") for e in stmt.value.elts]
+            value = gast.Tuple(elts=elts, ctx=gast.Load())
+            return [ast.copy_location(gast.Return(value=value), stmt)]
+        out = self.namer.fresh("out")
+        value = self.operation(stmt.value, out)
+        return [assign(out, value, stmt), ast.copy_location(gast.Return(value=name(out)), stmt)]
+
+    # -- expressions --------------------------------------------------------------------
+    def is_static(self, node) -> bool:
+        """Cheap, pure expressions worth repeating: ``np.pi``, ``x.shape``, ``(2, 3)``."""
+        if is_atom(node):
+            return True
+        if isinstance(node, gast.Attribute):
+            root = dotted(node)
+            if root is None:
+                return False
+            if root.split(".")[0] in self.locals:
+                return node.attr in STATIC_ATTRIBUTES and isinstance(node.value, gast.Name)
+            return True
+        if isinstance(node, gast.Tuple):
+            return all(self.is_static(e) for e in node.elts)
+        return False
+
+    def atom(self, node: ast.AST, hint: str) -> ast.AST:
+        """``node`` as a name or constant, binding it to a temporary where needed."""
+        if self.is_static(node):
+            return node
+        value = self.operation(node, hint)
+        tmp = self.namer.fresh(f"{hint}_{_op_hint(node)}")
+        self.pending.append(assign(tmp, value, node))
+        return name(tmp)
+
+    def operation(self, node: ast.AST, hint: str) -> ast.AST:
+        """``node`` with its operands turned into atoms: a single operation."""
+        if isinstance(node, (gast.IfExp, gast.BoolOp)):
+            return self.conditional(node, hint)
+        if isinstance(node, gast.ListComp):
+            return self.comprehension(node, hint)
+        if isinstance(node, gast.BinOp):
+            node.left = self.atom(node.left, hint)
+            node.right = self.atom(node.right, hint)
+        elif isinstance(node, gast.UnaryOp):
+            if isinstance(node.op, (gast.USub, gast.UAdd)):
+                node.operand = self.atom(node.operand, hint)
+        elif isinstance(node, gast.Call):
+            func = node.func
+            if isinstance(func, gast.Attribute):
+                root = dotted(func)
+                if root is None or root.split(".")[0] in self.locals:
+                    # a method call: x.sum(); its receiver becomes a name
+                    func.value = self.atom(func.value, hint)
+            node.args = [self._argument(a, hint) for a in node.args]
+            for kw in node.keywords:
+                kw.value = self.atom(kw.value, hint)
+        elif isinstance(node, gast.Attribute):
+            if not self.is_static(node.value):
+                node.value = self.atom(node.value, hint)
+        elif isinstance(node, gast.Subscript):
+            node.value = self.atom(node.value, hint)
+            node.slice = self.index(node.slice, hint)
+        elif isinstance(node, (gast.Tuple, gast.List)):
+            node.elts = [self._argument(e, hint) for e in node.elts]
+        elif isinstance(node, gast.Dict):
+            node.keys = [k if k is None else self.atom(k, hint) for k in node.keys]
+            node.values = [self.atom(v, hint) for v in node.values]
+        return node
+
+    def _argument(self, node, hint):
+        if isinstance(node, gast.Starred):
+            node.value = self.atom(node.value, hint)
+            return node
+        if isinstance(node, (gast.List, gast.Tuple)) and all(is_atom(e) for e in node.elts):
+            return node     # np.stack([a, b]): keep the literal so its items get cotangents
+        if isinstance(node, (gast.List, gast.Tuple)):
+            node.elts = [self._argument(e, hint) for e in node.elts]
+            return node
+        return self.atom(node, hint)
+
+    def index(self, node, hint):
+        if isinstance(node, gast.Slice):
+            for part in ("lower", "upper", "step"):
+                value = getattr(node, part)
+                if value is not None:
+                    setattr(node, part, self.atom(value, hint))
+            return node
+        if isinstance(node, gast.Tuple):
+            node.elts = [self.index(e, hint) for e in node.elts]
+            return node
+        return self.atom(node, hint)
+
+
+def _is_docstring(stmt) -> bool:
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
+            and isinstance(stmt.value.value, str))
+
+
+def _target_hint(target) -> str:
+    if isinstance(target, gast.Name):
+        return target.id
+    return "item"
+
+
+def normalize(source: Source, node: gast.FunctionDef, namer: Namer) -> gast.FunctionDef:
+    """Normalize ``node`` (a copy is returned; the input is not changed)."""
+    return Normalizer(source, namer, local_names(node)).function(node)

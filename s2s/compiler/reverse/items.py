@@ -1,0 +1,147 @@
+"""Reverse mode through items: reading them, storing them, and growing lists.
+
+Reading an item adds its cotangent into a buffer shaped like the container. Storing one
+takes the item's cotangent out (it goes to the stored value) and puts back the value the
+store overwrote. ``append`` and ``extend`` are undone by dropping the last items, whose
+cotangents go to what was appended.
+
+    y = x[1:3]          ->     dx = np.zeros_like(x)
+                               dx[1:3] += dy
+
+    x[1] = v            ->     restore_item(x, 1, x_saved.pop())
+                               dv = unbroadcast(take_item(dx, 1), v)
+                               clear_item(dx, 1)
+
+    xs.append(v)        ->     dv = take_appended(dxs, 1)[0]
+                               drop_last(xs, 1)
+"""
+from __future__ import annotations
+
+import ast
+from typing import List
+
+import gast
+
+from s2s.runtime import numpy_helpers
+
+from s2s import runtime
+from s2s.compiler.frontend.normalize import assign, const, name
+from s2s.compiler.reverse.nodes import _copy, _has_active, _index_value, _item
+
+
+class ItemAdjoints:
+    """Mixin of ``ReverseBuilder``: the adjoints of item reads, item stores, list growth."""
+
+    def subscript_adjoint(self, value: gast.Subscript, dresult: ast.AST) -> List[ast.AST]:
+        base = value.value
+        if not isinstance(base, gast.Name) or base.id not in self.active:
+            return []
+        return self.item_contribution(base.id, value.slice, dresult,
+                                      basic=_is_basic_index(value.slice))
+
+    def item_contribution(self, var: str, index: ast.AST, value: ast.AST,
+                          basic: bool) -> List[ast.AST]:
+        """``d<var>[index] += value``, into a cotangent buffer owned by the generated code."""
+        if var not in self.active:
+            return []
+        d = self.cotangent(var)
+        out: List[ast.AST] = []
+        if var not in self.nonzero:
+            out.append(assign(d, self._zeros(var)))
+            self.nonzero.add(var)
+            self.owned.add(var)
+        elif var not in self.owned:
+            out.append(assign(d, self._call_helper("own", runtime.own, [name(d), name(var)])))
+            self.owned.add(var)
+        if var not in self.trees and basic:
+            out.append(gast.AugAssign(
+                target=gast.Subscript(value=name(d), slice=_copy(index), ctx=gast.Store()),
+                op=gast.Add(), value=value))
+        else:
+            out.append(gast.Expr(value=self._call_helper(
+                "add_at", runtime.add_at, [name(d), _index_value(index), value])))
+        return out
+
+    def store_adjoint(self, stmt) -> List[ast.AST]:
+        """``x[i] = v`` reversed: v gets ``dx[i]``, which then goes to zero; x[i] is restored."""
+        target = stmt.targets[0]
+        var = target.value.id
+        if var not in self.active:
+            return []
+        index = _index_value(target.slice)
+        out: List[ast.AST] = [gast.Expr(value=self._call_helper(
+            "restore_item", runtime.restore_item,
+            [name(var), index, self._pop(f"{var}[]")]))]
+        if var not in self.nonzero:
+            return out
+        value = stmt.value
+        if _has_active(value, self.active):
+            taken = self._fresh_temp(f"d{var}_item")
+            item = self._call_helper("take_item", runtime.take_item,
+                                     [name(self.cotangent(var)), _copy(index)])
+            out.append(assign(taken, item))
+            taken_value: ast.AST = name(taken)
+            if isinstance(value, gast.Name) and value.id not in self.trees:
+                # kept only where shapes do not prove dx[i] has v's shape already
+                check = self._call_helper("unbroadcast", numpy_helpers.unbroadcast,
+                                          [_copy(item), name(value.id)])
+                if self._shape_lowering(value.id, None).visit(check) is not check.args[0]:
+                    taken_value = self._call_helper(
+                        "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
+            out += self.contribute_to_operand(value, taken_value)
+        if var not in self.owned:
+            out.append(assign(self.cotangent(var), self._call_helper(
+                "own", runtime.own, [name(self.cotangent(var)), name(var)])))
+            self.owned.add(var)
+        out.append(gast.Expr(value=self._call_helper(
+            "clear_item", runtime.clear_item, [name(self.cotangent(var)), _copy(index)])))
+        return out
+
+    def container_adjoint(self, stmt, call) -> List[ast.AST]:
+        """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
+        items, method = call.func.value.id, call.func.attr
+        if method not in ("append", "extend"):
+            raise self.source.error(
+                call, f"list.{method}() on a differentiated list",
+                "build lists with append or extend (or a list comprehension)")
+        if method == "append":
+            count: ast.AST = const(1)
+        else:
+            count = gast.Call(func=name(self.bind_free("len", len)), args=[_copy(call.args[0])],
+                              keywords=[])
+        out: List[ast.AST] = []
+        if items in self.nonzero:
+            parts = self._fresh_temp(f"d{items}_last")
+            contributions = (self.contribute_to_operand(call.args[0], _item(name(parts),
+                                                                             const(0)))
+                             if method == "append" else
+                             self.contribute_to_operand(call.args[0], name(parts)))
+            if items not in self.owned:
+                out.append(assign(self.cotangent(items), self._call_helper(
+                    "own", runtime.own, [name(self.cotangent(items)), name(items)])))
+                self.owned.add(items)
+            taken = self._call_helper("take_appended", runtime.take_appended,
+                                      [name(self.cotangent(items)), _copy(count)])
+            if contributions:
+                out.append(assign(parts, taken))
+                out += contributions
+            else:
+                out.append(gast.Expr(value=taken))
+        out.append(gast.Expr(value=self._call_helper("drop_last", runtime.drop_last,
+                                                     [name(items), count])))
+        return out
+
+
+def _is_basic_index(index) -> bool:
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for part in parts:
+        if isinstance(part, gast.Slice):
+            continue
+        if isinstance(part, gast.Constant) and (part.value is None or part.value is Ellipsis
+                                                or type(part.value) is int):
+            continue
+        if (isinstance(part, gast.UnaryOp) and isinstance(part.op, gast.USub)
+                and isinstance(part.operand, gast.Constant) and type(part.operand.value) is int):
+            continue
+        return False
+    return True

@@ -1,0 +1,146 @@
+"""Syntax helpers shared by the reverse-mode modules: plain functions of syntax trees.
+
+Parameter lists of a ``FunctionDef``; small expressions (``_item(v, k)`` is ``v[k]``,
+``_index_value`` turns ``1:3`` into ``slice(1, 3, None)``); and two rewrites of
+straight-line code, ``rename_reassigned`` before the sweeps and ``eliminate_dead_temps``
+after them.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Dict, List, Optional, Sequence, Set
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.names import Namer
+from s2s.compiler.frontend.normalize import const, name
+
+
+def _arguments(names: List[str]) -> gast.arguments:
+    return gast.arguments(
+        args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in names],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+def parameter_names(fn: gast.FunctionDef) -> List[str]:
+    args = fn.args
+    names = [a.id for a in list(args.posonlyargs) + list(args.args)]
+    if args.vararg is not None:
+        names.append(args.vararg.id)
+    names += [a.id for a in args.kwonlyargs]
+    if args.kwarg is not None:
+        names.append(args.kwarg.id)
+    return names
+
+
+def _append_parameter(args: gast.arguments, pname: str) -> gast.arguments:
+    new = gast.arguments(args=list(args.args), posonlyargs=list(args.posonlyargs),
+                         vararg=args.vararg, kwonlyargs=list(args.kwonlyargs),
+                         kw_defaults=list(args.kw_defaults), kwarg=args.kwarg,
+                         defaults=list(args.defaults))
+    if args.vararg is None and not args.defaults:
+        new.args.append(gast.Name(id=pname, ctx=gast.Param(), annotation=None,
+                                  type_comment=None))
+    else:
+        new.kwonlyargs.append(gast.Name(id=pname, ctx=gast.Param(), annotation=None,
+                                        type_comment=None))
+        new.kw_defaults.append(None)
+    return new
+
+
+def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
+                      ) -> List[ast.AST]:
+    """Give each re-assignment of a name its own name, so no value is ever overwritten.
+
+        x = x * 2          x_2 = x * 2
+        x = np.sin(x)  ->  x_3 = np.sin(x_2)
+        return x           return x_3
+    """
+    current: Dict[str, str] = {}
+    defined = set(params)
+    nested = set()          # names assigned inside branches or loops keep their name
+    for stmt in body:
+        if not isinstance(stmt, gast.Assign):
+            for node in syntax.walk(stmt):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                    nested.add(node.id)
+    out = []
+    for stmt in body:
+        _Rename(current).visit(stmt)
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            t = stmt.targets[0].id
+            if t in defined and t not in nested:
+                new = namer.fresh(t)
+                current[t] = new
+                stmt.targets[0].id = new
+            defined.add(t)
+        out.append(stmt)
+    return out
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, current):
+        self.current = current
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.current:
+            node.id = self.current[node.id]
+        return node
+
+
+def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
+    """Drop assignments to rule locals that nothing reads (straight-line code)."""
+    live: Set[str] = set()
+    kept = []
+    for stmt in reversed(stmts):
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in temps and stmt.targets[0].id not in live):
+            continue
+        for node in syntax.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                live.add(node.id)
+        kept.append(stmt)
+    return list(reversed(kept))
+
+
+def _store_counts(stmts) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _rename_loads(node, old: str, new: str):
+    for n in syntax.walk(node):
+        if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
+            n.id = new
+    return node
+
+
+def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:
+    return gast.Subscript(value=value, slice=_copy(key), ctx=gast.Load())
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+def _has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
+    if node is None:
+        return False
+    return any(isinstance(n, gast.Name) and n.id in active for n in syntax.walk(node))
+
+
+def _index_value(index) -> ast.AST:
+    """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``."""
+    if isinstance(index, gast.Slice):
+        parts = [_copy(p) if p is not None else const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return gast.Call(func=name("slice"), args=parts, keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return _copy(index)

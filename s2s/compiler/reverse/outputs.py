@@ -1,0 +1,190 @@
+"""The ends of the adjoint sweep: the outputs' seeds, and the gradients handed back.
+
+The sweep starts from a seed for each output's cotangent: ones for ``grad``, the caller's
+cotangent with ``sens_param`` or for a ``vjp``. It ends with each parameter's cotangent,
+returned as an array of its own (``return (dz, dz)`` becomes ``return (dz,
+fresh_copy(dz))``). For a ``vjp`` the adjoint sweep becomes a closure that the forward
+sweep returns:
+
+    def f(x):                    def vjp_f(x):
+        y = np.sin(x)                y = np.sin(x)
+        return y          ->         def pullback_f(dy):
+                                         dx = dy * np.cos(x)
+                                         return (dx,)
+                                     return (y, pullback_f)
+"""
+from __future__ import annotations
+
+import ast
+from typing import Dict, List, Set, Tuple
+
+import gast
+import numpy as np
+
+from s2s.runtime import numpy_helpers
+
+from s2s import runtime
+
+from s2s.compiler import syntax
+from s2s.compiler.frontend.normalize import assign, const, name
+from s2s.compiler.optimize import is_elementwise
+from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.reverse.nodes import _arguments, _item, parameter_names
+from s2s.compiler.reverse.flow import _stored
+
+
+class Outputs:
+    """Mixin of ``ReverseBuilder``: seeds, returned gradients, and the vjp's pullback."""
+
+    def _outputs(self, ret: ast.AST) -> Tuple[List[str], ast.AST]:
+        value = ret.value
+        if value is None:
+            raise self.source.error(ret, "a function that returns None",
+                                    "return the value to differentiate")
+        if self.has_aux:
+            if not (isinstance(value, gast.Tuple) and len(value.elts) >= 2):
+                raise self.source.error(
+                    ret, "has_aux=True with a single return value",
+                    "with has_aux=True the function must return a tuple (out, aux1, ...) "
+                    "of at least two items; only out is differentiated")
+            first = value.elts[0]
+            return [first.id if isinstance(first, gast.Name) else None], value
+        if isinstance(value, gast.Tuple):
+            return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
+        return [value.id if isinstance(value, gast.Name) else None], value
+
+    @property
+    def sens_name(self) -> str:
+        if not hasattr(self, "_sens_name"):
+            self._sens_name = self.namer.fresh("sens")
+        return self._sens_name
+
+    def seeds(self, outputs, value_node):
+        """Statements giving each output its cotangent, and the pullback's parameter."""
+        seed_param = None
+        stmts = []
+        for i, out in enumerate(outputs):
+            if out is None or out not in self.active:
+                continue
+            d = self.cotangent(out)
+            if self.mode == "vjp":
+                if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
+                    seed_param = d
+                    self.nonzero.add(out)
+                    continue
+                seed_param = seed_param or self.namer.fresh("dout")
+                seed = _item(name(seed_param), const(i))
+            elif self.sens_param:
+                seed = name(self.sens_name)
+                if isinstance(value_node, gast.Tuple) and not self.has_aux:
+                    seed = _item(seed, const(i))
+            else:
+                seed = self._call_helper("ones_like", runtime.ones_like, [name(out)])
+            stmts.append(assign(d, seed))
+            self.nonzero.add(out)
+        return seed_param, stmts
+
+    def _final_cotangent(self, param: str) -> ast.AST:
+        if param not in self.nonzero:
+            return self._call_helper("zeros_like", runtime.zeros_like, [name(param)])
+        d = name(self.cotangent(param))
+        if param in self.tree_params:
+            return self._call_helper("restructure", runtime.restructure, [d, name(param)])
+        return d
+
+    def _private_gradients(self, new: gast.FunctionDef) -> None:
+        """Each returned gradient is an array of its own: never an input, a global, or
+        another gradient (``return (dz, dz)`` becomes ``return (dz, fresh_copy(dz))``), so
+        a caller may update it in place. Values made by arithmetic or by NumPy functions
+        that allocate are taken as they are."""
+        ret = new.body[-1]
+        grads = ret.value if self.mode == "grad_only" else ret.value.elts[1]
+        holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
+            not self.single else (None, [grads])
+        bindings: Dict[str, List[ast.AST]] = {}
+        plain: Set[int] = set()
+        for node in syntax.walk(new):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name):
+                bindings.setdefault(node.targets[0].id, []).append(node.value)
+                plain.add(id(node.targets[0]))
+            elif isinstance(node, gast.AugAssign):
+                plain.add(id(node.target))      # x += v updates the array x already holds
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                    and id(node) not in plain:
+                bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
+        params = set(parameter_names(new))
+        loads: Dict[str, int] = {}
+        for node in syntax.walk(new):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+
+        visiting: Set[str] = set()
+
+        def fresh(name_: str) -> bool:
+            if name_ in params or name_ in visiting or not bindings.get(name_):
+                return False
+            visiting.add(name_)
+            try:
+                return all(self._allocates(v, fresh, loads) for v in bindings[name_])
+            finally:
+                visiting.discard(name_)
+
+        seen: Set[str] = set()
+        for i, elt in enumerate(elts):
+            if isinstance(elt, gast.Name):
+                private = elt.id not in seen and fresh(elt.id)
+                seen.add(elt.id)
+            else:
+                private = self._allocates(elt, fresh, loads)
+            if not private:
+                elts[i] = self._call_helper("fresh_copy", runtime.fresh_copy, [elt])
+        if holder is None:
+            if self.mode == "grad_only":
+                ret.value = elts[0]
+            else:
+                ret.value.elts[1] = elts[0]
+
+    _ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
+                   np.array, np.copy, np.matmul, np.dot, np.outer, runtime.own,
+                   runtime.zeros_like, runtime.ones_like, numpy_helpers.matmul_adjoint_x1,
+                   numpy_helpers.matmul_adjoint_x2)
+
+    def _allocates(self, value, fresh, loads) -> bool:
+        """Does ``value`` make a new array (or an immutable number)? ``unbroadcast(g, x)``
+        may be g itself: it counts when g is a new array read only there."""
+        if value is None:
+            return False
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant)):
+            return True
+        if not isinstance(value, gast.Call):
+            return False
+        func = self._callee(value)
+        if func is UNRESOLVED:
+            return isinstance(value.func, gast.Attribute) and value.func.attr in (
+                "sum", "mean", "prod", "copy", "dot")
+        if func is numpy_helpers.unbroadcast and value.args:
+            g = value.args[0]
+            if isinstance(g, gast.Name):
+                return loads.get(g.id) == 1 and fresh(g.id)
+            return self._allocates(g, fresh, loads)
+        return (any(func is f for f in self._ALLOCATING) or is_elementwise(func)
+                or self._is_full_reduction(value))
+
+    def _as_pullback(self, new, forward, backward, seed_param, fn, primal_temps):
+        """Split a flat gradient into a forward sweep that returns a pullback closure."""
+        *backward, ret_stmt = backward
+        value_node, grads_node = ret_stmt.value.elts
+        pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
+        param = seed_param or self.namer.fresh("dout")
+        # names the backward sweep restores belong to the forward sweep
+        restored = _stored(backward) & (_stored(forward)
+                                                | set(parameter_names(fn)))
+        inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
+        inner_body.append(gast.Return(value=grads_node))
+        inner = gast.FunctionDef(
+            name=pullback, args=_arguments([param]), body=inner_body, decorator_list=[],
+            returns=None, type_comment=None, type_params=[])
+        new.body = forward + [inner, gast.Return(value=gast.Tuple(
+            elts=[value_node, name(pullback)], ctx=gast.Load()))]
+        return new

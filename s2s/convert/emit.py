@@ -1,0 +1,888 @@
+"""Write generated derivatives as a standalone Python module.
+
+In: functions read by ``s2s.static`` (never imported). Out: the text of a module that holds
+``grad_f`` (or ``jvp_f``) for each of them and everything that code needs, as source:
+
+- the generated functions of the user functions they call (``vjp_g``), found through the
+  engine's callee hook, so that nothing has to be compiled first;
+- the user's own helper functions and literal constants, copied from the user's files;
+- NumPy and other installed modules as imports; ``np.sin`` as an attribute reference;
+- s2s run-time helpers (``unbroadcast``, ``ones_like``, ...), copied from s2s with the
+  helpers and constants they use in turn (``--runtime import`` imports them from s2s instead).
+
+Only what is reachable from the generated functions is written, in a stable order, so
+converting an unchanged file twice gives the same bytes.
+
+    def f(x):                          import numpy as np
+        return np.sum(np.sin(x))  ->
+                                       def grad_f(x):
+                                           \"\"\"Gradient of f (model.py, line 3). ...\"\"\"
+                                           out_sin = np.sin(x)
+                                           ...
+                                           return (out, dx)
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import keyword
+import linecache
+import sys
+import textwrap
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import gast
+
+from s2s import rules
+
+from s2s import runtime
+from s2s.compiler.codegen import to_source
+from s2s.errors import S2SError
+from s2s.compiler.frontend.parse import MISSING, Source, parse_function
+from s2s.compiler.reverse.builder import ReverseBuilder, parameter_names
+from s2s.convert.static import StaticModule, check_reads, global_reads, static_module_of
+
+Positions = Union[int, Tuple[int, ...]]
+_LITERALS = (bool, int, float, complex, str, bytes, type(None))
+# s2s modules whose helpers may be copied into a standalone module
+_COPYABLE = ("s2s.runtime", "s2s.compiler.forward.builder", "s2s.templates.")
+# how generated code conventionally names a module it imports itself
+_ALIASES = {"numpy": "np"}
+
+
+@dataclass
+class Options:
+    """What to generate: ``mode`` 'reverse' or 'forward', ``runtime`` 'standalone' or
+    'import'."""
+
+    mode: str = "reverse"
+    runtime: str = "standalone"
+
+
+class Generated:
+    """One function s2s generates: the user function, and once built, its tree and the
+    objects its free names stand for."""
+
+    def __init__(self, fn: types.FunctionType, kind: str, wrt: Tuple[str, ...],
+                 single: bool = True):
+        self.fn = fn
+        self.kind = kind            # 'grad' or 'jvp' (asked for), 'vjp' or 'jvp_callee'
+        self.wrt = wrt
+        self.single = single
+        self.node = None
+        self.injected: Dict[str, Any] = {}
+        self.source: Optional[Source] = None
+        self.tangents: Tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return self.kind in ("grad", "jvp")
+
+    @property
+    def wanted_name(self) -> str:
+        prefix = {"grad": "grad_", "jvp": "jvp_", "vjp": "vjp_", "jvp_callee": "jvp_"}
+        return prefix[self.kind] + self.fn.__name__.strip("_<>")
+
+
+# -- transforming ----------------------------------------------------------------------------
+class StaticTransformer:
+    """Runs the engine on statically read functions; the functions they call are built the
+    same way, through the builders' callee hooks, and kept as ``Generated`` units."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.units: Dict[tuple, Generated] = {}
+
+    def transform(self, fn: types.FunctionType, positions: Positions) -> Generated:
+        """``grad_f`` (reverse) or ``jvp_f`` (forward) of ``fn`` for ``positions``."""
+        rules.load_builtin_rules()
+        source = parse_function(fn)
+        params = parameter_names(source.node)
+        single = isinstance(positions, int)
+        wanted = (positions,) if single else tuple(positions)
+        for p in wanted:
+            if not -len(params) <= p < len(params):
+                raise source.error(
+                    source.node, f"grad position {p}", f"'{fn.__name__}' takes "
+                    f"{len(params)} argument(s); give positions with --grad-position",
+                    message=f"grad position {p} is out of range for '{fn.__name__}'")
+        wrt = tuple(params[p] for p in wanted)
+        kind = "grad" if self.options.mode == "reverse" else "jvp"
+        unit = Generated(fn, kind, wrt, single)
+        self._build(unit, source)
+        return unit
+
+    def _callee(self, kind: str, fn, wrt, weights: bool = False) -> Generated:
+        if weights:
+            raise S2SError("gradients of weights are not supported by s2s convert",
+                           hint="pass the weights as arguments")
+        key = (kind, fn, tuple(wrt))
+        unit = self.units.get(key)
+        if unit is None:
+            unit = self.units[key] = Generated(fn, kind, tuple(wrt), single=False)
+            try:
+                self._build(unit, parse_function(fn))
+            except BaseException:
+                del self.units[key]
+                raise
+        return unit
+
+    def _build(self, unit: Generated, source: Source) -> None:
+        check_reads(unit.fn, source.node)
+        if unit.kind in ("grad", "vjp"):
+            builder = _MarkedBuilder(
+                source, unit.wrt, single=unit.single, mode=unit.kind,
+                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights))
+        else:
+            from s2s.compiler.forward.builder import ForwardBuilder
+            builder = ForwardBuilder(source, unit.wrt,
+                                     callee_jvp=lambda fn, wrt: self._callee("jvp_callee", fn,
+                                                                             wrt))
+        unit.node = builder.build()
+        unit.injected = dict(builder.injected)
+        unit.source = source
+        if unit.kind in ("jvp", "jvp_callee"):
+            unit.tangents = tuple(builder.tangents[p] for p in unit.wrt)
+
+
+class _MarkedBuilder(ReverseBuilder):
+    """The reverse builder, marking each statement of the adjoint sweep, and the
+    expressions in it, with the user line it comes from (``s2s_adjoint_of``), so that the
+    written module can say so in comments. Expressions are marked too because the optimizer
+    folds single-use temporaries into the statement that reads them: one written statement
+    may then do the work of several user lines. Primal and seed code carries no mark."""
+
+    def reverse_block(self, stmts):
+        out = super().reverse_block(stmts)
+        for stmt in out:
+            line = getattr(stmt, "lineno", None)
+            stmt.s2s_adjoint_of = line
+            if line is None:
+                continue
+            for node in _own_expressions(stmt):
+                if not hasattr(node, "s2s_adjoint_of"):    # inner blocks are marked first
+                    node.s2s_adjoint_of = line
+        return out
+
+
+def forward_available() -> bool:
+    """Whether forward mode (``s2s.forward.ForwardBuilder``) can be used."""
+    try:
+        from s2s.compiler.forward.builder import ForwardBuilder  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+# -- writing ---------------------------------------------------------------------------------
+class _LocalModule:
+    """Stands for a name bound to a module read as source (``import helpers``): only its
+    attributes can be used (``helpers.g`` becomes the copied ``g``)."""
+
+    def __init__(self, module: StaticModule):
+        self.module = module
+
+
+class _Trusted:
+    """An s2s module whose top-level statements may be copied as they are."""
+
+    _cache: Dict[str, "_Trusted"] = {}
+
+    def __init__(self, module: types.ModuleType):
+        self.path = module.__file__
+        with open(self.path, encoding="utf-8") as handle:
+            self.text = handle.read()
+        self.tree = ast.parse(self.text)
+        self.namespace = module.__dict__
+        self.bindings: Dict[str, ast.stmt] = {}
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                self.bindings[stmt.name] = stmt
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for alias in stmt.names:
+                    self.bindings[alias.asname or alias.name.split(".")[0]] = stmt
+            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], ast.Name):
+                self.bindings[stmt.targets[0].id] = stmt
+
+    @classmethod
+    def of(cls, module: types.ModuleType) -> "_Trusted":
+        found = cls._cache.get(module.__name__)
+        if found is None:
+            found = cls._cache[module.__name__] = cls(module)
+        return found
+
+
+@dataclass
+class Converted:
+    """A generated public function, for the module's docstring and for ``--check``."""
+
+    name: str                   # in the output module
+    function: str               # the user function
+    lineno: int
+    signature: str              # of the generated function: "x, y, dx"
+    arguments: Tuple[Tuple[str, str, bool], ...]    # the user function's: (name, kind, default?)
+    wrt: Tuple[str, ...]
+    single: bool
+    tangents: Tuple[str, ...]
+    returns: str
+
+
+class ModuleWriter:
+    """Collects generated functions and everything they reference, then renders a module."""
+
+    SECTIONS = ("public", "callees", "user", "runtime")
+
+    def __init__(self, options: Options, display: Callable[[str], str]):
+        self.options = options
+        self.display = display                  # real path -> path as the user wrote it
+        self.names: Dict[str, Any] = {}         # output name -> key of what it holds
+        self.done: Dict[Any, Any] = {}          # key -> expression (or _LocalModule)
+        self.imports: Dict[str, None] = {}      # import lines, as an ordered set
+        self.constants: List[str] = []          # the user's, written after the imports
+        self.runtime_constants: List[str] = []  # s2s's, written above the s2s helpers
+        self.sections: Dict[str, List[Optional[str]]] = {s: [] for s in self.SECTIONS}
+        self.converted: List[Converted] = []
+        self.where: List[Tuple[str, ast.AST, str]] = []     # user code being written out
+        self.signatures: Dict[Generated, str] = {}
+
+    # -- the public entry points ---------------------------------------------------------
+    def add(self, unit: Generated) -> Converted:
+        """Write ``unit`` and what it needs; on error, the module is left as it was."""
+        saved = (dict(self.names), dict(self.done), dict(self.imports), list(self.constants),
+                 list(self.runtime_constants), {k: list(v) for k, v in self.sections.items()})
+        try:
+            name = self._generated(unit)
+        except BaseException:
+            (self.names, self.done, self.imports, self.constants, self.runtime_constants,
+             self.sections) = saved
+            raise
+        info = Converted(name, unit.fn.__name__, unit.source.node.lineno,
+                         self.signatures[unit], _arguments(unit.source.node), unit.wrt,
+                         unit.single, unit.tangents, _returns(unit))
+        self.converted.append(info)
+        return info
+
+    def render(self, header: List[str], title: str) -> str:
+        lines = [f"# {line}" for line in header]
+        summary = "\n".join(f"    {c.name}({c.signature}) -> {c.returns}"
+                            for c in self.converted)
+        modules = sorted({line.split()[1].split(".")[0] for line in self.imports
+                          if line != _FUTURE})
+        needs = (f"Needs only the modules it imports ({', '.join(modules)}), not s2s."
+                 if self.options.runtime == "standalone" else
+                 "Imports its run-time helpers from s2s.")
+        lines.append(f'"""{title}\n\n{summary}\n\n{needs}\n"""')
+        if self.imports:
+            lines.append("\n".join(_import_block(self.imports)))
+        if self.constants:
+            lines.append("\n" + "\n".join(self.constants))
+        text = "\n".join(lines) + "\n"
+        comments = {"user": "# The source module's own functions that the code above calls.",
+                    "runtime": "# Run-time helpers, copied from s2s."}
+        for section in self.SECTIONS:
+            blocks = [b for b in self.sections[section] if b]
+            if section == "runtime" and self.runtime_constants:
+                blocks.insert(0, "\n".join(self.runtime_constants))
+            for i, block in enumerate(blocks):
+                text += "\n\n"
+                if i == 0 and section in comments:
+                    text += comments[section] + "\n"
+                text += block.rstrip("\n") + "\n"
+        return text
+
+    def generated_source(self) -> str:
+        """Only the generated functions, for ``s2s show``."""
+        blocks = [b for s in ("public", "callees") for b in self.sections[s] if b]
+        return "\n\n".join(b.rstrip("\n") + "\n" for b in blocks)
+
+    # -- names in the output module ------------------------------------------------------
+    def _claim(self, wanted: str, key: Any) -> str:
+        if keyword.iskeyword(wanted) or not wanted.isidentifier():
+            wanted = wanted + "_"
+        candidate, n = wanted, 2
+        while candidate in self.names and self.names[candidate] != key:
+            candidate = f"{wanted}_{n}"
+            n += 1
+        self.names[candidate] = key
+        return candidate
+
+    def _error(self, message: str, hint: str, use: Optional[ast.AST] = None) -> S2SError:
+        path, node, function = self.where[-1] if self.where else (None, None, None)
+        node = use or node
+        return S2SError(message, filename=path, lineno=getattr(node, "lineno", None),
+                        col_offset=getattr(node, "col_offset", None), hint=hint,
+                        function=function)
+
+    # -- generated functions -------------------------------------------------------------
+    def _generated(self, unit: Generated) -> str:
+        if unit in self.done:
+            return self.done[unit].id
+        name = self._claim(unit.wanted_name, unit)
+        self.done[unit] = ast.Name(name, ast.Load())
+        section = self.sections["public" if unit.public else "callees"]
+        section.append(None)
+        slot = len(section) - 1
+        tree = ast.parse(to_source(unit.node))
+        notes = _adjoint_notes(unit, tree)
+        fdef = tree.body[0]
+        fdef.name = name
+        _strip_annotations(fdef)        # the user's types do not describe derivatives
+        self.signatures[unit] = ast.unparse(fdef.args)
+        self.where.append((unit.source.filename, unit.source.node, unit.fn.__name__))
+        try:
+            mapping = {n: self._generated_name(unit, n) for n, _ in global_reads(fdef)}
+            tree = _Rewriter(self, mapping).visit(tree)
+        finally:
+            self.where.pop()
+        fdef = tree.body[0]
+        fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
+        text = ast.unparse(ast.fix_missing_locations(tree))
+        section[slot] = _with_comments(text, tree, notes) + "\n"
+        return name
+
+    def _generated_name(self, unit: Generated, name: str) -> Any:
+        """What a free name of generated code means, as an expression in the output."""
+        if name in unit.injected:
+            obj = unit.injected[name]
+            if self.options.runtime == "standalone" and (
+                    obj is runtime.call_vjp or obj is _call_jvp()):
+                raise self._error(
+                    f"'{unit.fn.__name__}' calls a function that is only known at run time, "
+                    f"and differentiating that call needs the s2s engine",
+                    "call a module-level function directly, or convert with --runtime import",
+                    self._dynamic_use(unit))
+            return self._reference(obj, name)
+        module = static_module_of(unit.fn)
+        if module is not None:
+            return self._global(module, name, _first_use(unit.source.node, name))
+        value = unit.source._lookup(name)
+        if value is MISSING:
+            raise self._error(f"name '{name}' is not defined", "define or import it",
+                              _first_use(unit.source.node, name))
+        if name in unit.source.globals:
+            return self._reference(value, name)
+        return self._builtin(name)
+
+    def _docstring(self, unit: Generated) -> str:
+        fn = unit.fn.__name__
+        where = f"{self.display(unit.source.filename)}, line {unit.source.node.lineno}"
+        call = f"{fn}({', '.join(parameter_names(unit.source.node))})"
+        wrt = ", ".join(unit.wrt)
+        grads = ", ".join("d" + p for p in unit.wrt)
+        if unit.kind == "grad":
+            returns = (f"Returns (value, d{wrt}): value is {call} and d{wrt} its gradient with "
+                       f"respect to {wrt}." if unit.single else
+                       f"Returns (value, ({grads})): value is {call} and {grads} its gradients "
+                       f"with respect to {wrt}.")
+            title = f"Gradient of {fn} ({where})."
+            returns += (" An array output is summed first (every output is seeded with "
+                        "ones).")
+        elif unit.kind == "vjp":
+            title = f"Forward sweep of {fn} ({where})."
+            returns = (f"Returns (value, pullback): pullback(cotangent) returns ({grads},), "
+                       f"the cotangents of {wrt}.")
+        else:
+            title = f"Forward-mode derivative (JVP) of {fn} ({where})."
+            returns = (f"Returns (value, tangent): value is {call} and tangent its derivative "
+                       f"along {', '.join(unit.tangents)} (the tangents of {wrt}).")
+        body = textwrap.fill(returns, 84, initial_indent="    ", subsequent_indent="    ")
+        return f"{title}\n\n{body}\n    "
+
+    def _dynamic_use(self, unit: Generated) -> Optional[ast.AST]:
+        """The first call in the user function whose callee is only known at run time."""
+        module = static_module_of(unit.fn)
+        calls = [n for n in ast.walk(unit.source.node) if type(n).__name__ == "Call"]
+        for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
+            func = node.func
+            kind = type(func).__name__
+            if kind == "Name":
+                if (module is None or func.id not in module.namespace) \
+                        and not hasattr(builtins, func.id):
+                    return node
+            elif kind != "Attribute":
+                return node
+        return None
+
+    # -- names of user modules and s2s modules --------------------------------------------
+    def _global(self, module, name: str, use: Optional[ast.AST] = None) -> Any:
+        """The output expression for ``name`` at the top level of ``module`` (a module read
+        as source, or an s2s module)."""
+        key = ("global", module.path, name)
+        if key in self.done:
+            return self.done[key]
+        if name not in module.namespace:
+            if isinstance(module, StaticModule) and name in module.unresolved:
+                self._raise_unresolved(module, name, use)
+            if hasattr(builtins, name):
+                return self._builtin(name)
+            raise self._error(f"name '{name}' is not defined in {self.display(module.path)}",
+                              "define or import it", use)
+        value = module.namespace[name]
+        stmt = module.bindings.get(name)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            expr = self._imported(module, name, value, stmt, use)
+        elif isinstance(stmt, ast.FunctionDef):
+            expr = self._copy(module, name, stmt)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            expr = self._assigned(module, name, value, stmt)
+        else:
+            expr = self._reference(value, name, use)
+        self.done[key] = expr
+        return expr
+
+    def _raise_unresolved(self, module: StaticModule, name: str, use) -> None:
+        path, node, function = self.where[-1] if self.where else (module.path, None, None)
+        error = module.unresolved_error(name, use or node, function or "")
+        if path != module.path and use is None:
+            error.filename = path
+        raise error
+
+    def _imported(self, module, name, value, stmt, use) -> Any:
+        source = getattr(module, "imported", {}).get(name)
+        if source is not None:          # from a module read as source: copy what it binds
+            return self._global(source[0], source[1], use)
+        if isinstance(value, types.ModuleType):
+            local = static_module_of(value)
+            if local is not None:
+                return _LocalModule(local)
+            return self._import_module(value.__name__, name, use)
+        if isinstance(stmt, ast.ImportFrom) and stmt.level == 0 \
+                and static_module_of(value) is None and not self._is_s2s(stmt.module):
+            original = next((a.name for a in stmt.names if (a.asname or a.name) == name),
+                            name)           # or bound by `from module import *`
+            return self._import_from(stmt.module, original, name)
+        return self._reference(value, name, use)
+
+    def _assigned(self, module, name, value, stmt) -> Any:
+        if isinstance(module, StaticModule):
+            if not isinstance(value, _LITERALS + (tuple, list, dict, set, frozenset)):
+                return self._reference(value, name)
+            out = self._claim(name, ("global", module.path, name))
+            text = None
+            if isinstance(stmt, ast.AnnAssign) or len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], ast.Name):
+                text = ast.get_source_segment(module.text, stmt.value)
+            if text is None or "\n" in text:
+                text = repr(value)
+            self.constants.append(f"{out} = {text}")
+            return ast.Name(out, ast.Load())
+        return self._copy(module, name, stmt)        # an s2s module-level value
+
+    def _copy(self, module, name: str, stmt: ast.stmt) -> ast.Name:
+        """Copy a top-level def (or, from s2s, an assignment) with what it references."""
+        key = ("global", module.path, name)
+        if isinstance(stmt, ast.ClassDef):
+            raise self._error(f"s2s convert cannot copy the class '{name}' into the "
+                              f"generated module", "use functions and arrays")
+        trusted = not isinstance(module, StaticModule)
+        verbatim = "".join(module.text.splitlines(True)[stmt.lineno - 1:stmt.end_lineno])
+        if isinstance(stmt, ast.Assign):
+            # s2s modules share a few aliases (`_ndarray = np.ndarray`): write each once
+            claim = ("assign", verbatim)
+            if claim in self.done:
+                self.done[key] = self.done[claim]
+                return self.done[key]
+        else:
+            claim = key
+        out = self._claim(name, claim)
+        self.done[key] = self.done[claim] = ast.Name(out, ast.Load())
+        section = self.sections["runtime" if trusted else "user"]
+        if isinstance(stmt, ast.FunctionDef):
+            section.append(None)
+            slot = len(section) - 1
+        self._forbid_imports(module, stmt)
+        if isinstance(stmt, ast.FunctionDef):
+            reads = global_reads(stmt)
+            if _has_annotations(stmt):      # copied as written, but never evaluated
+                self.imports[_FUTURE] = None
+        else:
+            reads = [(n.id, n) for n in ast.walk(stmt.value)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        if not trusted:
+            self.where.append((module.path, stmt, name))
+        try:
+            mapping = {n: self._global(module, n, use) for n, use in reads}
+        finally:
+            if not trusted:
+                self.where.pop()
+        changed = out != name or any(not (isinstance(e, ast.Name) and e.id == n)
+                                     for n, e in mapping.items())
+        if changed:
+            node = copy.deepcopy(stmt)
+            if isinstance(node, ast.FunctionDef):
+                node.decorator_list = []
+                node.name = out
+            else:
+                node.targets = [ast.Name(out, ast.Store())]
+            node = _Rewriter(self, mapping, real_lines=not trusted).visit(node)
+            text = ast.unparse(ast.fix_missing_locations(node)) + "\n"
+        else:
+            text = verbatim
+        if isinstance(stmt, ast.FunctionDef):
+            section[slot] = text
+        else:
+            self.runtime_constants.append(text.rstrip("\n"))
+        return ast.Name(out, ast.Load())
+
+    def _forbid_imports(self, module, stmt) -> None:
+        """Code that imports s2s (or its siblings) at run time cannot stand alone."""
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                relative = isinstance(node, ast.ImportFrom) and node.level > 0
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                    [a.name for a in node.names]
+                if relative or any(self._is_s2s(n) for n in names):
+                    if self.options.runtime == "standalone" or relative:
+                        raise self._error(
+                            f"'{getattr(stmt, 'name', '?')}' needs the s2s engine at run "
+                            f"time, so it cannot be written into a standalone module",
+                            "a call whose target is only known at run time needs "
+                            "--runtime import; or call a module-level function directly")
+
+    # -- objects --------------------------------------------------------------------------
+    def _reference(self, obj: Any, wanted: str, use: Optional[ast.AST] = None) -> Any:
+        """An expression for ``obj`` in the output module (``wanted``: the name it had)."""
+        if isinstance(obj, Generated):
+            return ast.Name(self._generated(obj), ast.Load())
+        if isinstance(obj, types.ModuleType):
+            local = static_module_of(obj)
+            if local is not None:
+                return _LocalModule(local)
+            return self._import_module(obj.__name__, wanted, use)
+        if getattr(builtins, getattr(obj, "__name__", "") or "-", None) is obj \
+                and not isinstance(obj, types.ModuleType):
+            return self._builtin(obj.__name__)
+        local = static_module_of(obj)
+        if local is not None and isinstance(obj, types.FunctionType):
+            stmt = local.defs.get(obj.__name__)
+            if stmt is None or local.functions.get(obj.__name__) is not obj:
+                raise self._error(f"s2s convert cannot copy '{wanted}'",
+                                  "only top-level functions can be copied", use)
+            key = ("global", local.path, obj.__name__)
+            if key not in self.done:
+                self.done[key] = self._copy(local, obj.__name__, stmt)
+            return self.done[key]
+        module_name = getattr(obj, "__module__", None) or ""
+        if self._is_s2s(module_name) and isinstance(obj, types.FunctionType):
+            if self.options.runtime == "import":
+                return self._import_from(module_name, obj.__name__, wanted)
+            if not module_name.startswith(_COPYABLE):
+                raise self._error(
+                    f"the generated code calls {module_name}.{obj.__name__} at run time",
+                    "a standalone module cannot use the s2s engine; use --runtime import",
+                    use)
+            return self._global(_Trusted.of(sys.modules[module_name]), obj.__name__, use)
+        if isinstance(obj, _LITERALS) or _is_literal(obj):
+            key = ("literal", wanted, repr(obj))
+            out = self._claim(wanted, key)
+            if key not in self.done:
+                self.done[key] = ast.Name(out, ast.Load())
+                self.constants.append(f"{out} = {obj!r}")
+            return self.done[key]
+        path = _public_path(obj)
+        if path is not None and not self._is_s2s(path[0]):
+            top, attrs = path
+            expr = self._import_module(top, None, use)
+            for attr in attrs:
+                expr = ast.Attribute(expr, attr, ast.Load())
+            return expr
+        raise self._error(f"s2s convert cannot write {obj!r} (the value of '{wanted}') into "
+                          f"a module", "use NumPy functions, literal constants or module-level "
+                          "functions", use)
+
+    def _builtin(self, name: str) -> ast.Name:
+        self.names.setdefault(name, ("builtin", name))
+        return ast.Name(name, ast.Load())
+
+    def _is_s2s(self, module_name: str) -> bool:
+        return module_name == "s2s" or module_name.startswith("s2s.")
+
+    def _import_module(self, module_name: str, alias: Optional[str],
+                       use: Optional[ast.AST] = None) -> ast.Name:
+        """``import module as alias``; ``alias`` None: any name it is already imported as."""
+        if self._is_s2s(module_name) and self.options.runtime == "standalone":
+            raise self._error(f"the generated code uses the module {module_name} at run time",
+                              "a standalone module cannot import s2s; use --runtime import",
+                              use)
+        if alias is None:
+            for key, expr in self.done.items():
+                if isinstance(key, tuple) and key[:2] == ("import", module_name):
+                    return expr
+            alias = _ALIASES.get(module_name, module_name.split(".")[-1])
+        key = ("import", module_name, alias)
+        if key in self.done:
+            return self.done[key]
+        out = self._claim(alias, key)
+        if out == module_name or "." in module_name and module_name.split(".")[0] == out:
+            self.imports[f"import {module_name}"] = None
+        else:
+            self.imports[f"import {module_name} as {out}"] = None
+        self.done[key] = ast.Name(out, ast.Load())
+        return self.done[key]
+
+    def _import_from(self, module_name: str, attr: str, alias: str) -> ast.Name:
+        key = ("from", module_name, attr)
+        if key in self.done:
+            return self.done[key]
+        out = self._claim(alias, key)
+        self.imports[f"from {module_name} import {attr}"
+                     + ("" if out == attr else f" as {out}")] = None
+        self.done[key] = ast.Name(out, ast.Load())
+        return self.done[key]
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Replaces free names by their expressions in the output; ``helpers.g`` (a module read
+    as source) by the copied ``g``."""
+
+    def __init__(self, writer: ModuleWriter, mapping: Dict[str, Any], real_lines: bool = False):
+        self.writer = writer
+        self.mapping = mapping
+        self.real_lines = real_lines        # do node positions point into the user's file?
+
+    def visit_Attribute(self, node: ast.Attribute):
+        chain = []
+        base = node
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if isinstance(base, ast.Name) and isinstance(self.mapping.get(base.id), _LocalModule):
+            chain.reverse()
+            module = self.mapping[base.id].module
+            for i, attr in enumerate(chain):
+                found = self.writer._global(module, attr, node if self.real_lines else None)
+                if isinstance(found, _LocalModule):
+                    module = found.module
+                    continue
+                expr = copy.deepcopy(found)
+                for rest in chain[i + 1:]:
+                    expr = ast.Attribute(expr, rest, ast.Load())
+                return ast.copy_location(expr, node)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name):
+        found = self.mapping.get(node.id)
+        if found is None or not isinstance(node.ctx, ast.Load):
+            return node
+        if isinstance(found, _LocalModule):
+            raise self.writer._error(
+                f"the module '{node.id}' (read as source) is used as a value",
+                "use its functions (module.function) or import them by name",
+                node if self.real_lines else None)
+        if isinstance(found, ast.Name) and found.id == node.id:
+            return node
+        return ast.copy_location(copy.deepcopy(found), node)
+
+
+# -- comments that map adjoint statements to user lines ---------------------------------------
+_BLOCKS = ("body", "orelse", "finalbody", "handlers")
+
+
+def _paired_blocks(a, b):
+    """The statement lists of two trees of the same shape, side by side (``a`` and ``b``
+    are a statement each, or an except clause). Raises ValueError where the shapes differ."""
+    for field in _BLOCKS:
+        left, right = getattr(a, field, None), getattr(b, field, None)
+        if not isinstance(left, list) and not isinstance(right, list):
+            continue
+        if not isinstance(left, list) or not isinstance(right, list) \
+                or len(left) != len(right) \
+                or any(type(x).__name__ != type(y).__name__ for x, y in zip(left, right)):
+            raise ValueError("the trees differ")
+        yield left, right
+        for x, y in zip(left, right):
+            yield from _paired_blocks(x, y)
+
+
+def _own_expressions(stmt: ast.AST):
+    """The expressions of ``stmt`` itself, not those of the statements nested in it."""
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.stmt, ast.excepthandler)):
+                continue
+            if isinstance(child, ast.expr):
+                yield child
+            stack.append(child)
+
+
+def _adjoint_notes(unit: Generated, tree: ast.Module) -> Dict[int, Tuple[ast.stmt, List[str]]]:
+    """Comments such as ``# adjoint of line 12: pred = np.tanh(x @ w + b)`` above the first
+    statement that does the adjoint work of each user line, once per block of the adjoint
+    sweep; keyed by ``id`` of the statements of ``tree`` (the generated function parsed
+    back from its source)."""
+    notes: Dict[int, Tuple[ast.stmt, List[str]]] = {}
+    try:
+        blocks = list(_paired_blocks(gast.Module(body=[unit.node], type_ignores=[]), tree))
+    except ValueError:
+        return notes
+    for generated, parsed in blocks:
+        seen = set()
+        for stmt, twin in zip(generated, parsed):
+            line = getattr(stmt, "s2s_adjoint_of", None)
+            if not isinstance(line, int):
+                continue
+            lines = {line} | {getattr(n, "s2s_adjoint_of", None)
+                              for n in _own_expressions(stmt)}
+            # the adjoint sweep runs through the user's lines backwards
+            lines = sorted((n for n in lines if isinstance(n, int) and n not in seen),
+                           reverse=True)
+            seen.update(lines)
+            comments = []
+            for n in lines:
+                text = _user_line(unit, n)
+                if text:
+                    comments.append(f"# adjoint of line {n}: {text}")
+            if comments:
+                notes[id(twin)] = (twin, comments)
+    return notes
+
+
+def _user_line(unit: Generated, line: int) -> str:
+    """The user's statement at ``line``, on one line: a simple statement written over
+    several lines is joined, a compound one gives its first line (``for k in range(n):``)."""
+    module = static_module_of(unit.fn)
+    if module is None:
+        return linecache.getline(unit.source.filename, line).strip()
+    lines = module.text.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    end = line
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.stmt) and node.lineno == line and not hasattr(node, "body"):
+            end = max(end, node.end_lineno or line)
+    text = " ".join(part.strip() for part in lines[line - 1:end])
+    return text if len(text) <= 100 else text[:96].rstrip() + " ..."
+
+
+def _with_comments(text: str, tree: ast.Module, notes) -> str:
+    """``text`` (``tree`` unparsed) with each note's comment above its statement, at the
+    statement's indentation."""
+    if not notes:
+        return text
+    try:
+        blocks = list(_paired_blocks(tree, ast.parse(text)))
+    except (ValueError, SyntaxError):
+        return text
+    lines = text.split("\n")
+    above: Dict[int, List[str]] = {}
+    for written, parsed in blocks:
+        for stmt, twin in zip(written, parsed):
+            note = notes.get(id(stmt))
+            if note is None or note[0] is not stmt:
+                continue
+            source = lines[twin.lineno - 1]
+            if source.lstrip().startswith("elif "):     # no room for a comment there
+                continue
+            indent = source[:len(source) - len(source.lstrip())]
+            above[twin.lineno - 1] = [indent + comment for comment in note[1]]
+    out = []
+    for i, line in enumerate(lines):
+        out += above.get(i, [])
+        out.append(line)
+    return "\n".join(out)
+
+
+# -- small helpers --------------------------------------------------------------------------
+_FUTURE = "from __future__ import annotations"
+
+
+def _import_block(imports) -> List[str]:
+    """Sorted import lines: ``import x`` first, then ``from x import a, b`` grouped."""
+    plain = sorted(line for line in imports if line.startswith("import "))
+    grouped: Dict[str, List[str]] = {}
+    for line in imports:
+        if line.startswith("from ") and line != _FUTURE:
+            module, _, names = line[len("from "):].partition(" import ")
+            grouped.setdefault(module, []).append(names)
+    froms = [f"from {m} import {', '.join(sorted(grouped[m]))}" for m in sorted(grouped)]
+    future = [_FUTURE, ""] if _FUTURE in imports else []
+    return future + plain + froms
+
+
+def _strip_annotations(fdef: ast.FunctionDef) -> None:
+    fdef.returns = None
+    args = fdef.args
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            a.annotation = None
+
+
+def _has_annotations(fdef: ast.FunctionDef) -> bool:
+    args = fdef.args
+    return fdef.returns is not None or any(
+        a is not None and a.annotation is not None
+        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg])
+
+
+def _first_use(tree: ast.AST, name: str) -> Optional[ast.AST]:
+    uses = [n for n in ast.walk(tree) if type(n).__name__ == "Name" and n.id == name]
+    return min(uses, key=lambda n: (n.lineno, n.col_offset)) if uses else None
+
+
+def _is_literal(obj: Any) -> bool:
+    if isinstance(obj, (tuple, list, frozenset, set)):
+        return all(_is_literal(o) for o in obj)
+    if isinstance(obj, dict):
+        return all(_is_literal(k) and _is_literal(v) for k, v in obj.items())
+    return isinstance(obj, _LITERALS)
+
+
+def _public_path(obj: Any) -> Optional[Tuple[str, List[str]]]:
+    """``(module, attributes)`` such that importing the module and following the attributes
+    gives ``obj``: ``np.sin`` -> ("numpy", ["sin"]), ``np.linalg.norm`` -> ("numpy",
+    ["linalg", "norm"])."""
+    name = getattr(obj, "__name__", None)
+    module_name = getattr(obj, "__module__", None)
+    if not isinstance(name, str) or not isinstance(module_name, str):
+        return None
+    parts = module_name.split(".")
+    if parts[0].startswith("_") and parts[0][1:] in sys.modules:
+        parts[0] = parts[0][1:]             # _operator.mul is operator.mul
+    for cut in range(1, len(parts) + 1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        value = module
+        attrs = parts[cut:] + [name]
+        try:
+            for attr in attrs:
+                value = getattr(value, attr)
+        except AttributeError:
+            continue
+        if value is obj and not any(a.startswith("_") for a in attrs[:-1]):
+            return ".".join(parts[:cut]), attrs
+    return None
+
+
+def _arguments(node) -> Tuple[Tuple[str, str, bool], ...]:
+    """The parameters of a parsed def: (name, kind, whether it has a default)."""
+    args = node.args
+    positional = list(args.posonlyargs) + list(args.args)
+    first_default = len(positional) - len(args.defaults)
+    out = [(a.id, "positional", i >= first_default) for i, a in enumerate(positional)]
+    if args.vararg is not None:
+        out.append((args.vararg.id, "vararg", True))
+    out += [(a.id, "keyword", d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    if args.kwarg is not None:
+        out.append((args.kwarg.id, "varkw", True))
+    return tuple(out)
+
+
+def _returns(unit: Generated) -> str:
+    if unit.kind == "jvp":
+        return "(value, tangent)"
+    grads = ", ".join("d" + p for p in unit.wrt)
+    return f"(value, {grads})" if unit.single else f"(value, ({grads}))"
+
+
+def _call_jvp():
+    """Forward mode's run-time dispatch (imported late: forward mode imports this module's
+    siblings)."""
+    from s2s.compiler.forward.builder import call_jvp
+    return call_jvp
