@@ -1,10 +1,14 @@
-"""``walk``: every node of a syntax tree, in ``ast.walk``'s order, at less cost.
+"""Small functions over syntax trees that every stage of the compiler shares.
 
-The transform walks its trees many times over (activity, shape classes, dead code), and
-``ast.walk`` spends most of its time in generators; this one keeps one list.
+``walk`` yields every node in ``ast.walk``'s order, at less cost: the transform walks its trees
+many times over (activity, shape classes, dead code), and ``ast.walk`` spends most of its time
+in generators; this one keeps one list. ``names_in``, ``loaded_names`` and ``rename_loads``
+are the questions and the rewrite that the passes ask of names.
 """
 from ast import AST
-from typing import Iterator
+from typing import Dict, Iterator, Set
+
+import gast
 
 
 def walk(root: AST) -> Iterator[AST]:
@@ -21,3 +25,23 @@ def walk(root: AST) -> Iterator[AST]:
                         append(item)
             elif isinstance(value, AST):
                 append(value)
+
+
+def names_in(node: AST) -> Set[str]:
+    """Every name that occurs in ``node``, read or written."""
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+
+
+def loaded_names(node: AST) -> Set[str]:
+    """The names ``node`` reads."""
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def rename_loads(node: AST, mapping: Dict[str, str]) -> AST:
+    """Rename the names ``node`` reads, in place: ``{"x": "x_prev"}`` makes ``x + 1`` read
+    ``x_prev + 1`` (assignments to ``x`` keep their name). Returns ``node``."""
+    if mapping:
+        for n in walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in mapping:
+                n.id = mapping[n.id]
+    return node

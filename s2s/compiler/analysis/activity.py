@@ -22,15 +22,12 @@ from typing import Callable, Iterable, List, Set, Tuple
 import gast
 
 from s2s.compiler import syntax
+from s2s.compiler.syntax import names_in
 from s2s.compiler.frontend.normalize import STATIC_ATTRIBUTES
 
 
 DIFFERENTIABLE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Mod, gast.Pow,
                          gast.MatMult)
-
-
-def names_in(node: ast.AST) -> Set[str]:
-    return {n.id for n in syntax.walk(node) if isinstance(n, gast.Name)}
 
 
 def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], bool]) -> Set[str]:
