@@ -48,7 +48,7 @@ from s2s.convert.static import StaticModule, check_reads, global_reads, static_m
 Positions = Union[int, Tuple[int, ...]]
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 # s2s modules whose helpers may be copied into a standalone module
-_COPYABLE = ("s2s.runtime", "s2s.compiler.forward.builder", "s2s.templates.")
+_COPYABLE = ("s2s.runtime", "s2s.templates.")
 # how generated code conventionally names a module it imports itself
 _ALIASES = {"numpy": "np"}
 

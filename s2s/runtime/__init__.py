@@ -137,6 +137,24 @@ def restructure(cotangent, primal):
     return cotangent
 
 
+def broadcast_like(tangent, primal):
+    """``tangent`` with ``primal``'s shape (a read-only view when it had to grow).
+
+    Forward-mode code calls it where a zero term dropped at transform time may have taken the
+    shape of a sum with it: ``z = x + b`` with ``b`` constant has ``dz = dx``, smaller than
+    ``z`` when ``b`` broadcast ``x``.
+    """
+    kind = type(primal)
+    if kind is tuple or kind is list:
+        return kind(broadcast_like(t, p) for t, p in zip(tangent, primal))
+    if kind is dict:
+        return {k: broadcast_like(tangent[k], p) for k, p in primal.items()}
+    shape = np.shape(primal)
+    if np.shape(tangent) == shape:
+        return tangent
+    return np.broadcast_to(tangent, shape)
+
+
 # -- calls whose target is only known at run time --------------------------------------------
 _vjp_cache: dict = {}
 

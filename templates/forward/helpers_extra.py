@@ -7,7 +7,7 @@ goes through the same helper one way and through ``unbroadcast`` the other.
 
     dz = broadcast_like(dx, z)     ->    ddz = broadcast_like(ddx, z)
 """
-from s2s.compiler.forward.builder import broadcast_like
+from s2s.runtime import broadcast_like
 from s2s.runtime.numpy_helpers import unbroadcast
 from s2s.rules import adjoint, tangent
 

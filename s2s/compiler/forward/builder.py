@@ -33,7 +33,7 @@ The builder is one class split by idea: ``forward_statements`` (straight-line st
 syntax check and rewrites before normalization), ``forward_tidy`` (passes over the finished
 function) and ``forward_syntax`` (small helpers they share). This module holds the builder's
 entry point and analysis, the cache of generated functions (``jvp_of``), and the helpers
-generated code calls at run time (``broadcast_like``, ``call_jvp``).
+generated code calls at run time (``call_jvp``).
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ import gast
 import numpy as np
 
 from s2s import runtime
+from s2s.runtime import broadcast_like
+from s2s.runtime.numpy_helpers import unbroadcast
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_reads, names_in, varied_names
 from s2s.compiler.codegen import compile_function
 from s2s.compiler.forward.calls import Calls, source_of, tangent_rule
@@ -70,24 +72,6 @@ from s2s.compiler.reverse.builder import parameter_names
 from s2s.compiler.forward.calls import tangent_parameters  # noqa: F401
 from s2s.compiler.forward.statements import BINARY_OPERATORS, LIST_METHODS, UNARY_OPERATORS  # noqa: F401
 from s2s.compiler.forward.zeros import DRESULT, RESULT, ZERO, Simplifier  # noqa: F401
-
-
-def broadcast_like(tangent, primal):
-    """``tangent`` with ``primal``'s shape (a read-only view when it had to grow).
-
-    Generated code calls it where a zero term dropped at transform time may have taken the
-    shape of a sum with it: ``z = x + b`` with ``b`` constant has ``dz = dx``, smaller than
-    ``z`` when ``b`` broadcast ``x``.
-    """
-    kind = type(primal)
-    if kind is tuple or kind is list:
-        return kind(broadcast_like(t, p) for t, p in zip(tangent, primal))
-    if kind is dict:
-        return {k: broadcast_like(tangent[k], p) for k, p in primal.items()}
-    shape = np.shape(primal)
-    if np.shape(tangent) == shape:
-        return tangent
-    return np.broadcast_to(tangent, shape)
 
 
 class ForwardBuilder(Statements, Calls, ControlFlow):
@@ -151,7 +135,7 @@ class ForwardBuilder(Statements, Calls, ControlFlow):
                       primal_temps=primal_temps, cotangent_of=cotangent_of,
                       elementwise=self._is_elementwise_call, unbroadcast=None)
         classes = shape_classes(new, ctx)
-        shapers = {self._name_of(broadcast_like), self._name_of(_unbroadcast())} - {None}
+        shapers = {self._name_of(broadcast_like), self._name_of(unbroadcast)} - {None}
         _DropShaping(classes, ctx, shapers).visit(new)
         new = optimize(new, ctx)
         new = _SpliceStarred().visit(new)
@@ -278,11 +262,6 @@ class ForwardBuilder(Statements, Calls, ControlFlow):
         if isinstance(func, gast.Name) and func.id in self.injected:
             return is_elementwise(self.injected[func.id])
         return is_elementwise(self.resolver.resolve(func))
-
-
-def _unbroadcast():
-    from s2s.runtime.numpy_helpers import unbroadcast
-    return unbroadcast
 
 
 # -- transformation and cache -----------------------------------------------------------------

@@ -89,8 +89,7 @@ class Simplifier:
                     continue
                 value = self.builder._helper("zeros_like", runtime.zeros_like, [name(RESULT)])
             elif shrunk:
-                from s2s.compiler.forward.builder import broadcast_like     # here: s2s.forward imports us
-                value = self.builder._helper("broadcast_like", broadcast_like,
+                value = self.builder._helper("broadcast_like", runtime.broadcast_like,
                                              [value, name(RESULT)])
             stmt.value = value
             out.append(stmt)
