@@ -11,6 +11,7 @@ from s2s.rules import adjoint, nondifferentiable, tangent
 from s2s import nn
 from s2s.nn.random import set_seed
 from s2s.api.transforms import jvp, vjp, jacfwd, jacrev, hessian, hvp
+from s2s.compiler.pipeline import cache_limit, clear_cache
 
 __version__ = "0.1.0"
 
@@ -18,5 +19,5 @@ __all__ = [
     "grad", "value_and_grad", "GradOperation", "adjoint", "tangent", "nondifferentiable",
     "S2SError", "SourceUnavailableError", "UnsupportedSyntaxError", "MissingRuleError",
     "NotDifferentiableError", "__version__", "nn", "set_seed",
-    "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp",
+    "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp", "clear_cache", "cache_limit",
 ]

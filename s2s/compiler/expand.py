@@ -205,3 +205,8 @@ def bind_call(template: Template, args: List[ast.AST], keywords: Dict[str, ast.A
             else:
                 return None
     return bound
+
+
+def clear() -> None:
+    """Forget the parsed templates (``s2s.clear_cache()``)."""
+    _CACHE.clear()

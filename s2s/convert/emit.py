@@ -39,7 +39,9 @@ import gast
 from s2s import rules
 
 from s2s import runtime
+from s2s.compiler import pipeline
 from s2s.compiler.codegen import to_source
+from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.errors import S2SError
 from s2s.compiler.frontend.parse import MISSING, Source, parse_function
 from s2s.compiler.reverse.builder import ReverseBuilder, parameter_names
@@ -135,12 +137,13 @@ class StaticTransformer:
         if unit.kind in ("grad", "vjp"):
             builder = _MarkedBuilder(
                 source, unit.wrt, single=unit.single, mode=unit.kind,
-                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights))
+                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
+                call_vjp=pipeline.call_vjp)
         else:
-            from s2s.compiler.forward.builder import ForwardBuilder
             builder = ForwardBuilder(source, unit.wrt,
                                      callee_jvp=lambda fn, wrt: self._callee("jvp_callee", fn,
-                                                                             wrt))
+                                                                             wrt),
+                                     call_jvp=pipeline.call_jvp)
         unit.node = builder.build()
         unit.injected = dict(builder.injected)
         unit.source = source
@@ -349,7 +352,7 @@ class ModuleWriter:
         if name in unit.injected:
             obj = unit.injected[name]
             if self.options.runtime == "standalone" and (
-                    obj is runtime.call_vjp or obj is _call_jvp()):
+                    obj is pipeline.call_vjp or obj is pipeline.call_jvp):
                 raise self._error(
                     f"'{unit.fn.__name__}' calls a function that is only known at run time, "
                     f"and differentiating that call needs the s2s engine",
@@ -879,10 +882,3 @@ def _returns(unit: Generated) -> str:
         return "(value, tangent)"
     grads = ", ".join("d" + p for p in unit.wrt)
     return f"(value, {grads})" if unit.single else f"(value, ({grads}))"
-
-
-def _call_jvp():
-    """Forward mode's run-time dispatch (imported late: forward mode imports this module's
-    siblings)."""
-    from s2s.compiler.forward.builder import call_jvp
-    return call_jvp

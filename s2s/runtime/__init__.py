@@ -6,6 +6,8 @@ helper where it could not decide the answer at transform time.
 """
 from __future__ import annotations
 
+import types as _types
+
 import numpy as np
 
 _ndarray = np.ndarray
@@ -155,134 +157,23 @@ def broadcast_like(tangent, primal):
     return np.broadcast_to(tangent, shape)
 
 
-# -- calls whose target is only known at run time --------------------------------------------
-_vjp_cache: dict = {}
+# -- calls whose target is only known at run time ---------------------------------------------
+def function_behind(fn):
+    """The Python function behind a callable, and the object it is bound to (or None).
 
-
-def _target(fn):
-    """The Python function behind a callable, and the object it is bound to (or None)."""
-    import types
-    from s2s.api.grad import GradFunction, as_function
-    if isinstance(fn, GradFunction):
-        return as_function(fn), None        # a gradient inside a gradient: its generated code
-    if isinstance(fn, types.MethodType):
+    A ``grad(f)`` object stands for its generated code (``__s2s_function__``), so that a
+    gradient inside a gradient is differentiated as plain Python."""
+    as_function = getattr(fn, "__s2s_function__", None)
+    if as_function is not None:
+        return as_function(), None
+    if isinstance(fn, _types.MethodType):
         return fn.__func__, fn.__self__
-    if isinstance(fn, types.FunctionType):
+    if isinstance(fn, _types.FunctionType):
         return fn, None
     call = getattr(type(fn), "__call__", None)
-    if isinstance(call, types.FunctionType):
+    if isinstance(call, _types.FunctionType):
         return call, fn
     return fn, None
-
-
-def call_vjp(fn, spec, *args, **kwargs):
-    """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
-
-    ``spec`` is ``(positions, star_from, keywords, weights, free, star_keywords,
-    callee_active)``: which positional arguments (and from which index on, for a trailing
-    ``*args``) and which keyword arguments carry gradients (all of them when ``**kwargs``
-    does), whether parameters read inside report their gradients, which names a nested
-    function closes over carry gradients, and whether the function itself does (a closure
-    passed in: then all the numbers it closes over do). The pullback returns
-    ``(positional, keyword, closed_over)`` cotangents, None where inactive.
-    """
-    positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
-    if star_from is not None:
-        positions = positions + tuple(range(star_from, len(args)))
-    if star_keywords:
-        keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
-    target, bound = _target(fn)
-    if callee_active and getattr(target, "__closure__", None):
-        # gradients also flow to the float and array values the function closes over
-        free = free + tuple(n for n, c in zip(target.__code__.co_freevars, target.__closure__)
-                            if n not in free and _carries_gradient(c))
-    if bound is not None:
-        args = (bound,) + args
-        positions = tuple(p + 1 for p in positions)
-    key = (getattr(target, "__code__", target), positions, keywords, len(args), weights, free)
-    plan = _vjp_cache.get(key)
-    if plan is None or plan[0] is not target:
-        plan = _vjp_cache[key] = (target,) + _plan_vjp(target, positions, keywords, len(args),
-                                                       weights, free)
-    _, compiled, names, slots = plan
-    value, pullback = compiled(*args, **kwargs)
-    offset = 1 if bound is not None else 0
-    n_positional = len(args) - offset
-
-    def call_pullback(cotangent):
-        grads = pullback(cotangent)
-        positional = [None] * n_positional
-        keyword = {}
-        closed_over = {}
-        for grad, slot in zip(grads, slots):
-            kind, where = slot
-            if kind == "pos":
-                if where >= offset:
-                    positional[where - offset] = grad
-            elif kind == "var":
-                for i, g in enumerate(grad):
-                    if where + i >= offset:
-                        positional[where + i - offset] = g
-            elif kind == "free":
-                closed_over[where] = grad
-            elif kind == "varkw":
-                keyword.update(grad)
-            else:
-                keyword[where] = grad
-        return positional, keyword, closed_over
-    return value, call_pullback
-
-
-def _carries_gradient(cell) -> bool:
-    try:
-        value = cell.cell_contents
-    except ValueError:
-        return False
-    return type(value) is float or isinstance(value, (_ndarray, np.floating))
-
-
-def positional_slots(params, positions):
-    """The parameters that the positional arguments at ``positions`` land in, and where each
-    one's cotangent (or tangent) goes: ``("pos", i)``, or ``("var", first)`` for a ``*args``
-    parameter that collects positions ``first``, ``first + 1``..."""
-    fixed = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    var = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
-    names, slots = [], []
-    for pos in positions:
-        if pos < len(fixed):
-            names.append(fixed[pos].name)
-            slots.append(("pos", pos))
-        elif var is not None and var.name not in names:
-            names.append(var.name)
-            slots.append(("var", len(fixed)))
-    return names, slots
-
-
-def _plan_vjp(target, positions, keywords, n_args, weights, free=()):
-    import inspect
-    from s2s import rules
-    from s2s.api.grad import vjp_of
-    rule = rules.reverse_rule(target)
-    try:
-        # a primitive is called through its rule, whose parameters mirror it
-        signature = inspect.signature(rule if rule is not None else target)
-    except (TypeError, ValueError):
-        signature = None
-    params = list(signature.parameters.values()) if signature is not None else []
-    names, slots = positional_slots(params, positions)
-    var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
-    for kw in keywords:
-        if signature is not None and kw in signature.parameters:
-            names.append(kw)
-            slots.append(("kw", kw))
-        elif var_kw is not None and var_kw.name not in names:
-            names.append(var_kw.name)
-            slots.append(("varkw", None))
-    for n in free:
-        names.append(n)
-        slots.append(("free", n))
-    compiled = vjp_of(target, tuple(names), weights=weights)
-    return compiled, tuple(names), tuple(slots)
 
 
 # -- gradients of parameters reached through objects ----------------------------------------

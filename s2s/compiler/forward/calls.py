@@ -284,8 +284,7 @@ class Calls:
         if keys:
             call_args += [gast.Dict(keys=keys, values=values),
                           gast.Dict(keys=copy.deepcopy(keys), values=dvalues)]
-        from s2s.compiler.forward.builder import call_jvp   # here, not at the top: s2s.forward imports us
-        new_call = self._helper("call_jvp", call_jvp, call_args)
+        new_call = self._helper("call_jvp", self.call_jvp, call_args)
         return self._value_and_tangent(target, new_call, stmt)
 
     def _is_dynamic(self, call: gast.Call) -> bool:
@@ -305,7 +304,7 @@ class Calls:
             return False
         if isinstance(func, type) or _is_user_function(func):
             return _is_user_function(func) and _has_star(call)
-        target, _ = runtime._target(func)
+        target, _ = runtime.function_behind(func)
         return _is_user_function(target)
 
     def nested_function(self, stmt: gast.FunctionDef) -> List[ast.AST]:

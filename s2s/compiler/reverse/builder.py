@@ -73,6 +73,7 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
     def __init__(self, source: Source, wrt: Sequence[str], has_aux: bool = False,
                  sens_param: bool = False, tree_params: Sequence[str] = (),
                  single: bool = True, mode: str = "grad", callee_vjp: Any = None,
+                 call_vjp: Any = None,
                  weights: bool = False, shapes=None):
         self.source = source
         self.wrt = list(wrt)
@@ -83,7 +84,8 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         self.mode = mode
         self.weights = weights
         self.shapes = shapes or {}
-        self.callee_vjp = callee_vjp
+        self.callee_vjp = callee_vjp     # fn, wrt -> the compiled forward sweep of a callee
+        self.call_vjp = call_vjp         # the run-time dispatch generated code calls
         self.calls: Dict[int, Tuple[str, list]] = {}     # id(call statement) -> pullback
         self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
         self.namer = Namer.for_tree(source.node)

@@ -181,7 +181,7 @@ class UserCalls:
         spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free,
                       star_keywords, callee_active))
         call.args = [call.func, spec] + list(call.args)
-        call.func = name(self.bind_free("call_vjp", runtime.call_vjp))
+        call.func = name(self.bind_free("call_vjp", self.call_vjp))
         pullback = self._fresh_temp(f"{target}_pullback")
         stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
                                    ctx=gast.Store())]
