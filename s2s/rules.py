@@ -1,4 +1,4 @@
-"""The rule registry: reverse-mode templates looked up by the identity of a function.
+"""The rule registry: reverse- and forward-mode templates looked up by the identity of a function.
 
 A rule is a small Python function whose *body* is the adjoint code of one primitive.
 It is never called. The transformer reads its source, binds the primitive call's
@@ -18,11 +18,21 @@ Example::
     @adjoint(np.sin)
     def sin(x):
         dx = dresult * np.cos(x)
+
+A derivative is said once: an elementwise function is *declared* with its partial derivatives
+(``derivative``), and both its reverse rule and its tangent rule are generated from that one
+declaration, as rule functions whose source shows the generated body.
 """
 from __future__ import annotations
 
+import ast
+import copy
 import inspect
-from typing import Any, Callable, Dict
+import linecache
+import textwrap
+from typing import Any, Callable, Dict, List
+
+from s2s.runtime.numpy_helpers import unbroadcast
 
 REVERSE: Dict[Any, Callable] = {}
 TANGENT: Dict[Any, Callable] = {}
@@ -65,6 +75,135 @@ def tangent(*primitives: Any) -> Callable[[Callable], Callable]:
     return register
 
 
+def derivative(*primitives: Any) -> Callable[[Callable], Callable]:
+    """Declare elementwise ``primitives`` by their partial derivatives; both rules follow.
+
+        @derivative(np.tanh, math.tanh)
+        def tanh(x):
+            return 1.0 - result * result
+
+    The declaration's parameters mirror the primitives'. Its body may name locals, and returns
+    the partial derivative in each parameter (a tuple for several; None where a parameter has
+    none), reading ``result`` like a rule body. Generated from it:
+
+        reverse:   dx = dresult * (1.0 - result * result)
+        tangent:   dresult = dx * (1.0 - result * result)
+
+    With several parameters the tangent is the sum of one term per parameter, and the
+    cotangents of a NumPy function are unbroadcast to their operand's shape. A partial
+    ``1.0 / e`` divides (``dresult / e``) and a leading minus moves to the front
+    (``-dresult * np.sin(x)``).
+    """
+    if not primitives:
+        raise TypeError("derivative() needs at least one primitive function")
+
+    def declare(partials: Callable) -> Callable:
+        fn = ast.parse(textwrap.dedent(inspect.getsource(partials))).body[0]
+        *steps, last = fn.body
+        if not isinstance(last, ast.Return) or last.value is None:
+            raise TypeError(f"{partials.__name__}: a derivative ends with `return <partials>`")
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        exprs = (last.value.elts if isinstance(last.value, ast.Tuple) and len(params) > 1
+                 else [last.value])
+        if len(exprs) != len(params):
+            raise TypeError(f"{partials.__name__}: one partial derivative per parameter "
+                            f"({len(params)}), got {len(exprs)}")
+        scalar = all(getattr(p, "__module__", None) in ("math", "builtins") for p in primitives)
+        variables = set(params) | {"result"} | {
+            n.id for s in steps for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        pairs = [(p, e) for p, e in zip(params, exprs)
+                 if not (isinstance(e, ast.Constant) and e.value is None)]
+        adjoints = [ast.Assign(targets=[ast.Name("d" + p, ast.Store())],
+                               value=_cotangent_of(p, e, variables, len(params) > 1 and not scalar))
+                    for p, e in pairs]
+        terms = [_tangent_term(ast.Name("d" + p, ast.Load()), e) for p, e in pairs]
+        total = _signed_first(terms[0])
+        for negative, term in terms[1:]:
+            total = ast.BinOp(total, ast.Sub() if negative else ast.Add(), term)
+        tangent_body = steps + [ast.Assign(targets=[ast.Name("dresult", ast.Store())],
+                                           value=total)]
+        namespace = dict(partials.__globals__, unbroadcast=unbroadcast)
+        for table, body, mode in ((REVERSE, steps + adjoints, "adjoint"),
+                                  (TANGENT, tangent_body, "tangent")):
+            rule = _generated_rule(fn, body, namespace, mode)
+            for primitive in primitives:
+                table[_key(primitive)] = rule
+        return partials
+
+    return declare
+
+
+def _is_number(node: ast.AST, value: float) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value and type(node.value) is float
+
+
+def _reads(node: ast.AST, names: set) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _cotangent_of(param: str, partial: ast.AST, variables: set, broadcasts: bool) -> ast.AST:
+    """``dresult`` times ``partial``, written as a person would: ``dresult * 0.5 / result``."""
+    def times(d, p):
+        if _is_number(p, 1.0):
+            return d
+        if isinstance(p, ast.UnaryOp) and isinstance(p.op, ast.USub):
+            return times(ast.UnaryOp(ast.USub(), d), p.operand)
+        if isinstance(p, ast.BinOp) and isinstance(p.op, (ast.Mult, ast.Div)) \
+                and _reads(p, variables):
+            return ast.BinOp(times(d, p.left), p.op, p.right)
+        return ast.BinOp(d, ast.Mult(), p)
+
+    product = times(ast.Name("dresult", ast.Load()), partial)
+    if not broadcasts:
+        return product
+    return ast.Call(ast.Name("unbroadcast", ast.Load()), [product, ast.Name(param, ast.Load())], [])
+
+
+def _split_sign(p: ast.AST):
+    """(True, e) when ``p`` is ``-e`` or a product or quotient led by a minus."""
+    if isinstance(p, ast.UnaryOp) and isinstance(p.op, ast.USub):
+        return True, p.operand
+    if isinstance(p, ast.BinOp) and isinstance(p.op, (ast.Mult, ast.Div)):
+        negative, left = _split_sign(p.left)
+        if negative:
+            return True, ast.BinOp(left, p.op, p.right)
+    return False, p
+
+
+def _tangent_term(tangent: ast.AST, partial: ast.AST):
+    """(negative, term): the tangent times the partial, its sign apart: ``dx * np.cos(x)``."""
+    negative, p = _split_sign(partial)
+    if _is_number(p, 1.0):
+        return negative, tangent
+    if isinstance(p, ast.BinOp) and isinstance(p.op, ast.Div) and _is_number(p.left, 1.0):
+        return negative, ast.BinOp(tangent, ast.Div(), p.right)
+    return negative, ast.BinOp(tangent, ast.Mult(), p)
+
+
+def _signed_first(term) -> ast.AST:
+    negative, e = term
+    if not negative:
+        return e
+    if isinstance(e, ast.BinOp):        # -dx * e, not -(dx * e)
+        return ast.BinOp(ast.UnaryOp(ast.USub(), e.left), e.op, e.right)
+    return ast.UnaryOp(ast.USub(), e)
+
+
+def _generated_rule(declaration: ast.FunctionDef, body: List[ast.stmt], namespace: dict,
+                    mode: str) -> Callable:
+    """A rule function with ``body``, whose source ``inspect.getsource`` shows."""
+    fn = copy.copy(declaration)
+    fn.body, fn.decorator_list = body, []
+    text = ast.unparse(ast.fix_missing_locations(ast.Module([fn], []))) + "\n"
+    filename = f"<s2s {mode} of {declaration.name} in {namespace.get('__name__')}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    code = compile(text, filename, "exec")
+    scope: Dict[str, Any] = {}
+    exec(code, namespace, scope)
+    return scope[declaration.name]
+
+
 def static(condition: Any) -> bool:
     """In a rule body, ``if static(cond):`` is decided at transform time.
 
@@ -105,14 +244,15 @@ def load_builtin_rules() -> None:
     import importlib.util
     import sys
     root = templates_dir()
-    for kind in ("reverse", "forward"):
-        folder = root / kind
+    # the declarations of both modes first (templates/*.py), then the hand-written rules
+    for package, folder in (("s2s.templates", root), ("s2s.templates.reverse", root / "reverse"),
+                            ("s2s.templates.forward", root / "forward")):
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            module_name = f"s2s.templates.{kind}.{path.stem}"
+            module_name = f"{package}.{path.stem}"
             if module_name in sys.modules:
                 continue
             spec = importlib.util.spec_from_file_location(module_name, path)

@@ -43,7 +43,8 @@ def import_rule_modules() -> None:
 def is_ours(rule: Callable) -> bool:
     """Was ``rule`` defined in one of the template modules tested here (however loaded)?"""
     parts = rule.__module__.rsplit(".", 2)
-    return parts[-2:-1] == ["reverse"] and parts[-1] in RULE_MODULES
+    declared = parts[-2:] == ["templates", "elementwise"]     # both modes, from derivatives
+    return parts[-2:-1] == ["reverse"] and parts[-1] in RULE_MODULES or declared
 
 
 def key(primitive: Any) -> Any:

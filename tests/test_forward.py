@@ -237,7 +237,8 @@ def _my_rules():
     mine = {}
     for key, rule in TANGENT.items():
         parts = rule.__module__.rsplit(".", 2)
-        if parts[-2:-1] == ["forward"] and parts[-1] in MY_MODULES:
+        declared = parts[-2:] == ["templates", "elementwise"]
+        if parts[-2:-1] == ["forward"] and parts[-1] in MY_MODULES or declared:
             mine.setdefault(rule, []).append(key)
     return mine
 

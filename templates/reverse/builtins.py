@@ -1,23 +1,15 @@
 """Reverse-mode rules of Python built-in functions.
 
 The rule functions here are named after the built-ins they differentiate (``sum``, ``max``,
-``abs``...), which shadows those built-ins in this module: rule bodies must not call them.
+``float``...), which shadows those built-ins in this module: rule bodies must not call them.
 
-    y = abs(x)     ->    dx = dy * np.sign(x)
+    y = max(a, b)     ->    da = share_among_args(dy, y, (a, b))[0]; ...
 """
 import builtins
-
-import numpy as np
 
 from s2s.runtime.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
                                split_sum, unbroadcast)
 from s2s.rules import adjoint, nondifferentiable
-
-
-@adjoint(builtins.abs)
-def abs(x):
-    # the kink at 0 gets gradient 0
-    dx = dresult * np.sign(x)
 
 
 @adjoint(builtins.pow)
