@@ -21,6 +21,7 @@ from typing import Any, Dict, Sequence
 
 import numpy as np
 
+import s2s
 from s2s.convert.emit import Converted
 
 
@@ -34,7 +35,7 @@ def run_check(output: str, original: str, converted: Sequence[Converted], mode: 
                            "arguments": c.arguments, "wrt": c.wrt, "single": c.single,
                            "tangents": c.tangents, "example": examples.get(c.function, {})}
                           for c in converted]}
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(s2s.__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [
         env.get("PYTHONPATH")] if p])
