@@ -22,7 +22,7 @@ from typing import Any, Dict, Sequence
 import numpy as np
 
 import s2s
-from s2s.convert.emit import Converted
+from s2s.convert.writer import Converted
 
 
 def run_check(output: str, original: str, converted: Sequence[Converted], mode: str,

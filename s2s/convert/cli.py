@@ -24,7 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from s2s import __version__
 from s2s.convert.check import run_check
-from s2s.convert.emit import ModuleWriter, Options, StaticTransformer, forward_available
+from s2s.convert.transform import Options, StaticTransformer
+from s2s.convert.writer import ModuleWriter
 from s2s.convert.static import StaticReader
 from s2s.errors import S2SError
 
@@ -237,14 +238,7 @@ def _plan(args) -> List[Job]:
     return jobs
 
 
-def _check_forward(mode: str) -> None:
-    if mode == "forward":
-        if not forward_available():
-            raise UsageError("forward mode is not available yet")
-
-
 def run_convert(args, argv: List[str]) -> int:
-    _check_forward(args.mode)
     default, named = parse_positions(args.grad_position)
     examples = dict(parse_example(spec) for spec in args.example)
     wanted = [n.strip() for item in args.function for n in item.split(",") if n.strip()]
@@ -336,7 +330,6 @@ def _convert_module(job: Job, args, default, named, command: str, explicit: bool
 
 
 def run_show(args, argv: List[str]) -> int:
-    _check_forward(args.mode)
     path, sep, name = args.target.rpartition("::")
     if not sep or not path or not name:
         raise UsageError(f"expected PATH::FUNCTION, e.g. model.py::loss, not '{args.target}'")

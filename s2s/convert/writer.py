@@ -1,10 +1,10 @@
 """Write generated derivatives as a standalone Python module.
 
-In: functions read by ``s2s.static`` (never imported). Out: the text of a module that holds
+In: the ``Generated`` units of ``s2s.convert.transform``. Out: the text of a module that holds
 ``grad_f`` (or ``jvp_f``) for each of them and everything that code needs, as source:
 
-- the generated functions of the user functions they call (``vjp_g``), found through the
-  engine's callee hook, so that nothing has to be compiled first;
+- the generated functions of the user functions they call (``vjp_g``), built by the
+  transformer through the engine's callee hooks, so that nothing has to be compiled first;
 - the user's own helper functions and literal constants, copied from the user's files;
 - NumPy and other installed modules as imports; ``np.sin`` as an attribute reference;
 - s2s run-time helpers (``unbroadcast``, ``ones_like``, ...), copied from s2s with the
@@ -27,27 +27,21 @@ import ast
 import builtins
 import copy
 import keyword
-import linecache
 import sys
 import textwrap
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import gast
-
-from s2s import rules
-
-from s2s import runtime
-from s2s.compiler import pipeline
 from s2s.compiler.codegen import to_source
-from s2s.compiler.forward.builder import ForwardBuilder
+from s2s.compiler import pipeline
+from s2s.compiler.frontend.parse import MISSING
+from s2s.compiler.reverse.builder import parameter_names
+from s2s.convert.comments import adjoint_notes, with_comments
+from s2s.convert.static import StaticModule, global_reads, static_module_of
+from s2s.convert.transform import Generated, Options
 from s2s.errors import S2SError
-from s2s.compiler.frontend.parse import MISSING, Source, parse_function
-from s2s.compiler.reverse.builder import ReverseBuilder, parameter_names
-from s2s.convert.static import StaticModule, check_reads, global_reads, static_module_of
 
-Positions = Union[int, Tuple[int, ...]]
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 # s2s modules whose helpers may be copied into a standalone module
 _COPYABLE = ("s2s.runtime", "s2s.templates.")
@@ -55,132 +49,6 @@ _COPYABLE = ("s2s.runtime", "s2s.templates.")
 _ALIASES = {"numpy": "np"}
 
 
-@dataclass
-class Options:
-    """What to generate: ``mode`` 'reverse' or 'forward', ``runtime`` 'standalone' or
-    'import'."""
-
-    mode: str = "reverse"
-    runtime: str = "standalone"
-
-
-class Generated:
-    """One function s2s generates: the user function, and once built, its tree and the
-    objects its free names stand for."""
-
-    def __init__(self, fn: types.FunctionType, kind: str, wrt: Tuple[str, ...],
-                 single: bool = True):
-        self.fn = fn
-        self.kind = kind            # 'grad' or 'jvp' (asked for), 'vjp' or 'jvp_callee'
-        self.wrt = wrt
-        self.single = single
-        self.node = None
-        self.injected: Dict[str, Any] = {}
-        self.source: Optional[Source] = None
-        self.tangents: Tuple[str, ...] = ()
-
-    @property
-    def public(self) -> bool:
-        return self.kind in ("grad", "jvp")
-
-    @property
-    def wanted_name(self) -> str:
-        prefix = {"grad": "grad_", "jvp": "jvp_", "vjp": "vjp_", "jvp_callee": "jvp_"}
-        return prefix[self.kind] + self.fn.__name__.strip("_<>")
-
-
-# -- transforming ----------------------------------------------------------------------------
-class StaticTransformer:
-    """Runs the engine on statically read functions; the functions they call are built the
-    same way, through the builders' callee hooks, and kept as ``Generated`` units."""
-
-    def __init__(self, options: Options):
-        self.options = options
-        self.units: Dict[tuple, Generated] = {}
-
-    def transform(self, fn: types.FunctionType, positions: Positions) -> Generated:
-        """``grad_f`` (reverse) or ``jvp_f`` (forward) of ``fn`` for ``positions``."""
-        rules.load_builtin_rules()
-        source = parse_function(fn)
-        params = parameter_names(source.node)
-        single = isinstance(positions, int)
-        wanted = (positions,) if single else tuple(positions)
-        for p in wanted:
-            if not -len(params) <= p < len(params):
-                raise source.error(
-                    source.node, f"grad position {p}", f"'{fn.__name__}' takes "
-                    f"{len(params)} argument(s); give positions with --grad-position",
-                    message=f"grad position {p} is out of range for '{fn.__name__}'")
-        wrt = tuple(params[p] for p in wanted)
-        kind = "grad" if self.options.mode == "reverse" else "jvp"
-        unit = Generated(fn, kind, wrt, single)
-        self._build(unit, source)
-        return unit
-
-    def _callee(self, kind: str, fn, wrt, weights: bool = False) -> Generated:
-        if weights:
-            raise S2SError("gradients of weights are not supported by s2s convert",
-                           hint="pass the weights as arguments")
-        key = (kind, fn, tuple(wrt))
-        unit = self.units.get(key)
-        if unit is None:
-            unit = self.units[key] = Generated(fn, kind, tuple(wrt), single=False)
-            try:
-                self._build(unit, parse_function(fn))
-            except BaseException:
-                del self.units[key]
-                raise
-        return unit
-
-    def _build(self, unit: Generated, source: Source) -> None:
-        check_reads(unit.fn, source.node)
-        if unit.kind in ("grad", "vjp"):
-            builder = _MarkedBuilder(
-                source, unit.wrt, single=unit.single, mode=unit.kind,
-                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
-                call_vjp=pipeline.call_vjp)
-        else:
-            builder = ForwardBuilder(source, unit.wrt,
-                                     callee_jvp=lambda fn, wrt: self._callee("jvp_callee", fn,
-                                                                             wrt),
-                                     call_jvp=pipeline.call_jvp)
-        unit.node = builder.build()
-        unit.injected = dict(builder.injected)
-        unit.source = source
-        if unit.kind in ("jvp", "jvp_callee"):
-            unit.tangents = tuple(builder.tangents[p] for p in unit.wrt)
-
-
-class _MarkedBuilder(ReverseBuilder):
-    """The reverse builder, marking each statement of the adjoint sweep, and the
-    expressions in it, with the user line it comes from (``s2s_adjoint_of``), so that the
-    written module can say so in comments. Expressions are marked too because the optimizer
-    folds single-use temporaries into the statement that reads them: one written statement
-    may then do the work of several user lines. Primal and seed code carries no mark."""
-
-    def reverse_block(self, stmts):
-        out = super().reverse_block(stmts)
-        for stmt in out:
-            line = getattr(stmt, "lineno", None)
-            stmt.s2s_adjoint_of = line
-            if line is None:
-                continue
-            for node in _own_expressions(stmt):
-                if not hasattr(node, "s2s_adjoint_of"):    # inner blocks are marked first
-                    node.s2s_adjoint_of = line
-        return out
-
-
-def forward_available() -> bool:
-    """Whether forward mode (``s2s.forward.ForwardBuilder``) can be used."""
-    try:
-        from s2s.compiler.forward.builder import ForwardBuilder  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-# -- writing ---------------------------------------------------------------------------------
 class _LocalModule:
     """Stands for a name bound to a module read as source (``import helpers``): only its
     attributes can be used (``helpers.g`` becomes the copied ``g``)."""
@@ -330,7 +198,7 @@ class ModuleWriter:
         section.append(None)
         slot = len(section) - 1
         tree = ast.parse(to_source(unit.node))
-        notes = _adjoint_notes(unit, tree)
+        notes = adjoint_notes(unit.node, tree, unit.fn, unit.source.filename)
         fdef = tree.body[0]
         fdef.name = name
         _strip_annotations(fdef)        # the user's types do not describe derivatives
@@ -344,7 +212,7 @@ class ModuleWriter:
         fdef = tree.body[0]
         fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
         text = ast.unparse(ast.fix_missing_locations(tree))
-        section[slot] = _with_comments(text, tree, notes) + "\n"
+        section[slot] = with_comments(text, tree, notes) + "\n"
         return name
 
     def _generated_name(self, unit: Generated, name: str) -> Any:
@@ -681,117 +549,6 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(copy.deepcopy(found), node)
 
 
-# -- comments that map adjoint statements to user lines ---------------------------------------
-_BLOCKS = ("body", "orelse", "finalbody", "handlers")
-
-
-def _paired_blocks(a, b):
-    """The statement lists of two trees of the same shape, side by side (``a`` and ``b``
-    are a statement each, or an except clause). Raises ValueError where the shapes differ."""
-    for field in _BLOCKS:
-        left, right = getattr(a, field, None), getattr(b, field, None)
-        if not isinstance(left, list) and not isinstance(right, list):
-            continue
-        if not isinstance(left, list) or not isinstance(right, list) \
-                or len(left) != len(right) \
-                or any(type(x).__name__ != type(y).__name__ for x, y in zip(left, right)):
-            raise ValueError("the trees differ")
-        yield left, right
-        for x, y in zip(left, right):
-            yield from _paired_blocks(x, y)
-
-
-def _own_expressions(stmt: ast.AST):
-    """The expressions of ``stmt`` itself, not those of the statements nested in it."""
-    stack = [stmt]
-    while stack:
-        node = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.stmt, ast.excepthandler)):
-                continue
-            if isinstance(child, ast.expr):
-                yield child
-            stack.append(child)
-
-
-def _adjoint_notes(unit: Generated, tree: ast.Module) -> Dict[int, Tuple[ast.stmt, List[str]]]:
-    """Comments such as ``# adjoint of line 12: pred = np.tanh(x @ w + b)`` above the first
-    statement that does the adjoint work of each user line, once per block of the adjoint
-    sweep; keyed by ``id`` of the statements of ``tree`` (the generated function parsed
-    back from its source)."""
-    notes: Dict[int, Tuple[ast.stmt, List[str]]] = {}
-    try:
-        blocks = list(_paired_blocks(gast.Module(body=[unit.node], type_ignores=[]), tree))
-    except ValueError:
-        return notes
-    for generated, parsed in blocks:
-        seen = set()
-        for stmt, twin in zip(generated, parsed):
-            line = getattr(stmt, "s2s_adjoint_of", None)
-            if not isinstance(line, int):
-                continue
-            lines = {line} | {getattr(n, "s2s_adjoint_of", None)
-                              for n in _own_expressions(stmt)}
-            # the adjoint sweep runs through the user's lines backwards
-            lines = sorted((n for n in lines if isinstance(n, int) and n not in seen),
-                           reverse=True)
-            seen.update(lines)
-            comments = []
-            for n in lines:
-                text = _user_line(unit, n)
-                if text:
-                    comments.append(f"# adjoint of line {n}: {text}")
-            if comments:
-                notes[id(twin)] = (twin, comments)
-    return notes
-
-
-def _user_line(unit: Generated, line: int) -> str:
-    """The user's statement at ``line``, on one line: a simple statement written over
-    several lines is joined, a compound one gives its first line (``for k in range(n):``)."""
-    module = static_module_of(unit.fn)
-    if module is None:
-        return linecache.getline(unit.source.filename, line).strip()
-    lines = module.text.splitlines()
-    if not 0 < line <= len(lines):
-        return ""
-    end = line
-    for node in ast.walk(module.tree):
-        if isinstance(node, ast.stmt) and node.lineno == line and not hasattr(node, "body"):
-            end = max(end, node.end_lineno or line)
-    text = " ".join(part.strip() for part in lines[line - 1:end])
-    return text if len(text) <= 100 else text[:96].rstrip() + " ..."
-
-
-def _with_comments(text: str, tree: ast.Module, notes) -> str:
-    """``text`` (``tree`` unparsed) with each note's comment above its statement, at the
-    statement's indentation."""
-    if not notes:
-        return text
-    try:
-        blocks = list(_paired_blocks(tree, ast.parse(text)))
-    except (ValueError, SyntaxError):
-        return text
-    lines = text.split("\n")
-    above: Dict[int, List[str]] = {}
-    for written, parsed in blocks:
-        for stmt, twin in zip(written, parsed):
-            note = notes.get(id(stmt))
-            if note is None or note[0] is not stmt:
-                continue
-            source = lines[twin.lineno - 1]
-            if source.lstrip().startswith("elif "):     # no room for a comment there
-                continue
-            indent = source[:len(source) - len(source.lstrip())]
-            above[twin.lineno - 1] = [indent + comment for comment in note[1]]
-    out = []
-    for i, line in enumerate(lines):
-        out += above.get(i, [])
-        out.append(line)
-    return "\n".join(out)
-
-
-# -- small helpers --------------------------------------------------------------------------
 _FUTURE = "from __future__ import annotations"
 
 

@@ -1,0 +1,123 @@
+"""Run the engine on functions read statically, and on the functions they call.
+
+``StaticTransformer.transform(f, positions)`` builds ``grad_f`` (reverse mode) or ``jvp_f``
+(forward mode) as a tree, the way ``s2s.grad`` would, but without compiling anything: where
+the generated code calls another user function, the builders' callee hooks build that
+callee's ``vjp_g`` (or ``jvp_g``) too, and the generated code refers to it. Each built
+function is a ``Generated`` unit: its tree and the objects its free names stand for, which
+``s2s.convert.writer`` turns into a module.
+
+    def f(x):                    Generated(grad f): def grad_f(x): ... vjp_g(x) ...
+        return g(x) * 2    ->    Generated(vjp g):  def vjp_g(x): ...
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple, Union
+
+from s2s import rules
+from s2s.compiler import pipeline
+from s2s.compiler.forward.builder import ForwardBuilder
+from s2s.compiler.frontend.parse import Source, parse_function
+from s2s.compiler.reverse.builder import parameter_names
+from s2s.convert.comments import MarkedReverseBuilder
+from s2s.convert.static import check_reads
+from s2s.errors import S2SError
+
+Positions = Union[int, Tuple[int, ...]]
+
+
+@dataclass
+class Options:
+    """What to generate: ``mode`` 'reverse' or 'forward', ``runtime`` 'standalone' or
+    'import'."""
+
+    mode: str = "reverse"
+    runtime: str = "standalone"
+
+
+class Generated:
+    """One function s2s generates: the user function, and once built, its tree and the
+    objects its free names stand for."""
+
+    def __init__(self, fn: types.FunctionType, kind: str, wrt: Tuple[str, ...],
+                 single: bool = True):
+        self.fn = fn
+        self.kind = kind            # 'grad' or 'jvp' (asked for), 'vjp' or 'jvp_callee'
+        self.wrt = wrt
+        self.single = single
+        self.node = None
+        self.injected: Dict[str, Any] = {}
+        self.source: Optional[Source] = None
+        self.tangents: Tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return self.kind in ("grad", "jvp")
+
+    @property
+    def wanted_name(self) -> str:
+        prefix = {"grad": "grad_", "jvp": "jvp_", "vjp": "vjp_", "jvp_callee": "jvp_"}
+        return prefix[self.kind] + self.fn.__name__.strip("_<>")
+
+
+class StaticTransformer:
+    """Runs the engine on statically read functions; the functions they call are built the
+    same way, through the builders' callee hooks, and kept as ``Generated`` units."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.units: Dict[tuple, Generated] = {}
+
+    def transform(self, fn: types.FunctionType, positions: Positions) -> Generated:
+        """``grad_f`` (reverse) or ``jvp_f`` (forward) of ``fn`` for ``positions``."""
+        rules.load_builtin_rules()
+        source = parse_function(fn)
+        params = parameter_names(source.node)
+        single = isinstance(positions, int)
+        wanted = (positions,) if single else tuple(positions)
+        for p in wanted:
+            if not -len(params) <= p < len(params):
+                raise source.error(
+                    source.node, f"grad position {p}", f"'{fn.__name__}' takes "
+                    f"{len(params)} argument(s); give positions with --grad-position",
+                    message=f"grad position {p} is out of range for '{fn.__name__}'")
+        wrt = tuple(params[p] for p in wanted)
+        kind = "grad" if self.options.mode == "reverse" else "jvp"
+        unit = Generated(fn, kind, wrt, single)
+        self._build(unit, source)
+        return unit
+
+    def _callee(self, kind: str, fn, wrt, weights: bool = False) -> Generated:
+        if weights:
+            raise S2SError("gradients of weights are not supported by s2s convert",
+                           hint="pass the weights as arguments")
+        key = (kind, fn, tuple(wrt))
+        unit = self.units.get(key)
+        if unit is None:
+            unit = self.units[key] = Generated(fn, kind, tuple(wrt), single=False)
+            try:
+                self._build(unit, parse_function(fn))
+            except BaseException:
+                del self.units[key]
+                raise
+        return unit
+
+    def _build(self, unit: Generated, source: Source) -> None:
+        check_reads(unit.fn, source.node)
+        if unit.kind in ("grad", "vjp"):
+            builder = MarkedReverseBuilder(
+                source, unit.wrt, single=unit.single, mode=unit.kind,
+                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
+                call_vjp=pipeline.call_vjp)
+        else:
+            builder = ForwardBuilder(source, unit.wrt,
+                                     callee_jvp=lambda fn, wrt: self._callee("jvp_callee", fn,
+                                                                             wrt),
+                                     call_jvp=pipeline.call_jvp)
+        unit.node = builder.build()
+        unit.injected = dict(builder.injected)
+        unit.source = source
+        if unit.kind in ("jvp", "jvp_callee"):
+            unit.tangents = tuple(builder.tangents[p] for p in unit.wrt)
