@@ -1,4 +1,4 @@
-"""Forward mode of calls, and of the functions a function defines.
+"""Forward mode of calls: rules of primitives, jvp functions of user functions.
 
 A primitive with a tangent rule (``tangent_rule``) gets its rule expanded in place; any
 other callee gets a jvp function:
@@ -9,12 +9,13 @@ other callee gets a jvp function:
                                                           jvp function (``jvp_of``)
     u = h(t)            ->  u, du = call_jvp(h, (t,), (dt,))
                                                           known only at run time
-    def h(a):           ->  def h(a): ...                 a local function, and beside it
-        return a * w        def dh(a, da):                its tangent closure, which reads
-                                out = a * w               the tangents of what it closes
-                                dout = da * w + a * dw    over (the unused ``h`` is
-                                return (out, dout)        dropped later)
-    u = h(x)            ->  u, du = dh(x, dx)
+    u = h(x)            ->  u, du = dh(x, dx)             a local function: its tangent
+                                                          closure (``closures``)
+    v = lst.pop()       ->  v = lst.pop()
+                            dv = dlst.pop()
+
+The functions take the builder's ``TangentState`` and return the statements that replace one
+statement, or None where they do not apply.
 """
 from __future__ import annotations
 
@@ -27,22 +28,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import gast
 import numpy as np
 
-from s2s import rules
-
-from s2s import runtime
-
+from s2s import rules, runtime
 from s2s.compiler import syntax
-from s2s.compiler.analysis.activity import varied_names
-from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 from s2s.compiler.expand import bind_call, expand, template_of
-from s2s.compiler.forward.prepare import Prepare
-from s2s.compiler.forward.nodes import _bound_names, _source_text, _with_parameters
+from s2s.compiler.forward.nodes import _source_text
+from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, _is_zero
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, name, normalize
+from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.frontend.parse import Source, parse_function
-from s2s.compiler.frontend.resolve import UNRESOLVED, local_names
-from s2s.compiler.reverse.builder import parameter_names
+from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 
 
 def tangent_rule(fn: Any):
@@ -94,267 +90,234 @@ def _is_user_function(func) -> bool:
             and not rules.is_nondifferentiable(func))
 
 
-class Calls:
-    """Mixin of ``ForwardBuilder``: the tangents of calls, and local functions."""
+def value_and_tangent(state: TangentState, target: str, call: gast.Call,
+                      stmt) -> List[ast.AST]:
+    """``target, dtarget = call``: a call that returns a value and its tangent."""
+    pair = gast.Tuple(elts=[name(target, gast.Store()),
+                            name(state.tangent(target), gast.Store())], ctx=gast.Store())
+    state.flow.live.add(target)
+    state.flow.owned.discard(target)
+    return [ast.copy_location(gast.Assign(targets=[pair], value=call, type_comment=None),
+                              stmt)]
 
-    def _value_and_tangent(self, target: str, call: gast.Call, stmt) -> List[ast.AST]:
-        """``target, dtarget = call``: a call that returns a value and its tangent."""
-        pair = gast.Tuple(elts=[name(target, gast.Store()),
-                                name(self.tangent(target), gast.Store())], ctx=gast.Store())
-        self.live.add(target)
-        self.owned.discard(target)
-        return [ast.copy_location(gast.Assign(targets=[pair], value=call, type_comment=None),
-                                  stmt)]
 
-    def call_tangent(self, call: gast.Call, stmt) -> Optional[List[ast.AST]]:
-        keywords = {}
-        for kw in call.keywords:
-            if kw.arg is None:
-                raise self.source.error(call, "a **kwargs call",
-                                        "pass keyword arguments one by one")
-            keywords[kw.arg] = kw.value
-        if self.is_constant_call(call):
-            return None
-        func = self.callee(call)
-        if (func is UNRESOLVED and isinstance(call.func, gast.Attribute)
-                and isinstance(call.func.value, gast.Name)):
-            method = getattr(np.ndarray, call.func.attr, None)
-            if method is None or tangent_rule(method) is None:
-                raise self.source.error(
-                    call, f"the method .{call.func.attr}()",
-                    "no tangent rule for this array method; call the NumPy function instead, "
-                    "or register one with @s2s.tangent(np.ndarray." + call.func.attr + ")",
-                    cls=MissingRuleError)
-            return self.apply_rule(method, [call.func.value] + list(call.args), keywords, stmt)
-        if func is UNRESOLVED:
-            raise self.source.error(
-                call, f"a call to '{_source_text(call.func)}'",
-                "s2s resolves called functions at transform time; call a global or imported "
-                "function (functions passed as arguments are not supported yet)")
-        return self.apply_rule(func, list(call.args), keywords, stmt)
+def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[ast.AST]]:
+    """Statements that assign ``DRESULT`` the tangent of a call of a primitive or an array
+    method, from its rule; None when the tangent is zero.
 
-    def user_call(self, target: str, call: gast.Call, stmt) -> Optional[List[ast.AST]]:
-        """``t = g(a, b)`` with a tangent for ``a`` becomes ``t, dt = jvp_g(a, b, da=da)``."""
-        func = self.callee(call)
-        if not _is_user_function(func):
-            return None
-        if _has_star(call):
-            return self.dynamic_call(target, call, stmt, force=True)
-        try:
-            bound = inspect.signature(func).bind(
-                *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
-        except TypeError as exc:
-            raise self.source.error(call, f"this call of {func.__name__}", str(exc))
-        wrt = []
-        for param, node in bound.arguments.items():
-            if isinstance(node, (tuple, dict)):     # *args, **kwargs
-                if any(n.id in self.live for v in (node.values() if isinstance(node, dict)
+        np.sin(x)    ->  [DRESULT = dx * np.cos(x)]
+        x.sum()      ->  [DRESULT = np.sum(dx)]         (the rule of np.ndarray.sum)
+    """
+    keywords = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise state.source.error(call, "a **kwargs call",
+                                     "pass keyword arguments one by one")
+        keywords[kw.arg] = kw.value
+    if state.scope.is_constant_call(call):
+        return None
+    func = state.scope.callee(call)
+    if (func is UNRESOLVED and isinstance(call.func, gast.Attribute)
+            and isinstance(call.func.value, gast.Name)):
+        method = getattr(np.ndarray, call.func.attr, None)
+        if method is None or tangent_rule(method) is None:
+            raise state.source.error(
+                call, f"the method .{call.func.attr}()",
+                "no tangent rule for this array method; call the NumPy function instead, "
+                "or register one with @s2s.tangent(np.ndarray." + call.func.attr + ")",
+                cls=MissingRuleError)
+        return apply_rule(state, method, [call.func.value] + list(call.args), keywords, stmt)
+    if func is UNRESOLVED:
+        raise state.source.error(
+            call, f"a call to '{_source_text(call.func)}'",
+            "s2s resolves called functions at transform time; call a global or imported "
+            "function (functions passed as arguments are not supported yet)")
+    return apply_rule(state, func, list(call.args), keywords, stmt)
+
+
+def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
+               keywords: Dict[str, ast.AST], stmt) -> Optional[List[ast.AST]]:
+    """The tangent rule of ``fn`` expanded over ``args``, its zeros folded (``zeros``):
+    statements that assign ``DRESULT``, or None when every tangent they read is zero.
+
+        fn=np.multiply, args=[x, w], dw zero    ->  [DRESULT = dx * w]
+    """
+    rule = tangent_rule(fn)
+    label = getattr(fn, "__name__", str(fn))
+    if rule is None:
+        if _is_user_function(fn):
+            raise state.source.error(stmt, f"the call of {label}",
+                                     "only plain calls `y = f(x)` of user functions are "
+                                     "differentiated", cls=UnsupportedSyntaxError)
+        raise state.source.error(
+            stmt, f"a call to {label}",
+            f"register a tangent rule: @s2s.tangent({label}) above def {label}_jvp(...): "
+            f"dresult = dx * ...", cls=MissingRuleError,
+            message=f"s2s has no forward-mode rule for {label} "
+                    f"({getattr(fn, '__module__', None) or 'builtin'}.{label})")
+    template = template_of(rule)
+    bound = bind_call(template, args, keywords)
+    if bound is None:
+        raise state.source.error(stmt, f"this call of {label}",
+                                 f"the rule supports the arguments {template.signature}",
+                                 cls=MissingRuleError)
+    mapping = dict(bound)
+    live = False
+    for param in template.signature.parameters:
+        t = state.operand_tangent(bound.get(param))
+        mapping["d" + param] = t
+        live = live or not _is_zero(t)
+    if not live:
+        return None
+    expansion = expand(template, mapping, name(RESULT), name(DRESULT),
+                       lambda base: DRESULT if base == "dresult" else state.fresh_temp(base),
+                       state.scope.bind_free)
+    tangent_names = set(state.tangents.values()) | {DRESULT}
+    operands = set().union(*map(syntax.names_in, bound.values()))
+    body, zero = Simplifier(state.scope, state.tangents, tangent_names,
+                            operands).block(expansion.statements)
+    return None if zero else body
+
+
+def user_call(state: TangentState, target: str, call: gast.Call,
+              stmt) -> Optional[List[ast.AST]]:
+    """``t = g(a, b)`` with a tangent for ``a`` becomes ``t, dt = jvp_g(a, b, da=da)``."""
+    func = state.scope.callee(call)
+    if not _is_user_function(func):
+        return None
+    if _has_star(call):
+        return dynamic_call(state, target, call, stmt, force=True)
+    try:
+        bound = inspect.signature(func).bind(
+            *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+    except TypeError as exc:
+        raise state.source.error(call, f"this call of {func.__name__}", str(exc))
+    wrt = []
+    for param, node in bound.arguments.items():
+        if isinstance(node, (tuple, dict)):     # *args, **kwargs
+            if any(n in state.flow.live for v in (node.values() if isinstance(node, dict)
                                                   else node)
-                       for n in syntax.walk(v) if isinstance(n, gast.Name)):
-                    # the tangent of a *args parameter is a tuple: call_jvp builds it
-                    return self.dynamic_call(target, call, stmt, force=True)
-                continue
-            tangent = self.operand_tangent(node)
-            if not _is_zero(tangent):
-                wrt.append((param, tangent))
-        if not wrt:
-            return [stmt] + self.set_zero(target, call)
-        names = tuple(p for p, _ in wrt)
-        compiled = self.callee_jvp(func, names)
-        jvp_name = self.bind_free("jvp_" + func.__name__.strip("_<>"), compiled)
-        new_call = gast.Call(func=name(jvp_name), args=list(call.args),
-                             keywords=list(call.keywords) + [
-                                 gast.keyword(arg=tp, value=tangent)
-                                 for tp, (_, tangent) in zip(_callee_tangents(func, names), wrt)])
-        return self._value_and_tangent(target, new_call, stmt)
+                   for n in syntax.names_in(v)):
+                # the tangent of a *args parameter is a tuple: call_jvp builds it
+                return dynamic_call(state, target, call, stmt, force=True)
+            continue
+        tangent = state.operand_tangent(node)
+        if not _is_zero(tangent):
+            wrt.append((param, tangent))
+    if not wrt:
+        return [stmt] + state.set_zero(target, call)
+    names = tuple(p for p, _ in wrt)
+    compiled = state.callee_jvp(func, names)
+    jvp_name = state.scope.bind_free("jvp_" + func.__name__.strip("_<>"), compiled)
+    new_call = gast.Call(func=name(jvp_name), args=list(call.args),
+                         keywords=list(call.keywords) + [
+                             gast.keyword(arg=tp, value=tangent)
+                             for tp, (_, tangent) in zip(_callee_tangents(func, names), wrt)])
+    return value_and_tangent(state, target, new_call, stmt)
 
-    def apply_rule(self, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],
-                   stmt) -> Optional[List[ast.AST]]:
-        rule = tangent_rule(fn)
-        label = getattr(fn, "__name__", str(fn))
-        if rule is None:
-            if _is_user_function(fn):
-                raise self.source.error(stmt, f"the call of {label}",
-                                        "only plain calls `y = f(x)` of user functions are "
-                                        "differentiated", cls=UnsupportedSyntaxError)
-            raise self.source.error(
-                stmt, f"a call to {label}",
-                f"register a tangent rule: @s2s.tangent({label}) above def {label}_jvp(...): "
-                f"dresult = dx * ...", cls=MissingRuleError,
-                message=f"s2s has no forward-mode rule for {label} "
-                        f"({getattr(fn, '__module__', None) or 'builtin'}.{label})")
-        template = template_of(rule)
-        bound = bind_call(template, args, keywords)
-        if bound is None:
-            raise self.source.error(stmt, f"this call of {label}",
-                                    f"the rule supports the arguments {template.signature}",
-                                    cls=MissingRuleError)
-        mapping = dict(bound)
-        live = False
-        for param in template.signature.parameters:
-            t = self.operand_tangent(bound.get(param))
-            mapping["d" + param] = t
-            live = live or not _is_zero(t)
-        if not live:
-            return None
-        expansion = expand(template, mapping, name(RESULT), name(DRESULT),
-                           lambda base: DRESULT if base == "dresult" else self._fresh_temp(base),
-                           self.bind_free)
-        tangent_names = set(self.tangents.values()) | {DRESULT}
-        operands = {n.id for node in bound.values() for n in syntax.walk(node)
-                    if isinstance(n, gast.Name)}
-        body, zero = Simplifier(self, tangent_names, operands).block(expansion.statements)
-        return None if zero else body
 
-    def local_call(self, target: str, call: gast.Call, stmt) -> Optional[List[ast.AST]]:
-        """``y = lst.pop()`` pops the tangent too; ``y = h(a)`` for a function value ``h``
-        with a tangent function ``dh`` becomes ``y, dy = dh(a, da)``."""
-        func = call.func
-        if (isinstance(func, gast.Attribute) and func.attr == "pop"
-                and isinstance(func.value, gast.Name) and func.value.id in self.resolver.locals):
-            receiver = func.value.id
-            if receiver not in self.live:
-                return [stmt] + self.set_zero(target)
-            pop = gast.Call(func=gast.Attribute(value=name(self.tangent(receiver)), attr="pop",
-                                                ctx=gast.Load()),
-                            args=copy.deepcopy(call.args), keywords=[])
-            self.live.add(target)
-            self.owned.discard(target)
-            return [stmt, assign(self.tangent(target), pop)]
-        if not (isinstance(func, gast.Name) and func.id in self.resolver.locals
-                and func.id in self.live):
-            return None
-        if _has_star(call):
-            raise self.source.error(call, "a call of a local function with starred "
-                                    "arguments", "pass the arguments one by one")
-        params, defaulted = self.local_params.get(func.id, (None, set()))
-        if not defaulted:
-            if call.keywords:
-                raise self.source.error(call, "a keyword argument to a function value",
-                                        "pass the arguments by position")
-            # the tangent function takes one tangent per parameter, after them
-            tangents = [self._dense_tangent(a) for a in call.args]
-            new_call = gast.Call(func=name(self.tangent(func.id)),
-                                 args=list(call.args) + tangents, keywords=[])
+def local_call(state: TangentState, target: str, call: gast.Call,
+               stmt) -> Optional[List[ast.AST]]:
+    """``y = lst.pop()`` pops the tangent too; ``y = h(a)`` for a function value ``h``
+    with a tangent function ``dh`` becomes ``y, dy = dh(a, da)``."""
+    func = call.func
+    if (isinstance(func, gast.Attribute) and func.attr == "pop"
+            and isinstance(func.value, gast.Name) and func.value.id in state.scope.locals):
+        receiver = func.value.id
+        if receiver not in state.flow.live:
+            return [stmt] + state.set_zero(target)
+        pop = gast.Call(func=gast.Attribute(value=name(state.tangent(receiver)), attr="pop",
+                                            ctx=gast.Load()),
+                        args=copy.deepcopy(call.args), keywords=[])
+        state.flow.live.add(target)
+        state.flow.owned.discard(target)
+        return [stmt, assign(state.tangent(target), pop)]
+    if not (isinstance(func, gast.Name) and func.id in state.scope.locals
+            and func.id in state.flow.live):
+        return None
+    if _has_star(call):
+        raise state.source.error(call, "a call of a local function with starred "
+                                 "arguments", "pass the arguments one by one")
+    params, defaulted = state.local_params.get(func.id, (None, set()))
+    if not defaulted:
+        if call.keywords:
+            raise state.source.error(call, "a keyword argument to a function value",
+                                     "pass the arguments by position")
+        # the tangent function takes one tangent per parameter, after them
+        tangents = [state.dense_tangent(a) for a in call.args]
+        new_call = gast.Call(func=name(state.tangent(func.id)),
+                             args=list(call.args) + tangents, keywords=[])
+    else:
+        # a local function with defaults: its tangents are keyword-only, zero by default
+        given = list(zip(params, call.args)) + [(k.arg, k.value) for k in call.keywords]
+        unknown = [p for p, _ in given if p not in params]
+        if unknown:
+            raise state.source.error(call, f"an unknown keyword argument '{unknown[0]}'",
+                                     f"the function takes {', '.join(params)}")
+        tangents = [gast.keyword(arg=state.tangent(p), value=state.dense_tangent(v))
+                    for p, v in given
+                    if p not in defaulted or not _is_zero(state.operand_tangent(v))]
+        new_call = gast.Call(func=name(state.tangent(func.id)), args=list(call.args),
+                             keywords=copy.deepcopy(call.keywords) + tangents)
+    return value_and_tangent(state, target, new_call, stmt)
+
+
+def dynamic_call(state: TangentState, target: str, call: gast.Call, stmt,
+                 force: bool = False) -> Optional[List[ast.AST]]:
+    """``y = f(a, b)`` where ``f`` is only known at run time (a function passed in, a
+    method of a local object, a bound method or callable object) becomes
+    ``y, dy = call_jvp(f, (a, b), (None, db))``."""
+    if not (force or _is_dynamic(state, call)):
+        return None
+    args, tangents = [], []
+    for a in call.args:
+        if isinstance(a, gast.Starred):
+            args.append(a)
+            t = state.operand_tangent(a.value)
+            if _is_zero(t):
+                t = state.scope.helper("zeros_like", runtime.zeros_like,
+                                       [copy.deepcopy(a.value)])
+            tangents.append(gast.Starred(value=t, ctx=gast.Load()))
         else:
-            # a local function with defaults: its tangents are keyword-only, zero by default
-            given = list(zip(params, call.args)) + [(k.arg, k.value) for k in call.keywords]
-            unknown = [p for p, _ in given if p not in params]
-            if unknown:
-                raise self.source.error(call, f"an unknown keyword argument '{unknown[0]}'",
-                                        f"the function takes {', '.join(params)}")
-            tangents = [gast.keyword(arg=self.tangent(p), value=self._dense_tangent(v))
-                        for p, v in given
-                        if p not in defaulted or not _is_zero(self.operand_tangent(v))]
-            new_call = gast.Call(func=name(self.tangent(func.id)), args=list(call.args),
-                                 keywords=copy.deepcopy(call.keywords) + tangents)
-        return self._value_and_tangent(target, new_call, stmt)
+            args.append(a)
+            t = state.operand_tangent(a)
+            tangents.append(const(None) if _is_zero(t) else t)
+    keys, values, dvalues = [], [], []
+    for kw in call.keywords:
+        keys.append(None if kw.arg is None else const(kw.arg))
+        values.append(kw.value)
+        t = state.operand_tangent(kw.value)
+        if kw.arg is None and _is_zero(t):
+            t = state.scope.helper("zeros_like", runtime.zeros_like,
+                                   [copy.deepcopy(kw.value)])
+        dvalues.append(const(None) if _is_zero(t) else t)
+    if all(isinstance(t, gast.Constant) for t in tangents + dvalues):
+        return [stmt] + state.set_zero(target, call)
+    call_args = [copy.deepcopy(call.func), gast.Tuple(elts=args, ctx=gast.Load()),
+                 gast.Tuple(elts=tangents, ctx=gast.Load())]
+    if keys:
+        call_args += [gast.Dict(keys=keys, values=values),
+                      gast.Dict(keys=copy.deepcopy(keys), values=dvalues)]
+    new_call = state.scope.helper("call_jvp", state.call_jvp, call_args)
+    return value_and_tangent(state, target, new_call, stmt)
 
-    def dynamic_call(self, target: str, call: gast.Call, stmt, force: bool = False
-                     ) -> Optional[List[ast.AST]]:
-        """``y = f(a, b)`` where ``f`` is only known at run time (a function passed in, a
-        method of a local object, a bound method or callable object) becomes
-        ``y, dy = call_jvp(f, (a, b), (None, db))``."""
-        if not (force or self._is_dynamic(call)):
-            return None
-        args, tangents = [], []
-        for a in call.args:
-            if isinstance(a, gast.Starred):
-                args.append(a)
-                t = self.operand_tangent(a.value)
-                if _is_zero(t):
-                    t = self._helper("zeros_like", runtime.zeros_like, [copy.deepcopy(a.value)])
-                tangents.append(gast.Starred(value=t, ctx=gast.Load()))
-            else:
-                args.append(a)
-                t = self.operand_tangent(a)
-                tangents.append(const(None) if _is_zero(t) else t)
-        keys, values, dvalues = [], [], []
-        for kw in call.keywords:
-            keys.append(None if kw.arg is None else const(kw.arg))
-            values.append(kw.value)
-            t = self.operand_tangent(kw.value)
-            if kw.arg is None and _is_zero(t):
-                t = self._helper("zeros_like", runtime.zeros_like, [copy.deepcopy(kw.value)])
-            dvalues.append(const(None) if _is_zero(t) else t)
-        if all(isinstance(t, gast.Constant) for t in tangents + dvalues):
-            return [stmt] + self.set_zero(target, call)
-        call_args = [copy.deepcopy(call.func), gast.Tuple(elts=args, ctx=gast.Load()),
-                     gast.Tuple(elts=tangents, ctx=gast.Load())]
-        if keys:
-            call_args += [gast.Dict(keys=keys, values=values),
-                          gast.Dict(keys=copy.deepcopy(keys), values=dvalues)]
-        new_call = self._helper("call_jvp", self.call_jvp, call_args)
-        return self._value_and_tangent(target, new_call, stmt)
 
-    def _is_dynamic(self, call: gast.Call) -> bool:
-        """Is the callee a function value, bound method or callable object (not a
-        primitive with a rule, an array method or a plain user function)?"""
-        func = self.callee(call)
-        if func is UNRESOLVED:
-            node = call.func
-            if isinstance(node, gast.Name):
-                return node.id not in self.live
-            if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
-                # a method of a local object; array methods have rules
-                return (node.value.id not in self.live
-                        and getattr(np.ndarray, node.attr, None) is None)
-            return False
-        if tangent_rule(func) is not None or rules.is_nondifferentiable(func):
-            return False
-        if isinstance(func, type) or _is_user_function(func):
-            return _is_user_function(func) and _has_star(call)
-        target, _ = runtime.function_behind(func)
-        return _is_user_function(target)
-
-    def nested_function(self, stmt: gast.FunctionDef) -> List[ast.AST]:
-        """``def h(a): ...`` is kept, and followed by its tangent closure
-        ``def dh(a, da): ... return (value, tangent)``, which reads the tangents of the
-        variables ``h`` closes over (a pullback made by reverse mode is one such ``h``)."""
-        if stmt.args.vararg or stmt.args.kwarg or stmt.args.kwonlyargs:
-            raise self.source.error(stmt, "a local function with *args or keyword-only "
-                                    "parameters", "give the local function plain parameters")
-        node = normalize(self.source, Prepare(self).function(stmt), self.namer)
-        self.resolver.locals |= local_names(node)
-        params = parameter_names(node)
-        defaulted = set(params[len(params) - len(node.args.defaults):]
-                        if node.args.defaults else ())
-        self.local_params[node.name] = (params, defaulted)
-        nonlocals = {n for s in node.body if isinstance(s, gast.Nonlocal) for n in s.names}
-        before = self.materialize(nonlocals)
-        saved = (self.varied, self.live, self.owned, self.defined, self.depth, self.numbers,
-                 self.select)
-        self.varied = varied_names(self._edges(node.body), self.varied | set(params))
-        self.live = self.live | set(params)
-        self.owned = set()
-        self.defined = self.defined | set(params)
-        self.depth, self.numbers, self.select = 0, set(), None
-        body = []
-        for s in node.body:
-            if isinstance(s, gast.Nonlocal):
-                varied = [n for n in s.names if n in self.varied]
-                body.append(gast.Nonlocal(names=list(s.names) + [self.tangent(n) for n in varied]))
-        body += self.block([s for s in node.body if not isinstance(s, gast.Nonlocal)])
-        (self.varied, self.live, self.owned, self.defined, self.depth, self.numbers,
-         self.select) = saved
-        args = _with_parameters(node.args, [self.tangent(p) for p in params])
-        if defaulted:
-            # a parameter left at its default has a zero tangent
-            args.kw_defaults = [const(0.0) if p in defaulted else None for p in params]
-        tangent_fn = gast.FunctionDef(
-            name=self.tangent(node.name), args=args, body=body,
-            decorator_list=[], returns=None, type_comment=None, type_params=[])
-        self.live.add(node.name)
-        self.varied.add(node.name)
-        return before + [node, ast.copy_location(tangent_fn, stmt)]
-
-    def _check_closure(self, stmt: gast.FunctionDef, following: List[ast.AST]) -> None:
-        """A closure reads variables when it runs: none may change after its def."""
-        later = _bound_names(following)
-        read = {n.id for n in syntax.walk(stmt) if isinstance(n, gast.Name)
-                and isinstance(n.ctx, gast.Load)}
-        changed = sorted(read & later & self.varied)
-        if changed:
-            raise self.source.error(stmt, "a local function over variables that change after "
-                                    "its def", f"'{changed[0]}' is rebound later; define the "
-                                    "function after the last assignment it depends on")
+def _is_dynamic(state: TangentState, call: gast.Call) -> bool:
+    """Is the callee a function value, bound method or callable object (not a
+    primitive with a rule, an array method or a plain user function)?"""
+    func = state.scope.callee(call)
+    if func is UNRESOLVED:
+        node = call.func
+        if isinstance(node, gast.Name):
+            return node.id not in state.flow.live
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
+            # a method of a local object; array methods have rules
+            return (node.value.id not in state.flow.live
+                    and getattr(np.ndarray, node.attr, None) is None)
+        return False
+    if tangent_rule(func) is not None or rules.is_nondifferentiable(func):
+        return False
+    if isinstance(func, type) or _is_user_function(func):
+        return _is_user_function(func) and _has_star(call)
+    target, _ = runtime.function_behind(func)
+    return _is_user_function(target)

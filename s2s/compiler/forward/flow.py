@@ -19,87 +19,109 @@ from __future__ import annotations
 
 import ast
 import builtins
-from typing import List, Set
+from typing import Callable, List, Set
 
 import gast
 
 from s2s.compiler.forward.nodes import _bound_names, _rebound_names, _stored
-from s2s.compiler.forward.zeros import _is_zero
+from s2s.compiler.forward.state import TangentState
 from s2s.compiler.frontend.normalize import assign, name
 
+Block = Callable[[List[ast.AST]], List[ast.AST]]
 
-class ControlFlow:
-    """Mixin of ``ForwardBuilder``: the tangents of if/for/while statements."""
 
-    def branch(self, stmt: gast.If) -> List[ast.AST]:
-        before = self.materialize(_bound_names([stmt]))
-        saved = set(self.live), set(self.owned), set(self.defined), set(self.numbers)
-        self.depth += 1
-        stmt.body = self.block(stmt.body) or [gast.Pass()]
-        after_body = self.live, self.owned, self.defined
-        self.live, self.owned, self.defined, self.numbers = saved
-        stmt.orelse = self.block(stmt.orelse)
-        self.depth -= 1
-        self.live |= after_body[0]
-        self.owned &= after_body[1]
-        self.defined |= after_body[2]
-        return before + [stmt]
+def branch(state: TangentState, stmt: gast.If, block: Block) -> List[ast.AST]:
+    """An if statement with the tangents of both branches; ``block`` writes each branch.
 
-    def loop(self, stmt) -> List[ast.AST]:
-        assigned = _bound_names([stmt])
-        rebound = _rebound_names([stmt])
-        before = self.materialize(assigned)
-        for var in sorted((assigned - rebound) & self.varied & self.defined):
-            before += self.own(var)     # updated in place: one private copy for all iterations
-        self.live |= assigned & self.varied
-        self.owned -= rebound
-        owned = set(self.owned)
-        self.depth += 1
-        start = self.loop_target(stmt) if isinstance(stmt, gast.For) else []
-        stmt.body = start + self.block(stmt.body) or [gast.Pass()]
-        self.owned &= owned
-        stmt.orelse = self.block(stmt.orelse)
-        self.depth -= 1
-        self.owned &= owned
-        return before + [stmt]
+    Both branches start from the state before the if; after it, a tangent is live if either
+    branch made it live, and private only if both did:
 
-    def loop_target(self, stmt: gast.For) -> List[ast.AST]:
-        """Iterate over tangents beside the primal items; zero tangents for the rest."""
-        kind, args = self._iteration(stmt)
-        target = stmt.target
-        carried: Set[str] = set()
-        if kind == "plain" and self._has_tangent(args[0]):
-            stmt.target = gast.Tuple(elts=[target, self._tangent_target(target)],
-                                     ctx=gast.Store())
-            stmt.iter = self._helper("zip", builtins.zip, [args[0], self.operand_tangent(args[0])])
-            carried = _stored(target)
-        elif kind == "enumerate" and self._has_tangent(args[0]):
-            index, item = target.elts
-            pair = gast.Tuple(elts=[item, self._tangent_target(item)], ctx=gast.Store())
-            stmt.target = gast.Tuple(elts=[index, pair], ctx=gast.Store())
-            stmt.iter.args = [self._helper("zip", builtins.zip,
-                                           [args[0], self.operand_tangent(args[0])])]
-            carried = _stored(item)
-        elif kind == "zip":
-            pairs = [(t, a) for t, a in zip(target.elts, args) if self._has_tangent(a)]
-            if pairs:
-                target.elts = target.elts + [self._tangent_target(t) for t, _ in pairs]
-                stmt.iter.args = list(args) + [self.operand_tangent(a) for _, a in pairs]
-                for t, _ in pairs:
-                    carried |= _stored(t)
-        for var in carried:
-            self.owned.discard(var)
-        zero = sorted(_stored(target) & self.varied - carried)
-        return [assign(self.tangent(v), self.zeros(v)) for v in zero]
+        if c:                       dy = zeros_like(y)     (y bound before, its tangent zero)
+            y = x * 2.0    ->       if c:
+                                        y = x * 2.0
+                                        dy = dx * 2.0
+    """
+    flow = state.flow
+    before = state.materialize(_bound_names([stmt]))
+    saved = set(flow.live), set(flow.owned), set(flow.defined), set(flow.numbers)
+    flow.depth += 1
+    stmt.body = block(stmt.body) or [gast.Pass()]
+    after_body = flow.live, flow.owned, flow.defined
+    flow.live, flow.owned, flow.defined, flow.numbers = saved
+    stmt.orelse = block(stmt.orelse)
+    flow.depth -= 1
+    flow.live |= after_body[0]
+    flow.owned &= after_body[1]
+    flow.defined |= after_body[2]
+    return before + [stmt]
 
-    def _has_tangent(self, node) -> bool:
-        return not _is_zero(self.operand_tangent(node))
 
-    def _tangent_target(self, target):
-        if isinstance(target, gast.Name):
-            return name(self.tangent(target.id), gast.Store())
-        if isinstance(target, (gast.Tuple, gast.List)):
-            return gast.Tuple(elts=[self._tangent_target(e) for e in target.elts],
-                              ctx=gast.Store())
-        raise self.source.error(target, "this loop target",
-                                "loop over plain names: for x in xs, for i, x in enumerate(xs)")
+def loop(state: TangentState, stmt, block: Block) -> List[ast.AST]:
+    """A for or while loop with the tangents in its body; ``block`` writes the body.
+
+    Before the loop, every tangent it updates is made real, and private if it is updated in
+    place, so that one state holds for every iteration (see the module's example).
+    """
+    flow = state.flow
+    assigned = _bound_names([stmt])
+    rebound = _rebound_names([stmt])
+    before = state.materialize(assigned)
+    for var in sorted((assigned - rebound) & flow.varied & flow.defined):
+        before += state.own(var)     # updated in place: one private copy for all iterations
+    flow.live |= assigned & flow.varied
+    flow.owned -= rebound
+    owned = set(flow.owned)
+    flow.depth += 1
+    start = loop_target(state, stmt) if isinstance(stmt, gast.For) else []
+    stmt.body = start + block(stmt.body) or [gast.Pass()]
+    flow.owned &= owned
+    stmt.orelse = block(stmt.orelse)
+    flow.depth -= 1
+    flow.owned &= owned
+    return before + [stmt]
+
+
+def loop_target(state: TangentState, stmt: gast.For) -> List[ast.AST]:
+    """Iterate over tangents beside the primal items; zero tangents for the rest.
+
+        for v in vs:                ->   for v, dv in zip(vs, dvs):
+        for i, v in enumerate(vs):  ->   for i, (v, dv) in enumerate(zip(vs, dvs)):
+        for a, b in zip(xs, ys):    ->   for a, b, da in zip(xs, ys, dxs):   (ys constant)
+    """
+    kind, args = state.scope.iteration(stmt)
+    target = stmt.target
+    carried: Set[str] = set()
+    if kind == "plain" and state.has_tangent(args[0]):
+        stmt.target = gast.Tuple(elts=[target, _tangent_target(state, target)],
+                                 ctx=gast.Store())
+        stmt.iter = state.scope.helper("zip", builtins.zip,
+                                       [args[0], state.operand_tangent(args[0])])
+        carried = _stored(target)
+    elif kind == "enumerate" and state.has_tangent(args[0]):
+        index, item = target.elts
+        pair = gast.Tuple(elts=[item, _tangent_target(state, item)], ctx=gast.Store())
+        stmt.target = gast.Tuple(elts=[index, pair], ctx=gast.Store())
+        stmt.iter.args = [state.scope.helper("zip", builtins.zip,
+                                             [args[0], state.operand_tangent(args[0])])]
+        carried = _stored(item)
+    elif kind == "zip":
+        pairs = [(t, a) for t, a in zip(target.elts, args) if state.has_tangent(a)]
+        if pairs:
+            target.elts = target.elts + [_tangent_target(state, t) for t, _ in pairs]
+            stmt.iter.args = list(args) + [state.operand_tangent(a) for _, a in pairs]
+            for t, _ in pairs:
+                carried |= _stored(t)
+    for var in carried:
+        state.flow.owned.discard(var)
+    zero = sorted(_stored(target) & state.flow.varied - carried)
+    return [assign(state.tangent(v), state.zeros(v)) for v in zero]
+
+
+def _tangent_target(state: TangentState, target):
+    if isinstance(target, gast.Name):
+        return name(state.tangent(target.id), gast.Store())
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return gast.Tuple(elts=[_tangent_target(state, e) for e in target.elts],
+                          ctx=gast.Store())
+    raise state.source.error(target, "this loop target",
+                             "loop over plain names: for x in xs, for i, x in enumerate(xs)")

@@ -1,7 +1,7 @@
 """Small syntax helpers that the forward-mode modules share.
 
-The names a block binds or updates in place (``_bound_names``), assigns a new object to
-(``_rebound_names``) or reads (``_loaded_names``); renaming names (``_rename``); a signature
+The names a block binds or updates in place (``_bound_names``) or assigns a new object to
+(``_rebound_names``); renaming names where read and assigned (``rename_everywhere``); a signature
 with the tangent parameters added (``_with_parameters``); an expression named for an error
 message (``_describe``).
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import Sequence, Set
+from typing import Dict, List, Sequence, Set
 
 import gast
 
@@ -88,27 +88,14 @@ def _rebound_names(stmts) -> Set[str]:
     return out
 
 
-def _loaded_names(stmts) -> Set[str]:
-    return {n.id for s in stmts for n in syntax.walk(s)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            node.id = self.mapping[node.id]
-        return node
-
-
-def _rename(node, mapping):
-    if not mapping:
-        return node
-    if isinstance(node, list):
-        return [_Rename(mapping).visit(s) for s in node]
-    return _Rename(mapping).visit(node)
+def rename_everywhere(stmts: List[ast.AST], mapping: Dict[str, str]) -> List[ast.AST]:
+    """Rename names in ``stmts`` in place, where read and where assigned (unlike
+    ``syntax.rename_loads``): a rule's ``DRESULT = ...`` becomes ``dy = ...``."""
+    for stmt in stmts:
+        for n in syntax.walk(stmt):
+            if isinstance(n, gast.Name) and n.id in mapping:
+                n.id = mapping[n.id]
+    return stmts
 
 
 def _with_parameters(args: gast.arguments, names: Sequence[str]) -> gast.arguments:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-from typing import TYPE_CHECKING, List
+from typing import List
 
 import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.frontend.checks import UNSUPPORTED
 from s2s.compiler.forward.nodes import _base
+from s2s.compiler.forward.scope import Scope
+from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import assign, const, dotted, is_atom, name
 from s2s.compiler.frontend.parse import Source
-
-if TYPE_CHECKING:
-    from s2s.compiler.forward.builder import ForwardBuilder
 
 
 class Prepare:
@@ -36,9 +35,9 @@ class Prepare:
         lst.append(a * b)  ->   lst_item = a * b;   lst.append(lst_item)
     """
 
-    def __init__(self, builder: ForwardBuilder):
-        self.builder = builder
-        self.namer = builder.namer
+    def __init__(self, scope: Scope, namer: Namer):
+        self.scope = scope
+        self.namer = namer
 
     def function(self, fn: gast.FunctionDef) -> gast.FunctionDef:
         fn = copy.deepcopy(fn)
@@ -84,10 +83,10 @@ class Prepare:
         """``reversed(xs)`` as ``xs[::-1]``, whose tangent is ``dxs[::-1]`` (not for a range,
         which carries no tangent)."""
         if not (isinstance(node, gast.Call) and len(node.args) == 1 and not node.keywords
-                and self.builder.callee(node) is builtins.reversed):
+                and self.scope.callee(node) is builtins.reversed):
             return node
         inner = node.args[0]
-        if isinstance(inner, gast.Call) and self.builder.callee(inner) is builtins.range:
+        if isinstance(inner, gast.Call) and self.scope.callee(inner) is builtins.range:
             return node
         return ast.copy_location(gast.Subscript(
             value=inner, slice=gast.Slice(lower=None, upper=None, step=const(-1)),
@@ -106,10 +105,10 @@ class Prepare:
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
             stmt.iter = self._reversed_as_slice(stmt.iter)
-            if isinstance(stmt.iter, gast.Call) and self.builder.callee(stmt.iter) in (
+            if isinstance(stmt.iter, gast.Call) and self.scope.callee(stmt.iter) in (
                     builtins.zip, builtins.enumerate):
                 stmt.iter.args = [self._reversed_as_slice(a) for a in stmt.iter.args]
-            kind, args = self.builder._iteration(stmt)
+            kind, args = self.scope.iteration(stmt)
             if kind in ("enumerate", "zip"):
                 stmt.iter.args = [self._hoist(a, "items", out) for a in args]
             elif kind == "plain" and not isinstance(stmt.iter, gast.Name):
@@ -126,7 +125,7 @@ class Prepare:
         elif isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
             call = stmt.value
             hint = dotted(call.func.value) if isinstance(call.func, gast.Attribute) else None
-            if hint and hint.split(".")[0] in self.builder.resolver.locals:
+            if hint and hint.split(".")[0] in self.scope.locals:
                 call.args = [self._hoist(a, hint.replace(".", "_") + "_item", out)
                              for a in call.args]
         return out + [stmt]

@@ -8,7 +8,7 @@ While a rule is expanded, a tangent known to be zero stands as the name ``ZERO``
     dresult = dx * w + x * ZERO         ->      dz = dx * w
 
 Where a dropped zero could have given a sum its shape, the tangent is wrapped in
-``broadcast_like`` (``forward_tidy`` drops the wrappers that shape classes prove useless):
+``broadcast_like`` (``tidy`` drops the wrappers that shape classes prove useless):
 
     # z = x + np.ones((3, 4)), x of shape (4,)
     dresult = dx + ZERO                 ->      dz = broadcast_like(dx, z)
@@ -16,18 +16,15 @@ Where a dropped zero could have given a sum its shape, the tangent is wrapped in
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, List, Set, Tuple
+from typing import Dict, List, Set, Tuple
 
 import gast
 
 from s2s import runtime
 
 from s2s.compiler import syntax
-from s2s.compiler.forward.nodes import _rename
+from s2s.compiler.forward.scope import Scope
 from s2s.compiler.frontend.normalize import const, name
-
-if TYPE_CHECKING:
-    from s2s.compiler.forward.builder import ForwardBuilder
 
 ZERO = "__s2s_zero__"          # a symbolic zero tangent inside an expanded rule
 RESULT = "__s2s_result__"      # the primal result while a rule is expanded
@@ -48,15 +45,20 @@ class Simplifier:
     ``a * 0 -> 0``, ``a + 0 -> a``, ``0 - a -> -a``, ``f(0) -> 0`` for a call whose only
     tangent argument is zero (other zero arguments become ``0.0``). Where a zero left a sum,
     the tangent is wrapped in ``broadcast_like(t, result)`` to keep the result's shape.
+
+    ``tangents`` maps primal names to their tangents' names; ``tangent_names`` are the names
+    that hold tangents (it grows by the rule's locals that do); ``operands`` are the names the
+    primitive's arguments read.
     """
 
-    def __init__(self, builder: ForwardBuilder, tangent_names: Set[str], operands: Set[str]):
-        self.builder = builder
+    def __init__(self, scope: Scope, tangents: Dict[str, str], tangent_names: Set[str],
+                 operands: Set[str]):
+        self.scope = scope
         self.tangent_names = tangent_names
-        self.operands = operands                # the primitive's operand names
+        self.operands = operands
         self.zero_locals: Set[str] = set()
         # what each name stands for, in terms of operands: dx -> {x}, a rule local -> its reads
-        self.meaning: Dict[str, Set[str]] = {d: {p} for p, d in builder.tangents.items()}
+        self.meaning: Dict[str, Set[str]] = {d: {p} for p, d in tangents.items()}
 
     def block(self, stmts, top: bool = True) -> Tuple[List[ast.AST], bool]:
         """The simplified statements, and whether the tangent is statically zero."""
@@ -72,7 +74,8 @@ class Simplifier:
                 out.append(stmt)
                 continue
             target = stmt.targets[0].id
-            value, shrunk = self.expr(_rename(stmt.value, {n: ZERO for n in self.zero_locals}))
+            value, shrunk = self.expr(syntax.rename_loads(stmt.value,
+                                                          {n: ZERO for n in self.zero_locals}))
             if target != DRESULT:
                 if _is_zero(value):
                     self.zero_locals.add(target)
@@ -87,10 +90,10 @@ class Simplifier:
                 if top:
                     zero = True
                     continue
-                value = self.builder._helper("zeros_like", runtime.zeros_like, [name(RESULT)])
+                value = self.scope.helper("zeros_like", runtime.zeros_like, [name(RESULT)])
             elif shrunk:
-                value = self.builder._helper("broadcast_like", runtime.broadcast_like,
-                                             [value, name(RESULT)])
+                value = self.scope.helper("broadcast_like", runtime.broadcast_like,
+                                          [value, name(RESULT)])
             stmt.value = value
             out.append(stmt)
         return out, zero
