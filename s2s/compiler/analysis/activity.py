@@ -175,8 +175,8 @@ def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[s
     changed = True
     while changed:
         changed = False
-        for targets, reads in edges:
-            if targets & useful and not reads <= useful:
+        for targets, reads in reversed(edges):     # usefulness flows backwards: one pass
+            if targets & useful and not reads <= useful:    # for straight-line code
                 useful |= reads
                 changed = True
     return varied & useful

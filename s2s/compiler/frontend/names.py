@@ -10,7 +10,7 @@ import ast
 import keyword
 
 import gast
-from typing import Iterable, Set
+from typing import Dict, Iterable, Set
 
 from s2s.compiler import syntax
 
@@ -19,8 +19,20 @@ class Namer:
     """Hands out names that collide with nothing in the function being transformed."""
 
     def __init__(self, taken: Iterable[str] = ()):
-        self.taken: Set[str] = set(taken)
+        self.taken = set(taken)
         self.made: Set[str] = set()         # every name this namer handed out
+
+    @property
+    def taken(self) -> Set[str]:
+        return self._taken
+
+    @taken.setter
+    def taken(self, names: Set[str]) -> None:
+        # base -> the suffix to try first. Names are only added to a set of taken names, so
+        # the first free suffix never goes down (y_2 ... y_800 cost one try each, not 400);
+        # a new set (a rollback) may give names back, so the search starts over.
+        self._taken = names
+        self._suffix: Dict[str, int] = {}
 
     @classmethod
     def for_tree(cls, tree: ast.AST, extra: Iterable[str] = ()) -> "Namer":
@@ -45,9 +57,10 @@ class Namer:
             self.taken.add(base)
             self.made.add(base)
             return base
-        n = 2
+        n = self._suffix.get(base, 2)
         while f"{base}_{n}" in self.taken:
             n += 1
+        self._suffix[base] = n + 1
         name = f"{base}_{n}"
         self.taken.add(name)
         self.made.add(name)

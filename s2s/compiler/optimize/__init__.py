@@ -20,6 +20,7 @@ function, simplified. Passes, in order:
 from __future__ import annotations
 
 import ast
+import bisect
 import copy
 from typing import Any, Dict, List, Optional, Set
 
@@ -131,8 +132,8 @@ def fuse_accumulations(body: List[ast.AST]) -> List[ast.AST]:
                 and isinstance(prev.targets[0], gast.Name)
                 and prev.targets[0].id == stmt.target.id
                 and not isinstance(prev.value, gast.Name)
-                and stmt.target.id not in {n.id for n in syntax.walk(stmt.value)
-                                           if isinstance(n, gast.Name)}):
+                and stmt.target.id not in syntax.names_in(stmt.value)
+                and max(_depth(prev.value), _depth(stmt.value)) < MAX_DEPTH):
             prev.value = gast.BinOp(left=prev.value, op=gast.Add(), right=stmt.value)
             continue
         out.append(stmt)
@@ -259,73 +260,142 @@ def propagate_copies(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
 
 
 def _propagate_block(stmts, ctx, counts, loads, mutated):
-    out = list(stmts)
-    i = 0
-    while i < len(out):
-        stmt = out[i]
+    uses = _BlockUses(stmts)
+    out = uses.stmts
+    for i, stmt in enumerate(out):
+        nested = False
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner:
                 setattr(stmt, field, _propagate_block(inner, ctx, counts, loads, mutated))
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], gast.Name) and _is_plain_number(stmt.value)
-                and stmt.targets[0].id in ctx.generated and counts.get(stmt.targets[0].id) == 1):
-            a = stmt.targets[0].id
-            if _reads_before_rebinding(out[i + 1:], a, a) == loads.get(a, 0):
-                for later in out[i + 1:]:
-                    _replace_load(later, a, stmt.value)
-                del out[i]
-                continue
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
-            a, b = stmt.targets[0].id, stmt.value.id
-            if _copies_back(out[:i], a, b):
-                del out[i]          # b = a right after a = b: b still holds that value
+                nested = True
+        if nested:
+            uses.rescan(i)
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        a = stmt.targets[0].id
+        if (_is_plain_number(stmt.value) and a in ctx.generated and counts.get(a) == 1
+                and uses.reads_before_rebinding(i, a, a) == loads.get(a, 0)):
+            uses.replace_reads(i, a, stmt.value)
+            uses.delete(i)
+            continue
+        if isinstance(stmt.value, gast.Name):
+            b = stmt.value.id
+            if uses.copies_back(i, a, b):
+                uses.delete(i)      # b = a right after a = b: b still holds that value
                 continue
             if (a in ctx.generated and counts.get(a) == 1 and a not in mutated
                     and b not in mutated and a != b
-                    and _reads_before_rebinding(out[i + 1:], a, b) == loads.get(a, 0)):
-                for later in out[i + 1:]:
-                    _rename_load(later, a, b)
-                del out[i]
+                    and uses.reads_before_rebinding(i, a, b) == loads.get(a, 0)):
+                uses.rename_reads(i, a, b)
+                uses.delete(i)
+    return [s for i, s in enumerate(out) if i not in uses.deleted]
+
+
+class _BlockUses:
+    """Where each name is read and bound in one block, by position of the block's
+    statements (a statement counts what its nested blocks read and bind), kept up to date
+    while copies are propagated from the first statement on. One walk of the block builds
+    it, so that asking about a copy costs the reads of one name, not a walk of the rest of
+    the block."""
+
+    def __init__(self, stmts):
+        self.stmts = list(stmts)
+        self.reads: Dict[str, List[Any]] = {}       # name -> [position, Name node] of its loads
+        self.binds: Dict[str, List[int]] = {}       # name -> sorted positions binding it
+        self.bound: List[Set[str]] = []             # position -> names it binds
+        self.augmented: List[int] = []              # positions of ``x += v`` statements
+        self.deleted: Set[int] = set()
+        for at, stmt in enumerate(self.stmts):
+            bound = set()
+            for n in syntax.walk(stmt):
+                if isinstance(n, gast.Name):
+                    if isinstance(n.ctx, gast.Load):
+                        self.reads.setdefault(n.id, []).append((at, n))
+                    elif isinstance(n.ctx, gast.Store):
+                        bound.add(n.id)
+            self.bound.append(bound)
+            for name in bound:
+                self.binds.setdefault(name, []).append(at)
+            if isinstance(stmt, gast.AugAssign):
+                self.augmented.append(at)
+
+    def rescan(self, at: int) -> None:
+        """The statement at ``at`` changed inside (its nested blocks were rewritten)."""
+        bound = {n.id for n in syntax.walk(self.stmts[at])
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        self._unbind(at, self.bound[at] - bound)
+        for name in bound - self.bound[at]:
+            bisect.insort(self.binds.setdefault(name, []), at)
+        self.bound[at] = bound
+
+    def _unbind(self, at: int, names) -> None:
+        for name in names:
+            positions = self.binds[name]
+            del positions[bisect.bisect_left(positions, at)]
+
+    def delete(self, at: int) -> None:
+        self._unbind(at, self.bound[at])
+        self.bound[at] = set()
+        self.deleted.add(at)
+
+    def reads_before_rebinding(self, at: int, a: str, b: str) -> int:
+        """Reads of ``a`` after position ``at`` before anything rebinds ``b`` (-1 if ``b``
+        is rebound first inside a statement that also reads ``a``)."""
+        positions = self.binds.get(b, [])
+        k = bisect.bisect_right(positions, at)
+        rebound = positions[k] if k < len(positions) else None
+        reads = reads_there = 0
+        for position, _ in self.reads.get(a, ()):
+            if position <= at:
                 continue
-        i += 1
-    return out
-
-
-def _copies_back(before, a, b) -> bool:
-    """Is ``a = b`` redundant because ``b = a`` came earlier and neither changed since?"""
-    for stmt in reversed(before):
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == b
-                and isinstance(stmt.value, gast.Name) and stmt.value.id == a):
-            return True
-        if any(isinstance(n, gast.Name) and n.id in (a, b) and isinstance(n.ctx, gast.Store)
-               for n in syntax.walk(stmt)):
-            return False
-        if isinstance(stmt, gast.AugAssign):
-            return False
-    return False
-
-
-def _reads_before_rebinding(stmts, a, b) -> int:
-    """Reads of ``a`` in ``stmts`` before anything rebinds ``b`` (-1 if ``b`` is rebound first
-    inside a statement that also reads ``a``)."""
-    reads = 0
-    for stmt in stmts:
-        stmt_reads = sum(1 for n in syntax.walk(stmt) if isinstance(n, gast.Name)
-                         and n.id == a and isinstance(n.ctx, gast.Load))
-        rebinds = any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
-                      for n in syntax.walk(stmt))
-        if rebinds:
-            simple = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-            if simple and stmt_reads:
-                reads += stmt_reads        # `b = f(a)` reads a before b changes
-            elif stmt_reads:
+            if rebound is None or position < rebound:
+                reads += 1
+            elif position == rebound:
+                reads_there += 1
+        if reads_there:
+            stmt = self.stmts[rebound]
+            if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1):
                 return -1
-            return reads
-        reads += stmt_reads
-    return reads
+            reads += reads_there            # `b = f(a)` reads a before b changes
+        return reads
+
+    def copies_back(self, at: int, a: str, b: str) -> bool:
+        """Is ``a = b`` at ``at`` redundant because ``b = a`` came earlier and neither
+        changed since (no ``x += v`` between either)?"""
+        last = max(self._last_before(self.binds.get(a, []), at),
+                   self._last_before(self.binds.get(b, []), at),
+                   self._last_before(self.augmented, at))
+        if last < 0:
+            return False
+        stmt = self.stmts[last]
+        return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == b
+                and isinstance(stmt.value, gast.Name) and stmt.value.id == a)
+
+    @staticmethod
+    def _last_before(positions: List[int], at: int) -> int:
+        k = bisect.bisect_left(positions, at)
+        return positions[k - 1] if k else -1
+
+    def rename_reads(self, at: int, old: str, new: str) -> None:
+        """Every later read of ``old`` reads ``new``."""
+        kept, moved = [], self.reads.setdefault(new, [])
+        for entry in self.reads.get(old, ()):
+            if entry[0] > at:
+                entry[1].id = new
+                moved.append(entry)
+            else:
+                kept.append(entry)
+        self.reads[old] = kept
+
+    def replace_reads(self, at: int, old: str, value) -> None:
+        """Every later read of ``old`` is a copy of ``value`` (which reads no name)."""
+        later = sorted({position for position, _ in self.reads.get(old, ()) if position > at})
+        for position in later:
+            _replace_reads(self.stmts[position], old, value)
+        self.reads[old] = [entry for entry in self.reads.get(old, ()) if entry[0] <= at]
 
 
 def _load_counts(body) -> Dict[str, int]:
@@ -338,25 +408,6 @@ def _load_counts(body) -> Dict[str, int]:
 
 def _is_plain_number(node) -> bool:
     return isinstance(node, gast.Constant) and type(node.value) in (int, float)
-
-
-def _replace_load(node, old, value):
-    for parent in syntax.walk(node):
-        for field, child in ast.iter_fields(parent):
-            if isinstance(child, gast.Name) and child.id == old and isinstance(child.ctx,
-                                                                                gast.Load):
-                setattr(parent, field, copy.deepcopy(value))
-            elif isinstance(child, list):
-                for j, item in enumerate(child):
-                    if isinstance(item, gast.Name) and item.id == old \
-                            and isinstance(item.ctx, gast.Load):
-                        child[j] = copy.deepcopy(value)
-
-
-def _rename_load(node, old, new):
-    for n in syntax.walk(node):
-        if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
-            n.id = new
 
 
 def _mutated_in_place(body) -> Set[str]:
@@ -582,8 +633,12 @@ def sink_into_adjoint(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
     stores = _assign_counts(body)
     for n in _maybe_written_through(body, ctx):
         stores[n] = 2           # an array some statement may change in place: not stable
-    out = list(body)
-    for stmt in body[:marker]:
+    named_at: Dict[str, List[int]] = {}         # name -> positions of statements naming it
+    for at, stmt in enumerate(body):
+        for n in syntax.names_in(stmt):
+            named_at.setdefault(n, []).append(at)
+    removed: Set[int] = set()
+    for at, stmt in enumerate(body[:marker]):
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name)):
             continue
@@ -591,15 +646,26 @@ def sink_into_adjoint(body: List[ast.AST], ctx: Context) -> List[ast.AST]:
         if target not in ctx.primal_temps or uses.get(target) != 1 \
                 or stores.get(target) != 1 or not _cheap(stmt.value, stores):
             continue
-        user = next((s for s in out[out.index(stmt) + 1:]
-                     if any(isinstance(n, gast.Name) and n.id == target
-                            for n in syntax.walk(s))), None)
-        if user is None or out.index(user) <= marker \
+        positions = named_at[target]
+        k = bisect.bisect_right(positions, at)     # statements after ``at`` are all still there
+        if k == len(positions):
+            continue
+        user_at = positions[k]
+        user = body[user_at]
+        # the first adjoint statements, one per temporary sunk so far, take none: the
+        # marker's position used to be compared with positions in the shortened body, and
+        # the generated code is kept as it was
+        if user_at - len(removed) <= marker \
                 or not isinstance(user, (gast.Assign, gast.AugAssign)):
             continue
-        out.remove(stmt)
+        removed.add(at)
         _substitute(user, target, stmt.value)
-    return out
+        for n in syntax.names_in(stmt.value):
+            positions = named_at.setdefault(n, [])
+            k = bisect.bisect_left(positions, user_at)
+            if k == len(positions) or positions[k] != user_at:
+                positions.insert(k, user_at)
+    return [stmt for at, stmt in enumerate(body) if at not in removed]
 
 
 def _maybe_written_through(body, ctx) -> Set[str]:
@@ -660,8 +726,8 @@ def _inline_block(body, temps, uses, stores, adjoint_temps):
                 setattr(stmt, field, _inline_block(inner, temps, uses, stores, adjoint_temps))
         # adjoint temporaries fuse into the next adjoint statement, never into the return:
         # the gradients keep their names there
-        allowed = temps | (adjoint_temps if not isinstance(stmt, gast.Return) else set())
-        while (out and _inlinable(out[-1], allowed, uses)
+        adjoint = adjoint_temps if not isinstance(stmt, gast.Return) else ()
+        while (out and _inlinable(out[-1], temps, adjoint, uses)
                and stores.get(out[-1].targets[0].id) == 1
                and _single_use_in(stmt, out[-1])):
             prev = out.pop()
@@ -670,31 +736,73 @@ def _inline_block(body, temps, uses, stores, adjoint_temps):
     return out
 
 
-def _inlinable(stmt, temps, uses) -> bool:
-    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in temps
-            and uses.get(stmt.targets[0].id) == 1)
+def _inlinable(stmt, temps, adjoint_temps, uses) -> bool:
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name)):
+        return False
+    target = stmt.targets[0].id
+    return (target in temps or target in adjoint_temps) and uses.get(target) == 1
 
 
 def _single_use_in(stmt, prev) -> bool:
+    """Does ``stmt`` read ``prev``'s target exactly once, and stay shallow with ``prev``'s
+    value in its place? (A chain of 250 statements fused into one expression would take
+    every later stage, and Python's compiler, as deep as the chain is long.)"""
     if not isinstance(stmt, (gast.Assign, gast.Return, gast.AugAssign)):
         return False
     target = prev.targets[0].id
     value = stmt.value
     if value is None:
         return False
-    return sum(isinstance(n, gast.Name) and n.id == target for n in syntax.walk(value)) == 1
+    depths = [d for d, n in _with_depth(value) if isinstance(n, gast.Name) and n.id == target]
+    return len(depths) == 1 and depths[0] + _depth(prev.value) <= MAX_DEPTH
+
+
+MAX_DEPTH = 24      # deepest expression the passes make by fusing statements
+
+
+def _with_depth(root) -> List[Any]:
+    """``(depth, node)`` for ``root`` (depth 0) and every node below it, without recursion."""
+    out = [(0, root)]
+    for depth, node in out:     # the list grows while it is read
+        for child in ast.iter_child_nodes(node):
+            out.append((depth + 1, child))
+    return out
+
+
+def _depth(root) -> int:
+    return max(d for d, _ in _with_depth(root))
 
 
 def _substitute(stmt, target, value):
-    class Sub(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id == target:
-                return _parenthesized(value)
-            return node
-    stmt.value = Sub().visit(stmt.value)
+    """``stmt`` reads ``value`` where it read ``target``, its one read: ``value`` moves
+    there, uncopied (ast.unparse adds the parentheses precedence needs)."""
+    stmt.value = _replace_reads(stmt.value, target, value, move=True)
     return stmt
 
 
-def _parenthesized(value):
-    return copy.deepcopy(value)     # ast.unparse adds parentheses by precedence
+def _replace_reads(root, name, value, move=False):
+    """``root`` with a copy of ``value`` wherever it reads ``name`` (the copies are not
+    searched again); with ``move``, the first read gets ``value`` itself."""
+    if _is_load_of(root, name):
+        return value if move else copy.deepcopy(value)
+    found = []
+    for node in syntax.walk(root):
+        for field, child in ast.iter_fields(node):
+            if _is_load_of(child, name):
+                found.append((node, field, False))
+            elif isinstance(child, list):
+                found.extend((child, j, True) for j, item in enumerate(child)
+                             if _is_load_of(item, name))
+    for holder, key, in_list in found:
+        new = value if move else copy.deepcopy(value)
+        move = False
+        if in_list:
+            holder[key] = new
+        else:
+            setattr(holder, key, new)
+    return root
+
+
+def _is_load_of(node, name) -> bool:
+    return isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)

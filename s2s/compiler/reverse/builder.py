@@ -91,6 +91,7 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         self.namer = Namer.for_tree(source.node)
         self.injected: Dict[str, Any] = {}     # generated name -> object (closure cells)
         self.cotangent_names: Dict[str, str] = {}
+        self._named: Dict[str, List[str]] = {}  # cotangent name -> primals ever given it
         self.nonzero: Set[str] = set()         # primal names whose cotangent may be nonzero
         self.owned: Set[str] = set()           # cotangents private to us (safe to update in place)
         self.temps: Set[str] = set()           # names of rule locals (dead-code candidates)
@@ -246,7 +247,14 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         d = self.cotangent_names.get(primal)
         if d is None:
             d = self.cotangent_names[primal] = self.namer.adjoint(primal)
+            self._named.setdefault(d, []).append(primal)
         return d
+
+    def primal_of(self, d: str) -> Optional[str]:
+        """The primal whose cotangent is named ``d`` now (None: ``d`` is no cotangent).
+        A rollback may give a name back, so each primal ever given ``d`` is checked."""
+        return next((p for p in self._named.get(d, ()) if self.cotangent_names.get(p) == d),
+                    None)
 
     def bind_free(self, wanted: str, obj: Any) -> str:
         """A name for ``obj`` in the generated code: the user's own if it means the same."""
@@ -500,15 +508,13 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
     def _shape_lowering(self, target: str, dresult: ast.AST):
         """Decides ``unbroadcast`` and the matrix-product adjoints of a rule's expansion
         where shape classes know the shapes (see ``shapes.LowerShapeHelpers``)."""
-        classes = dict(self.classes)
-        for primal, d in self.cotangent_names.items():
-            if primal in self.classes:
-                classes[d] = self.classes[primal]
+        overrides = {}
         if isinstance(dresult, gast.Name) and target in self.classes:
-            classes[dresult.id] = self.classes[target]
+            overrides[dresult.id] = self.classes[target]
         for old, new in self.read_alias.items():
             if old in self.classes:
-                classes[new] = self.classes[old]
+                overrides[new] = self.classes[old]
+        classes = _AdjointClasses(self.classes, overrides, self.primal_of)
         unbroadcast = self._name_of(numpy_helpers.unbroadcast)
         ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast,
                       is_number=self._is_global_number, callee=self._callee,
@@ -593,9 +599,9 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         d = self.cotangent(var)
         if isinstance(value, gast.Name):
             # value's array is now shared: whoever held it may no longer update it in place
-            for primal, cot in self.cotangent_names.items():
-                if cot == value.id:
-                    self.owned.discard(primal)
+            primal = self.primal_of(value.id)
+            if primal is not None:
+                self.owned.discard(primal)
         if var not in self.nonzero:
             self.nonzero.add(var)
             if isinstance(value, (gast.BinOp, gast.UnaryOp)):
@@ -663,3 +669,33 @@ def _describe(node) -> str:
 
 def _hint(node) -> str:
     return "rewrite it with NumPy functions that s2s has rules for"
+
+
+class _AdjointClasses:
+    """Shape classes as a rule's expansion sees them: a cotangent is in its primal's class,
+    and ``overrides`` (the rule's result cotangent, old values set aside) come first. Looked
+    up name by name, so that no statement copies the classes of the whole function."""
+
+    def __init__(self, classes, overrides, primal_of):
+        self.classes, self.overrides, self.primal_of = classes, overrides, primal_of
+
+    def __getitem__(self, name):
+        if name in self.overrides:
+            return self.overrides[name]
+        primal = self.primal_of(name) if isinstance(name, str) else None
+        if primal is not None and primal in self.classes:
+            return self.classes[primal]
+        return self.classes[name]
+
+    def __contains__(self, name) -> bool:
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
