@@ -26,6 +26,8 @@ TARGET_TRANSFORM = 30e-3        # seconds from s2s.grad(f) to generated code, ca
 TARGET_SECOND_GRAD = 5e-6       # seconds that a new grad(f) adds to a call, cache warm
 TARGET_WRAPPER = 2e-6           # seconds the returned function adds over the generated code
 TARGET_MEMORY = 1.5             # peak extra memory, s2s / hand-written
+TARGET_LARGEST = 1.0            # seconds to transform the largest straight-line function
+TARGET_GROWTH = 2.0             # time per statement, largest function / smallest
 
 
 @dataclass
@@ -116,6 +118,26 @@ class Report:
             f"s2s.grad(f) alone {fmt_time(o.construct)} (the transform is lazy)",
         ]
 
+    def size_lines(self, sizes: dict) -> List[str]:
+        """Transform time by function size: each size, then the targets on the largest."""
+        lines = []
+        for n, seconds in sizes.items():
+            lines.append(f"{n} statements: " + (
+                self.problem(seconds, f"transform of {n} statements")
+                if isinstance(seconds, Problem) else
+                f"{fmt_time(seconds)}, {fmt_time(seconds / n)} per statement"))
+        measured = {n: t for n, t in sizes.items() if not isinstance(t, Problem)}
+        if len(measured) < len(sizes) or len(sizes) < 2:
+            return lines
+        small, large = min(measured), max(measured)
+        growth = (measured[large] / large) / (measured[small] / small)
+        lines.append(f"{large} statements in {fmt_time(measured[large])} "
+                     f"(<= {fmt_time(TARGET_LARGEST)}) "
+                     f"{self.judge(measured[large] <= TARGET_LARGEST)}")
+        lines.append(f"time per statement, {large} statements against {small}: {growth:.2f}x "
+                     f"(<= {TARGET_GROWTH}x) {self.judge(growth <= TARGET_GROWTH)}")
+        return lines
+
     def memory_lines(self, rows: list) -> List[str]:
         lines = []
         for row in rows:
@@ -179,12 +201,14 @@ def machine() -> str:
 
 
 def print_report(rows: list, contenders: Sequence[str], overheads: Any, tiny: Any,
-                 markdown: bool, quick: bool) -> None:
-    """Print the table and the lines under it (rows are ``run.Row``, tiny a ``run.Workload``)."""
+                 sizes: dict, markdown: bool, quick: bool) -> None:
+    """Print the table and the lines under it (rows are ``run.Row``, tiny a ``run.Workload``,
+    sizes maps statements to transform seconds)."""
     report = Report()
     header, body = report.main_table(rows, contenders)
     memory = report.memory_lines(rows)
     overhead = report.overhead_lines(overheads, tiny)
+    by_size = report.size_lines(sizes)
     bullet = "- " if markdown else "  "
     run = "quick run (--quick: few samples, rough)" if quick else "full run"
     print(f"{'## ' if markdown else ''}s2s gradient benchmark, {run}")
@@ -214,6 +238,14 @@ def print_report(rows: list, contenders: Sequence[str], overheads: Any, tiny: An
         print(f"Fixed costs, on {tiny.name} ({tiny.what}):")
         print()
         for text in overhead:
+            print(bullet + text)
+        print()
+    if by_size:
+        print("Transform time by function size, on straight-line functions of N statements "
+              "y = np.sin(y) * 0.5 + y * c (processor time of the first call of s2s.grad(f), "
+              "caches emptied):")
+        print()
+        for text in by_size:
             print(bullet + text)
         print()
     if memory:

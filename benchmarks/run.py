@@ -209,27 +209,57 @@ def transform_seconds(workload: Workload, repeats: int) -> Union[float, Problem]
     s2s transforms on the first call, for the shapes of that call's arguments: the
     transform time is that call's time less the quickest of three calls that follow it.
     """
-    clear_cache = getattr(s2s, "clear_cache", None)
-    if clear_cache is None:
-        return Problem("n/a", "s2s.clear_cache is gone: cannot empty the cache")
-    args = workload.inputs()
+    return first_call_seconds(workload.function, workload.positions, workload.inputs(),
+                              repeats)
+
+
+def clear_cache() -> Optional[Callable[[], None]]:
+    """s2s's function that empties its caches, wherever this version keeps it."""
+    for owner in (s2s, getattr(s2s, "api", None), sys.modules.get("s2s.api.grad")):
+        found = getattr(owner, "clear_cache", None)
+        if callable(found):
+            return found
+    return None
+
+
+def first_call_seconds(function: Callable, positions: Union[int, Tuple[int, ...]],
+                       args: tuple, repeats: int,
+                       clock: Callable[[], float] = time.perf_counter) -> Union[float, Problem]:
+    """Median time the first call of s2s.grad(function) adds, with the caches emptied."""
+    clear = clear_cache()
+    if clear is None:
+        return Problem("n/a", "s2s has no clear_cache: cannot empty the cache")
     times = []
     for _ in range(repeats):
-        clear_cache()
+        clear()
         try:
-            df = s2s.grad(workload.function, grad_position=workload.positions)
-            start = time.perf_counter()
+            df = s2s.grad(function, grad_position=positions)
+            start = clock()
             df(*args)
-            first = time.perf_counter() - start
+            first = clock() - start
             later = []
             for _ in range(3):
-                start = time.perf_counter()
+                start = clock()
                 df(*args)
-                later.append(time.perf_counter() - start)
+                later.append(clock() - start)
         except Exception as error:
             return Problem("error", f"error: {first_line(error)}")
         times.append(first - min(later))
     return statistics.median(times)
+
+
+SIZES = (50, 200, 800)      # statements of the straight-line functions
+
+
+def measure_sizes(repeats: int) -> Dict[int, Union[float, Problem]]:
+    """Transform time of straight-line functions of each size in SIZES (see
+    ``workloads.straight_line``), after one transform that warms s2s up. In processor
+    time: seconds long, these runs would otherwise measure whatever else the machine runs."""
+    first_call_seconds(W.straight_line(5), 0, W.straight_line_inputs(), 1)
+    return {n: first_call_seconds(W.straight_line(n), 0, W.straight_line_inputs(),
+                                  repeats if n < 800 else max(1, repeats // 2),
+                                  clock=time.process_time)
+            for n in SIZES}
 
 
 @dataclass
@@ -289,7 +319,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         rows.append(measure_workload(workload, plan, repeats))
     print("measuring fixed costs ...", file=sys.stderr, flush=True)
     overheads = measure_overheads()
-    print_report(rows, CONTENDERS, overheads, TINY, options.markdown, options.quick)
+    print("measuring transform time by function size ...", file=sys.stderr, flush=True)
+    sizes = measure_sizes(repeats)
+    print_report(rows, CONTENDERS, overheads, TINY, sizes, options.markdown, options.quick)
     return 0
 
 

@@ -9,6 +9,7 @@ Each ``*_inputs(small)`` returns the arguments in float64: the benchmark size, o
 ``small=True`` a tiny instance (all dimensions different) on which the hand-written gradient
 is checked coordinate by coordinate against finite differences.
 """
+import linecache
 import math
 
 import numpy as np
@@ -69,6 +70,25 @@ def linear_recurrence(a, u):
 def tiny(x, y):
     """A near-empty function, to measure the fixed cost around the generated code."""
     return np.sum(x * y)
+
+
+def straight_line(statements):
+    """A function of ``statements`` lines ``y = np.sin(y) * 0.5 + y * c`` and a sum, for the
+    transform time by function size. Its source is registered with linecache, as a module's
+    source would be, so that s2s can read it."""
+    lines = ["def straight_line(x, c):", "    y = x"]
+    lines += ["    y = np.sin(y) * 0.5 + y * c"] * statements
+    lines += ["    return np.sum(y)"]
+    source = "\n".join(lines) + "\n"
+    filename = f"<benchmarks straight_line {statements}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["straight_line"]
+
+
+def straight_line_inputs():
+    return (np.linspace(0.1, 1.0, 4), 0.3)
 
 
 # -- inputs ----------------------------------------------------------------------------------
