@@ -45,12 +45,12 @@ import gast
 
 from s2s.compiler.analysis.activity import varied_names
 from s2s.compiler.analysis.shapes import shape_classes
-from s2s.compiler.forward.nodes import _with_parameters
+from s2s.compiler.forward.nodes import with_parameters
 from s2s.compiler.forward.prepare import Prepare, check_supported
 from s2s.compiler.forward.scope import Scope
 from s2s.compiler.forward.state import FlowState, TangentState
-from s2s.compiler.forward.tidy import (_DropShaping, _SpliceStarred, _drop_self_assignments,
-                                       _drop_unused_functions)
+from s2s.compiler.forward.tidy import (DropShaping, SpliceStarred, drop_self_assignments,
+                                       drop_unused_functions)
 from s2s.compiler.forward.visitor import TangentVisitor
 from s2s.compiler.frontend.aliasing import check_aliasing
 from s2s.compiler.frontend.names import Namer
@@ -58,7 +58,7 @@ from s2s.compiler.frontend.normalize import const, normalize
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import local_names
 from s2s.compiler.optimize import Context, optimize
-from s2s.compiler.reverse.builder import parameter_names
+from s2s.compiler.reverse.nodes import parameter_names
 from s2s.runtime import broadcast_like
 from s2s.runtime.numpy_helpers import unbroadcast
 
@@ -122,12 +122,13 @@ class ForwardBuilder:
                                                      ctx=gast.Load())))
         new = gast.FunctionDef(
             name=self.namer.fresh("jvp_" + fn.name.strip("_<>")),
-            args=_with_parameters(fn.args, tangent_params), body=body, decorator_list=[],
+            args=with_parameters(fn.args, tangent_params), body=body, decorator_list=[],
             returns=None, type_comment=None, type_params=[])
         ast.copy_location(new, fn)
         return self._optimize(new, primal_temps, tangent_params)
 
     def _optimize(self, new, primal_temps, tangent_params):
+        """The finished function through ``optimize``, with the ``tidy`` passes around it."""
         state = self.state
         cotangent_of = {d: p for p, d in state.tangents.items()}
         ctx = Context(generated=(set(state.tangents.values()) - set(tangent_params))
@@ -136,8 +137,8 @@ class ForwardBuilder:
                       elementwise=state.scope.is_elementwise_call, unbroadcast=None)
         classes = shape_classes(new, ctx)
         shapers = {state.scope.name_of(broadcast_like), state.scope.name_of(unbroadcast)} - {None}
-        _DropShaping(classes, ctx, shapers).visit(new)
+        DropShaping(classes, ctx, shapers).visit(new)
         new = optimize(new, ctx)
-        new = _SpliceStarred().visit(new)
-        new.body = _drop_unused_functions(_drop_self_assignments(new.body))
+        new = SpliceStarred().visit(new)
+        new.body = drop_unused_functions(drop_self_assignments(new.body))
         return new

@@ -31,9 +31,9 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.expand import bind_call, expand, template_of
-from s2s.compiler.forward.nodes import _source_text
+from s2s.compiler.forward.nodes import source_text
 from s2s.compiler.forward.state import TangentState
-from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, _is_zero
+from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.frontend.parse import Source, parse_function
@@ -129,7 +129,7 @@ def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[as
         return apply_rule(state, method, [call.func.value] + list(call.args), keywords, stmt)
     if func is UNRESOLVED:
         raise state.source.error(
-            call, f"a call to '{_source_text(call.func)}'",
+            call, f"a call to '{source_text(call.func)}'",
             "s2s resolves called functions at transform time; call a global or imported "
             "function (functions passed as arguments are not supported yet)")
     return apply_rule(state, func, list(call.args), keywords, stmt)
@@ -166,7 +166,7 @@ def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
     for param in template.signature.parameters:
         t = state.operand_tangent(bound.get(param))
         mapping["d" + param] = t
-        live = live or not _is_zero(t)
+        live = live or not is_zero(t)
     if not live:
         return None
     expansion = expand(template, mapping, name(RESULT), name(DRESULT),
@@ -202,7 +202,7 @@ def user_call(state: TangentState, target: str, call: gast.Call,
                 return dynamic_call(state, target, call, stmt, force=True)
             continue
         tangent = state.operand_tangent(node)
-        if not _is_zero(tangent):
+        if not is_zero(tangent):
             wrt.append((param, tangent))
     if not wrt:
         return [stmt] + state.set_zero(target, call)
@@ -256,7 +256,7 @@ def local_call(state: TangentState, target: str, call: gast.Call,
                                      f"the function takes {', '.join(params)}")
         tangents = [gast.keyword(arg=state.tangent(p), value=state.dense_tangent(v))
                     for p, v in given
-                    if p not in defaulted or not _is_zero(state.operand_tangent(v))]
+                    if p not in defaulted or not is_zero(state.operand_tangent(v))]
         new_call = gast.Call(func=name(state.tangent(func.id)), args=list(call.args),
                              keywords=copy.deepcopy(call.keywords) + tangents)
     return value_and_tangent(state, target, new_call, stmt)
@@ -274,23 +274,23 @@ def dynamic_call(state: TangentState, target: str, call: gast.Call, stmt,
         if isinstance(a, gast.Starred):
             args.append(a)
             t = state.operand_tangent(a.value)
-            if _is_zero(t):
+            if is_zero(t):
                 t = state.scope.helper("zeros_like", runtime.zeros_like,
                                        [copy.deepcopy(a.value)])
             tangents.append(gast.Starred(value=t, ctx=gast.Load()))
         else:
             args.append(a)
             t = state.operand_tangent(a)
-            tangents.append(const(None) if _is_zero(t) else t)
+            tangents.append(const(None) if is_zero(t) else t)
     keys, values, dvalues = [], [], []
     for kw in call.keywords:
         keys.append(None if kw.arg is None else const(kw.arg))
         values.append(kw.value)
         t = state.operand_tangent(kw.value)
-        if kw.arg is None and _is_zero(t):
+        if kw.arg is None and is_zero(t):
             t = state.scope.helper("zeros_like", runtime.zeros_like,
                                    [copy.deepcopy(kw.value)])
-        dvalues.append(const(None) if _is_zero(t) else t)
+        dvalues.append(const(None) if is_zero(t) else t)
     if all(isinstance(t, gast.Constant) for t in tangents + dvalues):
         return [stmt] + state.set_zero(target, call)
     call_args = [copy.deepcopy(call.func), gast.Tuple(elts=args, ctx=gast.Load()),

@@ -18,12 +18,12 @@ from typing import Callable, List
 import gast
 
 from s2s.compiler.analysis.activity import varied_names
-from s2s.compiler.forward.nodes import _bound_names, _with_parameters
+from s2s.compiler.forward.nodes import bound_names, with_parameters
 from s2s.compiler.forward.prepare import Prepare
 from s2s.compiler.forward.state import FlowState, TangentState
 from s2s.compiler.frontend.normalize import const, normalize
 from s2s.compiler.frontend.resolve import local_names
-from s2s.compiler.reverse.builder import parameter_names
+from s2s.compiler.reverse.nodes import parameter_names
 from s2s.compiler.syntax import loaded_names
 
 Block = Callable[[List[ast.AST]], List[ast.AST]]
@@ -61,7 +61,7 @@ def nested_function(state: TangentState, stmt: gast.FunctionDef,
             body.append(gast.Nonlocal(names=list(s.names) + [state.tangent(n) for n in varied]))
     body += block([s for s in node.body if not isinstance(s, gast.Nonlocal)])
     state.flow = outer
-    args = _with_parameters(node.args, [state.tangent(p) for p in params])
+    args = with_parameters(node.args, [state.tangent(p) for p in params])
     if defaulted:
         # a parameter left at its default has a zero tangent
         args.kw_defaults = [const(0.0) if p in defaulted else None for p in params]
@@ -76,7 +76,7 @@ def nested_function(state: TangentState, stmt: gast.FunctionDef,
 def check_closure(state: TangentState, stmt: gast.FunctionDef,
                   following: List[ast.AST]) -> None:
     """A closure reads variables when it runs: none may change after its def."""
-    later = _bound_names(following)
+    later = bound_names(following)
     changed = sorted(loaded_names(stmt) & later & state.flow.varied)
     if changed:
         raise state.source.error(stmt, "a local function over variables that change after "

@@ -23,7 +23,7 @@ from typing import Callable, List, Set
 
 import gast
 
-from s2s.compiler.forward.nodes import _bound_names, _rebound_names, _stored
+from s2s.compiler.forward.nodes import bound_names, rebound_names, stored_names
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.frontend.normalize import assign, name
 
@@ -42,7 +42,7 @@ def branch(state: TangentState, stmt: gast.If, block: Block) -> List[ast.AST]:
                                         dy = dx * 2.0
     """
     flow = state.flow
-    before = state.materialize(_bound_names([stmt]))
+    before = state.materialize(bound_names([stmt]))
     saved = set(flow.live), set(flow.owned), set(flow.defined), set(flow.numbers)
     flow.depth += 1
     stmt.body = block(stmt.body) or [gast.Pass()]
@@ -63,8 +63,8 @@ def loop(state: TangentState, stmt, block: Block) -> List[ast.AST]:
     place, so that one state holds for every iteration (see the module's example).
     """
     flow = state.flow
-    assigned = _bound_names([stmt])
-    rebound = _rebound_names([stmt])
+    assigned = bound_names([stmt])
+    rebound = rebound_names([stmt])
     before = state.materialize(assigned)
     for var in sorted((assigned - rebound) & flow.varied & flow.defined):
         before += state.own(var)     # updated in place: one private copy for all iterations
@@ -96,28 +96,29 @@ def loop_target(state: TangentState, stmt: gast.For) -> List[ast.AST]:
                                  ctx=gast.Store())
         stmt.iter = state.scope.helper("zip", builtins.zip,
                                        [args[0], state.operand_tangent(args[0])])
-        carried = _stored(target)
+        carried = stored_names(target)
     elif kind == "enumerate" and state.has_tangent(args[0]):
         index, item = target.elts
         pair = gast.Tuple(elts=[item, _tangent_target(state, item)], ctx=gast.Store())
         stmt.target = gast.Tuple(elts=[index, pair], ctx=gast.Store())
         stmt.iter.args = [state.scope.helper("zip", builtins.zip,
                                              [args[0], state.operand_tangent(args[0])])]
-        carried = _stored(item)
+        carried = stored_names(item)
     elif kind == "zip":
         pairs = [(t, a) for t, a in zip(target.elts, args) if state.has_tangent(a)]
         if pairs:
             target.elts = target.elts + [_tangent_target(state, t) for t, _ in pairs]
             stmt.iter.args = list(args) + [state.operand_tangent(a) for _, a in pairs]
             for t, _ in pairs:
-                carried |= _stored(t)
+                carried |= stored_names(t)
     for var in carried:
         state.flow.owned.discard(var)
-    zero = sorted(_stored(target) & state.flow.varied - carried)
+    zero = sorted(stored_names(target) & state.flow.varied - carried)
     return [assign(state.tangent(v), state.zeros(v)) for v in zero]
 
 
 def _tangent_target(state: TangentState, target):
+    """The loop target of the tangents: ``v`` -> ``dv``, ``(a, b)`` -> ``(da, db)``."""
     if isinstance(target, gast.Name):
         return name(state.tangent(target.id), gast.Store())
     if isinstance(target, (gast.Tuple, gast.List)):

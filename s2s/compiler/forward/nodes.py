@@ -1,15 +1,16 @@
 """Small syntax helpers that the forward-mode modules share.
 
-The names a block binds or updates in place (``_bound_names``) or assigns a new object to
-(``_rebound_names``); renaming names where read and assigned (``rename_everywhere``); a signature
-with the tangent parameters added (``_with_parameters``); an expression named for an error
-message (``_describe``).
+The names a target stores (``stored_names``) or the container it writes into
+(``container_of``); the names a block binds or updates in place (``bound_names``) or assigns
+a new object to (``rebound_names``); renaming names where read and assigned
+(``rename_everywhere``); a signature with the tangent parameters added (``with_parameters``);
+an expression named for an error message (``describe``).
 
-    x[i] = v                    _bound_names {x}        _rebound_names {}
-    lst.append(w)               _bound_names {lst}      _rebound_names {}
-    for k, y in pairs: ...      _bound_names and _rebound_names {k, y, ...}
-    (x, w) + [dx]               _with_parameters (x, w, dx)
-    (x, s=2.0) + [dx]           _with_parameters (x, s=2.0, *, dx)
+    x[i] = v                    bound_names {x}        rebound_names {}
+    lst.append(w)               bound_names {lst}      rebound_names {}
+    for k, y in pairs: ...      bound_names and rebound_names {k, y, ...}
+    (x, w) + [dx]               with_parameters (x, w, dx)
+    (x, s=2.0) + [dx]           with_parameters (x, s=2.0, *, dx)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import gast
 from s2s.compiler import syntax
 
 
-def _walk_statements(body):
+def walk_statements(body):
     """Statements of a block and its nested if/for/while blocks (not of nested defs)."""
     for stmt in body:
         yield stmt
@@ -31,21 +32,22 @@ def _walk_statements(body):
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):
-                yield from _walk_statements(inner)
+                yield from walk_statements(inner)
 
 
-def _stored(target) -> Set[str]:
+def stored_names(target) -> Set[str]:
+    """The names a target binds: ``a, (b, *c)`` -> {a, b, c}; none for ``x[i]`` or ``o.a``."""
     if isinstance(target, gast.Name):
         return {target.id}
     if isinstance(target, (gast.Tuple, gast.List)):
-        return set().union(*map(_stored, target.elts)) if target.elts else set()
+        return set().union(*map(stored_names, target.elts)) if target.elts else set()
     if isinstance(target, gast.Starred):
-        return _stored(target.value)
+        return stored_names(target.value)
     return set()
 
 
-def _base(target) -> Set[str]:
-    """The container a subscript or attribute store writes into."""
+def container_of(target) -> Set[str]:
+    """The container a subscript or attribute store writes into: ``x[i].a`` -> {x}."""
     if not isinstance(target, (gast.Subscript, gast.Attribute)):
         return set()
     while isinstance(target, (gast.Subscript, gast.Attribute)):
@@ -53,17 +55,17 @@ def _base(target) -> Set[str]:
     return {target.id} if isinstance(target, gast.Name) else set()
 
 
-def _bound_names(stmts) -> Set[str]:
+def bound_names(stmts) -> Set[str]:
     """Names a block binds or updates in place (targets, item stores, list methods)."""
     out = set()
-    for stmt in _walk_statements(stmts):
+    for stmt in walk_statements(stmts):
         if isinstance(stmt, gast.Assign):
             for t in stmt.targets:
-                out |= _stored(t) | _base(t)
+                out |= stored_names(t) | container_of(t)
         elif isinstance(stmt, gast.AugAssign):
-            out |= _stored(stmt.target) | _base(stmt.target)
+            out |= stored_names(stmt.target) | container_of(stmt.target)
         elif isinstance(stmt, gast.For):
-            out |= _stored(stmt.target)
+            out |= stored_names(stmt.target)
         elif isinstance(stmt, gast.FunctionDef):
             out.add(stmt.name)
             out |= {n for s in stmt.body if isinstance(s, gast.Nonlocal) for n in s.names}
@@ -76,15 +78,15 @@ def _bound_names(stmts) -> Set[str]:
     return out
 
 
-def _rebound_names(stmts) -> Set[str]:
+def rebound_names(stmts) -> Set[str]:
     """Names a block assigns a new object to (not in-place updates)."""
     out = set()
-    for stmt in _walk_statements(stmts):
+    for stmt in walk_statements(stmts):
         if isinstance(stmt, gast.Assign):
             for t in stmt.targets:
-                out |= _stored(t)
+                out |= stored_names(t)
         elif isinstance(stmt, gast.For):
-            out |= _stored(stmt.target)
+            out |= stored_names(stmt.target)
     return out
 
 
@@ -98,7 +100,7 @@ def rename_everywhere(stmts: List[ast.AST], mapping: Dict[str, str]) -> List[ast
     return stmts
 
 
-def _with_parameters(args: gast.arguments, names: Sequence[str]) -> gast.arguments:
+def with_parameters(args: gast.arguments, names: Sequence[str]) -> gast.arguments:
     """``args`` plus the tangent parameters: positional, or keyword-only after defaults."""
     new = copy.deepcopy(args)
     params = [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -111,14 +113,16 @@ def _with_parameters(args: gast.arguments, names: Sequence[str]) -> gast.argumen
     return new
 
 
-def _source_text(node) -> str:
+def source_text(node) -> str:
+    """``node`` as source text, for an error message (its kind if it cannot be unparsed)."""
     try:
         return ast.unparse(gast.gast_to_ast(copy.deepcopy(node)))
     except Exception:
         return type(node).__name__
 
 
-def _describe(node) -> str:
+def describe(node) -> str:
+    """What an error calls ``node``: "a lambda", "the expression x // 2"..."""
     return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
             gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
-            gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {_source_text(node)}")
+            gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {source_text(node)}")

@@ -19,7 +19,7 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.frontend.checks import UNSUPPORTED
-from s2s.compiler.forward.nodes import _base
+from s2s.compiler.forward.nodes import container_of
 from s2s.compiler.forward.scope import Scope
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import assign, const, dotted, is_atom, name
@@ -40,11 +40,13 @@ class Prepare:
         self.namer = namer
 
     def function(self, fn: gast.FunctionDef) -> gast.FunctionDef:
+        """A prepared copy of ``fn`` (the user's tree is left as it is)."""
         fn = copy.deepcopy(fn)
         fn.body = self.block(fn.body)
         return fn
 
     def block(self, stmts):
+        """The prepared statements of a block."""
         out = []
         for stmt in stmts:
             out.extend(self.statement(stmt))
@@ -68,6 +70,7 @@ class Prepare:
 
         class Lift(ast.NodeTransformer):
             def visit_Lambda(self, node):
+                """A lambda -> the name of a def written before the statement."""
                 fname = prepare.namer.fresh("fn")
                 out.append(prepare._as_def(fname, node))
                 return ast.copy_location(name(fname), node)
@@ -93,6 +96,8 @@ class Prepare:
             ctx=gast.Load()), node)
 
     def statement(self, stmt):
+        """The statements that replace ``stmt``: the values it needs as plain names first,
+        then ``stmt`` with its nested blocks prepared (see the class's examples)."""
         out: List[ast.AST] = []
         if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Return, gast.Expr)):
             stmt = self._lift_lambdas(stmt, out)
@@ -132,7 +137,7 @@ class Prepare:
 
 
 def _hint(target) -> str:
-    base = _base(target)
+    base = container_of(target)
     return next(iter(base)) if base else "item"
 
 
@@ -146,6 +151,8 @@ _UNSUPPORTED = {**{kind: info for kind, info in UNSUPPORTED.items()
 
 
 def check_supported(source: Source, fn: gast.FunctionDef) -> None:
+    """Refuse, with a located error, what forward mode cannot differentiate: async functions,
+    the constructs in ``_UNSUPPORTED``, and a function that returns nothing."""
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
     nested = [n for s in fn.body for n in syntax.walk(s) if isinstance(n, gast.FunctionDef)]

@@ -21,7 +21,7 @@ import gast
 
 from s2s import runtime
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_reads
-from s2s.compiler.forward.nodes import _base, _bound_names, _stored, _walk_statements
+from s2s.compiler.forward.nodes import container_of, bound_names, stored_names, walk_statements
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import name
 from s2s.compiler.frontend.parse import Source
@@ -45,6 +45,7 @@ class Scope:
 
     @property
     def locals(self) -> Set[str]:
+        """The function's local names (normalization and local defs add to them)."""
         return self.resolver.locals
 
     # -- objects to names -----------------------------------------------------------------
@@ -129,13 +130,14 @@ class Scope:
         """(names written, names they depend on) for every statement, nested ones included:
         the input of ``varied_names``."""
         edges = []
-        for stmt in _walk_statements(body):
+        for stmt in walk_statements(body):
             if isinstance(stmt, gast.Assign):
                 reads = self._reads(stmt.value)
                 for t in stmt.targets:
-                    edges.append((_stored(t) | _base(t), reads | _base(t)))
+                    edges.append((stored_names(t) | container_of(t), reads | container_of(t)))
             elif isinstance(stmt, gast.AugAssign):
-                edges.append((_base(stmt.target), names_in(stmt.value) | _base(stmt.target)))
+                written = container_of(stmt.target)
+                edges.append((written, names_in(stmt.value) | written))
             elif isinstance(stmt, gast.For):
                 edges += self._loop_edges(stmt)
             elif isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
@@ -144,7 +146,7 @@ class Scope:
                     edges.append(({receiver}, set().union(*map(names_in, args))))
             elif isinstance(stmt, gast.FunctionDef):
                 # a closure depends on what it reads; so do the variables it rebinds
-                edges.append((_bound_names([stmt]), names_in(stmt)))
+                edges.append((bound_names([stmt]), names_in(stmt)))
         return edges
 
     def _reads(self, value) -> Set[str]:
@@ -159,7 +161,7 @@ class Scope:
         if kind == "range":
             return []
         if kind == "enumerate":
-            return [(_stored(stmt.target.elts[1]), names_in(args[0]))]
+            return [(stored_names(stmt.target.elts[1]), names_in(args[0]))]
         if kind == "zip":
-            return [(_stored(t), names_in(a)) for t, a in zip(stmt.target.elts, args)]
-        return [(_stored(stmt.target), names_in(stmt.iter))]
+            return [(stored_names(t), names_in(a)) for t, a in zip(stmt.target.elts, args)]
+        return [(stored_names(stmt.target), names_in(stmt.iter))]

@@ -23,7 +23,7 @@ import gast
 
 from s2s import runtime
 from s2s.compiler.forward.scope import Scope
-from s2s.compiler.forward.zeros import _is_zero, _zero
+from s2s.compiler.forward.zeros import is_zero, symbolic_zero
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.frontend.parse import Source
@@ -140,29 +140,29 @@ class TangentState:
             c               ->  ZERO
         """
         if isinstance(node, gast.Name):
-            return name(self.tangent(node.id)) if node.id in self.flow.live else _zero()
+            return name(self.tangent(node.id)) if node.id in self.flow.live else symbolic_zero()
         if isinstance(node, (gast.Tuple, gast.List)):
             elts = [self.operand_tangent(e) for e in node.elts]
-            if all(_is_zero(e) for e in elts):
-                return _zero()
-            dense = [self.dense_tangent(e) if _is_zero(t) else t
+            if all(is_zero(e) for e in elts):
+                return symbolic_zero()
+            dense = [self.dense_tangent(e) if is_zero(t) else t
                      for e, t in zip(node.elts, elts)]
             return type(node)(elts=dense, ctx=gast.Load())
         if isinstance(node, gast.Dict) and None not in node.keys:
             values = [self.operand_tangent(v) for v in node.values]
-            if all(_is_zero(v) for v in values):
-                return _zero()
+            if all(is_zero(v) for v in values):
+                return symbolic_zero()
             return gast.Dict(keys=copy.deepcopy(node.keys),
-                             values=[self.dense_tangent(v) if _is_zero(t) else t
+                             values=[self.dense_tangent(v) if is_zero(t) else t
                                      for v, t in zip(node.values, values)])
         if isinstance(node, gast.Starred):
             raise self.source.error(node, "a starred argument", "pass the arguments one by one")
-        return _zero()
+        return symbolic_zero()
 
     def dense_tangent(self, node: ast.AST) -> ast.AST:
         """The tangent of an operand as a real value (zeros where it is symbolic)."""
         t = self.operand_tangent(node)
-        if not _is_zero(t):
+        if not is_zero(t):
             return t
         if isinstance(node, gast.Name):
             return self.zeros(node.id)
@@ -172,5 +172,5 @@ class TangentState:
 
     def has_tangent(self, node: ast.AST) -> bool:
         """Is the tangent of ``node`` more than a symbolic zero?"""
-        return not _is_zero(self.operand_tangent(node))
+        return not is_zero(self.operand_tangent(node))
 

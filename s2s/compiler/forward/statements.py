@@ -27,9 +27,9 @@ import gast
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, local_call,
                                         user_call)
-from s2s.compiler.forward.nodes import _base, _describe, rename_everywhere
+from s2s.compiler.forward.nodes import container_of, describe, rename_everywhere
 from s2s.compiler.forward.state import TangentState
-from s2s.compiler.forward.zeros import DRESULT, RESULT, _is_zero, _zero
+from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
 from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.syntax import loaded_names
 
@@ -94,9 +94,9 @@ def subscript_store(state: TangentState, target: gast.Subscript, stmt) -> List[a
     """``x[i] = v`` also sets ``dx[i] = dv`` (after making ``dx`` private: ``own``)."""
     base = target.value
     if not isinstance(base, gast.Name) or base.id not in state.flow.varied:
-        return reject_if_varied(state, stmt, _base(target), "this item assignment")
+        return reject_if_varied(state, stmt, container_of(target), "this item assignment")
     value = state.operand_tangent(stmt.value)
-    if _is_zero(value):
+    if is_zero(value):
         if base.id not in state.flow.live:
             return [stmt]
         value = (const(0.0) if isinstance(stmt.value, gast.Constant)
@@ -126,7 +126,7 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
         update = gast.Call(func=method, args=args, keywords=[])
     else:
         dvalue = state.operand_tangent(call.args[2])
-        if _is_zero(dvalue):
+        if is_zero(dvalue):
             return [stmt]
         update = gast.Call(func=copy.deepcopy(call.func),
                            args=[name(state.tangent(receiver)), copy.deepcopy(call.args[1]),
@@ -187,12 +187,12 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
             raise state.source.error(value, f"the attribute .{value.attr}",
                                      "only .T and data attributes (.shape, .ndim, .size, "
                                      ".dtype) of arrays are differentiable")
-        return _simple(base if _is_zero(base) else gast.Attribute(
+        return _simple(base if is_zero(base) else gast.Attribute(
             value=base, attr="T", ctx=gast.Load()))
     if isinstance(value, gast.Subscript):
         base = (state.operand_tangent(value.value) if isinstance(value.value, gast.Name)
-                else _zero())
-        return _simple(base if _is_zero(base) else gast.Subscript(
+                else symbolic_zero())
+        return _simple(base if is_zero(base) else gast.Subscript(
             value=base, slice=copy.deepcopy(value.slice), ctx=gast.Load()))
     if isinstance(value, gast.Tuple):
         return _simple(state.operand_tangent(value))
@@ -205,12 +205,12 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
             raise state.source.error(value, "a ** in a dict literal", "list the items")
         return _simple(gast.Dict(keys=copy.deepcopy(value.keys),
                                  values=[state.dense_tangent(v) for v in value.values]))
-    raise state.source.error(value, _describe(value),
+    raise state.source.error(value, describe(value),
                              "rewrite it with operations that s2s has rules for")
 
 
 def _simple(tangent: ast.AST) -> Optional[List[ast.AST]]:
-    if _is_zero(tangent):
+    if is_zero(tangent):
         return None
     return [assign(DRESULT, tangent)]
 

@@ -1,4 +1,4 @@
-"""Passes over a finished jvp function, around ``optimize`` (``ForwardBuilder._optimize``).
+"""Passes over a finished jvp function, around ``optimize`` (``ForwardBuilder``).
 
     dz = broadcast_like(dx, z)       ->   dz = dx         (shape classes prove dx has z's shape)
     return (out, (*(dx, dy),))       ->   return (out, (dx, dy))
@@ -15,10 +15,11 @@ from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import class_of
 
 
-class _SpliceStarred(ast.NodeTransformer):
+class SpliceStarred(ast.NodeTransformer):
     """``(*(dx, dy),)`` -> ``(dx, dy)``: a starred tuple the optimizer substituted."""
 
     def visit_Tuple(self, node):
+        """Splice the items of starred tuple literals into ``node``, inner tuples first."""
         self.generic_visit(node)
         elts = []
         for e in node.elts:
@@ -30,7 +31,7 @@ class _SpliceStarred(ast.NodeTransformer):
         return node
 
 
-class _DropShaping(ast.NodeTransformer):
+class DropShaping(ast.NodeTransformer):
     """Remove ``broadcast_like(t, x)`` / ``unbroadcast(t, x)`` where shape classes prove
     ``t`` already has ``x``'s shape."""
 
@@ -38,6 +39,7 @@ class _DropShaping(ast.NodeTransformer):
         self.classes, self.ctx, self.helpers = classes, ctx, helpers
 
     def visit_Call(self, node):
+        """``helper(t, x)`` -> ``t`` where ``t`` and ``x`` have one non-scalar shape class."""
         self.generic_visit(node)
         if (isinstance(node.func, gast.Name) and node.func.id in self.helpers
                 and len(node.args) == 2):
@@ -48,7 +50,8 @@ class _DropShaping(ast.NodeTransformer):
         return node
 
 
-def _drop_self_assignments(body):
+def drop_self_assignments(body):
+    """Drop ``x = x``, in nested blocks too (an emptied body keeps a ``pass``)."""
     out = []
     for stmt in body:
         if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
@@ -57,14 +60,13 @@ def _drop_self_assignments(body):
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner:
-                setattr(stmt, field, _drop_self_assignments(inner) or
+                setattr(stmt, field, drop_self_assignments(inner) or
                         ([gast.Pass()] if field == "body" else []))
         out.append(stmt)
     return out
 
 
-def _drop_unused_functions(body):
+def drop_unused_functions(body):
     """Local functions nothing reads (a closure whose calls all went to its tangent)."""
-    loads = {n.id for s in body for n in syntax.walk(s)
-             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    loads = set().union(*map(syntax.loaded_names, body))
     return [s for s in body if not (isinstance(s, gast.FunctionDef) and s.name not in loads)]

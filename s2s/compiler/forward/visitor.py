@@ -19,7 +19,7 @@ from typing import List
 import gast
 
 from s2s.compiler.forward import closures, flow, statements
-from s2s.compiler.forward.nodes import _base, _bound_names
+from s2s.compiler.forward.nodes import container_of, bound_names
 from s2s.compiler.forward.state import TangentState
 
 
@@ -40,7 +40,7 @@ class TangentVisitor:
             if isinstance(stmt, gast.FunctionDef):
                 closures.check_closure(self.state, stmt, stmts[i + 1:])
             out.extend(self.visit(stmt))
-            bound = _bound_names([stmt])
+            bound = bound_names([stmt])
             current = self.state.flow
             current.defined |= bound
             current.numbers -= bound
@@ -74,13 +74,13 @@ class TangentVisitor:
         if len(stmt.targets) == 1 and isinstance(target, gast.Subscript):
             return statements.subscript_store(self.state, target, stmt)
         return statements.reject_if_varied(self.state, stmt,
-                                           _bound_names([stmt]) | _base(target),
+                                           bound_names([stmt]) | container_of(target),
                                            "this assignment")
 
     def visit_AugAssign(self, stmt: gast.AugAssign) -> List[ast.AST]:
         """What normalization leaves of ``+=`` (an attribute: ``obj.n += 1``) stays as it is,
         and is refused where it updates a differentiated value."""
-        return statements.reject_if_varied(self.state, stmt, _base(stmt.target),
+        return statements.reject_if_varied(self.state, stmt, container_of(stmt.target),
                                            "this augmented assignment")
 
     def visit_If(self, stmt: gast.If) -> List[ast.AST]:

@@ -31,11 +31,13 @@ RESULT = "__s2s_result__"      # the primal result while a rule is expanded
 DRESULT = "__s2s_dresult__"    # the tangent being assigned while a rule is expanded
 
 
-def _is_zero(node) -> bool:
+def is_zero(node) -> bool:
+    """Is ``node`` the symbolic zero?"""
     return isinstance(node, gast.Name) and node.id == ZERO
 
 
-def _zero() -> gast.Name:
+def symbolic_zero() -> gast.Name:
+    """A new node standing for a zero tangent."""
     return name(ZERO)
 
 
@@ -77,7 +79,7 @@ class Simplifier:
             value, shrunk = self.expr(syntax.rename_loads(stmt.value,
                                                           {n: ZERO for n in self.zero_locals}))
             if target != DRESULT:
-                if _is_zero(value):
+                if is_zero(value):
                     self.zero_locals.add(target)
                     continue
                 if self.is_tangent(value):
@@ -86,7 +88,7 @@ class Simplifier:
                 stmt.value = value
                 out.append(stmt)
                 continue
-            if _is_zero(value):
+            if is_zero(value):
                 if top:
                     zero = True
                     continue
@@ -99,10 +101,12 @@ class Simplifier:
         return out, zero
 
     def is_tangent(self, node) -> bool:
+        """Does ``node`` read a tangent (or a rule local that holds one)?"""
         return any(isinstance(n, gast.Name) and n.id in self.tangent_names
                    for n in syntax.walk(node))
 
     def reads(self, node) -> Set[str]:
+        """The names ``node`` stands on, in terms of operands: ``dx * w`` -> {x, w}."""
         out = set()
         for n in syntax.walk(node):
             if isinstance(n, gast.Name):
@@ -122,55 +126,57 @@ class Simplifier:
             right, s2 = self.expr(node.right)
             shrunk = s1 or s2
             if isinstance(node.op, (gast.Add, gast.Sub)):
-                if _is_zero(left) and _is_zero(right):
-                    return _zero(), False
-                if _is_zero(right):
+                if is_zero(left) and is_zero(right):
+                    return symbolic_zero(), False
+                if is_zero(right):
                     return left, self.shrinks(left)
-                if _is_zero(left):
+                if is_zero(left):
                     if isinstance(node.op, gast.Add):
                         return right, self.shrinks(right)
                     return gast.UnaryOp(op=gast.USub(), operand=right), self.shrinks(right)
-            elif _is_zero(left) or _is_zero(right):
-                if isinstance(node.op, gast.Div) and _is_zero(right):
+            elif is_zero(left) or is_zero(right):
+                if isinstance(node.op, gast.Div) and is_zero(right):
                     raise ValueError("a tangent rule divides by a tangent")
-                return _zero(), False
+                return symbolic_zero(), False
             node.left, node.right = left, right
             return node, shrunk
         if isinstance(node, gast.UnaryOp):
             operand, shrunk = self.expr(node.operand)
-            if _is_zero(operand):
-                return _zero(), False
+            if is_zero(operand):
+                return symbolic_zero(), False
             node.operand = operand
             return node, shrunk
         if isinstance(node, gast.Call):
             return self.call(node)
         if isinstance(node, (gast.Subscript, gast.Attribute)):
             value, shrunk = self.expr(node.value)
-            if _is_zero(value):
-                return _zero(), False
+            if is_zero(value):
+                return symbolic_zero(), False
             node.value = value
             return node, shrunk
         if isinstance(node, (gast.Tuple, gast.List)):
             parts = [self.expr(e) for e in node.elts]
-            if all(_is_zero(e) for e, _ in parts):
-                return _zero(), False
-            node.elts = [const(0.0) if _is_zero(e) else e for e, _ in parts]
-            return node, any(s for _, s in parts) or any(_is_zero(e) for e, _ in parts)
+            if all(is_zero(e) for e, _ in parts):
+                return symbolic_zero(), False
+            node.elts = [const(0.0) if is_zero(e) else e for e, _ in parts]
+            return node, any(s for _, s in parts) or any(is_zero(e) for e, _ in parts)
         return node, False
 
     def call(self, node: gast.Call) -> Tuple[ast.AST, bool]:
+        """A call without symbolic zeros: zero if only zero tangents reach it, else with
+        ``0.0`` for each zero argument; and whether a zero left a sum on the way."""
         args = [self.expr(a) for a in node.args]
         kwargs = [self.expr(k.value) for k in node.keywords]
         parts = args + kwargs
         shrunk = any(s for _, s in parts)
-        if not any(_is_zero(p) for p, _ in parts):
+        if not any(is_zero(p) for p, _ in parts):
             node.args = [a for a, _ in args]
             for kw, (v, _) in zip(node.keywords, kwargs):
                 kw.value = v
             return node, shrunk
-        if not any(self.is_tangent(p) for p, _ in parts if not _is_zero(p)):
-            return _zero(), False
-        node.args = [const(0.0) if _is_zero(a) else a for a, _ in args]
+        if not any(self.is_tangent(p) for p, _ in parts if not is_zero(p)):
+            return symbolic_zero(), False
+        node.args = [const(0.0) if is_zero(a) else a for a, _ in args]
         for kw, (v, _) in zip(node.keywords, kwargs):
-            kw.value = const(0.0) if _is_zero(v) else v
+            kw.value = const(0.0) if is_zero(v) else v
         return node, shrunk or self.shrinks(node)
