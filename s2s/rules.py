@@ -29,7 +29,9 @@ import ast
 import copy
 import inspect
 import linecache
+import sys
 import textwrap
+import types
 from typing import Any, Callable, Dict, List
 
 from s2s.runtime.numpy_helpers import unbroadcast
@@ -134,6 +136,57 @@ def derivative(*primitives: Any) -> Callable[[Callable], Callable]:
     return declare
 
 
+def linear(*primitives: Any, through: Any = None) -> None:
+    """Declare functions linear in their first argument: the tangent of ``f(x, ...)`` is
+    ``f(dx, ...)``, with the other arguments as the call gives them.
+
+        linear(np.sum, np.transpose)             s = np.sum(x, axis=1)  ->  ds = np.sum(dx, axis=1)
+        linear(np.ndarray.sum, through=np.sum)   s = x.sum()            ->  ds = np.sum(dx)
+
+    This writes the tangent rule only: the adjoint of a linear function is its transpose, a
+    reverse rule of its own. That rule, registered first, gives the parameters (else the
+    primitive's signature does). ``through`` applies another function to the tangent: an array
+    method goes through the NumPy function, since a tangent may be a NumPy scalar. The function
+    is spelled as the declaring module names it (``np.sum``, ``unbroadcast``).
+    """
+    namespace = dict(sys._getframe(1).f_globals)
+    load_builtin_rules()        # the reverse rules, whose parameters the tangent rules take
+    for primitive in primitives:
+        applied = primitive if through is None else through
+        rule = REVERSE.get(_key(primitive))
+        signature = inspect.signature(rule if rule is not None else primitive)
+        first, *rest = signature.parameters.values()
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("result", "dresult")
+               for p in signature.parameters.values()):
+            raise TypeError(f"linear(): cannot write the tangent rule of {primitive!r}")
+        arguments = ["d" + first.name] + [
+            p.name if p.default is p.empty and p.kind is not p.KEYWORD_ONLY
+            else f"{p.name}={p.name}" for p in rest]
+        name = getattr(primitive, "__name__", "linear")
+        text = (f"def {name}{signature}:\n"
+                f"    dresult = {_spelling(applied, namespace)}({', '.join(arguments)})\n")
+        tangent_rule = _compiled_rule(name, text, namespace, "tangent")
+        # a parameter the call leaves out is left out of the tangent's call too
+        tangent_rule.given_arguments_only = True
+        TANGENT[_key(primitive)] = tangent_rule
+
+
+def _spelling(fn: Any, namespace: dict) -> str:
+    """How ``namespace`` names ``fn``: ``unbroadcast``, ``np.sum``, ``np.linalg.norm``."""
+    for key, value in namespace.items():
+        if value is fn and not key.startswith("_"):
+            return key
+    for key, value in namespace.items():
+        if isinstance(value, types.ModuleType):
+            for path in (fn.__name__, "linalg." + fn.__name__):
+                found = value
+                for part in path.split("."):
+                    found = getattr(found, part, None)
+                if found is fn:
+                    return f"{key}.{path}"
+    raise TypeError(f"linear(): the declaring module has no name for {fn!r}")
+
+
 def _is_number(node: ast.AST, value: float) -> bool:
     return isinstance(node, ast.Constant) and node.value == value and type(node.value) is float
 
@@ -196,12 +249,25 @@ def _generated_rule(declaration: ast.FunctionDef, body: List[ast.stmt], namespac
     fn = copy.copy(declaration)
     fn.body, fn.decorator_list = body, []
     text = ast.unparse(ast.fix_missing_locations(ast.Module([fn], []))) + "\n"
-    filename = f"<s2s {mode} of {declaration.name} in {namespace.get('__name__')}>"
+    return _compiled_rule(declaration.name, text, namespace, mode)
+
+
+def _compiled_rule(name: str, text: str, namespace: dict, mode: str) -> Callable:
+    """The rule function defined by ``text``, whose source ``rule_source`` shows."""
+    filename = f"<rule: {mode} of {name} in {namespace.get('__name__')}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     code = compile(text, filename, "exec")
     scope: Dict[str, Any] = {}
     exec(code, namespace, scope)
-    return scope[declaration.name]
+    rule = scope[name]
+    rule.generated_source = text
+    return rule
+
+
+def rule_source(rule: Callable) -> str:
+    """The source of a rule: the text written for a generated one, else the file's."""
+    source = getattr(rule, "generated_source", None)
+    return source if source is not None else textwrap.dedent(inspect.getsource(rule))
 
 
 def static(condition: Any) -> bool:

@@ -472,7 +472,7 @@ def test_float32_stays_float32(helper, args, kwargs, wrt, tie):
 def test_helper_templates_load_by_file_path_without_the_package():
     saved = dict(TANGENT), dict(REVERSE), set(NONDIFFERENTIABLE)
     try:
-        for rule in (HELPER_TANGENTS[key(unbroadcast)], HELPER_ADJOINTS[key(unbroadcast)]):
+        for rule in (HELPER_TANGENTS[key(prod_adjoint)], HELPER_ADJOINTS[key(unbroadcast)]):
             spec = importlib.util.spec_from_file_location("_path_loaded_helpers",
                                                           inspect.getfile(rule))
             spec.loader.exec_module(importlib.util.module_from_spec(spec))

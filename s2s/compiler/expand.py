@@ -14,15 +14,16 @@ code. ``if`` tests that only involve constants are decided here, at transform ti
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import inspect
-import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import gast
 
+from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.frontend.normalize import const, name
 
@@ -38,6 +39,7 @@ class Template:
     differentiable: Set[str]          # parameters the body contributes to
     reads: Set[str]                   # names the body reads (parameters, result, dresult...)
     free: Dict[str, Any]              # free name -> object, from the rule's module
+    given_only: bool = False          # a parameter the call leaves out is dropped from the body
 
 
 _CACHE: Dict[Any, Template] = {}
@@ -47,7 +49,7 @@ def template_of(rule: Callable) -> Template:
     cached = _CACHE.get(rule)
     if cached is not None:
         return cached
-    source = textwrap.dedent(inspect.getsource(rule))
+    source = rules.rule_source(rule)
     fn = gast.parse(source).body[0]
     signature = inspect.signature(rule)
     params = set(signature.parameters)
@@ -58,17 +60,15 @@ def template_of(rule: Callable) -> Template:
     contributions = {p for p in params if "d" + p in assigned}
     local_names = assigned - {"d" + p for p in contributions}
     free = {}
-    from s2s.rules import static
     for n in read - params - local_names - {RESULT, DRESULT}:
-        if rule.__globals__.get(n) is static:
+        if rule.__globals__.get(n) is rules.static:
             continue
         if n in rule.__globals__:
             free[n] = rule.__globals__[n]
-        else:
-            import builtins
-            if hasattr(builtins, n):
-                free[n] = getattr(builtins, n)
-    template = Template(rule, signature, fn.body, local_names, contributions, read, free)
+        elif hasattr(builtins, n):
+            free[n] = getattr(builtins, n)
+    template = Template(rule, signature, fn.body, local_names, contributions, read, free,
+                        getattr(rule, "given_arguments_only", False))
     _CACHE[rule] = template
     return template
 
@@ -108,7 +108,10 @@ def expand(template: Template, bound: Dict[str, ast.AST], result: ast.AST, dresu
         mapping["d" + param] = name(marker)
     for free, obj in template.free.items():
         mapping[free] = name(free_name(free, obj))
-    body = [clone(s, mapping) for s in template.body]
+    body = template.body
+    if template.given_only:
+        body = _without_keywords(body, set(template.signature.parameters) - set(bound))
+    body = [clone(s, mapping) for s in body]
     body = fold_static_ifs(body)
     return Expansion(body, markers)
 
@@ -137,6 +140,17 @@ def clone(node, mapping: Dict[str, ast.AST]):
         if hasattr(node, attr):
             setattr(new, attr, getattr(node, attr))
     return new
+
+
+def _without_keywords(body: List[ast.AST], omitted: Set[str]) -> List[ast.AST]:
+    """A copy of ``body`` whose calls pass no keyword ``p=p`` for a parameter ``p`` in
+    ``omitted``: the callee's own default applies, as in the call the rule stands for."""
+    body = clone(body, {})
+    for node in (n for stmt in body for n in syntax.walk(stmt)):
+        if isinstance(node, gast.Call):
+            node.keywords = [k for k in node.keywords
+                             if not (isinstance(k.value, gast.Name) and k.value.id in omitted)]
+    return body
 
 
 def fold_static_ifs(body: List[ast.AST]) -> List[ast.AST]:
@@ -199,6 +213,8 @@ def bind_call(template: Template, args: List[ast.AST], keywords: Dict[str, ast.A
         elif param.kind is inspect.Parameter.VAR_POSITIONAL:
             bound[param.name] = gast.Tuple(elts=[], ctx=gast.Load())
         elif param.default is not inspect.Parameter.empty:
+            if template.given_only:
+                continue
             default = param.default
             if isinstance(default, (int, float, str, bool, type(None), tuple)):
                 bound[param.name] = const(default)

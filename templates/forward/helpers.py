@@ -36,7 +36,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
-from s2s.rules import adjoint, tangent
+from s2s.rules import adjoint, linear, tangent
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
 
 
@@ -162,36 +162,12 @@ def norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
     return g * np.moveaxis(d, (-2, -1), (rows, cols))
 
 
-# --- shapes and dtypes ------------------------------------------------------------------------
+# --- helpers linear in their first argument: the tangent goes through the same helper ---------
 
-@tangent(match_dtype)
-def match_dtype_jvp(g, x):
-    dresult = match_dtype(dg, x)
-
-
-@tangent(unbroadcast)
-def unbroadcast_jvp(g, x):
-    dresult = unbroadcast(dg, x)
-
-
-@tangent(restore_reduced_axes)
-def restore_reduced_axes_jvp(g, x, axis, keepdims):
-    dresult = restore_reduced_axes(dg, x, axis, keepdims)
-
-
-@tangent(expand_reduced)
-def expand_reduced_jvp(g, x, axis, keepdims):
-    dresult = expand_reduced(dg, x, axis, keepdims)
-
-
-@tangent(matrix_transpose)
-def matrix_transpose_jvp(x):
-    dresult = matrix_transpose(dx)
-
-
-@tangent(cotangent_or_zeros)
-def cotangent_or_zeros_jvp(g, like):
-    dresult = cotangent_or_zeros(dg, like)
+linear(match_dtype, unbroadcast, restore_reduced_axes, expand_reduced, matrix_transpose,
+       cotangent_or_zeros, extremum_share, share_among_args, split_sum, share_among_extrema,
+       reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, untile, unrepeat, untake,
+       diag_adjoint, trace_adjoint, own, fresh_copy, restructure)
 
 
 # --- elementwise ------------------------------------------------------------------------------
@@ -211,27 +187,7 @@ def power_dexponent_jvp(x1, power):
     dresult = dx1 * (power / safe) + dpower * np.log(safe)
 
 
-@tangent(extremum_share)
-def extremum_share_jvp(g, x, other, extremum):
-    dresult = extremum_share(dg, x, other, extremum)
-
-
-@tangent(share_among_args)
-def share_among_args_jvp(g, extremum, args):
-    dresult = share_among_args(dg, extremum, args)
-
-
-@tangent(split_sum)
-def split_sum_jvp(g, items):
-    dresult = split_sum(dg, items)
-
-
 # --- reductions -------------------------------------------------------------------------------
-
-@tangent(share_among_extrema)
-def share_among_extrema_jvp(g, x, extremum, axis, keepdims):
-    dresult = share_among_extrema(dg, x, extremum, axis, keepdims)
-
 
 @tangent(product_of_others)
 def product_of_others_jvp(x, axes):
@@ -248,57 +204,10 @@ def prod_adjoint_jvp(g, x, product, axis, keepdims):
                + match_dtype(weight * np.imag(product_of_others(x + 1e-20j * dx, axes)) * 1e20, x))
 
 
-@tangent(reverse_cumsum)
-def reverse_cumsum_jvp(g, axis):
-    dresult = reverse_cumsum(dg, axis)
-
-
 @tangent(cumprod_adjoint)
 def cumprod_adjoint_jvp(g, x, products, axis):
     dresult = (cumprod_adjoint(dg, x, products, axis)
                + cumprod_adjoint_derivative(g, x, dx, axis))
-
-
-# --- shapes -----------------------------------------------------------------------------------
-
-@tangent(split_like)
-def split_like_jvp(g, arrays, axis):
-    dresult = split_like(dg, arrays, axis)
-
-
-@tangent(hstack_adjoint)
-def hstack_adjoint_jvp(g, tup):
-    dresult = hstack_adjoint(dg, tup)
-
-
-@tangent(unstack)
-def unstack_jvp(g, arrays, axis):
-    dresult = unstack(dg, arrays, axis)
-
-
-@tangent(unpack_like)
-def unpack_like_jvp(g, obj):
-    dresult = unpack_like(dg, obj)
-
-
-@tangent(untile)
-def untile_jvp(g, x, reps):
-    dresult = untile(dg, x, reps)
-
-
-@tangent(unrepeat)
-def unrepeat_jvp(g, x, repeats, axis):
-    dresult = unrepeat(dg, x, repeats, axis)
-
-
-@tangent(untake)
-def untake_jvp(g, x, indices, axis):
-    dresult = untake(dg, x, indices, axis)
-
-
-@tangent(diag_adjoint)
-def diag_adjoint_jvp(g, v, k):
-    dresult = diag_adjoint(dg, v, k)
 
 
 # --- linear algebra ---------------------------------------------------------------------------
@@ -346,11 +255,6 @@ def einsum_adjoints_jvp(g, subscripts, operands):
     dresult = einsum_adjoints_derivative(g, dg, subscripts, operands, doperands)
 
 
-@tangent(trace_adjoint)
-def trace_adjoint_jvp(g, x, offset, axis1, axis2):
-    dresult = trace_adjoint(dg, x, offset, axis1, axis2)
-
-
 @tangent(solve_adjoint_b)
 def solve_adjoint_b_jvp(g, a, b):
     # result = A^-T g:  d result = A^-T (dg - dA^T result), with b deciding (as in solve)
@@ -387,21 +291,6 @@ def add_at_jvp(buffer, key, value):
     # add_at updates buffer in place, so this updates the tangent of buffer in place the
     # same way (and returns it): dbuffer must be a real buffer owned by the generated code
     dresult = add_at(dbuffer, key, dvalue)
-
-
-@tangent(own)
-def own_jvp(cotangent, primal):
-    dresult = own(dcotangent, primal)
-
-
-@tangent(fresh_copy)
-def fresh_copy_jvp(value):
-    dresult = fresh_copy(dvalue)
-
-
-@tangent(restructure)
-def restructure_jvp(cotangent, primal):
-    dresult = restructure(dcotangent, primal)
 
 
 # --- reverse rules that share the support functions above -----------------------------------

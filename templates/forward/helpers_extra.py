@@ -9,14 +9,12 @@ goes through the same helper one way and through ``unbroadcast`` the other.
 """
 from s2s.runtime import broadcast_like
 from s2s.runtime.numpy_helpers import unbroadcast
-from s2s.rules import adjoint, tangent
-
-
-@tangent(broadcast_like)
-def broadcast_like_jvp(tangent, primal):
-    dresult = broadcast_like(dtangent, primal)
+from s2s.rules import adjoint, linear
 
 
 @adjoint(broadcast_like)
 def broadcast_like_vjp(tangent, primal):
     dtangent = unbroadcast(dresult, tangent)
+
+
+linear(broadcast_like)

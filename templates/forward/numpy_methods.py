@@ -12,17 +12,16 @@ import numpy as np
 
 from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
                                restore_reduced_axes)
-from s2s.rules import tangent
+from s2s.rules import linear, tangent
 
-
-@tangent(np.ndarray.sum)
-def sum(self, axis=None, dtype=None, *, keepdims=False):
-    dresult = np.sum(dself, axis=axis, dtype=dtype, keepdims=keepdims)
-
-
-@tangent(np.ndarray.mean)
-def mean(self, axis=None, dtype=None, *, keepdims=False):
-    dresult = np.mean(dself, axis=axis, dtype=dtype, keepdims=keepdims)
+linear(np.ndarray.sum, through=np.sum)
+linear(np.ndarray.mean, through=np.mean)
+linear(np.ndarray.cumsum, through=np.cumsum)
+linear(np.ndarray.ravel, np.ndarray.flatten, through=np.ravel)
+linear(np.ndarray.squeeze, through=np.squeeze)
+linear(np.ndarray.swapaxes, through=np.swapaxes)
+linear(np.ndarray.copy, through=np.copy)
+linear(np.ndarray.repeat, through=np.repeat)
 
 
 @tangent(np.ndarray.max, np.ndarray.min)
@@ -52,25 +51,10 @@ def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     dresult = np.sum(centered * dself, axis=axis, dtype=dtype, keepdims=keepdims) * scale
 
 
-@tangent(np.ndarray.cumsum)
-def cumsum(self, axis=None, dtype=None):
-    dresult = np.cumsum(dself, axis=axis, dtype=dtype)
-
-
 @tangent(np.ndarray.reshape)
 def reshape(self, *shape, order="C"):
     # x.reshape(2, 3) and x.reshape((2, 3)) both land in *shape; the result knows the shape
     dresult = np.reshape(dself, result.shape, order=order)
-
-
-@tangent(np.ndarray.ravel, np.ndarray.flatten)
-def ravel(self, order="C"):
-    dresult = np.ravel(dself, order=order)
-
-
-@tangent(np.ndarray.squeeze)
-def squeeze(self, axis=None):
-    dresult = np.reshape(dself, result.shape)
 
 
 @tangent(np.ndarray.transpose)
@@ -80,11 +64,6 @@ def transpose(self, *axes):
         dresult = np.transpose(dself)
     else:
         dresult = np.transpose(dself, np.ravel(axes))
-
-
-@tangent(np.ndarray.swapaxes)
-def swapaxes(self, axis1, axis2):
-    dresult = np.swapaxes(dself, axis1, axis2)
 
 
 @tangent(np.ndarray.dot)
@@ -102,19 +81,9 @@ def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         dresult = np.zeros(result.shape)
 
 
-@tangent(np.ndarray.copy)
-def copy(self, order="C"):
-    dresult = np.copy(dself)
-
-
 @tangent(np.ndarray.clip)
 def clip(self, min=None, max=None):
     # self passes through where it is inside the bounds; elsewhere the bound hit is the
     # result. A bound may be a Python float: the tangent keeps the result's dtype.
     dresult = match_dtype(np.where(self == result, dself, 0.0) + np.where(self < result, dmin, 0.0)
                           + np.where(self > result, dmax, 0.0), result)
-
-
-@tangent(np.ndarray.repeat)
-def repeat(self, repeats, axis=None):
-    dresult = np.repeat(dself, repeats, axis=axis)

@@ -12,22 +12,14 @@ cotangent evenly: the tangent of ``np.max([1, 3, 3])`` is the mean of the last t
 import numpy as np
 
 from s2s.runtime.numpy_helpers import normalize_axes, product_of_others, restore_reduced_axes
-from s2s.rules import tangent
+from s2s.rules import linear, tangent
 
-
-@tangent(np.sum)
-def sum(a, axis=None, dtype=None, *, keepdims=False):
-    dresult = np.sum(da, axis=axis, dtype=dtype, keepdims=keepdims)
+linear(np.sum, np.mean, np.cumsum)
 
 
 @tangent(np.nansum)
 def nansum(a, axis=None, dtype=None, *, keepdims=False):
     dresult = np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, dtype=dtype, keepdims=keepdims)
-
-
-@tangent(np.mean)
-def mean(a, axis=None, dtype=None, *, keepdims=False):
-    dresult = np.mean(da, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @tangent(np.nanmean)
@@ -64,11 +56,6 @@ def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     centered = a - np.mean(a, axis=axis, keepdims=True)
     scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * result)
     dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
-
-
-@tangent(np.cumsum)
-def cumsum(a, axis=None, dtype=None):
-    dresult = np.cumsum(da, axis=axis, dtype=dtype)
 
 
 @tangent(np.cumprod)

@@ -10,93 +10,11 @@ engine passes zeros for elements that carry none). Parameters mirror the reverse
 """
 import numpy as np
 
-from s2s.rules import tangent
+from s2s.rules import linear, tangent
 
-
-@tangent(np.reshape)
-def reshape(a, shape, order="C"):
-    dresult = np.reshape(da, shape, order=order)
-
-
-@tangent(np.ravel)
-def ravel(a, order="C"):
-    dresult = np.ravel(da, order=order)
-
-
-@tangent(np.squeeze, np.expand_dims)
-def squeeze(a, axis=None):
-    # both only add or drop axes of length 1
-    dresult = np.reshape(da, np.shape(result))
-
-
-@tangent(np.transpose)
-def transpose(a, axes=None):
-    dresult = np.transpose(da, axes)
-
-
-@tangent(np.swapaxes)
-def swapaxes(a, axis1, axis2):
-    dresult = np.swapaxes(da, axis1, axis2)
-
-
-@tangent(np.moveaxis)
-def moveaxis(a, source, destination):
-    dresult = np.moveaxis(da, source, destination)
-
-
-@tangent(np.concatenate)
-def concatenate(arrays, axis=0, *, dtype=None, casting="same_kind"):
-    dresult = np.concatenate(darrays, axis=axis, dtype=dtype)
-
-
-@tangent(np.stack)
-def stack(arrays, axis=0, *, dtype=None, casting="same_kind"):
-    dresult = np.stack(darrays, axis=axis, dtype=dtype)
-
-
-@tangent(np.vstack)
-def vstack(tup, *, dtype=None, casting="same_kind"):
-    dresult = np.vstack(dtup, dtype=dtype)
-
-
-@tangent(np.hstack)
-def hstack(tup, *, dtype=None, casting="same_kind"):
-    dresult = np.hstack(dtup, dtype=dtype)
-
-
-@tangent(np.broadcast_to)
-def broadcast_to(array, shape, subok=False):
-    dresult = np.broadcast_to(darray, shape)
-
-
-@tangent(np.tile)
-def tile(A, reps):
-    dresult = np.tile(dA, reps)
-
-
-@tangent(np.repeat)
-def repeat(a, repeats, axis=None):
-    dresult = np.repeat(da, repeats, axis=axis)
-
-
-@tangent(np.flip)
-def flip(m, axis=None):
-    dresult = np.flip(dm, axis=axis)
-
-
-@tangent(np.diag)
-def diag(v, k=0):
-    dresult = np.diag(dv, k=k)
-
-
-@tangent(np.take)
-def take(a, indices, axis=None, *, mode="raise"):
-    dresult = np.take(da, indices, axis=axis, mode=mode)
-
-
-@tangent(np.copy)
-def copy(a, order="K", subok=False):
-    dresult = np.copy(da, order=order)
+linear(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes, np.moveaxis,
+       np.concatenate, np.stack, np.vstack, np.hstack, np.broadcast_to, np.tile, np.repeat,
+       np.flip, np.diag, np.take, np.copy)
 
 
 @tangent(np.array)
