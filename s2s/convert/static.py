@@ -23,13 +23,20 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import importlib
+import importlib.util
 import linecache
 import os
+import site
+import symtable
 import sys
+import sysconfig
 import types
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
+
+import gast
 
 from s2s.errors import S2SError, SourceUnavailableError
 
@@ -387,7 +394,6 @@ def _project_origin(top: str, importer: str) -> Optional[str]:
     (a folder on PYTHONPATH, an editable install): code of the user's, to read, not run."""
     if top in sys.modules:
         return None             # already imported: importing it again runs nothing
-    import importlib.util
     saved = list(sys.path)
     sys.path[:] = _import_path(importer)
     try:
@@ -404,8 +410,6 @@ def _project_origin(top: str, importer: str) -> Optional[str]:
 
 
 def _installed_folders() -> List[str]:
-    import site
-    import sysconfig
     folders = {sys.prefix, sys.base_prefix, sys.exec_prefix}
     folders.update(sysconfig.get_paths().values())
     folders.update(getattr(site, "getsitepackages", lambda: [])())
@@ -445,14 +449,8 @@ def _is_main_guard(test: ast.expr) -> bool:
 def _strip_def(stmt: ast.FunctionDef) -> ast.FunctionDef:
     """A copy of the def that evaluates nothing when it runs: no decorators, no annotations,
     defaults ``None`` (the real values are set on the function afterwards)."""
-    import copy
-    bare = copy.deepcopy(stmt)
-    bare.decorator_list = []
-    bare.returns = None
+    bare = _bare_copy(stmt)
     args = bare.args
-    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
-        if a is not None:
-            a.annotation = None
     args.defaults = [ast.copy_location(ast.Constant(None), d) for d in args.defaults]
     args.kw_defaults = [None if d is None else ast.copy_location(ast.Constant(None), d)
                         for d in args.kw_defaults]
@@ -511,16 +509,7 @@ def global_reads(fn: ast.AST) -> List[Tuple[str, ast.AST]]:
     modules never evaluate them). Works on ``ast`` and ``gast`` trees; the order is the order
     of first use in the source.
     """
-    import copy
-    import symtable
-    node = copy.deepcopy(_as_ast(fn))
-    node.decorator_list = []
-    node.returns = None
-    args = node.args
-    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
-        if a is not None:
-            a.annotation = None
-    top = symtable.symtable(ast.unparse(node), "<function>", "exec")
+    top = symtable.symtable(ast.unparse(_bare_copy(_as_ast(fn))), "<function>", "exec")
     free = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
     todo = list(top.get_children())
     while todo:
@@ -529,7 +518,7 @@ def global_reads(fn: ast.AST) -> List[Tuple[str, ast.AST]]:
                     if s.is_referenced() and s.is_global())
         todo.extend(scope.get_children())
     uses: Dict[str, ast.AST] = {}
-    annotations = {id(n) for a in _annotations(fn) for n in ast.walk(a)}
+    annotations = {id(n) for a in annotations_of(fn) for n in ast.walk(a)}
     for name in sorted((n for n in ast.walk(fn) if type(n).__name__ == "Name"
                         and id(n) not in annotations),
                        key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
@@ -538,18 +527,38 @@ def global_reads(fn: ast.AST) -> List[Tuple[str, ast.AST]]:
     return [(n, uses[n]) for n in uses]
 
 
-def _annotations(fn: ast.AST) -> List[ast.AST]:
-    """The annotation expressions of a def's signature."""
+def _parameters(fn: ast.AST) -> List[ast.AST]:
+    """Every parameter of a def: positional-only, positional, ``*args``, keyword-only and
+    ``**kwargs``."""
     args = fn.args
-    found = [fn.returns] + [a.annotation for a in args.posonlyargs + args.args
-                            + args.kwonlyargs + [args.vararg, args.kwarg] if a is not None]
+    return [a for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+            if a is not None]
+
+
+def annotations_of(fn: ast.AST) -> List[ast.AST]:
+    """The annotation expressions of a def's signature."""
+    found = [fn.returns] + [a.annotation for a in _parameters(fn)]
     return [a for a in found if a is not None]
+
+
+def strip_annotations(fn: ast.AST) -> None:
+    """Drop the annotations of a def's signature, in place."""
+    fn.returns = None
+    for a in _parameters(fn):
+        a.annotation = None
+
+
+def _bare_copy(fn: ast.AST) -> ast.AST:
+    """A copy of a def without its decorators and annotations."""
+    bare = copy.deepcopy(fn)
+    bare.decorator_list = []
+    strip_annotations(bare)
+    return bare
 
 
 def _as_ast(node: ast.AST) -> ast.AST:
     if isinstance(node, ast.AST) and type(node).__module__ == "ast":
         return node
-    import gast
     return gast.gast_to_ast(node)
 
 

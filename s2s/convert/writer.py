@@ -38,7 +38,8 @@ from s2s.compiler import pipeline
 from s2s.compiler.frontend.parse import MISSING
 from s2s.compiler.reverse.builder import parameter_names
 from s2s.convert.comments import adjoint_notes, with_comments
-from s2s.convert.static import StaticModule, global_reads, static_module_of
+from s2s.convert.static import (StaticModule, annotations_of, global_reads, static_module_of,
+                                strip_annotations)
 from s2s.convert.transform import Generated, Options
 from s2s.errors import S2SError
 
@@ -201,7 +202,7 @@ class ModuleWriter:
         notes = adjoint_notes(unit.node, tree, unit.fn, unit.source.filename)
         fdef = tree.body[0]
         fdef.name = name
-        _strip_annotations(fdef)        # the user's types do not describe derivatives
+        strip_annotations(fdef)         # the user's types do not describe derivatives
         self.signatures[unit] = ast.unparse(fdef.args)
         self.where.append((unit.source.filename, unit.source.node, unit.fn.__name__))
         try:
@@ -368,7 +369,7 @@ class ModuleWriter:
         self._forbid_imports(module, stmt)
         if isinstance(stmt, ast.FunctionDef):
             reads = global_reads(stmt)
-            if _has_annotations(stmt):      # copied as written, but never evaluated
+            if annotations_of(stmt):        # copied as written, but never evaluated
                 self.imports[_FUTURE] = None
         else:
             reads = [(n.id, n) for n in ast.walk(stmt.value)
@@ -563,21 +564,6 @@ def _import_block(imports) -> List[str]:
     froms = [f"from {m} import {', '.join(sorted(grouped[m]))}" for m in sorted(grouped)]
     future = [_FUTURE, ""] if _FUTURE in imports else []
     return future + plain + froms
-
-
-def _strip_annotations(fdef: ast.FunctionDef) -> None:
-    fdef.returns = None
-    args = fdef.args
-    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
-        if a is not None:
-            a.annotation = None
-
-
-def _has_annotations(fdef: ast.FunctionDef) -> bool:
-    args = fdef.args
-    return fdef.returns is not None or any(
-        a is not None and a.annotation is not None
-        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg])
 
 
 def _first_use(tree: ast.AST, name: str) -> Optional[ast.AST]:
