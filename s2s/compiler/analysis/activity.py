@@ -146,17 +146,23 @@ def _base_names(target) -> Set[str]:
     return {target.id} if isinstance(target, gast.Name) else set()
 
 
-def varied_names(edges, inputs: Iterable[str]) -> Set[str]:
-    """Names that depend on a differentiated input (flow-insensitive fixed point)."""
-    varied = set(inputs)
+def _reached(steps: List[Tuple[Set[str], Set[str]]], start: Iterable[str]) -> Set[str]:
+    """``start`` and every name reached from it by ``steps``: a step ``(names, more)`` adds
+    ``more`` once any of ``names`` is reached (a flow-insensitive fixed point)."""
+    reached = set(start)
     changed = True
     while changed:
         changed = False
-        for targets, reads in edges:
-            if reads & varied and not targets <= varied:
-                varied |= targets
+        for names, more in steps:
+            if names & reached and not more <= reached:
+                reached |= more
                 changed = True
-    return varied
+    return reached
+
+
+def varied_names(edges, inputs: Iterable[str]) -> Set[str]:
+    """Names that depend on a differentiated input: reached from the inputs by reads."""
+    return _reached([(reads, targets) for targets, reads in edges], inputs)
 
 
 def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
@@ -171,12 +177,7 @@ def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[s
                 for t in node.targets:
                     sources |= stored_names(t)
     varied = varied_names(edges, sources)
-    useful = set(outputs)
-    changed = True
-    while changed:
-        changed = False
-        for targets, reads in reversed(edges):     # usefulness flows backwards: one pass
-            if targets & useful and not reads <= useful:    # for straight-line code
-                useful |= reads
-                changed = True
+    # what the outputs read, back to the inputs; walking the statements from the last one,
+    # one pass settles straight-line code
+    useful = _reached(edges[::-1], outputs)
     return varied & useful
