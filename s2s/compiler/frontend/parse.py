@@ -83,28 +83,22 @@ def parse_function(fn: Any) -> Source:
     try:
         lines, first_line = inspect.getsourcelines(fn)
     except (OSError, TypeError) as exc:
-        raise SourceUnavailableError(
-            f"s2s cannot read the source of '{name}' ({code.co_filename}): {exc}",
-            filename=code.co_filename, lineno=code.co_firstlineno,
-            construct="function without source",
-            hint="define the function in a .py file (source typed into a REPL or built "
-                 "with exec cannot be read), or register a rule with @s2s.adjoint") from None
+        raise _unavailable(
+            code, f"s2s cannot read the source of '{name}' ({code.co_filename}): {exc}",
+            "function without source",
+            "define the function in a .py file (source typed into a REPL or built with exec "
+            "cannot be read), or register a rule with @s2s.adjoint") from None
     source = textwrap.dedent("".join(lines))
     try:
         module = gast.parse(source)
     except SyntaxError as exc:
-        raise SourceUnavailableError(
-            f"s2s could not parse the source of '{name}': {exc.msg}",
-            filename=code.co_filename, lineno=code.co_firstlineno,
-            construct="unparsable source",
-            hint="lambdas sharing a line with other code cannot be isolated; "
-                 "use a def") from None
+        raise _unavailable(
+            code, f"s2s could not parse the source of '{name}': {exc.msg}", "unparsable source",
+            "lambdas sharing a line with other code cannot be isolated; use a def") from None
     node = _find_function(module, fn, code)
     if node is None:
-        raise SourceUnavailableError(
-            f"s2s could not find the definition of '{name}' in its source",
-            filename=code.co_filename, lineno=code.co_firstlineno,
-            construct="function without source", hint="define the function with def")
+        raise _unavailable(code, f"s2s could not find the definition of '{name}' in its source",
+                           "function without source", "define the function with def")
     ast.increment_lineno(node, first_line - 1)
     col_shift = len(lines[0]) - len(lines[0].lstrip())
     if col_shift:
@@ -117,6 +111,12 @@ def parse_function(fn: Any) -> Source:
         closure = dict(zip(code.co_freevars, fn.__closure__))
     return Source(fn=fn, node=node, filename=code.co_filename,
                   globals=fn.__globals__, closure=closure)
+
+
+def _unavailable(code: Any, message: str, construct: str, hint: str) -> SourceUnavailableError:
+    """The error for a function whose source cannot be used, at its ``def`` line."""
+    return SourceUnavailableError(message, filename=code.co_filename,
+                                  lineno=code.co_firstlineno, construct=construct, hint=hint)
 
 
 def _find_function(module: gast.Module, fn: Any, code: Any):
