@@ -9,11 +9,14 @@ import gast
 from s2s.compiler import syntax
 from s2s.compiler.frontend.parse import Source
 
+_SYNCHRONOUS = "s2s differentiates plain synchronous functions"
+_AT_MODULE_LEVEL = "import at module level"
+
 UNSUPPORTED = {
-    gast.AsyncFor: ("an async for loop", "s2s differentiates plain synchronous functions"),
-    gast.AsyncWith: ("an async with statement", "s2s differentiates plain synchronous functions"),
-    gast.AsyncFunctionDef: ("an async function", "s2s differentiates plain synchronous functions"),
-    gast.Await: ("await", "s2s differentiates plain synchronous functions"),
+    gast.AsyncFor: ("an async for loop", _SYNCHRONOUS),
+    gast.AsyncWith: ("an async with statement", _SYNCHRONOUS),
+    gast.AsyncFunctionDef: ("an async function", _SYNCHRONOUS),
+    gast.Await: ("await", _SYNCHRONOUS),
     gast.Try: ("a try statement", "move the error handling out of the differentiated "
                                   "function, into its caller"),
     gast.With: ("a with statement", "move the with block out of the differentiated function, "
@@ -31,8 +34,8 @@ UNSUPPORTED = {
     gast.DictComp: ("a dict comprehension", "build the dict with a literal or a loop"),
     gast.GeneratorExp: ("a generator expression", "use a list comprehension or NumPy"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
-    gast.Import: ("an import inside the function", "import at module level"),
-    gast.ImportFrom: ("an import inside the function", "import at module level"),
+    gast.Import: ("an import inside the function", _AT_MODULE_LEVEL),
+    gast.ImportFrom: ("an import inside the function", _AT_MODULE_LEVEL),
 }
 
 
