@@ -20,7 +20,7 @@ from s2s import rules
 from s2s.compiler import pipeline
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.frontend.parse import Source, parse_function
-from s2s.compiler.reverse.builder import parameter_names
+from s2s.compiler.reverse.nodes import parameter_names
 from s2s.convert.comments import MarkedReverseBuilder
 from s2s.convert.static import check_reads
 from s2s.errors import S2SError

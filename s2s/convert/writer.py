@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from s2s.compiler.codegen import to_source
 from s2s.compiler import pipeline
 from s2s.compiler.frontend.parse import MISSING
-from s2s.compiler.reverse.builder import parameter_names
+from s2s.compiler.reverse.nodes import parameter_names
 from s2s.convert.comments import adjoint_notes, with_comments
 from s2s.convert.static import (StaticModule, annotations_of, global_reads, static_module_of,
                                 strip_annotations)
