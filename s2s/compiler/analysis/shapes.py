@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
-from typing import TYPE_CHECKING, Any, Dict, Optional, Set
+from typing import Any, Dict, Optional, Set
 
 import gast
 import numpy as np
@@ -25,9 +25,7 @@ from s2s.runtime import numpy_helpers
 from s2s import runtime
 
 from s2s.compiler import syntax
-
-if TYPE_CHECKING:
-    from s2s.compiler.optimize import Context
+from s2s.compiler.context import Context
 
 _fresh_class = itertools.count()
 SCALAR = "scalar"           # a number that broadcasts against anything without changing it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import TYPE_CHECKING, Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 import gast
 import numpy as np
@@ -19,12 +19,11 @@ from s2s import runtime
 
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import INTS, attr_of, class_of, is_int, is_restore, shape_of_class
-
-if TYPE_CHECKING:
-    from s2s.compiler.optimize import Context
+from s2s.compiler.context import Context
+from s2s.compiler.optimize.uses import is_marker
 
 # -- item helpers of arrays ---------------------------------------------------------------
-def lower_item_helpers(body: List[ast.AST], classes, ctx: Context) -> List[ast.AST]:
+def lower_item_helpers(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """Plain indexing where the container is an ndarray of known shape and the index ints:
 
         out_saved.append(saved_item(out, i))     ->   out_saved.append(out[i])
@@ -36,7 +35,7 @@ def lower_item_helpers(body: List[ast.AST], classes, ctx: Context) -> List[ast.A
     The run-time helpers also serve lists, dicts and cotangents that are still scalars; a
     cotangent counts as an array only after ``own``/``zeros_like`` made it one, in the same
     block (a loop or branch that rebinds it forgets that)."""
-    return _lower_items(body, set(), classes, ctx)
+    fn.body = _lower_items(fn.body, set(), classes, ctx)
 
 
 def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
@@ -257,13 +256,8 @@ def _without(stmts, drop) -> List[ast.AST]:
     return out
 
 
-def is_marker(stmt) -> bool:
-    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
-            and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
-
-
 # -- clears nothing reads -------------------------------------------------------------------
-def drop_dead_clears(fn: gast.FunctionDef, ctx: Context) -> None:
+def drop_dead_clears(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """Drop ``dx[k] = 0.0`` where no later statement reads slot k of ``dx``.
 
     ``x[i] = v`` reversed hands ``dx[i]`` to v and clears the slot, since the value x[i]

@@ -17,10 +17,21 @@ from typing import Dict, List, Optional
 import gast
 
 from s2s.compiler import syntax
+from s2s.compiler.context import Context
+from s2s.compiler.optimize.dead_code import remove_dead
 
 
-def iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
-                  zip_name: Optional[str]) -> None:
+def iterate_saved(fn: gast.FunctionDef, classes, ctx: Context) -> None:
+    """Where the builder can name builtins in the generated code (reverse mode), rewrite the
+    reversed loops, then drop what the pops left unread."""
+    if ctx.bind is None:
+        return
+    _iterate_saved(fn, ctx.bind("reversed", reversed), ctx.bind("zip", zip))
+    remove_dead(fn, classes, ctx)
+
+
+def _iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
+                   zip_name: Optional[str]) -> None:
     """Rewrite top-level reversed loops whose bodies start with pops of single-use stacks.
 
     ``reversed_name`` and ``zip_name`` are what the builtins are called in the generated
