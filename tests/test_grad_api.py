@@ -89,6 +89,17 @@ def test_tutorial_example():
 
 
 @pytest.mark.quick
+def test_clear_cache_keeps_the_rules():
+    """Each transform after s2s.clear_cache() still finds the rules' source (np.tanh's and
+    math.sin's are generated from one declaration)."""
+    def f(x):
+        return np.sum(np.tanh(x) * math.sin(0.5) + x ** 2)
+    x = rng.standard_normal(5)
+    for _ in range(2):
+        s2s.clear_cache()
+        assert_close(s2s.grad(f)(x), numerical_grad(f, (x,)))
+
+
 def test_int_position_gives_one_gradient():
     assert_close(s2s.grad(two_inputs)(X, Y), np.cos(X) * Y)
     assert_close(s2s.grad(two_inputs, grad_position=1)(X, Y), np.sin(X) + 2 * Y)
