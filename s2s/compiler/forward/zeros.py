@@ -102,16 +102,11 @@ class Simplifier:
 
     def is_tangent(self, node) -> bool:
         """Does ``node`` read a tangent (or a rule local that holds one)?"""
-        return any(isinstance(n, gast.Name) and n.id in self.tangent_names
-                   for n in syntax.walk(node))
+        return not self.tangent_names.isdisjoint(syntax.names_in(node))
 
     def reads(self, node) -> Set[str]:
         """The names ``node`` stands on, in terms of operands: ``dx * w`` -> {x, w}."""
-        out = set()
-        for n in syntax.walk(node):
-            if isinstance(n, gast.Name):
-                out |= self.meaning.get(n.id, {n.id})
-        return out
+        return set().union(*(self.meaning.get(n, {n}) for n in syntax.names_in(node)))
 
     def shrinks(self, node) -> bool:
         """Could ``node`` be smaller than the result? Not if it reads the result, or every
