@@ -3,10 +3,13 @@
 ``walk`` yields every node in ``ast.walk``'s order, at less cost: the transform walks its trees
 many times over (activity, shape classes, dead code), and ``ast.walk`` spends most of its time
 in generators; this one keeps one list. ``names_in``, ``loaded_names`` and ``rename_loads``
-are the questions and the rewrite that the passes ask of names.
+are the questions and the rewrite that the passes ask of names. ``name``, ``const`` and
+``assign`` build the nodes every pass writes (``assign("y", name("x"))`` is ``y = x``);
+``dotted`` reads ``np.linalg.norm`` back as a string.
 """
+import ast
 from ast import AST
-from typing import Dict, Iterator, Set
+from typing import Dict, Iterator, Optional, Set
 
 import gast
 
@@ -45,3 +48,33 @@ def rename_loads(node: AST, mapping: Dict[str, str]) -> AST:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in mapping:
                 n.id = mapping[n.id]
     return node
+
+
+def name(id_: str, ctx=None) -> gast.Name:
+    """The name ``id_``, read (or stored, with ``ctx=gast.Store()``)."""
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def const(value) -> gast.Constant:
+    """The literal ``value``."""
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target: str, value: ast.AST, like: Optional[ast.AST] = None) -> gast.Assign:
+    """``target = value``, at the position of ``like`` when given."""
+    stmt = gast.Assign(targets=[name(target, gast.Store())], value=value, type_comment=None)
+    if like is not None:
+        ast.copy_location(stmt, like)
+    return stmt
+
+
+def dotted(node: ast.AST) -> Optional[str]:
+    """``np.linalg.norm`` for an attribute chain rooted at a name, else None."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

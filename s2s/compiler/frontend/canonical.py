@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import List, Tuple
+from typing import List
 
 import gast
 
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, name
+from s2s.compiler.syntax import assign, const, name
 
 
 def _contains(stmts, kinds, into_loops: bool) -> bool:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import List, Optional, Set
+from typing import List, Set
 
 import gast
 
 from s2s.compiler import syntax
+# name, const, assign and dotted live in syntax; the passes that import them from here still can
+from s2s.compiler.syntax import assign, const, dotted, name
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import local_names
@@ -44,21 +46,6 @@ BINOP_NAMES = {
 UNARY_NAMES = {gast.USub: "neg", gast.UAdd: "pos", gast.Invert: "invert", gast.Not: "not"}
 
 
-def name(id_: str, ctx=None) -> gast.Name:
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
-
-
-def const(value) -> gast.Constant:
-    return gast.Constant(value=value, kind=None)
-
-
-def assign(target: str, value: ast.AST, like: Optional[ast.AST] = None) -> gast.Assign:
-    stmt = gast.Assign(targets=[name(target, gast.Store())], value=value, type_comment=None)
-    if like is not None:
-        ast.copy_location(stmt, like)
-    return stmt
-
-
 def is_atom(node: ast.AST) -> bool:
     """Names and literal constants: the operands of a normalized statement."""
     if isinstance(node, (gast.Name, gast.Constant)):
@@ -66,18 +53,6 @@ def is_atom(node: ast.AST) -> bool:
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
         return isinstance(node.operand, gast.Constant)
     return False
-
-
-def dotted(node: ast.AST) -> Optional[str]:
-    """``np.linalg.norm`` for an attribute chain rooted at a name, else None."""
-    parts = []
-    while isinstance(node, gast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, gast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _op_hint(node: ast.AST) -> str:
