@@ -43,7 +43,7 @@ def import_rule_modules() -> None:
 def is_ours(rule: Callable) -> bool:
     """Was ``rule`` defined in one of the template modules tested here (however loaded)?"""
     parts = rule.__module__.rsplit(".", 2)
-    declared = parts[-2:] == ["templates", "elementwise"]     # both modes, from derivatives
+    declared = parts[-2:-1] == ["templates"] and parts[-1] in ("elementwise", "operators")
     return parts[-2:-1] == ["reverse"] and parts[-1] in RULE_MODULES or declared
 
 

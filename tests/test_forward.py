@@ -237,7 +237,7 @@ def _my_rules():
     mine = {}
     for key, rule in TANGENT.items():
         parts = rule.__module__.rsplit(".", 2)
-        declared = parts[-2:] == ["templates", "elementwise"]
+        declared = parts[-2:-1] == ["templates"] and parts[-1] in ("elementwise", "operators")
         if parts[-2:-1] == ["forward"] and parts[-1] in MY_MODULES or declared:
             mine.setdefault(rule, []).append(key)
     return mine

@@ -17,8 +17,9 @@ and moves with ``x``: the ``x`` term is the whole derivative, and the result get
     gx = matmul_adjoint_x1(g, x1, x2)     ->    dgx = matmul_adjoint_x1(dg, x1, x2)
                                                       + matmul_adjoint_x1(g, x1, dx2)
 
-Three helpers need a support function for their second derivatives (defined below):
-``einsum_adjoints``, ``cumprod_adjoint`` and ``norm_adjoint``. Those derivatives are symmetric
+Four helpers need a support function for their second derivatives (defined below):
+``product_of_others`` (and ``prod_adjoint``, built on it), ``einsum_adjoints``,
+``cumprod_adjoint`` and ``norm_adjoint``. Those derivatives are symmetric
 (Hessians), so their reverse rules use the same functions and are registered here too; a
 template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` and
 ``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``, ``tensordot_axes``,
@@ -46,6 +47,16 @@ from s2s.runtime import add, add_at, fresh_copy, own, restructure
 def _is_zero(t):
     """Is ``t`` the scalar zero that stands for a tangent the engine knows to be zero?"""
     return not isinstance(t, (list, tuple)) and np.ndim(t) == 0 and t == 0
+
+
+def product_of_others_derivative(x, v, axes):
+    """The derivative of ``product_of_others(x, axes)`` along ``v``.
+
+    That is the Hessian of the product times ``v``; being symmetric, it is also the cotangent
+    of ``x`` for a cotangent ``v``. The product of the others is a polynomial in ``x``, so the
+    complex step gives its derivative exactly, zeros included.
+    """
+    return np.imag(product_of_others(x + 1e-20j * v, axes)) * 1e20
 
 
 def einsum_tangent(subscripts, operands, tangents):
@@ -191,17 +202,15 @@ def power_dexponent_jvp(x1, power):
 
 @tangent(product_of_others)
 def product_of_others_jvp(x, axes):
-    # a polynomial in x: the complex step gives its exact directional derivative, zeros too
-    dresult = np.imag(product_of_others(x + 1e-20j * dx, axes)) * 1e20
+    dresult = product_of_others_derivative(x, dx, axes)
 
 
 @tangent(prod_adjoint)
 def prod_adjoint_jvp(g, x, product, axis, keepdims):
-    # prod_adjoint is g times the product of the others; see product_of_others_jvp
-    axes = normalize_axes(axis, np.ndim(x))
+    # prod_adjoint is g times the product of the others
     weight = restore_reduced_axes(g, x, axis, keepdims)
-    dresult = (prod_adjoint(dg, x, product, axis, keepdims)
-               + match_dtype(weight * np.imag(product_of_others(x + 1e-20j * dx, axes)) * 1e20, x))
+    derivative = product_of_others_derivative(x, dx, normalize_axes(axis, np.ndim(x)))
+    dresult = prod_adjoint(dg, x, product, axis, keepdims) + match_dtype(weight * derivative, x)
 
 
 @tangent(cumprod_adjoint)
@@ -300,6 +309,20 @@ def einsum_adjoints_vjp(g, subscripts, operands):
     # <dresult, einsum_adjoints(g, ...)> = <g, einsum_tangent(subscripts, operands, dresult)>
     dg = unbroadcast(einsum_tangent(subscripts, operands, dresult), g)
     doperands = einsum_adjoints_derivative(g, 0.0, subscripts, operands, dresult)
+
+
+@adjoint(product_of_others)
+def product_of_others_vjp(x, axes):
+    dx = product_of_others_derivative(x, dresult, axes)
+
+
+@adjoint(prod_adjoint)
+def prod_adjoint_vjp(g, x, product, axis, keepdims):
+    # prod_adjoint is g times the product of the others
+    axes = normalize_axes(axis, np.ndim(x))
+    dg = unbroadcast(np.sum(dresult * product_of_others(x, axes), axis=axis, keepdims=keepdims), g)
+    weighted = restore_reduced_axes(g, x, axis, keepdims) * dresult
+    dx = match_dtype(product_of_others_derivative(x, weighted, axes), x)
 
 
 @adjoint(cumprod_adjoint)

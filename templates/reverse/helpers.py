@@ -12,7 +12,8 @@ argument moves with ``x`` and its effect is part of ``x``'s cotangent.
 
     gx = unbroadcast(g, x)     ->    dg = match_dtype(np.broadcast_to(dgx, np.shape(g)), g)
 
-The reverse rules of ``einsum_adjoints``, ``cumprod_adjoint`` and ``norm_adjoint`` are in
+The reverse rules of ``product_of_others``, ``prod_adjoint``, ``einsum_adjoints``,
+``cumprod_adjoint`` and ``norm_adjoint`` are in
 ``templates/forward/helpers.py``, beside the support functions they share with their
 tangent rules.
 """
@@ -22,7 +23,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                expand_reduced, extremum_share, hstack_adjoint, inner_adjoint,
                                inverse_permutation, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, normalize_axes, power_dbase,
-                               power_dexponent, prod_adjoint, product_of_others,
+                               power_dexponent,
                                restore_reduced_axes, reverse_cumsum, share_among_args,
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b,
@@ -122,22 +123,6 @@ def share_among_extrema_vjp(g, x, extremum, axis, keepdims):
     # the adjoint of sharing g among the tied extrema is averaging over them
     hits = x == restore_reduced_axes(extremum, x, axis, keepdims)
     dg = unbroadcast(np.mean(dresult, axis=axis, keepdims=keepdims, where=hits), g)
-
-
-@adjoint(product_of_others)
-def product_of_others_vjp(x, axes):
-    # the derivative is the Hessian of the product, which is symmetric; the complex step
-    # gives it exactly, zeros included (the product of the others is a polynomial in x)
-    dx = np.imag(product_of_others(x + 1e-20j * dresult, axes)) * 1e20
-
-
-@adjoint(prod_adjoint)
-def prod_adjoint_vjp(g, x, product, axis, keepdims):
-    # prod_adjoint is g times the product of the others; see product_of_others_vjp
-    axes = normalize_axes(axis, np.ndim(x))
-    dg = unbroadcast(np.sum(dresult * product_of_others(x, axes), axis=axis, keepdims=keepdims), g)
-    weighted = restore_reduced_axes(g, x, axis, keepdims) * dresult
-    dx = match_dtype(np.imag(product_of_others(x + 1e-20j * weighted, axes)) * 1e20, x)
 
 
 @adjoint(reverse_cumsum)

@@ -1,6 +1,7 @@
-"""Reverse-mode rules of Python's arithmetic operators and their NumPy ufunc twins.
+"""Reverse-mode rules of the products and powers among Python's arithmetic operators.
 
-``a + b`` on arrays *is* ``np.add(a, b)``, so each rule serves both. Operators bind their
+The other operators are declared by their derivatives in ``templates/operators.py``.
+``a * b`` on arrays *is* ``np.multiply(a, b)``, so each rule serves both. Operators bind their
 arguments by position, so the parameter names follow NumPy (``x1``, ``x2``). Broadcasting
 is undone with ``unbroadcast``. ``np.matmul`` and ``@`` live with the linear algebra rules.
 
@@ -14,60 +15,25 @@ from s2s.runtime.numpy_helpers import power_dbase, power_dexponent, unbroadcast
 from s2s.rules import adjoint, nondifferentiable, static
 
 
-@adjoint(operator.add, np.add)
-def add(x1, x2):
-    dx1 = unbroadcast(dresult, x1)
-    dx2 = unbroadcast(dresult, x2)
-
-
-@adjoint(operator.sub, np.subtract)
-def subtract(x1, x2):
-    dx1 = unbroadcast(dresult, x1)
-    dx2 = unbroadcast(-dresult, x2)
-
-
 @adjoint(operator.mul, np.multiply)
 def multiply(x1, x2):
     dx1 = unbroadcast(dresult * x2, x1)
     dx2 = unbroadcast(dresult * x1, x2)
 
 
-@adjoint(operator.truediv, np.divide)
-def divide(x1, x2):
-    dx1 = unbroadcast(dresult / x2, x1)
-    dx2 = unbroadcast(-dresult * result / x2, x2)
-
-
-@adjoint(operator.mod, np.mod)
-def mod(x1, x2):
-    # x1 % x2 == x1 - floor(x1 / x2) * x2, and the floor is locally constant
-    dx1 = unbroadcast(dresult, x1)
-    dx2 = unbroadcast(-dresult * np.floor_divide(x1, x2), x2)
-
-
 @adjoint(operator.pow, np.power)
 def power(x1, x2):
     # a constant exponent (x ** 2) gets the closed form; the exponent's cotangent is
     # defined for x1 > 0, see power_dexponent
-    if static(x2 == 2):
-        dx1 = dresult * (2 * x1)
-    elif static(x2 == 1):
+    if static(x2 == 1):
         dx1 = dresult
+    elif static(x2 == 2):
+        dx1 = dresult * (2 * x1)
     elif static(x2 != 0):
         dx1 = dresult * (x2 * x1 ** (x2 - 1))
     else:
         dx1 = unbroadcast(dresult * power_dbase(x1, x2), x1)
     dx2 = unbroadcast(dresult * power_dexponent(x1, result), x2)
-
-
-@adjoint(operator.neg, np.negative)
-def negative(x):
-    dx = -dresult
-
-
-@adjoint(operator.pos, np.positive)
-def positive(x):
-    dx = dresult
 
 
 # floor division is piecewise constant
