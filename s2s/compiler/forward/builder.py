@@ -45,6 +45,7 @@ import gast
 
 from s2s.compiler.analysis.activity import varied_names
 from s2s.compiler.analysis.shapes import shape_classes
+from s2s.compiler.context import Context
 from s2s.compiler.forward.nodes import with_parameters
 from s2s.compiler.forward.prepare import Prepare, check_supported
 from s2s.compiler.forward.scope import Scope
@@ -57,7 +58,7 @@ from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import const, normalize
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import local_names
-from s2s.compiler.optimize import Context, optimize
+from s2s.compiler.optimize import optimize
 from s2s.compiler.reverse.nodes import parameter_names
 from s2s.runtime import broadcast_like
 from s2s.runtime.numpy_helpers import unbroadcast

@@ -21,12 +21,12 @@ import gast
 
 from s2s import runtime
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_reads
-from s2s.compiler.forward.nodes import container_of, bound_names, stored_names, walk_statements
+from s2s.compiler.context import is_elementwise
+from s2s.compiler.forward.nodes import bound_names, container_of, stored_names, walk_statements
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import name
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import Resolver, is_constant_call
-from s2s.compiler.optimize import is_elementwise
 from s2s.compiler.syntax import names_in
 
 
