@@ -8,7 +8,7 @@ global numbers; and which names the adjoint sweep reads only for their shape
 from __future__ import annotations
 
 import ast
-from typing import Any, List, Set
+from typing import List, Set
 
 import gast
 import numpy as np
@@ -27,23 +27,18 @@ _FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, 
 class Analysis:
     """Mixin of ``ReverseBuilder``: what the primal's calls and names are."""
 
-    def _callee(self, call: gast.Call) -> Any:
-        if isinstance(call.func, gast.Name) and call.func.id in self.injected:
-            return self.injected[call.func.id]
-        return self.resolver.resolve(call.func)
-
     def _is_constant_call(self, call: gast.Call) -> bool:
-        return is_constant_call(self._callee(call), call)
+        return is_constant_call(self.state.callee(call), call)
 
     def _is_elementwise_call(self, call: gast.Call) -> bool:
         func = call.func
-        if isinstance(func, gast.Name) and func.id in self.injected:
-            return is_elementwise(self.injected[func.id])
-        return is_elementwise(self.resolver.resolve(func))
+        if isinstance(func, gast.Name) and func.id in self.state.injected:
+            return is_elementwise(self.state.injected[func.id])
+        return is_elementwise(self.state.resolver.resolve(func))
 
     def _is_full_reduction(self, call: gast.Call) -> bool:
         """``np.sum(x)``, ``x.mean()``...: a reduction over every axis, giving one number."""
-        func = self._callee(call)
+        func = self.state.callee(call)
         if func is UNRESOLVED and isinstance(call.func, gast.Attribute):
             func = getattr(np.ndarray, call.func.attr, None)
             args = call.args
@@ -59,15 +54,15 @@ class Analysis:
                                 for k in call.keywords)
 
     def _is_global_number(self, name_: str) -> bool:
-        if name_ in self.locals:
+        if name_ in self.state.locals:
             return False
-        value = self.source.lookup(name_)
+        value = self.state.source.lookup(name_)
         return type(value) in (int, float)
 
     def _tree_names(self, primal: List[ast.AST]) -> Set[str]:
         """Names that may hold containers (their cotangents are pytrees)."""
-        trees = set(self.tree_params)
-        args = self.source.node.args
+        trees = set(self.state.tree_params)
+        args = self.state.source.node.args
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 trees.add(extra.id)
@@ -97,8 +92,8 @@ class Analysis:
 
     def _read_for_shape_only(self, stmts) -> Set[str]:
         """Names the adjoint reads only for their shape (``unbroadcast(g, x)``)."""
-        shape_fns = {self._name_of(numpy_helpers.unbroadcast),
-                     self._name_of(numpy_helpers.expand_reduced)} - {None}
+        shape_fns = {self.state.name_of(numpy_helpers.unbroadcast),
+                     self.state.name_of(numpy_helpers.expand_reduced)} - {None}
         shape_reads, other_reads = set(), set()
         positions = set()
         for stmt in stmts:

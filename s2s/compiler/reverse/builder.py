@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 import gast
 import numpy as np
@@ -56,6 +56,7 @@ from s2s.compiler.reverse.nodes import (_append_parameter, _copy, _has_active, _
 from s2s.compiler.reverse.calls import UserCalls
 from s2s.compiler.reverse.items import ItemAdjoints
 from s2s.compiler.reverse.outputs import Outputs
+from s2s.compiler.reverse.state import ReverseState
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -75,135 +76,121 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
                  single: bool = True, mode: str = "grad", callee_vjp: Any = None,
                  call_vjp: Any = None,
                  weights: bool = False, shapes=None):
-        self.source = source
-        self.wrt = list(wrt)
-        self.has_aux = has_aux
-        self.sens_param = sens_param
-        self.tree_params = set(tree_params)
-        self.single = single
-        self.mode = mode
-        self.weights = weights
-        self.shapes = shapes or {}
-        self.callee_vjp = callee_vjp     # fn, wrt -> the compiled forward sweep of a callee
-        self.call_vjp = call_vjp         # the run-time dispatch generated code calls
-        self.calls: Dict[int, Tuple[str, list]] = {}     # id(call statement) -> pullback
-        self.read_alias: Dict[str, str] = {}    # primal name -> where its old value is kept
-        self.namer = Namer.for_tree(source.node)
-        self.injected: Dict[str, Any] = {}     # generated name -> object (closure cells)
-        self.cotangent_names: Dict[str, str] = {}
-        self._named: Dict[str, List[str]] = {}  # cotangent name -> primals ever given it
-        self.nonzero: Set[str] = set()         # primal names whose cotangent may be nonzero
-        self.owned: Set[str] = set()           # cotangents private to us (safe to update in place)
-        self.temps: Set[str] = set()           # names of rule locals (dead-code candidates)
+        self.state = ReverseState(
+            source=source, wrt=list(wrt), has_aux=has_aux, sens_param=sens_param,
+            tree_params=set(tree_params), single=single, mode=mode, weights=weights,
+            shapes=shapes or {}, callee_vjp=callee_vjp, call_vjp=call_vjp,
+            namer=Namer.for_tree(source.node))
+
+    @property
+    def injected(self) -> Dict[str, Any]:
+        """Generated name -> the object it stands for (closure cells, helpers)."""
+        return self.state.injected
 
     # -- entry point ----------------------------------------------------------------------
     def build(self) -> gast.FunctionDef:
-        fn = self.source.node
-        check_supported(self.source, fn)
-        check_aliasing(self.source, fn, {p for p, spec in self.shapes.items()
+        fn = self.state.source.node
+        check_supported(self.state.source, fn)
+        check_aliasing(self.state.source, fn, {p for p, spec in self.state.shapes.items()
                                          if isinstance(spec, tuple) and spec})
-        self.locals = local_names(fn)
-        self.resolver = Resolver(self.source, self.locals)
+        self.state.locals = local_names(fn)
+        self.state.resolver = Resolver(self.state.source, self.state.locals)
         params = parameter_names(fn)
-        for p in self.wrt:
-            if p not in params and p not in self.source.closure:
+        for p in self.state.wrt:
+            if p not in params and p not in self.state.source.closure:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
-        normalized = canonicalize(normalize(self.source, fn, self.namer), self.namer)
-        primal_temps = self.primal_temps = set(self.namer.made)
-        body = rename_reassigned(normalized.body, params, self.namer)
+        normalized = canonicalize(normalize(self.state.source, fn, self.state.namer), self.state.namer)
+        primal_temps = self.state.primal_temps = set(self.state.namer.made)
+        body = rename_reassigned(normalized.body, params, self.state.namer)
         *primal, ret = body
         outputs, value_node = self._outputs(ret)
-        self.active = active_names(primal, self.wrt, outputs, self._is_constant_call,
-                                   self._is_source if self.weights else None)
-        self.trees = self._tree_names(primal)
-        self.loops, self.no_save, self.loop_names, self.restores = {}, set(), {}, set()
-        self.recomputed: Set[int] = set()      # statements the reverse sweep recomputes
-        self.stacks = {}
-        self.shape_only = set()
-        self.assign_count = _store_counts(primal)
-        self.params = set(params)
-        self.assigned_anywhere = set(self.assign_count)
-        self.mutated = self.mutated_names(primal)
-        self.local_functions = self._local_functions(primal)
+        self.state.active = active_names(primal, self.state.wrt, outputs, self._is_constant_call,
+                                   self._is_source if self.state.weights else None)
+        self.state.trees = self._tree_names(primal)
+        self.state.assign_count = _store_counts(primal)
+        self.state.params = set(params)
+        self.state.assigned_anywhere = set(self.state.assign_count)
+        self.state.mutated = self.mutated_names(primal)
+        self.state.local_functions = self._local_functions(primal)
         primal = self.private_inputs(params) + self.prepare_block(primal)
-        self.classes = shape_classes(
+        self.state.classes = shape_classes(
             gast.FunctionDef(name=fn.name, args=fn.args, body=primal, decorator_list=[],
                              returns=None, type_comment=None, type_params=[]),
-            Context(set(), set(), {}, self._is_elementwise_call, None, shapes=self.shapes,
-                    is_number=self._is_global_number, callee=self._callee))
+            Context(set(), set(), {}, self._is_elementwise_call, None, shapes=self.state.shapes,
+                    is_number=self._is_global_number, callee=self.state.callee))
 
         # A first sweep finds which primal names the adjoint reads; those the primal
         # overwrites are saved before they are overwritten, and the sweep is made again.
         overwritten = self.plan_saves(primal, params)
         if not overwritten:         # straight-line code: nothing is ever overwritten
             return self._finish(fn, primal, primal_temps, outputs, value_node, set(), set())
-        checkpoint = self.checkpoint()
+        checkpoint = self.state.checkpoint()
         _, seed_stmts = self.seeds(outputs, value_node)
         adjoint = self.reverse_block(primal)
-        grads = [self._final_cotangent(p) for p in self.wrt]
+        grads = [self._final_cotangent(p) for p in self.state.wrt]
         reads = {n.id for s in seed_stmts + adjoint + grads for n in syntax.walk(s)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         shape_only = self._read_for_shape_only(seed_stmts + adjoint)
-        self.rollback(checkpoint)
+        self.state.rollback(checkpoint)
         return self._finish(fn, primal, primal_temps, outputs, value_node,
                             overwritten & reads, shape_only)
 
     def _finish(self, fn, primal, primal_temps, outputs, value_node, restores, shape_only):
         """The real sweep, once it is known which overwritten names must be saved."""
         params = parameter_names(fn)
-        self.restores = restores
-        self.shape_only = restores & shape_only
+        self.state.restores = restores
+        self.state.shape_only = restores & shape_only
         primal = self.insert_saves(primal, params)
-        for n in sorted(_names(value_node) & self.mutated):
+        for n in sorted(_names(value_node) & self.state.mutated):
             # the adjoint sweep puts back what x[i] = v and xs.append(v) changed: a value
             # or aux output updated in place is copied first
-            kept = self.namer.fresh(f"{n}_value")
+            kept = self.state.namer.fresh(f"{n}_value")
             primal.append(assign(kept, gast.Call(
-                func=name(self.bind_free("fresh_copy", runtime.fresh_copy)), args=[name(n)],
+                func=name(self.state.bind_free("fresh_copy", runtime.fresh_copy)), args=[name(n)],
                 keywords=[])))
             value_node = _rename_loads(value_node, n, kept) or value_node
-        if _names(value_node) & self.restores:
+        if _names(value_node) & self.state.restores:
             # the adjoint sweep restores earlier values: keep the result aside first
-            kept = self.namer.fresh("value")
+            kept = self.state.namer.fresh("value")
             primal.append(assign(kept, value_node))
             value_node = name(kept)
         seed_param, seed_stmts = self.seeds(outputs, value_node)
-        adjoint = eliminate_dead_temps(self.reverse_block(primal), self.temps)
-        grads = [self._final_cotangent(p) for p in self.wrt]
+        adjoint = eliminate_dead_temps(self.reverse_block(primal), self.state.temps)
+        grads = [self._final_cotangent(p) for p in self.state.wrt]
 
-        if self.mode == "vjp":
+        if self.state.mode == "vjp":
             grads_node = gast.Tuple(elts=grads, ctx=gast.Load())
         else:
-            grads_node = grads[0] if self.single else gast.Tuple(elts=grads, ctx=gast.Load())
+            grads_node = grads[0] if self.state.single else gast.Tuple(elts=grads, ctx=gast.Load())
         sentinel = gast.Expr(value=const(_SENTINEL))
         result = gast.Return(value=gast.Tuple(elts=[value_node, grads_node], ctx=gast.Load()))
-        if self.mode == "grad_only":
+        if self.state.mode == "grad_only":
             result = gast.Return(value=grads_node)      # the value is not wanted: not computed
-        prefix = "vjp_" if self.mode == "vjp" else "grad_"
+        prefix = "vjp_" if self.state.mode == "vjp" else "grad_"
         new = gast.FunctionDef(
-            name=self.namer.fresh(prefix + fn.name.strip("_<>")), args=fn.args,
+            name=self.state.namer.fresh(prefix + fn.name.strip("_<>")), args=fn.args,
             body=primal + [sentinel] + seed_stmts + adjoint + [result], decorator_list=[],
             returns=None, type_comment=None, type_params=[])
-        if self.sens_param:
-            new.args = _append_parameter(fn.args, self.sens_name)
+        if self.state.sens_param:
+            new.args = _append_parameter(fn.args, self.state.sens_name)
         ast.copy_location(new, fn)
-        generated = set(self.temps) | set(self.cotangent_names.values())
-        if self.mode == "grad_only":
+        generated = set(self.state.temps) | set(self.state.cotangent_names.values())
+        if self.state.mode == "grad_only":
             generated |= self._pure_primal_names(primal)
         ctx = Context(generated=generated, primal_temps=primal_temps,
-                      cotangent_of={d: p for p, d in self.cotangent_names.items()},
+                      cotangent_of={d: p for p, d in self.state.cotangent_names.items()},
                       elementwise=self._is_elementwise_call,
-                      unbroadcast=self._name_of(numpy_helpers.unbroadcast),
+                      unbroadcast=self.state.name_of(numpy_helpers.unbroadcast),
                       reduction=self._is_full_reduction,
-                      helpers={"ones_like": self._name_of(runtime.ones_like),
-                               "expand_reduced": self._name_of(numpy_helpers.expand_reduced)},
-                      shapes=self.shapes, is_number=self._is_global_number,
-                      callee=self._callee, numpy=lambda: self.bind_free("np", np),
-                      bind=self.bind_free)
+                      helpers={"ones_like": self.state.name_of(runtime.ones_like),
+                               "expand_reduced": self.state.name_of(numpy_helpers.expand_reduced)},
+                      shapes=self.state.shapes, is_number=self._is_global_number,
+                      callee=self.state.callee, numpy=lambda: self.state.bind_free("np", np),
+                      bind=self.state.bind_free)
         new = optimize(new, ctx)
         split = next(i for i, s in enumerate(new.body) if _is_sentinel(s))
         forward, backward = new.body[:split], new.body[split + 1:]
-        if self.mode != "vjp":
+        if self.state.mode != "vjp":
             new.body = forward + backward
             self._private_gradients(new)
             return new
@@ -221,7 +208,7 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             elif isinstance(node, (gast.For, gast.AugAssign, gast.FunctionDef)):
                 impure |= {n.id for n in syntax.walk(getattr(node, "target", node))
                            if isinstance(n, gast.Name)}
-        return names - impure - set(self.wrt) - self.mutated
+        return names - impure - set(self.state.wrt) - self.state.mutated
 
     # this overrides ControlFlow._pure, which loop-invariant hoisting calls too: it must
     # stay on ReverseBuilder itself (a mixin after ControlFlow would lose to it)
@@ -234,57 +221,13 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
                                       gast.Compare)) or not isinstance(n, ast.expr)
                        for n in syntax.walk(value))
         if isinstance(value, gast.Call):
-            func = self._callee(value)
+            func = self.state.callee(value)
             module = getattr(func, "__module__", None) or ""
             if isinstance(func, np.ufunc) or module == "math":
                 return True
             return module.startswith("numpy") and not module.startswith("numpy.random") \
                 and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
         return False
-
-    # -- names ----------------------------------------------------------------------------
-    def cotangent(self, primal: str) -> str:
-        d = self.cotangent_names.get(primal)
-        if d is None:
-            d = self.cotangent_names[primal] = self.namer.adjoint(primal)
-            self._named.setdefault(d, []).append(primal)
-        return d
-
-    def primal_of(self, d: str) -> Optional[str]:
-        """The primal whose cotangent is named ``d`` now (None: ``d`` is no cotangent).
-        A rollback may give a name back, so each primal ever given ``d`` is checked."""
-        return next((p for p in self._named.get(d, ()) if self.cotangent_names.get(p) == d),
-                    None)
-
-    def bind_free(self, wanted: str, obj: Any) -> str:
-        """A name for ``obj`` in the generated code: the user's own if it means the same."""
-        if wanted not in self.locals and self.source.lookup(wanted) is obj:
-            return wanted
-        for existing, value in self.injected.items():
-            if value is obj and existing.split("_")[0] == wanted.split("_")[0]:
-                return existing
-        fresh = self.namer.fresh(wanted)
-        self.injected[fresh] = obj
-        return fresh
-
-    def _call_helper(self, wanted: str, obj: Any, args: List[ast.AST]) -> gast.Call:
-        return gast.Call(func=name(self.bind_free(wanted, obj)), args=args, keywords=[])
-
-    def _numpy(self, attr: str) -> ast.AST:
-        return gast.Attribute(value=name(self.bind_free("np", np)), attr=attr, ctx=gast.Load())
-
-    def _name_of(self, obj: Any) -> Optional[str]:
-        for n, value in self.injected.items():
-            if value is obj:
-                return n
-        if self.source.lookup(getattr(obj, "__name__", "")) is obj:
-            return obj.__name__
-        return None
-
-    def _fresh_temp(self, base: str) -> str:
-        fresh = self.namer.fresh(base)
-        self.temps.add(fresh)
-        return fresh
 
     # -- the adjoint of one statement ------------------------------------------------------
     def statement_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
@@ -295,46 +238,41 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         if not isinstance(stmt, gast.Assign):
             return self.other_adjoint(stmt)
         first = stmt.targets[0]
-        if isinstance(first, gast.Tuple) and id(stmt) in self.calls:
+        if isinstance(first, gast.Tuple) and id(stmt) in self.state.calls:
             target = first.elts[0].id
-            if target in self.nonzero:
+            if target in self.state.nonzero:
                 out = self.call_pullback(target, stmt)
             else:
                 out = []
-                self._kill(target)
+                self.state.kill(target)
             return out + self.restore_after(stmt)
         if not isinstance(first, gast.Name) or len(stmt.targets) != 1:
             return self.other_adjoint(stmt)
         target = first.id
-        if target not in self.active or target not in self.nonzero:
-            self._kill(target)
+        if target not in self.state.active or target not in self.state.nonzero:
+            self.state.kill(target)
             return self.restore_after(stmt)
         value = stmt.value
         if target not in _names(value):
-            out = self.assign_adjoint(target, value, stmt, name(self.cotangent(target)))
-            self._kill(target)
+            out = self.assign_adjoint(target, value, stmt, name(self.state.cotangent(target)))
+            self.state.kill(target)
             return out + self.restore_after(stmt)
         # x = f(x): the cotangent and the value of the new x are both set aside first
         out: List[ast.AST] = []
         restore: List[ast.AST] = []
         if self.saved(stmt, target):
-            previous = self._fresh_temp(f"{target}_prev")
+            previous = self.state.fresh_temp(f"{target}_prev")
             out.append(assign(previous, self._pop(target)))
-            self.read_alias = {target: previous}
+            self.state.read_alias = {target: previous}
             restore = [assign(target, name(previous))]
-        dresult = self._fresh_temp(f"d{target}_out")
-        out.append(assign(dresult, name(self.cotangent(target))))
-        self._kill(target)
+        dresult = self.state.fresh_temp(f"d{target}_out")
+        out.append(assign(dresult, name(self.state.cotangent(target))))
+        self.state.kill(target)
         try:
             out += self.assign_adjoint(target, value, stmt, name(dresult))
         finally:
-            self.read_alias = {}
+            self.state.read_alias = {}
         return out + restore
-
-    def _kill(self, var: str) -> None:
-        """``var`` is being defined: the cotangent of its earlier value starts at zero."""
-        self.nonzero.discard(var)
-        self.owned.discard(var)
 
     def other_adjoint(self, stmt: ast.AST) -> List[ast.AST]:
         """Statements that bind no name: list growth, in-place updates, expressions."""
@@ -342,16 +280,16 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             call = stmt.value
             if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                     and isinstance(call.func.value, gast.Name)
-                    and call.func.value.id in self.active):
+                    and call.func.value.id in self.state.active):
                 return self.container_adjoint(stmt, call)
             saving = (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                       and isinstance(call.func.value, gast.Name)
-                      and call.func.value.id in self.stacks.values())
-            if isinstance(call, gast.Call) and not saving and _has_active(call, self.active) \
+                      and call.func.value.id in self.state.stacks.values())
+            if isinstance(call, gast.Call) and not saving and _has_active(call, self.state.active) \
                     and not self._is_constant_call(call) \
-                    and self._callee(call) not in (print,):
+                    and self.state.callee(call) not in (print,):
                 # a call made for its effect on a differentiated value: never guess
-                raise self.source.error(
+                raise self.state.source.error(
                     call, f"a call to {_source_text(call.func)} whose result is not used",
                     "assign the result (x = f(x)) instead of relying on an update in place")
             return []
@@ -362,9 +300,9 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             return []
         if isinstance(stmt, gast.FunctionDef):
             out = []
-            if stmt.name in self.active and stmt.name in self.nonzero:
-                out = self.closure_adjoint(free_names(stmt), name(self.cotangent(stmt.name)))
-            self._kill(stmt.name)
+            if stmt.name in self.state.active and stmt.name in self.state.nonzero:
+                out = self.closure_adjoint(free_names(stmt), name(self.state.cotangent(stmt.name)))
+            self.state.kill(stmt.name)
             return out
         if isinstance(stmt, (gast.Assign, gast.AugAssign)):
             touched = set()
@@ -373,8 +311,8 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
                     t = t.value
                 if isinstance(t, gast.Name):
                     touched.add(t.id)
-            if touched & self.active:
-                raise self.source.error(
+            if touched & self.state.active:
+                raise self.state.source.error(
                     stmt, "an update of an attribute of a differentiated value",
                     "compute a new value and return it instead")
         return []
@@ -401,11 +339,11 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             if value.attr in STATIC_ATTRIBUTES:
                 return []
             fn = ATTRIBUTE_FUNCTIONS.get(value.attr)
-            if self.weights and (fn is None or not _has_active(value.value, self.active)):
-                return [gast.Expr(value=self._call_helper(
+            if self.state.weights and (fn is None or not _has_active(value.value, self.state.active)):
+                return [gast.Expr(value=self.state.call_helper(
                     "weight_cotangent", runtime.weight_cotangent, [name(target), dresult]))]
             if fn is None or not isinstance(value.value, gast.Name):
-                raise self.source.error(value, f"the attribute .{value.attr}",
+                raise self.state.source.error(value, f"the attribute .{value.attr}",
                                         "only .T and data attributes (.shape, .ndim, .size, "
                                         ".dtype) of arrays are differentiable")
             return self.apply_rule(fn, [value.value], {}, target, dresult, stmt)
@@ -427,31 +365,31 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             return self.closure_adjoint(free_names(value), dresult)
         if isinstance(value, gast.Compare):
             return []
-        raise self.source.error(value, _describe(value), _hint(value))
+        raise self.state.source.error(value, _describe(value), _hint(value))
 
     def call_adjoint(self, call: gast.Call, target: str, dresult: ast.AST,
                      stmt: ast.AST) -> List[ast.AST]:
         operands = list(call.args) + [k.value for k in call.keywords]
         if isinstance(call.func, gast.Attribute):
             operands.append(call.func.value)
-        if not any(_has_active(o, self.active) for o in operands):
+        if not any(_has_active(o, self.state.active) for o in operands):
             return []           # nothing differentiated goes in: nothing comes back
         for arg in call.args:
             if isinstance(arg, gast.Starred):
-                raise self.source.error(arg, "a *args call to a primitive",
+                raise self.state.source.error(arg, "a *args call to a primitive",
                                         "pass the arguments one by one")
         keywords = {}
         for kw in call.keywords:
             if kw.arg is None:
-                raise self.source.error(call, "a **kwargs call to a primitive",
+                raise self.state.source.error(call, "a **kwargs call to a primitive",
                                         "pass keyword arguments one by one")
             keywords[kw.arg] = kw.value
-        func = self._callee(call)
+        func = self.state.callee(call)
         if func is UNRESOLVED and isinstance(call.func, gast.Attribute) \
                 and isinstance(call.func.value, gast.Name):
             method = getattr(np.ndarray, call.func.attr, None)
             if method is None or rules.reverse_rule(method) is None:
-                raise self.source.error(
+                raise self.state.source.error(
                     call, f"the method .{call.func.attr}()",
                     "no rule for this array method; call the NumPy function instead, or "
                     "register a rule with @s2s.adjoint(np.ndarray." + call.func.attr + ")",
@@ -459,14 +397,14 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             return self.apply_rule(method, [call.func.value] + list(call.args), keywords,
                                    target, dresult, stmt)
         if func is UNRESOLVED:
-            raise self.source.error(call, f"a call to '{_source_text(call.func)}'",
+            raise self.state.source.error(call, f"a call to '{_source_text(call.func)}'",
                                     "s2s resolves called functions at transform time; call a "
                                     "global or imported function", cls=UnsupportedSyntaxError)
         if rules.is_nondifferentiable(func):
             return []
         if rules.reverse_rule(func) is None:
             label = dotted(call.func) or _source_text(call.func)
-            raise self.source.error(
+            raise self.state.source.error(
                 call, f"a call to {label}",
                 f"register a rule: @s2s.adjoint({label}) above "
                 f"def {_short(label)}_rule(...): "
@@ -481,24 +419,24 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
                    target: str, dresult: ast.AST, stmt: ast.AST) -> List[ast.AST]:
         rule = rules.reverse_rule(fn)
         if rule is None:
-            raise self.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
+            raise self.state.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
                                     "no rule is registered for it", cls=MissingRuleError)
         template = template_of(rule)
         bound = bind_call(template, args, keywords)
         if bound is None:
-            raise self.source.error(
+            raise self.state.source.error(
                 stmt, f"this call of {getattr(fn, '__name__', fn)}",
                 f"the rule supports the arguments {template.signature}", cls=MissingRuleError)
         # only expand when some differentiable operand is active
-        wanted = [p for p in template.differentiable if _has_active(bound.get(p), self.active)]
+        wanted = [p for p in template.differentiable if _has_active(bound.get(p), self.state.active)]
         if not wanted:
             return []
         placeholder = "__s2s_result__"
         expansion = expand(template, bound, name(placeholder), dresult,
-                           self._fresh_temp, self.bind_free)
+                           self.state.fresh_temp, self.state.bind_free)
         lower = self._shape_lowering(target, dresult)
         for i, stmt_ in enumerate(expansion.statements):
-            for old, new in self.read_alias.items():
+            for old, new in self.state.read_alias.items():
                 # the operand's old value was set aside; the result keeps its own name
                 _rename_loads(stmt_, old, new)
             _rename_loads(stmt_, placeholder, target)
@@ -509,16 +447,16 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         """Decides ``unbroadcast`` and the matrix-product adjoints of a rule's expansion
         where shape classes know the shapes (see ``shapes.LowerShapeHelpers``)."""
         overrides = {}
-        if isinstance(dresult, gast.Name) and target in self.classes:
-            overrides[dresult.id] = self.classes[target]
-        for old, new in self.read_alias.items():
-            if old in self.classes:
-                overrides[new] = self.classes[old]
-        classes = _AdjointClasses(self.classes, overrides, self.primal_of)
-        unbroadcast = self._name_of(numpy_helpers.unbroadcast)
+        if isinstance(dresult, gast.Name) and target in self.state.classes:
+            overrides[dresult.id] = self.state.classes[target]
+        for old, new in self.state.read_alias.items():
+            if old in self.state.classes:
+                overrides[new] = self.state.classes[old]
+        classes = _AdjointClasses(self.state.classes, overrides, self.state.primal_of)
+        unbroadcast = self.state.name_of(numpy_helpers.unbroadcast)
         ctx = Context(set(), set(), {}, self._is_elementwise_call, unbroadcast,
-                      is_number=self._is_global_number, callee=self._callee,
-                      numpy=lambda: self.bind_free("np", np))
+                      is_number=self._is_global_number, callee=self.state.callee,
+                      numpy=lambda: self.state.bind_free("np", np))
         return LowerShapeHelpers(classes, ctx)
 
     def lower_contributions(self, expansion: Expansion, bound: Dict[str, ast.AST]
@@ -545,10 +483,10 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
             if marker is None:
                 continue
             for var in _operand_names(bound.get(expansion.contributions[marker])):
-                if var in self.active and var not in self.nonzero:
-                    before.append(assign(self.cotangent(var), self._zeros(var)))
-                    self.nonzero.add(var)
-                    self.owned.add(var)
+                if var in self.state.active and var not in self.state.nonzero:
+                    before.append(assign(self.state.cotangent(var), self._zeros(var)))
+                    self.state.nonzero.add(var)
+                    self.state.owned.add(var)
 
         def lower(block):
             result = []
@@ -572,19 +510,19 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
         if isinstance(operand, gast.Name):
             return self.contribute(operand.id, value)
         if isinstance(operand, gast.Dict):
-            if not any(_has_active(v, self.active) for v in operand.values):
+            if not any(_has_active(v, self.state.active) for v in operand.values):
                 return []
-            tmp = self._fresh_temp("parts")
+            tmp = self.state.fresh_temp("parts")
             out = [assign(tmp, value)]
             for k, v in zip(operand.keys, operand.values):
                 if isinstance(v, gast.Name) and k is not None:
-                    out += self.contribute(v.id, self._call_helper(
+                    out += self.contribute(v.id, self.state.call_helper(
                         "item_or_zero", runtime.item_or_zero, [name(tmp), _copy(k)]))
             return out
         if isinstance(operand, (gast.Tuple, gast.List)):
-            if not any(_has_active(e, self.active) for e in operand.elts):
+            if not any(_has_active(e, self.state.active) for e in operand.elts):
                 return []
-            tmp = self._fresh_temp("parts")
+            tmp = self.state.fresh_temp("parts")
             out = [assign(tmp, value)]
             for i, e in enumerate(operand.elts):
                 if isinstance(e, gast.Name):
@@ -594,38 +532,38 @@ class ReverseBuilder(ControlFlow, UserCalls, ItemAdjoints, Outputs, Analysis):
 
     def contribute(self, var: str, value: ast.AST) -> List[ast.AST]:
         """Add ``value`` to the cotangent of ``var``."""
-        if var not in self.active:
+        if var not in self.state.active:
             return []
-        d = self.cotangent(var)
+        d = self.state.cotangent(var)
         if isinstance(value, gast.Name):
             # value's array is now shared: whoever held it may no longer update it in place
-            primal = self.primal_of(value.id)
+            primal = self.state.primal_of(value.id)
             if primal is not None:
-                self.owned.discard(primal)
-        if var not in self.nonzero:
-            self.nonzero.add(var)
+                self.state.owned.discard(primal)
+        if var not in self.state.nonzero:
+            self.state.nonzero.add(var)
             if isinstance(value, (gast.BinOp, gast.UnaryOp)):
-                self.owned.add(var)
+                self.state.owned.add(var)
             else:
-                self.owned.discard(var)
+                self.state.owned.discard(var)
             return [assign(d, value)]
-        if var in self.trees:
-            self.owned.add(var)
-            return [assign(d, self._call_helper("add", runtime.add, [name(d), value]))]
-        if var in self.owned:
+        if var in self.state.trees:
+            self.state.owned.add(var)
+            return [assign(d, self.state.call_helper("add", runtime.add, [name(d), value]))]
+        if var in self.state.owned:
             # a private array: accumulate in place, no new allocation
             return [gast.AugAssign(target=name(d, gast.Store()), op=gast.Add(), value=value)]
-        self.owned.add(var)
+        self.state.owned.add(var)
         return [assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=value))]
 
     def _zeros(self, var: str) -> ast.AST:
         """A zero cotangent buffer: np.zeros_like for inputs known to be arrays, the runtime
         helper (which also builds lists and dicts of zeros) for anything else."""
-        if self.shapes.get(var) == FLOAT:
+        if self.state.shapes.get(var) == FLOAT:
             return const(0.0)       # a Python float's cotangent: a float, added to freely
-        if var in self.wrt and var not in self.trees:
-            return gast.Call(func=self._numpy("zeros_like"), args=[name(var)], keywords=[])
-        return self._call_helper("zeros_like", runtime.zeros_like, [name(var)])
+        if var in self.state.wrt and var not in self.state.trees:
+            return gast.Call(func=self.state.numpy("zeros_like"), args=[name(var)], keywords=[])
+        return self.state.call_helper("zeros_like", runtime.zeros_like, [name(var)])
 
 
 # -- small AST helpers ---------------------------------------------------------------------

@@ -39,7 +39,7 @@ class UserCalls:
     def call_kind(self, call: gast.Call) -> str:
         """'rule', 'static' (a known Python function), 'dynamic' (known at run time only),
         or 'constant'."""
-        func = self._callee(call)
+        func = self.state.callee(call)
         starred = any(isinstance(a, gast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)
         if func is UNRESOLVED:
@@ -76,20 +76,20 @@ class UserCalls:
                 and isinstance(stmt.value, gast.Call)):
             return stmt
         target, call = stmt.targets[0].id, stmt.value
-        if target not in self.active:
+        if target not in self.state.active:
             return stmt
         kind = self.call_kind(call)
         if kind == "dynamic":
             return self.prepare_dynamic_call(stmt, target, call)
         if kind != "static":
             return stmt
-        func = self._callee(call)
+        func = self.state.callee(call)
         import inspect
         try:
             bound = inspect.signature(func).bind(*call.args, **{k.arg: k.value
                                                                  for k in call.keywords})
         except TypeError as exc:
-            raise self.source.error(call, f"this call of {func.__name__}", str(exc))
+            raise self.state.source.error(call, f"this call of {func.__name__}", str(exc))
         arguments = {}
         for p, v in bound.arguments.items():
             if isinstance(v, tuple):            # *args: a tuple of operands
@@ -97,16 +97,16 @@ class UserCalls:
             elif isinstance(v, dict):           # **kwargs: a dict of operands
                 v = gast.Dict(keys=[const(k) for k in v], values=list(v.values()))
             arguments[p] = v
-        wrt = [(p, node) for p, node in arguments.items() if _has_active(node, self.active)]
-        if not wrt and not self.weights:
+        wrt = [(p, node) for p, node in arguments.items() if _has_active(node, self.state.active)]
+        if not wrt and not self.state.weights:
             return stmt
-        compiled = self.callee_vjp(func, tuple(p for p, _ in wrt), weights=self.weights)
-        vjp_name = self.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
-        pullback = self._fresh_temp(f"{target}_pullback")
+        compiled = self.state.callee_vjp(func, tuple(p for p, _ in wrt), weights=self.state.weights)
+        vjp_name = self.state.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
+        pullback = self.state.fresh_temp(f"{target}_pullback")
         call.func = name(vjp_name)
         stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
                                    ctx=gast.Store())]
-        self.calls[id(stmt)] = (pullback, [("index", i, node) for i, (_, node) in enumerate(wrt)])
+        self.state.calls[id(stmt)] = (pullback, [("index", i, node) for i, (_, node) in enumerate(wrt)])
         return stmt
 
     def _local_functions(self, primal) -> Dict[str, Set[str]]:
@@ -119,10 +119,10 @@ class UserCalls:
         nodes: Dict[str, ast.AST] = {}
         for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.FunctionDef):
-                found[node.name], nodes[node.name] = free_names(node) & self.active, node
+                found[node.name], nodes[node.name] = free_names(node) & self.state.active, node
             elif (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)
                   and isinstance(node.targets[0], gast.Name)):
-                found[node.targets[0].id] = free_names(node.value) & self.active
+                found[node.targets[0].id] = free_names(node.value) & self.state.active
                 nodes[node.targets[0].id] = node
         escaping = {n for n, free in found.items() if free}
         callees = set()
@@ -134,7 +134,7 @@ class UserCalls:
         for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
             if isinstance(node, gast.Name) and node.id in escaping \
                     and isinstance(node.ctx, gast.Load) and id(node) not in callees:
-                raise self.source.error(
+                raise self.state.source.error(
                     node, f"passing '{node.id}', which closes over differentiated values, "
                           f"as a value",
                     f"call {node.id} directly here, or pass the values it uses as arguments")
@@ -145,55 +145,55 @@ class UserCalls:
         positions, star_from, keywords, wrt = [], None, [], []
         free = ()
         callee_active = False
-        if isinstance(call.func, gast.Name) and call.func.id in self.local_functions:
-            free = tuple(sorted(self.local_functions[call.func.id]))
+        if isinstance(call.func, gast.Name) and call.func.id in self.state.local_functions:
+            free = tuple(sorted(self.state.local_functions[call.func.id]))
             wrt += [("free", n, name(n)) for n in free]
-        elif isinstance(call.func, gast.Name) and call.func.id in self.active \
-                and not self.weights:
+        elif isinstance(call.func, gast.Name) and call.func.id in self.state.active \
+                and not self.state.weights:
             # a function value that closes over differentiated values (passed in); its
             # cotangent is a dict by closed-over name
             callee_active = True
-            self.trees.add(call.func.id)
+            self.state.trees.add(call.func.id)
             wrt.append(("callee", None, call.func))
         for i, arg in enumerate(call.args):
             if isinstance(arg, gast.Starred):
                 if i != len(call.args) - 1:
-                    raise self.source.error(arg, "a *args argument before other arguments",
+                    raise self.state.source.error(arg, "a *args argument before other arguments",
                                             "put the starred argument last")
-                if _has_active(arg.value, self.active):
+                if _has_active(arg.value, self.state.active):
                     star_from = i
                     wrt.append(("star", i, arg.value))
-            elif _has_active(arg, self.active):
+            elif _has_active(arg, self.state.active):
                 positions.append(i)
                 wrt.append(("pos", i, arg))
         star_keywords = False
         for kw in call.keywords:
             if kw.arg is None:
-                if _has_active(kw.value, self.active):
+                if _has_active(kw.value, self.state.active):
                     star_keywords = True
                     wrt.append(("starkw", None, kw.value))
                 continue
-            if _has_active(kw.value, self.active):
+            if _has_active(kw.value, self.state.active):
                 keywords.append(kw.arg)
                 wrt.append(("kw", kw.arg, kw.value))
-        if not wrt and not self.weights:
+        if not wrt and not self.state.weights:
             return stmt
-        spec = const((tuple(positions), star_from, tuple(keywords), self.weights, free,
+        spec = const((tuple(positions), star_from, tuple(keywords), self.state.weights, free,
                       star_keywords, callee_active))
         call.args = [call.func, spec] + list(call.args)
-        call.func = name(self.bind_free("call_vjp", self.call_vjp))
-        pullback = self._fresh_temp(f"{target}_pullback")
+        call.func = name(self.state.bind_free("call_vjp", self.state.call_vjp))
+        pullback = self.state.fresh_temp(f"{target}_pullback")
         stmt.targets = [gast.Tuple(elts=[name(target, gast.Store()), name(pullback, gast.Store())],
                                    ctx=gast.Store())]
-        self.calls[id(stmt)] = (pullback, wrt)
+        self.state.calls[id(stmt)] = (pullback, wrt)
         return stmt
 
     def call_pullback(self, target: str, stmt) -> List[ast.AST]:
         """Call the pullback, then hand each active argument its cotangent."""
-        pullback, wrt = self.calls[id(stmt)]
-        grads = gast.Call(func=name(pullback), args=[name(self.cotangent(target))], keywords=[])
-        parts = self._fresh_temp(f"d{target}_parts")
-        self._kill(target)          # before the contributions: f(x) may be assigned to x
+        pullback, wrt = self.state.calls[id(stmt)]
+        grads = gast.Call(func=name(pullback), args=[name(self.state.cotangent(target))], keywords=[])
+        parts = self.state.fresh_temp(f"d{target}_parts")
+        self.state.kill(target)          # before the contributions: f(x) may be assigned to x
         contributions = self._argument_cotangents(parts, wrt)
         if not contributions:       # it still reports parameter gradients
             return [gast.Expr(value=grads)]
@@ -223,8 +223,8 @@ class UserCalls:
     def closure_adjoint(self, free: Set[str], dresult: ast.AST) -> List[ast.AST]:
         """A function's cotangent (a dict by closed-over name) goes to those names."""
         out: List[ast.AST] = []
-        for n in sorted(free & self.active):
-            out += self.contribute(n, self._call_helper(
+        for n in sorted(free & self.state.active):
+            out += self.contribute(n, self.state.call_helper(
                 "item_or_zero", runtime.item_or_zero, [_copy(dresult), const(n)]))
         return out
 

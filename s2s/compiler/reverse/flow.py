@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import copy
-from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple
 
 import gast
@@ -36,19 +35,8 @@ from s2s.compiler.frontend.canonical import _contains
 from s2s.compiler.analysis.activity import stored_names as _stored_target
 from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse.nodes import _index_value
+from s2s.compiler.reverse.state import Loop
 from s2s.compiler.analysis.shapes import is_int
-
-
-@dataclass
-class Loop:
-    kind: str                                   # 'range' or 'counter'
-    steps: Optional[str] = None                 # iteration counter (counter loops)
-    rng: Optional[str] = None                   # the saved range object (range loops)
-    sources: List[Tuple[str, str, str]] = field(default_factory=list)
-    # (target name, iterable name, 'forward' | 'reversed'): target = iterable[index]
-    targets: List[str] = field(default_factory=list)
-    # int temporaries of a range loop recomputed from its counter instead of saved
-    recompute: List[ast.AST] = field(default_factory=list)
 
 
 def _call_name(node) -> Optional[str]:
@@ -70,18 +58,18 @@ class ControlFlow:
     def prepare_statement(self, stmt: ast.AST) -> List[ast.AST]:
         if isinstance(stmt, gast.Delete):
             for target in stmt.targets:
-                if _names(target) & self.active:
-                    raise self.source.error(
+                if _names(target) & self.state.active:
+                    raise self.state.source.error(
                         stmt, "del of a differentiated value",
                         "let the name go out of scope; the gradient needs its value")
             return []           # the adjoint may still read it; the name just lives longer
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
                 and isinstance(stmt.targets[0].value, gast.Name) \
-                and stmt.targets[0].value.id in self.active:
+                and stmt.targets[0].value.id in self.state.active:
             # x[i] = v: keep what x[i] held, to put it back in the reverse sweep
             var = stmt.targets[0].value.id
             index = _index_value(stmt.targets[0].slice)
-            saved = gast.Call(func=name(self.bind_free("saved_item", runtime.saved_item)),
+            saved = gast.Call(func=name(self.state.bind_free("saved_item", runtime.saved_item)),
                               args=[name(var), index], keywords=[])
             push = gast.Expr(value=gast.Call(
                 func=gast.Attribute(value=name(self._stack(f"{var}[]")), attr="append",
@@ -96,7 +84,7 @@ class ControlFlow:
                 return [stmt]
             before = []
             if not isinstance(stmt.test, gast.Name):
-                cond = self.namer.fresh("cond")
+                cond = self.state.namer.fresh("cond")
                 before.append(ast.copy_location(assign(cond, stmt.test), stmt))
                 stmt.test = name(cond)
             stmt.body = self.prepare_block(stmt.body) or [gast.Pass()]
@@ -110,7 +98,7 @@ class ControlFlow:
         iter_names = set()
         if isinstance(loop, gast.For):
             iter_names = {n.id for n in syntax.walk(loop.iter) if isinstance(n, gast.Name)}
-        if not self.is_active_code(loop.body) and not (iter_names & self.active):
+        if not self.is_active_code(loop.body) and not (iter_names & self.state.active):
             return [loop]
         before: List[ast.AST] = []
         target = getattr(loop, "target", None)
@@ -119,27 +107,27 @@ class ControlFlow:
                 and isinstance(target, gast.Name)
                 and not _contains(loop.body, (gast.Break,), False)
                 and target.id not in _stored(loop.body)):
-            rng = self.namer.fresh(f"{target.id}_range")
+            rng = self.state.namer.fresh(f"{target.id}_range")
             before.append(ast.copy_location(assign(rng, loop.iter), loop))
             loop.iter = name(rng)
             info = Loop("range", rng=rng)
         else:
-            steps = self.namer.fresh("steps")
+            steps = self.state.namer.fresh("steps")
             before.append(ast.copy_location(assign(steps, const(0)), loop))
             increment = assign(steps, gast.BinOp(left=name(steps), op=gast.Add(),
                                                  right=const(1)))
-            self.no_save.add(id(increment))
+            self.state.no_save.add(id(increment))
             loop.body = [increment] + list(loop.body)
             info = Loop("counter", steps=steps)
             if isinstance(loop, gast.For):
                 info.sources = self._iteration_sources(loop)
                 info.targets = sorted(_stored_target(loop.target))
-        self.loops[id(loop)] = info
+        self.state.loops[id(loop)] = info
         before += self._hoist_invariants(loop)
         loop.body = self.prepare_block(loop.body) or [gast.Pass()]
         if info.kind == "range":
             info.recompute = self._recomputable(loop)
-            self.recomputed.update(id(stmt) for stmt in info.recompute)
+            self.state.recomputed.update(id(stmt) for stmt in info.recompute)
         return before + [loop]
 
     def _recomputable(self, loop) -> List[ast.AST]:
@@ -155,9 +143,9 @@ class ControlFlow:
             target = stmt.targets[0].id
             operands = {n.id for n in syntax.walk(stmt.value) if isinstance(n, gast.Name)}
             # a global number (STEP = 2) never changes; parameters might hold arrays
-            stable = {n for n in operands - known if n not in self.assigned_anywhere
-                      and n not in self.active and self._is_global_number(n)}
-            if self.assign_count.get(target) == 1 and is_int(stmt.value, known | stable):
+            stable = {n for n in operands - known if n not in self.state.assigned_anywhere
+                      and n not in self.state.active and self._is_global_number(n)}
+            if self.state.assign_count.get(target) == 1 and is_int(stmt.value, known | stable):
                 known.add(target)
                 found.append(stmt)
         return found
@@ -171,9 +159,9 @@ class ControlFlow:
         for stmt in loop.body:
             if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
                     and isinstance(stmt.targets[0], gast.Name) \
-                    and stmt.targets[0].id in self.primal_temps \
+                    and stmt.targets[0].id in self.state.primal_temps \
                     and self._pure(stmt.value) and not (_names(stmt.value) & changed) \
-                    and self.assign_count.get(stmt.targets[0].id) == 1:
+                    and self.state.assign_count.get(stmt.targets[0].id) == 1:
                 hoisted.append(stmt)
                 changed.discard(stmt.targets[0].id)
                 continue
@@ -186,12 +174,12 @@ class ControlFlow:
             return True
         if isinstance(value, gast.Call):
             import numpy as np
-            func = self._callee(value)
+            func = self.state.callee(value)
             return isinstance(func, np.ufunc) or getattr(func, "__module__", None) == "math"
         return False
 
     def _is_builtin(self, func, obj) -> bool:
-        return self.resolver.resolve(func) is obj
+        return self.state.resolver.resolve(func) is obj
 
     def _iteration_sources(self, loop) -> List[Tuple[str, str, str]]:
         """Which element of which iterable each loop variable is, for cotangents to flow."""
@@ -215,13 +203,13 @@ class ControlFlow:
             pairs, order = [(target, None)], "forward"
         sources = []
         for tgt, src in pairs:
-            src_active = isinstance(src, gast.Name) and src.id in self.active
+            src_active = isinstance(src, gast.Name) and src.id in self.state.active
             tgt_names = _stored_target(tgt)
-            if not (tgt_names & self.active) and not src_active:
+            if not (tgt_names & self.state.active) and not src_active:
                 continue
             if src is None or not isinstance(src, gast.Name) or not isinstance(tgt, gast.Name):
-                if src_active or (src is None and _names(loop.iter) & self.active):
-                    raise self.source.error(
+                if src_active or (src is None and _names(loop.iter) & self.state.active):
+                    raise self.state.source.error(
                         loop, "a for loop over this kind of iterable",
                         "loop over range(...), an array, a list or tuple, zip(...), "
                         "enumerate(...) or reversed(...), with one name per item")
@@ -233,12 +221,12 @@ class ControlFlow:
         """Does ``stmts`` assign or update any active name?"""
         for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
-                    and node.id in self.active:
+                    and node.id in self.state.active:
                 return True
             if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
                 func = node.value.func
                 if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                        and func.value.id in self.active:
+                        and func.value.id in self.state.active:
                     return True
         return False
 
@@ -250,20 +238,20 @@ class ControlFlow:
         re-assignment in straight-line code or after a branch, or any assignment in a loop.
         Names that may still be unbound when they are saved are set to None up front.
         """
-        self.overwrites: Set[Tuple[int, str]] = set()
-        self.maybe_unbound: Set[str] = set()
+        self.state.overwrites = set()
+        self.state.maybe_unbound = set()
 
         def walk(stmts, may: Set[str], must: Set[str]):
             for stmt in stmts:
                 if isinstance(stmt, gast.Assign):
-                    if id(stmt) in self.no_save:
+                    if id(stmt) in self.state.no_save:
                         continue
                     for t in stmt.targets:
                         for n in _stored_target(t):
                             if n in may:
-                                self.overwrites.add((id(stmt), n))
+                                self.state.overwrites.add((id(stmt), n))
                                 if n not in must:
-                                    self.maybe_unbound.add(n)
+                                    self.state.maybe_unbound.add(n)
                             may.add(n)
                             must.add(n)
                 elif isinstance(stmt, gast.If):
@@ -278,33 +266,33 @@ class ControlFlow:
             return may, must
         walk(primal, set(params), set(params))
         loop_targets = set()
-        for info in self.loops.values():
+        for info in self.state.loops.values():
             loop_targets |= set(info.targets)
-        return {n for _, n in self.overwrites} | loop_targets
+        return {n for _, n in self.state.overwrites} | loop_targets
 
     def saved(self, stmt, var: str) -> bool:
-        return ((id(stmt), var) in self.overwrites and var in self.restores
-                and id(stmt) not in self.recomputed)
+        return ((id(stmt), var) in self.state.overwrites and var in self.state.restores
+                and id(stmt) not in self.state.recomputed)
 
     def insert_saves(self, primal: List[ast.AST], params) -> List[ast.AST]:
         """Push each saved name before it is overwritten; give each saved name a stack."""
         body = self._insert_saves(primal)
         setup = [assign(stack, gast.List(elts=[], ctx=gast.Load()))
-                 for stack in self.stacks.values()]
-        setup += [assign(n, const(None)) for n in sorted(self.maybe_unbound)
-                  if n in self.stacks]
+                 for stack in self.state.stacks.values()]
+        setup += [assign(n, const(None)) for n in sorted(self.state.maybe_unbound)
+                  if n in self.state.stacks]
         for stmt in setup:
-            self.no_save.add(id(stmt))
+            self.state.no_save.add(id(stmt))
         return setup + body
 
     def _stack_names(self):
-        return set(self.stacks.values())
+        return set(self.state.stacks.values())
 
     def _stack(self, var: str) -> str:
-        stack = self.stacks.get(var)
+        stack = self.state.stacks.get(var)
         if stack is None:
             base = f"{var[:-2]}_saved" if var.endswith("[]") else f"{var}_stack"
-            stack = self.stacks[var] = self.namer.fresh(base)
+            stack = self.state.stacks[var] = self.state.namer.fresh(base)
         return stack
 
     # -- values updated in place -----------------------------------------------------------
@@ -320,14 +308,14 @@ class ControlFlow:
                     and isinstance(node.value.func.value, gast.Name) \
                     and node.value.func.attr in ("append", "extend"):
                 names.add(node.value.func.value.id)
-        return names & self.active
+        return names & self.state.active
 
     def private_inputs(self, params) -> List[ast.AST]:
         """Inputs the function updates in place are copied first: callers' arrays stay intact."""
-        copies = [assign(p, gast.Call(func=name(self.bind_free("fresh_copy", runtime.fresh_copy)),
+        copies = [assign(p, gast.Call(func=name(self.state.bind_free("fresh_copy", runtime.fresh_copy)),
                                       args=[name(p)], keywords=[]))
-                  for p in params if p in self.mutated]
-        self.no_save.update(id(c) for c in copies)
+                  for p in params if p in self.state.mutated]
+        self.state.no_save.update(id(c) for c in copies)
         return copies
 
     def _private_copy(self, stmt) -> List[ast.AST]:
@@ -335,19 +323,19 @@ class ControlFlow:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             return []
         target = stmt.targets[0].id
-        if target not in self.mutated or _allocates(stmt.value):
+        if target not in self.state.mutated or _allocates(stmt.value):
             return []
         copy_stmt = assign(target, gast.Call(
-            func=name(self.bind_free("fresh_copy", runtime.fresh_copy)),
+            func=name(self.state.bind_free("fresh_copy", runtime.fresh_copy)),
             args=[name(target)], keywords=[]))
-        self.no_save.add(id(copy_stmt))
+        self.state.no_save.add(id(copy_stmt))
         return [copy_stmt]
 
     def _push(self, var: str) -> ast.AST:
         value: ast.AST = name(var)
-        if var in self.shape_only:
+        if var in self.state.shape_only:
             # the adjoint only needs its shape: keep that, not the array
-            value = gast.Call(func=name(self.bind_free("shape_of", runtime.shape_of)),
+            value = gast.Call(func=name(self.state.bind_free("shape_of", runtime.shape_of)),
                               args=[value], keywords=[])
         push = gast.Expr(value=gast.Call(
             func=gast.Attribute(value=name(self._stack(var)), attr="append", ctx=gast.Load()),
@@ -376,9 +364,9 @@ class ControlFlow:
                 stmt.orelse = self._insert_saves(stmt.orelse)
             elif isinstance(stmt, (gast.For, gast.While)):
                 stmt.body = self._insert_saves(stmt.body)
-                info = self.loops.get(id(stmt))
+                info = self.state.loops.get(id(stmt))
                 if info is not None and info.kind == "counter":
-                    saves = [self._push(n) for n in info.targets if n in self.restores]
+                    saves = [self._push(n) for n in info.targets if n in self.state.restores]
                     stmt.body = stmt.body[:1] + saves + stmt.body[1:]
             out.append(stmt)
         return out
@@ -389,7 +377,7 @@ class ControlFlow:
             return False
         target = stmt.targets[0].id
         pushed = {p.s2s_var for p in pushes}
-        return target in self.primal_temps and target not in pushed
+        return target in self.state.primal_temps and target not in pushed
 
     def restore_after(self, stmt) -> List[ast.AST]:
         """Pops that undo ``stmt``'s assignments, in the reverse sweep."""
@@ -400,21 +388,8 @@ class ControlFlow:
             names += sorted(_stored_target(t))
         return [assign(n, self._pop(n)) for n in reversed(names) if self.saved(stmt, n)]
 
-    # -- the cotangent state ---------------------------------------------------------------
-    def checkpoint(self):
-        return (set(self.nonzero), set(self.owned), set(self.namer.taken), set(self.namer.made),
-                dict(self.cotangent_names), set(self.temps), dict(self.injected),
-                dict(self.stacks) if hasattr(self, "stacks") else None)
-
-    def rollback(self, cp) -> None:
-        (self.nonzero, self.owned, self.namer.taken, self.namer.made, self.cotangent_names,
-         self.temps, self.injected, stacks) = (set(cp[0]), set(cp[1]), set(cp[2]), set(cp[3]),
-                                               dict(cp[4]), set(cp[5]), dict(cp[6]), cp[7])
-        if stacks is not None:
-            self.stacks = dict(stacks)
-
     def _reset(self, var: str) -> ast.AST:
-        return assign(self.cotangent(var), const(0.0))
+        return assign(self.state.cotangent(var), const(0.0))
 
     # -- reversal of compound statements ---------------------------------------------------
     def reverse_block(self, stmts: List[ast.AST]) -> List[ast.AST]:
@@ -433,33 +408,33 @@ class ControlFlow:
     def reverse_if(self, stmt: gast.If) -> List[ast.AST]:
         if not self.is_active_code([stmt]):
             return []
-        start = (set(self.nonzero), set(self.owned))
+        start = (set(self.state.nonzero), set(self.state.owned))
         body = self.reverse_block(stmt.body)
-        after_body = (set(self.nonzero), set(self.owned))
-        self.nonzero, self.owned = set(start[0]), set(start[1])
+        after_body = (set(self.state.nonzero), set(self.state.owned))
+        self.state.nonzero, self.state.owned = set(start[0]), set(start[1])
         orelse = self.reverse_block(stmt.orelse)
-        after_else = (set(self.nonzero), set(self.owned))
+        after_else = (set(self.state.nonzero), set(self.state.owned))
         body += [self._reset(v) for v in sorted(after_else[0] - after_body[0])]
         orelse += [self._reset(v) for v in sorted(after_body[0] - after_else[0])]
-        self.nonzero = after_body[0] | after_else[0]
-        self.owned = after_body[1] & after_else[1]
+        self.state.nonzero = after_body[0] | after_else[0]
+        self.state.owned = after_body[1] & after_else[1]
         if not _has_code(body) and not _has_code(orelse):
             return []
         return [gast.If(test=copy.deepcopy(stmt.test), body=body or [gast.Pass()],
                         orelse=orelse)]
 
     def reverse_loop(self, loop) -> List[ast.AST]:
-        info = self.loops.get(id(loop))
+        info = self.state.loops.get(id(loop))
         if info is None:
             return []
-        before = (set(self.nonzero), set(self.owned))
+        before = (set(self.state.nonzero), set(self.state.owned))
         entry = before
         shared: Set[str] = set()
         for _ in range(8):                      # joins only grow nonzero / shrink owned
-            cp = self.checkpoint()
-            self.nonzero, self.owned = set(entry[0]), set(entry[1])
+            cp = self.state.checkpoint()
+            self.state.nonzero, self.state.owned = set(entry[0]), set(entry[1])
             body, index = self._loop_body(loop, info)
-            end = (set(self.nonzero), set(self.owned))
+            end = (set(self.state.nonzero), set(self.state.owned))
             # a cotangent first materialized before the loop is a fresh buffer: owned
             fresh = {v for v in end[1] - before[0] if self._bound_outside(v, loop)}
             # one shared before the loop that the body copies to update in place: copy it
@@ -469,28 +444,28 @@ class ControlFlow:
             joined = (before[0] | end[0], (before[1] | fresh | shared) & end[1])
             if joined == entry:
                 break                           # this sweep saw the fixed point: keep it
-            self.rollback(cp)
+            self.state.rollback(cp)
             entry = joined
-        end_nonzero = set(self.nonzero)
+        end_nonzero = set(self.state.nonzero)
         body += [self._reset(v) for v in sorted(entry[0] - end_nonzero)]
-        self.nonzero, self.owned = set(entry[0]), set(entry[1])
-        pre = [assign(self.cotangent(v), self._zeros(v)) if v in entry[1] else self._reset(v)
+        self.state.nonzero, self.state.owned = set(entry[0]), set(entry[1])
+        pre = [assign(self.state.cotangent(v), self._zeros(v)) if v in entry[1] else self._reset(v)
                for v in sorted(entry[0] - before[0])]
-        pre += [assign(self.cotangent(v), self._call_helper("own", runtime.own,
-                                                            [name(self.cotangent(v)), name(v)]))
+        pre += [assign(self.state.cotangent(v), self.state.call_helper("own", runtime.own,
+                                                            [name(self.state.cotangent(v)), name(v)]))
                 for v in sorted((entry[1] & before[0]) - before[1])]
         if not _has_code(body):
             return pre
         if info.kind == "range":
             header = gast.For(target=copy.deepcopy(loop.target),
-                              iter=gast.Call(func=name(self.bind_free("reversed", reversed)),
+                              iter=gast.Call(func=name(self.state.bind_free("reversed", reversed)),
                                              args=[name(info.rng)], keywords=[]),
                               body=body, orelse=[], type_comment=None)
         else:
-            steps_range = gast.Call(func=name(self.bind_free("range", range)),
+            steps_range = gast.Call(func=name(self.state.bind_free("range", range)),
                                     args=[name(info.steps)], keywords=[])
             if index is not None:
-                it = gast.Call(func=name(self.bind_free("reversed", reversed)),
+                it = gast.Call(func=name(self.state.bind_free("reversed", reversed)),
                                args=[steps_range], keywords=[])
                 target = name(index, gast.Store())
             else:
@@ -500,7 +475,7 @@ class ControlFlow:
 
     def _copied_in(self, body) -> Set[str]:
         """Primal names whose cotangent ``body`` copies with ``own`` before an update."""
-        own_name = self.injected and next((n for n, v in self.injected.items()
+        own_name = self.state.injected and next((n for n, v in self.state.injected.items()
                                            if v is runtime.own), None)
         names = set()
         for node in syntax.walk(gast.Module(body=list(body), type_ignores=[])):
@@ -513,10 +488,10 @@ class ControlFlow:
     def _bound_outside(self, var: str, loop) -> bool:
         """Is ``var`` a parameter, or assigned somewhere other than inside ``loop``? Then it
         holds a value when the reversed loop starts, and its cotangent can be made there."""
-        if var in self.wrt or var in self.params:
+        if var in self.state.wrt or var in self.state.params:
             return True
         inside = _stored(loop.body) | _stored_target(getattr(loop, "target", None))
-        return var in self.assigned_anywhere and var not in inside
+        return var in self.state.assigned_anywhere and var not in inside
 
     def _loop_body(self, loop, info: Loop):
         """The reversed body of one iteration, and the name of the iteration index if used."""
@@ -524,7 +499,7 @@ class ControlFlow:
         index = None
         if info.kind == "counter":
             body += [assign(n, self._pop(n)) for n in reversed(info.targets)
-                     if n in self.restores]
+                     if n in self.state.restores]
         body += self.reverse_block(loop.body)
         if info.recompute:
             read = {n.id for stmt in body for n in syntax.walk(stmt)
@@ -532,30 +507,30 @@ class ControlFlow:
             body = [copy.deepcopy(stmt) for stmt in info.recompute
                     if stmt.targets[0].id in read] + body
         for target, iterable, order in info.sources:
-            if target not in self.nonzero or iterable not in self.active:
-                self.nonzero.discard(target)
-                self.owned.discard(target)
+            if target not in self.state.nonzero or iterable not in self.state.active:
+                self.state.nonzero.discard(target)
+                self.state.owned.discard(target)
                 continue
             if index is None:
                 index = self._loop_index(loop)
             key: ast.AST = name(index)
             if order == "reversed":
                 key = gast.BinOp(
-                    left=gast.BinOp(left=gast.Call(func=name(self.bind_free("len", len)),
+                    left=gast.BinOp(left=gast.Call(func=name(self.state.bind_free("len", len)),
                                                    args=[name(iterable)], keywords=[]),
                                     op=gast.Sub(), right=const(1)),
                     op=gast.Sub(), right=name(index))
-            body += self.item_contribution(iterable, key, name(self.cotangent(target)),
+            body += self.item_contribution(iterable, key, name(self.state.cotangent(target)),
                                            basic=True)
-            self.nonzero.discard(target)
-            self.owned.discard(target)
+            self.state.nonzero.discard(target)
+            self.state.owned.discard(target)
         return body, index
 
     def _loop_index(self, loop) -> str:
         key = ("index", id(loop))
-        if key not in self.loop_names:
-            self.loop_names[key] = self.namer.fresh("k")
-        return self.loop_names[key]
+        if key not in self.state.loop_names:
+            self.state.loop_names[key] = self.state.namer.fresh("k")
+        return self.state.loop_names[key]
 
 
 _ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",

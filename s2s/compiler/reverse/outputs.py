@@ -39,11 +39,11 @@ class Outputs:
     def _outputs(self, ret: ast.AST) -> Tuple[List[str], ast.AST]:
         value = ret.value
         if value is None:
-            raise self.source.error(ret, "a function that returns None",
+            raise self.state.source.error(ret, "a function that returns None",
                                     "return the value to differentiate")
-        if self.has_aux:
+        if self.state.has_aux:
             if not (isinstance(value, gast.Tuple) and len(value.elts) >= 2):
-                raise self.source.error(
+                raise self.state.source.error(
                     ret, "has_aux=True with a single return value",
                     "with has_aux=True the function must return a tuple (out, aux1, ...) "
                     "of at least two items; only out is differentiated")
@@ -53,43 +53,37 @@ class Outputs:
             return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
         return [value.id if isinstance(value, gast.Name) else None], value
 
-    @property
-    def sens_name(self) -> str:
-        if not hasattr(self, "_sens_name"):
-            self._sens_name = self.namer.fresh("sens")
-        return self._sens_name
-
     def seeds(self, outputs, value_node):
         """Statements giving each output its cotangent, and the pullback's parameter."""
         seed_param = None
         stmts = []
         for i, out in enumerate(outputs):
-            if out is None or out not in self.active:
+            if out is None or out not in self.state.active:
                 continue
-            d = self.cotangent(out)
-            if self.mode == "vjp":
+            d = self.state.cotangent(out)
+            if self.state.mode == "vjp":
                 if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
                     seed_param = d
-                    self.nonzero.add(out)
+                    self.state.nonzero.add(out)
                     continue
-                seed_param = seed_param or self.namer.fresh("dout")
+                seed_param = seed_param or self.state.namer.fresh("dout")
                 seed = _item(name(seed_param), const(i))
-            elif self.sens_param:
-                seed = name(self.sens_name)
-                if isinstance(value_node, gast.Tuple) and not self.has_aux:
+            elif self.state.sens_param:
+                seed = name(self.state.sens_name)
+                if isinstance(value_node, gast.Tuple) and not self.state.has_aux:
                     seed = _item(seed, const(i))
             else:
-                seed = self._call_helper("ones_like", runtime.ones_like, [name(out)])
+                seed = self.state.call_helper("ones_like", runtime.ones_like, [name(out)])
             stmts.append(assign(d, seed))
-            self.nonzero.add(out)
+            self.state.nonzero.add(out)
         return seed_param, stmts
 
     def _final_cotangent(self, param: str) -> ast.AST:
-        if param not in self.nonzero:
-            return self._call_helper("zeros_like", runtime.zeros_like, [name(param)])
-        d = name(self.cotangent(param))
-        if param in self.tree_params:
-            return self._call_helper("restructure", runtime.restructure, [d, name(param)])
+        if param not in self.state.nonzero:
+            return self.state.call_helper("zeros_like", runtime.zeros_like, [name(param)])
+        d = name(self.state.cotangent(param))
+        if param in self.state.tree_params:
+            return self.state.call_helper("restructure", runtime.restructure, [d, name(param)])
         return d
 
     def _private_gradients(self, new: gast.FunctionDef) -> None:
@@ -98,9 +92,9 @@ class Outputs:
         a caller may update it in place. Values made by arithmetic or by NumPy functions
         that allocate are taken as they are."""
         ret = new.body[-1]
-        grads = ret.value if self.mode == "grad_only" else ret.value.elts[1]
+        grads = ret.value if self.state.mode == "grad_only" else ret.value.elts[1]
         holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
-            not self.single else (None, [grads])
+            not self.state.single else (None, [grads])
         bindings: Dict[str, List[ast.AST]] = {}
         plain: Set[int] = set()
         for node in syntax.walk(new):
@@ -138,9 +132,9 @@ class Outputs:
             else:
                 private = self._allocates(elt, fresh, loads)
             if not private:
-                elts[i] = self._call_helper("fresh_copy", runtime.fresh_copy, [elt])
+                elts[i] = self.state.call_helper("fresh_copy", runtime.fresh_copy, [elt])
         if holder is None:
-            if self.mode == "grad_only":
+            if self.state.mode == "grad_only":
                 ret.value = elts[0]
             else:
                 ret.value.elts[1] = elts[0]
@@ -159,7 +153,7 @@ class Outputs:
             return True
         if not isinstance(value, gast.Call):
             return False
-        func = self._callee(value)
+        func = self.state.callee(value)
         if func is UNRESOLVED:
             return isinstance(value.func, gast.Attribute) and value.func.attr in (
                 "sum", "mean", "prod", "copy", "dot")
@@ -175,8 +169,8 @@ class Outputs:
         """Split a flat gradient into a forward sweep that returns a pullback closure."""
         *backward, ret_stmt = backward
         value_node, grads_node = ret_stmt.value.elts
-        pullback = self.namer.fresh("pullback_" + fn.name.strip("_<>"))
-        param = seed_param or self.namer.fresh("dout")
+        pullback = self.state.namer.fresh("pullback_" + fn.name.strip("_<>"))
+        param = seed_param or self.state.namer.fresh("dout")
         # names the backward sweep restores belong to the forward sweep
         restored = _stored(backward) & (_stored(forward)
                                                 | set(parameter_names(fn)))
