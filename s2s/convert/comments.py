@@ -1,6 +1,6 @@
 """Comments that name the user line behind each part of the adjoint sweep.
 
-The reverse builder that conversion uses (``MarkedReverseBuilder``) marks every statement of
+The reverse builder that conversion uses marks (``mark_adjoint_lines``) every statement of
 the adjoint sweep, and the expressions in it, with the user line it comes from. Once the
 generated function is optimized and written out, ``adjoint_notes`` finds the first written
 statement that does each line's adjoint work, and ``with_comments`` puts the line above it:
@@ -21,28 +21,24 @@ from typing import Dict, List, Tuple
 
 import gast
 
-from s2s.compiler.reverse.builder import ReverseBuilder
 from s2s.convert.static import static_module_of
 
 
-class MarkedReverseBuilder(ReverseBuilder):
-    """The reverse builder, marking each statement of the adjoint sweep, and the
-    expressions in it, with the user line it comes from (``s2s_adjoint_of``), so that the
-    written module can say so in comments. Expressions are marked too because the optimizer
-    folds single-use temporaries into the statement that reads them: one written statement
-    may then do the work of several user lines. Primal and seed code carries no mark."""
-
-    def reverse_block(self, stmts):
-        out = super().reverse_block(stmts)
-        for stmt in out:
-            line = getattr(stmt, "lineno", None)
-            stmt.s2s_adjoint_of = line
-            if line is None:
-                continue
-            for node in _own_expressions(stmt):
-                if not hasattr(node, "s2s_adjoint_of"):    # inner blocks are marked first
-                    node.s2s_adjoint_of = line
-        return out
+def mark_adjoint_lines(block) -> None:
+    """Marks each statement of an adjoint block, and the expressions in it, with the user
+    line it comes from (``s2s_adjoint_of``), so that the written module can say so in
+    comments; the reverse builder calls it on every block it reverses (``on_adjoint_block``).
+    Expressions are marked too because the optimizer folds single-use temporaries into the
+    statement that reads them: one written statement may then do the work of several user
+    lines. Primal and seed code carries no mark."""
+    for stmt in block:
+        line = getattr(stmt, "lineno", None)
+        stmt.s2s_adjoint_of = line
+        if line is None:
+            continue
+        for node in _own_expressions(stmt):
+            if not hasattr(node, "s2s_adjoint_of"):    # inner blocks are marked first
+                node.s2s_adjoint_of = line
 
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers")

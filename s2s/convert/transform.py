@@ -20,8 +20,9 @@ from s2s import rules
 from s2s.compiler import pipeline
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.frontend.parse import Source, parse_function
+from s2s.compiler.reverse.builder import ReverseBuilder
 from s2s.compiler.reverse.nodes import parameter_names
-from s2s.convert.comments import MarkedReverseBuilder
+from s2s.convert.comments import mark_adjoint_lines
 from s2s.convert.static import check_reads
 from s2s.errors import S2SError
 
@@ -107,10 +108,10 @@ class StaticTransformer:
     def _build(self, unit: Generated, source: Source) -> None:
         check_reads(unit.fn, source.node)
         if unit.kind in ("grad", "vjp"):
-            builder = MarkedReverseBuilder(
+            builder = ReverseBuilder(
                 source, unit.wrt, single=unit.single, mode=unit.kind,
                 callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
-                call_vjp=pipeline.call_vjp)
+                call_vjp=pipeline.call_vjp, on_adjoint_block=mark_adjoint_lines)
         else:
             builder = ForwardBuilder(source, unit.wrt,
                                      callee_jvp=lambda fn, wrt: self._callee("jvp_callee", fn,

@@ -22,114 +22,117 @@ from typing import List
 
 import gast
 
-from s2s.runtime import numpy_helpers
-
 from s2s import runtime
 from s2s.compiler.frontend.normalize import assign, const, name
+from s2s.compiler.reverse import cotangents, primitives, saves
 from s2s.compiler.reverse.nodes import _copy, _has_active, _index_value, _item
+from s2s.compiler.reverse.state import ReverseState
+from s2s.runtime import numpy_helpers
 
 
-class ItemAdjoints:
-    """Mixin of ``ReverseBuilder``: the adjoints of item reads, item stores, list growth."""
+def subscript_adjoint(state: ReverseState, value: gast.Subscript,
+                      dresult: ast.AST) -> List[ast.AST]:
+    """The adjoint of ``y = x[index]``: ``dy`` goes into ``dx[index]``."""
+    base = value.value
+    if not isinstance(base, gast.Name) or base.id not in state.active:
+        return []
+    return item_contribution(state, base.id, value.slice, dresult,
+                             basic=_is_basic_index(value.slice))
 
-    def subscript_adjoint(self, value: gast.Subscript, dresult: ast.AST) -> List[ast.AST]:
-        base = value.value
-        if not isinstance(base, gast.Name) or base.id not in self.state.active:
-            return []
-        return self.item_contribution(base.id, value.slice, dresult,
-                                      basic=_is_basic_index(value.slice))
 
-    def item_contribution(self, var: str, index: ast.AST, value: ast.AST,
-                          basic: bool) -> List[ast.AST]:
-        """``d<var>[index] += value``, into a cotangent buffer owned by the generated code."""
-        if var not in self.state.active:
-            return []
-        d = self.state.cotangent(var)
-        out: List[ast.AST] = []
-        if var not in self.state.nonzero:
-            out.append(assign(d, self._zeros(var)))
-            self.state.nonzero.add(var)
-            self.state.owned.add(var)
-        elif var not in self.state.owned:
-            out.append(assign(d, self.state.call_helper("own", runtime.own, [name(d), name(var)])))
-            self.state.owned.add(var)
-        if var not in self.state.trees and basic:
-            out.append(gast.AugAssign(
-                target=gast.Subscript(value=name(d), slice=_copy(index), ctx=gast.Store()),
-                op=gast.Add(), value=value))
+def item_contribution(state: ReverseState, var: str, index: ast.AST, value: ast.AST,
+                      basic: bool) -> List[ast.AST]:
+    """``d<var>[index] += value``, into a cotangent buffer owned by the generated code."""
+    if var not in state.active:
+        return []
+    d = state.cotangent(var)
+    out: List[ast.AST] = []
+    if var not in state.nonzero:
+        out.append(assign(d, cotangents.zeros(state, var)))
+        state.nonzero.add(var)
+        state.owned.add(var)
+    elif var not in state.owned:
+        out.append(assign(d, state.call_helper("own", runtime.own, [name(d), name(var)])))
+        state.owned.add(var)
+    if var not in state.trees and basic:
+        out.append(gast.AugAssign(
+            target=gast.Subscript(value=name(d), slice=_copy(index), ctx=gast.Store()),
+            op=gast.Add(), value=value))
+    else:
+        out.append(gast.Expr(value=state.call_helper(
+            "add_at", runtime.add_at, [name(d), _index_value(index), value])))
+    return out
+
+
+def store_adjoint(state: ReverseState, stmt) -> List[ast.AST]:
+    """``x[i] = v`` reversed: v gets ``dx[i]``, which then goes to zero; x[i] is restored."""
+    target = stmt.targets[0]
+    var = target.value.id
+    if var not in state.active:
+        return []
+    index = _index_value(target.slice)
+    out: List[ast.AST] = [gast.Expr(value=state.call_helper(
+        "restore_item", runtime.restore_item,
+        [name(var), index, saves.pop(state, f"{var}[]")]))]
+    if var not in state.nonzero:
+        return out
+    value = stmt.value
+    if _has_active(value, state.active):
+        taken = state.fresh_temp(f"d{var}_item")
+        item = state.call_helper("take_item", runtime.take_item,
+                                 [name(state.cotangent(var)), _copy(index)])
+        out.append(assign(taken, item))
+        taken_value: ast.AST = name(taken)
+        if isinstance(value, gast.Name) and value.id not in state.trees:
+            # kept only where shapes do not prove dx[i] has v's shape already
+            check = state.call_helper("unbroadcast", numpy_helpers.unbroadcast,
+                                      [_copy(item), name(value.id)])
+            if primitives.shape_lowering(state, value.id, None).visit(check) is not check.args[0]:
+                taken_value = state.call_helper(
+                    "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
+        out += cotangents.contribute_to_operand(state, value, taken_value)
+    if var not in state.owned:
+        out.append(assign(state.cotangent(var), state.call_helper(
+            "own", runtime.own, [name(state.cotangent(var)), name(var)])))
+        state.owned.add(var)
+    out.append(gast.Expr(value=state.call_helper(
+        "clear_item", runtime.clear_item, [name(state.cotangent(var)), _copy(index)])))
+    return out
+
+
+def container_adjoint(state: ReverseState, stmt, call) -> List[ast.AST]:
+    """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
+    items, method = call.func.value.id, call.func.attr
+    if method not in ("append", "extend"):
+        raise state.source.error(
+            call, f"list.{method}() on a differentiated list",
+            "build lists with append or extend (or a list comprehension)")
+    if method == "append":
+        count: ast.AST = const(1)
+    else:
+        count = gast.Call(func=name(state.bind_free("len", len)), args=[_copy(call.args[0])],
+                          keywords=[])
+    out: List[ast.AST] = []
+    if items in state.nonzero:
+        parts = state.fresh_temp(f"d{items}_last")
+        contributions = (cotangents.contribute_to_operand(state, call.args[0], _item(name(parts),
+                                                                                     const(0)))
+                         if method == "append" else
+                         cotangents.contribute_to_operand(state, call.args[0], name(parts)))
+        if items not in state.owned:
+            out.append(assign(state.cotangent(items), state.call_helper(
+                "own", runtime.own, [name(state.cotangent(items)), name(items)])))
+            state.owned.add(items)
+        taken = state.call_helper("take_appended", runtime.take_appended,
+                                  [name(state.cotangent(items)), _copy(count)])
+        if contributions:
+            out.append(assign(parts, taken))
+            out += contributions
         else:
-            out.append(gast.Expr(value=self.state.call_helper(
-                "add_at", runtime.add_at, [name(d), _index_value(index), value])))
-        return out
-
-    def store_adjoint(self, stmt) -> List[ast.AST]:
-        """``x[i] = v`` reversed: v gets ``dx[i]``, which then goes to zero; x[i] is restored."""
-        target = stmt.targets[0]
-        var = target.value.id
-        if var not in self.state.active:
-            return []
-        index = _index_value(target.slice)
-        out: List[ast.AST] = [gast.Expr(value=self.state.call_helper(
-            "restore_item", runtime.restore_item,
-            [name(var), index, self._pop(f"{var}[]")]))]
-        if var not in self.state.nonzero:
-            return out
-        value = stmt.value
-        if _has_active(value, self.state.active):
-            taken = self.state.fresh_temp(f"d{var}_item")
-            item = self.state.call_helper("take_item", runtime.take_item,
-                                     [name(self.state.cotangent(var)), _copy(index)])
-            out.append(assign(taken, item))
-            taken_value: ast.AST = name(taken)
-            if isinstance(value, gast.Name) and value.id not in self.state.trees:
-                # kept only where shapes do not prove dx[i] has v's shape already
-                check = self.state.call_helper("unbroadcast", numpy_helpers.unbroadcast,
-                                          [_copy(item), name(value.id)])
-                if self._shape_lowering(value.id, None).visit(check) is not check.args[0]:
-                    taken_value = self.state.call_helper(
-                        "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
-            out += self.contribute_to_operand(value, taken_value)
-        if var not in self.state.owned:
-            out.append(assign(self.state.cotangent(var), self.state.call_helper(
-                "own", runtime.own, [name(self.state.cotangent(var)), name(var)])))
-            self.state.owned.add(var)
-        out.append(gast.Expr(value=self.state.call_helper(
-            "clear_item", runtime.clear_item, [name(self.state.cotangent(var)), _copy(index)])))
-        return out
-
-    def container_adjoint(self, stmt, call) -> List[ast.AST]:
-        """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
-        items, method = call.func.value.id, call.func.attr
-        if method not in ("append", "extend"):
-            raise self.state.source.error(
-                call, f"list.{method}() on a differentiated list",
-                "build lists with append or extend (or a list comprehension)")
-        if method == "append":
-            count: ast.AST = const(1)
-        else:
-            count = gast.Call(func=name(self.state.bind_free("len", len)), args=[_copy(call.args[0])],
-                              keywords=[])
-        out: List[ast.AST] = []
-        if items in self.state.nonzero:
-            parts = self.state.fresh_temp(f"d{items}_last")
-            contributions = (self.contribute_to_operand(call.args[0], _item(name(parts),
-                                                                             const(0)))
-                             if method == "append" else
-                             self.contribute_to_operand(call.args[0], name(parts)))
-            if items not in self.state.owned:
-                out.append(assign(self.state.cotangent(items), self.state.call_helper(
-                    "own", runtime.own, [name(self.state.cotangent(items)), name(items)])))
-                self.state.owned.add(items)
-            taken = self.state.call_helper("take_appended", runtime.take_appended,
-                                      [name(self.state.cotangent(items)), _copy(count)])
-            if contributions:
-                out.append(assign(parts, taken))
-                out += contributions
-            else:
-                out.append(gast.Expr(value=taken))
-        out.append(gast.Expr(value=self.state.call_helper("drop_last", runtime.drop_last,
-                                                     [name(items), count])))
-        return out
+            out.append(gast.Expr(value=taken))
+    out.append(gast.Expr(value=state.call_helper("drop_last", runtime.drop_last,
+                                                 [name(items), count])))
+    return out
 
 
 def _is_basic_index(index) -> bool:

@@ -8,6 +8,7 @@ after them.
 from __future__ import annotations
 
 import ast
+import copy
 from typing import Dict, List, Optional, Sequence, Set
 
 import gast
@@ -68,7 +69,7 @@ def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
                     nested.add(node.id)
     out = []
     for stmt in body:
-        _Rename(current).visit(stmt)
+        syntax.rename_loads(stmt, current)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             t = stmt.targets[0].id
             if t in defined and t not in nested:
@@ -78,16 +79,6 @@ def rename_reassigned(body: List[ast.AST], params: Sequence[str], namer: Namer
             defined.add(t)
         out.append(stmt)
     return out
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, current):
-        self.current = current
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.current:
-            node.id = self.current[node.id]
-        return node
 
 
 def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]:
@@ -113,11 +104,21 @@ def _store_counts(stmts) -> Dict[str, int]:
     return counts
 
 
-def _rename_loads(node, old: str, new: str):
-    for n in syntax.walk(node):
-        if isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load):
-            n.id = new
-    return node
+def stored_in(stmts) -> Set[str]:
+    """Every name ``stmts`` assign, at any depth."""
+    out = set()
+    for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            out.add(node.id)
+    return out
+
+
+def source_text(node) -> str:
+    """``node`` as source, for error messages."""
+    try:
+        return ast.unparse(gast.gast_to_ast(_copy(node)))
+    except Exception:
+        return type(node).__name__
 
 
 def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:
@@ -125,7 +126,6 @@ def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:
 
 
 def _copy(node):
-    import copy
     return copy.deepcopy(node)
 
 

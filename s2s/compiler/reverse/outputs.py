@@ -21,164 +21,168 @@ from typing import Dict, List, Set, Tuple
 import gast
 import numpy as np
 
-from s2s.runtime import numpy_helpers
-
 from s2s import runtime
-
 from s2s.compiler import syntax
 from s2s.compiler.frontend.normalize import assign, const, name
-from s2s.compiler.optimize import is_elementwise
 from s2s.compiler.frontend.resolve import UNRESOLVED
-from s2s.compiler.reverse.nodes import _arguments, _item, parameter_names
-from s2s.compiler.reverse.flow import _stored
+from s2s.compiler.optimize import is_elementwise
+from s2s.compiler.reverse import queries
+from s2s.compiler.reverse.nodes import _arguments, _item, parameter_names, stored_in
+from s2s.compiler.reverse.state import ReverseState
+from s2s.runtime import numpy_helpers
+
+_ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
+               np.array, np.copy, np.matmul, np.dot, np.outer, runtime.own,
+               runtime.zeros_like, runtime.ones_like, numpy_helpers.matmul_adjoint_x1,
+               numpy_helpers.matmul_adjoint_x2)
 
 
-class Outputs:
-    """Mixin of ``ReverseBuilder``: seeds, returned gradients, and the vjp's pullback."""
+def output_names(state, ret: ast.AST) -> Tuple[List[str], ast.AST]:
+    """The names of the differentiated outputs of ``return ...`` (None where an output is
+    not a name), and the returned value."""
+    value = ret.value
+    if value is None:
+        raise state.source.error(ret, "a function that returns None",
+                                 "return the value to differentiate")
+    if state.has_aux:
+        if not (isinstance(value, gast.Tuple) and len(value.elts) >= 2):
+            raise state.source.error(
+                ret, "has_aux=True with a single return value",
+                "with has_aux=True the function must return a tuple (out, aux1, ...) "
+                "of at least two items; only out is differentiated")
+        first = value.elts[0]
+        return [first.id if isinstance(first, gast.Name) else None], value
+    if isinstance(value, gast.Tuple):
+        return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
+    return [value.id if isinstance(value, gast.Name) else None], value
 
-    def _outputs(self, ret: ast.AST) -> Tuple[List[str], ast.AST]:
-        value = ret.value
-        if value is None:
-            raise self.state.source.error(ret, "a function that returns None",
-                                    "return the value to differentiate")
-        if self.state.has_aux:
-            if not (isinstance(value, gast.Tuple) and len(value.elts) >= 2):
-                raise self.state.source.error(
-                    ret, "has_aux=True with a single return value",
-                    "with has_aux=True the function must return a tuple (out, aux1, ...) "
-                    "of at least two items; only out is differentiated")
-            first = value.elts[0]
-            return [first.id if isinstance(first, gast.Name) else None], value
-        if isinstance(value, gast.Tuple):
-            return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
-        return [value.id if isinstance(value, gast.Name) else None], value
 
-    def seeds(self, outputs, value_node):
-        """Statements giving each output its cotangent, and the pullback's parameter."""
-        seed_param = None
-        stmts = []
-        for i, out in enumerate(outputs):
-            if out is None or out not in self.state.active:
+def seeds(state: ReverseState, outputs, value_node):
+    """Statements giving each output its cotangent, and the pullback's parameter."""
+    seed_param = None
+    stmts = []
+    for i, out in enumerate(outputs):
+        if out is None or out not in state.active:
+            continue
+        d = state.cotangent(out)
+        if state.mode == "vjp":
+            if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
+                seed_param = d
+                state.nonzero.add(out)
                 continue
-            d = self.state.cotangent(out)
-            if self.state.mode == "vjp":
-                if len(outputs) == 1 and not isinstance(value_node, gast.Tuple):
-                    seed_param = d
-                    self.state.nonzero.add(out)
-                    continue
-                seed_param = seed_param or self.state.namer.fresh("dout")
-                seed = _item(name(seed_param), const(i))
-            elif self.state.sens_param:
-                seed = name(self.state.sens_name)
-                if isinstance(value_node, gast.Tuple) and not self.state.has_aux:
-                    seed = _item(seed, const(i))
-            else:
-                seed = self.state.call_helper("ones_like", runtime.ones_like, [name(out)])
-            stmts.append(assign(d, seed))
-            self.state.nonzero.add(out)
-        return seed_param, stmts
+            seed_param = seed_param or state.namer.fresh("dout")
+            seed = _item(name(seed_param), const(i))
+        elif state.sens_param:
+            seed = name(state.sens_name)
+            if isinstance(value_node, gast.Tuple) and not state.has_aux:
+                seed = _item(seed, const(i))
+        else:
+            seed = state.call_helper("ones_like", runtime.ones_like, [name(out)])
+        stmts.append(assign(d, seed))
+        state.nonzero.add(out)
+    return seed_param, stmts
 
-    def _final_cotangent(self, param: str) -> ast.AST:
-        if param not in self.state.nonzero:
-            return self.state.call_helper("zeros_like", runtime.zeros_like, [name(param)])
-        d = name(self.state.cotangent(param))
-        if param in self.state.tree_params:
-            return self.state.call_helper("restructure", runtime.restructure, [d, name(param)])
-        return d
 
-    def _private_gradients(self, new: gast.FunctionDef) -> None:
-        """Each returned gradient is an array of its own: never an input, a global, or
-        another gradient (``return (dz, dz)`` becomes ``return (dz, fresh_copy(dz))``), so
-        a caller may update it in place. Values made by arithmetic or by NumPy functions
-        that allocate are taken as they are."""
-        ret = new.body[-1]
-        grads = ret.value if self.state.mode == "grad_only" else ret.value.elts[1]
-        holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
-            not self.state.single else (None, [grads])
-        bindings: Dict[str, List[ast.AST]] = {}
-        plain: Set[int] = set()
-        for node in syntax.walk(new):
-            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                    and isinstance(node.targets[0], gast.Name):
-                bindings.setdefault(node.targets[0].id, []).append(node.value)
-                plain.add(id(node.targets[0]))
-            elif isinstance(node, gast.AugAssign):
-                plain.add(id(node.target))      # x += v updates the array x already holds
-            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
-                    and id(node) not in plain:
-                bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
-        params = set(parameter_names(new))
-        loads: Dict[str, int] = {}
-        for node in syntax.walk(new):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                loads[node.id] = loads.get(node.id, 0) + 1
+def final_cotangent(state: ReverseState, param: str) -> ast.AST:
+    """The gradient returned for ``param``: its cotangent, or zeros if nothing reached it."""
+    if param not in state.nonzero:
+        return state.call_helper("zeros_like", runtime.zeros_like, [name(param)])
+    d = name(state.cotangent(param))
+    if param in state.tree_params:
+        return state.call_helper("restructure", runtime.restructure, [d, name(param)])
+    return d
 
-        visiting: Set[str] = set()
 
-        def fresh(name_: str) -> bool:
-            if name_ in params or name_ in visiting or not bindings.get(name_):
-                return False
-            visiting.add(name_)
-            try:
-                return all(self._allocates(v, fresh, loads) for v in bindings[name_])
-            finally:
-                visiting.discard(name_)
+def private_gradients(state: ReverseState, new: gast.FunctionDef) -> None:
+    """Each returned gradient is an array of its own: never an input, a global, or
+    another gradient (``return (dz, dz)`` becomes ``return (dz, fresh_copy(dz))``), so
+    a caller may update it in place. Values made by arithmetic or by NumPy functions
+    that allocate are taken as they are."""
+    ret = new.body[-1]
+    grads = ret.value if state.mode == "grad_only" else ret.value.elts[1]
+    holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
+        not state.single else (None, [grads])
+    bindings: Dict[str, List[ast.AST]] = {}
+    plain: Set[int] = set()
+    for node in syntax.walk(new):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node.value)
+            plain.add(id(node.targets[0]))
+        elif isinstance(node, gast.AugAssign):
+            plain.add(id(node.target))      # x += v updates the array x already holds
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                and id(node) not in plain:
+            bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
+    params = set(parameter_names(new))
+    loads: Dict[str, int] = {}
+    for node in syntax.walk(new):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
 
-        seen: Set[str] = set()
-        for i, elt in enumerate(elts):
-            if isinstance(elt, gast.Name):
-                private = elt.id not in seen and fresh(elt.id)
-                seen.add(elt.id)
-            else:
-                private = self._allocates(elt, fresh, loads)
-            if not private:
-                elts[i] = self.state.call_helper("fresh_copy", runtime.fresh_copy, [elt])
-        if holder is None:
-            if self.state.mode == "grad_only":
-                ret.value = elts[0]
-            else:
-                ret.value.elts[1] = elts[0]
+    visiting: Set[str] = set()
 
-    _ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
-                   np.array, np.copy, np.matmul, np.dot, np.outer, runtime.own,
-                   runtime.zeros_like, runtime.ones_like, numpy_helpers.matmul_adjoint_x1,
-                   numpy_helpers.matmul_adjoint_x2)
-
-    def _allocates(self, value, fresh, loads) -> bool:
-        """Does ``value`` make a new array (or an immutable number)? ``unbroadcast(g, x)``
-        may be g itself: it counts when g is a new array read only there."""
-        if value is None:
+    def fresh(name_: str) -> bool:
+        if name_ in params or name_ in visiting or not bindings.get(name_):
             return False
-        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant)):
-            return True
-        if not isinstance(value, gast.Call):
-            return False
-        func = self.state.callee(value)
-        if func is UNRESOLVED:
-            return isinstance(value.func, gast.Attribute) and value.func.attr in (
-                "sum", "mean", "prod", "copy", "dot")
-        if func is numpy_helpers.unbroadcast and value.args:
-            g = value.args[0]
-            if isinstance(g, gast.Name):
-                return loads.get(g.id) == 1 and fresh(g.id)
-            return self._allocates(g, fresh, loads)
-        return (any(func is f for f in self._ALLOCATING) or is_elementwise(func)
-                or self._is_full_reduction(value))
+        visiting.add(name_)
+        try:
+            return all(_allocates(state, v, fresh, loads) for v in bindings[name_])
+        finally:
+            visiting.discard(name_)
 
-    def _as_pullback(self, new, forward, backward, seed_param, fn, primal_temps):
-        """Split a flat gradient into a forward sweep that returns a pullback closure."""
-        *backward, ret_stmt = backward
-        value_node, grads_node = ret_stmt.value.elts
-        pullback = self.state.namer.fresh("pullback_" + fn.name.strip("_<>"))
-        param = seed_param or self.state.namer.fresh("dout")
-        # names the backward sweep restores belong to the forward sweep
-        restored = _stored(backward) & (_stored(forward)
-                                                | set(parameter_names(fn)))
-        inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
-        inner_body.append(gast.Return(value=grads_node))
-        inner = gast.FunctionDef(
-            name=pullback, args=_arguments([param]), body=inner_body, decorator_list=[],
-            returns=None, type_comment=None, type_params=[])
-        new.body = forward + [inner, gast.Return(value=gast.Tuple(
-            elts=[value_node, name(pullback)], ctx=gast.Load()))]
-        return new
+    seen: Set[str] = set()
+    for i, elt in enumerate(elts):
+        if isinstance(elt, gast.Name):
+            private = elt.id not in seen and fresh(elt.id)
+            seen.add(elt.id)
+        else:
+            private = _allocates(state, elt, fresh, loads)
+        if not private:
+            elts[i] = state.call_helper("fresh_copy", runtime.fresh_copy, [elt])
+    if holder is None:
+        if state.mode == "grad_only":
+            ret.value = elts[0]
+        else:
+            ret.value.elts[1] = elts[0]
+
+
+def _allocates(state: ReverseState, value, fresh, loads) -> bool:
+    """Does ``value`` make a new array (or an immutable number)? ``unbroadcast(g, x)``
+    may be g itself: it counts when g is a new array read only there."""
+    if value is None:
+        return False
+    if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Constant)):
+        return True
+    if not isinstance(value, gast.Call):
+        return False
+    func = state.callee(value)
+    if func is UNRESOLVED:
+        return isinstance(value.func, gast.Attribute) and value.func.attr in (
+            "sum", "mean", "prod", "copy", "dot")
+    if func is numpy_helpers.unbroadcast and value.args:
+        g = value.args[0]
+        if isinstance(g, gast.Name):
+            return loads.get(g.id) == 1 and fresh(g.id)
+        return _allocates(state, g, fresh, loads)
+    return (any(func is f for f in _ALLOCATING) or is_elementwise(func)
+            or queries.is_full_reduction(state, value))
+
+
+def as_pullback(state: ReverseState, new, forward, backward, seed_param, fn, primal_temps):
+    """Split a flat gradient into a forward sweep that returns a pullback closure."""
+    *backward, ret_stmt = backward
+    value_node, grads_node = ret_stmt.value.elts
+    pullback = state.namer.fresh("pullback_" + fn.name.strip("_<>"))
+    param = seed_param or state.namer.fresh("dout")
+    # names the backward sweep restores belong to the forward sweep
+    restored = stored_in(backward) & (stored_in(forward)
+                                      | set(parameter_names(fn)))
+    inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
+    inner_body.append(gast.Return(value=grads_node))
+    inner = gast.FunctionDef(
+        name=pullback, args=_arguments([param]), body=inner_body, decorator_list=[],
+        returns=None, type_comment=None, type_params=[])
+    new.body = forward + [inner, gast.Return(value=gast.Tuple(
+        elts=[value_node, name(pullback)], ctx=gast.Load()))]
+    return new

@@ -1,0 +1,234 @@
+"""The adjoint of a primitive: a call or an operator that has a rule, pasted from its template.
+
+``apply_rule`` binds the rule's parameters to the operands, pastes its body with names made
+fresh, decides the shape helpers (``unbroadcast``, matrix-product adjoints) where shape
+classes know the shapes, and turns each ``d<param> = ...`` of the rule into a contribution
+to that operand's cotangent (``cotangents.contribute``).
+
+    y = np.tanh(x)   (rule: dx = dresult * (1 - result * result))
+                     ->     dx = dy * (1 - y * y)
+"""
+from __future__ import annotations
+
+import ast
+from functools import partial
+from typing import Any, Dict, List, Optional
+
+import gast
+import numpy as np
+
+from s2s import rules
+from s2s.compiler import syntax
+from s2s.compiler.analysis.shapes import LowerShapeHelpers
+from s2s.compiler.expand import Expansion, bind_call, expand, template_of
+from s2s.compiler.frontend.normalize import assign, dotted, name
+from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.optimize import Context
+from s2s.compiler.reverse import cotangents, queries
+from s2s.compiler.reverse.nodes import _has_active, source_text
+from s2s.compiler.reverse.state import ReverseState
+from s2s.errors import MissingRuleError, UnsupportedSyntaxError
+from s2s.runtime import numpy_helpers
+
+
+def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast.AST,
+                 stmt: ast.AST) -> List[ast.AST]:
+    """The adjoint of ``target = call`` for a call with a rule (a NumPy function, an array
+    method), given ``dresult``, the cotangent of ``target``. No active operand: nothing.
+    A call with no rule, or one s2s cannot resolve, raises a located error.
+
+        y = np.tanh(x)     ->     dx = dy * (1 - y * y)
+    """
+    operands = list(call.args) + [k.value for k in call.keywords]
+    if isinstance(call.func, gast.Attribute):
+        operands.append(call.func.value)
+    if not any(_has_active(o, state.active) for o in operands):
+        return []           # nothing differentiated goes in: nothing comes back
+    for arg in call.args:
+        if isinstance(arg, gast.Starred):
+            raise state.source.error(arg, "a *args call to a primitive",
+                                     "pass the arguments one by one")
+    keywords = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise state.source.error(call, "a **kwargs call to a primitive",
+                                     "pass keyword arguments one by one")
+        keywords[kw.arg] = kw.value
+    func = state.callee(call)
+    if func is UNRESOLVED and isinstance(call.func, gast.Attribute) \
+            and isinstance(call.func.value, gast.Name):
+        method = getattr(np.ndarray, call.func.attr, None)
+        if method is None or rules.reverse_rule(method) is None:
+            raise state.source.error(
+                call, f"the method .{call.func.attr}()",
+                "no rule for this array method; call the NumPy function instead, or "
+                "register a rule with @s2s.adjoint(np.ndarray." + call.func.attr + ")",
+                cls=MissingRuleError)
+        return apply_rule(state, method, [call.func.value] + list(call.args), keywords,
+                          target, dresult, stmt)
+    if func is UNRESOLVED:
+        raise state.source.error(call, f"a call to '{source_text(call.func)}'",
+                                 "s2s resolves called functions at transform time; call a "
+                                 "global or imported function", cls=UnsupportedSyntaxError)
+    if rules.is_nondifferentiable(func):
+        return []
+    if rules.reverse_rule(func) is None:
+        label = dotted(call.func) or source_text(call.func)
+        raise state.source.error(
+            call, f"a call to {label}",
+            f"register a rule: @s2s.adjoint({label}) above "
+            f"def {_short(label)}_rule(...): "
+            f"d<param> = dresult * ...  (see the README, 'Your own rules')",
+            cls=MissingRuleError,
+            message=f"s2s has no differentiation rule for {label} "
+                    f"({getattr(func, '__module__', None) or 'builtin'}."
+                    f"{getattr(func, '__qualname__', getattr(func, '__name__', label))})")
+    return apply_rule(state, func, list(call.args), keywords, target, dresult, stmt)
+
+
+def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],
+               target: str, dresult: ast.AST, stmt: ast.AST) -> List[ast.AST]:
+    """The reverse rule of ``fn``, pasted with its parameters bound to ``args`` and
+    ``keywords``, its result to ``target`` and its ``dresult`` to ``dresult``; each
+    ``d<param> = ...`` of the rule becomes a contribution to that operand's cotangent.
+
+        z = x * w    (rule: dx = unbroadcast(dresult * w, x); dw = ...)
+                     ->     dx = dz * w
+                            dw = dz * x
+    """
+    rule = rules.reverse_rule(fn)
+    if rule is None:
+        raise state.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
+                                 "no rule is registered for it", cls=MissingRuleError)
+    template = template_of(rule)
+    bound = bind_call(template, args, keywords)
+    if bound is None:
+        raise state.source.error(
+            stmt, f"this call of {getattr(fn, '__name__', fn)}",
+            f"the rule supports the arguments {template.signature}", cls=MissingRuleError)
+    # only expand when some differentiable operand is active
+    wanted = [p for p in template.differentiable if _has_active(bound.get(p), state.active)]
+    if not wanted:
+        return []
+    placeholder = "__s2s_result__"
+    expansion = expand(template, bound, name(placeholder), dresult,
+                       state.fresh_temp, state.bind_free)
+    lower = shape_lowering(state, target, dresult)
+    for i, stmt_ in enumerate(expansion.statements):
+        # the operand's old value was set aside (read_alias); the result keeps its own name
+        syntax.rename_loads(stmt_, {**state.read_alias, placeholder: target})
+        expansion.statements[i] = lower.visit(stmt_)
+    return lower_contributions(state, expansion, bound)
+
+
+def shape_lowering(state: ReverseState, target: str, dresult: ast.AST):
+    """Decides ``unbroadcast`` and the matrix-product adjoints of a rule's expansion
+    where shape classes know the shapes (see ``shapes.LowerShapeHelpers``)."""
+    overrides = {}
+    if isinstance(dresult, gast.Name) and target in state.classes:
+        overrides[dresult.id] = state.classes[target]
+    for old, new in state.read_alias.items():
+        if old in state.classes:
+            overrides[new] = state.classes[old]
+    classes = _AdjointClasses(state.classes, overrides, state.primal_of)
+    unbroadcast = state.name_of(numpy_helpers.unbroadcast)
+    ctx = Context(set(), set(), {}, partial(queries.is_elementwise_call, state), unbroadcast,
+                  is_number=partial(queries.is_global_number, state), callee=state.callee,
+                  numpy=lambda: state.bind_free("np", np))
+    return LowerShapeHelpers(classes, ctx)
+
+
+def lower_contributions(state: ReverseState, expansion: Expansion, bound: Dict[str, ast.AST]
+                        ) -> List[ast.AST]:
+    """Turn the rule's ``d<param> = ...`` markers into assignments or accumulations."""
+    out: List[ast.AST] = []
+    for stmt in expansion.statements:
+        marker = _assigned_marker(stmt, expansion.contributions)
+        if marker is None:
+            if isinstance(stmt, gast.If):
+                out += _dynamic_branch(state, stmt, expansion, bound)
+            else:
+                out.append(stmt)
+            continue
+        param = expansion.contributions[marker]
+        out += cotangents.contribute_to_operand(state, bound.get(param), stmt.value)
+    return out
+
+
+def _dynamic_branch(state: ReverseState, stmt, expansion, bound):
+    """A rule ``if`` decided at run time: accumulate into materialized cotangents."""
+    before = []
+    for inner in syntax.walk(stmt):
+        marker = _assigned_marker(inner, expansion.contributions)
+        if marker is None:
+            continue
+        for var in _operand_names(bound.get(expansion.contributions[marker])):
+            if var in state.active and var not in state.nonzero:
+                before.append(assign(state.cotangent(var), cotangents.zeros(state, var)))
+                state.nonzero.add(var)
+                state.owned.add(var)
+
+    def lower(block):
+        result = []
+        for s in block:
+            marker = _assigned_marker(s, expansion.contributions)
+            if marker is not None:
+                param = expansion.contributions[marker]
+                result += cotangents.contribute_to_operand(state, bound.get(param), s.value)
+            elif isinstance(s, gast.If):
+                s.body = lower(s.body) or [gast.Pass()]
+                s.orelse = lower(s.orelse)
+                result.append(s)
+            else:
+                result.append(s)
+        return result
+    stmt.body = lower(stmt.body) or [gast.Pass()]
+    stmt.orelse = lower(stmt.orelse)
+    return before + [stmt]
+
+
+def _operand_names(node) -> List[str]:
+    if node is None:
+        return []
+    return [n.id for n in syntax.walk(node) if isinstance(n, gast.Name)]
+
+
+def _assigned_marker(stmt, markers) -> Optional[str]:
+    if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in markers):
+        return stmt.targets[0].id
+    return None
+
+
+def _short(label: str) -> str:
+    return label.split(".")[-1]
+
+
+class _AdjointClasses:
+    """Shape classes as a rule's expansion sees them: a cotangent is in its primal's class,
+    and ``overrides`` (the rule's result cotangent, old values set aside) come first. Looked
+    up name by name, so that no statement copies the classes of the whole function."""
+
+    def __init__(self, classes, overrides, primal_of):
+        self.classes, self.overrides, self.primal_of = classes, overrides, primal_of
+
+    def __getitem__(self, name):
+        if name in self.overrides:
+            return self.overrides[name]
+        primal = self.primal_of(name) if isinstance(name, str) else None
+        if primal is not None and primal in self.classes:
+            return self.classes[primal]
+        return self.classes[name]
+
+    def __contains__(self, name) -> bool:
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default

@@ -1,0 +1,218 @@
+"""Static questions the reverse modules ask about the primal: what its calls and names are.
+
+What a call resolves to and what kind it is (a rule, a user function, a function known only
+at run time, a constant); whether it is elementwise, pure, or a reduction to one number;
+which names may hold containers (their cotangents are pytrees); which are global numbers;
+which active names are updated in place; and which names the adjoint reads only for their
+shape (``unbroadcast(g, x)``), so that saving an overwritten one keeps just its shape.
+"""
+from __future__ import annotations
+
+import ast
+import types
+from typing import List, Set
+
+import gast
+import numpy as np
+
+from s2s import rules
+from s2s.compiler import syntax
+from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
+from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.frontend.resolve import is_constant_call as _constant_call
+from s2s.compiler.optimize import is_elementwise
+from s2s.compiler.reverse.state import ReverseState
+from s2s.runtime import numpy_helpers
+
+_FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+                    np.ndarray.sum, np.ndarray.mean, np.ndarray.prod, np.ndarray.max,
+                    np.ndarray.min, np.ndarray.var, np.ndarray.std}
+
+
+def is_constant_call(state: ReverseState, call: gast.Call) -> bool:
+    """Does ``call`` give a value with no derivative (a shape query, a comparison...)?"""
+    return _constant_call(state.callee(call), call)
+
+
+def is_elementwise_call(state: ReverseState, call: gast.Call) -> bool:
+    """Does ``call`` apply an elementwise function (a ufunc, a math function)?"""
+    func = call.func
+    if isinstance(func, gast.Name) and func.id in state.injected:
+        return is_elementwise(state.injected[func.id])
+    return is_elementwise(state.resolver.resolve(func))
+
+
+def is_full_reduction(state: ReverseState, call: gast.Call) -> bool:
+    """``np.sum(x)``, ``x.mean()``...: a reduction over every axis, giving one number."""
+    func = state.callee(call)
+    if func is UNRESOLVED and isinstance(call.func, gast.Attribute):
+        func = getattr(np.ndarray, call.func.attr, None)
+        args = call.args
+    else:
+        args = call.args[1:]
+    if func not in _FULL_REDUCTIONS:
+        return False
+    # axis=None and keepdims=False keep it full; axis=0 does not (0 is falsy too)
+    return not args and all(k.arg not in ("axis", "keepdims") or
+                            (isinstance(k.value, gast.Constant)
+                             and k.value.value in (None, False)
+                             and type(k.value.value) is not int)
+                            for k in call.keywords)
+
+
+def is_global_number(state: ReverseState, name_: str) -> bool:
+    """Is ``name_`` a global holding an int or a float?"""
+    if name_ in state.locals:
+        return False
+    value = state.source.lookup(name_)
+    return type(value) in (int, float)
+
+
+def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
+    """Names that may hold containers (their cotangents are pytrees)."""
+    trees = set(state.tree_params)
+    args = state.source.node.args
+    for extra in (args.vararg, args.kwarg):
+        if extra is not None:
+            trees.add(extra.id)
+    for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        # a function's cotangent is a dict: one entry per value it closes over
+        if isinstance(node, gast.FunctionDef):
+            trees.add(node.name)
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+            trees |= {t.id for t in node.targets if isinstance(t, gast.Name)}
+    changed = True
+    while changed:
+        changed = False
+        for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+                continue
+            t, v = stmt.targets[0].id, stmt.value
+            maybe = (isinstance(v, (gast.Tuple, gast.List, gast.Dict))
+                     or isinstance(v, gast.Call) and call_kind(state, v) in ("static",
+                                                                             "dynamic")
+                     or isinstance(v, gast.Name) and v.id in trees
+                     or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
+                     and v.value.id in trees)
+            if maybe and t not in trees:
+                trees.add(t)
+                changed = True
+    return trees
+
+
+def read_for_shape_only(state: ReverseState, stmts) -> Set[str]:
+    """Names the adjoint reads only for their shape (``unbroadcast(g, x)``)."""
+    shape_fns = {state.name_of(numpy_helpers.unbroadcast),
+                 state.name_of(numpy_helpers.expand_reduced)} - {None}
+    shape_reads, other_reads = set(), set()
+    positions = set()
+    for stmt in stmts:
+        for node in syntax.walk(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id in shape_fns and len(node.args) >= 2 \
+                    and isinstance(node.args[1], gast.Name):
+                positions.add(id(node.args[1]))
+                shape_reads.add(node.args[1].id)
+    for stmt in stmts:
+        for node in syntax.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and id(node) not in positions:
+                other_reads.add(node.id)
+    return shape_reads - other_reads
+
+
+def call_kind(state: ReverseState, call: gast.Call) -> str:
+    """'rule', 'static' (a known Python function), 'dynamic' (known at run time only),
+    or 'constant'."""
+    func = state.callee(call)
+    starred = any(isinstance(a, gast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords)
+    if func is UNRESOLVED:
+        f = call.func
+        if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                and f.value.id != "self":
+            method = getattr(np.ndarray, f.attr, None)
+            if method is not None and (rules.reverse_rule(method) is not None
+                                       or rules.is_nondifferentiable(method)):
+                return "constant" if rules.is_nondifferentiable(method) else "rule"
+        return "dynamic"
+    if rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
+            int, bool, str, range, type, len):
+        return "constant"
+    if rules.reverse_rule(func) is not None:
+        return "rule"
+    if _is_user_function(func) and not starred:
+        return "static"
+    if callable(func) and not isinstance(func, type) and not _is_builtin(func):
+        return "dynamic"
+    return "rule"       # no rule: call_adjoint reports it
+
+
+def is_source(state: ReverseState, value: ast.AST) -> bool:
+    """In weights mode: values that may hold or depend on parameters read via objects."""
+    if isinstance(value, gast.Attribute):
+        return value.attr not in STATIC_ATTRIBUTES
+    if isinstance(value, gast.Call):
+        return call_kind(state, value) in ("static", "dynamic")
+    return False
+
+
+def is_pure(state: ReverseState, value) -> bool:
+    """Arithmetic, comparisons and NumPy/math functions of names: no side effects."""
+    if isinstance(value, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+        return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
+                                  gast.Compare)) or not isinstance(n, ast.expr)
+                   for n in syntax.walk(value))
+    if isinstance(value, gast.Call):
+        func = state.callee(value)
+        module = getattr(func, "__module__", None) or ""
+        if isinstance(func, np.ufunc) or module == "math":
+            return True
+        return module.startswith("numpy") and not module.startswith("numpy.random") \
+            and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
+    return False
+
+
+def resolves_to(state: ReverseState, func, obj) -> bool:
+    """Does the expression ``func`` mean ``obj`` (``range``, ``zip``...)?"""
+    return state.resolver.resolve(func) is obj
+
+
+def is_active_code(state: ReverseState, stmts) -> bool:
+    """Does ``stmts`` assign or update any active name?"""
+    for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                and node.id in state.active:
+            return True
+        if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+            func = node.value.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and func.value.id in state.active:
+                return True
+    return False
+
+
+def mutated_names(state: ReverseState, primal) -> Set[str]:
+    """Active names updated in place: ``x[i] = v``, ``xs.append(v)``."""
+    names = set()
+    for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
+                and isinstance(node.targets[0].value, gast.Name):
+            names.add(node.targets[0].value.id)
+        elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
+                and isinstance(node.value.func, gast.Attribute) \
+                and isinstance(node.value.func.value, gast.Name) \
+                and node.value.func.attr in ("append", "extend"):
+            names.add(node.value.func.value.id)
+    return names & state.active
+
+
+def _is_builtin(func) -> bool:
+    return isinstance(func, (types.BuiltinFunctionType, types.BuiltinMethodType, np.ufunc))
+
+
+def _is_user_function(func) -> bool:
+    return (isinstance(func, types.FunctionType) and rules.reverse_rule(func) is None
+            and not rules.is_nondifferentiable(func))
