@@ -55,11 +55,12 @@ from s2s.compiler.forward.tidy import (DropShaping, SpliceStarred, drop_self_ass
 from s2s.compiler.forward.visitor import TangentVisitor
 from s2s.compiler.frontend.aliasing import check_aliasing
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import const, normalize
+from s2s.compiler.frontend.normalize import normalize
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import local_names
 from s2s.compiler.optimize import optimize
 from s2s.compiler.reverse.nodes import parameter_names
+from s2s.compiler.syntax import const
 from s2s.runtime import broadcast_like
 from s2s.runtime.numpy_helpers import unbroadcast
 

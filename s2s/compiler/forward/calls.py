@@ -35,9 +35,9 @@ from s2s.compiler.forward.nodes import source_text
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.syntax import assign, const, name
 from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 
 

@@ -21,10 +21,10 @@ from s2s.compiler.analysis.activity import varied_names
 from s2s.compiler.forward.nodes import bound_names, with_parameters
 from s2s.compiler.forward.prepare import Prepare
 from s2s.compiler.forward.state import FlowState, TangentState
-from s2s.compiler.frontend.normalize import const, normalize
+from s2s.compiler.frontend.normalize import normalize
 from s2s.compiler.frontend.resolve import local_names
 from s2s.compiler.reverse.nodes import parameter_names
-from s2s.compiler.syntax import loaded_names
+from s2s.compiler.syntax import const, loaded_names
 
 Block = Callable[[List[ast.AST]], List[ast.AST]]
 

@@ -25,7 +25,7 @@ import gast
 
 from s2s.compiler.forward.nodes import bound_names, rebound_names, stored_names
 from s2s.compiler.forward.state import TangentState
-from s2s.compiler.frontend.normalize import assign, name
+from s2s.compiler.syntax import assign, name
 
 Block = Callable[[List[ast.AST]], List[ast.AST]]
 

@@ -18,12 +18,13 @@ from typing import List
 import gast
 
 from s2s.compiler import syntax
-from s2s.compiler.frontend.checks import UNSUPPORTED
 from s2s.compiler.forward.nodes import container_of
 from s2s.compiler.forward.scope import Scope
+from s2s.compiler.frontend.checks import UNSUPPORTED
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, dotted, is_atom, name
+from s2s.compiler.frontend.normalize import is_atom
 from s2s.compiler.frontend.parse import Source
+from s2s.compiler.syntax import assign, const, dotted, name
 
 
 class Prepare:

@@ -24,10 +24,9 @@ from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_rea
 from s2s.compiler.context import is_elementwise
 from s2s.compiler.forward.nodes import bound_names, container_of, stored_names, walk_statements
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import name
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import Resolver, is_constant_call
-from s2s.compiler.syntax import names_in
+from s2s.compiler.syntax import name, names_in
 
 
 class Scope:

@@ -25,8 +25,8 @@ from s2s import runtime
 from s2s.compiler.forward.scope import Scope
 from s2s.compiler.forward.zeros import is_zero, symbolic_zero
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.frontend.parse import Source
+from s2s.compiler.syntax import assign, const, name
 
 
 @dataclass

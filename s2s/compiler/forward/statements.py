@@ -30,8 +30,7 @@ from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, 
 from s2s.compiler.forward.nodes import container_of, describe, rename_everywhere
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
-from s2s.compiler.frontend.normalize import assign, const, name
-from s2s.compiler.syntax import loaded_names
+from s2s.compiler.syntax import assign, const, loaded_names, name
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,

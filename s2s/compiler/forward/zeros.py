@@ -24,7 +24,7 @@ from s2s import runtime
 
 from s2s.compiler import syntax
 from s2s.compiler.forward.scope import Scope
-from s2s.compiler.frontend.normalize import const, name
+from s2s.compiler.syntax import const, name
 
 ZERO = "__s2s_zero__"          # a symbolic zero tangent inside an expanded rule
 RESULT = "__s2s_result__"      # the primal result while a rule is expanded
