@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import linecache
 import types
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
@@ -173,7 +174,21 @@ class GradFunction:
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
                  sens_param: bool, return_value: bool, weights: Any = None):
         fn = as_function(fn)
+        # a bound method: grad_position counts the caller's arguments, not self
+        self._bound = _NO_SELF
+        if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+            self._bound, fn = fn.__self__, fn.__func__
+            grad_position = _after_self(grad_position)
+        elif not isinstance(fn, types.FunctionType) and isinstance(
+                getattr(type(fn), "__call__", None), types.FunctionType) \
+                and rules.reverse_rule(fn) is None:
+            # a callable object: its __call__, bound to it
+            self._bound, fn = fn, type(fn).__call__
+            grad_position = _after_self(grad_position)
         self.fn = fn
+        self._options = (grad_position, has_aux, sens_param, return_value, weights)
+        self._by_arity: Optional[Dict[int, "GradFunction"]] = {} if _takes_star_args(fn) \
+            else None
         fname = getattr(fn, "__name__", repr(fn))
         self.weights, self.single_weight = _normalize_weights(weights)
         if grad_position is None and self.weights is not None:
@@ -198,6 +213,19 @@ class GradFunction:
         self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
         self.__module__ = getattr(fn, "__module__", None)
         self.__doc__ = getattr(fn, "__doc__", None)
+
+    def _for_arity(self, count: int) -> "GradFunction":
+        """For a function that takes ``*args``: the gradient of a plain function of
+        ``count`` parameters that calls it (so positions may land in ``*args``)."""
+        found = self._by_arity.get(count)
+        if found is None:
+            grad_position, has_aux, sens_param, return_value, weights = self._options
+            if self._bound is not _NO_SELF:
+                grad_position = _before_self(grad_position)
+            found = self._by_arity[count] = GradFunction(
+                fixed_arity(self.fn, count), grad_position, has_aux, sens_param,
+                return_value, weights)
+        return found
 
     def __s2s_function__(self) -> Callable:
         """The plain function a call of this object inside differentiated code stands for
@@ -273,6 +301,10 @@ class GradFunction:
         return self._runs()
 
     def __call__(self, *args, **kwargs):
+        if self._bound is not _NO_SELF:
+            args = (self._bound,) + args
+        if self._by_arity is not None:
+            return self._for_arity(len(args))(*args, **kwargs)
         if self.sens_param and "sens" in kwargs:
             args = args + (kwargs.pop("sens"),)
         # the common case first: differentiated arguments that are floats or float arrays
@@ -301,15 +333,15 @@ class GradFunction:
         if self.weights is None:
             value, grads = compiled(*args, **kwargs)
         else:
-            value, grads = self._with_weights(compiled, args, kwargs)
+            (value, grads), sink = self._with_weights(compiled, args, kwargs)
         if self.positions:
             if self.single:
                 grads = _match_dtype(grads, originals[0])
             else:
                 grads = tuple(_match_dtype(g, x) for g, x in zip(grads, originals))
         if self.weights is not None:
-            grads = self._weight_grads() if not self.positions else (grads,
-                                                                     self._weight_grads())
+            grads = self._weight_grads(sink) if not self.positions else (
+                grads, self._weight_grads(sink))
         if self.return_value:
             return value, grads
         if self.has_aux:
@@ -358,18 +390,17 @@ class GradFunction:
         return args, originals, tuple(trees)
 
     def _with_weights(self, compiled, args, kwargs):
+        """Run ``compiled`` while this thread's sink collects the weights' cotangents."""
         sink = {id(w): [w, None] for w in self.weights}
-        runtime._weight_sinks.append(sink)
+        stack = runtime.weight_sinks.stack
+        stack.append(sink)
         try:
             result = compiled(*args, **kwargs)
         finally:
-            runtime._weight_sinks.pop()
-        self._sink = sink
-        return result
+            stack.pop()
+        return result, sink
 
-    def _weight_grads(self):
-        sink = self._sink
-        self._sink = None
+    def _weight_grads(self, sink):
         grads = []
         for w in self.weights:
             g = sink[id(w)][1]
@@ -394,6 +425,68 @@ def _arg_shapes(args) -> tuple:
 _ndarray, _float64 = np.ndarray, np.float64
 _MEMO_LIMIT = 64        # shape sets a grad object remembers (beyond: the pipeline's cache)
 clear_cache = pipeline.clear_cache
+
+
+_NO_SELF = object()
+
+
+def _after_self(position: Position) -> Position:
+    """Positions counted from a bound method's first argument, counted from ``self``."""
+    if isinstance(position, int) and not isinstance(position, bool):
+        return position + 1 if position >= 0 else position
+    if isinstance(position, (tuple, list)):
+        return tuple(_after_self(p) if isinstance(p, int) and not isinstance(p, bool)
+                     else p for p in position)
+    return position
+
+
+def _before_self(position: Position) -> Position:
+    if isinstance(position, int) and not isinstance(position, bool):
+        return position - 1 if position > 0 else position
+    if isinstance(position, tuple):
+        return tuple(_before_self(p) for p in position)
+    return position
+
+
+def _takes_star_args(fn: Callable) -> bool:
+    """Does ``fn`` collect positional arguments in ``*args`` (a Python function with
+    ``*args``, or a primitive whose rule has them, such as ``max`` or ``np.einsum``)?"""
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & inspect.CO_VARARGS)
+    rule = rules.reverse_rule(fn)
+    if rule is None:
+        return False
+    return any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(rule).parameters.values())
+
+
+def fixed_arity(fn: Callable, count: int) -> types.FunctionType:
+    """``def max(a0, a1): return target(a0, a1)``: a Python function of ``count``
+    parameters that calls ``fn`` and whose source s2s can read, for a callable whose own
+    parameters do not say where each argument goes (``*args``, a primitive, a bound method,
+    which becomes ``target(bound, a0, ...)``). Its code is shared by every callable of one
+    name and arity, so the pipeline's cache serves each one's gradient."""
+    bound = _NO_SELF
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        bound, fn = fn.__self__, fn.__func__
+    python = getattr(fn, "__code__", None) is not None
+    fname = getattr(fn, "__name__", "function").strip("<>") or "function"
+    key = (fname, count, python, bound is not _NO_SELF)
+    code = _shim_code.get(key)
+    if code is None:
+        params = [f"a{i}" for i in range(count)] + (["**kwargs"] if python else [])
+        passed = (["bound"] if bound is not _NO_SELF else []) + params
+        text = f"def {fname}({', '.join(params)}):\n    return target({', '.join(passed)})\n"
+        filename = f"<s2s {fname} with {count} arguments>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        code = _shim_code[key] = compile(text, filename, "exec").co_consts[0]
+    scope = {"target": fn, "__builtins__": builtins}
+    if bound is not _NO_SELF:
+        scope["bound"] = bound
+    return types.FunctionType(code, scope, fname)
+
+
+_shim_code: Dict[tuple, types.CodeType] = {}
 
 
 def _normalize_weights(weights):

@@ -22,7 +22,9 @@ reverse) and the functions returned by ``jacfwd``/``hessian`` (forward over forw
 """
 from __future__ import annotations
 
+import inspect
 import itertools
+import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -117,6 +119,17 @@ def _param_names(fn: Callable) -> List[str]:
     if getattr(fn, "__code__", None) is not None:
         return api.parameter_names_of(fn)
     return parameter_names(source_of(fn).node)
+
+
+def _plain(fn: Callable, count: int) -> Callable:
+    """``fn`` as a function whose parameters say where each of ``count`` arguments goes: a
+    Python function without ``*args`` as it is, anything else (a bound method, ``*args``, a
+    primitive) through a small caller (``api.fixed_arity``)."""
+    if isinstance(fn, (api.GradFunction, ForwardJacobian)):
+        return fn
+    if isinstance(fn, types.FunctionType) and not fn.__code__.co_flags & inspect.CO_VARARGS:
+        return fn
+    return api.fixed_arity(fn, count)
 
 
 def _fname(fn: Callable) -> str:
@@ -255,6 +268,13 @@ def _jacobian(view: _View, args: Sequence[Any], basis_levels: int,
                 if key not in blocks:
                     blocks[key] = np.zeros(np.shape(entry) + sizes, np.result_type(entry, 0.0))
                 blocks[key][(Ellipsis,) + flat] = entry
+    if first is None:       # an empty input: no basis vector, but the output's shape
+        tangents = dict(fixed)
+        for level in levels:
+            for q, tname in zip(level.positions, level.tangents):
+                tangents[tname] = _zero_tree(args[q])
+        first = view.fn(*args, **tangents)
+        out_like = view.output(first)
     return first, _nest(levels, args, out_like, blocks)
 
 
@@ -267,6 +287,8 @@ def _nest(levels: List[_Level], args, out_like, blocks) -> Any:
             shape = np.shape(out_leaves[key[0]])
             for p, i in key[1:]:
                 shape += np.shape(_flatten(args[p])[0][i])
+            if key not in blocks:       # no basis vector reached it: an empty input
+                return np.zeros(shape, np.result_type(out_leaves[key[0]], 0.0))
             return _scalar_if_0d(blocks[key].reshape(shape))
         parts = []
         for p in levels[k].positions:
@@ -288,6 +310,7 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
     """
     args, _ = _as_tuple(inputs)
     tangents, _ = _as_tuple(v)
+    fn = _plain(fn, len(args))
     if len(tangents) != len(args):
         raise ValueError(f"jvp got {len(args)} input(s) but {len(tangents)} tangent(s)")
     positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
@@ -316,6 +339,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
     zeros. With ``has_aux=True`` ``fn`` returns ``(out, aux1, ...)``; only ``out`` is
     differentiated and ``aux`` is ``(aux1, ...)``.
     """
+    fn = _plain(fn, len(inputs))
     positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
     args, positions = _differentiable(fn, inputs, positions)
     compiled = _vjp_function(fn, args, positions)
@@ -330,6 +354,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
     unused = [pullback]
 
     def vjp_fn(cotangent: Any) -> tuple:
+        _check_cotangent(cotangent, out, _fname(fn))
         # a pullback may consume what its forward sweep saved: rerun the sweep for reuse
         pull = unused.pop() if unused else compiled(*args)[1]
         seed = cotangent
@@ -354,6 +379,24 @@ def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -
     return api.vjp_of(fn, wrt)
 
 
+def _check_cotangent(cotangent: Any, out: Any, fname: str) -> None:
+    """A cotangent must have the output's structure and each leaf its leaf's shape."""
+    given, _ = _flatten(cotangent)
+    wanted, _ = _flatten(out)
+    problem = None
+    if len(given) != len(wanted):
+        problem = f"{len(given)} value(s) where the output has {len(wanted)}"
+    else:
+        for i, (c, o) in enumerate(zip(given, wanted)):
+            if np.shape(c) != np.shape(o) and np.size(c) != 1:
+                problem = f"shape {np.shape(c)} for an output of shape {np.shape(o)}" + (
+                    f" (item {i})" if len(wanted) > 1 else "")
+                break
+    if problem is not None:
+        raise ValueError(f"the pullback of '{fname}' got a cotangent with {problem}: pass one "
+                         f"value per output, shaped like it")
+
+
 class ForwardJacobian:
     """The function returned by ``jacfwd`` and ``hessian``; itself forward-differentiable."""
 
@@ -366,10 +409,11 @@ class ForwardJacobian:
 
     def view(self, args: Sequence[Any]) -> _View:
         positions = tuple(p % len(args) for p in self.positions)
-        return _view_of(self.fn, args, self.has_aux).extend(positions, self.single)
+        return _view_of(_plain(self.fn, len(args)), args, self.has_aux).extend(positions,
+                                                                             self.single)
 
     def __call__(self, *args: Any) -> Any:
-        args, _ = _differentiable(self.fn, args, self.positions)
+        args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
         view = self.view(args)
         raw, jacobian = _jacobian(view, args, len(view.levels), {})
         if self.has_aux:
@@ -394,8 +438,9 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False) -> 
     positions, single = api._normalize_positions(grad_position, _fname(fn))
 
     def jacobian(*args: Any) -> Any:
-        args, where = _differentiable(fn, args, positions)
-        compiled = _vjp_function(fn, args, where)
+        plain = _plain(fn, len(args))
+        args, where = _differentiable(plain, args, positions)
+        compiled = _vjp_function(plain, args, where)
         value, pullback = compiled(*args)
         unused = [pullback]
         out = value[0] if has_aux else value

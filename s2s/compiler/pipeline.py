@@ -494,7 +494,8 @@ def _plan_vjp(target, positions, keywords, free=()):
     rule = rules.reverse_rule(target)
     try:
         # a primitive is called through its rule, whose parameters mirror it
-        signature = inspect.signature(rule if rule is not None else target)
+        signature = inspect.signature(rule if rule is not None else target,
+                                      follow_wrapped=False)
     except (TypeError, ValueError):
         signature = None
     params = list(signature.parameters.values()) if signature is not None else []
@@ -555,7 +556,8 @@ def _plan_jvp(target, positions, given, keywords):
     """The differentiated parameter names of ``target`` for a call, and where each one's
     tangent comes from."""
     rule = tangent_rule(target)
-    signature = inspect.signature(rule if rule is not None else target)
+    signature = inspect.signature(rule if rule is not None else target,
+                                      follow_wrapped=False)
     params = list(signature.parameters.values())
     var_kw = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
     wrt, slots = positional_slots(params, positions)

@@ -6,6 +6,7 @@ helper where it could not decide the answer at transform time.
 """
 from __future__ import annotations
 
+import threading as _threading
 import types as _types
 
 import numpy as np
@@ -27,7 +28,21 @@ def ones_like(value):
         return kind(ones_like(v) for v in value)
     if kind is dict:
         return {k: ones_like(v) for k, v in value.items()}
+    if kind is complex:
+        return 1.0 + 0.0j
+    if getattr(value, "dtype", None) is None:
+        # None, a string, an object: no gradient can flow from it; zeros would be a lie
+        raise TypeError(
+            f"s2s cannot differentiate a function whose output is {_describe(value)}: a "
+            f"gradient needs a number, an array of numbers, or a tuple, list or dict of them "
+            f"(use has_aux=True to return other values beside the loss)")
     return np.ones_like(value)
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({value!r:.40})"
 
 
 def shape_of(value):
@@ -177,13 +192,21 @@ def function_behind(fn):
 
 
 # -- gradients of parameters reached through objects ----------------------------------------
-_weight_sinks: list = []
+class _Sinks(_threading.local):
+    """Per thread, the weights the running ``weights=`` gradients collect, innermost last."""
+
+    def __init__(self):
+        self.stack = []
+
+
+weight_sinks = _Sinks()
 
 
 def weight_cotangent(value, cotangent):
     """Report a cotangent for ``value`` if it is one of the weights being differentiated."""
-    if _weight_sinks:
-        entry = _weight_sinks[-1].get(id(value))
+    stack = weight_sinks.stack
+    if stack:
+        entry = stack[-1].get(id(value))
         if entry is not None and entry[0] is value:
             entry[1] = cotangent if entry[1] is None else entry[1] + cotangent
 

@@ -188,7 +188,7 @@ def user_call(state: TangentState, target: str, call: gast.Call,
     if _has_star(call):
         return dynamic_call(state, target, call, stmt, force=True)
     try:
-        bound = inspect.signature(func).bind(
+        bound = inspect.signature(func, follow_wrapped=False).bind(
             *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
     except TypeError as exc:
         raise state.source.error(call, f"this call of {func.__name__}", str(exc))

@@ -81,7 +81,9 @@ def parse_function(fn: Any) -> Source:
             hint="register a rule for it with @s2s.adjoint(...) (see the README), "
                  "or wrap it in a Python function")
     try:
-        lines, first_line = inspect.getsourcelines(fn)
+        # the code object's own lines: for a function made by functools.wraps, inspect would
+        # follow __wrapped__ to the undecorated function, whose source is not what runs
+        lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise _unavailable(
             code, f"s2s cannot read the source of '{name}' ({code.co_filename}): {exc}",
@@ -122,10 +124,10 @@ def _unavailable(code: Any, message: str, construct: str, hint: str) -> SourceUn
 def _find_function(module: gast.Module, fn: Any, code: Any):
     """The def (or lambda, turned into a def) in ``module`` that ``fn`` was made from."""
     for stmt in module.body:
-        if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)) and stmt.name == fn.__name__:
+        if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)) and stmt.name == code.co_name:
             return stmt
     lambdas = [n for n in syntax.walk(module) if isinstance(n, gast.Lambda)]
-    if fn.__name__ == "<lambda>" and len(lambdas) == 1:
+    if code.co_name == "<lambda>" and len(lambdas) == 1:
         lam = lambdas[0]
         ret = gast.Return(value=lam.body)
         ast.copy_location(ret, lam.body)

@@ -46,7 +46,7 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
         return stmt
     func = state.callee(call)
     try:
-        bound = inspect.signature(func).bind(*call.args, **{k.arg: k.value
+        bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value
                                                             for k in call.keywords})
     except TypeError as exc:
         raise state.source.error(call, f"this call of {func.__name__}", str(exc))
