@@ -18,15 +18,15 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import is_marker, is_number, mutated_in_place, updated_in_place
+from s2s.compiler.optimize.uses import NameUses, is_marker, is_number
 
 
 def fold_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """Fold algebra in the adjoint sweep only: in the primal, ``y = x * 1.0`` makes a copy
     that the user may update in place. Likewise a cotangent later updated in place keeps
     its ``1.0 * g``: folded to ``g`` it would share g's array."""
-    updated = updated_in_place(fn.body)
-    mutated = mutated_in_place(fn.body)
+    uses = NameUses(fn.body)
+    updated, mutated = uses.updated, uses.mutated
     seen_sentinel = False
     for stmt in fn.body:
         if is_marker(stmt):
@@ -34,7 +34,9 @@ def fold_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             continue
         if not seen_sentinel:
             continue
-        for node in syntax.walk(stmt):
+        # only compound statements hold assignments below them
+        simple = isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return))
+        for node in (stmt,) if simple else syntax.walk(stmt):
             if isinstance(node, gast.Assign):
                 node.s2s_keep = False
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \

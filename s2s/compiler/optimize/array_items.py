@@ -272,18 +272,20 @@ def drop_dead_clears(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             dout[i] = 0.0                 ->             dout[j] += dout_item * a
             dout[j] += dout_item * a
     """
+    if not any(_is_clear(s) or isinstance(s, gast.For) and any(_is_clear(t) for t in s.body)
+               for s in fn.body):
+        return                                  # no clear to look at
     starts = _range_starts(fn, ctx)
     private = _only_indexed(fn, ctx)
     body = fn.body
     for index, stmt in enumerate(body):
-        rest = body[index + 1:]
         if _is_clear(stmt) and _cleared(stmt) in private \
-                and not any(_reads(s, _cleared(stmt)) for s in rest):
+                and not any(_reads(s, _cleared(stmt)) for s in body[index + 1:]):
             stmt.s2s_dead = True
         elif isinstance(stmt, gast.For) and not stmt.orelse:
             start = _reversed_range_start(stmt, starts, ctx)
             if start is not None:
-                _drop_loop_clears(stmt, start, rest, private)
+                _drop_loop_clears(stmt, start, body[index + 1:], private)
     fn.body = _without(fn.body, lambda s: getattr(s, "s2s_dead", False))
 
 

@@ -19,8 +19,7 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import (assign_counts, is_plain_number, load_counts,
-                                        mutated_in_place, replace_reads)
+from s2s.compiler.optimize.uses import NameUses, is_plain_number, replace_reads
 
 
 def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -29,10 +28,8 @@ def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     Works block by block (loop and branch bodies too); a copy is folded only when every
     read of ``da`` follows it in the same block with no assignment to ``db`` in between.
     """
-    counts = assign_counts(fn.body)
-    loads = load_counts(fn.body)
-    mutated = mutated_in_place(fn.body)
-    fn.body = _propagate_block(fn.body, ctx, counts, loads, mutated)
+    uses = NameUses(fn.body)
+    fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated)
 
 
 def _propagate_block(stmts, ctx, counts, loads, mutated):
@@ -157,14 +154,12 @@ class _BlockUses:
 
     def rename_reads(self, at: int, old: str, new: str) -> None:
         """Every later read of ``old`` reads ``new``."""
-        kept, moved = [], self.reads.setdefault(new, [])
-        for entry in self.reads.get(old, ()):
-            if entry[0] > at:
-                entry[1].id = new
-                moved.append(entry)
-            else:
-                kept.append(entry)
-        self.reads[old] = kept
+        later = sorted({position for position, _ in self.reads.get(old, ()) if position > at})
+        for position in later:
+            syntax.rename_loads(self.stmts[position], {old: new})
+        self.reads.setdefault(new, []).extend(
+            entry for entry in self.reads.get(old, ()) if entry[0] > at)
+        self.reads[old] = [entry for entry in self.reads.get(old, ()) if entry[0] <= at]
 
     def replace_reads(self, at: int, old: str, value) -> None:
         """Every later read of ``old`` is a copy of ``value`` (which reads no name)."""

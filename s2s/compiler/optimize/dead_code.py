@@ -8,7 +8,7 @@ left (a removal may leave another name unread). User code always stays.
 from __future__ import annotations
 
 import ast
-from typing import List, Set
+from typing import Dict, List, Set
 
 import gast
 
@@ -22,25 +22,65 @@ def remove_dead(fn: gast.FunctionDef, classes, ctx: Context) -> None:
 
 
 def _remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
-    while True:
-        reads: Set[str] = set()
-        self_reads: Set[int] = set()
-        for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
-                    and id(node) not in self_reads:
-                reads.add(node.id)
-            elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-                reads.add(node.target.id)
-            elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                    and isinstance(node.targets[0], gast.Name) and _arithmetic(node.value):
-                # steps = steps + 1 reads steps only to compute steps again
-                self_reads.update(id(n) for n in syntax.walk(node.value)
-                                  if isinstance(n, gast.Name) and n.id == node.targets[0].id)
-        dead = {n for n in removable if n not in reads}
-        new_body, removed = _drop_assignments(body, dead)
-        body = new_body
-        if not removed:
-            return body
+    reads = _reads(gast.Module(body=body, type_ignores=[]))
+    assignments: Dict[str, List[ast.AST]] = {}      # name -> the statements that go with it
+    _index_assignments(body, assignments)
+    # a removed assignment no longer reads its operands: they may die in turn
+    dead: Set[str] = set()
+    unread = [n for n in removable if not reads.get(n)]
+    while unread:
+        n = unread.pop()
+        if n in dead:
+            continue
+        dead.add(n)
+        for stmt in assignments.get(n, ()):
+            for m, count in _reads(stmt).items():
+                reads[m] -= count
+                if not reads[m] and m in removable:
+                    unread.append(m)
+    return _drop_assignments(body, dead)[0] if dead else body
+
+
+def _reads(root) -> Dict[str, int]:
+    """How often ``root`` reads each name, where ``x += v`` reads ``x`` and an assignment
+    ``steps = steps + 1`` does not read ``steps`` (only to compute steps again)."""
+    reads: Dict[str, int] = {}
+    self_reads: Set[int] = set()
+    for node in syntax.walk(root):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                and id(node) not in self_reads:
+            reads[node.id] = reads.get(node.id, 0) + 1
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            reads[node.target.id] = reads.get(node.target.id, 0) + 1
+        elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name) and _arithmetic(node.value):
+            self_reads.update(id(n) for n in syntax.walk(node.value)
+                              if isinstance(n, gast.Name) and n.id == node.targets[0].id)
+    return reads
+
+
+def _index_assignments(body, assignments: Dict[str, List[ast.AST]]) -> None:
+    """The statements ``_drop_assignments`` would drop, by the name that dooms them."""
+    for stmt in body:
+        if _is_assignment(stmt):
+            assignments.setdefault(_assigned(stmt), []).append(stmt)
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _index_assignments(inner, assignments)
+
+
+def _is_assignment(stmt) -> bool:
+    """``name = value``, or ``name[index] += value``."""
+    return (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name)
+            or isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Subscript)
+            and isinstance(stmt.target.value, gast.Name))
+
+
+def _assigned(stmt) -> str:
+    return stmt.targets[0].id if isinstance(stmt, gast.Assign) else stmt.target.value.id
 
 
 def _arithmetic(value) -> bool:
@@ -53,12 +93,7 @@ def _drop_assignments(body, dead):
     removed = False
     out = []
     for stmt in body:
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in dead):
-            removed = True
-            continue
-        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Subscript)
-                and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id in dead):
+        if _is_assignment(stmt) and _assigned(stmt) in dead:
             removed = True
             continue
         for field in ("body", "orelse"):

@@ -14,8 +14,8 @@ from typing import List
 import gast
 
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import (MAX_DEPTH, assign_counts, expression_depth,
-                                        load_counts, nodes_with_depth, substitute)
+from s2s.compiler.optimize.uses import (MAX_DEPTH, NameUses, expression_depth,
+                                        nodes_with_depth, substitute)
 
 
 def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -24,9 +24,8 @@ def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     Only the statement right after a temporary's definition may absorb it, which keeps
     the user's order of evaluation.
     """
-    uses = load_counts(fn.body)
-    stores = assign_counts(fn.body)
-    fn.body = _inline_block(fn.body, ctx.primal_temps, uses, stores, ctx.generated)
+    uses = NameUses(fn.body)
+    fn.body = _inline_block(fn.body, ctx.primal_temps, uses.loads, uses.binds, ctx.generated)
 
 
 def _inline_block(body, temps, uses, stores, adjoint_temps):

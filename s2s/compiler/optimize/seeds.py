@@ -23,17 +23,19 @@ def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """
     ones, expand = ctx.helpers.get("ones_like"), ctx.helpers.get("expand_reduced")
     loads: Dict[str, List[ast.AST]] = {}
-    parents: Dict[int, ast.AST] = {}
+    operation_of: Dict[int, ast.AST] = {}   # id of a name read as an operand -> the operation
+    seeds: List[ast.AST] = []
     for node in syntax.walk(fn):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+        kind = type(node)
+        if kind is gast.Name and isinstance(node.ctx, gast.Load):
             loads.setdefault(node.id, []).append(node)
-    for node in syntax.walk(fn):
-        if not (isinstance(node, gast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call)
-                and isinstance(node.value.func, gast.Name)):
-            continue
+        elif kind is gast.BinOp:
+            operation_of[id(node.left)] = operation_of[id(node.right)] = node
+        elif kind is gast.Assign and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call) \
+                and isinstance(node.value.func, gast.Name):
+            seeds.append(node)
+    for node in seeds:
         call, target = node.value, node.targets[0].id
         if call.func.id == ones and len(call.args) == 1 \
                 and class_of(call.args[0], classes, ctx) == SCALAR:
@@ -44,7 +46,7 @@ def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             if spread is None or spread == SCALAR:
                 continue
             uses = loads.get(target, [])
-            if uses and all(_multiplies_array_of(parents.get(id(u)), u, spread, classes, ctx)
+            if uses and all(_multiplies_array_of(operation_of.get(id(u)), u, spread, classes, ctx)
                             for u in uses):
                 node.value = call.args[0]
 

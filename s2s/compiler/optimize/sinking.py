@@ -14,8 +14,7 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import (assign_counts, is_marker, load_counts,
-                                        maybe_written_through, substitute)
+from s2s.compiler.optimize.uses import NameUses, is_marker, substitute
 
 
 def sink_into_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -30,9 +29,9 @@ def sink_into_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     marker = next((i for i, s in enumerate(body) if is_marker(s)), None)
     if marker is None:
         return
-    uses = load_counts(body)
-    stores = assign_counts(body)
-    for n in maybe_written_through(body, ctx):
+    names = NameUses(body, ctx)
+    uses, stores = names.loads, names.binds
+    for n in names.written_through:
         stores[n] = 2           # an array some statement may change in place: not stable
     named_at: Dict[str, List[int]] = {}         # name -> positions of statements naming it
     for at, stmt in enumerate(body):

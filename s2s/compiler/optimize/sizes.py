@@ -10,7 +10,6 @@ import gast
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import SCALAR
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import assign_counts
 
 
 _SIZE_FUNCTIONS = {"size", "shape", "ndim"}
@@ -23,12 +22,22 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
         x_sq = x ** 2                            (gone, when only its size was read)
         dx = ... / np.size(x_sq)         ->      dx = ... / np.size(x)
     """
+    counts: Dict[str, int] = {}
+    sized = []                                  # the calls np.size(name) and the like
+    for node in syntax.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr in _SIZE_FUNCTIONS and len(node.args) == 1
+                and isinstance(node.args[0], gast.Name)):
+            sized.append(node)
+    if not sized:
+        return
     first: Dict[Any, str] = {}
     for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
         cls = classes.get(arg.id)
         if cls is not None and cls != SCALAR:
             first.setdefault(cls, arg.id)
-    counts = assign_counts(fn.body)
     for stmt in fn.body:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
                 and isinstance(stmt.targets[0], gast.Name):
@@ -37,11 +46,8 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
             if cls is not None and cls != SCALAR and counts.get(target) == 1 \
                     and target not in ctx.cotangent_of:
                 first.setdefault(cls, target)
-    for node in syntax.walk(fn):
-        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-                and node.func.attr in _SIZE_FUNCTIONS and len(node.args) == 1
-                and isinstance(node.args[0], gast.Name)):
-            cls = classes.get(node.args[0].id)
-            representative = first.get(cls) if cls is not None else None
-            if representative is not None:
-                node.args[0].id = representative
+    for node in sized:
+        cls = classes.get(node.args[0].id)
+        representative = first.get(cls) if cls is not None else None
+        if representative is not None:
+            node.args[0].id = representative

@@ -29,71 +29,63 @@ def is_marker(stmt) -> bool:
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
 
 
-def assign_counts(body: List[ast.AST]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
+class NameUses:
+    """One walk over ``body``: how often each name is read and bound, and which names'
+    values statements change in place.
 
+    ``mutated``: arrays changed through ``x[i] = v``, ``x[i] += v`` or the item helpers
+    (``add_at``, ``clear_item``, ``restore_item``): a copy ``a = x``, or ``1.0 * x`` folded
+    to ``x``, would see those changes. ``updated``: those and names updated with ``x += v``.
+    With ``ctx``, ``written_through``: names whose value some statement may change in
+    place: ``x[i] = v``, ``x += v``, ``x.append(v)``, or passing ``x`` to a function that is
+    not elementwise.
+    """
 
-def load_counts(body) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
-
-
-def mutated_in_place(body) -> Set[str]:
-    """Names whose array some statement changes in place: ``x[i] = v``, ``x[i] += v``, the
-    item helpers (``add_at``, ``clear_item``, ``restore_item``). A copy ``a = x`` of such a
-    name, or ``1.0 * x`` folded to ``x``, would see those changes."""
-    names = set()
-    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, (gast.AugAssign, gast.Assign)):
-            for target in (node.targets if isinstance(node, gast.Assign) else [node.target]):
-                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                    names.add(target.value.id)
-        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
-            func = node.func
-            if isinstance(func, gast.Name) and func.id.startswith(
-                    ("add_at", "clear_item", "restore_item")):
-                names.add(node.args[0].id)
-    return names
-
-
-def updated_in_place(body) -> Set[str]:
-    """Names changed in place (see ``mutated_in_place``) or updated with ``x += v``."""
-    names = mutated_in_place(body)
-    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            names.add(node.target.id)
-    return names
-
-
-def maybe_written_through(body, ctx) -> Set[str]:
-    """Names whose value some statement may change in place: ``x[i] = v``, ``x += v``,
-    ``x.append(v)``, or passing ``x`` to a function that is not an elementwise operation."""
-    names = set()
-    for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
-        target = None
-        if isinstance(node, (gast.Subscript, gast.Attribute)) \
-                and isinstance(node.ctx, gast.Store):
-            target = node.value
-        elif isinstance(node, gast.AugAssign):
-            target = node.target.value if isinstance(node.target, gast.Subscript) \
-                else node.target
-        elif isinstance(node, gast.Call):
-            if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name):
-                names.add(node.func.value.id)
-            if not (ctx.elementwise(node) or ctx.reduction(node)):
-                names.update(a.id for a in node.args if isinstance(a, gast.Name))
-                names.update(k.value.id for k in node.keywords
-                             if isinstance(k.value, gast.Name))
-        if isinstance(target, gast.Name):
-            names.add(target.id)
-    return names
+    def __init__(self, body: List[ast.AST], ctx=None):
+        self.loads: Dict[str, int] = {}
+        self.binds: Dict[str, int] = {}
+        self.mutated: Set[str] = set()
+        self.updated: Set[str] = set()
+        self.written_through: Set[str] = set()
+        loads, binds, mutated, written = self.loads, self.binds, self.mutated, \
+            self.written_through
+        augmented = set()
+        for node in syntax.walk(gast.Module(body=body, type_ignores=[])):
+            kind = type(node)
+            if kind is gast.Name:
+                if isinstance(node.ctx, gast.Load):
+                    loads[node.id] = loads.get(node.id, 0) + 1
+                elif isinstance(node.ctx, gast.Store):
+                    binds[node.id] = binds.get(node.id, 0) + 1
+            elif kind is gast.Assign or kind is gast.AugAssign:
+                for target in (node.targets if kind is gast.Assign else [node.target]):
+                    if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                        mutated.add(target.value.id)
+                if kind is gast.AugAssign:
+                    if isinstance(node.target, gast.Name):
+                        augmented.add(node.target.id)
+                    if ctx is not None:
+                        target = node.target.value if isinstance(node.target, gast.Subscript) \
+                            else node.target
+                        if isinstance(target, gast.Name):
+                            written.add(target.id)
+            elif kind is gast.Call:
+                if node.args and isinstance(node.args[0], gast.Name) \
+                        and isinstance(node.func, gast.Name) and node.func.id.startswith(
+                            ("add_at", "clear_item", "restore_item")):
+                    mutated.add(node.args[0].id)
+                if ctx is not None:
+                    if isinstance(node.func, gast.Attribute) \
+                            and isinstance(node.func.value, gast.Name):
+                        written.add(node.func.value.id)
+                    if not (ctx.elementwise(node) or ctx.reduction(node)):
+                        written.update(a.id for a in node.args if isinstance(a, gast.Name))
+                        written.update(k.value.id for k in node.keywords
+                                       if isinstance(k.value, gast.Name))
+            elif (kind is gast.Subscript or kind is gast.Attribute) and ctx is not None \
+                    and isinstance(node.ctx, gast.Store) and isinstance(node.value, gast.Name):
+                written.add(node.value.id)
+        self.updated = mutated | augmented
 
 
 def is_plain_number(node) -> bool:
@@ -142,9 +134,17 @@ def is_load_of(node, name) -> bool:
 def nodes_with_depth(root) -> List[Any]:
     """``(depth, node)`` for ``root`` (depth 0) and every node below it, without recursion."""
     out = [(0, root)]
+    append = out.append
     for depth, node in out:     # the list grows while it is read
-        for child in ast.iter_child_nodes(node):
-            out.append((depth + 1, child))
+        below = depth + 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append((below, item))
+            elif isinstance(value, ast.AST):
+                append((below, value))
     return out
 
 
