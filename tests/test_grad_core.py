@@ -6,6 +6,7 @@ kinks and domain edges (ties of max/min, zeros of abs, bounds of clip, poles) so
 the finite-difference oracle is valid. Adding a case is one function and one row.
 """
 import copy
+import linecache
 from collections import Counter
 
 import numpy as np
@@ -427,3 +428,22 @@ def test_table_is_large_and_covers_every_case_function():
                if callable(obj) and getattr(obj, "__module__", None) == c.__name__
                and not name.startswith("user_")}
     assert defined - tested == set()
+
+
+def _straight_line(line: str, statements: int):
+    """``def f(x)`` of ``statements`` copies of ``line`` on y, its source in linecache."""
+    source = "def long(x):\n    y = x\n" + f"    {line}\n" * statements + "    return np.sum(y)\n"
+    filename = f"<test straight line {line} x {statements}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["long"]
+
+
+@pytest.mark.parametrize("line", ["y = y * 0.99", "y = np.sin(y)"])
+def test_long_chains_of_statements(line):
+    """260 statements, each feeding the next: the passes that fuse them stop at a bounded
+    depth, so nothing (deepcopy, the compiler) recurses as deep as the function is long."""
+    f = _straight_line(line, 260)
+    x = rng.uniform(0.1, 0.5, 3)
+    assert_close(s2s.grad(f)(x), numerical_grad(f, (x,)))
