@@ -202,3 +202,26 @@ def test_the_shape_cap_is_per_function(count_transforms):
 def test_cache_limit_takes_a_positive_int():
     with pytest.raises(ValueError):
         s2s.cache_limit(0)
+
+
+def test_a_grad_object_sees_a_rebound_global_function(tmp_path):
+    """The same grad object, called before and after a global helper is rebound: value and
+    gradient both follow the new helper (never the old derivative with the new value)."""
+    module = _load(tmp_path, "s2s_cache_same_object", (
+        "import numpy as np\n"
+        "act = np.sin\n"
+        "def f(x):\n"
+        "    return act(x) * 2.0\n"))
+    try:
+        for make in (s2s.grad, s2s.value_and_grad):
+            module.act = np.sin
+            df = make(module.f)
+            df(0.3)
+            module.act = np.tanh
+            result = df(0.3)
+            grad = result[1] if make is s2s.value_and_grad else result
+            assert grad == pytest.approx(numerical_grad(module.f, (0.3,)))
+            if make is s2s.value_and_grad:
+                assert result[0] == pytest.approx(2 * np.tanh(0.3))
+    finally:
+        del sys.modules["s2s_cache_same_object"]

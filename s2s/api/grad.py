@@ -198,9 +198,10 @@ class GradFunction:
         self.has_aux = has_aux
         self.sens_param = sens_param
         self.return_value = return_value
-        self._plain = None              # compiled gradient for inputs that are all leaves
-        self._variants: Dict[tuple, Callable] = {}  # generated code, by (trees, shapes)
-        self._by_shapes: Dict[tuple, Callable] = {}  # the same for leaf inputs, by shapes
+        # generated code and what it relied on (see _watch), by (trees, shapes), and the
+        # same for leaf inputs by their shapes alone
+        self._variants: Dict[tuple, tuple] = {}
+        self._by_shapes: Dict[tuple, tuple] = {}
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -259,13 +260,9 @@ class GradFunction:
         return tuple(names[p] for p in self.positions)
 
     def _compiled(self, trees: Tuple[str, ...] = ()):
-        if not trees and self._plain is not None:
-            return self._plain
-        compiled = _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
-                                 self.sens_param, trees, "grad", self.weights is not None)
-        if not trees:
-            self._plain = compiled
-        return compiled
+        """The unspecialized ``(value, gradients)`` code (from the pipeline's cache)."""
+        return _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
+                             self.sens_param, trees, "grad", self.weights is not None)
 
     def _runs(self, trees: Tuple[str, ...] = (), shapes=()):
         """The generated function a call runs: the gradient alone where nothing else is
@@ -275,20 +272,20 @@ class GradFunction:
         shapes transforms again; past ``pipeline.MAX_SHAPE_SETS`` shape sets for the
         function one unspecialized gradient serves every further one."""
         key = (trees, shapes)
-        compiled = self._variants.get(key)
-        if compiled is None:
-            if self._grads_only:
-                compiled = _compiled_for(
-                    self.fn, self._wrt(), self.single, False, self.sens_param, trees,
-                    "grad_only", False, shapes)
-            elif shapes:
-                compiled = _compiled_for(
-                    self.fn, self._wrt(), self.single, self.has_aux, self.sens_param,
-                    trees, "grad", self.weights is not None, shapes)
-            else:
-                compiled = self._compiled(trees)
-            if len(self._variants) < _MEMO_LIMIT:
-                self._variants[key] = compiled
+        found = self._variants.get(key)
+        if found is not None and _unchanged(found[1]):
+            return found[0]
+        if self._grads_only:
+            compiled = _compiled_for(
+                self.fn, self._wrt(), self.single, False, self.sens_param, trees,
+                "grad_only", False, shapes)
+        elif shapes:
+            compiled = _compiled_for(
+                self.fn, self._wrt(), self.single, self.has_aux, self.sens_param,
+                trees, "grad", self.weights is not None, shapes)
+        else:
+            compiled = self._compiled(trees)
+        _remember(self._variants, key, compiled, self.fn)
         return compiled
 
     @property
@@ -297,7 +294,7 @@ class GradFunction:
         # unspecialized gradient
         for table in (self._by_shapes, self._variants):
             if table:
-                return next(reversed(table.values()))
+                return next(reversed(table.values()))[0]
         return self._runs()
 
     def __call__(self, *args, **kwargs):
@@ -310,14 +307,15 @@ class GradFunction:
         # the common case first: differentiated arguments that are floats or float arrays
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
-        compiled = self._by_shapes.get(shapes)
+        found = self._by_shapes.get(shapes)
         trees = ()
         if self._leaves(args):
             originals = args if self._in_order else [args[p] for p in self.positions]
-            if compiled is None:
+            if found is not None and _unchanged(found[1]):
+                compiled = found[0]
+            else:
                 compiled = self._for_shapes(shapes)
-                if len(self._by_shapes) < _MEMO_LIMIT:
-                    self._by_shapes[shapes] = compiled
+                _remember(self._by_shapes, shapes, compiled, self.fn)
         else:
             args, originals, trees = self._prepare_inputs(args)
             compiled = self._runs(trees, self._named(_arg_shapes(args)))
@@ -424,6 +422,52 @@ def _arg_shapes(args) -> tuple:
 
 _ndarray, _float64 = np.ndarray, np.float64
 _MEMO_LIMIT = 64        # shape sets a grad object remembers (beyond: the pipeline's cache)
+_MISSING = object()
+_builtins = builtins.__dict__
+
+
+def _watch(fn: Callable, compiled: Callable) -> tuple:
+    """What a call looks at to know that the free names the generated code relied on still
+    mean the same objects: ``(globals, ((name, object), ...) in globals, ... in builtins,
+    ((cell, object), ...))``, or None when there is nothing to look at."""
+    resolved = getattr(compiled, "__s2s_resolved__", None)
+    code = getattr(fn, "__code__", None)
+    if not resolved or code is None:
+        return None
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    namespace = fn.__globals__
+    return (namespace,
+            tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
+            tuple((n, o) for n, o in resolved.items() if n not in cells
+                  and n not in namespace),
+            tuple((cells[n], o) for n, o in resolved.items() if n in cells))
+
+
+def _unchanged(watch: Optional[tuple]) -> bool:
+    """The check a call makes before it runs remembered generated code (a few dictionary
+    lookups): rebinding a global function the gradient used makes the next call look again
+    in the pipeline's cache, which transforms again if the new object needs other code."""
+    if watch is None:
+        return True
+    namespace, in_globals, in_builtins, in_cells = watch
+    for n, obj in in_globals:
+        if namespace.get(n, _MISSING) is not obj:
+            return False
+    for n, obj in in_builtins:
+        if n in namespace or _builtins.get(n, _MISSING) is not obj:
+            return False
+    for cell, obj in in_cells:
+        try:
+            if cell.cell_contents is not obj:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Callable) -> None:
+    if len(table) < _MEMO_LIMIT or key in table:
+        table[key] = (compiled, _watch(fn, compiled))
 clear_cache = pipeline.clear_cache
 
 
