@@ -286,6 +286,16 @@ def take_appended(cotangent, count):
     return [0.0] * count
 
 
+def join_items(cotangent, count):
+    """The cotangents of a list or tuple ``items * n`` (``count`` is ``len(items)``):
+    each item of ``items`` gets the sum of its ``n`` copies' cotangents."""
+    parts = list(cotangent)
+    summed = parts[:count]
+    for start in range(count, len(parts), count):
+        summed = [add(a, b) for a, b in zip(summed, parts[start:start + count])]
+    return summed
+
+
 def drop_last(items, count):
     """Undo ``append``/``extend``: remove the last ``count`` items."""
     del items[len(items) - count:]

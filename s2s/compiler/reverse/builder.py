@@ -95,6 +95,7 @@ class ReverseBuilder:
                                     partial(queries.is_constant_call, state),
                                     partial(queries.is_source, state) if state.weights else None)
         state.trees = queries.tree_names(state, primal)
+        state.sequences = queries.sequence_names(state, primal)
         state.assign_count = _store_counts(primal)
         state.params = set(params)
         state.assigned_anywhere = set(state.assign_count)

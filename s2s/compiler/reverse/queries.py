@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import types
-from typing import List, Set
+from typing import Dict, List, Set
 
 import gast
 import numpy as np
@@ -98,6 +98,48 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
                 trees.add(t)
                 changed = True
     return trees
+
+
+def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
+    """Names that certainly hold a list or a tuple: every assignment to them is a list or
+    tuple literal, or ``+`` / ``*`` with such an operand (concatenation, repetition), or a
+    copy of such a name. Their ``+`` and ``*`` join and repeat items instead of adding."""
+    values: Dict[str, List[ast.AST]] = {}
+    for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        if isinstance(stmt, gast.Assign):
+            for t in stmt.targets:
+                for n in syntax.walk(t):
+                    if isinstance(n, gast.Name):
+                        values.setdefault(n.id, []).append(
+                            stmt.value if t is n else None)
+        elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)):
+            for n in syntax.walk(stmt.target):
+                if isinstance(n, gast.Name):
+                    values.setdefault(n.id, []).append(None)
+    args = state.source.node.args
+    params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
+              if isinstance(a, gast.Name)}
+    sequences: Set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for n, vs in values.items():
+            if n not in sequences and n not in params \
+                    and all(is_sequence(v, sequences) for v in vs):
+                sequences.add(n)
+                changed = True
+    return sequences
+
+
+def is_sequence(node, sequences: Set[str]) -> bool:
+    """Is ``node`` certainly a list or a tuple, given the names known to hold one?"""
+    if isinstance(node, (gast.List, gast.Tuple)):
+        return True
+    if isinstance(node, gast.Name):
+        return node.id in sequences
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Mult)):
+        return is_sequence(node.left, sequences) or is_sequence(node.right, sequences)
+    return False
 
 
 def read_for_shape_only(state: ReverseState, stmts) -> Set[str]:

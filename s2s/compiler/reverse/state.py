@@ -63,6 +63,7 @@ class ReverseState:
     primal_temps: Set[str] = field(default_factory=set)  # temporaries normalization made
     active: Set[str] = field(default_factory=set)
     trees: Set[str] = field(default_factory=set)         # names that may hold containers
+    sequences: Set[str] = field(default_factory=set)     # names that surely hold a list/tuple
     mutated: Set[str] = field(default_factory=set)       # active names updated in place
     assign_count: Dict[str, int] = field(default_factory=dict)
     assigned_anywhere: Set[str] = field(default_factory=set)

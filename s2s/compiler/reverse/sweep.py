@@ -26,7 +26,7 @@ from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, free_names
 from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import calls, cotangents, flow, items, primitives, queries, saves
-from s2s.compiler.reverse.nodes import _has_active, _item, source_text
+from s2s.compiler.reverse.nodes import _copy, _has_active, _item, source_text
 from s2s.compiler.reverse.state import ReverseState
 
 BINARY_OPERATORS = {
@@ -208,6 +208,8 @@ class AdjointSweep:
             return cotangents.contribute(state, value.id, dresult)
         if isinstance(value, (gast.Constant, gast.Compare)):
             return []
+        if isinstance(value, gast.BinOp) and queries.is_sequence(value, state.sequences):
+            return self._sequence_adjoint(value, dresult)
         if isinstance(value, gast.BinOp):
             fn = BINARY_OPERATORS.get(type(value.op))
             if fn is None or rules.is_nondifferentiable(fn):
@@ -241,6 +243,37 @@ class AdjointSweep:
             return calls.closure_adjoint(state, free_names(value), dresult)
         raise state.source.error(value, _describe(value),
                                  "rewrite it with NumPy functions that s2s has rules for")
+
+    def _sequence_adjoint(self, value: gast.BinOp, dresult: ast.AST) -> List[ast.AST]:
+        """``+`` and ``*`` on lists and tuples join and repeat items: the cotangent is split
+        the same way.
+
+            l = a + b       ->   da = dl[:len(a)]; db = dl[len(a):]
+            l = a * 3       ->   da = join_items(dl, len(a))     (the copies' sum)
+        """
+        state = self.state
+        left, right = value.left, value.right
+        length = state.bind_free("len", len)
+
+        def size(node):
+            if isinstance(node, (gast.List, gast.Tuple)) and not any(
+                    isinstance(e, gast.Starred) for e in node.elts):
+                return const(len(node.elts))
+            return gast.Call(func=name(length), args=[_copy(node)], keywords=[])
+
+        def part(lower, upper):
+            return gast.Subscript(value=_copy(dresult), slice=gast.Slice(
+                lower=lower, upper=upper, step=None), ctx=gast.Load())
+
+        if isinstance(value.op, gast.Add):
+            return (cotangents.contribute_to_operand(state, left, part(None, size(left)))
+                    + cotangents.contribute_to_operand(state, right, part(size(left), None)))
+        items_ = left if queries.is_sequence(left, state.sequences) else right
+        if _has_active(left if items_ is right else right, state.active):
+            raise state.source.error(value, "a list repeated a differentiated number of times",
+                                     "repeat it an integer number of times")
+        return cotangents.contribute_to_operand(state, items_, state.call_helper(
+            "join_items", runtime.join_items, [_copy(dresult), size(items_)]))
 
     def _attribute_adjoint(self, target, value: gast.Attribute, stmt, dresult):
         """``y = x.T`` is ``np.transpose(x)``; data attributes (``x.shape``) have no
