@@ -9,7 +9,7 @@ import builtins
 
 from s2s.runtime.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
                                split_sum, unbroadcast)
-from s2s.rules import adjoint, nondifferentiable
+from s2s.rules import adjoint
 
 
 @adjoint(builtins.pow)
@@ -35,9 +35,3 @@ def max(*args):
 def float(x=0.0):
     dx = match_dtype(dresult, x)
 
-
-nondifferentiable(
-    builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range,
-    builtins.isinstance, builtins.type, builtins.id, builtins.hash, builtins.str,
-    builtins.repr, builtins.ord, builtins.chr, builtins.all, builtins.any,
-)

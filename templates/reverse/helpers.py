@@ -21,19 +21,16 @@ import numpy as np
 
 from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adjoint_a, dot_adjoint_b,
                                expand_reduced, extremum_share, hstack_adjoint, inner_adjoint,
-                               inverse_permutation, match_dtype, matmul_adjoint_x1,
-                               matmul_adjoint_x2, matrix_transpose, normalize_axes, power_dbase,
+                               match_dtype, matmul_adjoint_x1,
+                               matmul_adjoint_x2, matrix_transpose, power_dbase,
                                power_dexponent,
                                restore_reduced_axes, reverse_cumsum, share_among_args,
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b,
-                               tensordot_axes, trace_adjoint, unbroadcast, unpack_like, unrepeat,
+                               trace_adjoint, unbroadcast, unpack_like, unrepeat,
                                unstack, untake, untile)
-from s2s.rules import adjoint, nondifferentiable
-from s2s.runtime import add, add_at, fresh_copy, ones_like, own, restructure, zeros_like
-
-# axes, permutations and seeds: no value flows through them
-nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like)
+from s2s.rules import adjoint
+from s2s.runtime import add, add_at, fresh_copy, own, restructure
 
 
 def join_like(pieces, g, axis):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from s2s.rules import adjoint, nondifferentiable
+from s2s.rules import adjoint
 
 
 @adjoint(math.log)
@@ -27,8 +27,3 @@ def hypot(*coordinates):
     # d|v|/dv_i = v_i / |v|, for any number of coordinates
     dcoordinates = np.multiply(coordinates, dresult / result).tolist()
 
-
-nondifferentiable(
-    math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
-    math.isclose, math.factorial, math.gcd, math.comb, math.perm, math.isqrt,
-)

@@ -1,41 +1,71 @@
-"""NumPy functions and operators whose results carry no gradient.
+"""The one list of functions that may take a differentiated value and give no gradient.
 
-They are piecewise constant (rounding, comparisons, argmax), give integers or booleans
-(shape queries, tests), or build constants from shapes (zeros, arange). Their results are
-never active, so no cotangent flows through them.
+Every function here has a derivative that is zero wherever it has one: it is piecewise
+constant (rounding, sign, comparisons, floor division), gives integers, booleans or indices
+(casts, shape queries, argmax, tests), or builds a constant from shapes (zeros, eye). Its
+result is never active, so no cotangent flows through it.
+
+Nothing else may swallow a differentiated value: a call with no rule that is not listed here
+raises ``MissingRuleError`` at the user's line, whatever kind of object the callee is. So a
+function whose value depends smoothly on an input must never be listed: not ``np.arange``
+(``np.arange(x, 3.0)`` moves with ``x``), not ``str`` or ``repr`` (``float(str(x))`` is ``x``),
+not ``np.heaviside`` (its second argument is its value at zero). tests/test_swallow.py checks
+members of each group against finite differences. Users extend the list with
+``s2s.nondifferentiable(fn)``.
 """
+import builtins
+import math
 import operator
 
 import numpy as np
 
 from s2s.rules import nondifferentiable
+from s2s.runtime import ones_like, zeros_like
+from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes, tensordot_axes
 
 # shape queries and index-valued functions
 nondifferentiable(
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
-    np.argwhere, np.searchsorted, np.count_nonzero,
+    np.argwhere, np.searchsorted, np.count_nonzero, np.digitize,
     np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
+    builtins.len, builtins.range, builtins.id, builtins.hash,
 )
 
-# rounding and sign: locally constant
+# integer and boolean casts, types
+nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type)
+
+# rounding, sign and floor division: locally constant
 nondifferentiable(
-    np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.sign,
-    np.ndarray.round,
+    np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.sign, np.signbit,
+    np.ndarray.round, np.floor_divide, operator.floordiv,
+    builtins.round, math.floor, math.ceil, math.trunc,
 )
 
 # comparisons, logic and tests
 nondifferentiable(
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
-    np.isnan, np.isinf, np.isfinite, np.isclose, np.allclose, np.array_equal,
+    np.isnan, np.isinf, np.isfinite, np.isclose, np.allclose, np.array_equal, np.isin,
     np.all, np.any, np.ndarray.all, np.ndarray.any,
     operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
-    operator.not_, operator.truth,
+    operator.not_, operator.truth, builtins.all, builtins.any,
+    math.isnan, math.isinf, math.isfinite, math.isclose,
+)
+
+# functions of integers only, whose results are integers or characters
+nondifferentiable(
+    math.factorial, math.gcd, math.comb, math.perm, math.isqrt, builtins.ord, builtins.chr,
 )
 
 # constructors of constants: their values do not depend on their inputs' entries
 # (np.full, np.full_like and np.linspace do, and have rules in numpy_shape.py)
 nondifferentiable(
     np.zeros, np.ones, np.zeros_like, np.ones_like, np.empty, np.empty_like, np.eye,
-    np.identity, np.arange,
+    np.identity,
 )
+
+# output: print returns None
+nondifferentiable(builtins.print)
+
+# the helpers generated code calls for axes, permutations and seeds
+nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like)

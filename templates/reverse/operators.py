@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from s2s.runtime.numpy_helpers import power_dbase, power_dexponent, unbroadcast
-from s2s.rules import adjoint, nondifferentiable, static
+from s2s.rules import adjoint, static
 
 
 @adjoint(operator.mul, np.multiply)
@@ -35,6 +35,3 @@ def power(x1, x2):
         dx1 = unbroadcast(dresult * power_dbase(x1, x2), x1)
     dx2 = unbroadcast(dresult * power_dexponent(x1, result), x2)
 
-
-# floor division is piecewise constant
-nondifferentiable(operator.floordiv, np.floor_divide)

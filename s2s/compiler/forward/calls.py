@@ -36,7 +36,8 @@ from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source, parse_function
-from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.frontend.resolve import (UNRESOLVED, is_readable_function, missing_rule,
+                                           reads_behind)
 from s2s.compiler.syntax import assign, const, name
 from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 
@@ -86,7 +87,7 @@ def _has_star(call: gast.Call) -> bool:
 
 
 def _is_user_function(func) -> bool:
-    return (isinstance(func, types.FunctionType) and tangent_rule(func) is None
+    return (is_readable_function(func) and tangent_rule(func) is None
             and not rules.is_nondifferentiable(func))
 
 
@@ -132,6 +133,8 @@ def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[as
             call, f"a call to '{source_text(call.func)}'",
             "s2s resolves called functions at transform time; call a global or imported "
             "function (functions passed as arguments are not supported yet)")
+    if tangent_rule(func) is None and not _is_user_function(func):
+        raise missing_rule(state.source, call, func, "forward")
     return apply_rule(state, func, list(call.args), keywords, stmt)
 
 
@@ -319,5 +322,4 @@ def _is_dynamic(state: TangentState, call: gast.Call) -> bool:
         return False
     if isinstance(func, type) or _is_user_function(func):
         return _is_user_function(func) and _has_star(call)
-    target, _ = runtime.function_behind(func)
-    return _is_user_function(target)
+    return reads_behind(func)

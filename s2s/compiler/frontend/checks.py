@@ -4,10 +4,13 @@ Runs on the parsed function before any rewriting, so the error shows the user's 
 """
 from __future__ import annotations
 
+import builtins
+
 import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.frontend.parse import Source
+from s2s.compiler.frontend.resolve import local_names
 
 _SYNCHRONOUS = "s2s differentiates plain synchronous functions"
 _AT_MODULE_LEVEL = "import at module level"
@@ -39,10 +42,23 @@ UNSUPPORTED = {
 }
 
 
+# builtins that reach the function's variables by name, out of sight of the differentiation:
+# eval("x * 3.0") would give a zero gradient
+_WRITE_IT_OUT = "write the code in the function itself, where s2s can read it"
+READS_NAMES = {
+    "eval": _WRITE_IT_OUT,
+    "exec": _WRITE_IT_OUT,
+    "locals": "use the variables by name",
+    "vars": "use the variables (or the object's attributes) by name",
+    "globals": "use the global variables by name",
+}
+
+
 def check_supported(source: Source, fn: gast.FunctionDef) -> None:
     """Raise an ``UnsupportedSyntaxError`` at the first construct s2s cannot handle."""
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
+    check_reads_by_name(source, fn)
     for stmt in fn.body:
         for node in syntax.walk(stmt):
             info = UNSUPPORTED.get(type(node))
@@ -51,3 +67,14 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
             if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
                 raise source.error(node, "starred unpacking (a, *rest = ...)",
                                    "unpack a fixed number of items, or slice")
+
+
+def check_reads_by_name(source: Source, fn: gast.FunctionDef) -> None:
+    """Refuse ``eval``, ``exec``, ``locals()``, ``vars()`` and ``globals()``: they reach
+    variables by name, where no differentiation sees them (both modes call this)."""
+    local = local_names(fn)
+    for node in syntax.walk(fn):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                and node.func.id in READS_NAMES and node.func.id not in local \
+                and source.lookup(node.func.id) is getattr(builtins, node.func.id):
+            raise source.error(node, f"{node.func.id}()", READS_NAMES[node.func.id])

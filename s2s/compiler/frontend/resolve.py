@@ -7,12 +7,17 @@ same rule. Names the function assigns itself are locals and resolve to nothing.
 from __future__ import annotations
 
 import ast
+import copy
+import types
 from typing import Any, Set
 
 import gast
+import numpy as np
 
+from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.frontend.parse import MISSING, Source
+from s2s.errors import MissingRuleError
 
 UNRESOLVED = MISSING
 
@@ -57,13 +62,58 @@ class Resolver:
 
 def is_constant_call(func: Any, call: gast.Call) -> bool:
     """Does the call of ``func`` (as resolved; UNRESOLVED for a method on a local) give a
-    value with no gradient: a nondifferentiable function, ``int()``, ``x.argmax()``...?"""
-    import numpy as np
-    from s2s import rules
+    value with no gradient? Only a function on the one list of functions whose derivative
+    is zero (``rules.NONDIFFERENTIABLE``, declared in templates/reverse/nondifferentiable.py)
+    may: ``np.floor(x)``, ``int(x)``, ``len(x)``, ``x.argmax()``..."""
     if func is UNRESOLVED:
         if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
             method = getattr(np.ndarray, call.func.attr, None)
             return method is not None and rules.is_nondifferentiable(method)
         return False
-    return rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
-        int, bool, str, range, type)
+    return rules.is_nondifferentiable(func)
+
+
+def is_readable_function(func: Any) -> bool:
+    """Is ``func`` a Python function s2s differentiates by reading its source? NumPy's own
+    functions are not: a NumPy function needs a rule, like a C function."""
+    module = getattr(func, "__module__", None) or ""
+    return (isinstance(func, types.FunctionType) and module != "numpy"
+            and not module.startswith("numpy."))
+
+
+def reads_behind(func: Any) -> bool:
+    """Is a readable Python function behind the callable ``func`` (a bound method, a
+    callable object, a ``grad(f)``)? Such a call is differentiated when it runs."""
+    return is_readable_function(runtime.function_behind(func)[0])
+
+
+def missing_rule(source: Source, call: gast.Call, func: Any, mode: str) -> MissingRuleError:
+    """The error for a call of ``func`` that receives a differentiated value, is not on the
+    list of functions with a zero derivative, and has no rule in ``mode`` ("reverse" or
+    "forward"): at the call, with the template of the rule to register.
+
+        s2s has no differentiation rule for np.diff (numpy.diff)
+          File "model.py", line 7, column 12, in loss
+            return np.sum(np.diff(x))
+                          ^
+          hint: register a rule: @s2s.adjoint(np.diff) above def diff_rule(...): ...
+    """
+    label = syntax.dotted(call.func)
+    if label is None:
+        label = ast.unparse(gast.gast_to_ast(copy.deepcopy(call.func)))
+    qualname = getattr(func, "__qualname__", None)
+    if isinstance(qualname, str):
+        what = f"{getattr(func, '__module__', None) or 'builtin'}.{qualname}"
+    else:       # an object: a functools.partial, an np.vectorize...
+        kind = type(func)
+        what = f"a {kind.__module__}.{kind.__qualname__} object"
+    short = label.split(".")[-1]
+    if mode == "reverse":
+        message = f"s2s has no differentiation rule for {label} ({what})"
+        hint = (f"register a rule: @s2s.adjoint({label}) above def {short}_rule(...): "
+                f"d<param> = dresult * ...  (see the README, 'Your own rules')")
+    else:
+        message = f"s2s has no forward-mode rule for {label} ({what})"
+        hint = (f"register a tangent rule: @s2s.tangent({label}) above def {short}_jvp(...): "
+                f"dresult = dx * ...  (see the README, 'Your own rules')")
+    return source.error(call, f"a call to {label}", hint, cls=MissingRuleError, message=message)

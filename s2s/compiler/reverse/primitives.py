@@ -21,8 +21,8 @@ from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import LowerShapeHelpers
 from s2s.compiler.expand import Expansion, bind_call, expand, template_of
-from s2s.compiler.frontend.normalize import assign, dotted, name
-from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.frontend.normalize import assign, name
+from s2s.compiler.frontend.resolve import UNRESOLVED, missing_rule
 from s2s.compiler.optimize import Context
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import _has_active, source_text
@@ -73,16 +73,7 @@ def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast
     if rules.is_nondifferentiable(func):
         return []
     if rules.reverse_rule(func) is None:
-        label = dotted(call.func) or source_text(call.func)
-        raise state.source.error(
-            call, f"a call to {label}",
-            f"register a rule: @s2s.adjoint({label}) above "
-            f"def {_short(label)}_rule(...): "
-            f"d<param> = dresult * ...  (see the README, 'Your own rules')",
-            cls=MissingRuleError,
-            message=f"s2s has no differentiation rule for {label} "
-                    f"({getattr(func, '__module__', None) or 'builtin'}."
-                    f"{getattr(func, '__qualname__', getattr(func, '__name__', label))})")
+        raise missing_rule(state.source, call, func, "reverse")
     return apply_rule(state, func, list(call.args), keywords, target, dresult, stmt)
 
 
@@ -198,10 +189,6 @@ def _assigned_marker(stmt, markers) -> Optional[str]:
             and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in markers):
         return stmt.targets[0].id
     return None
-
-
-def _short(label: str) -> str:
-    return label.split(".")[-1]
 
 
 class _AdjointClasses:

@@ -9,7 +9,6 @@ shape (``unbroadcast(g, x)``), so that saving an overwritten one keeps just its 
 from __future__ import annotations
 
 import ast
-import types
 from typing import Dict, List, Set
 
 import gast
@@ -18,7 +17,7 @@ import numpy as np
 from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
-from s2s.compiler.frontend.resolve import UNRESOLVED
+from s2s.compiler.frontend.resolve import UNRESOLVED, is_readable_function, reads_behind
 from s2s.compiler.frontend.resolve import is_constant_call as _constant_call
 from s2s.compiler.optimize import is_elementwise
 from s2s.compiler.reverse.state import ReverseState
@@ -178,16 +177,15 @@ def call_kind(state: ReverseState, call: gast.Call) -> str:
                                        or rules.is_nondifferentiable(method)):
                 return "constant" if rules.is_nondifferentiable(method) else "rule"
         return "dynamic"
-    if rules.is_nondifferentiable(func) or isinstance(func, type) and func in (
-            int, bool, str, range, type, len):
+    if rules.is_nondifferentiable(func):
         return "constant"
     if rules.reverse_rule(func) is not None:
         return "rule"
     if _is_user_function(func) and not starred:
         return "static"
-    if callable(func) and not isinstance(func, type) and not _is_builtin(func):
+    if callable(func) and not isinstance(func, type) and reads_behind(func):
         return "dynamic"
-    return "rule"       # no rule: call_adjoint reports it
+    return "rule"       # no rule, and no Python function behind it: call_adjoint reports it
 
 
 def is_source(state: ReverseState, value: ast.AST) -> bool:
@@ -251,10 +249,6 @@ def mutated_names(state: ReverseState, primal) -> Set[str]:
     return names & state.active
 
 
-def _is_builtin(func) -> bool:
-    return isinstance(func, (types.BuiltinFunctionType, types.BuiltinMethodType, np.ufunc))
-
-
 def _is_user_function(func) -> bool:
-    return (isinstance(func, types.FunctionType) and rules.reverse_rule(func) is None
+    return (is_readable_function(func) and rules.reverse_rule(func) is None
             and not rules.is_nondifferentiable(func))
