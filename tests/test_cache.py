@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s.compiler import pipeline
+from s2s.compiler import cache, pipeline
 from finite_diff import assert_close, numerical_grad
 
 
@@ -142,7 +142,7 @@ def test_clear_cache_empties_everything(count_transforms):
     assert any(name.startswith("<s2s ") for name in linecache.cache)
     s2s.clear_cache()
     assert not any(name.startswith("<s2s ") for name in linecache.cache)
-    assert pipeline._total[0] == 0
+    assert cache._total[0] == 0
     assert s2s.grad(f)(0.4) == pytest.approx(np.cos(0.4) * 0.4 + np.sin(0.4))
     assert len(count_transforms) == 2
 
@@ -159,8 +159,8 @@ def test_the_cache_is_bounded(tmp_path):
         for i in range(60):
             f = getattr(module, f"f{i}")
             assert s2s.grad(f)(1.25) == pytest.approx(i + 0.5 + 2.5)
-        assert pipeline._total[0] <= 20
-        assert len(pipeline._recent) <= 20
+        assert cache._total[0] <= 20
+        assert len(cache._recent) <= 20
     finally:
         s2s.cache_limit(previous)
         del sys.modules["s2s_cache_bounded"]
@@ -196,7 +196,7 @@ def test_the_shape_cap_is_per_function(count_transforms):
     for n in range(1, 30):
         x = np.linspace(-1, 1, n)
         assert_close(s2s.grad(f)(x), 1 - np.tanh(x) ** 2)     # a new grad object each time
-    assert len(count_transforms) == pipeline.MAX_SHAPE_SETS + 1
+    assert len(count_transforms) == cache.MAX_SHAPE_SETS + 1
 
 
 def test_cache_limit_takes_a_positive_int():

@@ -14,7 +14,6 @@ import linecache
 import types
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
-import gast
 import numpy as np
 
 from s2s import rules, runtime
@@ -269,7 +268,7 @@ class GradFunction:
         wanted, else ``(value, gradients)``. It is specialized on the shapes of the call's
         array arguments (and on which are Python floats): shapes then are known at transform
         time, and the code has no run-time shape checks. Like ``jax.jit``, a call with new
-        shapes transforms again; past ``pipeline.MAX_SHAPE_SETS`` shape sets for the
+        shapes transforms again; past ``cache.MAX_SHAPE_SETS`` shape sets for the
         function one unspecialized gradient serves every further one."""
         key = (trees, shapes)
         found = self._variants.get(key)
@@ -468,7 +467,6 @@ def _unchanged(watch: Optional[tuple]) -> bool:
 def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Callable) -> None:
     if len(table) < _MEMO_LIMIT or key in table:
         table[key] = (compiled, _watch(fn, compiled))
-clear_cache = pipeline.clear_cache
 
 
 _NO_SELF = object()

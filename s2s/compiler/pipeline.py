@@ -1,307 +1,31 @@
-"""The pipeline: from a live user function to cached, compiled generated code, in both modes.
+"""The pipeline: from a live user function to compiled generated code, in both modes.
 
-    grad_of(f, ("x",), "grad_only")      ->  grad_f(x) -> dx          (reverse mode)
-    vjp_of(f, ("x",))                    ->  vjp_f(x) -> (value, pullback)
-    jvp_of(f, ("x",))                    ->  jvp_f(x, dx) -> (value, tangent)   (forward mode)
+    grad_of(f, ("x",), mode="grad_only")  ->  grad_f(x) -> dx          (reverse mode)
+    vjp_of(f, ("x",))                     ->  vjp_f(x) -> (value, pullback)
+    jvp_of(f, ("x",))                     ->  jvp_f(x, dx) -> (value, tangent)   (forward mode)
 
-Each one parses ``f`` (frontend), builds the generated function (reverse or forward builder,
-which run the analyses and the optimizer), and compiles it (codegen). This module also holds
-what generated code calls when a callee is only known at run time (``call_vjp``,
-``call_jvp``): they come back here to compile that callee.
-
-**The cache.** All generated code lives in one cache, with one entry per function definition
-(per code object). An entry holds every variant made from that definition: each mode and
-set of options, and each set of argument shapes (at most ``MAX_SHAPE_SETS`` per options; past
-that, one unspecialized variant serves every other shape). Generated code is reused for a
-function only when everything it baked in is unchanged: the code object, the free names it
-resolved (each still the same object, or for numbers and arrays a value of the same type,
-dtype and shape: generated code reads those at run time), and it is rebound to the
-function's own closure cells and defaults. So closures of one ``def`` share one transform,
-however many there are.
-
-The cache holds user functions weakly. An entry is kept alive by the functions it serves
-(through an attribute in their ``__dict__``), never by the cache itself: a function that is
-dropped frees its generated code, its module and its ``linecache`` source. It is bounded: past
-``cache_limit()`` compiled functions the least recently used entries are forgotten.
-``clear_cache()`` empties everything.
+Each one parses ``f`` (frontend), builds the generated function (the reverse or forward
+builder, which run the analyses and the optimizer), and compiles it (codegen); the cache
+(``cache.py``) keeps what was built. This module also holds what generated code calls when
+a callee is only known at run time (``call_vjp``, ``call_jvp``): they come back here to
+compile that callee, and the builders receive them from here, so no stage imports this one.
 """
 from __future__ import annotations
 
-import builtins
 import inspect
-import linecache
-import threading
 import types
-import weakref
-from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import gast
 import numpy as np
 
 from s2s import rules, runtime
-from s2s.compiler import expand
+from s2s.compiler import cache
 from s2s.compiler.codegen import compile_function
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.forward.calls import source_of, tangent_rule
 from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.reverse.builder import ReverseBuilder
-
-MAX_SHAPE_SETS = 16         # shape-specialized variants of one function, per set of options
-_ANCHOR = "__s2s_generated__"   # where a user function keeps its cache entry alive
-
-_lock = threading.RLock()
-
-
-class _Entry:
-    """The generated code of one function definition: ``variants`` maps a key (mode,
-    options, shapes) to the compiled functions made for it (one per distinct set of
-    resolved globals); ``plans`` holds how run-time calls of it map their arguments."""
-
-    __slots__ = ("variants", "shape_sets", "plans", "owners", "size", "__weakref__")
-
-    def __init__(self):
-        self.variants: Dict[tuple, List[Callable]] = {}
-        self.shape_sets: Dict[tuple, set] = {}
-        self.plans: Dict[tuple, tuple] = {}
-        self.owners = weakref.WeakSet()
-        self.size = 0
-
-
-# code object (or a primitive) -> weak reference to its entry, least recently used first
-_recent: "OrderedDict[Any, weakref.ref]" = OrderedDict()
-_sizes: Dict[Any, int] = {}         # code object -> compiled functions in its entry
-_total = [0]                        # compiled functions in all live entries
-_immortal: Dict[Any, _Entry] = {}   # entries of primitives and callables without __dict__
-_limit = [1024]
-
-
-def cache_limit(limit: Optional[int] = None) -> int:
-    """The most compiled functions the cache keeps (default 1024); with ``limit``, set it
-    and return the previous one. Past the limit, the least recently used functions'
-    generated code is forgotten (``grad`` objects already holding it keep it)."""
-    previous = _limit[0]
-    if limit is not None:
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"cache_limit takes a positive int, not {limit!r}")
-        with _lock:
-            _limit[0] = limit
-            _evict()
-    return previous
-
-
-def _key_of(fn: Any) -> Any:
-    code = getattr(fn, "__code__", None)
-    return code if code is not None else fn
-
-
-def _entry(fn: Any, create: bool) -> Optional[_Entry]:
-    """The cache entry of ``fn``'s definition, anchored on ``fn`` (None if none yet)."""
-    key = _key_of(fn)
-    ref = _recent.get(key)
-    entry = ref() if ref is not None else None
-    if entry is None:
-        if not create:
-            return None
-        entry = _Entry()
-        _recent[key] = weakref.ref(entry, lambda _, key=key: _forget(key))
-        _sizes[key] = 0
-    else:
-        _recent.move_to_end(key)
-    _anchor(fn, entry, key)
-    return entry
-
-
-def _anchor(fn: Any, entry: _Entry, key: Any) -> None:
-    holder = getattr(fn, "__dict__", None)
-    if type(fn) is types.FunctionType and holder is not None:
-        if holder.get(_ANCHOR) is not entry:
-            holder[_ANCHOR] = entry
-            entry.owners.add(fn)
-    else:
-        _immortal[key] = entry
-
-
-def _forget(key: Any) -> None:
-    """An entry died (its functions were dropped): forget its key and its size."""
-    with _lock:
-        ref = _recent.get(key)
-        if ref is not None and ref() is None:
-            del _recent[key]
-        _total[0] -= _sizes.pop(key, 0)
-
-
-def _evict() -> None:
-    """Forget the least recently used entries until the cache is within its limit."""
-    while _total[0] > _limit[0] and _recent:
-        key, ref = _recent.popitem(last=False)
-        _total[0] -= _sizes.pop(key, 0)
-        entry = ref()
-        if entry is not None:
-            _drop_anchors(entry)
-        _immortal.pop(key, None)
-
-
-def _drop_anchors(entry: _Entry) -> None:
-    for fn in list(entry.owners):
-        if fn.__dict__.get(_ANCHOR) is entry:
-            del fn.__dict__[_ANCHOR]
-    entry.owners.clear()
-
-
-def clear_cache() -> None:
-    """Forget all generated code and its ``linecache`` source (the next call of any
-    ``grad(f)`` made after this transforms again)."""
-    with _lock:
-        for ref in list(_recent.values()):
-            entry = ref()
-            if entry is not None:
-                _drop_anchors(entry)
-        _recent.clear()
-        _sizes.clear()
-        _immortal.clear()
-        _total[0] = 0
-        expand.clear()
-        for filename in [f for f in linecache.cache if f.startswith("<s2s ")]:
-            del linecache.cache[filename]
-
-
-def _register(entry: _Entry, fn: Any, compiled: Callable) -> None:
-    key = _key_of(fn)
-    if key in _sizes:
-        _sizes[key] += 1
-        _total[0] += 1
-    filename = compiled.__code__.co_filename
-    weakref.finalize(compiled, linecache.cache.pop, filename, None)
-    _evict()
-
-
-# -- looking up and building ------------------------------------------------------------------
-class _Pending:
-    """Stands in for generated code still being built, so recursive functions can call it."""
-
-    def __init__(self):
-        self.compiled = None
-
-    def __call__(self, *args, **kwargs):
-        return self.compiled(*args, **kwargs)
-
-
-_in_progress: Dict[tuple, _Pending] = {}
-
-
-def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
-           shapes: tuple = ()) -> Callable:
-    """The generated code for ``fn`` under ``key`` (mode and options) and ``shapes``: found
-    in the cache if it still fits ``fn``, else built by ``build(shapes)`` and kept.
-
-    Past ``MAX_SHAPE_SETS`` shape sets for one function and key, new shapes get the
-    unspecialized code (``shapes=()``)."""
-    with _lock:
-        entry = _entry(fn, create=True)
-        if shapes:
-            seen = entry.shape_sets.setdefault(key, set())
-            if shapes not in seen:
-                if len(seen) >= MAX_SHAPE_SETS:
-                    shapes = ()
-                else:
-                    seen.add(shapes)
-        full_key = key + (shapes,)
-        check = fn if getattr(fn, "__code__", None) is not None else None
-        for compiled in entry.variants.get(full_key, ()):
-            found = compiled if check is None else reusable(compiled, check)
-            if found is not None:
-                return found
-        pending_key = (_key_of(fn), full_key)
-        pending = _in_progress.get(pending_key)
-        if pending is not None:
-            return pending
-        pending = _in_progress[pending_key] = _Pending()
-        try:
-            compiled = build(shapes)
-        finally:
-            del _in_progress[pending_key]
-        compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
-        compiled.__s2s_defaults__ = (getattr(fn, "__defaults__", None),
-                                     getattr(fn, "__kwdefaults__", None))
-        pending.compiled = compiled
-        entry.variants.setdefault(full_key, []).append(compiled)
-        _register(entry, fn, compiled)
-        return compiled
-
-
-def reusable(compiled: Callable, fn: Callable) -> Optional[Callable]:
-    """``compiled`` for ``fn`` if the names ``fn`` uses still mean what they meant when it
-    was built, bound to ``fn``'s own closure cells and defaults; else None."""
-    if compiled.__globals__ is not fn.__globals__ \
-            or not _resolved_still(fn, compiled.__s2s_resolved__):
-        return None
-    if compiled.__s2s_closure__ is fn.__closure__ and _same_defaults(compiled, fn):
-        return compiled
-    return _rebind(compiled, fn)
-
-
-def _same_defaults(compiled, fn) -> bool:
-    then, then_kw = compiled.__s2s_defaults__
-    return then is fn.__defaults__ and then_kw is fn.__kwdefaults__
-
-
-_DATA = (float, int, bool, complex, np.ndarray, np.generic)
-_NOT_FOUND = object()
-
-
-def _same_meaning(now: Any, then: Any) -> bool:
-    """Does a free name still mean what the generated code relied on? The same object; or,
-    for a number or an array, one of the same type (and dtype and shape): generated code
-    reads those at run time, and the transform only used what kind of value it was."""
-    if now is then:
-        return True
-    kind = type(now)
-    if kind is not type(then) or not isinstance(now, _DATA):
-        return False
-    if kind is np.ndarray or isinstance(now, np.generic):
-        return now.shape == then.shape and now.dtype == then.dtype
-    return True
-
-
-def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
-    """Do the free names the transform relied on still mean the same? This runs whenever a
-    new ``grad(f)`` finds cached code, so it reads the scopes directly."""
-    if not resolved:
-        return True
-    freevars = fn.__code__.co_freevars
-    cells = dict(zip(freevars, fn.__closure__)) if freevars else None
-    namespace = fn.__globals__
-    for n, obj in resolved.items():
-        if cells is not None and n in cells:
-            try:
-                value = cells[n].cell_contents
-            except ValueError:
-                return False
-        else:
-            value = namespace.get(n, _NOT_FOUND)
-            if value is _NOT_FOUND:
-                value = getattr(builtins, n, _NOT_FOUND)
-        if value is not obj and not _same_meaning(value, obj):
-            return False
-    return True
-
-
-def _rebind(compiled: Callable, fn: Callable) -> Callable:
-    """The same generated code over another closure of the same definition (a new instance
-    of a nested def or lambda), with that function's defaults: only the user's cells and
-    defaults change."""
-    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    own = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
-    closure = tuple(cells.get(n, own[n]) for n in compiled.__code__.co_freevars)
-    new = types.FunctionType(compiled.__code__, compiled.__globals__, compiled.__name__,
-                             fn.__defaults__, closure or None)
-    new.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
-    new.__doc__ = compiled.__doc__
-    new.__dict__.update(compiled.__dict__)
-    new.__s2s_closure__ = fn.__closure__
-    new.__s2s_defaults__ = (fn.__defaults__, fn.__kwdefaults__)
-    return new
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -359,7 +83,7 @@ def grad_of(fn: Callable, wrt_names: Tuple[str, ...], single: bool = False,
     ``shapes`` names the argument shapes to specialize on (``(("x", (3,)),)``)."""
     key = ("reverse", tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode,
            weights)
-    return cached(fn, key, lambda shapes: _reverse(
+    return cache.cached(fn, key, lambda shapes: _reverse(
         fn, tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode, weights,
         shapes), shapes)
 
@@ -393,22 +117,11 @@ def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None) -> Ca
     ``wrt`` names the differentiated parameters; their tangents are the parameters named in
     ``compiled.__s2s_tangents__`` (pass them by keyword).
     """
-    return cached(fn, ("forward", tuple(wrt), select),
+    return cache.cached(fn, ("forward", tuple(wrt), select),
                   lambda shapes: _forward(fn, tuple(wrt), select))
 
 
 # -- calls whose target is only known at run time ---------------------------------------------
-def _plan(target: Callable, key: tuple, make: Callable[[], tuple]) -> tuple:
-    """How a run-time call of ``target`` maps its arguments (``make()``), kept with the
-    target's generated code."""
-    with _lock:
-        entry = _entry(target, create=True)
-        plan = entry.plans.get(key)
-        if plan is None:
-            plan = entry.plans[key] = make()
-        return plan
-
-
 def call_vjp(fn, spec, *args, **kwargs):
     """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
 
@@ -433,7 +146,7 @@ def call_vjp(fn, spec, *args, **kwargs):
     if bound is not None:
         args = (bound,) + args
         positions = tuple(p + 1 for p in positions)
-    names, slots = _plan(target, ("vjp", positions, keywords, len(args), weights, free),
+    names, slots = cache.plan(target, ("vjp", positions, keywords, len(args), weights, free),
                          lambda: _plan_vjp(target, positions, keywords, free))
     value, pullback = vjp_of(target, names, weights=weights)(*args, **kwargs)
     offset = 1 if bound is not None else 0
@@ -533,7 +246,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
     if not positions and not given:
         value = target(*args, **keywords)
         return value, runtime.zeros_like(value)
-    wrt, slots = _plan(target, ("jvp", positions, given, len(args), tuple(keywords)),
+    wrt, slots = cache.plan(target, ("jvp", positions, given, len(args), tuple(keywords)),
                        lambda: _plan_jvp(target, positions, given, keywords))
     compiled = jvp_of(target, wrt)
     tangent_args = {}
