@@ -81,13 +81,13 @@ def _free_names(text: str, fname: str) -> List[str]:
     tree = ast.parse(text)
     fn = tree.body[0]
     bound = {a.arg for a in syntax.walk(fn.args) if isinstance(a, ast.arg)}
-    loads: List[str] = []
+    loads: Dict[str, None] = {}     # in the order of first reads (a list would be searched)
     for node in syntax.walk(fn):
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 bound.add(node.id)
-            elif node.id not in loads:
-                loads.append(node.id)
+            else:
+                loads.setdefault(node.id, None)
     return [n for n in loads if n not in bound]
 
 
