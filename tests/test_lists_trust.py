@@ -60,6 +60,40 @@ def list_concat_chain(x, y):
     return b[0] * b[3] + b[4] * b[1]
 
 
+def max_of_literal(x):
+    return max([x * 2.0, x ** 2, 1.0])
+
+
+def min_of_literal(x, y):
+    return min([x * y, y, 3.0]) + max(x, y * 0.5)
+
+
+def dot_of_lists(x):
+    return np.dot([x, 1.0], [2.0, x])
+
+
+def array_of_nested_lists(x):
+    a = np.array([[x, x * 1.0, x + 2.5], [x ** 2, x, x / 2.0]])
+    return np.sum(a * np.arange(6.0).reshape(2, 3))
+
+
+def concatenate_of_nested_lists(x):
+    return np.sum(np.concatenate([[x], [x ** 2]]) * np.array([1.0, 3.0]))
+
+
+def asarray_of_nested_tuples(x, y):
+    return np.sum(np.asarray(((x, y), (x * y, 2.0))) * np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def stack_of_nested_lists(x):
+    return np.sum(np.stack([[x, 1.0], [2.0, x * x]]) * np.arange(4.0).reshape(2, 2))
+
+
+def max_with_ties(x):
+    # tied maxima share the cotangent evenly (README)
+    return np.sum(np.max(np.array([[x, x], [x, 0.5]]), axis=1))
+
+
 # (function, arguments, positions)
 WORKING = [
     (concat_then_index, (X, Y), (0, 1)),
@@ -69,6 +103,14 @@ WORKING = [
     (list_plus_equals, (X, Y), (0, 1)),
     (list_extend, (X, Y), (0, 1)),
     (list_concat_chain, (X, Y), (0, 1)),
+    (max_of_literal, (X,), 0),
+    (min_of_literal, (X, Y), (0, 1)),
+    (dot_of_lists, (X,), 0),
+    (array_of_nested_lists, (X,), 0),
+    (concatenate_of_nested_lists, (X,), 0),
+    (asarray_of_nested_tuples, (X, Y), (0, 1)),
+    (stack_of_nested_lists, (X,), 0),
+    (max_with_ties, (X,), 0),
 ]
 
 

@@ -352,9 +352,16 @@ def matmul_adjoint_x2(g, x1, x2):
     return unbroadcast(d, x2)
 
 
+def _as_array(value):
+    """A list or tuple operand as the array NumPy makes of it; anything else unchanged."""
+    return np.asarray(value) if isinstance(value, (list, tuple)) else value
+
+
 def dot_adjoint_a(g, a, b):
     """Cotangent of ``a`` in ``np.dot(a, b)``: scalars, matrices, and N-D ``dot`` (which sums
-    the last axis of ``a`` with the second-to-last of ``b``, with no batch broadcasting)."""
+    the last axis of ``a`` with the second-to-last of ``b``, with no batch broadcasting).
+    Lists (``np.dot([x, 1.0], v)``) count as the arrays NumPy makes of them."""
+    a, b = _as_array(a), _as_array(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:
@@ -366,6 +373,7 @@ def dot_adjoint_a(g, a, b):
 
 def dot_adjoint_b(g, a, b):
     """Cotangent of ``b`` in ``np.dot(a, b)``; see ``dot_adjoint_a``."""
+    a, b = _as_array(a), _as_array(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:

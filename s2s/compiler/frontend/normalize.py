@@ -388,7 +388,11 @@ class Normalizer:
         if isinstance(node, (gast.List, gast.Tuple)) and all(is_atom(e) for e in node.elts):
             return node     # np.stack([a, b]): keep the literal so its items get cotangents
         if isinstance(node, (gast.List, gast.Tuple)):
-            node.elts = [self._argument(e, hint) for e in node.elts]
+            # np.array([[x, y], [z, w]]): inner literals get names of their own, so each
+            # level of nesting is a list the cotangent can be routed through
+            node.elts = [self.atom(e, hint) if isinstance(e, (gast.List, gast.Tuple))
+                         and not _constant_literal(e) else self._argument(e, hint)
+                         for e in node.elts]
             return node
         return self.atom(node, hint)
 
@@ -403,6 +407,13 @@ class Normalizer:
             node.elts = [self.index(e, hint) for e in node.elts]
             return node
         return self.atom(node, hint)
+
+
+def _constant_literal(node) -> bool:
+    """A list or tuple literal of constants only (``[1.0, 2.0]``, ``((0, 1), (2, 3))``)."""
+    if isinstance(node, (gast.List, gast.Tuple)):
+        return all(_constant_literal(e) for e in node.elts)
+    return is_atom(node) and not isinstance(node, gast.Name)
 
 
 def _is_docstring(stmt) -> bool:

@@ -73,8 +73,9 @@ def contribute_to_operand(state: ReverseState, operand: Optional[ast.AST],
         tmp = state.fresh_temp("parts")
         out = [assign(tmp, value)]
         for i, e in enumerate(operand.elts):
-            if isinstance(e, gast.Name):
-                out += contribute(state, e.id, _item(name(tmp), const(i)))
+            if isinstance(e, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
+                # max([a, b]) binds *args to ([a, b],): nested literals route item by item
+                out += contribute_to_operand(state, e, _item(name(tmp), const(i)))
         return out
     return []
 
