@@ -102,7 +102,7 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
 
 def free_names(fn) -> Set[str]:
     """Names a nested def or lambda reads from the scopes around it."""
-    params = {a.id for a in syntax.walk(fn.args) if isinstance(a, gast.Name)}
+    params = names_in(fn.args)
     body = fn.body if isinstance(fn.body, list) else [fn.body]
     stored, loaded = set(), set()
     for stmt in body:

@@ -295,7 +295,7 @@ class Normalizer:
 
     def snapshot(self, part, target):
         """Copy a right-hand name that the unpacking itself rebinds (``a, b = b, a``)."""
-        bound = {e.id for e in syntax.walk(target) if isinstance(e, gast.Name)}
+        bound = syntax.names_in(target)
         if isinstance(part, gast.Name) and part.id in bound:
             tmp = self.namer.fresh(part.id + "_old")
             self.pending.append(assign(tmp, name(part.id)))
