@@ -36,19 +36,21 @@ from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import active_names, stored_names
 from s2s.compiler.analysis.shapes import shape_classes
+from s2s.compiler.context import Context
 from s2s.compiler.frontend.aliasing import check_aliasing
 from s2s.compiler.frontend.canonical import canonicalize
 from s2s.compiler.frontend.checks import check_supported
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import assign, const, name, normalize
+from s2s.compiler.frontend.normalize import normalize
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import Resolver, local_names
-from s2s.compiler.optimize import Context, optimize
+from s2s.compiler.optimize import optimize
 from s2s.compiler.reverse import calls, outputs, prepare, queries, saves
-from s2s.compiler.reverse.nodes import (_append_parameter, _store_counts, eliminate_dead_temps,
+from s2s.compiler.reverse.nodes import (append_parameter, store_counts, eliminate_dead_temps,
                                         parameter_names, rename_reassigned)
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.reverse.sweep import AdjointSweep
+from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
 
@@ -96,7 +98,7 @@ class ReverseBuilder:
                                     partial(queries.is_source, state) if state.weights else None)
         state.trees = queries.tree_names(state, primal)
         state.sequences = queries.sequence_names(state, primal)
-        state.assign_count = _store_counts(primal)
+        state.assign_count = store_counts(primal)
         state.params = set(params)
         state.assigned_anywhere = set(state.assign_count)
         state.mutated = queries.mutated_names(state, primal)
@@ -163,7 +165,7 @@ class ReverseBuilder:
             body=primal + [sentinel] + seed_stmts + adjoint + [result], decorator_list=[],
             returns=None, type_comment=None, type_params=[])
         if state.sens_param:
-            new.args = _append_parameter(fn.args, state.sens_name)
+            new.args = append_parameter(fn.args, state.sens_name)
         ast.copy_location(new, fn)
         generated = set(state.temps) | set(state.cotangent_names.values())
         if state.mode == "grad_only":

@@ -25,10 +25,10 @@ import gast
 from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import cotangents, queries
-from s2s.compiler.reverse.nodes import _copy, _has_active, _item
+from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 
 def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
@@ -57,7 +57,7 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
         elif isinstance(v, dict):           # **kwargs: a dict of operands
             v = gast.Dict(keys=[const(k) for k in v], values=list(v.values()))
         arguments[p] = v
-    wrt = [(p, node) for p, node in arguments.items() if _has_active(node, state.active)]
+    wrt = [(p, node) for p, node in arguments.items() if has_active(node, state.active)]
     if not wrt and not state.weights:
         return stmt
     compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights)
@@ -90,20 +90,20 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
             if i != len(call.args) - 1:
                 raise state.source.error(arg, "a *args argument before other arguments",
                                          "put the starred argument last")
-            if _has_active(arg.value, state.active):
+            if has_active(arg.value, state.active):
                 star_from = i
                 wrt.append(("star", i, arg.value))
-        elif _has_active(arg, state.active):
+        elif has_active(arg, state.active):
             positions.append(i)
             wrt.append(("pos", i, arg))
     star_keywords = False
     for kw in call.keywords:
         if kw.arg is None:
-            if _has_active(kw.value, state.active):
+            if has_active(kw.value, state.active):
                 star_keywords = True
                 wrt.append(("starkw", None, kw.value))
             continue
-        if _has_active(kw.value, state.active):
+        if has_active(kw.value, state.active):
             keywords.append(kw.arg)
             wrt.append(("kw", kw.arg, kw.value))
     if not wrt and not state.weights:
@@ -133,22 +133,22 @@ def call_pullback(state: ReverseState, target: str, stmt) -> List[ast.AST]:
 
 def _argument_cotangents(state: ReverseState, parts: str, wrt) -> List[ast.AST]:
     out: List[ast.AST] = []
-    positional = _item(name(parts), const(0))
+    positional = item_of(name(parts), const(0))
     for kind, where, node in wrt:
         if kind == "index":
-            value = _item(name(parts), const(where))
+            value = item_of(name(parts), const(where))
         elif kind == "pos":
-            value = _item(positional, const(where))
+            value = item_of(positional, const(where))
         elif kind == "star":
-            value = _item(positional, gast.Slice(lower=const(where), upper=None, step=None))
+            value = item_of(positional, gast.Slice(lower=const(where), upper=None, step=None))
         elif kind == "free":
-            value = _item(_item(name(parts), const(2)), const(where))
+            value = item_of(item_of(name(parts), const(2)), const(where))
         elif kind == "starkw":
-            value = _item(name(parts), const(1))
+            value = item_of(name(parts), const(1))
         elif kind == "callee":
-            value = _item(name(parts), const(2))
+            value = item_of(name(parts), const(2))
         else:
-            value = _item(_item(name(parts), const(1)), const(where))
+            value = item_of(item_of(name(parts), const(1)), const(where))
         out += cotangents.contribute_to_operand(state, node, value)
     return out
 
@@ -158,7 +158,7 @@ def closure_adjoint(state: ReverseState, free: Set[str], dresult: ast.AST) -> Li
     out: List[ast.AST] = []
     for n in sorted(free & state.active):
         out += cotangents.contribute(state, n, state.call_helper(
-            "item_or_zero", runtime.item_or_zero, [_copy(dresult), const(n)]))
+            "item_or_zero", runtime.item_or_zero, [deep_copy(dresult), const(n)]))
     return out
 
 

@@ -14,9 +14,9 @@ import gast
 
 from s2s import runtime
 from s2s.compiler.analysis.shapes import FLOAT
-from s2s.compiler.frontend.normalize import assign, const, name
-from s2s.compiler.reverse.nodes import _copy, _has_active, _item
+from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 
 def contribute(state: ReverseState, var: str, value: ast.AST) -> List[ast.AST]:
@@ -58,24 +58,24 @@ def contribute_to_operand(state: ReverseState, operand: Optional[ast.AST],
     if isinstance(operand, gast.Name):
         return contribute(state, operand.id, value)
     if isinstance(operand, gast.Dict):
-        if not any(_has_active(v, state.active) for v in operand.values):
+        if not any(has_active(v, state.active) for v in operand.values):
             return []
         tmp = state.fresh_temp("parts")
         out = [assign(tmp, value)]
         for k, v in zip(operand.keys, operand.values):
             if isinstance(v, gast.Name) and k is not None:
                 out += contribute(state, v.id, state.call_helper(
-                    "item_or_zero", runtime.item_or_zero, [name(tmp), _copy(k)]))
+                    "item_or_zero", runtime.item_or_zero, [name(tmp), deep_copy(k)]))
         return out
     if isinstance(operand, (gast.Tuple, gast.List)):
-        if not any(_has_active(e, state.active) for e in operand.elts):
+        if not any(has_active(e, state.active) for e in operand.elts):
             return []
         tmp = state.fresh_temp("parts")
         out = [assign(tmp, value)]
         for i, e in enumerate(operand.elts):
             if isinstance(e, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
                 # max([a, b]) binds *args to ([a, b],): nested literals route item by item
-                out += contribute_to_operand(state, e, _item(name(tmp), const(i)))
+                out += contribute_to_operand(state, e, item_of(name(tmp), const(i)))
         return out
     return []
 

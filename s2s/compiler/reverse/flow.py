@@ -23,10 +23,10 @@ import gast
 from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import stored_names
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import cotangents, items, queries, saves
 from s2s.compiler.reverse.nodes import stored_in
 from s2s.compiler.reverse.state import Loop, ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 
 def reverse_if(state: ReverseState, stmt: gast.If, reverse_block: Callable) -> List[ast.AST]:

@@ -23,10 +23,10 @@ from typing import List
 import gast
 
 from s2s import runtime
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import cotangents, primitives, saves
-from s2s.compiler.reverse.nodes import _copy, _has_active, _index_value, _item
+from s2s.compiler.reverse.nodes import deep_copy, has_active, index_value, item_of
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
 
@@ -56,11 +56,11 @@ def item_contribution(state: ReverseState, var: str, index: ast.AST, value: ast.
         state.owned.add(var)
     if var not in state.trees and basic:
         out.append(gast.AugAssign(
-            target=gast.Subscript(value=name(d), slice=_copy(index), ctx=gast.Store()),
+            target=gast.Subscript(value=name(d), slice=deep_copy(index), ctx=gast.Store()),
             op=gast.Add(), value=value))
     else:
         out.append(gast.Expr(value=state.call_helper(
-            "add_at", runtime.add_at, [name(d), _index_value(index), value])))
+            "add_at", runtime.add_at, [name(d), index_value(index), value])))
     return out
 
 
@@ -70,23 +70,23 @@ def store_adjoint(state: ReverseState, stmt) -> List[ast.AST]:
     var = target.value.id
     if var not in state.active:
         return []
-    index = _index_value(target.slice)
+    index = index_value(target.slice)
     out: List[ast.AST] = [gast.Expr(value=state.call_helper(
         "restore_item", runtime.restore_item,
         [name(var), index, saves.pop(state, f"{var}[]")]))]
     if var not in state.nonzero:
         return out
     value = stmt.value
-    if _has_active(value, state.active):
+    if has_active(value, state.active):
         taken = state.fresh_temp(f"d{var}_item")
         item = state.call_helper("take_item", runtime.take_item,
-                                 [name(state.cotangent(var)), _copy(index)])
+                                 [name(state.cotangent(var)), deep_copy(index)])
         out.append(assign(taken, item))
         taken_value: ast.AST = name(taken)
         if isinstance(value, gast.Name) and value.id not in state.trees:
             # kept only where shapes do not prove dx[i] has v's shape already
             check = state.call_helper("unbroadcast", numpy_helpers.unbroadcast,
-                                      [_copy(item), name(value.id)])
+                                      [deep_copy(item), name(value.id)])
             if primitives.shape_lowering(state, value.id, None).visit(check) is not check.args[0]:
                 taken_value = state.call_helper(
                     "unbroadcast", numpy_helpers.unbroadcast, [name(taken), name(value.id)])
@@ -96,7 +96,7 @@ def store_adjoint(state: ReverseState, stmt) -> List[ast.AST]:
             "own", runtime.own, [name(state.cotangent(var)), name(var)])))
         state.owned.add(var)
     out.append(gast.Expr(value=state.call_helper(
-        "clear_item", runtime.clear_item, [name(state.cotangent(var)), _copy(index)])))
+        "clear_item", runtime.clear_item, [name(state.cotangent(var)), deep_copy(index)])))
     return out
 
 
@@ -110,12 +110,12 @@ def container_adjoint(state: ReverseState, stmt, call) -> List[ast.AST]:
     if method == "append":
         count: ast.AST = const(1)
     else:
-        count = gast.Call(func=name(state.bind_free("len", len)), args=[_copy(call.args[0])],
+        count = gast.Call(func=name(state.bind_free("len", len)), args=[deep_copy(call.args[0])],
                           keywords=[])
     out: List[ast.AST] = []
     if items in state.nonzero:
         parts = state.fresh_temp(f"d{items}_last")
-        contributions = (cotangents.contribute_to_operand(state, call.args[0], _item(name(parts),
+        contributions = (cotangents.contribute_to_operand(state, call.args[0], item_of(name(parts),
                                                                                      const(0)))
                          if method == "append" else
                          cotangents.contribute_to_operand(state, call.args[0], name(parts)))
@@ -124,7 +124,7 @@ def container_adjoint(state: ReverseState, stmt, call) -> List[ast.AST]:
                 "own", runtime.own, [name(state.cotangent(items)), name(items)])))
             state.owned.add(items)
         taken = state.call_helper("take_appended", runtime.take_appended,
-                                  [name(state.cotangent(items)), _copy(count)])
+                                  [name(state.cotangent(items)), deep_copy(count)])
         if contributions:
             out.append(assign(parts, taken))
             out += contributions

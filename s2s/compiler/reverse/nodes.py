@@ -1,7 +1,7 @@
 """Syntax helpers shared by the reverse-mode modules: plain functions of syntax trees.
 
-Parameter lists of a ``FunctionDef``; small expressions (``_item(v, k)`` is ``v[k]``,
-``_index_value`` turns ``1:3`` into ``slice(1, 3, None)``); and two rewrites of
+Parameter lists of a ``FunctionDef``; small expressions (``item_of(v, k)`` is ``v[k]``,
+``index_value`` turns ``1:3`` into ``slice(1, 3, None)``); and two rewrites of
 straight-line code, ``rename_reassigned`` before the sweeps and ``eliminate_dead_temps``
 after them.
 """
@@ -15,10 +15,10 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import const, name
+from s2s.compiler.syntax import const, name
 
 
-def _arguments(names: List[str]) -> gast.arguments:
+def arguments_of(names: List[str]) -> gast.arguments:
     return gast.arguments(
         args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
               for n in names],
@@ -36,7 +36,7 @@ def parameter_names(fn: gast.FunctionDef) -> List[str]:
     return names
 
 
-def _append_parameter(args: gast.arguments, pname: str) -> gast.arguments:
+def append_parameter(args: gast.arguments, pname: str) -> gast.arguments:
     new = gast.arguments(args=list(args.args), posonlyargs=list(args.posonlyargs),
                          vararg=args.vararg, kwonlyargs=list(args.kwonlyargs),
                          kw_defaults=list(args.kw_defaults), kwarg=args.kwarg,
@@ -96,7 +96,7 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
     return list(reversed(kept))
 
 
-def _store_counts(stmts) -> Dict[str, int]:
+def store_counts(stmts) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
@@ -116,31 +116,31 @@ def stored_in(stmts) -> Set[str]:
 def source_text(node) -> str:
     """``node`` as source, for error messages."""
     try:
-        return ast.unparse(gast.gast_to_ast(_copy(node)))
+        return ast.unparse(gast.gast_to_ast(deep_copy(node)))
     except Exception:
         return type(node).__name__
 
 
-def _item(value: ast.AST, key: ast.AST) -> gast.Subscript:
-    return gast.Subscript(value=value, slice=_copy(key), ctx=gast.Load())
+def item_of(value: ast.AST, key: ast.AST) -> gast.Subscript:
+    return gast.Subscript(value=value, slice=deep_copy(key), ctx=gast.Load())
 
 
-def _copy(node):
+def deep_copy(node):
     return copy.deepcopy(node)
 
 
-def _has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
+def has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
     if node is None:
         return False
     return any(isinstance(n, gast.Name) and n.id in active for n in syntax.walk(node))
 
 
-def _index_value(index) -> ast.AST:
+def index_value(index) -> ast.AST:
     """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``."""
     if isinstance(index, gast.Slice):
-        parts = [_copy(p) if p is not None else const(None)
+        parts = [deep_copy(p) if p is not None else const(None)
                  for p in (index.lower, index.upper, index.step)]
         return gast.Call(func=name("slice"), args=parts, keywords=[])
     if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return _copy(index)
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return deep_copy(index)

@@ -23,12 +23,12 @@ import numpy as np
 
 from s2s import runtime
 from s2s.compiler import syntax
-from s2s.compiler.frontend.normalize import assign, const, name
+from s2s.compiler.context import is_elementwise
 from s2s.compiler.frontend.resolve import UNRESOLVED
-from s2s.compiler.optimize import is_elementwise
 from s2s.compiler.reverse import queries
-from s2s.compiler.reverse.nodes import _arguments, _item, parameter_names, stored_in
+from s2s.compiler.reverse.nodes import arguments_of, item_of, parameter_names, stored_in
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
 _ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
@@ -71,11 +71,11 @@ def seeds(state: ReverseState, outputs, value_node):
                 state.nonzero.add(out)
                 continue
             seed_param = seed_param or state.namer.fresh("dout")
-            seed = _item(name(seed_param), const(i))
+            seed = item_of(name(seed_param), const(i))
         elif state.sens_param:
             seed = name(state.sens_name)
             if isinstance(value_node, gast.Tuple) and not state.has_aux:
-                seed = _item(seed, const(i))
+                seed = item_of(seed, const(i))
         else:
             seed = state.call_helper("ones_like", runtime.ones_like, [name(out)])
         stmts.append(assign(d, seed))
@@ -181,7 +181,7 @@ def as_pullback(state: ReverseState, new, forward, backward, seed_param, fn, pri
     inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
     inner_body.append(gast.Return(value=grads_node))
     inner = gast.FunctionDef(
-        name=pullback, args=_arguments([param]), body=inner_body, decorator_list=[],
+        name=pullback, args=arguments_of([param]), body=inner_body, decorator_list=[],
         returns=None, type_comment=None, type_params=[])
     new.body = forward + [inner, gast.Return(value=gast.Tuple(
         elts=[value_node, name(pullback)], ctx=gast.Load()))]

@@ -25,10 +25,10 @@ from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import stored_names
 from s2s.compiler.analysis.shapes import is_int
 from s2s.compiler.frontend.canonical import _contains
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import calls, queries, saves
-from s2s.compiler.reverse.nodes import _index_value, stored_in
+from s2s.compiler.reverse.nodes import index_value, stored_in
 from s2s.compiler.reverse.state import Loop, ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 
 def prepare_block(state: ReverseState, stmts: List[ast.AST]) -> List[ast.AST]:
@@ -57,7 +57,7 @@ def prepare_statement(state: ReverseState, stmt: ast.AST) -> List[ast.AST]:
             and stmt.targets[0].value.id in state.active:
         # x[i] = v: keep what x[i] held, to put it back in the reverse sweep
         var = stmt.targets[0].value.id
-        index = _index_value(stmt.targets[0].slice)
+        index = index_value(stmt.targets[0].slice)
         saved = gast.Call(func=name(state.bind_free("saved_item", runtime.saved_item)),
                           args=[name(var), index], keywords=[])
         push = gast.Expr(value=gast.Call(

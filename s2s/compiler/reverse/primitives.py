@@ -20,13 +20,13 @@ import numpy as np
 from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import LowerShapeHelpers
+from s2s.compiler.context import Context
 from s2s.compiler.expand import Expansion, bind_call, expand, template_of
-from s2s.compiler.frontend.normalize import assign, name
 from s2s.compiler.frontend.resolve import UNRESOLVED, missing_rule
-from s2s.compiler.optimize import Context
 from s2s.compiler.reverse import cotangents, queries
-from s2s.compiler.reverse.nodes import _has_active, source_text
+from s2s.compiler.reverse.nodes import has_active, source_text
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, name
 from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 from s2s.runtime import numpy_helpers
 
@@ -42,7 +42,7 @@ def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast
     operands = list(call.args) + [k.value for k in call.keywords]
     if isinstance(call.func, gast.Attribute):
         operands.append(call.func.value)
-    if not any(_has_active(o, state.active) for o in operands):
+    if not any(has_active(o, state.active) for o in operands):
         return []           # nothing differentiated goes in: nothing comes back
     for arg in call.args:
         if isinstance(arg, gast.Starred):
@@ -98,7 +98,7 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
             stmt, f"this call of {getattr(fn, '__name__', fn)}",
             f"the rule supports the arguments {template.signature}", cls=MissingRuleError)
     # only expand when some differentiable operand is active
-    wanted = [p for p in template.differentiable if _has_active(bound.get(p), state.active)]
+    wanted = [p for p in template.differentiable if has_active(bound.get(p), state.active)]
     if not wanted:
         return []
     placeholder = "__s2s_result__"

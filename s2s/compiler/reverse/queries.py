@@ -17,9 +17,9 @@ import numpy as np
 from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
+from s2s.compiler.context import is_elementwise
 from s2s.compiler.frontend.resolve import UNRESOLVED, is_readable_function, reads_behind
 from s2s.compiler.frontend.resolve import is_constant_call as _constant_call
-from s2s.compiler.optimize import is_elementwise
 from s2s.compiler.reverse.state import ReverseState
 from s2s.runtime import numpy_helpers
 

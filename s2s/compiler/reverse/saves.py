@@ -18,9 +18,9 @@ import gast
 
 from s2s import runtime
 from s2s.compiler.analysis.activity import stored_names
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse.nodes import stored_in
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 
 def plan_saves(state: ReverseState, primal: List[ast.AST], params) -> Set[str]:

@@ -17,9 +17,9 @@ import gast
 import numpy as np
 
 from s2s.compiler.frontend.names import Namer
-from s2s.compiler.frontend.normalize import name
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import Resolver
+from s2s.compiler.syntax import name
 
 
 @dataclass

@@ -24,10 +24,10 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, free_names
-from s2s.compiler.frontend.normalize import assign, const, name
 from s2s.compiler.reverse import calls, cotangents, flow, items, primitives, queries, saves
-from s2s.compiler.reverse.nodes import _copy, _has_active, _item, source_text
+from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
+from s2s.compiler.syntax import assign, const, name
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -157,7 +157,7 @@ class AdjointSweep:
         saving = (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                   and isinstance(call.func.value, gast.Name)
                   and call.func.value.id in state.stacks.values())
-        if isinstance(call, gast.Call) and not saving and _has_active(call, state.active) \
+        if isinstance(call, gast.Call) and not saving and has_active(call, state.active) \
                 and not queries.is_constant_call(state, call) \
                 and state.callee(call) not in (print,):
             # a call made for its effect on a differentiated value: never guess
@@ -231,13 +231,13 @@ class AdjointSweep:
             out = []
             for i, e in enumerate(value.elts):
                 if isinstance(e, gast.Name):
-                    out += cotangents.contribute(state, e.id, _item(dresult, const(i)))
+                    out += cotangents.contribute(state, e.id, item_of(dresult, const(i)))
             return out
         if isinstance(value, gast.Dict):
             out = []
             for k, v in zip(value.keys, value.values):
                 if k is not None and isinstance(v, gast.Name):
-                    out += cotangents.contribute(state, v.id, _item(dresult, k))
+                    out += cotangents.contribute(state, v.id, item_of(dresult, k))
             return out
         if isinstance(value, gast.Lambda):
             return calls.closure_adjoint(state, free_names(value), dresult)
@@ -259,21 +259,21 @@ class AdjointSweep:
             if isinstance(node, (gast.List, gast.Tuple)) and not any(
                     isinstance(e, gast.Starred) for e in node.elts):
                 return const(len(node.elts))
-            return gast.Call(func=name(length), args=[_copy(node)], keywords=[])
+            return gast.Call(func=name(length), args=[deep_copy(node)], keywords=[])
 
         def part(lower, upper):
-            return gast.Subscript(value=_copy(dresult), slice=gast.Slice(
+            return gast.Subscript(value=deep_copy(dresult), slice=gast.Slice(
                 lower=lower, upper=upper, step=None), ctx=gast.Load())
 
         if isinstance(value.op, gast.Add):
             return (cotangents.contribute_to_operand(state, left, part(None, size(left)))
                     + cotangents.contribute_to_operand(state, right, part(size(left), None)))
         items_ = left if queries.is_sequence(left, state.sequences) else right
-        if _has_active(left if items_ is right else right, state.active):
+        if has_active(left if items_ is right else right, state.active):
             raise state.source.error(value, "a list repeated a differentiated number of times",
                                      "repeat it an integer number of times")
         return cotangents.contribute_to_operand(state, items_, state.call_helper(
-            "join_items", runtime.join_items, [_copy(dresult), size(items_)]))
+            "join_items", runtime.join_items, [deep_copy(dresult), size(items_)]))
 
     def _attribute_adjoint(self, target, value: gast.Attribute, stmt, dresult):
         """``y = x.T`` is ``np.transpose(x)``; data attributes (``x.shape``) have no
@@ -282,7 +282,7 @@ class AdjointSweep:
         if value.attr in STATIC_ATTRIBUTES:
             return []
         fn = ATTRIBUTE_FUNCTIONS.get(value.attr)
-        if state.weights and (fn is None or not _has_active(value.value, state.active)):
+        if state.weights and (fn is None or not has_active(value.value, state.active)):
             return [gast.Expr(value=state.call_helper(
                 "weight_cotangent", runtime.weight_cotangent, [name(target), dresult]))]
         if fn is None or not isinstance(value.value, gast.Name):
