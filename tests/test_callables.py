@@ -146,3 +146,11 @@ def test_weights_from_several_threads():
     for x, got in zip(inputs, results):
         expected = numerical_grad(lambda w_: Linear(w_)(x), (w,), 0)
         assert_close(got[0], expected)
+
+
+def test_a_caller_of_fixed_arity_survives_clear_cache():
+    assert s2s.grad(max, grad_position=(0, 1))(2.0, 3.0) == pytest.approx((0.0, 1.0))
+    s2s.clear_cache()
+    assert s2s.grad(max, grad_position=(0, 1))(3.0, 2.0) == pytest.approx((1.0, 0.0))
+    spring = Spring(2.0)
+    assert s2s.jacrev(spring.energy)(0.5) == pytest.approx(2.0 * 2 * 0.5 * 2.0)

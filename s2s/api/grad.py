@@ -519,7 +519,8 @@ def fixed_arity(fn: Callable, count: int) -> types.FunctionType:
         params = [f"a{i}" for i in range(count)] + (["**kwargs"] if python else [])
         passed = (["bound"] if bound is not _NO_SELF else []) + params
         text = f"def {fname}({', '.join(params)}):\n    return target({', '.join(passed)})\n"
-        filename = f"<s2s {fname} with {count} arguments>"
+        # not "<s2s ...": clear_cache() forgets those, and this code object is kept here
+        filename = f"<s2s-caller of {fname} with {count} arguments>"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         code = _shim_code[key] = compile(text, filename, "exec").co_consts[0]
     scope = {"target": fn, "__builtins__": builtins}
