@@ -94,6 +94,26 @@ def max_with_ties(x):
     return np.sum(np.max(np.array([[x, x], [x, 0.5]]), axis=1))
 
 
+def repeated_fancy_update(x):
+    # NumPy's y[idx] += v is buffered: of the writes to a repeated index only the last counts
+    y = np.zeros(4)
+    y[[0, 0, 2]] += x[:3]
+    return np.sum(y * np.arange(1.0, 5.0))
+
+
+def repeated_fancy_store(x):
+    y = x * 1.0
+    y[np.array([1, 3, 1])] = x[:3] * x[1:]
+    return np.sum(y * np.arange(1.0, 5.0))
+
+
+def slice_copy_update(x):
+    y = x * 2.0
+    z = y[1:] * 1.0
+    z += 1.0
+    return np.sum(y * y) + np.sum(z * z)
+
+
 # (function, arguments, positions)
 WORKING = [
     (concat_then_index, (X, Y), (0, 1)),
@@ -111,6 +131,9 @@ WORKING = [
     (asarray_of_nested_tuples, (X, Y), (0, 1)),
     (stack_of_nested_lists, (X,), 0),
     (max_with_ties, (X,), 0),
+    (repeated_fancy_update, (V4,), 0),
+    (repeated_fancy_store, (V4,), 0),
+    (slice_copy_update, (V3,), 0),
 ]
 
 
@@ -147,3 +170,61 @@ def test_forward_matches_finite_differences(f, args, positions):
     for p in (positions if isinstance(positions, tuple) else (positions,)):
         expected = numerical_grad(f, args, p)
         assert_close(_jvp_gradient(f, args, p), expected, rtol=1e-6, atol=1e-7)
+
+
+# --- refused in one mode or both, with the user's file and line -----------------------------
+
+def add_at_update(x):
+    y = np.zeros(4)
+    np.add.at(y, np.array([0, 0, 2]), x)
+    return np.sum(y * np.arange(1.0, 5.0))
+
+
+def update_through_slice_view(x):
+    y = x * 2.0
+    z = y[1:]
+    z += 1.0
+    return np.sum(y * y)
+
+
+def update_through_2d_view(x):
+    y = np.outer(x, x)
+    z = y[:, 0]
+    z *= 3.0
+    return np.sum(y)
+
+
+# (function, arguments, modes that refuse, the line that is named)
+REFUSED = [
+    (add_at_update, (V3,), ("reverse",), "np.add.at(y"),
+    (update_through_slice_view, (V3,), ("reverse", "forward"), "z += 1.0"),
+    (update_through_2d_view, (V3,), ("reverse", "forward"), "z *= 3.0"),
+]
+
+# what the refused ones do in the modes that accept them: right, as everywhere
+ADD_AT_FORWARD = [(add_at_update, (V3,), 0)]
+
+
+def _line_of(f, text):
+    lines, start = inspect.getsourcelines(f)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+@pytest.mark.parametrize("f, args, modes, text", REFUSED, ids=_ids(REFUSED))
+def test_refused_with_the_users_file_and_line(f, args, modes, text):
+    for mode in modes:
+        with pytest.raises(s2s.errors.S2SError) as info:
+            if mode == "reverse":
+                s2s.grad(f)(*args)
+            else:
+                _jvp_gradient(f, args, 0)
+        message = str(info.value)
+        assert __file__ in message or "test_lists_trust.py" in message, message
+        assert f"line {_line_of(f, text)}" in message or f":{_line_of(f, text)}" in message, \
+            message
+
+
+@pytest.mark.parametrize("f, args, position", ADD_AT_FORWARD, ids=_ids(ADD_AT_FORWARD))
+def test_add_at_forward_matches_finite_differences(f, args, position):
+    assert_close(_jvp_gradient(f, args, position), numerical_grad(f, args, position),
+                 rtol=1e-6, atol=1e-7)

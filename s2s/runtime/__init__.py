@@ -258,11 +258,24 @@ def take_item(cotangent, key):
     """``cotangent[key]`` as a value of its own (zero when the cotangent is a scalar zero)."""
     if isinstance(cotangent, _ndarray):
         item = cotangent[key]
+        if type(item) is _ndarray and not _is_basic_index(key):
+            return _last_writes(cotangent, key, item)
         return item.copy() if type(item) is _ndarray else item
     if type(cotangent) is float:
         return 0.0
     value = cotangent[key]
     return 0.0 if value is None else value
+
+
+def _last_writes(cotangent, key, item):
+    """``cotangent[key]`` for ``x[key] = v`` through a fancy index: where ``key`` repeats an
+    entry, only the write NumPy keeps (the last one) reaches the output; the others get 0."""
+    if item.size == 0 or getattr(key, "dtype", None) == bool:
+        return item.copy()
+    writes = np.arange(item.size).reshape(item.shape)
+    kept = np.full(cotangent.shape, -1)
+    kept[key] = writes
+    return np.where(kept[key] == writes, item, 0.0).astype(item.dtype, copy=False)
 
 
 def clear_item(cotangent, key):

@@ -97,6 +97,19 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
                 for arg in node.value.args:
                     reads |= names_in(arg)
                 edges.append(({func.value.id}, reads))
+            else:
+                # np.add.at(y, i, v), np.copyto(y, v), f(a, out=y): a call made for its
+                # effect may write into its first argument or its out=; they depend on all
+                # it reads, so an update of a differentiated value is seen (and refused)
+                call = node.value
+                written = {a.id for a in call.args[:1] if isinstance(a, gast.Name)}
+                written |= {k.value.id for k in call.keywords
+                            if k.arg == "out" and isinstance(k.value, gast.Name)}
+                reads = set()
+                for arg in list(call.args) + [k.value for k in call.keywords]:
+                    reads |= names_in(arg)
+                if written and not is_constant_call(call):
+                    edges.append((written, reads))
     return edges
 
 

@@ -18,6 +18,7 @@ import builtins
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import gast
+import numpy as np
 
 from s2s import runtime
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_reads
@@ -113,13 +114,14 @@ class Scope:
         return "plain", [it]
 
     def in_place_call(self, call: gast.Call):
-        """(receiver name, operand nodes) of ``lst.append(v)`` or ``add_at(buf, k, v)``;
+        """(receiver name, operand nodes) of ``lst.append(v)`` or ``add_at(buf, k, v)``
+        (``np.add.at(y, k, v)`` adds the same way: ``dy`` gets ``dv`` added at ``k``);
         (None, []) for any other call."""
         func = call.func
         if (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
                 and func.value.id in self.resolver.locals):
             return func.value.id, list(call.args)
-        if (self.callee(call) is runtime.add_at and len(call.args) == 3
+        if (self.callee(call) in (runtime.add_at, np.add.at) and len(call.args) == 3
                 and isinstance(call.args[0], gast.Name)):
             return call.args[0].id, [call.args[2]]
         return None, []

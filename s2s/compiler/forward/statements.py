@@ -113,7 +113,8 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
     receiver, _ = state.scope.in_place_call(call)
     if receiver is None or receiver not in state.flow.varied:
         return [stmt]
-    if isinstance(call.func, gast.Attribute):
+    if (isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name)
+            and call.func.value.id == receiver):
         if call.func.attr not in LIST_METHODS:
             raise state.source.error(call, f"the method .{call.func.attr}() on a "
                                      "differentiated value",

@@ -75,6 +75,13 @@ class _Kinds:
                 return self.is_array(func.value)
         if isinstance(value, gast.Attribute) and value.attr == "T":
             return self.is_array(value.value)
+        if isinstance(value, gast.Subscript) and not (
+                isinstance(value.value, gast.Name) and value.value.id in self.containers):
+            # y[1:], y[:, 0], y[..., None]: a slice of anything but a list is an array view
+            parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+            return self.is_array(value.value) or any(
+                isinstance(p, gast.Slice) or isinstance(p, gast.Constant)
+                and (p.value is None or p.value is Ellipsis) for p in parts)
         return False
 
     def update(self, stmt) -> None:
