@@ -19,6 +19,7 @@ from s2s.compiler.syntax import const, name
 
 
 def arguments_of(names: List[str]) -> gast.arguments:
+    """A parameter list of plain positional ``names`` (for the vjp's pullback)."""
     return gast.arguments(
         args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
               for n in names],
@@ -26,6 +27,7 @@ def arguments_of(names: List[str]) -> gast.arguments:
 
 
 def parameter_names(fn: gast.FunctionDef) -> List[str]:
+    """The names of ``fn``'s parameters, in order, ``*args`` and ``**kwargs`` included."""
     args = fn.args
     names = [a.id for a in list(args.posonlyargs) + list(args.args)]
     if args.vararg is not None:
@@ -37,6 +39,7 @@ def parameter_names(fn: gast.FunctionDef) -> List[str]:
 
 
 def append_parameter(args: gast.arguments, pname: str) -> gast.arguments:
+    """``args`` with one more parameter ``pname`` (keyword-only after ``*args`` or defaults)."""
     new = gast.arguments(args=list(args.args), posonlyargs=list(args.posonlyargs),
                          vararg=args.vararg, kwonlyargs=list(args.kwonlyargs),
                          kw_defaults=list(args.kw_defaults), kwarg=args.kwarg,
@@ -97,6 +100,7 @@ def eliminate_dead_temps(stmts: List[ast.AST], temps: Set[str]) -> List[ast.AST]
 
 
 def store_counts(stmts) -> Dict[str, int]:
+    """How many times ``stmts`` assign each name, at any depth."""
     counts: Dict[str, int] = {}
     for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
@@ -122,14 +126,17 @@ def source_text(node) -> str:
 
 
 def item_of(value: ast.AST, key: ast.AST) -> gast.Subscript:
+    """``value[key]``."""
     return gast.Subscript(value=value, slice=deep_copy(key), ctx=gast.Load())
 
 
 def deep_copy(node):
+    """A copy of ``node`` that shares no node with it."""
     return copy.deepcopy(node)
 
 
 def has_active(node: Optional[ast.AST], active: Set[str]) -> bool:
+    """Does ``node`` mention any of the ``active`` names?"""
     if node is None:
         return False
     return any(isinstance(n, gast.Name) and n.id in active for n in syntax.walk(node))
