@@ -25,7 +25,7 @@ import gast
 
 from s2s import rules
 from s2s.compiler import syntax
-from s2s.compiler.frontend.normalize import const, name
+from s2s.compiler.syntax import const, name
 
 RESULT, DRESULT = "result", "dresult"
 

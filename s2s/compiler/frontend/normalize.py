@@ -25,7 +25,6 @@ from typing import List, Set
 import gast
 
 from s2s.compiler import syntax
-# name, const, assign and dotted live in syntax; the passes that import them from here still can
 from s2s.compiler.syntax import assign, const, dotted, name
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source
