@@ -194,11 +194,21 @@ def update_through_2d_view(x):
     return np.sum(y)
 
 
+def row_join(x):
+    return np.sum(np.r_[x, x ** 2] * np.array([1.0, 3.0]))
+
+
+def column_join(x):
+    return np.sum(np.c_[x, x ** 2] * np.array([1.0, 3.0]))
+
+
 # (function, arguments, modes that refuse, the line that is named)
 REFUSED = [
     (add_at_update, (V3,), ("reverse",), "np.add.at(y"),
     (update_through_slice_view, (V3,), ("reverse", "forward"), "z += 1.0"),
     (update_through_2d_view, (V3,), ("reverse", "forward"), "z *= 3.0"),
+    (row_join, (X,), ("reverse", "forward"), "np.r_["),
+    (column_join, (X,), ("reverse", "forward"), "np.c_["),
 ]
 
 # what the refused ones do in the modes that accept them: right, as everywhere

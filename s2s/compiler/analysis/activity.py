@@ -49,7 +49,12 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
             return set()
         return names_in(value.value)
     if isinstance(value, gast.Subscript):
-        return names_in(value.value)
+        base = value.value
+        if isinstance(base, gast.Name) or (isinstance(base, gast.Attribute)
+                                           and base.attr in STATIC_ATTRIBUTES):
+            return names_in(base)
+        # np.r_[a, b]: an item of an object that is not a local reads what its index holds
+        return names_in(base) | names_in(value.slice)
     if isinstance(value, gast.Call):
         if is_constant_call(value):
             return set()

@@ -151,8 +151,9 @@ class Scope:
         return edges
 
     def _reads(self, value) -> Set[str]:
-        if isinstance(value, gast.Subscript) and not isinstance(value.value, gast.Name):
-            value = value.value             # x.shape[0]: the attribute decides
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Attribute) \
+                and value.value.attr in STATIC_ATTRIBUTES:
+            return set()                    # x.shape[0]: the attribute decides
         if isinstance(value, gast.Attribute) and value.attr in STATIC_ATTRIBUTES:
             return set()
         return differentiable_reads(value, self.is_constant_call)

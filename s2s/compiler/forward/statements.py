@@ -30,7 +30,7 @@ from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, 
 from s2s.compiler.forward.nodes import container_of, describe, rename_everywhere
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
-from s2s.compiler.syntax import assign, const, loaded_names, name
+from s2s.compiler.syntax import assign, const, loaded_names, name, names_in
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -190,6 +190,13 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
         return _simple(base if is_zero(base) else gast.Attribute(
             value=base, attr="T", ctx=gast.Load()))
     if isinstance(value, gast.Subscript):
+        if not isinstance(value.value, gast.Name) and names_in(value.slice) & state.flow.varied:
+            # np.r_[a, b], np.c_[a, b]: an item of a non-local object has no rule
+            raise state.source.error(
+                value, f"{ast.unparse(gast.gast_to_ast(copy.deepcopy(value.value)))}[...], which builds an array from "
+                "differentiated values", "join them with np.concatenate([...]) or "
+                "np.hstack([...]) (np.r_), np.column_stack([...]) or np.stack([...], axis=-1) "
+                "(np.c_)")
         base = (state.operand_tangent(value.value) if isinstance(value.value, gast.Name)
                 else symbolic_zero())
         return _simple(base if is_zero(base) else gast.Subscript(
