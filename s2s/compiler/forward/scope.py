@@ -21,6 +21,7 @@ import gast
 import numpy as np
 
 from s2s import runtime
+from s2s.compiler import bindings
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, differentiable_reads
 from s2s.compiler.context import is_elementwise
 from s2s.compiler.forward.nodes import bound_names, container_of, stored_names, walk_statements
@@ -51,24 +52,12 @@ class Scope:
     # -- objects to names -----------------------------------------------------------------
     def bind_free(self, wanted: str, obj: Any) -> str:
         """A name for ``obj`` in the generated code: the user's own if it means the same."""
-        if wanted not in self.resolver.locals and self.source.lookup(wanted) is obj:
-            return wanted
-        for existing, value in self.injected.items():
-            if value is obj:
-                return existing
-        fresh = self.namer.fresh(wanted)
-        self.injected[fresh] = obj
-        return fresh
+        return bindings.bind_free(self.source, self.resolver.locals, self.injected, self.namer,
+                                  wanted, obj)
 
     def name_of(self, obj: Any) -> Optional[str]:
         """The name generated code already uses for ``obj``, or None."""
-        for n, value in self.injected.items():
-            if value is obj:
-                return n
-        wanted = getattr(obj, "__name__", "")
-        if wanted and self.source.lookup(wanted) is obj:
-            return wanted
-        return None
+        return bindings.name_of(self.source, self.injected, obj)
 
     def helper(self, wanted: str, obj: Any, args: List[ast.AST]) -> gast.Call:
         """A call of ``obj`` (a run-time helper) on ``args``: ``zeros_like(x)``."""

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import gast
 import numpy as np
 
+from s2s.compiler import bindings
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import Resolver
@@ -120,23 +121,12 @@ class ReverseState:
 
     def bind_free(self, wanted: str, obj: Any) -> str:
         """A name for ``obj`` in the generated code: the user's own if it means the same."""
-        if wanted not in self.locals and self.source.lookup(wanted) is obj:
-            return wanted
-        for existing, value in self.injected.items():
-            if value is obj and existing.split("_")[0] == wanted.split("_")[0]:
-                return existing
-        fresh = self.namer.fresh(wanted)
-        self.injected[fresh] = obj
-        return fresh
+        return bindings.bind_free(self.source, self.locals, self.injected, self.namer, wanted,
+                                  obj, same_stem=True)
 
     def name_of(self, obj: Any) -> Optional[str]:
         """The name ``obj`` already has in the generated code, if any."""
-        for n, value in self.injected.items():
-            if value is obj:
-                return n
-        if self.source.lookup(getattr(obj, "__name__", "")) is obj:
-            return obj.__name__
-        return None
+        return bindings.name_of(self.source, self.injected, obj)
 
     def call_helper(self, wanted: str, obj: Any, args: List[ast.AST]) -> gast.Call:
         """``helper(*args)``, with ``obj`` bound to a name (see ``bind_free``)."""
