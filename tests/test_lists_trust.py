@@ -172,6 +172,43 @@ def test_forward_matches_finite_differences(f, args, positions):
         assert_close(_jvp_gradient(f, args, p), expected, rtol=1e-6, atol=1e-7)
 
 
+# --- lists passed as differentiated arguments -----------------------------------------------
+
+def repeat_argument(xs):
+    l = xs * 2
+    return l[0] * l[3]
+
+
+def concat_arguments(xs, ys):
+    l = xs + ys
+    return l[0] * l[3] + l[1]
+
+
+def concat_tuple_argument(ts):
+    t = ts + (ts[0] * 2.0,)
+    return t[0] * t[2] + t[1]
+
+
+LIST_ARGUMENTS = [
+    (repeat_argument, ([0.7, 1.3],), 0),
+    (concat_arguments, ([0.7, 1.3], [0.2, 0.4]), (0, 1)),
+    (concat_tuple_argument, ((0.7, 1.3),), 0),
+]
+
+
+@pytest.mark.parametrize("f, args, positions", LIST_ARGUMENTS, ids=_ids(LIST_ARGUMENTS))
+def test_list_arguments_in_both_modes(f, args, positions):
+    expected = numerical_grad(f, args, positions)
+    assert_close(s2s.grad(f, positions)(*args), expected, rtol=1e-6, atol=1e-7)
+    for p in (positions if isinstance(positions, tuple) else (positions,)):
+        forward = []
+        for i in range(len(args[p])):
+            tangents = [type(a)(0.0 for _ in a) for a in args]
+            tangents[p] = type(args[p])(1.0 if j == i else 0.0 for j in range(len(args[p])))
+            forward.append(float(np.sum(s2s.jvp(f, tuple(args), tuple(tangents))[1])))
+        np.testing.assert_allclose(forward, numerical_grad(f, args, p), rtol=1e-6, atol=1e-7)
+
+
 # --- refused in one mode or both, with the user's file and line -----------------------------
 
 def add_at_update(x):
