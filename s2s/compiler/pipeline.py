@@ -25,7 +25,9 @@ from s2s.compiler.codegen import compile_function
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.forward.calls import source_of, tangent_rule
 from s2s.compiler.frontend.parse import Source, parse_function
+from s2s.compiler.frontend.resolve import is_readable_function
 from s2s.compiler.reverse.builder import ReverseBuilder
+from s2s.errors import MissingRuleError
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -139,6 +141,7 @@ def call_vjp(fn, spec, *args, **kwargs):
     if star_keywords:
         keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
     target, bound = runtime.function_behind(fn)
+    _check_run_time_callee(target, rules.reverse_rule(target), "adjoint")
     if callee_active and getattr(target, "__closure__", None):
         # gradients also flow to the float and array values the function closes over
         free = free + tuple(n for n, c in zip(target.__code__.co_freevars, target.__closure__)
@@ -174,6 +177,24 @@ def call_vjp(fn, spec, *args, **kwargs):
                 keyword[where] = grad
         return positional, keyword, closed_over
     return value, call_pullback
+
+
+def _check_run_time_callee(target, rule, kind: str) -> None:
+    """A callee known only at run time (a function passed in, a method of an object) is
+    differentiated through its ``rule`` or by reading its Python source; anything else (a
+    NumPy function with no rule, a C function, a functools.partial) is a MissingRuleError."""
+    if rule is not None or is_readable_function(target):
+        return
+    label = getattr(target, "__qualname__", None)
+    label = (f"{getattr(target, '__module__', None) or 'builtin'}.{label}"
+             if isinstance(label, str)
+             else f"a {type(target).__module__}.{type(target).__qualname__} object")
+    rule_kind = "differentiation" if kind == "adjoint" else "forward-mode"
+    raise MissingRuleError(
+        f"s2s has no {rule_kind} rule for {label}, which a differentiated value is "
+        f"passed to at run time", construct=f"a call to {label}",
+        hint=f"register a rule with @s2s.{kind}(...) for it (see the README, 'Your own "
+             f"rules'), or pass a Python function instead")
 
 
 def _carries_gradient(cell) -> bool:
@@ -246,6 +267,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
     if not positions and not given:
         value = target(*args, **keywords)
         return value, runtime.zeros_like(value)
+    _check_run_time_callee(target, tangent_rule(target), "tangent")
     wrt, slots = cache.plan(target, ("jvp", positions, given, len(args), tuple(keywords)),
                        lambda: _plan_jvp(target, positions, given, keywords))
     compiled = jvp_of(target, wrt)

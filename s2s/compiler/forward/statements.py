@@ -24,12 +24,14 @@ from typing import List, Optional, Set
 
 import gast
 
+from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, local_call,
                                         user_call)
 from s2s.compiler.forward.nodes import container_of, describe, rename_everywhere
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
+from s2s.compiler.frontend.resolve import effect_call_error
 from s2s.compiler.syntax import assign, const, loaded_names, name, names_in
 
 BINARY_OPERATORS = {
@@ -112,13 +114,15 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
     call = stmt.value
     receiver, _ = state.scope.in_place_call(call)
     if receiver is None or receiver not in state.flow.varied:
+        if receiver is None and syntax.names_in(call) & state.flow.varied \
+                and not state.scope.is_constant_call(call):
+            # a call made for its effect on a differentiated value: never guess
+            raise effect_call_error(state.source, call)
         return [stmt]
     if (isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name)
             and call.func.value.id == receiver):
         if call.func.attr not in LIST_METHODS:
-            raise state.source.error(call, f"the method .{call.func.attr}() on a "
-                                     "differentiated value",
-                                     "build a new value instead of updating it in place")
+            raise effect_call_error(state.source, call, receiver=receiver)
         args = [a if (call.func.attr == "insert" and i == 0) else state.dense_tangent(a)
                 for i, a in enumerate(call.args)]
         method = gast.Attribute(value=name(state.tangent(receiver)), attr=call.func.attr,

@@ -117,3 +117,21 @@ def missing_rule(source: Source, call: gast.Call, func: Any, mode: str) -> Missi
         hint = (f"register a tangent rule: @s2s.tangent({label}) above def {short}_jvp(...): "
                 f"dresult = dx * ...  (see the README, 'Your own rules')")
     return source.error(call, f"a call to {label}", hint, cls=MissingRuleError, message=message)
+
+
+def effect_call_error(source: Source, call: gast.Call, receiver: Any = None):
+    """The error for a call made for its effect on a differentiated value, which neither
+    mode can follow: ``np.add(x, 1, out=x)``, ``x.sort()``, ``update(x)``. ``receiver`` is
+    the name whose method is called (``x`` in ``x.sort()``), if any."""
+    label = syntax.dotted(call.func) or ast.unparse(gast.gast_to_ast(copy.deepcopy(call.func)))
+    if any(k.arg == "out" for k in call.keywords):
+        return source.error(call, f"{label}(..., out=...) writing into a differentiated array",
+                            f"assign the result instead: y = {label}(...) without out=")
+    if receiver is not None:
+        method = call.func.attr
+        return source.error(call, f"the method .{method}(), which updates '{receiver}' "
+                                  f"in place",
+                            "compute a new value and assign it (y = f(x)); only append, "
+                            "extend and insert may update a differentiated list in place")
+    return source.error(call, f"a call to {label} whose result is not used",
+                        "assign the result (x = f(x)) instead of relying on an update in place")

@@ -23,6 +23,7 @@ from typing import List
 import gast
 
 from s2s import runtime
+from s2s.compiler.frontend.resolve import effect_call_error
 from s2s.compiler.reverse import cotangents, primitives, saves
 from s2s.compiler.reverse.nodes import deep_copy, has_active, index_value, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -111,9 +112,7 @@ def container_adjoint(state: ReverseState, stmt, call) -> List[ast.AST]:
     """``xs.append(v)`` / ``xs.extend(vs)`` reversed: v gets the last items' cotangents."""
     items, method = call.func.value.id, call.func.attr
     if method not in ("append", "extend"):
-        raise state.source.error(
-            call, f"list.{method}() on a differentiated list",
-            "build lists with append or extend (or a list comprehension)")
+        raise effect_call_error(state.source, call, receiver=items)
     if method == "append":
         count: ast.AST = const(1)
     else:

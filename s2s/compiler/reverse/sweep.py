@@ -24,6 +24,7 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, free_names
+from s2s.compiler.frontend.resolve import UNRESOLVED, effect_call_error
 from s2s.compiler.reverse import calls, cotangents, flow, items, primitives, queries, saves
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -152,14 +153,14 @@ class AdjointSweep:
         call = stmt.value
         if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                 and isinstance(call.func.value, gast.Name)
-                and call.func.value.id in state.active):
+                and call.func.value.id in state.active
+                and state.resolver.resolve(call.func.value) is UNRESOLVED):     # not np.add
             return items.container_adjoint(state, stmt, call)
         saving = (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                   and isinstance(call.func.value, gast.Name)
                   and call.func.value.id in state.stacks.values())
         if isinstance(call, gast.Call) and not saving and has_active(call, state.active) \
-                and not queries.is_constant_call(state, call) \
-                and state.callee(call) not in (print,):
+                and not queries.is_constant_call(state, call):
             # a call made for its effect on a differentiated value: never guess
             callee = state.callee(call)
             if isinstance(getattr(callee, "__self__", None), np.ufunc):
@@ -168,9 +169,7 @@ class AdjointSweep:
                     "reverse mode cannot follow it: use forward mode (s2s.jvp, s2s.jacfwd), "
                     "or build the result as a new array (y = y + M @ v, with M a constant "
                     "0/1 matrix that adds each entry of v where it belongs)")
-            raise state.source.error(
-                call, f"a call to {source_text(call.func)} whose result is not used",
-                "assign the result (x = f(x)) instead of relying on an update in place")
+            raise effect_call_error(state.source, call)
         return []
 
     def visit_FunctionDef(self, stmt: gast.FunctionDef) -> List[ast.AST]:
