@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from ast import AST
 import copy
 import inspect
 import warnings
@@ -40,6 +41,7 @@ class Template:
     reads: Set[str]                   # names the body reads (parameters, result, dresult...)
     free: Dict[str, Any]              # free name -> object, from the rule's module
     given_only: bool = False          # a parameter the call leaves out is dropped from the body
+    called: Set[str] = frozenset()    # the names the body calls (``unbroadcast(...)``)
 
 
 _CACHE: Dict[Any, Template] = {}
@@ -53,10 +55,12 @@ def template_of(rule: Callable) -> Template:
     fn = gast.parse(source).body[0]
     signature = inspect.signature(rule)
     params = set(signature.parameters)
-    assigned, read = set(), set()
+    assigned, read, called = set(), set(), set()
     for node in syntax.walk(fn):
         if isinstance(node, gast.Name):
             (assigned if isinstance(node.ctx, gast.Store) else read).add(node.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+            called.add(node.func.id)
     contributions = {p for p in params if "d" + p in assigned}
     local_names = assigned - {"d" + p for p in contributions}
     free = {}
@@ -67,8 +71,9 @@ def template_of(rule: Callable) -> Template:
             free[n] = rule.__globals__[n]
         elif hasattr(builtins, n):
             free[n] = getattr(builtins, n)
+    called = {n for n in called if rule.__globals__.get(n) is not rules.static}
     template = Template(rule, signature, fn.body, local_names, contributions, read, free,
-                        getattr(rule, "given_arguments_only", False))
+                        getattr(rule, "given_arguments_only", False), frozenset(called))
     _CACHE[rule] = template
     return template
 
@@ -122,24 +127,36 @@ def clone(node, mapping: Dict[str, ast.AST]):
     Much faster than ``copy.deepcopy`` followed by a ``NodeTransformer``: rules are pasted
     once per primitive call, and this is the transformer's inner loop.
     """
-    if isinstance(node, list):
+    if type(node) is list:
         return [clone(n, mapping) for n in node]
-    if not isinstance(node, ast.AST):
+    if not isinstance(node, AST):
         return node
-    if isinstance(node, gast.Name):
+    cls = node.__class__
+    if cls is gast.Name:
         replacement = mapping.get(node.id)
         if replacement is not None:
-            new = clone(replacement, {})
+            new = clone(replacement, _NO_NAMES)
             if isinstance(new, gast.Name):
                 new.ctx = node.ctx
             return new
-    new = node.__class__.__new__(node.__class__)
+    new = cls.__new__(cls)
+    attrs = new.__dict__
+    given = node.__dict__
     for field in node._fields:
-        setattr(new, field, clone(getattr(node, field, None), mapping))
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
+        value = given.get(field)
+        if type(value) is list:
+            value = [clone(n, mapping) for n in value]
+        elif isinstance(value, AST):
+            value = clone(value, mapping)
+        attrs[field] = value
+    for attr in _POSITION:
+        if attr in given:
+            attrs[attr] = given[attr]
     return new
+
+
+_NO_NAMES: Dict[str, ast.AST] = {}
+_POSITION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
 def _without_keywords(body: List[ast.AST], omitted: Set[str]) -> List[ast.AST]:

@@ -85,7 +85,7 @@ class Normalizer:
 
     # -- statements ---------------------------------------------------------------------
     def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
-        node = copy.deepcopy(node)
+        node = syntax.copy_tree(node)
         node.body = self.block(node.body, top=True)
         return node
 

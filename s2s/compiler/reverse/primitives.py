@@ -104,12 +104,31 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
     placeholder = "__s2s_result__"
     expansion = expand(template, bound, name(placeholder), dresult,
                        state.fresh_temp, state.bind_free)
-    lower = shape_lowering(state, target, dresult)
+    lower = shape_lowering(state, target, dresult) if _may_lower(template, bound, dresult) \
+        else None
     for i, stmt_ in enumerate(expansion.statements):
         # the operand's old value was set aside (read_alias); the result keeps its own name
         syntax.rename_loads(stmt_, {**state.read_alias, placeholder: target})
-        expansion.statements[i] = lower.visit(stmt_)
+        if lower is not None:
+            expansion.statements[i] = lower.visit(stmt_)
     return lower_contributions(state, expansion, bound)
+
+
+_SHAPE_HELPERS = (numpy_helpers.unbroadcast, numpy_helpers.matmul_adjoint_x1,
+                  numpy_helpers.matmul_adjoint_x2)
+_MISSING = object()
+
+
+def _may_lower(template, bound: Dict[str, ast.AST], dresult: ast.AST) -> bool:
+    """Whether a rule's expansion may call a shape helper that ``shape_lowering`` decides:
+    the rule calls one (or a name that is not a known function), or an operand holds a
+    call. Most rules (``dx = dresult * np.cos(x)``) do not, and skip the lowering walk."""
+    for called in template.called:
+        obj = template.free.get(called, _MISSING)
+        if obj is _MISSING or any(obj is helper for helper in _SHAPE_HELPERS):
+            return True
+    return any(isinstance(n, gast.Call) for operand in [dresult, *bound.values()]
+               for n in syntax.walk(operand))
 
 
 def shape_lowering(state: ReverseState, target: str, dresult: ast.AST):
