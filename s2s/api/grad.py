@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from s2s import rules, runtime
-from s2s.compiler import pipeline
+from s2s.compiler import cache, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
 from s2s.errors import NotDifferentiableError, SourceUnavailableError
 
@@ -201,6 +201,7 @@ class GradFunction:
         # same for leaf inputs by their shapes alone
         self._variants: Dict[tuple, tuple] = {}
         self._by_shapes: Dict[tuple, tuple] = {}
+        self._leaf_key = None           # the cache key of leaf-argument code, less shapes
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -274,6 +275,12 @@ class GradFunction:
         found = self._variants.get(key)
         if found is not None and _unchanged(found[1]):
             return found[0]
+        compiled = self._build(trees, shapes)
+        _remember(self._variants, key, compiled, self.fn)
+        return compiled
+
+    def _build(self, trees: Tuple[str, ...], shapes: tuple) -> Callable:
+        """The generated code for these pytree parameters and shapes, from the pipeline."""
         if self._grads_only:
             compiled = _compiled_for(
                 self.fn, self._wrt(), self.single, False, self.sens_param, trees,
@@ -284,7 +291,6 @@ class GradFunction:
                 trees, "grad", self.weights is not None, shapes)
         else:
             compiled = self._compiled(trees)
-        _remember(self._variants, key, compiled, self.fn)
         return compiled
 
     @property
@@ -349,7 +355,18 @@ class GradFunction:
         """The generated code for leaf arguments of these shapes (from the pipeline's cache,
         which other ``grad(f)`` objects of ``f`` share, so ``s2s.grad(f)(x)`` in a loop is
         cheap)."""
-        return self._runs((), self._named(shapes))
+        named = self._named(shapes)
+        if self._leaf_key is None:
+            if self._grads_only:
+                options = (False, self.sens_param, (), "grad_only", False)
+            else:
+                options = (self.has_aux, self.sens_param, (), "grad", self.weights is not None)
+            self._leaf_key = pipeline.reverse_key(self._wrt(), self.single, *options)
+        if type(self.fn) is types.FunctionType:
+            found = cache.find(self.fn, self._leaf_key + (named,))
+            if found is not None:
+                return found
+        return self._build((), named)
 
     def _leaves(self, args) -> bool:
         """Is every differentiated argument a float or a float array (as given)?"""
@@ -433,13 +450,18 @@ def _watch(fn: Callable, compiled: Callable) -> tuple:
     code = getattr(fn, "__code__", None)
     if not resolved or code is None:
         return None
+    known = compiled.__dict__.get("__s2s_watch__")
+    if known is not None and known[0] is fn.__closure__:
+        return known[1]
     cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
     namespace = fn.__globals__
-    return (namespace,
-            tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
-            tuple((n, o) for n, o in resolved.items() if n not in cells
-                  and n not in namespace),
-            tuple((cells[n], o) for n, o in resolved.items() if n in cells))
+    watch = (namespace,
+             tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
+             tuple((n, o) for n, o in resolved.items() if n not in cells
+                   and n not in namespace),
+             tuple((cells[n], o) for n, o in resolved.items() if n in cells))
+    compiled.__s2s_watch__ = (fn.__closure__, watch)
+    return watch
 
 
 def _unchanged(watch: Optional[tuple]) -> bool:

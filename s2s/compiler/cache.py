@@ -212,6 +212,25 @@ def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
         return compiled
 
 
+def find(fn: Callable, key: tuple) -> Optional[Callable]:
+    """Cached code for the Python function ``fn`` under ``key`` (options and shapes) that
+    still fits it, else None: the quick look of a new ``grad(f)`` object, with no lock and
+    no build (``cached`` does those)."""
+    holder = getattr(fn, "__dict__", None)
+    entry = holder.get(_ANCHOR) if holder is not None else None
+    if entry is None:
+        return None
+    for compiled in entry.variants.get(key, ()):
+        found = reusable(compiled, fn)
+        if found is not None:
+            try:
+                _recent.move_to_end(fn.__code__)
+            except KeyError:        # evicted meanwhile: still right for this call
+                pass
+            return found
+    return None
+
+
 def reusable(compiled: Callable, fn: Callable) -> Optional[Callable]:
     """``compiled`` for ``fn`` if the names ``fn`` uses still mean what they meant when it
     was built, bound to ``fn``'s own closure cells and defaults; else None."""
