@@ -1,35 +1,26 @@
-"""Forward mode: tangent rules, the generated jvp functions, and control flow.
+"""Forward mode: the generated jvp functions, and control flow.
 
 Every tangent is checked against central finite differences along the same direction,
-``(f(x + h v) - f(x - h v)) / 2h`` in float64, or against a closed form.
+``(f(x + h v) - f(x - h v)) / 2h`` in float64, or against a closed form. The math of each
+rule template, in both modes, is checked in tests/rules/.
 
-1. The math of each tangent rule template in templates/forward/{operators, numpy_elementwise,
-   math, builtins}.py, run by hand (``exec`` of the rule body with concrete tangents).
-2. ``s2s.jvp`` on every straight-line case of tests/test_grad_core.py.
-3. Control flow written for forward mode: branches on values, loops, break/continue,
+1. ``s2s.jvp`` on every straight-line case of tests/test_grad_core.py.
+2. Control flow written for forward mode: branches on values, loops, break/continue,
    early returns, helpers, in-place item updates, lists, recursion.
-4. The generated source: what ``inspect.getsource`` shows, symbolic zeros, errors.
-5. Forward and reverse mode agree on the straight-line table.
-6. ``s2s.jvp`` on every row of the reverse-mode control-flow table (tests/test_grad_flow.py),
+3. The generated source: what ``inspect.getsource`` shows, symbolic zeros, errors.
+4. Forward and reverse mode agree on the straight-line table.
+5. ``s2s.jvp`` on every row of the reverse-mode control-flow table (tests/test_grad_flow.py),
    and forward against reverse mode on a sample of its rows.
 """
-import ast
-import builtins
 import copy
 import inspect
-import math
-import operator
 import re
-import textwrap
 
 import numpy as np
 import pytest
 
 import s2s
-from s2s.compiler.forward import builder as forward
 from s2s.compiler import pipeline
-from s2s import rules
-from s2s.rules import TANGENT
 from s2s.api.transforms import jvp, vjp
 
 import test_grad_core as core
@@ -37,88 +28,6 @@ from finite_diff import assert_close, flatten
 
 rng = np.random.default_rng(20240607)
 STEP = 1e-6
-MY_MODULES = ("operators", "numpy_elementwise", "math", "builtins", "helpers_extra")
-
-
-# =============================================================================================
-# 1. The tangent rules, run by hand
-# =============================================================================================
-
-def _static(condition):
-    """``static`` as the engine decides it: known only for a scalar condition (an array
-    argument is a run-time value, so the rule takes its general branch)."""
-    return bool(condition) if np.ndim(condition) == 0 else False
-
-
-def _rule_body(rule):
-    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
-    module = ast.Module(body=fn.body, type_ignores=[])
-    return compile(ast.fix_missing_locations(module), f"<tangent rule {rule.__name__}>", "exec")
-
-
-def _random_like(value):
-    """A random tangent with the structure of ``value`` (float64 unless already floating)."""
-    if isinstance(value, (tuple, list)):
-        return type(value)(_random_like(v) for v in value)
-    if isinstance(value, np.ndarray):
-        dtype = value.dtype if value.dtype.kind == "f" else np.float64
-        return rng.standard_normal(value.shape).astype(dtype)
-    return float(rng.standard_normal())
-
-
-def _zero_like(value):
-    if isinstance(value, (tuple, list)):
-        return type(value)(_zero_like(v) for v in value)
-    if isinstance(value, np.ndarray):
-        return np.zeros(value.shape)
-    return 0.0
-
-
-def _shifted(value, tangent, h):
-    if isinstance(value, (tuple, list)):
-        return type(value)(_shifted(v, t, h) for v, t in zip(value, tangent))
-    if isinstance(value, np.ndarray):
-        return value.astype(np.float64) + h * tangent
-    return float(value) + h * tangent
-
-
-def apply_tangent_rule(primitive, args, kwargs, wrt):
-    """Run the rule of ``primitive`` on concrete arguments with random tangents for ``wrt``
-    (zeros for the other parameters). Returns (dresult, result, tangents)."""
-    rule = TANGENT[getattr(primitive, "__func__", primitive)]
-    signature = inspect.signature(rule)
-    bound = signature.bind(*args, **kwargs)
-    bound.apply_defaults()
-    result = primitive(*args, **kwargs)
-    namespace = dict(rule.__globals__)
-    namespace.update(bound.arguments)
-    namespace["result"] = result
-    namespace["static"] = _static
-    tangents = {}
-    for param in signature.parameters:
-        value = bound.arguments.get(param)
-        tangents[param] = _random_like(value) if param in wrt else _zero_like(value)
-        namespace["d" + param] = tangents[param]
-    exec(_rule_body(rule), namespace)
-    return namespace["dresult"], result, tangents
-
-
-def check_tangent_rule(primitive, args, kwargs, wrt, rtol=1e-6):
-    dresult, result, tangents = apply_tangent_rule(primitive, args, kwargs, wrt)
-    signature = inspect.signature(TANGENT[getattr(primitive, "__func__", primitive)])
-
-    def at(h):
-        bound = signature.bind(*args, **kwargs)
-        for param in wrt:
-            bound.arguments[param] = _shifted(bound.arguments[param], tangents[param], h)
-        return np.asarray(primitive(*bound.args, **bound.kwargs), np.float64)
-
-    expected = (at(STEP) - at(-STEP)) / (2 * STEP)
-    assert np.shape(dresult) == np.shape(result), \
-        f"tangent shape {np.shape(dresult)}, result shape {np.shape(result)}"
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(np.asarray(dresult, np.float64), expected, rtol=rtol,
-                               atol=rtol * scale)
 
 
 def r(*shape):
@@ -129,180 +38,8 @@ def pos(*shape):
     return rng.uniform(0.5, 2.0, shape)
 
 
-def away(*shape):
-    return pos(*shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def unit(*shape):
-    return rng.uniform(-0.8, 0.8, shape)
-
-
-def case(primitive, *args, wrt="x", **kwargs):
-    return pytest.param(primitive, args, kwargs, tuple(wrt.split()),
-                        id=f"{getattr(primitive, '__name__', primitive)}-{wrt.replace(' ', '')}")
-
-
-RULE_CASES = [
-    # operators and their ufunc twins
-    case(operator.add, r(3, 4), r(3, 4), wrt="x1 x2"),
-    case(operator.add, r(3, 1), r(4), wrt="x1 x2"),
-    case(np.add, 1.5, r(2, 3), wrt="x1"),
-    case(operator.sub, r(3, 4), r(4), wrt="x1 x2"),
-    case(np.subtract, r(1, 4), r(3, 1), wrt="x2"),
-    case(operator.mul, r(3, 4), r(3, 4), wrt="x1 x2"),
-    case(operator.mul, r(2, 1, 4), r(3, 1), wrt="x1 x2"),
-    case(np.multiply, 1.25, -0.75, wrt="x1 x2"),
-    case(operator.truediv, r(3, 4), away(4), wrt="x1 x2"),
-    case(np.divide, 2.0, away(3), wrt="x2"),
-    case(operator.mod, np.array([2.3, 5.7, -1.4]), np.array([1.1, 2.0, 0.9]), wrt="x1 x2"),
-    case(np.mod, 5.3, np.array([1.1, 2.0, 1.7]), wrt="x2"),
-    case(operator.pow, pos(3, 4), r(4), wrt="x1 x2"),
-    case(operator.pow, r(4), 2, wrt="x1"),
-    case(operator.pow, r(4), 1, wrt="x1"),
-    # a positive base: the harness passes a real 0 for the exponent's tangent, times
-    # log(base), where the engine drops the term (negative bases: the jvp table below)
-    case(np.power, pos(4), 3, wrt="x1"),
-    case(np.power, 1.7, 2.5, wrt="x1 x2"),
-    case(operator.neg, r(3), wrt="x"),
-    case(np.negative, r(2, 2), wrt="x"),
-    case(operator.pos, r(3), wrt="x"),
-    case(np.positive, 0.5, wrt="x"),
-    case(operator.matmul, r(3, 4), r(4, 2), wrt="x1 x2"),
-    case(np.matmul, r(4), r(4, 2), wrt="x1 x2"),
-    case(np.matmul, r(2, 3, 4), r(4), wrt="x1 x2"),
-    # elementwise NumPy
-    case(np.sin, r(3, 4)), case(np.cos, r(5)), case(np.tan, unit(5)),
-    case(np.arcsin, unit(5)), case(np.arccos, unit(5)), case(np.arctan, r(5)),
-    case(np.arctan2, r(3, 4), away(4), wrt="x1 x2"),
-    case(np.sinh, r(5)), case(np.cosh, r(5)), case(np.tanh, r(3, 4)),
-    case(np.arcsinh, r(5)), case(np.arccosh, 1.0 + pos(5)), case(np.arctanh, unit(5)),
-    case(np.exp, r(5)), case(np.exp2, r(5)), case(np.expm1, r(5)),
-    case(np.log, pos(5)), case(np.log2, pos(5)), case(np.log10, pos(5)), case(np.log1p, pos(5)),
-    case(np.sqrt, pos(5)), case(np.cbrt, away(5)), case(np.square, r(5)),
-    case(np.reciprocal, away(5)), case(np.absolute, away(5)), case(np.sinc, away(5)),
-    case(np.deg2rad, r(5) * 90.0), case(np.rad2deg, r(5)),
-    case(np.float_power, pos(4), r(4), wrt="x1 x2"),
-    case(np.fmod, np.array([2.3, 5.7, -1.4]), np.array([1.1, 2.0, 0.9]), wrt="x1 x2"),
-    case(np.maximum, np.array([1.5, -2.0, 0.7]), np.array([0.2, 0.3, -1.0]), wrt="x1 x2"),
-    case(np.minimum, np.array([[1.5, -2.0, 0.7]]), np.array([[0.2], [1.0]]), wrt="x1 x2"),
-    case(np.fmax, np.array([1.5, -2.0]), 0.0, wrt="x1"),
-    case(np.fmin, np.array([1.5, -2.0]), np.array([0.1, 0.3]), wrt="x1 x2"),
-    case(np.clip, np.array([-1.8, -0.6, 0.1, 0.7, 1.5]), -1.0, 1.0, wrt="a"),
-    case(np.clip, np.array([-1.8, -0.6, 0.1, 0.7, 1.5]), np.full(5, -1.0), np.full(5, 1.0),
-         wrt="a a_min a_max"),
-    case(np.where, r(3, 4) > 0, r(3, 4), r(4), wrt="x y"),
-    case(np.where, r(4) > 0, r(4), r(3, 4), wrt="x"),
-    case(np.logaddexp, r(5), r(5), wrt="x1 x2"),
-    case(np.logaddexp2, r(5), r(5), wrt="x1 x2"),
-    case(np.hypot, r(5), away(5), wrt="x1 x2"),
-    # the math module
-    case(math.sin, 0.7), case(math.cos, 0.7), case(math.tan, 0.4),
-    case(math.asin, 0.3), case(math.acos, 0.3), case(math.atan, 1.3),
-    case(math.atan2, 0.8, -1.3, wrt="y x"),
-    case(math.sinh, 0.9), case(math.cosh, 0.9), case(math.tanh, 0.3),
-    case(math.asinh, 0.9), case(math.acosh, 1.9), case(math.atanh, 0.4),
-    case(math.exp, 0.8), case(math.expm1, 0.8), case(math.log, 1.3),
-    case(math.log, 1.3, 2.5, wrt="x base"),
-    case(math.log2, 1.3), case(math.log10, 1.3), case(math.log1p, 1.3), case(math.sqrt, 2.1),
-    case(math.pow, 1.6, 2.3, wrt="x y"), case(math.fabs, -0.8),
-    case(math.copysign, -0.8, 2.0, wrt="x"),
-    case(math.hypot, 0.8, -1.3, 0.4, wrt="coordinates"),
-    case(math.erf, 0.6), case(math.erfc, 0.6), case(math.degrees, 0.6), case(math.radians, 30.0),
-    # built-ins
-    case(builtins.abs, away(4)), case(builtins.abs, -1.2),
-    case(builtins.pow, pos(3), 2.5, wrt="base exp"),
-    case(builtins.pow, 1.4, 3, wrt="base"),
-    case(builtins.sum, [r(3), r(3), 0.5], wrt="iterable"),
-    case(builtins.sum, r(4, 2), r(2), wrt="iterable start"),
-    case(builtins.max, 0.8, -0.5, 0.3, wrt="args"),
-    case(builtins.min, [0.8, -0.5, 0.3], wrt="args"),
-    case(builtins.max, r(5), wrt="args"),
-    case(builtins.float, np.float32(1.4)),
-]
-
-
-RULE_CASES += [
-    case(forward.broadcast_like, r(4), r(3, 4), wrt="tangent"),
-    case(forward.broadcast_like, r(3, 4), r(3, 4), wrt="tangent"),
-]
-
-
-@pytest.mark.parametrize("primitive, args, kwargs, wrt", RULE_CASES)
-def test_tangent_rule_matches_finite_differences(primitive, args, kwargs, wrt):
-    check_tangent_rule(primitive, args, kwargs, wrt)
-
-
-def _my_rules():
-    rules.load_builtin_rules()
-    mine = {}
-    for key, rule in TANGENT.items():
-        parts = rule.__module__.rsplit(".", 2)
-        declared = parts[-2:-1] == ["templates"] and parts[-1] in ("elementwise", "operators")
-        if parts[-2:-1] == ["forward"] and parts[-1] in MY_MODULES or declared:
-            mine.setdefault(rule, []).append(key)
-    return mine
-
-
-def test_every_rule_has_a_case():
-    tested = {TANGENT[getattr(p.values[0], "__func__", p.values[0])] for p in RULE_CASES}
-    untested = [f"{rule.__module__}.{rule.__name__}" for rule in _my_rules() if rule not in tested]
-    assert untested == []
-
-
-def test_every_reverse_rule_has_a_tangent_twin():
-    from s2s.rules import REVERSE
-    rules.load_builtin_rules()
-    missing = []
-    for key, rule in REVERSE.items():
-        parts = rule.__module__.rsplit(".", 2)
-        if parts[-2:-1] == ["reverse"] and parts[-1] in MY_MODULES and key not in TANGENT:
-            missing.append(getattr(key, "__name__", key))
-    assert missing == []
-
-
-def tangent_template_problems(rule):
-    """What breaks the tangent template format: statements other than assignments and
-    ``if``, ``dresult`` not assigned exactly once on a path, tangents written to."""
-    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
-    tangents = {"d" + p for p in inspect.signature(rule).parameters}
-    problems = []
-    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in tangents:
-            problems.append(f"assigns {node.id}")
-        if isinstance(node, ast.Name) and node.id == "dresult" and isinstance(node.ctx, ast.Load):
-            problems.append("reads dresult")
-
-    def paths(body, count):
-        for stmt in body:
-            if isinstance(stmt, ast.Assign):
-                count += sum(isinstance(t, ast.Name) and t.id == "dresult" for t in stmt.targets)
-            elif isinstance(stmt, ast.If):
-                return paths(stmt.body + body[body.index(stmt) + 1:], count) | paths(
-                    stmt.orelse + body[body.index(stmt) + 1:], count)
-            elif not isinstance(stmt, ast.Pass):
-                problems.append(f"{type(stmt).__name__} statement")
-        return {count}
-
-    counts = paths(fn.body, 0)
-    if counts != {1}:
-        problems.append(f"dresult assigned {sorted(counts)} times on some path")
-    return problems
-
-
-@pytest.mark.parametrize("rule", sorted(_my_rules(), key=lambda r: (r.__module__, r.__name__)),
-                         ids=lambda r: f"{r.__module__.rsplit('.', 1)[-1]}.{r.__name__}")
-def test_tangent_template_format(rule):
-    assert tangent_template_problems(rule) == []
-
-
-def test_reverse_rule_of_broadcast_like():
-    from rule_harness import check_rule
-    check_rule(forward.broadcast_like, (r(4), r(3, 4)), {}, ["tangent"])
-    check_rule(forward.broadcast_like, (r(3, 1), r(3, 4)), {}, ["tangent"])
-
-
 # =============================================================================================
-# 2. jvp on the straight-line cases of the reverse-mode table
+# 1. jvp on the straight-line cases of the reverse-mode table
 # =============================================================================================
 
 def _tree_random(tree):
@@ -370,7 +107,7 @@ def test_jvp_matches_directional_finite_differences(fn, args, position):
 
 
 # =============================================================================================
-# 3. Control flow (the functions live here, so their source is readable)
+# 2. Control flow (the functions live here, so their source is readable)
 # =============================================================================================
 
 def branch_on_value(x):
@@ -676,7 +413,7 @@ def test_zero_tangent_is_materialized_only_where_control_flow_needs_it():
 
 
 # =============================================================================================
-# 4. The generated source
+# 3. The generated source
 # =============================================================================================
 
 def sin_times(x, w):
@@ -841,7 +578,7 @@ def test_missing_tangent_rule_is_reported():
 
 
 # =============================================================================================
-# 5. The modes agree: <ct, J v> == <J^T ct, v>
+# 4. The modes agree: <ct, J v> == <J^T ct, v>
 # =============================================================================================
 
 MODES = [core.CASES[i] for i in range(0, len(core.CASES), 9)]
@@ -868,7 +605,7 @@ def test_forward_and_reverse_modes_agree(fn, args, position):
 
 
 # =============================================================================================
-# 6. The reverse-mode control-flow table (tests/test_grad_flow.py), in forward mode
+# 5. The reverse-mode control-flow table (tests/test_grad_flow.py), in forward mode
 # =============================================================================================
 
 import test_grad_flow as flow  # noqa: E402

@@ -2,9 +2,9 @@
 (``s2s/numpy_helpers.py`` and the runtime's ``add``, ``add_at``, ``own``, ``restructure``).
 
 Each row of ``CASES`` is one helper call: (helper, args, kwargs, differentiated parameters,
-tie). Both of the helper's rules are checked on it against central differences in float64:
-the tangent rule with ``test_forward_rules.check_tangent`` (along random tangents), the
-reverse rule with ``check_vjp`` (the gradient of ``<helper(...), dresult>``, entry by entry).
+tie). Both of the helper's rules are checked on it against central differences in float64
+by the harness (``check_row``): the tangent rule along random tangents, the reverse rule
+against the gradient of ``<helper(...), dresult>``, entry by entry.
 
 A helper's ``result``-like argument (``np.prod(x)`` in ``prod_adjoint(g, x, product, ...)``)
 moves with ``x`` in generated code: ``tie`` recomputes it from the other arguments, for the
@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import inspect
-from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import pytest
@@ -33,44 +32,21 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
-from s2s.runtime import add, add_at, fresh_copy, own, restructure
-from tests.rule_harness import (STEP, compile_body, key, leaves, replace_leaves,
-                                template_problems)
-from tests.test_forward_rules import (apply_tangent, bind, check_tangent, load_rules,
-                                      random_like, tangent_problems)
+from s2s.runtime import add, add_at, broadcast_like, fresh_copy, own, restructure
+from tests.rules.harness import (apply_adjoint, apply_tangent, away, bind, check_row, key, leaves,
+                                 matrix, pos, r, random_like, tangent_problems, template_problems,
+                                 to_float32)
+from tests.rules.harness import case as row
 
-# the rules of the two helpers modules (forward/helpers.py also holds three reverse rules)
-_forward = load_rules("forward", ["helpers"])
-_reverse = load_rules("reverse", ["helpers"])
-HELPER_TANGENTS = {**_forward[0], **_reverse[0]}
-HELPER_ADJOINTS = {**_forward[1], **_reverse[1]}
-
-rng = np.random.default_rng(20240603)
-
-
-def r(*shape):
-    """Any sign."""
-    return rng.uniform(-2.0, 2.0, shape)
-
-
-def pos(*shape):
-    """Positive, away from 0."""
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def away(*shape):
-    """Either sign, at least 0.5 away from 0."""
-    return pos(*shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def matrix(*shape):
-    """Well-conditioned square matrices (a stack of them when shape has more than 2 axes)."""
-    return r(*shape) + 1.5 * shape[-1] * np.eye(shape[-1])
-
+# the rules of the two helpers modules (forward/helpers.py also holds some reverse rules)
+HELPER_MODULES = ("s2s.templates.forward.helpers", "s2s.templates.forward.helpers_extra",
+                  "s2s.templates.reverse.helpers")
+HELPER_TANGENTS = {k: rule for k, rule in TANGENT.items() if rule.__module__ in HELPER_MODULES}
+HELPER_ADJOINTS = {k: rule for k, rule in REVERSE.items() if rule.__module__ in HELPER_MODULES}
 
 def case(helper, *args, wrt, tie=None):
     """One table row: ``wrt`` names the differentiated parameters, space separated."""
-    return helper, args, {}, tuple(wrt.split()), tie
+    return row(helper, *args, wrt=wrt, tie=tie)
 
 
 def like(value):
@@ -287,76 +263,18 @@ RUNTIME = [
     case(fresh_copy, r(3, 4), wrt="value"),
     case(restructure, [r(2), [r(3), 0.5]], (r(2), (r(3), 1.0)), wrt="cotangent"),
     case(restructure, r(3), r(3), wrt="cotangent"),
+    case(broadcast_like, r(4), r(3, 4), wrt="tangent"),
+    case(broadcast_like, r(3, 4), r(3, 4), wrt="tangent"),
 ]
 
 CASES = SHAPES + ELEMENTWISE + REDUCTIONS + SHAPE_HELPERS + LINALG + RUNTIME
 IDS = [f"{h.__name__}-{i}" for i, (h, *_) in enumerate(CASES)]
 
 
-# --- the reverse check -------------------------------------------------------------------------
-
-def apply_adjoint(helper: Any, bound: inspect.BoundArguments, wrt: Sequence[str],
-                  dresult: Any) -> Dict[str, Any]:
-    """Execute the reverse rule of ``helper`` on bound arguments: the cotangents of ``wrt``."""
-    rule = HELPER_ADJOINTS[key(helper)]
-    namespace = dict(rule.__globals__, **copy.deepcopy(bound.arguments))
-    namespace["result"] = helper(*copy.deepcopy(bound.args), **copy.deepcopy(bound.kwargs))
-    namespace["dresult"] = copy.deepcopy(dresult)
-    exec(compile_body(rule, wrt), namespace)
-    return {p: namespace["d" + p] for p in wrt}
-
-
-def check_vjp(helper: Any, args: Sequence[Any], kwargs: Dict[str, Any], wrt: Sequence[str],
-              tie: Optional[Callable] = None, rtol: float = 1e-5) -> None:
-    """Assert that the reverse rule's cotangents match the central-difference gradient of
-    ``<helper(...), dresult>`` for a random ``dresult``, leaf by leaf, in value and shape."""
-    rule = HELPER_ADJOINTS[key(helper)]
-    bound = bind(rule, args, kwargs, tie)
-    result = helper(*copy.deepcopy(bound.args), **copy.deepcopy(bound.kwargs))
-    dresult = random_like(result, np.random.default_rng(1))
-    got = apply_adjoint(helper, bound, wrt, dresult)
-
-    def objective(arguments) -> float:
-        shifted = bind(rule, (), arguments, tie)
-        out = helper(*shifted.args, **shifted.kwargs)
-        return float(sum(np.sum(np.asarray(o, np.float64) * np.asarray(d, np.float64))
-                         for o, d in zip(leaves(out), leaves(dresult))))
-
-    for param in wrt:
-        original = bound.arguments[param]
-        base = [np.array(leaf, np.float64) for leaf in leaves(original)]
-        cotangents = leaves(got[param])
-        assert len(cotangents) == len(base), f"d{param}: {len(cotangents)} parts for {len(base)}"
-        for n, (leaf, cotangent) in enumerate(zip(base, cotangents)):
-            want = np.zeros_like(leaf)
-            for index in np.ndindex(leaf.shape):
-                values = []
-                for sign in (1.0, -1.0):
-                    shifted = [b.copy() for b in base]
-                    shifted[n][index] += sign * STEP
-                    primal = [s if isinstance(o, np.ndarray) else float(s)
-                              for s, o in zip(shifted, leaves(original))]
-                    arguments = dict(bound.arguments)
-                    arguments[param] = replace_leaves(original, primal)
-                    values.append(objective(arguments))
-                want[index] = (values[0] - values[1]) / (2 * STEP)
-            assert np.shape(cotangent) == leaf.shape, \
-                f"d{param}[{n}] has shape {np.shape(cotangent)}, its input {leaf.shape}"
-            scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
-            np.testing.assert_allclose(np.asarray(cotangent, np.float64), want, rtol=rtol,
-                                       atol=rtol * scale, err_msg=f"d{param}[{n}]")
-
-
-@pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
-def test_tangent_rule_matches_finite_differences(helper, args, kwargs, wrt, tie):
+@pytest.mark.parametrize("row", CASES, ids=IDS)
+def test_rule_matches_finite_differences_in_both_modes(row):
     with np.errstate(divide="ignore", invalid="ignore"):
-        check_tangent(helper, args, kwargs, wrt, tie, rule=HELPER_TANGENTS[key(helper)])
-
-
-@pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
-def test_reverse_rule_matches_finite_differences(helper, args, kwargs, wrt, tie):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        check_vjp(helper, args, kwargs, wrt, tie)
+        check_row(row, entrywise=True)
 
 
 # --- closed forms ------------------------------------------------------------------------------
@@ -440,14 +358,6 @@ def test_helper_rule_follows_the_template_format(helper, rule, kind):
 
 
 # --- float32 stays float32 -------------------------------------------------------------------
-
-def to_float32(tree):
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(to_float32(item) for item in tree)
-    if isinstance(tree, np.ndarray) and tree.dtype == np.float64:
-        return tree.astype(np.float32)
-    return tree
-
 
 @pytest.mark.parametrize("helper, args, kwargs, wrt, tie", CASES, ids=IDS)
 def test_float32_stays_float32(helper, args, kwargs, wrt, tie):

@@ -1,0 +1,97 @@
+"""The rules of np.ndarray methods (reverse/ and forward/numpy_methods.py).
+
+Each row is one call, ``case(primitive, *args, wrt=..., **kwargs)``; the harness runs the
+rule of each mode on it and compares the cotangents (vjp) and the tangent (jvp) with central
+finite differences in float64. Behaviour at kinks, ties and zeros has closed forms below.
+Adding a rule of this family means adding a row here: tests/rules/test_registry.py fails for
+a registered rule that no table has a row for.
+"""
+
+import numpy as np
+import pytest
+
+from tests.rules.harness import (away, case, check_float32_row, check_row, cotangent,
+                                 has_float32_variant, ids, r, tangent_of)
+
+WITH_ZERO = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0]])
+X234 = r(2, 3, 4)
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
+ZEROS = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0], [0.0, 0.0, 0.4]])
+
+ROWS = [
+    case(np.ndarray.sum, r(3, 4), wrt="self"),
+    case(np.ndarray.sum, r(3, 4), 1, wrt="self"),
+    case(np.ndarray.sum, r(2, 3, 4), axis=(0, -1), keepdims=True, wrt="self"),
+    case(np.ndarray.mean, r(3, 4), wrt="self"),
+    case(np.ndarray.mean, r(2, 3, 4), axis=-2, wrt="self"),
+    case(np.ndarray.max, r(3, 4), wrt="self"),
+    case(np.ndarray.max, r(3, 4), axis=0, keepdims=True, wrt="self"),
+    case(np.ndarray.min, r(2, 3, 4), axis=(1, 2), wrt="self"),
+    case(np.ndarray.prod, away(3, 4), wrt="self"),
+    case(np.ndarray.prod, WITH_ZERO, axis=1, wrt="self"),
+    case(np.ndarray.var, r(3, 4), wrt="self"),
+    case(np.ndarray.var, r(3, 4), axis=1, ddof=1, keepdims=True, wrt="self"),
+    case(np.ndarray.std, r(3, 4), axis=0, wrt="self"),
+    case(np.ndarray.std, r(2, 3, 4), axis=(0, 2), ddof=1, wrt="self"),
+    case(np.ndarray.cumsum, r(3, 4), wrt="self"),
+    case(np.ndarray.cumsum, r(3, 4), axis=-1, wrt="self"),
+    case(np.ndarray.reshape, r(3, 4), 2, 6, wrt="self"),
+    case(np.ndarray.reshape, r(3, 4), (4, 3), wrt="self"),
+    case(np.ndarray.reshape, r(3, 4), (2, -1), order="F", wrt="self"),
+    case(np.ndarray.ravel, r(3, 4), wrt="self"),
+    case(np.ndarray.flatten, r(3, 4), "F", wrt="self"),
+    case(np.ndarray.squeeze, r(3, 1, 4), wrt="self"),
+    case(np.ndarray.squeeze, r(1, 3, 1), axis=0, wrt="self"),
+    case(np.ndarray.transpose, r(3, 4), wrt="self"),
+    case(np.ndarray.transpose, X234, 1, 2, 0, wrt="self"),
+    case(np.ndarray.transpose, X234, (2, 0, 1), wrt="self"),
+    case(np.ndarray.transpose, X234, (-1, 0, 1), wrt="self"),
+    case(np.ndarray.swapaxes, r(2, 3, 4), 0, -1, wrt="self"),
+    case(np.ndarray.dot, r(3, 4), r(4, 2), wrt="self b"),
+    case(np.ndarray.dot, r(3, 4), r(4), wrt="self b"),
+    case(np.ndarray.astype, r(3, 4), "float64", wrt="self"),
+    case(np.ndarray.astype, r(3, 4), dtype=np.float64, wrt="self"),
+    case(np.ndarray.copy, r(3, 4), wrt="self"),
+    case(np.ndarray.clip, r(3, 4), -0.5, 0.8, wrt="self min max"),
+    case(np.ndarray.clip, r(3, 4), max=r(4) * 0.2 + 0.5, wrt="self max"),
+    case(np.ndarray.clip, r(3, 4), min=r(3, 1) * 0.2 - 0.5, wrt="self min"),
+    case(np.ndarray.repeat, r(2, 3), 2, wrt="self"),
+    case(np.ndarray.repeat, r(2, 3), [3, 1], axis=0, wrt="self"),
+    # rows of the forward-mode tables
+    case(np.ndarray.max, TIES, axis=0, keepdims=True, wrt="self"),
+    case(np.ndarray.prod, ZEROS, axis=(0, 1), wrt="self"),
+    case(np.ndarray.cumsum, r(2, 3, 4), axis=1, wrt="self"),
+    case(np.ndarray.clip, away(3, 4), -0.7, 0.9, wrt="self min max"),
+    case(np.ndarray.astype, r(3, 4), np.float64, wrt="self"),
+    case(np.ndarray.astype, r(3, 4) * 5, np.int64, wrt="self"),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=ids(ROWS))
+def test_rule_matches_finite_differences_in_both_modes(row):
+    check_row(row)
+
+
+FLOAT32 = [row for row in ROWS if has_float32_variant(row)]
+
+
+@pytest.mark.parametrize("row", FLOAT32, ids=ids(FLOAT32))
+def test_float32_stays_float32_in_both_modes(row):
+    check_float32_row(row)
+
+
+def test_astype_sends_the_cotangent_back_in_the_input_dtype():
+    # a cast to float32 is too coarse for finite differences: check the closed form
+    dresult = np.array([0.5, -1.25], np.float32)
+    [dself] = cotangent(np.ndarray.astype, np.array([1.0, 2.0]), np.float32, wrt="self",
+                        dresult=dresult)
+    assert dself.dtype == np.float64
+    np.testing.assert_array_equal(dself, [0.5, -1.25])
+
+
+def test_casts_to_integers_have_a_zero_tangent():
+    x, ones = np.array([1.3, 2.7]), np.ones(2)
+    for got in (tangent_of(np.ndarray.astype, x, "int64", wrt=["self"], tangents=[ones]),
+                tangent_of(np.array, x, int, wrt=["object"], tangents=[ones]),
+                tangent_of(np.full_like, np.arange(2), 1.7, wrt=["fill_value"], tangents=[1.0])):
+        np.testing.assert_array_equal(got, [0.0, 0.0])

@@ -1,0 +1,121 @@
+"""The rules of NumPy reductions and cumulative operations (reverse/ and
+forward/numpy_reductions.py).
+
+Each row is one call, ``case(primitive, *args, wrt=..., **kwargs)``; the harness runs the
+rule of each mode on it and compares the cotangents (vjp) and the tangent (jvp) with central
+finite differences in float64. Behaviour at kinks, ties and zeros has closed forms below.
+Adding a rule of this family means adding a row here: tests/rules/test_registry.py fails for
+a registered rule that no table has a row for.
+"""
+
+import numpy as np
+import pytest
+
+from tests.rules.harness import (away, case, check_float32_row, check_row, cotangent,
+                                 has_float32_variant, ids, pos, r, tangent_of)
+
+WITH_ZERO = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0]])
+TWO_ZEROS = np.array([[0.0, 2.0, 0.0, 1.5], [1.1, -0.4, 2.0, 0.9]])
+WITH_NAN = np.where(r(3, 4) > 1.2, np.nan, r(3, 4))
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
+ZEROS = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0], [0.0, 0.0, 0.4]])
+
+ROWS = [
+    case(np.sum, r(3, 4), wrt="a"),
+    case(np.sum, r(3, 4), axis=0, wrt="a"),
+    case(np.sum, r(3, 4), axis=-1, wrt="a"),
+    case(np.sum, r(2, 3, 4), axis=(0, 2), wrt="a"),
+    case(np.sum, r(2, 3, 4), axis=(-1, 0), keepdims=True, wrt="a"),
+    case(np.sum, r(3, 4), keepdims=True, wrt="a"),
+    case(np.sum, r(3, 4), 1, wrt="a"),
+    case(np.nansum, WITH_NAN, wrt="a"),
+    case(np.nansum, WITH_NAN, axis=1, keepdims=True, wrt="a"),
+    case(np.mean, r(3, 4), wrt="a"),
+    case(np.mean, r(3, 4), axis=1, wrt="a"),
+    case(np.mean, r(2, 3, 4), axis=(0, -1), wrt="a"),
+    case(np.mean, r(2, 3, 4), axis=-2, keepdims=True, wrt="a"),
+    case(np.nanmean, WITH_NAN, wrt="a"),
+    case(np.nanmean, WITH_NAN, axis=0, wrt="a"),
+    case(np.prod, pos(3, 4), wrt="a"),
+    case(np.prod, r(3, 4), axis=1, wrt="a"),
+    case(np.prod, r(2, 3, 4), axis=(0, 2), keepdims=True, wrt="a"),
+    case(np.prod, WITH_ZERO, wrt="a"),
+    case(np.prod, WITH_ZERO, axis=1, wrt="a"),
+    case(np.prod, WITH_ZERO, axis=0, keepdims=True, wrt="a"),
+    case(np.prod, TWO_ZEROS, wrt="a"),
+    case(np.prod, TWO_ZEROS, axis=-1, wrt="a"),
+    case(np.max, r(3, 4), wrt="a"),
+    case(np.max, r(3, 4), axis=0, wrt="a"),
+    case(np.max, r(2, 3, 4), axis=(1, 2), keepdims=True, wrt="a"),
+    case(np.min, r(3, 4), axis=-1, wrt="a"),
+    case(np.min, r(2, 3, 4), wrt="a"),
+    case(np.amax, r(3, 4), axis=1, keepdims=True, wrt="a"),
+    case(np.amin, r(3, 4), axis=(0, 1), wrt="a"),
+    case(np.var, r(3, 4), wrt="a"),
+    case(np.var, r(3, 4), axis=0, wrt="a"),
+    case(np.var, r(2, 3, 4), axis=(0, 2), ddof=1, wrt="a"),
+    case(np.var, r(3, 4), axis=-1, keepdims=True, ddof=1, wrt="a"),
+    case(np.std, r(3, 4), wrt="a"),
+    case(np.std, r(3, 4), axis=1, wrt="a"),
+    case(np.std, r(2, 3, 4), axis=(-1, -2), ddof=1, keepdims=True, wrt="a"),
+    case(np.cumsum, r(3, 4), wrt="a"),
+    case(np.cumsum, r(3, 4), axis=0, wrt="a"),
+    case(np.cumsum, r(2, 3, 4), axis=-1, wrt="a"),
+    case(np.cumprod, away(3, 4), wrt="a"),
+    case(np.cumprod, r(3, 4), axis=1, wrt="a"),
+    case(np.cumprod, r(2, 3, 4), axis=-2, wrt="a"),
+    case(np.cumprod, WITH_ZERO, axis=1, wrt="a"),
+    case(np.cumprod, TWO_ZEROS, wrt="a"),
+    # rows of the forward-mode tables
+    case(np.max, TIES, axis=1, wrt="a"),
+    case(np.min, TIES, wrt="a"),
+    case(np.cumprod, ZEROS, wrt="a"),
+    case(np.cumprod, ZEROS, axis=0, wrt="a"),
+    case(np.prod, ZEROS, axis=0, wrt="a"),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=ids(ROWS))
+def test_rule_matches_finite_differences_in_both_modes(row):
+    check_row(row)
+
+
+FLOAT32 = [row for row in ROWS if has_float32_variant(row)]
+
+
+@pytest.mark.parametrize("row", FLOAT32, ids=ids(FLOAT32))
+def test_float32_stays_float32_in_both_modes(row):
+    check_float32_row(row)
+
+
+def test_max_reduction_splits_ties_evenly():
+    [da] = cotangent(np.max, np.array([1.0, 3.0, 3.0]), wrt="a", dresult=1.0)
+    np.testing.assert_array_equal(da, [0.0, 0.5, 0.5])
+    [da] = cotangent(np.min, np.array([[2.0, 2.0], [1.0, 4.0]]), axis=1, wrt="a",
+                     dresult=np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(da, [[0.5, 0.5], [1.0, 0.0]])
+
+
+def test_prod_with_zeros_is_the_product_of_the_others():
+    [da] = cotangent(np.prod, np.array([2.0, 0.0, 3.0]), wrt="a", dresult=1.0)
+    np.testing.assert_array_equal(da, [0.0, 6.0, 0.0])
+    [da] = cotangent(np.prod, np.array([0.0, 0.0, 3.0]), wrt="a", dresult=1.0)
+    np.testing.assert_array_equal(da, [0.0, 0.0, 0.0])
+
+
+def test_max_tangent_averages_tied_extrema():
+    # the reverse rule gives each tied entry half: <dresult, dx> agrees with it
+    da = np.array([1.0, 10.0, 30.0])
+    assert tangent_of(np.max, np.array([1.0, 3.0, 3.0]), wrt=["a"], tangents=[da]) == 20.0
+    got = tangent_of(np.min, np.array([[2.0, 2.0], [1.0, 4.0]]), axis=1, wrt=["a"],
+                     tangents=[np.array([[1.0, 3.0], [5.0, 7.0]])])
+    np.testing.assert_array_equal(got, [2.0, 5.0])
+
+
+def test_prod_and_cumprod_tangents_are_exact_at_zeros():
+    a = np.array([2.0, 0.0, 3.0])
+    da = np.array([1.0, 1.0, 1.0])
+    # d(a0 a1 a2) = a1 a2 da0 + a0 a2 da1 + a0 a1 da2 = 0 + 6 + 0
+    assert tangent_of(np.prod, a, wrt=["a"], tangents=[da]) == 6.0
+    np.testing.assert_allclose(tangent_of(np.cumprod, a, wrt=["a"], tangents=[da]),
+                               [1.0, 2.0, 6.0], rtol=1e-15)
