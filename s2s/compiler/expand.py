@@ -240,6 +240,18 @@ def bind_call(template: Template, args: List[ast.AST], keywords: Dict[str, ast.A
     return bound
 
 
+def call_keywords(source: Any, call: gast.Call) -> Dict[str, ast.AST]:
+    """A primitive call's keyword arguments by name, to bind to its rule; a ``**kwargs``
+    call is refused at the user's line (``source`` makes the error)."""
+    keywords = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise source.error(call, "a **kwargs call to a primitive",
+                               "pass keyword arguments one by one")
+        keywords[kw.arg] = kw.value
+    return keywords
+
+
 def clear() -> None:
     """Forget the parsed templates (``s2s.clear_cache()``)."""
     _CACHE.clear()

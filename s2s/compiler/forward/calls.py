@@ -30,7 +30,7 @@ import numpy as np
 
 from s2s import rules, runtime
 from s2s.compiler import syntax
-from s2s.compiler.expand import bind_call, expand, template_of
+from s2s.compiler.expand import bind_call, call_keywords, expand, template_of
 from s2s.compiler.forward.nodes import source_text
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
@@ -109,12 +109,7 @@ def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[as
         np.sin(x)    ->  [DRESULT = dx * np.cos(x)]
         x.sum()      ->  [DRESULT = np.sum(dx)]         (the rule of np.ndarray.sum)
     """
-    keywords = {}
-    for kw in call.keywords:
-        if kw.arg is None:
-            raise state.source.error(call, "a **kwargs call",
-                                     "pass keyword arguments one by one")
-        keywords[kw.arg] = kw.value
+    keywords = call_keywords(state.source, call)
     if state.scope.is_constant_call(call):
         return None
     func = state.scope.callee(call)

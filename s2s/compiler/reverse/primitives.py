@@ -21,7 +21,7 @@ from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import LowerShapeHelpers
 from s2s.compiler.context import Context
-from s2s.compiler.expand import Expansion, bind_call, expand, template_of
+from s2s.compiler.expand import Expansion, bind_call, call_keywords, expand, template_of
 from s2s.compiler.frontend.resolve import UNRESOLVED, missing_rule
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import has_active, source_text
@@ -48,12 +48,7 @@ def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast
         if isinstance(arg, gast.Starred):
             raise state.source.error(arg, "a *args call to a primitive",
                                      "pass the arguments one by one")
-    keywords = {}
-    for kw in call.keywords:
-        if kw.arg is None:
-            raise state.source.error(call, "a **kwargs call to a primitive",
-                                     "pass keyword arguments one by one")
-        keywords[kw.arg] = kw.value
+    keywords = call_keywords(state.source, call)
     func = state.callee(call)
     if func is UNRESOLVED and isinstance(call.func, gast.Attribute) \
             and isinstance(call.func.value, gast.Name):
