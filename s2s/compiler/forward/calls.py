@@ -170,10 +170,8 @@ def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
     expansion = expand(template, mapping, name(RESULT), name(DRESULT),
                        lambda base: DRESULT if base == "dresult" else state.fresh_temp(base),
                        state.scope.bind_free)
-    tangent_names = set(state.tangents.values()) | {DRESULT}
     operands = set().union(*map(syntax.names_in, bound.values()))
-    body, zero = Simplifier(state.scope, state.tangents, tangent_names,
-                            operands).block(expansion.statements)
+    body, zero = Simplifier(state.scope, state.primal_of, operands).block(expansion.statements)
     return None if zero else body
 
 

@@ -42,7 +42,7 @@ class Prepare:
 
     def function(self, fn: gast.FunctionDef) -> gast.FunctionDef:
         """A prepared copy of ``fn`` (the user's tree is left as it is)."""
-        fn = copy.deepcopy(fn)
+        fn = syntax.copy_tree(fn)
         fn.body = self.block(fn.body)
         return fn
 

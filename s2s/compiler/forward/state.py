@@ -65,6 +65,7 @@ class TangentState:
     call_jvp: Callable
     flow: FlowState = field(default_factory=FlowState)
     tangents: Dict[str, str] = field(default_factory=dict)    # primal name -> tangent name
+    primal_of: Dict[str, str] = field(default_factory=dict)   # tangent name -> primal name
     temps: Set[str] = field(default_factory=set)        # rule locals and helpers' results
     # local function -> (its parameters, those with a default)
     local_params: Dict[str, Tuple[List[str], Set[str]]] = field(default_factory=dict)
@@ -75,6 +76,7 @@ class TangentState:
         d = self.tangents.get(primal)
         if d is None:
             d = self.tangents[primal] = self.namer.fresh("d" + primal)
+            self.primal_of[d] = primal
         return d
 
     def fresh_temp(self, base: str) -> str:

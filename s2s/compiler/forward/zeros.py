@@ -48,19 +48,19 @@ class Simplifier:
     tangent argument is zero (other zero arguments become ``0.0``). Where a zero left a sum,
     the tangent is wrapped in ``broadcast_like(t, result)`` to keep the result's shape.
 
-    ``tangents`` maps primal names to their tangents' names; ``tangent_names`` are the names
-    that hold tangents (it grows by the rule's locals that do); ``operands`` are the names the
+    ``primal_of`` maps the names of tangents to their primals' (the builder's own map, read
+    and never copied: a rule is expanded once per statement); ``operands`` are the names the
     primitive's arguments read.
     """
 
-    def __init__(self, scope: Scope, tangents: Dict[str, str], tangent_names: Set[str],
-                 operands: Set[str]):
+    def __init__(self, scope: Scope, primal_of: Dict[str, str], operands: Set[str]):
         self.scope = scope
-        self.tangent_names = tangent_names
+        self.primal_of = primal_of
         self.operands = operands
         self.zero_locals: Set[str] = set()
-        # what each name stands for, in terms of operands: dx -> {x}, a rule local -> its reads
-        self.meaning: Dict[str, Set[str]] = {d: {p} for p, d in tangents.items()}
+        self.tangent_locals: Set[str] = {DRESULT}       # rule locals that hold tangents
+        # what a rule local stands for, in terms of operands (a tangent dx stands for x)
+        self.meaning: Dict[str, Set[str]] = {}
 
     def block(self, stmts, top: bool = True) -> Tuple[List[ast.AST], bool]:
         """The simplified statements, and whether the tangent is statically zero."""
@@ -83,7 +83,7 @@ class Simplifier:
                     self.zero_locals.add(target)
                     continue
                 if self.is_tangent(value):
-                    self.tangent_names.add(target)
+                    self.tangent_locals.add(target)
                 self.meaning[target] = self.reads(value)
                 stmt.value = value
                 out.append(stmt)
@@ -102,11 +102,18 @@ class Simplifier:
 
     def is_tangent(self, node) -> bool:
         """Does ``node`` read a tangent (or a rule local that holds one)?"""
-        return not self.tangent_names.isdisjoint(syntax.names_in(node))
+        return any(n in self.primal_of or n in self.tangent_locals
+                   for n in syntax.names_in(node))
 
     def reads(self, node) -> Set[str]:
         """The names ``node`` stands on, in terms of operands: ``dx * w`` -> {x, w}."""
-        return set().union(*(self.meaning.get(n, {n}) for n in syntax.names_in(node)))
+        reads: Set[str] = set()
+        for n in syntax.names_in(node):
+            if n in self.meaning:
+                reads |= self.meaning[n]
+            else:
+                reads.add(self.primal_of.get(n, n))
+        return reads
 
     def shrinks(self, node) -> bool:
         """Could ``node`` be smaller than the result? Not if it reads the result, or every
