@@ -67,21 +67,22 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
     classes: Dict[Any, Any] = {}
     for arg in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs:
         classes[arg.id] = _param_class(ctx.shapes.get(arg.id))
-    ints = _int_names(fn, ctx)
+    bindings = _Bindings(fn)
+    ints = _int_names(bindings, ctx)
     classes[INTS] = ints
     for n in ints:
         classes[n] = SCALAR
     conflicted: Set[str] = set()
-    assigns = [(n.targets[0].id, n.value) for n in syntax.walk(fn) if isinstance(n, gast.Assign)
-               and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
+    assigns = [(n.targets[0].id, n.value) for n in bindings.assigns
+               if len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
     # values brought back by the reverse sweep (x_prev = x_stack.pop(); x = x_prev) are
     # earlier values of the same names: they tell nothing new about shapes
     restored = {t for t, v in assigns if is_restore(v)}
     assigns = [(t, v) for t, v in assigns if not is_restore(v) and t not in ints
                and not (isinstance(v, gast.Name) and v.id in restored)]
-    for loop in syntax.walk(fn):
+    for loop in bindings.loops:
         # for x_t in xs: x_t has the shape of xs[0]
-        if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) \
+        if isinstance(loop.target, gast.Name) \
                 and isinstance(loop.iter, gast.Name) and loop.target.id not in ints:
             assigns.append((loop.target.id, gast.Subscript(
                 value=loop.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())))
@@ -119,29 +120,45 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
 _INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
 
 
-def _int_names(fn: gast.FunctionDef, ctx: Context) -> frozenset:
+class _Bindings:
+    """The statements of ``fn`` that bind names, in ``syntax.walk`` order, found in one walk:
+    assignments, augmented assignments, ``for`` loops, and every name stored to."""
+
+    def __init__(self, fn: ast.AST):
+        self.assigns, self.augmented, self.loops, self.stores = [], [], [], []
+        kinds = {gast.Assign: self.assigns.append, gast.AugAssign: self.augmented.append,
+                 gast.For: self.loops.append}
+        for node in syntax.walk(fn):
+            cls = node.__class__
+            if cls is gast.Name:
+                if isinstance(node.ctx, gast.Store):
+                    self.stores.append(node)
+            elif cls in kinds:
+                kinds[cls](node)
+
+
+def _int_names(bindings: _Bindings, ctx: Context) -> frozenset:
     """Names that only ever hold ints: ``for i in range(...)``, ``j = i - 1``, ``n = len(x)``
     (set-ups to None and values popped back in the reverse sweep aside)."""
     sources: Dict[str, list] = {}
-    for node in syntax.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
+    seen = set()            # ids of the stored names that the statements above bind
+    for node in bindings.assigns:
+        if len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
             if not is_restore(node.value):
                 sources.setdefault(node.targets[0].id, []).append(node.value)
-            node.targets[0].s2s_seen = True
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            seen.add(id(node.targets[0]))
+    for node in bindings.augmented:
+        if isinstance(node.target, gast.Name):
             sources.setdefault(node.target.id, []).append(
                 gast.BinOp(left=node.target, op=node.op, right=node.value))
-            node.target.s2s_seen = True
-        elif isinstance(node, gast.For) and isinstance(node.target, gast.Name):
+            seen.add(id(node.target))
+    for node in bindings.loops:
+        if isinstance(node.target, gast.Name):
             sources.setdefault(node.target.id, []).append(("in", node.iter))
-            node.target.s2s_seen = True
-    for node in syntax.walk(fn):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            if not getattr(node, "s2s_seen", False):
-                sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown
-            else:
-                del node.s2s_seen
+            seen.add(id(node.target))
+    for node in bindings.stores:
+        if id(node) not in seen:
+            sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown
     ranges = {n for n, values in sources.items()
               if all(isinstance(v, gast.Call) and ctx.callee(v) is range for v in values)}
     ints = {n for n in sources if n not in ranges}
