@@ -3,12 +3,11 @@
 Products are bilinear, so their tangent is the product with one operand's tangent plus the
 product with the other's; NumPy's own broadcasting (batched, 1-D and scalar operands) gives
 both terms the result's shape. Inputs are real. Parameters mirror the reverse rules in
-``templates/reverse/numpy_linalg.py``.
+``templates/reverse/numpy_linalg.py``; the tangent of ``np.matmul`` and ``@`` is in
+``operators.py``, which loads later (this module's second rule for it was never used).
 
-    c = a @ b     ->    dc = da @ b + a @ db
+    c = np.dot(a, b)     ->    dc = np.dot(da, b) + np.dot(a, db)
 """
-import operator
-
 import numpy as np
 
 from s2s.runtime.numpy_helpers import norm_adjoint
@@ -24,11 +23,6 @@ def einsum_tangent(subscripts, operands, tangents):
     for i, t in enumerate(tangents):
         total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
     return total
-
-
-@tangent(np.matmul, operator.matmul)
-def matmul(x1, x2):
-    dresult = np.matmul(dx1, x2) + np.matmul(x1, dx2)
 
 
 @tangent(np.dot)
