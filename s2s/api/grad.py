@@ -201,7 +201,8 @@ class GradFunction:
         # same for leaf inputs by their shapes alone
         self._variants: Dict[tuple, tuple] = {}
         self._by_shapes: Dict[tuple, tuple] = {}
-        self._leaf_key = None           # the cache key of leaf-argument code, less shapes
+        self._call_key = ("call", self.positions, self.single, has_aux, sens_param,
+                          return_value, self.weights is not None)
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -352,21 +353,20 @@ class GradFunction:
         return grads
 
     def _for_shapes(self, shapes: tuple) -> Callable:
-        """The generated code for leaf arguments of these shapes (from the pipeline's cache,
-        which other ``grad(f)`` objects of ``f`` share, so ``s2s.grad(f)(x)`` in a loop is
-        cheap)."""
-        named = self._named(shapes)
-        if self._leaf_key is None:
-            if self._grads_only:
-                options = (False, self.sens_param, (), "grad_only", False)
-            else:
-                options = (self.has_aux, self.sens_param, (), "grad", self.weights is not None)
-            self._leaf_key = pipeline.reverse_key(self._wrt(), self.single, *options)
-        if type(self.fn) is types.FunctionType:
-            found = cache.find(self.fn, self._leaf_key + (named,))
+        """The generated code for leaf arguments of these shapes, from the pipeline's cache,
+        which the ``grad(f)`` objects of ``f`` share (so ``s2s.grad(f)(x)`` in a loop is
+        cheap): first under this object's options and the raw shapes, a key quick to make."""
+        fn = self.fn
+        quick = type(fn) is types.FunctionType
+        if quick:
+            key = self._call_key + (shapes,)
+            found = cache.find(fn, key)
             if found is not None:
                 return found
-        return self._build((), named)
+        compiled = self._build((), self._named(shapes))
+        if quick:
+            cache.alias(fn, key, compiled)
+        return compiled
 
     def _leaves(self, args) -> bool:
         """Is every differentiated argument a float or a float array (as given)?"""

@@ -231,6 +231,13 @@ def find(fn: Callable, key: tuple) -> Optional[Callable]:
     return None
 
 
+def alias(fn: Callable, key: tuple, compiled: Callable) -> None:
+    """Let ``find(fn, key)`` answer with ``compiled`` too: a second key for code the entry
+    already holds (a ``grad`` object's own key, cheaper to make than the pipeline's)."""
+    with _lock:
+        _entry(fn, create=True).variants[key] = [compiled]
+
+
 def reusable(compiled: Callable, fn: Callable) -> Optional[Callable]:
     """``compiled`` for ``fn`` if the names ``fn`` uses still mean what they meant when it
     was built, bound to ``fn``'s own closure cells and defaults; else None."""

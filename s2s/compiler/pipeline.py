@@ -92,21 +92,14 @@ def _build_reverse(fn, wrt_names, single, has_aux, sens_param, tree_params, mode
     return compiled
 
 
-def reverse_key(wrt_names: Tuple[str, ...], single: bool = False, has_aux: bool = False,
-                sens_param: bool = False, tree_params: Tuple[str, ...] = (),
-                mode: str = "grad", weights: bool = False) -> tuple:
-    """The cache key of reverse-mode code with these options (the shapes come after it)."""
-    return ("reverse", tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params),
-            mode, weights)
-
-
 def grad_of(fn: Callable, wrt_names: Tuple[str, ...], single: bool = False,
             has_aux: bool = False, sens_param: bool = False, tree_params: Tuple[str, ...] = (),
             mode: str = "grad", weights: bool = False, shapes: tuple = ()) -> Callable:
     """The generated reverse-mode code of ``fn``, cached. ``mode``: ``"grad"`` returns
     ``(value, grads)``, ``"grad_only"`` the gradients alone, ``"vjp"`` ``(value, pullback)``.
     ``shapes`` names the argument shapes to specialize on (``(("x", (3,)),)``)."""
-    key = reverse_key(wrt_names, single, has_aux, sens_param, tree_params, mode, weights)
+    key = ("reverse", tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode,
+           weights)
     return cache.cached(fn, key, lambda shapes: _reverse(
         fn, tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode, weights,
         shapes), shapes)
