@@ -114,6 +114,20 @@ def slice_copy_update(x):
     return np.sum(y * y) + np.sum(z * z)
 
 
+def block_of_numbers(x):
+    return np.sum(np.block([[x, 1.0], [2.0, x * x]]) * np.arange(4.0).reshape(2, 2))
+
+
+def block_of_vectors(x):
+    return np.sum(np.block([x, x * 2.0, 1.0]) * np.arange(7.0))
+
+
+def block_matrix(x):
+    a = np.outer(x, x)
+    m = np.block([[a, x[:, None]], [x[None, :] ** 2, np.ones((1, 1))]])
+    return np.sum(m * np.arange(16.0).reshape(4, 4))
+
+
 # (function, arguments, positions)
 WORKING = [
     (concat_then_index, (X, Y), (0, 1)),
@@ -131,6 +145,9 @@ WORKING = [
     (asarray_of_nested_tuples, (X, Y), (0, 1)),
     (stack_of_nested_lists, (X,), 0),
     (max_with_ties, (X,), 0),
+    (block_of_numbers, (X,), 0),
+    (block_of_vectors, (V3,), 0),
+    (block_matrix, (V3,), 0),
     (repeated_fancy_update, (V4,), 0),
     (repeated_fancy_store, (V4,), 0),
     (slice_copy_update, (V3,), 0),

@@ -258,6 +258,31 @@ def unstack(g, arrays, axis):
     return [match_dtype(p, a) for p, a in zip(np.moveaxis(g, axis, 0), arrays)]
 
 
+def unblock(g, arrays):
+    """Cotangent of ``np.block(arrays)``: ``g`` cut back into the nested blocks, one
+    cotangent per item in the same nesting. The innermost lists were joined along the
+    last axis, the lists around them along the axis before, and so on; items were promoted
+    to the result's number of dimensions by leading axes of length 1."""
+    depth, probe = 0, arrays
+    while isinstance(probe, list):
+        depth, probe = depth + 1, probe[0] if probe else None
+    ndim = np.ndim(g)
+
+    def size(item, axis):
+        shape = np.shape(np.block(item) if isinstance(item, list) else item)
+        return shape[axis] if -axis <= len(shape) else 1
+
+    def cut(g, item, level):
+        if not isinstance(item, list):
+            return match_dtype(np.reshape(g, np.shape(item)), item)
+        axis = level - depth
+        sizes = [size(sub, axis) for sub in item]
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=ndim + axis)
+        return [cut(p, sub, level + 1) for p, sub in zip(pieces, item)]
+
+    return cut(g, arrays, 0)
+
+
 def unpack_like(g, obj):
     """Cotangent of ``np.array(obj)``: ``g`` in ``obj``'s shape; a list or tuple gets a list
     with one cotangent per element (recursively for nested lists)."""

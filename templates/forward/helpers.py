@@ -36,7 +36,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                restore_reduced_axes, reverse_cumsum, share_among_args,
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
-                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+                               unblock, unbroadcast, unpack_like, unrepeat, unstack, untake,
+                               untile)
 from s2s.rules import adjoint, linear, tangent
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
 
@@ -177,7 +178,8 @@ def norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
 
 linear(match_dtype, unbroadcast, restore_reduced_axes, expand_reduced, matrix_transpose,
        cotangent_or_zeros, extremum_share, share_among_args, split_sum, share_among_extrema,
-       reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, untile, unrepeat, untake,
+       reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, unblock, untile, unrepeat,
+       untake,
        diag_adjoint, trace_adjoint, own, fresh_copy, restructure)
 
 

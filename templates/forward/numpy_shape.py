@@ -14,7 +14,7 @@ from s2s.rules import linear, tangent
 
 linear(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes, np.moveaxis,
        np.concatenate, np.stack, np.vstack, np.hstack, np.broadcast_to, np.tile, np.repeat,
-       np.flip, np.diag, np.take, np.copy)
+       np.flip, np.diag, np.take, np.copy, np.block)
 
 
 @tangent(np.array)

@@ -27,7 +27,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                restore_reduced_axes, reverse_cumsum, share_among_args,
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b,
-                               trace_adjoint, unbroadcast, unpack_like, unrepeat,
+                               trace_adjoint, unblock, unbroadcast, unpack_like, unrepeat,
                                unstack, untake, untile)
 from s2s.rules import adjoint
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
@@ -147,6 +147,11 @@ def unstack_vjp(g, arrays, axis):
 @adjoint(unpack_like)
 def unpack_like_vjp(g, obj):
     dg = match_dtype(np.reshape(np.array(dresult), np.shape(g)), g)
+
+
+@adjoint(unblock)
+def unblock_vjp(g, arrays):
+    dg = match_dtype(np.reshape(np.block(dresult), np.shape(g)), g)
 
 
 @adjoint(untile)

@@ -10,7 +10,7 @@ cotangent per element.
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, split_like,
-                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+                               unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import adjoint
 
 
@@ -66,6 +66,11 @@ def vstack(tup, *, dtype=None, casting="same_kind"):
 @adjoint(np.hstack)
 def hstack(tup, *, dtype=None, casting="same_kind"):
     dtup = hstack_adjoint(dresult, tup)
+
+
+@adjoint(np.block)
+def block(arrays):
+    darrays = unblock(dresult, arrays)
 
 
 @adjoint(np.broadcast_to)

@@ -30,7 +30,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                restore_reduced_axes, reverse_cumsum, share_among_args,
                                share_among_extrema, solve_adjoint_a, solve_adjoint_b, split_like,
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
-                               unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+                               unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
 from s2s.runtime import add, add_at, broadcast_like, fresh_copy, own, restructure
 from tests.rules.harness import (apply_adjoint, apply_tangent, away, bind, check_row, key, leaves,
@@ -161,6 +161,9 @@ SHAPE_HELPERS = [
     case(hstack_adjoint, r(2, 4), (r(2, 3), r(2, 1)), wrt="g"),
     case(unstack, r(3, 4), [r(4), r(4), r(4)], 0, wrt="g"),
     case(unstack, r(2, 2, 3), [r(2, 3), r(2, 3)], 1, wrt="g"),
+    case(unblock, r(3, 4), [[r(2, 3), r(2, 1)], [r(1, 4)]], wrt="g"),
+    case(unblock, r(2, 2), [[0.5, 1.0], [2.0, 1.0]], wrt="g"),
+    case(unblock, r(7), [r(3), 0.5, r(3)], wrt="g"),
     case(unpack_like, r(3, 4), r(3, 4), wrt="g"),
     case(unpack_like, r(2, 3), [r(3), r(3)], wrt="g"),
     case(unpack_like, r(3), [0.5, -1.5, 2.0], wrt="g"),

@@ -40,6 +40,8 @@ ROWS = [
     case(np.stack, [r(3), r(3), r(3)], wrt="arrays"),
     case(np.stack, (r(2, 3), r(2, 3)), axis=1, wrt="arrays"),
     case(np.stack, [r(2, 3), r(2, 3)], axis=-1, wrt="arrays"),
+    case(np.block, [[r(2, 3), r(2, 1)], [r(1, 4)]], wrt="arrays"),
+    case(np.block, [r(3), r(2)], wrt="arrays"),
     case(np.vstack, [r(3), r(2, 3), r(3)], wrt="tup"),
     case(np.vstack, [r(2, 3, 2), r(1, 3, 2)], wrt="tup"),
     case(np.hstack, [r(3), r(2)], wrt="tup"),
