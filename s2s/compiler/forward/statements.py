@@ -197,7 +197,8 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
         if not isinstance(value.value, gast.Name) and names_in(value.slice) & state.flow.varied:
             # np.r_[a, b], np.c_[a, b]: an item of a non-local object has no rule
             raise state.source.error(
-                value, f"{ast.unparse(gast.gast_to_ast(copy.deepcopy(value.value)))}[...], which builds an array from "
+                value, f"{ast.unparse(gast.gast_to_ast(copy.deepcopy(value.value)))}[...], "
+                "which builds an array from "
                 "differentiated values", "join them with np.concatenate([...]) or "
                 "np.hstack([...]) (np.r_), np.column_stack([...]) or np.stack([...], axis=-1) "
                 "(np.c_)")

@@ -102,7 +102,8 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
 def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     """Names that certainly hold a list or a tuple: every assignment to them is a list or
     tuple literal, or ``+`` / ``*`` with such an operand (concatenation, repetition), or a
-    copy of such a name; or a differentiated argument that is a container, never rebound. Their ``+`` and ``*`` join and repeat items instead of adding."""
+    copy of such a name; or a differentiated argument that is a container, never rebound.
+    Their ``+`` and ``*`` join and repeat items instead of adding."""
     values: Dict[str, List[ast.AST]] = {}
     for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
         if isinstance(stmt, gast.Assign):
