@@ -21,6 +21,7 @@ from s2s.compiler import syntax
 from s2s.compiler.forward.nodes import container_of
 from s2s.compiler.forward.scope import Scope
 from s2s.compiler.frontend.checks import UNSUPPORTED, check_reads_by_name
+from s2s.compiler.frontend.nested import check_local_functions
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.normalize import is_atom
 from s2s.compiler.frontend.parse import Source
@@ -157,6 +158,7 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
     check_reads_by_name(source, fn)
+    check_local_functions(source, fn, reverse=False)
     nested = [n for s in fn.body for n in syntax.walk(s) if isinstance(n, gast.FunctionDef)]
     inner = {id(n) for d in nested for s in d.body for n in syntax.walk(s)}
     for stmt in fn.body:

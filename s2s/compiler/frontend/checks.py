@@ -9,6 +9,7 @@ import builtins
 import gast
 
 from s2s.compiler import syntax
+from s2s.compiler.frontend.nested import check_local_functions
 from s2s.compiler.frontend.parse import Source
 from s2s.compiler.frontend.resolve import local_names
 
@@ -37,6 +38,7 @@ UNSUPPORTED = {
     gast.DictComp: ("a dict comprehension", "build the dict with a literal or a loop"),
     gast.GeneratorExp: ("a generator expression", "use a list comprehension or NumPy"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
+    gast.Match: ("a match statement", "use if/elif/else"),
     gast.Import: ("an import inside the function", _AT_MODULE_LEVEL),
     gast.ImportFrom: ("an import inside the function", _AT_MODULE_LEVEL),
 }
@@ -59,6 +61,7 @@ def check_supported(source: Source, fn: gast.FunctionDef) -> None:
     if isinstance(fn, gast.AsyncFunctionDef):
         raise source.error(fn, "an async function", "s2s differentiates plain functions")
     check_reads_by_name(source, fn)
+    check_local_functions(source, fn, reverse=True)
     for stmt in fn.body:
         for node in syntax.walk(stmt):
             info = UNSUPPORTED.get(type(node))

@@ -1,0 +1,156 @@
+"""Local functions s2s cannot differentiate correctly, each refused at the user's line.
+
+A local ``def`` or ``lambda`` that reads the enclosing function's variables is differentiated
+through its closure. That model covers a closure called directly (or passed to a call); the
+shapes below would lose the closed-over gradients, so they are refused in both modes rather
+than give a wrong number:
+
+- a recursive local function;
+- a default bound to a variable of the enclosing function (``lambda u, s=x: u * s``);
+- a local function stored in a list, tuple, dict or comprehension (``[lambda u: u * x, ...]``);
+- a local function that updates a list or dict of the enclosing function
+  (``out.append(v * x)``, ``d[k] = v * x``);
+- in reverse mode, a local function that calls another local function which closes over the
+  enclosing function's variables (forward mode differentiates that one correctly).
+
+The enclosing function's variables stand in for the differentiated ones: the check runs before
+activity is known, so it refuses these shapes whether or not the value is differentiated.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Set, Union
+
+import gast
+
+from s2s.compiler import syntax
+from s2s.compiler.analysis.activity import free_names
+from s2s.compiler.frontend.parse import Source
+
+Local = Union[gast.FunctionDef, gast.Lambda]
+
+# methods that update a list, dict or set in place
+_UPDATES = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+            "popitem", "add", "discard", "sort", "reverse", "__setitem__", "__delitem__"}
+_ARGUMENTS = "pass the values it uses as arguments and return its result"
+
+
+def _own_nodes(body: List[gast.AST]) -> Iterator[gast.AST]:
+    """The nodes of ``body``, not descending into the local functions it defines."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, gast.FunctionDef):
+            stack.extend(reversed(node.args.defaults))
+            stack.extend(d for d in reversed(node.args.kw_defaults) if d is not None)
+            stack.extend(reversed(node.decorator_list))
+            continue
+        if isinstance(node, gast.Lambda):
+            stack.extend(reversed(node.args.defaults))
+            stack.extend(d for d in reversed(node.args.kw_defaults) if d is not None)
+            continue
+        stack.extend(reversed(list(gast.iter_child_nodes(node))))
+
+
+def _names_of(fn: Union[gast.FunctionDef, Local]) -> Set[str]:
+    """Parameters of ``fn`` and the names its own body binds (nested bodies excluded)."""
+    args = fn.args
+    names = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+             + [args.vararg, args.kwarg] if isinstance(a, gast.Name)}
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    for node in _own_nodes(body):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            names.add(node.id)
+        elif isinstance(node, gast.FunctionDef):
+            names.add(node.name)
+    return names
+
+
+def _locals_in(fn: gast.FunctionDef) -> List[Local]:
+    return [n for s in fn.body for n in syntax.walk(s)
+            if isinstance(n, (gast.FunctionDef, gast.Lambda))]
+
+
+def _local_function_names(fn: gast.FunctionDef) -> Dict[str, Local]:
+    """Names bound to a local def or lambda in ``fn``'s own body."""
+    found: Dict[str, Local] = {}
+    for node in _own_nodes(fn.body):
+        if isinstance(node, gast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+            for t in node.targets:
+                if isinstance(t, gast.Name):
+                    found[t.id] = node.value
+    return found
+
+
+def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -> None:
+    """Raise an ``UnsupportedSyntaxError`` at the first local function s2s would get wrong."""
+    outer = _names_of(fn)
+    functions = _local_function_names(fn)
+    closing = {n for n, node in functions.items()
+               if free_names(node) & outer - set(functions)}
+    # a function returned in a tuple is a result, as a pullback is (forward over reverse)
+    returned = {id(n.value) for n in _own_nodes(fn.body) if isinstance(n, gast.Return)}
+    for node in _own_nodes(fn.body):
+        if id(node) in returned:
+            continue
+        if isinstance(node, (gast.List, gast.Tuple, gast.Set)):
+            items = list(node.elts)
+        elif isinstance(node, gast.Dict):
+            items = list(node.values)
+        elif isinstance(node, (gast.ListComp, gast.SetComp, gast.GeneratorExp)):
+            items = [node.elt]
+        elif isinstance(node, gast.DictComp):
+            items = [node.value]
+        else:
+            continue
+        for item in items:
+            stored = (isinstance(item, gast.Lambda) and free_names(item) & outer) or \
+                     (isinstance(item, gast.Name) and item.id in closing)
+            if stored:
+                raise source.error(item, "a local function that closes over the enclosing "
+                                         "function's variables, stored in a container",
+                                   "call it directly by name, or " + _ARGUMENTS)
+    for local in _locals_in(fn):
+        label = f"local function '{local.name}'" if isinstance(local, gast.FunctionDef) \
+            else "lambda"
+        defaults = list(local.args.defaults) + [d for d in local.args.kw_defaults if d]
+        for d in defaults:
+            bound = sorted({n.id for n in syntax.walk(d) if isinstance(n, gast.Name)} & outer)
+            if bound:
+                raise source.error(d, f"a default of a {label} bound to '{bound[0]}'",
+                                   f"drop the default and read '{bound[0]}' from the "
+                                   "enclosing function, or pass it at each call")
+        free = free_names(local) & outer
+        body = local.body if isinstance(local.body, list) else [local.body]
+        nodes = [n for s in body for n in syntax.walk(s)]
+        if isinstance(local, gast.FunctionDef) and any(
+                isinstance(n, gast.Name) and n.id == local.name
+                and isinstance(n.ctx, gast.Load) for n in nodes):
+            raise source.error(local, f"a recursive {label}",
+                               "define the recursive function at module level and "
+                               "pass the values it uses as arguments")
+        for n in nodes:
+            base = None
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in _UPDATES:
+                base = n.func.value
+            elif isinstance(n, (gast.Subscript, gast.Attribute)) \
+                    and isinstance(n.ctx, (gast.Store, gast.Del)):
+                base = n.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name) and base.id in free:
+                raise source.error(n, f"a {label} that updates '{base.id}' of the "
+                                      "enclosing function", _ARGUMENTS)
+        if reverse:
+            called = sorted(closing & {n.func.id for n in nodes if isinstance(n, gast.Call)
+                                       and isinstance(n.func, gast.Name)} - {
+                getattr(local, "name", None)})
+            if called:
+                raise source.error(local, f"a {label} that calls '{called[0]}', another "
+                                          "local function over the enclosing function's "
+                                          "variables",
+                                   f"call {called[0]} in the enclosing function and pass its "
+                                   "result in, or " + _ARGUMENTS)
