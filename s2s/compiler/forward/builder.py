@@ -139,8 +139,12 @@ class ForwardBuilder:
                       elementwise=state.scope.is_elementwise_call, unbroadcast=None)
         classes = shape_classes(new, ctx)
         shapers = {state.scope.name_of(broadcast_like), state.scope.name_of(unbroadcast)} - {None}
-        DropShaping(classes, ctx, shapers).visit(new)
-        new = optimize(new, ctx)
+        if shapers:
+            dropping = DropShaping(classes, ctx, shapers)
+            dropping.visit(new)
+            if dropping.dropped:
+                classes = None          # the function changed: optimize finds them again
+        new = optimize(new, ctx, classes)
         new = SpliceStarred().visit(new)
         new.body = drop_unused_functions(drop_self_assignments(new.body))
         return new

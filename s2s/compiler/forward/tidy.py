@@ -37,6 +37,7 @@ class DropShaping(ast.NodeTransformer):
 
     def __init__(self, classes, ctx, helpers):
         self.classes, self.ctx, self.helpers = classes, ctx, helpers
+        self.dropped = False
 
     def visit_Call(self, node):
         """``helper(t, x)`` -> ``t`` where ``t`` and ``x`` have one non-scalar shape class."""
@@ -46,6 +47,7 @@ class DropShaping(ast.NodeTransformer):
             value_cls = class_of(node.args[0], self.classes, self.ctx)
             target_cls = class_of(node.args[1], self.classes, self.ctx)
             if value_cls is not None and value_cls == target_cls and value_cls != "scalar":
+                self.dropped = True
                 return node.args[0]
         return node
 

@@ -81,9 +81,11 @@ PASSES = (
 )
 
 
-def optimize(fn: gast.FunctionDef, ctx: Context) -> gast.FunctionDef:
-    """Run ``PASSES`` over ``fn``, in order; returns ``fn``."""
-    classes = shape_classes(fn, ctx)
+def optimize(fn: gast.FunctionDef, ctx: Context, classes=None) -> gast.FunctionDef:
+    """Run ``PASSES`` over ``fn``, in order; returns ``fn``. ``classes``: the shape classes
+    of ``fn`` under ``ctx``, when the caller has them already."""
+    if classes is None:
+        classes = shape_classes(fn, ctx)
     for pass_ in PASSES:
         pass_(fn, classes, ctx)
     return fn
