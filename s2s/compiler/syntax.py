@@ -20,8 +20,9 @@ def walk(root: AST) -> Iterator[AST]:
     append = todo.append
     for node in todo:           # the list grows while it is read: that is the queue
         yield node
+        attrs = node.__dict__   # a field never set reads as None, as getattr's default
         for field in node._fields:
-            value = getattr(node, field, None)
+            value = attrs.get(field)
             if type(value) is list:
                 for item in value:
                     if isinstance(item, AST):
