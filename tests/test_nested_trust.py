@@ -87,6 +87,39 @@ def def_default_bound(x):
     return g(3.0)
 
 
+def lambda_set_as_item(x):
+    d = {}
+    d["f"] = lambda u: u * x  # here
+    return d["f"](2.0)
+
+
+def lambda_appended(x):
+    fs = []
+    fs.append(lambda u: u * x)  # here
+    return fs[0](2.0)
+
+
+def lambda_called_in_place(x):
+    return (lambda u: u * x)(2.0)  # here
+
+
+def closure_returns_closure(x):
+    def make():
+        def a(u):
+            return u * x
+        return a  # here
+    return make()(2.0)
+
+
+def closure_over_later_rebinding(x):
+    y = x
+
+    def a(u):  # here
+        return u * y
+    y = x * 2.0
+    return a(1.0)
+
+
 def match_statement(x):
     match 1:  # here
         case 1:
@@ -106,6 +139,11 @@ REFUSED = [
     (closure_sets_item, BOTH),
     (default_bound, BOTH),
     (def_default_bound, BOTH),
+    (lambda_set_as_item, BOTH),
+    (lambda_appended, BOTH),
+    (lambda_called_in_place, ("grad",)),
+    (closure_returns_closure, BOTH),
+    (closure_over_later_rebinding, BOTH),
     (match_statement, BOTH),
 ]
 
@@ -176,8 +214,19 @@ def closure_returned_in_tuple_is_called(x):
     return a(pair[0]) + a(pair[1])
 
 
+def closure_passed_to_local_function(x):
+    def a(u):
+        return u * x
+
+    def b(f, u):
+        return f(u) + x ** 2
+    return b(a, 2.0)
+
+
 WORKS = [
     (closure_calls_closure, ("jvp",)),
+    (lambda_called_in_place, ("jvp",)),
+    (closure_passed_to_local_function, BOTH),
     (closure_called, BOTH),
     (lambda_called, BOTH),
     (lambda_constant_default, BOTH),

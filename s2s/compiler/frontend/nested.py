@@ -10,8 +10,12 @@ than give a wrong number:
 - a local function stored in a list, tuple, dict or comprehension (``[lambda u: u * x, ...]``);
 - a local function that updates a list or dict of the enclosing function
   (``out.append(v * x)``, ``d[k] = v * x``);
-- in reverse mode, a local function that calls another local function which closes over the
-  enclosing function's variables (forward mode differentiates that one correctly).
+- a local function stored by an update (``d["f"] = lambda ...``, ``fs.append(f)``);
+- a local function that returns a local function;
+- in reverse mode: a local function that calls another local function which closes over the
+  enclosing function's variables, a lambda called in place (``(lambda u: u * x)(2.0)``), and a
+  local function over a variable rebound after its definition (forward mode differentiates
+  the first two and refuses the third where the variable is differentiated).
 
 The enclosing function's variables stand in for the differentiated ones: the check runs before
 activity is known, so it refuses these shapes whether or not the value is differentiated.
@@ -112,6 +116,28 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
                 raise source.error(item, "a local function that closes over the enclosing "
                                          "function's variables, stored in a container",
                                    "call it directly by name, or " + _ARGUMENTS)
+    def stored_value(value):
+        return (isinstance(value, gast.Lambda) and free_names(value) & outer) or \
+               (isinstance(value, gast.Name) and value.id in closing)
+
+    for node in _own_nodes(fn.body):
+        if isinstance(node, gast.Assign) and not all(isinstance(t, gast.Name)
+                                                     for t in node.targets):
+            values = [node.value]           # d["f"] = lambda u: u * x
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr in _UPDATES:
+            values = list(node.args)        # fs.append(lambda u: u * x)
+        elif reverse and isinstance(node, gast.Call) and isinstance(node.func, gast.Lambda):
+            values = [node.func]            # (lambda u: u * x)(2.0)
+        else:
+            continue
+        for value in values:
+            if stored_value(value):
+                raise source.error(value, "a local function that closes over the enclosing "
+                                          "function's variables, stored or called in place",
+                                   "bind it to a name and call it by that name, or "
+                                   + _ARGUMENTS)
+    own = [n for n in _own_nodes(fn.body) if isinstance(n, (gast.FunctionDef, gast.Lambda))]
     for local in _locals_in(fn):
         label = f"local function '{local.name}'" if isinstance(local, gast.FunctionDef) \
             else "lambda"
@@ -144,6 +170,24 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
             if isinstance(base, gast.Name) and base.id in free:
                 raise source.error(n, f"a {label} that updates '{base.id}' of the "
                                       "enclosing function", _ARGUMENTS)
+        inner = {n.name for n in nodes if isinstance(n, gast.FunctionDef)}
+        returned = [n.value for n in nodes if isinstance(n, gast.Return)
+                    and (isinstance(n.value, gast.Lambda)
+                         or isinstance(n.value, gast.Name) and n.value.id in inner)]
+        if returned and free & outer:
+            raise source.error(returned[0], f"a {label} that returns a local function",
+                               "call the inner function inside it and return the result, "
+                               "or " + _ARGUMENTS)
+        if reverse and local in own:
+            end = getattr(local, "end_lineno", None) or local.lineno
+            later = sorted({n.id for n in _own_nodes(fn.body)
+                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+                            and n.id in free and getattr(n, "lineno", 0) > end})
+            if later:
+                raise source.error(local, f"a {label} over variables that change after "
+                                          "its definition",
+                                   f"'{later[0]}' is rebound later; define the function "
+                                   "after the last assignment it depends on")
         if reverse:
             called = sorted(closing & {n.func.id for n in nodes if isinstance(n, gast.Call)
                                        and isinstance(n.func, gast.Name)} - {
