@@ -121,6 +121,12 @@ def closure_over_later_rebinding(x):
     return a(1.0)
 
 
+def recursive_over_arguments(x):
+    def p(u, n):  # here
+        return u if n == 0 else p(u, n - 1) * u
+    return p(x, 3)
+
+
 REFUSED = [
     (closure_calls_closure, ("grad",)),
     (recursive_local, BOTH),
@@ -136,6 +142,7 @@ REFUSED = [
     (lambda_called_in_place, ("grad",)),
     (closure_returns_closure, BOTH),
     (closure_over_later_rebinding, BOTH),
+    (recursive_over_arguments, ("jvp",)),
 ]
 if sys.version_info >= (3, 10):         # a match statement is a syntax error before 3.10
     from nested_match import match_statement
@@ -217,7 +224,27 @@ def closure_passed_to_local_function(x):
     return b(a, 2.0)
 
 
+def closure_calls_closure_over_a_literal(x):
+    n = 3
+
+    def a(u):
+        return u * n
+
+    def b(u):
+        return a(u) + x * u
+    return b(x)
+
+
+def default_bound_to_a_literal(x):
+    k = 2.0
+    g = lambda u, c=k: u * c  # noqa: E731
+    return g(x) * x
+
+
 WORKS = [
+    (recursive_over_arguments, ("grad",)),
+    (closure_calls_closure_over_a_literal, BOTH),
+    (default_bound_to_a_literal, BOTH),
     (closure_calls_closure, ("jvp",)),
     (lambda_called_in_place, ("jvp",)),
     (closure_passed_to_local_function, BOTH),

@@ -5,7 +5,7 @@ through its closure. That model covers a closure called directly (or passed to a
 shapes below would lose the closed-over gradients, so they are refused in both modes rather
 than give a wrong number:
 
-- a recursive local function;
+- a recursive local function (in reverse mode, one over the enclosing function's variables);
 - a default bound to a variable of the enclosing function (``lambda u, s=x: u * s``);
 - a local function stored in a list, tuple, dict or comprehension (``[lambda u: u * x, ...]``);
 - a local function that updates a list or dict of the enclosing function
@@ -17,8 +17,9 @@ than give a wrong number:
   local function over a variable rebound after its definition (forward mode differentiates
   the first two and refuses the third where the variable is differentiated).
 
-The enclosing function's variables stand in for the differentiated ones: the check runs before
-activity is known, so it refuses these shapes whether or not the value is differentiated.
+The enclosing function's variables stand in for the differentiated ones (the check runs before
+activity is known), except those only ever assigned a literal (``n = 3``); a variable rebound
+after the def and an update of an enclosing container are refused whatever the variable.
 """
 from __future__ import annotations
 
@@ -70,6 +71,21 @@ def _names_of(fn: Union[gast.FunctionDef, Local]) -> Set[str]:
     return names
 
 
+def _constants(fn: gast.FunctionDef) -> Set[str]:
+    """Local names of ``fn`` only ever assigned a literal (``n = 3``): never differentiated."""
+    stores: Dict[str, bool] = {}
+    literal = set()
+    for node in _own_nodes(fn.body):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Constant):
+            literal.update(id(t) for t in node.targets if isinstance(t, gast.Name))
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            stores[node.id] = stores.get(node.id, True) and id(node) in literal
+    args = fn.args
+    params = {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+              + [args.vararg, args.kwarg] if isinstance(a, gast.Name)}
+    return {n for n, constant in stores.items() if constant} - params
+
+
 def _locals_in(fn: gast.FunctionDef) -> List[Local]:
     return [n for s in fn.body for n in syntax.walk(s)
             if isinstance(n, (gast.FunctionDef, gast.Lambda))]
@@ -91,9 +107,10 @@ def _local_function_names(fn: gast.FunctionDef) -> Dict[str, Local]:
 def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -> None:
     """Raise an ``UnsupportedSyntaxError`` at the first local function s2s would get wrong."""
     outer = _names_of(fn)
+    varying = outer - _constants(fn)
     functions = _local_function_names(fn)
     closing = {n for n, node in functions.items()
-               if free_names(node) & outer - set(functions)}
+               if free_names(node) & varying - set(functions)}
     # a function returned in a tuple is a result, as a pullback is (forward over reverse)
     returned = {id(n.value) for n in _own_nodes(fn.body) if isinstance(n, gast.Return)}
     for node in _own_nodes(fn.body):
@@ -110,14 +127,14 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
         else:
             continue
         for item in items:
-            stored = (isinstance(item, gast.Lambda) and free_names(item) & outer) or \
+            stored = (isinstance(item, gast.Lambda) and free_names(item) & varying) or \
                      (isinstance(item, gast.Name) and item.id in closing)
             if stored:
                 raise source.error(item, "a local function that closes over the enclosing "
                                          "function's variables, stored in a container",
                                    "call it directly by name, or " + _ARGUMENTS)
     def stored_value(value):
-        return (isinstance(value, gast.Lambda) and free_names(value) & outer) or \
+        return (isinstance(value, gast.Lambda) and free_names(value) & varying) or \
                (isinstance(value, gast.Name) and value.id in closing)
 
     for node in _own_nodes(fn.body):
@@ -143,7 +160,7 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
             else "lambda"
         defaults = list(local.args.defaults) + [d for d in local.args.kw_defaults if d]
         for d in defaults:
-            bound = sorted({n.id for n in syntax.walk(d) if isinstance(n, gast.Name)} & outer)
+            bound = sorted({n.id for n in syntax.walk(d) if isinstance(n, gast.Name)} & varying)
             if bound:
                 raise source.error(d, f"a default of a {label} bound to '{bound[0]}'",
                                    f"drop the default and read '{bound[0]}' from the "
@@ -151,7 +168,10 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
         free = free_names(local) & outer
         body = local.body if isinstance(local.body, list) else [local.body]
         nodes = [n for s in body for n in syntax.walk(s)]
-        if isinstance(local, gast.FunctionDef) and any(
+        # forward mode differentiates no recursive local function; reverse mode one that
+        # closes over nothing that may be differentiated
+        if isinstance(local, gast.FunctionDef) and (
+                not reverse or free_names(local) & varying - {local.name}) and any(
                 isinstance(n, gast.Name) and n.id == local.name
                 and isinstance(n.ctx, gast.Load) for n in nodes):
             raise source.error(local, f"a recursive {label}",
@@ -174,7 +194,7 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
         returned = [n.value for n in nodes if isinstance(n, gast.Return)
                     and (isinstance(n.value, gast.Lambda)
                          or isinstance(n.value, gast.Name) and n.value.id in inner)]
-        if returned and free & outer:
+        if returned and free & varying:
             raise source.error(returned[0], f"a {label} that returns a local function",
                                "call the inner function inside it and return the result, "
                                "or " + _ARGUMENTS)
