@@ -106,6 +106,9 @@ def _local_function_names(fn: gast.FunctionDef) -> Dict[str, Local]:
 
 def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -> None:
     """Raise an ``UnsupportedSyntaxError`` at the first local function s2s would get wrong."""
+    if not any(isinstance(n, (gast.FunctionDef, gast.Lambda))
+               for s in fn.body for n in syntax.walk(s)):
+        return                  # the common case: one walk, nothing to check
     outer = _names_of(fn)
     varying = outer - _constants(fn)
     functions = _local_function_names(fn)
