@@ -26,6 +26,7 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import pytest
 
 from s2s import rules
 from s2s.rules import REVERSE, TANGENT, rule_source
@@ -155,6 +156,22 @@ def check_float32_row(row, forward: bool = True) -> None:
         if getattr(res, "dtype", None) == np.float32:
             assert getattr(g, "dtype", None) == np.float32, \
                 f"dresult[{n}] is {getattr(g, 'dtype', type(g))}, the result float32"
+
+
+def table_tests(rows, float32_forward: bool = True):
+    """The two tests of a family's table, for its module to name ``test_...``: every row
+    against central differences in both modes, and float32 inputs kept float32 (by the
+    tangent rules too unless ``float32_forward`` is False)."""
+    @pytest.mark.parametrize("row", rows, ids=ids(rows))
+    def rows_match_finite_differences(row):
+        check_row(row)
+
+    float32 = [row for row in rows if has_float32_variant(row)]
+
+    @pytest.mark.parametrize("row", float32, ids=ids(float32))
+    def float32_stays_float32(row):
+        check_float32_row(row, forward=float32_forward)
+    return rows_match_finite_differences, float32_stays_float32
 
 
 def has_float32_variant(row) -> bool:

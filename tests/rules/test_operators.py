@@ -1,20 +1,16 @@
 """The rules of Python's arithmetic operators and their NumPy ufunc twins
 (templates/operators.py, reverse/ and forward/operators.py).
 
-Each row is one call, ``case(primitive, *args, wrt=..., **kwargs)``; the harness runs the
-rule of each mode on it and compares the cotangents (vjp) and the tangent (jvp) with central
-finite differences in float64. Behaviour at kinks, ties and zeros has closed forms below.
-Adding a rule of this family means adding a row here: tests/rules/test_registry.py fails for
-a registered rule that no table has a row for.
+A row is one call, checked in both modes against finite differences (tests/rules/harness.py
+says how); closed forms below cover kinks, ties and zeros. A new rule of this family is a new
+row here.
 """
 import math
 import operator
 
 import numpy as np
-import pytest
 
-from tests.rules.harness import (away, case, check_float32_row, check_row, cotangent,
-                                 has_float32_variant, ids, pos, r)
+from tests.rules.harness import away, case, cotangent, pos, r, table_tests
 
 
 ROWS = [
@@ -83,19 +79,10 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=ids(ROWS))
-def test_rule_matches_finite_differences_in_both_modes(row):
-    check_row(row)
-
-
-FLOAT32 = [row for row in ROWS if has_float32_variant(row)]
-
-
-@pytest.mark.parametrize("row", FLOAT32, ids=ids(FLOAT32))
-def test_float32_cotangents_stay_float32(row):
     # the tangents of this family are not all float32 yet (np.maximum, clip, builtins.max,
     # a float32 array plus a Python float): only the reverse rules are held to it
-    check_float32_row(row, forward=False)
+test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
+    table_tests(ROWS, float32_forward=False)
 
 
 def test_power_at_zero_base_is_finite():

@@ -1,18 +1,14 @@
 """The rules of NumPy reductions and cumulative operations (reverse/ and
 forward/numpy_reductions.py).
 
-Each row is one call, ``case(primitive, *args, wrt=..., **kwargs)``; the harness runs the
-rule of each mode on it and compares the cotangents (vjp) and the tangent (jvp) with central
-finite differences in float64. Behaviour at kinks, ties and zeros has closed forms below.
-Adding a rule of this family means adding a row here: tests/rules/test_registry.py fails for
-a registered rule that no table has a row for.
+A row is one call, checked in both modes against finite differences (tests/rules/harness.py
+says how); closed forms below cover kinks, ties and zeros. A new rule of this family is a new
+row here.
 """
 
 import numpy as np
-import pytest
 
-from tests.rules.harness import (away, case, check_float32_row, check_row, cotangent,
-                                 has_float32_variant, ids, pos, r, tangent_of)
+from tests.rules.harness import away, case, cotangent, pos, r, table_tests, tangent_of
 
 WITH_ZERO = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0]])
 TWO_ZEROS = np.array([[0.0, 2.0, 0.0, 1.5], [1.1, -0.4, 2.0, 0.9]])
@@ -75,17 +71,8 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=ids(ROWS))
-def test_rule_matches_finite_differences_in_both_modes(row):
-    check_row(row)
-
-
-FLOAT32 = [row for row in ROWS if has_float32_variant(row)]
-
-
-@pytest.mark.parametrize("row", FLOAT32, ids=ids(FLOAT32))
-def test_float32_stays_float32_in_both_modes(row):
-    check_float32_row(row)
+test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
+    table_tests(ROWS)
 
 
 def test_max_reduction_splits_ties_evenly():
