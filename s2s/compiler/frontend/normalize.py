@@ -23,12 +23,13 @@ import copy
 from typing import List, Set
 
 import gast
+import numpy as np
 
 from s2s.compiler import syntax
 from s2s.compiler.syntax import assign, const, dotted, name
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source
-from s2s.compiler.frontend.resolve import local_names
+from s2s.compiler.frontend.resolve import Resolver, local_names
 
 # Methods that grow a list; their arguments get names so their cotangents can be routed.
 CONTAINER_METHODS = {"append", "extend"}
@@ -82,6 +83,44 @@ class Normalizer:
         self.source = source
         self.namer = namer
         self.locals = locals_
+        self.resolver = Resolver(source, locals_)
+
+    # -- list literals as array operands ------------------------------------------------
+    def _numpy_root(self, func) -> ast.AST:
+        """For ``np.multiply`` (any spelling of numpy as an attribute root), the ``np`` node;
+        else None."""
+        if isinstance(func, gast.Attribute) and self.resolver.resolve(func.value) is np:
+            return func.value
+        return None
+
+    def _is_array_call(self, node) -> bool:
+        """``np.array(...)``, ``np.ones(...)``, ``np.sin(...)``: a call of a NumPy function."""
+        return isinstance(node, gast.Call) and self._numpy_root(node.func) is not None
+
+    def _as_array(self, node, root) -> ast.AST:
+        """``[x, 1.0]`` -> ``np.asarray([x, 1.0])`` when it holds names (constants stay)."""
+        if isinstance(node, (gast.List, gast.Tuple)) and not _constant_literal(node):
+            wrapped = gast.Call(func=gast.Attribute(value=copy.deepcopy(root), attr="asarray",
+                                                    ctx=gast.Load()),
+                                args=[node], keywords=[])
+            return ast.copy_location(wrapped, node)
+        return node
+
+    def _array_operands(self, node):
+        """A list literal given to a ufunc (``np.multiply([x, 1.0], y)``), or to an arithmetic
+        operator whose other operand is a NumPy call (``np.ones(2) + [x, y]``), means an array:
+        it is written as ``np.asarray([...])`` so the rules see an array. ``[x] * 3`` and list
+        ``+`` list keep their list meaning."""
+        if isinstance(node, gast.Call) and not node.keywords:
+            root = self._numpy_root(node.func)
+            if root is not None and isinstance(self.resolver.resolve(node.func), np.ufunc):
+                node.args = [self._as_array(a, root) for a in node.args]
+        elif isinstance(node, gast.BinOp):
+            for mine, other in (("left", node.right), ("right", node.left)):
+                if self._is_array_call(other):
+                    setattr(node, mine, self._as_array(getattr(node, mine),
+                                                       self._numpy_root(other.func)))
+        return node
 
     # -- statements ---------------------------------------------------------------------
     def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
@@ -351,6 +390,7 @@ class Normalizer:
             return self.conditional(node, hint)
         if isinstance(node, gast.ListComp):
             return self.comprehension(node, hint)
+        node = self._array_operands(node)
         if isinstance(node, gast.BinOp):
             node.left = self.atom(node.left, hint)
             node.right = self.atom(node.right, hint)

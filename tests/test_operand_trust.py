@@ -1,0 +1,112 @@
+"""List literals as operands of NumPy functions and array arithmetic (issue 12, "Trust").
+
+A list or tuple literal with differentiated items, given to a NumPy ufunc
+(``np.multiply([x, 1.0], y)``) or to an arithmetic operator whose other operand is a NumPy
+call (``np.ones(2) + [x, y]``), means an array, as NumPy reads it. Each of these once crashed
+inside s2s. Every row is checked in both modes against central finite differences in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from finite_diff import assert_close, numerical_grad
+
+X = 0.7
+V2 = np.array([0.3, 0.9])
+
+
+def add_list_to_array(x):
+    return np.sum(np.array([1.0, 2.0]) + [x, x * x])
+
+
+def list_on_the_left(x):
+    return np.sum([x, np.sin(x)] * np.ones(2))
+
+
+def matmul_of_lists(x):
+    return np.matmul([x, 1.0], [2.0, x])
+
+
+def multiply_lists(x):
+    return np.sum(np.multiply([x, 1.0], [2.0, x]))
+
+
+def maximum_of_lists(x):
+    return np.sum(np.maximum([x, 1.0], [2.0, x]))
+
+
+def maximum_picks_x(x):
+    return np.sum(np.maximum([x, 1.0], [0.1, x * 3.0]))
+
+
+def tuple_operand(x):
+    return np.sum(np.add((x, x * x), V2))
+
+
+def subtract_from_array(x):
+    return np.sum(np.exp(V2) - [x, 2.0 * x])
+
+
+def list_repeat_keeps_list_meaning(x):
+    return sum([x] * 3)
+
+
+def list_concat_keeps_list_meaning(x):
+    l = [x, x * x] + [x]
+    return l[1] + l[2]
+
+
+def array_argument(v):
+    return np.sum(np.multiply([v[0], v[1] * v[0]], v))
+
+
+ROWS = [
+    (add_list_to_array, (X,), 0),
+    (list_on_the_left, (X,), 0),
+    (matmul_of_lists, (X,), 0),
+    (multiply_lists, (X,), 0),
+    (maximum_of_lists, (X,), 0),
+    (maximum_picks_x, (X,), 0),
+    (tuple_operand, (X,), 0),
+    (subtract_from_array, (X,), 0),
+    (list_repeat_keeps_list_meaning, (X,), 0),
+    (list_concat_keeps_list_meaning, (X,), 0),
+    (array_argument, (V2,), 0),
+]
+
+
+def _ids(rows):
+    return [row[0].__name__ for row in rows]
+
+
+def _jvp_gradient(f, args, position):
+    """The gradient of sum(f) w.r.t. args[position], one jvp per entry of that input."""
+    value = args[position]
+    if not isinstance(value, np.ndarray):
+        tangents = [0.0] * len(args)
+        tangents[position] = 1.0
+        return float(np.sum(s2s.jvp(f, tuple(args), tuple(tangents))[1]))
+    grad = np.zeros_like(value)
+    for k in np.ndindex(value.shape):
+        basis = np.zeros_like(value)
+        basis[k] = 1.0
+        tangents = [np.zeros_like(a) if isinstance(a, np.ndarray) else 0.0 for a in args]
+        tangents[position] = basis
+        grad[k] = np.sum(s2s.jvp(f, tuple(args), tuple(tangents))[1])
+    return grad
+
+
+@pytest.mark.parametrize("f, args, position", ROWS, ids=_ids(ROWS))
+def test_reverse_matches_finite_differences(f, args, position):
+    got = s2s.grad(f, grad_position=position)(*args)
+    assert_close(np.asarray(got, dtype=float), np.asarray(numerical_grad(f, args, position),
+                                                          dtype=float))
+
+
+@pytest.mark.parametrize("f, args, position", ROWS, ids=_ids(ROWS))
+def test_forward_matches_finite_differences(f, args, position):
+    got = _jvp_gradient(f, args, position)
+    assert_close(np.asarray(got, dtype=float), np.asarray(numerical_grad(f, args, position),
+                                                          dtype=float))
