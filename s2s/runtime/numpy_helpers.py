@@ -453,9 +453,27 @@ def tensordot_adjoint_b(g, a, b, axes):
     return match_dtype(np.transpose(summed, np.argsort(order)), b)
 
 
+def einsum_subscripts(subscripts):
+    """``subscripts`` if it is einsum's string form; the sublist form
+    ``np.einsum(a, [0, 1], [1, 0])`` has no rule yet, and is an error rather than a gradient
+    that misses the array passed first."""
+    if not isinstance(subscripts, str):
+        raise TypeError(
+            "s2s differentiates np.einsum with string subscripts, np.einsum('ij->ji', a); "
+            "the sublist form np.einsum(a, [0, 1], [1, 0]) is not supported yet")
+    return subscripts
+
+
+def einsum_sublist_error(first):
+    """What the array passed first in einsum's sublist form would get: it has no rule yet,
+    so an error (a rule body uses it where that array is differentiated)."""
+    einsum_subscripts(first)
+    return 0.0
+
+
 def _einsum_parts(subscripts):
     """Split einsum subscripts into input terms and the output term (implicit mode too)."""
-    subscripts = subscripts.replace(" ", "")
+    subscripts = einsum_subscripts(subscripts).replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
         return inputs.split(","), output
@@ -497,12 +515,31 @@ def einsum_adjoints(g, subscripts, operands):
         ones = [np.ones(sizes[c], np.result_type(g)) for c in ones_terms]
         spec = ",".join(others + [output] + ones_terms) + "->" + unique
         d = np.einsum(spec, *other_ops, g, *ones)
+        if "..." in unique:
+            d = _own_ellipsis(d, unique, term, np.shape(x))
         if unique != term:
             full = np.zeros(np.shape(x), d.dtype)
             np.einsum(term + "->" + unique, full)[...] = d
             d = full
         cotangents.append(unbroadcast(d, x))
     return cotangents
+
+
+def _own_ellipsis(d, unique, term, shape):
+    """Sum ``d`` (laid out as ``unique``) back to the ``...`` axes of an operand of ``shape``
+    (laid out as ``term``): the broadcast ``...`` of all operands may have more axes than
+    this operand's, or length where this one has 1, and it sits where ``...`` is in the
+    term, not in front, so ``unbroadcast`` cannot see it."""
+    before = unique.index("...")
+    own = len(shape) - len(term.replace("...", ""))
+    extra = d.ndim - len(unique.replace("...", "")) - own
+    if extra > 0:
+        d = d.sum(axis=tuple(range(before, before + extra)))
+    start = len(term[:term.index("...")])
+    for k in range(own):
+        if shape[start + k] == 1 and d.shape[before + k] != 1:
+            d = d.sum(axis=before + k, keepdims=True)
+    return d
 
 
 def trace_adjoint(g, x, offset, axis1, axis2):

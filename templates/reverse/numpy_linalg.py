@@ -11,7 +11,8 @@ import operator
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_adjoint_b,
-                               einsum_adjoints, inner_adjoint, match_dtype, matmul_adjoint_x1,
+                               einsum_adjoints, einsum_sublist_error, inner_adjoint,
+                               match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint,
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
                                tensordot_adjoint_b, trace_adjoint, unbroadcast)
@@ -58,6 +59,7 @@ def tensordot(a, b, axes=2):
 
 @adjoint(np.einsum)
 def einsum(subscripts, *operands, optimize=False):
+    dsubscripts = einsum_sublist_error(subscripts)      # an array there: the sublist form
     doperands = einsum_adjoints(dresult, subscripts, operands)
 
 

@@ -7,6 +7,7 @@ row here.
 import operator
 
 import numpy as np
+import pytest
 
 from tests.rules.harness import case, cotangent, matrix, r, table_tests, tangent_of
 
@@ -114,6 +115,10 @@ ROWS = [
     case(np.linalg.solve, matrix(2, 4, 4), r(4, 2), wrt="a b"),
     case(np.matmul, r(3, 4), r(2, 4, 5), wrt="x1 x2"),
     case(np.einsum, "ij,ij->", r(3, 4), r(3, 4), wrt="operands"),
+    # '...' in the middle of a term, broadcast between operands of different '...' lengths
+    case(np.einsum, "j...k,lj...->lk...", r(2, 2), r(2, 2, 2), wrt="operands"),
+    case(np.einsum, "j...k,lj...->lk...", r(2, 2, 2), r(2, 2), wrt="operands"),
+    case(np.einsum, "...i,...i->...", r(1, 3), r(4, 3), wrt="operands"),
 ]
 
 
@@ -145,3 +150,15 @@ def test_slogdet_tangent_is_a_tuple_with_a_zero_sign_part():
     sign, logdet = tangent_of(np.linalg.slogdet, a, wrt=["a"], tangents=[da])
     assert sign == 0.0
     np.testing.assert_allclose(logdet, np.trace(np.linalg.inv(a) @ da))
+
+
+def test_einsum_in_the_sublist_form_is_an_error_not_a_gradient():
+    import s2s
+
+    def f(a):
+        return np.sum(np.sin(np.einsum(a, (0, 1), (1, 0))))
+    a = r(3, 4)
+    with pytest.raises(TypeError, match="sublist form"):
+        s2s.grad(f)(a)
+    with pytest.raises(TypeError, match="sublist form"):
+        s2s.jvp(f, (a,), (np.ones_like(a),))
