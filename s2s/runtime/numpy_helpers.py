@@ -453,7 +453,7 @@ def tensordot_adjoint_b(g, a, b, axes):
     return match_dtype(np.transpose(summed, np.argsort(order)), b)
 
 
-def einsum_subscripts(subscripts):
+def _einsum_subscripts(subscripts):
     """``subscripts`` if it is einsum's string form; the sublist form
     ``np.einsum(a, [0, 1], [1, 0])`` has no rule yet, and is an error rather than a gradient
     that misses the array passed first."""
@@ -467,13 +467,13 @@ def einsum_subscripts(subscripts):
 def einsum_sublist_error(first):
     """What the array passed first in einsum's sublist form would get: it has no rule yet,
     so an error (a rule body uses it where that array is differentiated)."""
-    einsum_subscripts(first)
+    _einsum_subscripts(first)
     return 0.0
 
 
 def _einsum_parts(subscripts):
     """Split einsum subscripts into input terms and the output term (implicit mode too)."""
-    subscripts = einsum_subscripts(subscripts).replace(" ", "")
+    subscripts = _einsum_subscripts(subscripts).replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
         return inputs.split(","), output

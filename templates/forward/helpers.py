@@ -29,7 +29,7 @@ template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` an
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
-                               dot_adjoint_b, einsum_adjoints, einsum_subscripts, expand_reduced,
+                               dot_adjoint_b, einsum_adjoints, einsum_sublist_error, expand_reduced,
                                extremum_share,
                                hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint, normalize_axes,
@@ -64,7 +64,7 @@ def product_of_others_derivative(x, v, axes):
 def einsum_tangent(subscripts, operands, tangents):
     """Sum over the operands of ``np.einsum(subscripts, *operands)`` with that one operand
     replaced by its tangent: the tangent of the einsum, which is multilinear."""
-    subscripts = einsum_subscripts(subscripts)
+    einsum_sublist_error(subscripts)        # raises for the sublist form
     total = 0.0
     for i, t in enumerate(tangents):
         total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])

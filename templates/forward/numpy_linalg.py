@@ -10,7 +10,7 @@ both terms the result's shape. Inputs are real. Parameters mirror the reverse ru
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import einsum_sublist_error, einsum_subscripts, norm_adjoint
+from s2s.runtime.numpy_helpers import einsum_sublist_error, norm_adjoint
 from s2s.rules import linear, tangent
 
 linear(np.trace)
@@ -19,7 +19,7 @@ linear(np.trace)
 def einsum_tangent(subscripts, operands, tangents):
     """The tangent of ``np.einsum(subscripts, *operands)``: the sum over the operands of the
     einsum with that one operand replaced by its tangent (einsum is multilinear)."""
-    subscripts = einsum_subscripts(subscripts)
+    einsum_sublist_error(subscripts)        # raises for the sublist form
     total = 0.0
     for i, t in enumerate(tangents):
         total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])

@@ -21,7 +21,8 @@ import numpy as np
 
 from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
-from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes, tensordot_axes
+from s2s.runtime.numpy_helpers import (einsum_sublist_error, inverse_permutation, normalize_axes,
+                                       tensordot_axes)
 
 # shape queries and index-valued functions
 nondifferentiable(
@@ -69,3 +70,6 @@ nondifferentiable(builtins.print)
 
 # the helpers generated code calls for axes, permutations and seeds
 nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like)
+
+# einsum's sublist form has no rule: this returns 0.0 for a string and raises for an array
+nondifferentiable(einsum_sublist_error)
