@@ -12,6 +12,7 @@ import pytest
 
 import s2s
 from finite_diff import assert_close, numerical_grad
+from s2s.errors import S2SError
 
 X = 0.7
 V2 = np.array([0.3, 0.9])
@@ -110,3 +111,65 @@ def test_forward_matches_finite_differences(f, args, position):
     got = _jvp_gradient(f, args, position)
     assert_close(np.asarray(got, dtype=float), np.asarray(numerical_grad(f, args, position),
                                                           dtype=float))
+
+
+# --- outputs no gradient can flow from ------------------------------------------------------
+
+def returns_none(x):
+    return None
+
+
+def returns_string(x):
+    return "a"
+
+
+def computes_then_returns_none(x):
+    y = x * 2.0
+    return None
+
+
+def returns_an_object(x):
+    t = object()
+    return t
+
+
+def returns_a_number(x):
+    return 1.0
+
+
+def _run(mode, f):
+    if mode == "grad":
+        return s2s.grad(f)(X)
+    if mode == "value_and_grad":
+        return s2s.value_and_grad(f)(X)[1]
+    if mode == "vjp":
+        return s2s.vjp(f, X)[1](1.0)[0]
+    return s2s.jvp(f, (X,), (1.0,))[1]
+
+
+MODES = ["grad", "value_and_grad", "vjp", "jvp"]
+NON_NUMERIC = [returns_none, returns_string, computes_then_returns_none, returns_an_object]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f", NON_NUMERIC, ids=[f.__name__ for f in NON_NUMERIC])
+def test_non_numeric_output_is_refused(f, mode):
+    with pytest.raises((TypeError, S2SError), match="output is"):
+        _run(mode, f)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f", [returns_none, returns_string], ids=["none", "string"])
+def test_constant_non_numeric_output_is_refused_at_its_line(f, mode):
+    if mode == "jvp":
+        expected = f.__code__.co_firstlineno
+    else:
+        expected = f.__code__.co_firstlineno + 1
+    with pytest.raises(S2SError) as info:
+        _run(mode, f)
+    assert info.value.filename == __file__ and info.value.lineno == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_numeric_constant_output_has_zero_gradient(mode):
+    assert float(np.sum(_run(mode, returns_a_number))) == 0.0

@@ -36,6 +36,7 @@ from s2s.compiler.forward.calls import source_of
 
 from s2s import runtime
 from s2s.compiler.reverse.builder import parameter_names
+from s2s.errors import NotDifferentiableError
 
 Position = Union[int, Tuple[int, ...]]
 
@@ -130,6 +131,19 @@ def _plain(fn: Callable, count: int) -> Callable:
     if isinstance(fn, types.FunctionType) and not fn.__code__.co_flags & inspect.CO_VARARGS:
         return fn
     return api.fixed_arity(fn, count)
+
+
+def _numeric_output(fn: Callable, out: Any) -> None:
+    """Refuse an output that no gradient can flow from (None, a string, an object), at the
+    line of ``fn``'s definition; a numeric constant output keeps its zero derivatives."""
+    try:
+        runtime.ones_like(out)
+    except TypeError as error:
+        code = getattr(fn, "__code__", None)
+        raise NotDifferentiableError(
+            str(error), filename=getattr(code, "co_filename", None),
+            lineno=getattr(code, "co_firstlineno", None), function=_fname(fn),
+            construct="non-numeric output") from None
 
 
 def _fname(fn: Callable) -> str:
@@ -321,10 +335,12 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
     fixed = dict(zip(view.levels[-1].tangents, tangents))
     if base.levels:
         out = fn(*args)
+        _numeric_output(fn, out[0] if has_aux and isinstance(out, tuple) else out)
         _, tangent = _jacobian(view, args, len(base.levels), fixed)
         return out, tangent
     raw_value, raw_tangent = view.fn(*args, **fixed)
     out = base.output(raw_value)
+    _numeric_output(fn, out)
     tangent = _shaped_like(raw_tangent, out)
     if has_aux:
         return out, tangent, tuple(raw_value[1:])
@@ -351,6 +367,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
         out, aux = value[0], tuple(value[1:])
     else:
         out = value
+    _numeric_output(fn, out)
     unused = [pullback]
 
     def vjp_fn(cotangent: Any) -> tuple:

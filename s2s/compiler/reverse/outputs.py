@@ -54,7 +54,17 @@ def output_names(state, ret: ast.AST) -> Tuple[List[str], ast.AST]:
         return [first.id if isinstance(first, gast.Name) else None], value
     if isinstance(value, gast.Tuple):
         return [e.id if isinstance(e, gast.Name) else None for e in value.elts], value
+    _numeric_output(state, ret, value)
     return [value.id if isinstance(value, gast.Name) else None], value
+
+
+def _numeric_output(state, ret, item) -> None:
+    """``return None`` or ``return "a"``: no gradient can flow from such an output."""
+    if isinstance(item, gast.Constant) and (item.value is None or isinstance(
+            item.value, (str, bytes))):
+        raise state.source.error(ret, f"a function whose output is {item.value!r}",
+                                 "return a number or an array of numbers (use has_aux=True "
+                                 "to return other values beside the loss)")
 
 
 def seeds(state: ReverseState, outputs, value_node):
@@ -62,6 +72,11 @@ def seeds(state: ReverseState, outputs, value_node):
     seed_param = None
     stmts = []
     for i, out in enumerate(outputs):
+        if out is not None and out not in state.active and state.mode != "vjp":
+            # an output that does not depend on the input: its gradient is zero, but only
+            # if it is a number; ones_like refuses None, strings and other objects
+            stmts.append(gast.Expr(value=state.call_helper("ones_like", runtime.ones_like,
+                                                           [name(out)])))
         if out is None or out not in state.active:
             continue
         d = state.cotangent(out)
