@@ -50,6 +50,14 @@ def subtract_from_array(x):
     return np.sum(np.exp(V2) - [x, 2.0 * x])
 
 
+def global_array_times_list(x):
+    return np.sum(V2 * [x, x * x])
+
+
+def list_minus_global_array(x):
+    return np.sum([np.sin(x), x] - V2)
+
+
 def list_repeat_keeps_list_meaning(x):
     return sum([x] * 3)
 
@@ -72,6 +80,8 @@ ROWS = [
     (maximum_picks_x, (X,), 0),
     (tuple_operand, (X,), 0),
     (subtract_from_array, (X,), 0),
+    (global_array_times_list, (X,), 0),
+    (list_minus_global_array, (X,), 0),
     (list_repeat_keeps_list_meaning, (X,), 0),
     (list_concat_keeps_list_meaning, (X,), 0),
     (array_argument, (V2,), 0),

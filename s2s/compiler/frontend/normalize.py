@@ -93,9 +93,17 @@ class Normalizer:
             return func.value
         return None
 
-    def _is_array_call(self, node) -> bool:
-        """``np.array(...)``, ``np.ones(...)``, ``np.sin(...)``: a call of a NumPy function."""
-        return isinstance(node, gast.Call) and self._numpy_root(node.func) is not None
+    def _array_spelling(self, node):
+        """The ``np`` node of an operand that is certainly an array: a call of a NumPy
+        function (``np.ones(2)``), or a global or closure name holding an array (then the
+        numpy the function body names as ``np`` or ``numpy``); else None."""
+        if isinstance(node, gast.Call):
+            return self._numpy_root(node.func)
+        if isinstance(node, gast.Name) and isinstance(self.resolver.resolve(node), np.ndarray):
+            for spelling in ("np", "numpy"):
+                if spelling not in self.locals and self.source.lookup(spelling) is np:
+                    return name(spelling)
+        return None
 
     def _as_array(self, node, root) -> ast.AST:
         """``[x, 1.0]`` -> ``np.asarray([x, 1.0])`` when it holds names (constants stay)."""
@@ -108,18 +116,18 @@ class Normalizer:
 
     def _array_operands(self, node):
         """A list literal given to a ufunc (``np.multiply([x, 1.0], y)``), or to an arithmetic
-        operator whose other operand is a NumPy call (``np.ones(2) + [x, y]``), means an array:
-        it is written as ``np.asarray([...])`` so the rules see an array. ``[x] * 3`` and list
-        ``+`` list keep their list meaning."""
+        operator whose other operand is a NumPy call (``np.ones(2) + [x, y]``) or a global
+        array (``V * [x, y]``), means an array: it is written as ``np.asarray([...])`` so the
+        rules see an array. ``[x] * 3`` and list ``+`` list keep their list meaning."""
         if isinstance(node, gast.Call) and not node.keywords:
             root = self._numpy_root(node.func)
             if root is not None and isinstance(self.resolver.resolve(node.func), np.ufunc):
                 node.args = [self._as_array(a, root) for a in node.args]
         elif isinstance(node, gast.BinOp):
             for mine, other in (("left", node.right), ("right", node.left)):
-                if self._is_array_call(other):
-                    setattr(node, mine, self._as_array(getattr(node, mine),
-                                                       self._numpy_root(other.func)))
+                root = self._array_spelling(other)
+                if root is not None:
+                    setattr(node, mine, self._as_array(getattr(node, mine), root))
         return node
 
     # -- statements ---------------------------------------------------------------------
