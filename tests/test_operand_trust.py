@@ -67,6 +67,11 @@ def list_concat_keeps_list_meaning(x):
     return l[1] + l[2]
 
 
+def shape_tuple_keeps_tuple_meaning(v):
+    n = 1
+    return np.sum(np.reshape(v, np.shape(v) + (n,)) * v[0])
+
+
 def array_argument(v):
     return np.sum(np.multiply([v[0], v[1] * v[0]], v))
 
@@ -84,6 +89,7 @@ ROWS = [
     (list_minus_global_array, (X,), 0),
     (list_repeat_keeps_list_meaning, (X,), 0),
     (list_concat_keeps_list_meaning, (X,), 0),
+    (shape_tuple_keeps_tuple_meaning, (V2,), 0),
     (array_argument, (V2,), 0),
 ]
 

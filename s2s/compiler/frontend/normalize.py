@@ -76,6 +76,14 @@ def _op_hint(node: ast.AST) -> str:
     return "t"
 
 
+# NumPy functions that certainly return an array (with the ufuncs): a list literal beside
+# their result in arithmetic is an array operand.
+_ARRAY_MAKERS = (np.array, np.asarray, np.ones, np.zeros, np.full, np.empty, np.ones_like,
+                 np.zeros_like, np.full_like, np.empty_like, np.arange, np.linspace, np.eye,
+                 np.identity, np.dot, np.outer, np.stack, np.concatenate, np.reshape,
+                 np.transpose, np.clip, np.cumsum, np.diag, np.tile)
+
+
 class Normalizer:
     """Rewrites a function body into one operation per statement."""
 
@@ -98,7 +106,10 @@ class Normalizer:
         function (``np.ones(2)``), or a global or closure name holding an array (then the
         numpy the function body names as ``np`` or ``numpy``); else None."""
         if isinstance(node, gast.Call):
-            return self._numpy_root(node.func)
+            func = self.resolver.resolve(node.func)
+            if isinstance(func, np.ufunc) or any(func is f for f in _ARRAY_MAKERS):
+                return self._numpy_root(node.func)
+            return None     # np.shape(x) + (n,) is a tuple; np.split(...) + [y] a list
         if isinstance(node, gast.Name) and isinstance(self.resolver.resolve(node), np.ndarray):
             for spelling in ("np", "numpy"):
                 if spelling not in self.locals and self.source.lookup(spelling) is np:
