@@ -58,6 +58,17 @@ def list_minus_global_array(x):
     return np.sum([np.sin(x), x] - V2)
 
 
+def local_array_plus_list(x):
+    a = np.ones(2)
+    return np.sum(a + [x, x * x])
+
+
+def local_array_rebound_to_a_list_keeps_list_meaning(x):
+    a = np.ones(2)
+    a = [x]
+    return sum(a + [x, x * x])
+
+
 def list_repeat_keeps_list_meaning(x):
     return sum([x] * 3)
 
@@ -87,6 +98,8 @@ ROWS = [
     (subtract_from_array, (X,), 0),
     (global_array_times_list, (X,), 0),
     (list_minus_global_array, (X,), 0),
+    (local_array_plus_list, (X,), 0),
+    (local_array_rebound_to_a_list_keeps_list_meaning, (X,), 0),
     (list_repeat_keeps_list_meaning, (X,), 0),
     (list_concat_keeps_list_meaning, (X,), 0),
     (shape_tuple_keeps_tuple_meaning, (V2,), 0),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import List, Set
+from typing import Dict, List, Set
 
 import gast
 import numpy as np
@@ -92,6 +92,7 @@ class Normalizer:
         self.namer = namer
         self.locals = locals_
         self.resolver = Resolver(source, locals_)
+        self.arrays: Set[str] = set()       # local names that certainly hold arrays
 
     # -- list literals as array operands ------------------------------------------------
     def _numpy_root(self, func) -> ast.AST:
@@ -110,7 +111,8 @@ class Normalizer:
             if isinstance(func, np.ufunc) or any(func is f for f in _ARRAY_MAKERS):
                 return self._numpy_root(node.func)
             return None     # np.shape(x) + (n,) is a tuple; np.split(...) + [y] a list
-        if isinstance(node, gast.Name) and isinstance(self.resolver.resolve(node), np.ndarray):
+        if isinstance(node, gast.Name) and (node.id in self.arrays or isinstance(
+                self.resolver.resolve(node), np.ndarray)):
             for spelling in ("np", "numpy"):
                 if spelling not in self.locals and self.source.lookup(spelling) is np:
                     return name(spelling)
@@ -124,6 +126,23 @@ class Normalizer:
                                 args=[node], keywords=[])
             return ast.copy_location(wrapped, node)
         return node
+
+    def _local_arrays(self, fn) -> Set[str]:
+        """Local names every store to which is ``a = <a call that returns an array>``."""
+        made: Dict[str, List[bool]] = {}
+        for n in syntax.walk(fn):
+            if isinstance(n, gast.Assign) and len(n.targets) == 1 \
+                    and isinstance(n.targets[0], gast.Name):
+                made.setdefault(n.targets[0].id, []).append(
+                    isinstance(n.value, gast.Call) and self._array_spelling(n.value) is not None)
+        stored = {}
+        for n in syntax.walk(fn):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                stored[n.id] = stored.get(n.id, 0) + 1
+        params = {a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+                  if isinstance(a, gast.Name)}
+        return {k for k, v in made.items() if all(v) and stored.get(k) == len(v)
+                and k not in params}
 
     def _array_operands(self, node):
         """A list literal given to a ufunc (``np.multiply([x, 1.0], y)``), or to an arithmetic
@@ -144,6 +163,7 @@ class Normalizer:
     # -- statements ---------------------------------------------------------------------
     def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
         node = syntax.copy_tree(node)
+        self.arrays = self._local_arrays(node)
         node.body = self.block(node.body, top=True)
         return node
 
