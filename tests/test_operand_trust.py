@@ -200,5 +200,14 @@ def test_constant_non_numeric_output_is_refused_at_its_line(f, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_object_output_is_a_located_error(mode):
+    with pytest.raises(S2SError, match="output is") as info:
+        _run(mode, returns_an_object)
+    assert info.value.filename == __file__
+    assert info.value.lineno in (returns_an_object.__code__.co_firstlineno,
+                                 returns_an_object.__code__.co_firstlineno + 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_numeric_constant_output_has_zero_gradient(mode):
     assert float(np.sum(_run(mode, returns_a_number))) == 0.0

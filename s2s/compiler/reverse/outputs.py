@@ -29,6 +29,7 @@ from s2s.compiler.reverse import queries
 from s2s.compiler.reverse.nodes import arguments_of, item_of, parameter_names, stored_in
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
+from s2s.errors import NotDifferentiableError
 from s2s.runtime import numpy_helpers
 
 _ALLOCATING = (np.zeros_like, np.ones_like, np.zeros, np.ones, np.full, np.empty,
@@ -67,6 +68,16 @@ def _numeric_output(state, ret, item) -> None:
                                  "to return other values beside the loss)")
 
 
+def numeric_output(value, filename, lineno, function) -> None:
+    """Run time: refuse an output no gradient can flow from (None, a string, an object) with
+    an error at the user's return line; a number or an array passes."""
+    try:
+        runtime.ones_like(value)
+    except TypeError as error:
+        raise NotDifferentiableError(str(error), filename=filename, lineno=lineno,
+                                     function=function, construct="non-numeric output") from None
+
+
 def seeds(state: ReverseState, outputs, value_node):
     """Statements giving each output its cotangent, and the pullback's parameter."""
     seed_param = None
@@ -75,8 +86,10 @@ def seeds(state: ReverseState, outputs, value_node):
         if out is not None and out not in state.active and state.mode != "vjp":
             # an output that does not depend on the input: its gradient is zero, but only
             # if it is a number; ones_like refuses None, strings and other objects
-            stmts.append(gast.Expr(value=state.call_helper("ones_like", runtime.ones_like,
-                                                           [name(out)])))
+            where = [const(state.source.filename), const(getattr(value_node, "lineno", None)),
+                     const(state.source.name)]
+            stmts.append(gast.Expr(value=state.call_helper("numeric_output", numeric_output,
+                                                           [name(out)] + where)))
         if out is None or out not in state.active:
             continue
         d = state.cotangent(out)
