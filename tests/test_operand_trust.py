@@ -211,3 +211,39 @@ def test_object_output_is_a_located_error(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_numeric_constant_output_has_zero_gradient(mode):
     assert float(np.sum(_run(mode, returns_a_number))) == 0.0
+
+
+# --- a list literal beside an array parameter: refused in reverse mode, at its line ---------
+
+def parameter_array_times_list(x, v):
+    return np.sum(v * [x, x * x])
+
+
+def parameter_array_plus_list(x, v):
+    return np.sum(v + [x, x * x])
+
+
+def list_parameter_plus_list(x, xs):
+    l = xs + [x, x * x]
+    return l[0] * l[2]
+
+
+def integer_parameter_repeats_list(x, n):
+    return sum([x, x * x] * n)
+
+
+@pytest.mark.parametrize("f", [parameter_array_times_list, parameter_array_plus_list],
+                         ids=["times", "plus"])
+def test_list_beside_parameter_array_is_refused_at_its_line(f):
+    with pytest.raises(S2SError, match="list literal") as info:
+        s2s.grad(f)(X, V2)
+    assert info.value.filename == __file__
+    assert info.value.lineno == f.__code__.co_firstlineno + 1
+
+
+@pytest.mark.parametrize("f, other", [(list_parameter_plus_list, [0.4, 0.6]),
+                                      (integer_parameter_repeats_list, 3)],
+                         ids=["list", "int"])
+def test_list_beside_list_or_int_parameter_keeps_list_meaning(f, other):
+    got = s2s.grad(f)(X, other)
+    assert_close(float(got), float(numerical_grad(lambda x: f(x, other), (X,), 0)))

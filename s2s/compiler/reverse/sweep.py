@@ -29,6 +29,7 @@ from s2s.compiler.reverse import calls, cotangents, flow, items, primitives, que
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
+from s2s.errors import UnsupportedSyntaxError
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -271,14 +272,23 @@ class AdjointSweep:
             return gast.Subscript(value=deep_copy(dresult), slice=gast.Slice(
                 lower=lower, upper=upper, step=None), ctx=gast.Load())
 
+        checks = []
+        for operand in (left, right):
+            if isinstance(operand, gast.Name) and operand.id not in state.sequences:
+                # its type is known only at run time: an array there means NumPy arithmetic
+                where = [const(state.source.filename), const(getattr(value, "lineno", None)),
+                         const(state.source.name)]
+                checks.append(gast.Expr(value=state.call_helper(
+                    "list_operand", list_operand,
+                    [name(operand.id), const(isinstance(value.op, gast.Add))] + where)))
         if isinstance(value.op, gast.Add):
-            return (cotangents.contribute_to_operand(state, left, part(None, size(left)))
+            return checks + (cotangents.contribute_to_operand(state, left, part(None, size(left)))
                     + cotangents.contribute_to_operand(state, right, part(size(left), None)))
         items_ = left if queries.is_sequence(left, state.sequences) else right
         if has_active(left if items_ is right else right, state.active):
             raise state.source.error(value, "a list repeated a differentiated number of times",
                                      "repeat it an integer number of times")
-        return cotangents.contribute_to_operand(state, items_, state.call_helper(
+        return checks + cotangents.contribute_to_operand(state, items_, state.call_helper(
             "join_items", runtime.join_items, [deep_copy(dresult), size(items_)]))
 
     def _attribute_adjoint(self, target, value: gast.Attribute, stmt, dresult):
@@ -302,3 +312,17 @@ def _describe(node) -> str:
     return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
             gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
             gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {source_text(node)}")
+
+
+def list_operand(value, joined: bool, filename, lineno, function) -> None:
+    """Run time: beside a list literal, ``+`` needs a list or tuple and ``*`` an integer; an
+    array there would mean NumPy arithmetic, which s2s read as joining or repeating items."""
+    if joined and isinstance(value, (list, tuple)):
+        return
+    if not joined and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return
+    raise UnsupportedSyntaxError(
+        f"s2s cannot differentiate a list literal {'added to' if joined else 'multiplied by'} "
+        f"a {type(value).__name__} in '{function}'", filename=filename, lineno=lineno,
+        function=function, construct="list literal as an array operand",
+        hint="write np.array([...]) for an array")
