@@ -97,17 +97,6 @@ def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int
     return positions, False
 
 
-def _compiled_for(fn, wrt_names, single, has_aux, sens_param, tree_params, mode="grad",
-                  weights=False, shapes=()):
-    return pipeline.grad_of(fn, wrt_names, single, has_aux, sens_param, tree_params, mode,
-                            weights, shapes)
-
-
-def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> Callable:
-    """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``."""
-    return pipeline.vjp_of(fn, wrt_names, weights)
-
-
 # -- the gradient function ------------------------------------------------------------------
 def as_function(fn: Callable) -> Callable:
     """A plain Python function with readable source that computes what ``fn`` returns.
@@ -262,8 +251,8 @@ class GradFunction:
 
     def _compiled(self, trees: Tuple[str, ...] = ()):
         """The unspecialized ``(value, gradients)`` code (from the pipeline's cache)."""
-        return _compiled_for(self.fn, self._wrt(), self.single, self.has_aux,
-                             self.sens_param, trees, "grad", self.weights is not None)
+        return pipeline.grad_of(self.fn, self._wrt(), self.single, self.has_aux,
+                                self.sens_param, trees, "grad", self.weights is not None)
 
     def _runs(self, trees: Tuple[str, ...] = (), shapes=()):
         """The generated function a call runs: the gradient alone where nothing else is
@@ -283,16 +272,10 @@ class GradFunction:
     def _build(self, trees: Tuple[str, ...], shapes: tuple) -> Callable:
         """The generated code for these pytree parameters and shapes, from the pipeline."""
         if self._grads_only:
-            compiled = _compiled_for(
-                self.fn, self._wrt(), self.single, False, self.sens_param, trees,
-                "grad_only", False, shapes)
-        elif shapes:
-            compiled = _compiled_for(
-                self.fn, self._wrt(), self.single, self.has_aux, self.sens_param,
-                trees, "grad", self.weights is not None, shapes)
-        else:
-            compiled = self._compiled(trees)
-        return compiled
+            return pipeline.grad_of(self.fn, self._wrt(), self.single, False, self.sens_param,
+                                    trees, "grad_only", False, shapes)
+        return pipeline.grad_of(self.fn, self._wrt(), self.single, self.has_aux,
+                                self.sens_param, trees, "grad", self.weights is not None, shapes)
 
     @property
     def __wrapped__(self):

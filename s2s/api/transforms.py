@@ -392,8 +392,8 @@ def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -
     wrt = tuple(names[p] for p in positions)
     trees = tuple(names[p] for p in positions if isinstance(args[p], (tuple, list, dict)))
     if trees:
-        return api._compiled_for(fn, wrt, False, False, False, trees, mode="vjp")
-    return api.vjp_of(fn, wrt)
+        return pipeline.grad_of(fn, wrt, False, False, False, trees, mode="vjp")
+    return pipeline.vjp_of(fn, wrt)
 
 
 def _check_cotangent(cotangent: Any, out: Any, fname: str) -> None:
@@ -520,7 +520,7 @@ def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any) -> tuple:
     view = _view_of(fn, args).extend(positions, single=False)
     names = view.params
     tangent_names = view.levels[-1].tangents
-    compiled = api.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
+    compiled = pipeline.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
     value, pullback = compiled(*args, **dict(zip(tangent_names, tangents)))
     seed = [runtime.zeros_like(part) if c is None else c for part, c in zip(value, cotangent)]
     grads = pullback(tuple(seed))
