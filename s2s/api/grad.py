@@ -186,7 +186,7 @@ class GradFunction:
         self.has_aux = has_aux
         self.sens_param = sens_param
         self.return_value = return_value
-        # generated code and what it relied on (see _watch), by (trees, shapes), and the
+        # generated code and what it relied on (see cache.watch), by (trees, shapes), and the
         # same for leaf inputs by their shapes alone
         self._variants: Dict[tuple, tuple] = {}
         self._by_shapes: Dict[tuple, tuple] = {}
@@ -263,7 +263,7 @@ class GradFunction:
         function one unspecialized gradient serves every further one."""
         key = (trees, shapes)
         found = self._variants.get(key)
-        if found is not None and _unchanged(found[1]):
+        if found is not None and cache.unchanged(found[1]):
             return found[0]
         compiled = self._build(trees, shapes)
         _remember(self._variants, key, compiled, self.fn)
@@ -300,7 +300,7 @@ class GradFunction:
         trees = ()
         if self._leaves(args):
             originals = args if self._in_order else [args[p] for p in self.positions]
-            if found is not None and _unchanged(found[1]):
+            if found is not None and cache.unchanged(found[1]):
                 compiled = found[0]
             else:
                 compiled = self._for_shapes(shapes)
@@ -421,57 +421,9 @@ def _arg_shapes(args) -> tuple:
 
 _ndarray, _float64 = np.ndarray, np.float64
 _MEMO_LIMIT = 64        # shape sets a grad object remembers (beyond: the pipeline's cache)
-_MISSING = object()
-_builtins = builtins.__dict__
-
-
-def _watch(fn: Callable, compiled: Callable) -> tuple:
-    """What a call looks at to know that the free names the generated code relied on still
-    mean the same objects: ``(globals, ((name, object), ...) in globals, ... in builtins,
-    ((cell, object), ...))``, or None when there is nothing to look at."""
-    resolved = getattr(compiled, "__s2s_resolved__", None)
-    code = getattr(fn, "__code__", None)
-    if not resolved or code is None:
-        return None
-    known = compiled.__dict__.get("__s2s_watch__")
-    if known is not None and known[0] is fn.__closure__:
-        return known[1]
-    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
-    namespace = fn.__globals__
-    watch = (namespace,
-             tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
-             tuple((n, o) for n, o in resolved.items() if n not in cells
-                   and n not in namespace),
-             tuple((cells[n], o) for n, o in resolved.items() if n in cells))
-    compiled.__s2s_watch__ = (fn.__closure__, watch)
-    return watch
-
-
-def _unchanged(watch: Optional[tuple]) -> bool:
-    """The check a call makes before it runs remembered generated code (a few dictionary
-    lookups): rebinding a global function the gradient used makes the next call look again
-    in the pipeline's cache, which transforms again if the new object needs other code."""
-    if watch is None:
-        return True
-    namespace, in_globals, in_builtins, in_cells = watch
-    for n, obj in in_globals:
-        if namespace.get(n, _MISSING) is not obj:
-            return False
-    for n, obj in in_builtins:
-        if n in namespace or _builtins.get(n, _MISSING) is not obj:
-            return False
-    for cell, obj in in_cells:
-        try:
-            if cell.cell_contents is not obj:
-                return False
-        except ValueError:
-            return False
-    return True
-
-
 def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Callable) -> None:
     if len(table) < _MEMO_LIMIT or key in table:
-        table[key] = (compiled, _watch(fn, compiled))
+        table[key] = (compiled, cache.watch(fn, compiled))
 
 
 _NO_SELF = object()

@@ -256,6 +256,7 @@ def _same_defaults(compiled, fn) -> bool:
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
 _NOT_FOUND = object()
+_builtins = builtins.__dict__
 
 
 def _same_meaning(now: Any, then: Any) -> bool:
@@ -291,6 +292,50 @@ def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
             if value is _NOT_FOUND:
                 value = getattr(builtins, n, _NOT_FOUND)
         if value is not obj and not _same_meaning(value, obj):
+            return False
+    return True
+
+
+def watch(fn: Callable, compiled: Callable) -> Optional[tuple]:
+    """For a ``grad`` object's memo, the quick form of ``reusable``'s check: what a call looks at to know that the free names the generated code relied on still
+    mean the same objects: ``(globals, ((name, object), ...) in globals, ... in builtins,
+    ((cell, object), ...))``, or None when there is nothing to look at."""
+    resolved = getattr(compiled, "__s2s_resolved__", None)
+    code = getattr(fn, "__code__", None)
+    if not resolved or code is None:
+        return None
+    known = compiled.__dict__.get("__s2s_watch__")
+    if known is not None and known[0] is fn.__closure__:
+        return known[1]
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    namespace = fn.__globals__
+    watch = (namespace,
+             tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
+             tuple((n, o) for n, o in resolved.items() if n not in cells
+                   and n not in namespace),
+             tuple((cells[n], o) for n, o in resolved.items() if n in cells))
+    compiled.__s2s_watch__ = (fn.__closure__, watch)
+    return watch
+
+
+def unchanged(looks: Optional[tuple]) -> bool:
+    """The check a call makes before it runs remembered generated code (a few dictionary
+    lookups): rebinding a global function the gradient used makes the next call look again
+    in the pipeline's cache, which transforms again if the new object needs other code."""
+    if looks is None:
+        return True
+    namespace, in_globals, in_builtins, in_cells = looks
+    for n, obj in in_globals:
+        if namespace.get(n, _NOT_FOUND) is not obj:
+            return False
+    for n, obj in in_builtins:
+        if n in namespace or _builtins.get(n, _NOT_FOUND) is not obj:
+            return False
+    for cell, obj in in_cells:
+        try:
+            if cell.cell_contents is not obj:
+                return False
+        except ValueError:
             return False
     return True
 
