@@ -297,8 +297,9 @@ def _resolved_still(fn: Callable, resolved: Dict[str, Any]) -> bool:
 
 
 def watch(fn: Callable, compiled: Callable) -> Optional[tuple]:
-    """For a ``grad`` object's memo, the quick form of ``reusable``'s check: what a call looks at to know that the free names the generated code relied on still
-    mean the same objects: ``(globals, ((name, object), ...) in globals, ... in builtins,
+    """For a ``grad`` object's memo, the quick form of ``reusable``'s check: what a call
+    looks at to know that the free names the generated code relied on still mean the same
+    objects: ``(globals, ((name, object), ...) in globals, ... in builtins,
     ((cell, object), ...))``, or None when there is nothing to look at."""
     resolved = getattr(compiled, "__s2s_resolved__", None)
     code = getattr(fn, "__code__", None)
