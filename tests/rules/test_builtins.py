@@ -8,6 +8,7 @@ import builtins
 
 import numpy as np
 
+from tests.rules.audit import audit
 from tests.rules.harness import away, case, pos, r, table_tests
 
 
@@ -46,3 +47,26 @@ ROWS = [
     # a float32 array plus a Python float): only the reverse rules are held to it
 test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
     table_tests(ROWS, float32_forward=False)
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
+
+AUDIT = [
+    audit(builtins.abs, "abs(x)", x=-1.3),
+    audit(builtins.abs, "abs(x)", x=np.array([0.0, -2.0, 0.5]), note="|x| has derivative 0 at 0"),
+    audit(builtins.pow, "pow(x, y)", x=1.6, y=2.2),
+    audit(builtins.pow, "pow(x, 3)", x=r(2, 3)),
+    audit(builtins.sum, "sum([x, y, x])", x=r(3), y=r(2, 3), note="a list literal, one item twice"),
+    audit(builtins.sum, "sum(x, y)", x=r(4, 3), y=r(3), note="an array iterates over its rows"),
+    audit(builtins.sum, "sum([x, 2.0 * y], 1.0)", x=0.5, y=-1.5),
+    audit(builtins.max, "max(x, y)", x=0.4, y=1.9),
+    audit(builtins.max, "max(x, y, 1.0)", x=-0.3, y=2.2),
+    audit(builtins.max, "max([x * 2.0, x ** 2, 1.0])", x=0.7),
+    audit(builtins.max, "max(x)", x=r(5), note="an array iterates over its entries"),
+    audit(builtins.max, "max(x, y)", x=1.25, y=1.25, note="a tie of two splits in half"),
+    audit(builtins.min, "min(x, y)", x=0.4, y=1.9),
+    audit(builtins.min, "min([x, y, -1.0, 0.1])", x=0.3, y=2.5),
+    audit(builtins.min, "min(x)", x=r(4)),
+    audit(builtins.float, "float(x) * 2.0", x=np.array(1.7)),
+    audit(builtins.float, "float(np.sum(x))", x=r(3)),
+]

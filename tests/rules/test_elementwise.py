@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from tests.rules.audit import audit
 from tests.rules.harness import away, case, cotangent, NUMPY_2_1, pos, r, table_tests, unit
 
 COND34 = r(3, 4) > 0
@@ -106,3 +107,45 @@ def test_abs_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(dx, [0.0, -1.0, 1.0])
     assert cotangent(builtins.abs, 0.0, dresult=1.0) == [0.0]
     assert cotangent(math.fabs, 0.0, dresult=1.0) == [0.0]
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms, edge points noted -----
+
+TIED = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]])
+TIED_TOO = np.array([[0.5, 0.3, 2.0], [-1.5, 0.0, 0.7]])
+HALF = "a tie of two splits the cotangent (and averages the tangents) in half, as central " \
+       "differences do"
+
+AUDIT = [
+    *[audit(f, f"np.{f.__name__}(x)", x=make(3)) for f, make in UNARY],
+    *[audit(f, f"np.{f.__name__}(x) * y", x=make(2, 3), y=r(4, 1, 3)) for f, make in UNARY[:3]],
+    audit(np.sin, "np.sin(x)", x=np.zeros((0, 3)), note="an empty array"),
+    audit(np.exp, "np.exp(x)", x=0.3),
+    audit(np.sqrt, "np.sqrt(x)", x=np.array([1e-3, 4.0]), note="near 0, not at it"),
+    audit(np.absolute, "np.abs(x)", x=np.array([0.0, -2.0, 3.0]),
+          note="|x| has derivative 0 at 0, as central differences have"),
+    audit(np.absolute, "np.absolute(x)", x=-1.5),
+    audit(np.arctan2, "np.arctan2(x, y)", x=r(2, 3), y=away(3)),
+    audit(np.float_power, "np.float_power(x, y)", x=pos(3), y=r(2, 1)),
+    audit(np.float_power, "np.float_power(x, 3)", x=r(4), note="an integer power of any sign"),
+    audit(np.fmod, "np.fmod(x, y)", x=np.array([2.3, -5.7, 1.4]), y=np.array([1.1, 2.0, -0.9])),
+    audit(np.maximum, "np.maximum(x, y)", x=r(2, 3), y=r(3)),
+    audit(np.maximum, "np.maximum(x, y)", x=TIED, y=TIED_TOO, note=HALF),
+    audit(np.maximum, "np.maximum(x, 0.0)", x=np.array([-1.0, 0.0, 2.0]),
+          note="relu at 0: " + HALF),
+    audit(np.minimum, "np.minimum(x, y)", x=TIED, y=TIED_TOO, note=HALF),
+    audit(np.minimum, "np.minimum(x, y)", x=r(3, 1), y=r(4)),
+    audit(np.fmax, "np.fmax(x, y)", x=TIED, y=TIED_TOO, note=HALF),
+    audit(np.fmax, "np.fmax(x, y)", x=np.array([1.0, np.nan, -0.5]),
+          y=np.array([0.4, 0.7, np.nan]), note="a NaN operand loses: its derivative is 0"),
+    audit(np.fmin, "np.fmin(x, y)", x=TIED, y=r(3), note=HALF),
+    audit(np.clip, "np.clip(x, -0.5, 0.8)", x=np.array([-1.0, 0.2, 0.7, 1.5])),
+    audit(np.clip, "np.clip(x, lo, hi)", x=r(2, 3), lo=-pos(3) * 0.5, hi=pos(2, 1)),
+    audit(np.clip, "np.clip(x, None, hi)", x=r(4), hi=r(4) * 0.1),
+    audit(np.where, "np.where(MASK, x, y)", x=r(3, 4), y=r(4), given=dict(MASK=COND34)),
+    audit(np.where, "np.where(x > 0.0, x, 0.1 * x)", x=away(5)),
+    audit(np.logaddexp, "np.logaddexp(x, y)", x=r(2, 3), y=r(3)),
+    audit(np.logaddexp2, "np.logaddexp2(x, y)", x=r(3), y=r(2, 1)),
+    audit(np.hypot, "np.hypot(x, y)", x=r(3), y=away(2, 3)),
+    audit(np.sinc, "np.sinc(x)", x=np.array([0.0, 0.5, -1.3]), note="sinc is smooth at 0"),
+]

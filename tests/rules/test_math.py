@@ -7,6 +7,7 @@ row here.
 import math
 
 
+from tests.rules.audit import audit
 from tests.rules.harness import case, table_tests
 
 
@@ -49,3 +50,27 @@ ROWS = [
     # a float32 array plus a Python float): only the reverse rules are held to it
 test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
     table_tests(ROWS, float32_forward=False)
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
+
+AUDIT = [
+    *[audit(getattr(math, name), f"math.{name}(x)", x=x) for name, x in [
+        ("sin", 0.7), ("cos", -1.3), ("tan", 0.4), ("asin", 0.3), ("acos", -0.6),
+        ("atan", 1.7), ("sinh", 0.9), ("cosh", -0.7), ("tanh", 0.5), ("asinh", -1.2),
+        ("acosh", 1.8), ("atanh", -0.4), ("exp", 0.6), ("expm1", -0.3), ("log", 2.5),
+        ("log2", 3.1), ("log10", 0.4), ("log1p", 0.8), ("sqrt", 2.2), ("fabs", -1.4),
+        ("erf", 0.4), ("erfc", -0.9), ("degrees", 0.3), ("radians", 40.0)]],
+    audit(math.fabs, "math.fabs(x)", x=0.0, note="|x| has derivative 0 at 0"),
+    audit(math.atan2, "math.atan2(y, x)", y=0.8, x=-1.3),
+    audit(math.log, "math.log(x, b)", x=2.5, b=3.0),
+    audit(math.log, "math.log(x, 10.0) * x", x=0.7),
+    audit(math.pow, "math.pow(x, y)", x=1.8, y=2.5),
+    audit(math.pow, "math.pow(x, 3.0)", x=-1.5, note="a whole power of a negative base"),
+    audit(math.copysign, "math.copysign(x, y)", x=1.3, y=-2.0,
+          note="y only lends its sign: its derivative is 0 away from 0"),
+    audit(math.copysign, "math.copysign(x, 5.0)", x=-0.4),
+    audit(math.hypot, "math.hypot(x, y)", x=3.0, y=-4.0),
+    audit(math.hypot, "math.hypot(x, y, z)", x=1.0, y=2.0, z=-0.5),
+    audit(math.sin, "math.sin(x) * math.exp(x)", x=-2.1),
+]

@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from tests.rules.audit import audit
 from tests.rules.harness import away, case, cotangent, pos, r, table_tests
 
 
@@ -96,3 +97,43 @@ def test_power_at_zero_base_is_finite():
     [dx2] = cotangent(np.power, base, np.array([1.5, 2.0, 3.0]), wrt="x2", dresult=np.ones(3))
     np.testing.assert_allclose(dx2, [0.0, 0.0, 8.0 * math.log(2.0)])
     assert cotangent(math.pow, 0.0, 2.0, wrt="x y", dresult=1.0) == [0.0, 0.0]
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
+
+AUDIT = [
+    audit(operator.add, "x + y", x=r(2, 3), y=r(3)),
+    audit(operator.add, "x + y", x=1.5, y=r(2, 2), note="a float and an array broadcast"),
+    audit(operator.add, "x + y", x=np.zeros((0, 2)), y=r(2), note="an empty array"),
+    audit(np.add, "np.add(x, y)", x=r(2, 1, 3), y=r(4, 1)),
+    audit(operator.sub, "x - y", x=r(3, 1), y=r(4)),
+    audit(np.subtract, "np.subtract(x, y)", x=0.3, y=r(2, 3)),
+    audit(operator.mul, "x * y", x=r(2, 1, 4), y=r(3, 1)),
+    audit(operator.mul, "x * x", x=r(3), note="one value on both sides"),
+    audit(np.multiply, "np.multiply(x, y)", x=r(4), y=r(3, 4)),
+    audit(operator.truediv, "x / y", x=r(3, 4), y=away(4)),
+    audit(operator.truediv, "x / y", x=1.5, y=-0.8),
+    audit(np.divide, "np.divide(x, y)", x=r(3, 1), y=away(1, 4)),
+    audit(operator.mod, "x % y", x=np.array([2.3, 5.7, -1.4]), y=np.array([1.1, 2.0, 0.9])),
+    audit(operator.mod, "x % y", x=5.3, y=-1.7),
+    audit(np.remainder, "np.mod(x, y)", x=r(3, 4) * 3, y=pos(4)),
+    audit(np.remainder, "np.remainder(x, y)", x=5.3, y=np.array([1.1, 2.0, 1.7])),
+    audit(operator.pow, "x ** y", x=pos(3, 4), y=r(4)),
+    audit(operator.pow, "x ** 2", x=np.array([0.0, 1.5, -2.0]), note="0 ** 2 has derivative 0"),
+    audit(operator.pow, "x ** 3.0", x=r(4), note="a whole float power of a negative base"),
+    audit(operator.pow, "x ** y", x=1.7, y=2.3),
+    audit(np.power, "np.power(x, y)", x=pos(3, 1), y=r(4)),
+    audit(np.power, "np.power(x, 0.5)", x=pos(3)),
+    audit(np.power, "np.power(2.0, y)", y=r(3)),
+    audit(np.power, "np.power(x, 1)", x=np.array([0.0, -1.5]), note="x ** 1 is x, also at 0"),
+    audit(np.power, "np.power(x, EXPONENT)", x=np.array([0.0, 2.0, -1.5]),
+          given=dict(EXPONENT=np.array([2.0, 3.0, 2.0])), note="whole float exponents, at 0"),
+    audit(np.power, "np.power(BASE, y)", y=np.array([2.5, 3.0]),
+          given=dict(BASE=np.array([0.0, 2.0])),
+          note="a zero base and a positive exponent: the exponent's derivative is 0"),
+    audit(operator.neg, "-x", x=r(3, 4)),
+    audit(operator.neg, "-x", x=1.5),
+    audit(np.negative, "np.negative(x)", x=r(2, 3)),
+    audit(operator.pos, "+x", x=r(3)),
+    audit(np.positive, "np.positive(x)", x=0.5),
+]

@@ -1,0 +1,294 @@
+"""The rule audit: every registered rule, through the real transforms, against finite differences.
+
+``harness.py`` runs a rule's body by hand. The audit checks what a user gets: a small program
+around the primitive goes through ``s2s.vjp``, ``s2s.grad`` and ``s2s.jvp``, and every result is
+compared with central differences in float64 (``tests/finite_diff.py``). The two modes must also
+agree with each other: ``<cotangent, J tangent> == <J^T cotangent, tangent>``.
+
+The rules of the helpers that generated gradient code calls (``unbroadcast``, ``untake`` ...)
+only run when a gradient is differentiated again, so their rows are of second order: the
+Hessian-vector product by forward over reverse (``s2s.hvp``, the helpers' tangent rules) and by
+reverse over reverse (``s2s.grad`` of ``<grad f, v>``, their reverse rules), both against
+central differences of a central-difference gradient.
+
+A row names the rules it audits, then the program: an expression (or a body ending in
+``return``) over the inputs, which are all differentiated; ``given`` holds constants the
+program reads (index arrays, masks). Edge points carry a ``note`` with the convention that
+makes the answer well defined::
+
+    audit(np.maximum, "np.maximum(x, y)", x=TIED, y=TIED_TOO,
+          note="ties split the cotangent in half, as central differences do")
+
+The audit records the rule lookups the transforms make, so a row cannot claim a rule its
+program never reaches. A ``zero`` row audits a function of the nondifferentiable list: its
+gradient and tangent must be exactly zero, and finite differences (taken away from jumps)
+agree.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import copy
+import itertools
+import linecache
+import math
+import operator
+import textwrap
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+import numpy as np
+
+import s2s
+from s2s import rules
+from tests.finite_diff import assert_close, flatten, numerical_grad
+from tests.rules.harness import key, label
+
+#: Steps of the second-order oracle: the inner central difference (finite_diff.STEP, relative)
+#: has an error near 1e-10, which the outer step turns into about 1e-6.
+OUTER_STEP = 1e-4
+STEP = 1e-6
+
+_numbers = itertools.count()
+
+
+class AuditRow:
+    """One audited program; ``covers`` are the registry keys whose rules it must reach."""
+
+    def __init__(self, covers: Sequence[Any], source: str, inputs: Dict[str, Any],
+                 given: Dict[str, Any], modes: Tuple[str, ...], order: int, note: str,
+                 zero: bool, rtol: float):
+        self.covers = tuple(key(p) for p in covers)
+        self.source, self.inputs, self.given = source, inputs, given
+        self.modes, self.order, self.note, self.zero, self.rtol = modes, order, note, zero, rtol
+
+    def __repr__(self) -> str:
+        return f"audit({', '.join(label(k) for k in self.covers)}: {self.source!r})"
+
+    def function(self):
+        """The program as a function with a source s2s can read (kept in linecache)."""
+        body = self.source if "return" in self.source else f"return {self.source}"
+        text = (f"def audited({', '.join(self.inputs)}):\n"
+                + textwrap.indent(textwrap.dedent(body).strip() + "\n", "    "))
+        filename = f"<audit {next(_numbers)}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = dict(np=np, math=math, builtins=builtins, operator=operator, s2s=s2s,
+                         **self.given)
+        exec(compile(text, filename, "exec"), namespace)
+        return namespace["audited"]
+
+    def args(self) -> List[Any]:
+        return copy.deepcopy(list(self.inputs.values()))
+
+
+def audit(covers: Any, source: str, *, modes: str = "reverse forward", order: int = 1,
+          note: str = "", given: Dict[str, Any] = None, rtol: float = 1e-5,
+          **inputs: Any) -> AuditRow:
+    """One row: ``covers`` is a primitive or a tuple of them; ``inputs`` are differentiated."""
+    covers = covers if isinstance(covers, tuple) else (covers,)
+    return AuditRow(covers, source, inputs, dict(given or {}), tuple(modes.split()), order,
+                    note, False, rtol)
+
+
+def audit_zero(covers: Any, source: str, *, modes: str = "reverse forward", note: str = "",
+               given: Dict[str, Any] = None, **inputs: Any) -> AuditRow:
+    """A row of a nondifferentiable function: exactly zero gradient and tangent."""
+    covers = covers if isinstance(covers, tuple) else (covers,)
+    return AuditRow(covers, source, inputs, dict(given or {}), tuple(modes.split()), 1, note,
+                    True, 1e-5)
+
+
+def row_id(row: AuditRow) -> str:
+    return "+".join(label(k) for k in row.covers) + ":" + row.source.replace("\n", ";")[:60]
+
+
+# --- what the transforms looked up ---------------------------------------------------------
+
+class _RecordingTable(dict):
+    def __init__(self, table: dict, seen: set):
+        super().__init__(table)
+        self.seen = seen
+
+    def get(self, k, default=None):
+        self.seen.add(k)
+        return super().get(k, default)
+
+    def __getitem__(self, k):
+        self.seen.add(k)
+        return super().__getitem__(k)
+
+    def __contains__(self, k):
+        self.seen.add(k)
+        return super().__contains__(k)
+
+
+class _RecordingSet(set):
+    def __init__(self, members: set, seen: set):
+        super().__init__(members)
+        self.seen = seen
+
+    def __contains__(self, k):
+        self.seen.add(k)
+        return super().__contains__(k)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[set]:
+    """The registry keys looked up inside the block (rules of both modes, the
+    nondifferentiable list)."""
+    seen: set = set()
+    saved = rules.REVERSE, rules.TANGENT, rules.NONDIFFERENTIABLE
+    rules.REVERSE = _RecordingTable(saved[0], seen)
+    rules.TANGENT = _RecordingTable(saved[1], seen)
+    rules.NONDIFFERENTIABLE = _RecordingSet(saved[2], seen)
+    try:
+        yield seen
+    finally:
+        rules.REVERSE, rules.TANGENT, rules.NONDIFFERENTIABLE = saved
+
+
+# --- the oracle ----------------------------------------------------------------------------
+
+def leaves(tree: Any) -> List[Any]:
+    return flatten(tree)[0]
+
+
+def random_like(tree: Any, rng: np.random.Generator) -> Any:
+    """Random float64 values in ``tree``'s structure (a Python float stays a float)."""
+    values, rebuild = flatten(tree)
+    drawn = []
+    for value in values:
+        sample = rng.standard_normal(np.shape(value))
+        drawn.append(sample if isinstance(value, np.ndarray) else float(sample))
+    return rebuild(drawn)
+
+
+def pairing(a: Any, b: Any) -> float:
+    """``<a, b>`` summed over the leaves of two trees of the same structure."""
+    return float(sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64))
+                     for x, y in zip(leaves(a), leaves(b))))
+
+
+def shifted(args: Sequence[Any], direction: Sequence[Any], step: float) -> List[Any]:
+    """``args + step * direction``, leaf by leaf, each leaf keeping its kind."""
+    out = []
+    for arg, d in zip(args, direction):
+        values, rebuild = flatten(arg)
+        moved = [np.asarray(v, np.float64) + step * np.asarray(t, np.float64)
+                 for v, t in zip(values, leaves(d))]
+        out.append(rebuild([m if isinstance(v, np.ndarray) else float(m)
+                            for m, v in zip(moved, values)]))
+    return out
+
+
+def directional(f, args: Sequence[Any], direction: Sequence[Any], step: float = STEP) -> Any:
+    """Central difference of ``f`` along ``direction``, in the structure of ``f``'s output."""
+    plus = f(*shifted(args, direction, step))
+    minus = f(*shifted(args, direction, -step))
+    values, rebuild = flatten(plus)
+    diffs = [(np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * step)
+             for p, m in zip(values, leaves(minus))]
+    return rebuild([d if isinstance(v, np.ndarray) else float(d) for d, v in zip(diffs, values)])
+
+
+def numerical_hvp(f, args: Sequence[Any], direction: Sequence[Any]) -> Tuple[Any, ...]:
+    """``H v`` of ``sum(f)`` by central differences of a central-difference gradient."""
+    positions = tuple(range(len(args)))
+
+    def gradient(*point):
+        return numerical_grad(f, point, positions)
+    return tuple(directional(gradient, args, direction, OUTER_STEP))
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+def _assert_reached(row: AuditRow, seen: set, mode: str) -> None:
+    missed = [label(k) for k in row.covers if k not in seen]
+    assert not missed, f"the {mode} transforms of {row!r} never looked up {missed}"
+
+
+def _assert_zero(tree: Any, what: str) -> None:
+    for n, leaf in enumerate(leaves(tree)):
+        assert np.all(np.asarray(leaf) == 0.0), f"{what}[{n}] of a nondifferentiable row: {leaf}"
+
+
+def check_first_order(row: AuditRow) -> None:
+    f = row.function()
+    args = row.args()
+    rng = np.random.default_rng(len(row.source))
+    positions = tuple(range(len(args)))
+    out = f(*row.args())
+    cotangent = random_like(out, rng)
+    tangents = random_like(args, rng)
+    tol = dict(rtol=row.rtol, atol=row.rtol * 1e-2)
+    if "reverse" in row.modes:
+        with recording() as seen:
+            value, pullback = s2s.vjp(f, *row.args())
+            got = pullback(cotangent)
+            is_tree = isinstance(out, (tuple, list))
+            if not is_tree:
+                gradient = s2s.grad(f, positions if len(args) > 1 else 0)(*row.args())
+        _assert_reached(row, seen, "reverse")
+        assert_close(value, out, rtol=1e-12, atol=0.0, path="vjp value")
+
+        def weighted(*point):
+            return pairing(f(*point), cotangent)
+        assert_close(got, numerical_grad(weighted, args, positions), path="vjp", **tol)
+        if not is_tree:
+            want = numerical_grad(f, args, positions if len(args) > 1 else 0)
+            assert_close(gradient, want, path="grad", **tol)
+        if row.zero:
+            _assert_zero(got, "vjp")
+    if "forward" in row.modes:
+        with recording() as seen:
+            value, tangent = s2s.jvp(f, tuple(row.args()), tuple(tangents))
+        _assert_reached(row, seen, "forward")
+        assert_close(value, out, rtol=1e-12, atol=0.0, path="jvp value")
+        assert_close(tangent, directional(f, args, tangents), path="jvp", **tol)
+        if row.zero:
+            _assert_zero(tangent, "jvp")
+    if set(row.modes) == {"reverse", "forward"}:
+        forward, reverse = pairing(cotangent, tangent), pairing(got, tangents)
+        assert abs(forward - reverse) <= 1e-9 * max(1.0, abs(forward)), \
+            f"<cotangent, jvp> = {forward} but <vjp, tangent> = {reverse}"
+
+
+def check_second_order(row: AuditRow) -> None:
+    f = row.function()
+    args = row.args()
+    rng = np.random.default_rng(len(row.source))
+    direction = random_like(args, rng)
+    want = numerical_hvp(f, args, direction)
+    tol = dict(rtol=max(row.rtol, 1e-4), atol=max(row.rtol, 1e-4) * 1e-1)
+    n = len(args)
+    single = n == 1
+    if "forward" in row.modes:
+        with recording() as seen:
+            got = s2s.hvp(f, args[0] if single else tuple(row.args()),
+                          direction[0] if single else tuple(direction))
+        _assert_reached(row, seen, "forward")
+        assert_close((got,) if single else got, want, path="hvp (forward over reverse)", **tol)
+    if "reverse" in row.modes:
+        params = ", ".join(row.inputs)
+        seeds = ", ".join(f"v_{p}" for p in row.inputs)
+        text = (f"def along({params}, {seeds}):\n"
+                f"    gradient = first({params})\n"
+                + (f"    return np.sum(gradient * v_{params})\n" if single else
+                   "    return " + " + ".join(f"np.sum(gradient[{i}] * v_{p})"
+                                              for i, p in enumerate(row.inputs)) + "\n"))
+        filename = f"<audit {next(_numbers)}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = dict(np=np, first=s2s.grad(f, 0 if single else tuple(range(n))))
+        exec(compile(text, filename, "exec"), namespace)
+        with recording() as seen:
+            got = s2s.grad(namespace["along"], 0 if single else tuple(range(n)))(
+                *row.args(), *direction)
+        _assert_reached(row, seen, "reverse")
+        assert_close((got,) if single else got, want, path="grad of grad", **tol)
+
+
+def check_audit_row(row: AuditRow) -> None:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if row.order == 1:
+            check_first_order(row)
+        else:
+            check_second_order(row)
