@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import s2s as s2s_api
 from finite_diff import assert_close, numerical_grad
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +62,7 @@ for i, (path, name, args) in enumerate(json.loads(sys.argv[2])):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     args = [np.array(a) if isinstance(a, list) else a for a in args]
-    value, grads = getattr(module, name)(*args)
-    results.append([plain(value), plain(grads)])
+    results.append(plain(getattr(module, name)(*args)))
 assert not any(m == "s2s" or m.startswith("s2s.") for m in sys.modules)
 print(json.dumps(results))
 """
@@ -123,18 +123,27 @@ GRADIENT_CASES = [
 POSITIONS = "loss:0,2;energy:0,1"
 CONVERT = ["convert", "good/", "good/cli_pkg/model.py", "samples/quickstart.py", "-o", "out/",
            "--grad-position", POSITIONS]
+WITH_VALUE = ["convert", "good/straight.py", "good/loop.py", "good/branch.py",
+              "good/local_import.py", "good/cli_pkg/model.py", "-o", "out_value/",
+              "--grad-position", POSITIONS, "--with-value"]
 
 
-def output_of(original: str) -> str:
-    return "out/" + Path(original).stem + "_grad.py"
+def output_of(original: str, folder: str = "out") -> str:
+    return f"{folder}/" + Path(original).stem + "_grad.py"
 
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    """All good inputs converted once, and the gradients the outputs compute in isolation."""
+    """All good inputs converted once (grad_f, and value_and_grad_f with --with-value), and
+    what the outputs compute in isolation: results[i] is grad_f's gradients for
+    GRADIENT_CASES[i], results[n + i] value_and_grad_f's (value, gradients)."""
     work = copy_inputs(tmp_path_factory.mktemp("cli"))
     proc = s2s(*CONVERT, cwd=work)
+    with_value = s2s(*WITH_VALUE, cwd=work)
+    assert with_value.returncode == 0, with_value.stderr
     cases = [[output_of(m), "grad_" + f, args] for m, f, args, _ in GRADIENT_CASES]
+    cases += [[output_of(m, "out_value"), "value_and_grad_" + f, args]
+              for m, f, args, _ in GRADIENT_CASES]
     cases += [["out/side_effects_grad.py", "grad_cube_sum", [[0.5, -1.0, 2.0]]],
               ["out/quickstart_grad.py", "grad_f", [2.0]]]
     results = run_isolated(cases, work) if proc.returncode == 0 else None
@@ -172,7 +181,12 @@ def test_converted_gradient_matches_finite_differences(converted, index):
         original = getattr(importlib.import_module(dotted), function)
         expected_value = original(*args)
         expected = numerical_grad(original, args, position)
-    value, grads = results[index]
+        library = s2s_api.grad(original, grad_position=position)(*args)
+    grads = results[index]
+    assert_close(as_tree(grads, expected), expected)
+    # grad_f returns what s2s.grad returns: the same structure, the same numbers
+    assert_close(as_tree(grads, library), library, rtol=1e-9, atol=1e-12)
+    value, grads = results[len(GRADIENT_CASES) + index]
     assert_close(as_tree(value, expected_value), expected_value, path="value")
     assert_close(as_tree(grads, expected), expected)
 
@@ -187,10 +201,10 @@ def as_tree(data, like):
 def test_converted_gradients_of_unimportable_modules_match_closed_forms(converted):
     work, proc, results = converted
     assert proc.returncode == 0, proc.stderr
-    (_, cube_grad), (value, quick_grad) = results[len(GRADIENT_CASES):]
+    cube_grad, quick_grad = results[2 * len(GRADIENT_CASES):]
     x = np.array([0.5, -1.0, 2.0])
     assert_close(np.array(cube_grad), 3 * x ** 2)           # d/dx sum(x^3)
-    assert value == 20.0 and quick_grad == 16.0              # 3x^2 + 4x at 2, and 6x + 4
+    assert quick_grad == 16.0                                # 6x + 4 at 2
 
 
 def test_rerun_is_byte_identical(converted):
@@ -205,7 +219,7 @@ def test_rerun_is_byte_identical(converted):
 def test_output_reads_like_a_module(converted):
     text = (converted[0] / "out" / "model_grad.py").read_text()
     assert '"""Gradient of energy (good/cli_pkg/model.py, line 8).' in text
-    assert "Returns (value, (dx, dy))" in text
+    assert "Returns (dx, dy), as s2s.grad(energy, grad_position=(0, 1)) does" in text
     assert "def vjp_smooth(v):" in text and "Forward sweep of smooth (good/cli_pkg/helpers.py" \
         in text
     assert "from numpy import cos" in text and "WEIGHT = 3.0" in text
@@ -231,17 +245,18 @@ def test_unresolvable_name_is_reported_and_the_good_functions_are_written(work):
     text = (work / "bad" / "broken_grad.py").read_text()
     assert "def grad_good(x):" in text and "def grad_also_good(x):" in text
     assert "uses_model" not in text
-    [(_, dx)] = run_isolated([["bad/broken_grad.py", "grad_also_good", [[1.0, -2.0]]]], work)
+    [dx] = run_isolated([["bad/broken_grad.py", "grad_also_good", [[1.0, -2.0]]]], work)
     assert dx == [2.0, -4.0]
 
 
 def test_sample_with_a_runtime_object_reports_it(work):
-    proc = s2s("convert", "samples/autodiff_tutorial.py", cwd=work)
+    proc = s2s("convert", "samples/autodiff_tutorial.py", "--with-value", cwd=work)
     assert proc.returncode == 1
     assert proc.stderr.startswith("samples/autodiff_tutorial.py:46:14: error: s2s cannot "
                                   "resolve 'net'")
     assert "net = MyLinearNet()" in proc.stderr
-    [(value, dx)] = run_isolated([["samples/autodiff_tutorial_grad.py", "grad_f", [3.0]]], work)
+    [(value, dx)] = run_isolated([["samples/autodiff_tutorial_grad.py", "value_and_grad_f",
+                                   [3.0]]], work)
     assert (value, dx) == (39.0, 22.0)
 
 
@@ -258,7 +273,7 @@ def test_project_code_on_pythonpath_is_read_not_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "MARKER_mylib").exists()
     x = [0.3, -1.2]
-    [(_, dx)] = run_isolated([["model_grad.py", "grad_f", [x]]], tmp_path)
+    [dx] = run_isolated([["model_grad.py", "grad_f", [x]]], tmp_path)
     assert_close(np.array(dx), 2.0 * (1.0 - np.tanh(x) ** 2))
 
 
@@ -306,7 +321,11 @@ def test_check_catches_a_module_that_changes_itself_at_import(work):
     # gradient is faithful to the source as read, and --check must see the disagreement.
     proc = s2s("convert", "bad/mismatch.py", "--check", cwd=work)
     assert proc.returncode == 1
-    assert "FAIL  grad_scaled: the value differs from the original function's" in proc.stdout
+    assert "FAIL  grad_scaled: dx differs from central finite differences" in proc.stdout
+    proc = s2s("convert", "bad/mismatch.py", "--check", "--with-value", cwd=work)
+    assert proc.returncode == 1
+    assert "FAIL  value_and_grad_scaled: the value differs from the original function's" \
+        in proc.stdout
     assert (work / "bad" / "mismatch_grad.py").exists()
 
 
@@ -344,7 +363,7 @@ def test_show_prints_the_derivative(work):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("def grad_loss(w, x, y):\n"
                                   '    """Gradient of loss (good/straight.py, line 8).')
-    assert "return (out, (dw, dx))" in proc.stdout.replace("value", "out")
+    assert "return (dw, dx)" in proc.stdout
     assert "\x1b[" not in proc.stdout            # no colours when not writing to a terminal
     compile(proc.stdout, "shown", "exec")
 
@@ -393,7 +412,7 @@ ADJOINT_COMMENT = re.compile(r"^( *)# adjoint of line (\d+): (.*)$", re.MULTILIN
 def test_adjoint_blocks_are_commented_with_their_source_lines(tmp_path):
     import py_compile
     (tmp_path / "commented.py").write_text(COMMENTED)
-    proc = s2s("convert", "commented.py", "--function", "model", cwd=tmp_path)
+    proc = s2s("convert", "commented.py", "--function", "model", "--with-value", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     output = tmp_path / "commented_grad.py"
     text = output.read_text()
@@ -419,12 +438,12 @@ def test_adjoint_blocks_are_commented_with_their_source_lines(tmp_path):
     assert lines[lines.index("        # adjoint of line 12: h = np.tanh(h * w + 0.1)") + 1] \
         .startswith("        dh_add = ")
 
-    shown = s2s("show", "commented.py::model", cwd=tmp_path)
+    shown = s2s("show", "commented.py::model", "--with-value", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert [m[1:] for m in ADJOINT_COMMENT.findall(shown.stdout)] \
         == [(str(n), line) for _, n, line in found]
 
-    again = s2s("convert", "commented.py", "--function", "model", cwd=tmp_path,
+    again = s2s("convert", "commented.py", "--function", "model", "--with-value", cwd=tmp_path,
                 hashseed="999")
     assert again.returncode == 0, again.stderr
     assert output.read_text() == text
@@ -432,7 +451,8 @@ def test_adjoint_blocks_are_commented_with_their_source_lines(tmp_path):
     rng = np.random.default_rng(3)
     w = rng.uniform(0.5, 1.5, 3)
     cases = [(w, rng.uniform(0.5, 1.5, 3), 3), (w, -rng.uniform(0.5, 1.5, 3), 2)]
-    results = run_isolated([["commented_grad.py", "grad_model", [a.tolist(), b.tolist(), n]]
+    results = run_isolated([["commented_grad.py", "value_and_grad_model",
+                             [a.tolist(), b.tolist(), n]]
                             for a, b, n in cases], tmp_path)
     with importable(tmp_path):
         original = importlib.import_module("commented").model
@@ -462,3 +482,37 @@ def test_standalone_run_time_callee_points_at_the_users_call(tmp_path, mode):
     proc = s2s("convert", "dyn.py", "--mode", mode, "--grad-position", "1",
                "--runtime", "import", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+SPRING = '''import numpy as np
+
+
+def stretch(x):
+    return np.diff(x)
+
+
+def spring_force(x, k):
+    d = stretch(x)
+    return k * np.sum(d ** 2)
+'''
+
+
+def test_numpy_function_without_a_rule_is_located_with_a_rule_template(tmp_path):
+    # as the library API's MissingRuleError: the function, the user's line and column, and
+    # the rule to register; --runtime import must not turn it into code that fails later
+    (tmp_path / "spring.py").write_text(SPRING)
+    for extra in ([], ["--runtime", "import"], ["--mode", "forward"]):
+        proc = s2s("convert", "spring.py", "--function", "spring_force", *extra, cwd=tmp_path)
+        assert proc.returncode == 1, extra
+        lines = proc.stderr.splitlines()
+        kind = "forward-mode" if extra == ["--mode", "forward"] else "differentiation"
+        assert lines[0] == (f"spring.py:5:12: error: s2s has no {kind} rule for np.diff "
+                            f"(numpy.diff)"), proc.stderr
+        assert "    return np.diff(x)" in lines and "           ^" in lines
+        template = ("@s2s.tangent(np.diff) above def diff_jvp(" if kind == "forward-mode"
+                    else "@s2s.adjoint(np.diff) above def diff_rule(")
+        assert any(template in line for line in lines if "hint:" in line), proc.stderr
+        assert "  note: while converting spring_force (spring.py)" in lines
+        assert "only known at run time" not in proc.stderr
+        assert not (tmp_path / "spring_grad.py").exists()
+        assert not (tmp_path / "spring_jvp.py").exists()

@@ -1,7 +1,9 @@
 """Run the engine on functions read statically, and on the functions they call.
 
-``StaticTransformer.transform(f, positions)`` builds ``grad_f`` (reverse mode) or ``jvp_f``
-(forward mode) as a tree, the way ``s2s.grad`` would, but without compiling anything: where
+``StaticTransformer.transform(f, positions)`` builds ``grad_f`` (reverse mode: it returns what
+``s2s.grad(f)`` returns), ``value_and_grad_f`` (reverse mode with ``with_value``: what
+``s2s.value_and_grad(f)`` returns) or ``jvp_f`` (forward mode) as a tree, the way ``s2s.grad``
+would, but without compiling anything: where
 the generated code calls another user function, the builders' callee hooks build that
 callee's ``vjp_g`` (or ``jvp_g``) too, and the generated code refers to it. Each built
 function is a ``Generated`` unit: its tree and the objects its free names stand for, which
@@ -32,10 +34,11 @@ Positions = Union[int, Tuple[int, ...]]
 @dataclass
 class Options:
     """What to generate: ``mode`` 'reverse' or 'forward', ``runtime`` 'standalone' or
-    'import'."""
+    'import'; ``with_value``: reverse mode returns (value, gradients), not the gradients."""
 
     mode: str = "reverse"
     runtime: str = "standalone"
+    with_value: bool = False
 
 
 class Generated:
@@ -45,7 +48,8 @@ class Generated:
     def __init__(self, fn: types.FunctionType, kind: str, wrt: Tuple[str, ...],
                  single: bool = True):
         self.fn = fn
-        self.kind = kind            # 'grad' or 'jvp' (asked for), 'vjp' or 'jvp_callee'
+        # 'grad', 'value_and_grad' or 'jvp' (asked for), 'vjp' or 'jvp_callee' (callees)
+        self.kind = kind
         self.wrt = wrt
         self.single = single
         self.node = None
@@ -55,12 +59,17 @@ class Generated:
 
     @property
     def public(self) -> bool:
-        return self.kind in ("grad", "jvp")
+        return self.kind in ("grad", "value_and_grad", "jvp")
 
     @property
     def wanted_name(self) -> str:
-        prefix = {"grad": "grad_", "jvp": "jvp_", "vjp": "vjp_", "jvp_callee": "jvp_"}
+        prefix = {"grad": "grad_", "value_and_grad": "value_and_grad_", "jvp": "jvp_",
+                  "vjp": "vjp_", "jvp_callee": "jvp_"}
         return prefix[self.kind] + self.fn.__name__.strip("_<>")
+
+
+# the reverse builder's mode for each kind of generated function
+_REVERSE_MODES = {"grad": "grad_only", "value_and_grad": "grad", "vjp": "vjp"}
 
 
 class StaticTransformer:
@@ -85,7 +94,10 @@ class StaticTransformer:
                     f"{len(params)} argument(s); give positions with --grad-position",
                     message=f"grad position {p} is out of range for '{fn.__name__}'")
         wrt = tuple(params[p] for p in wanted)
-        kind = "grad" if self.options.mode == "reverse" else "jvp"
+        if self.options.mode == "forward":
+            kind = "jvp"
+        else:
+            kind = "value_and_grad" if self.options.with_value else "grad"
         unit = Generated(fn, kind, wrt, single)
         self._build(unit, source)
         return unit
@@ -107,9 +119,9 @@ class StaticTransformer:
 
     def _build(self, unit: Generated, source: Source) -> None:
         check_reads(unit.fn, source.node)
-        if unit.kind in ("grad", "vjp"):
+        if unit.kind in _REVERSE_MODES:
             builder = ReverseBuilder(
-                source, unit.wrt, single=unit.single, mode=unit.kind,
+                source, unit.wrt, single=unit.single, mode=_REVERSE_MODES[unit.kind],
                 callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
                 call_vjp=pipeline.call_vjp, on_adjoint_block=mark_adjoint_lines)
         else:

@@ -94,6 +94,7 @@ class Converted:
 
     name: str                   # in the output module
     function: str               # the user function
+    kind: str                   # 'grad', 'value_and_grad' or 'jvp'
     lineno: int
     signature: str              # of the generated function: "x, y, dx"
     arguments: Tuple[Tuple[str, str, bool], ...]    # the user function's: (name, kind, default?)
@@ -132,7 +133,7 @@ class ModuleWriter:
             (self.names, self.done, self.imports, self.constants, self.runtime_constants,
              self.sections) = saved
             raise
-        info = Converted(name, unit.fn.__name__, unit.source.node.lineno,
+        info = Converted(name, unit.fn.__name__, unit.kind, unit.source.node.lineno,
                          self.signatures[unit], _arguments(unit.source.node), unit.wrt,
                          unit.single, unit.tangents, _returns(unit))
         self.converted.append(info)
@@ -245,11 +246,14 @@ class ModuleWriter:
         call = f"{fn}({', '.join(parameter_names(unit.source.node))})"
         wrt = ", ".join(unit.wrt)
         grads = ", ".join("d" + p for p in unit.wrt)
-        if unit.kind == "grad":
-            returns = (f"Returns (value, d{wrt}): value is {call} and d{wrt} its gradient with "
-                       f"respect to {wrt}." if unit.single else
-                       f"Returns (value, ({grads})): value is {call} and {grads} its gradients "
-                       f"with respect to {wrt}.")
+        if unit.kind in ("grad", "value_and_grad"):
+            gradients = (f"d{wrt} is the gradient of {call} with respect to {wrt}"
+                         if unit.single else f"{grads} are the gradients of {call} with "
+                         f"respect to {wrt}")
+            api = "grad" if unit.kind == "grad" else "value_and_grad"
+            returns = (f"Returns {_returns(unit)}, as s2s.{api}({fn}"
+                       f"{_position_argument(unit)}) does: {gradients}"
+                       + (f", and value is {call}." if unit.kind == "value_and_grad" else "."))
             title = f"Gradient of {fn} ({where})."
             returns += (" An array output is summed first (every output is seeded with "
                         "ones).")
@@ -624,4 +628,14 @@ def _returns(unit: Generated) -> str:
     if unit.kind == "jvp":
         return "(value, tangent)"
     grads = ", ".join("d" + p for p in unit.wrt)
-    return f"(value, {grads})" if unit.single else f"(value, ({grads}))"
+    grads = grads if unit.single else f"({grads})"
+    return grads if unit.kind == "grad" else f"(value, {grads})"
+
+
+def _position_argument(unit: Generated) -> str:
+    """``, grad_position=(0, 2)`` as s2s.grad would be called for ``unit`` ('' for 0)."""
+    params = parameter_names(unit.source.node)
+    positions = [params.index(p) for p in unit.wrt]
+    if unit.single:
+        return "" if positions == [0] else f", grad_position={positions[0]}"
+    return f", grad_position={tuple(positions)}"
