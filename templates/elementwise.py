@@ -73,7 +73,7 @@ def sqrt(x):
     return 0.5 / result
 
 
-@derivative(np.absolute, math.fabs, builtins.abs)
+@derivative(np.absolute, np.fabs, math.fabs, builtins.abs)
 def absolute(x):
     # the kink at 0 gets derivative 0
     return np.sign(x)

@@ -449,13 +449,15 @@ def _before_self(position: Position) -> Position:
 
 def _takes_star_args(fn: Callable) -> bool:
     """Does ``fn`` collect positional arguments in ``*args`` (a Python function with
-    ``*args``, or a primitive whose rule has them, such as ``max`` or ``np.einsum``)?"""
+    ``*args``, or a primitive whose rule has them, such as ``max`` or ``np.einsum``)? A
+    primitive declared without a gradient (``np.floor``) counts too: its parameters are
+    unknown, and a caller of it has zero gradients."""
     code = getattr(fn, "__code__", None)
     if code is not None:
         return bool(code.co_flags & inspect.CO_VARARGS)
     rule = rules.reverse_rule(fn)
     if rule is None:
-        return False
+        return rules.is_nondifferentiable(fn)
     return any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(rule).parameters.values())
 
 

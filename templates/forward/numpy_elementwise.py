@@ -1,7 +1,7 @@
 """Forward-mode rules of the NumPy elementwise functions whose two modes differ.
 
 Most elementwise functions are declared once, by their derivatives, in
-``templates/elementwise.py``. Here are the extrema, ``clip`` and ``where``. Ties of
+``templates/elementwise.py``. Here are the extrema, ``clip``, ``where`` and ``nan_to_num``. Ties of
 maximum/minimum and the bounds of clip follow the reverse rules (a tie shares evenly), so
 both modes agree.
 
@@ -30,3 +30,9 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
 @tangent(np.where)
 def where(condition, x=None, y=None):
     dresult = np.where(condition, dx, dy)
+
+
+@tangent(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    dresult = (np.where(np.isfinite(x), dx, 0.0) + np.where(np.isnan(x), dnan, 0.0)
+               + np.where(np.isposinf(x), dposinf, 0.0) + np.where(np.isneginf(x), dneginf, 0.0))

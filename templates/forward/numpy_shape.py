@@ -10,11 +10,53 @@ engine passes zeros for elements that carry none). Parameters mirror the reverse
 """
 import numpy as np
 
-from s2s.rules import linear, tangent
+from s2s.runtime.shape_helpers import zeros_unless_absent
+from s2s.rules import linear, static, tangent
 
 linear(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes, np.moveaxis,
        np.concatenate, np.stack, np.vstack, np.hstack, np.broadcast_to, np.tile, np.repeat,
-       np.flip, np.diag, np.take, np.copy, np.block)
+       np.flip, np.diag, np.take, np.copy, np.block, np.flipud, np.fliplr, np.rot90, np.roll,
+       np.rollaxis, np.triu, np.tril, np.column_stack, np.dstack)
+
+
+@tangent(np.atleast_1d)
+def atleast_1d(*arys):
+    dresult = np.atleast_1d(*darys)
+
+
+@tangent(np.atleast_2d)
+def atleast_2d(*arys):
+    dresult = np.atleast_2d(*darys)
+
+
+@tangent(np.atleast_3d)
+def atleast_3d(*arys):
+    dresult = np.atleast_3d(*darys)
+
+
+# --- functions linear in two arguments: one term per argument, each shaped like the result ---
+
+@tangent(np.append)
+def append(arr, values, axis=None):
+    dresult = (np.append(darr, np.zeros(np.shape(values), result.dtype), axis)
+               + np.append(np.zeros(np.shape(arr), result.dtype), dvalues, axis))
+
+
+@tangent(np.diff)
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    if static(prepend is None and append is None):
+        dresult = np.diff(da, n, axis)
+    else:
+        dresult = (np.diff(da, n, axis, prepend=zeros_unless_absent(prepend, result.dtype),
+                           append=zeros_unless_absent(append, result.dtype))
+                   + np.diff(np.zeros(np.shape(a), result.dtype), n, axis,
+                             prepend=dprepend + zeros_unless_absent(prepend, result.dtype),
+                             append=dappend + zeros_unless_absent(append, result.dtype)))
+
+
+@tangent(np.kron)
+def kron(a, b):
+    dresult = np.kron(da, b) + np.kron(a, db)
 
 
 @tangent(np.array)

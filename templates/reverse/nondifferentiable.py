@@ -23,6 +23,8 @@ from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
 from s2s.runtime.numpy_helpers import (einsum_sublist_error, inverse_permutation, normalize_axes,
                                        tensordot_axes)
+from s2s.runtime.shape_helpers import (diff_cuts, kron_axes, kron_blocks, padded_shape,
+                                       padding_along, rollaxis_destination, zeros_unless_absent)
 
 # shape queries and index-valued functions
 nondifferentiable(
@@ -33,7 +35,9 @@ nondifferentiable(
 )
 
 # integer and boolean casts, types
-nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type)
+nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type,
+                  np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                  np.uint64, np.bool_)
 
 # rounding, sign and floor division: locally constant
 nondifferentiable(
@@ -69,7 +73,9 @@ nondifferentiable(
 nondifferentiable(builtins.print)
 
 # the helpers generated code calls for axes, permutations and seeds
-nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like)
+nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like,
+                  rollaxis_destination, padding_along, diff_cuts, zeros_unless_absent,
+                  kron_blocks, kron_axes, padded_shape)
 
 # einsum's sublist form has no rule: this returns 0.0 for a string and raises for an array
 nondifferentiable(einsum_sublist_error)

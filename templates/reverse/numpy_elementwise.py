@@ -1,8 +1,9 @@
 """Reverse-mode rules of the NumPy elementwise functions whose two modes differ.
 
 Most elementwise functions are declared once, by their derivatives, in
-``templates/elementwise.py``. Here are the extrema, ``clip`` and ``where``, which route the
-cotangent to one operand or the other; each cotangent is unbroadcast to its operand's shape.
+``templates/elementwise.py``. Here are the extrema, ``clip``, ``where`` and ``nan_to_num``,
+which route the cotangent to one operand or the other; each cotangent is unbroadcast to its
+operand's shape.
 Arithmetic ufuncs that are also operators (``np.add``, ``np.multiply``, ``np.power``...) have
 their rules in ``operators.py``.
 
@@ -36,3 +37,13 @@ def where(condition, x=None, y=None):
     # no gradient for the condition; np.where(condition) alone returns indices
     dx = unbroadcast(np.where(condition, dresult, 0.0), x)
     dy = unbroadcast(np.where(condition, 0.0, dresult), y)
+
+
+@adjoint(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # finite entries pass through; each replacement takes its value from its own argument.
+    # np.where, not a product with a mask: a cotangent that is inf there must not give NaN
+    dx = np.where(np.isfinite(x), dresult, 0.0)
+    dnan = unbroadcast(np.where(np.isnan(x), dresult, 0.0), nan)
+    dposinf = unbroadcast(np.where(np.isposinf(x), dresult, 0.0), posinf)
+    dneginf = unbroadcast(np.where(np.isneginf(x), dresult, 0.0), neginf)

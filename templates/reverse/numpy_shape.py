@@ -9,9 +9,11 @@ cotangent per element.
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation, split_like,
-                               unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
-from s2s.rules import adjoint
+from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation,
+                               match_dtype, split_like, unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+from s2s.runtime.shape_helpers import (atleast_adjoint, diff_cuts, kron_axes, kron_blocks,
+                                       padded_shape, padding_along, rollaxis_destination)
+from s2s.rules import adjoint, static
 
 
 @adjoint(np.reshape)
@@ -91,6 +93,92 @@ def repeat(a, repeats, axis=None):
 @adjoint(np.flip)
 def flip(m, axis=None):
     dm = np.flip(dresult, axis)
+
+
+@adjoint(np.flipud)
+def flipud(m):
+    dm = np.flipud(dresult)
+
+
+@adjoint(np.fliplr)
+def fliplr(m):
+    dm = np.fliplr(dresult)
+
+
+@adjoint(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    dm = np.rot90(dresult, -k, axes)
+
+
+@adjoint(np.roll)
+def roll(a, shift, axis=None):
+    da = np.roll(dresult, np.negative(shift), axis)
+
+
+@adjoint(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    da = np.moveaxis(dresult, rollaxis_destination(axis, start, np.ndim(a)), axis)
+
+
+@adjoint(np.triu)
+def triu(m, k=0):
+    # a 1-D m is repeated along the rows first
+    dm = unbroadcast(np.triu(dresult, k), m)
+
+
+@adjoint(np.tril)
+def tril(m, k=0):
+    dm = unbroadcast(np.tril(dresult, k), m)
+
+
+@adjoint(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+def atleast_1d(*arys):
+    darys = atleast_adjoint(dresult, arys)
+
+
+@adjoint(np.append)
+def append(arr, values, axis=None):
+    pieces = split_like(dresult, [arr, values], axis)
+    darr = pieces[0]
+    dvalues = pieces[1]
+
+
+@adjoint(np.column_stack)
+def column_stack(tup):
+    # 1-D arrays become columns
+    dtup = split_like(dresult, tup, 1)
+
+
+@adjoint(np.dstack)
+def dstack(tup):
+    # arrays of 1 or 2 axes were promoted to (1, n, 1) and (m, n, 1)
+    dtup = split_like(dresult, tup, 2)
+
+
+@adjoint(np.diff)
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    # a difference is undone by minus a difference of the cotangent padded with zeros:
+    # n times over, (-1)^n times the n-th difference of dresult with n zeros at both ends
+    padded = np.pad(dresult, padding_along(axis, np.ndim(dresult), n, n))
+    doperand = np.diff(padded, n, axis) * (-1.0) ** n
+    if static(prepend is None and append is None):
+        da = doperand
+    else:
+        pieces = np.split(doperand, diff_cuts(a, axis, prepend, append), axis)
+        dprepend = unbroadcast(pieces[0], prepend)
+        da = match_dtype(pieces[1], a)
+        dappend = unbroadcast(pieces[2], append)
+
+
+@adjoint(np.kron)
+def kron(a, b):
+    # laid out as (a0, b0, a1, b1, ...), each block of the result is a[i] * b
+    blocks = np.reshape(dresult, kron_blocks(a, b))
+    ndim = max(np.ndim(a), np.ndim(b))
+    da = np.reshape(np.tensordot(blocks, np.reshape(b, padded_shape(b, ndim)),
+                                 (kron_axes(a, b, 1), tuple(range(ndim)))), np.shape(a))
+    db = np.reshape(np.tensordot(blocks, np.reshape(a, padded_shape(a, ndim)),
+                                 (kron_axes(a, b, 0), tuple(range(ndim)))), np.shape(b))
 
 
 @adjoint(np.diag)

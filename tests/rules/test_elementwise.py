@@ -14,6 +14,7 @@ from tests.rules.audit import audit
 from tests.rules.harness import away, case, cotangent, NUMPY_2_1, pos, r, table_tests, unit
 
 COND34 = r(3, 4) > 0
+WITH_NONFINITE = np.where(COND34, r(3, 4), np.array([np.nan, np.inf, -np.inf, 1.5]))
 
 UNARY = [
     (np.sin, r), (np.cos, r), (np.tan, unit), (np.arcsin, unit), (np.arccos, unit),
@@ -31,6 +32,13 @@ ROWS = [
     case(np.exp, r(2, 3, 2)),
     case(np.sinc, np.array([0.0, 0.5, -1.3])),
     case(np.abs, away(5)),
+    case(np.fabs, away(3, 4)),
+    case(np.fabs, np.array([0.0, -1.5, 2.0]), wrt="x"),
+    case(np.nan_to_num, r(3, 4)),
+    case(np.nan_to_num, WITH_NONFINITE, posinf=4.0, neginf=-3.0),
+    case(np.nan_to_num, WITH_NONFINITE, nan=0.5, posinf=1e3, neginf=-2.5,
+         wrt="x nan posinf neginf"),
+    case(np.nan_to_num, WITH_NONFINITE, True, r(4), 5.0, -6.0, wrt="x nan"),
     case(np.arctan2, r(3, 4), r(3, 4), wrt="x1 x2"),
     case(np.arctan2, r(3, 1), away(4), wrt="x1 x2"),
     case(np.float_power, pos(3, 4), r(3, 4), wrt="x1 x2"),
