@@ -156,4 +156,13 @@ AUDIT = [
     audit(np.logaddexp2, "np.logaddexp2(x, y)", x=r(3), y=r(2, 1)),
     audit(np.hypot, "np.hypot(x, y)", x=r(3), y=away(2, 3)),
     audit(np.sinc, "np.sinc(x)", x=np.array([0.0, 0.5, -1.3]), note="sinc is smooth at 0"),
+    audit(np.fabs, "np.fabs(x) * y", x=away(2, 3), y=r(3)),
+    audit(np.fabs, "np.fabs(x)", x=np.array([0.0, -2.0, 3.0]),
+          note="|x| has derivative 0 at 0, as central differences have"),
+    audit(np.nan_to_num, "np.sin(np.nan_to_num(x + C, posinf=2.0, neginf=-1.0))", x=r(3, 4),
+          given=dict(C=np.where(COND34, 0.0, np.array([np.nan, np.inf, -np.inf, 0.0]))),
+          note="entries that are not finite have derivative 0 (autograd's test_nan_to_num)"),
+    audit(np.nan_to_num, "np.nan_to_num(np.log(x), nan=y)", x=np.array([1.5, -1.0, 0.7]), y=0.5,
+          note="nan= takes the NaN entries"),
+    audit(np.nan_to_num, "np.nan_to_num(x) ** 2", x=r(2, 3)),
 ]

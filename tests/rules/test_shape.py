@@ -8,6 +8,7 @@ row here.
 
 import numpy as np
 
+from tests.rules.audit import audit
 from tests.rules.harness import case, NUMPY_2_1, r, table_tests
 
 
@@ -150,3 +151,32 @@ ROWS = [
 
 test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
     table_tests(ROWS)
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ------------------------
+
+AUDIT = [
+    audit(np.flipud, "np.flipud(x) * W", x=r(3, 4), given=dict(W=r(3, 4))),
+    audit(np.fliplr, "np.sin(np.fliplr(x))", x=r(2, 3, 2)),
+    audit(np.rot90, "np.rot90(x) * W", x=r(3, 4), given=dict(W=r(4, 3))),
+    audit(np.rot90, "np.rot90(x, -3, (2, 0)) ** 2", x=r(2, 3, 4)),
+    audit(np.roll, "np.roll(x, 2) * x", x=r(5)),
+    audit(np.roll, "np.roll(x, (1, -1), axis=(0, 1)) * W", x=r(3, 4), given=dict(W=r(3, 4))),
+    audit(np.rollaxis, "np.rollaxis(x, 2, 0) ** 2", x=r(2, 3, 4)),
+    audit(np.triu, "np.triu(x, 1) * x", x=r(4, 4)),
+    audit(np.triu, "np.triu(x) ** 2", x=r(3), note="a 1-D input is repeated along the rows"),
+    audit(np.tril, "np.tril(x, -1) * W", x=r(2, 3, 3), given=dict(W=r(3, 3))),
+    audit(np.atleast_1d, "np.atleast_1d(x) * 2.0", x=0.7),
+    audit(np.atleast_2d, "return np.atleast_2d(x) ** 2", x=r(3)),
+    audit(np.atleast_3d, "a, b = np.atleast_3d(x, y)\nreturn np.sum(a) * np.sum(b ** 2)",
+          x=r(2, 3), y=r(3), note="several arrays give a list"),
+    audit(np.append, "np.append(x, y * 2.0)", x=r(2, 3), y=r(4)),
+    audit(np.append, "np.append(x, y, axis=0) ** 2", x=r(2, 3), y=r(1, 3)),
+    audit(np.column_stack, "np.column_stack([x, y, x]) ** 2", x=r(3), y=r(3, 2)),
+    audit(np.dstack, "np.dstack((x, y)) * 3.0", x=r(2, 3), y=r(2, 3)),
+    audit(np.diff, "np.diff(x) ** 2", x=r(5)),
+    audit(np.diff, "np.diff(x, 2, axis=0) * W", x=r(5, 3), given=dict(W=r(3, 3))),
+    audit(np.diff, "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4), y=r(2, 1)),
+    audit(np.kron, "np.kron(x, y)", x=r(2, 3), y=r(2, 2)),
+    audit(np.kron, "np.kron(x, y) ** 2", x=r(3), y=r(2, 2)),
+]
