@@ -26,7 +26,7 @@ from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
 from s2s.compiler.reverse import cotangents, queries
-from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of
+from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
 
@@ -72,6 +72,12 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
 
 def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
+    if isinstance(call.func, gast.Call) and has_active(call.func, state.active):
+        # its gradient would flow through the function made, which has no name to take it
+        raise state.source.error(
+            call.func, f"a call of '{source_text(call.func)}', a function made from "
+                       f"differentiated values",
+            f"name the function first: h = {source_text(call.func)}, then call h(...)")
     positions, star_from, keywords, wrt = [], None, [], []
     free = ()
     callee_active = False
