@@ -11,6 +11,7 @@ from s2s.rules import adjoint, nondifferentiable, tangent
 from s2s import nn
 from s2s.nn.random import set_seed
 from s2s.api.transforms import jvp, vjp, jacfwd, jacrev, hessian, hvp
+from s2s.api import composition  # noqa: F401 (registers the rules of the transforms)
 from s2s.compiler.cache import cache_limit, clear_cache
 
 __version__ = "0.1.0"

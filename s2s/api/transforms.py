@@ -22,8 +22,10 @@ reverse) and the functions returned by ``jacfwd``/``hessian`` (forward over forw
 """
 from __future__ import annotations
 
+import builtins
 import inspect
 import itertools
+import linecache
 import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -381,6 +383,15 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
         return tuple(api._match_dtype(grads[i], a) if i in grads else _zero_tree(a)
                      for i, a in enumerate(args))
 
+    plain = []
+
+    def as_function() -> Callable:
+        if not plain:
+            plain.append(pullback_function(fn, args, positions, has_aux))
+        return plain[0]
+
+    # inside a function s2s differentiates, the pullback stands for plain code
+    vjp_fn.__s2s_function__ = as_function
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
@@ -394,6 +405,83 @@ def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -
     if trees:
         return pipeline.grad_of(fn, wrt, False, False, False, trees, mode="vjp")
     return pipeline.vjp_of(fn, wrt)
+
+
+def cotangent_code(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -> Callable:
+    """The generated gradient of ``fn`` that takes the output's cotangent as its last
+    parameter, ``grad_f(x, w, sens) -> (dx, dw)``: straight-line code, so a transform of a
+    pullback differentiates it like any other function."""
+    names = _param_names(fn)
+    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
+        raise NotImplementedError(
+            f"s2s cannot differentiate the pullback of '{_fname(fn)}' again when its inputs "
+            f"are tuples, lists or dicts: pass the arrays as separate arguments")
+    return pipeline.grad_of(fn, tuple(names[p] for p in positions), sens_param=True,
+                            mode="grad_only")
+
+
+def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int],
+                      has_aux: bool) -> Callable:
+    """The pullback of ``vjp(fn, *args)`` as a plain function that s2s can differentiate:
+    a closure over the inputs that calls ``cotangent_code``.
+
+        def pullback_of_f(cotangent):
+            grads = grad_f(x, w, sens=cotangent)
+            return (grads[0], grads[1])
+
+    A transform of a function that calls the pullback (through ``call_vjp``/``call_jvp``)
+    differentiates this in its place: the inputs it closes over are how the pullback
+    depends on them, so the pullback's cotangent is a dict by input name (``vjp``'s
+    adjoint reads it) and its tangent a function of the cotangent and its tangent.
+    """
+    if has_aux:
+        raise NotImplementedError(
+            f"s2s cannot differentiate the pullback of '{_fname(fn)}' again with "
+            f"has_aux=True: call s2s.vjp without has_aux inside a differentiated function")
+    gradient = cotangent_code(fn, args, positions)
+    inputs = pullback_inputs(fn, len(args))
+    taken = set(inputs)
+    gradient_name, cotangent, grads, zero, fname = (
+        _unused(n, taken) for n in (gradient.__name__, "cotangent", "grads", "zero",
+                                    "pullback_of_" + _fname(fn).strip("_<>")))
+    sens = api.parameter_names_of(gradient)[-1]
+    results = [f"{grads}[{positions.index(i)}]" if i in positions else f"{zero}[{i}]"
+               for i in range(len(args))]
+    key = (tuple(inputs), gradient_name, sens, fname, tuple(results))
+    code = _pullback_code.get(key)
+    if code is None:
+        text = (f"def {fname}({cotangent}):\n"
+                f"    {grads} = {gradient_name}({', '.join(inputs)}, {sens}={cotangent})\n"
+                f"    return ({', '.join(results)},)\n")
+        filename = f"<s2s-pullback {fname} of {len(args)} inputs #{len(_pullback_code)}>"
+        factory = (f"def make({', '.join([gradient_name, zero] + inputs)}):\n"
+                   + "".join("    " + line for line in text.splitlines(True))
+                   + f"    return {fname}\n")
+        shown = ("\n" + text).splitlines(True)     # the lines where the factory has them
+        linecache.cache[filename] = (len(text) + 1, None, shown, filename)
+        made = compile(factory, filename, "exec").co_consts[0]
+        code = _pullback_code[key] = next(c for c in made.co_consts
+                                         if isinstance(c, types.CodeType))
+    zeros = tuple(_zero_tree(a) for a in args)
+    values = dict(zip(inputs, args), **{gradient_name: gradient, zero: zeros})
+    cells = tuple(types.CellType(values[n]) for n in code.co_freevars)
+    return types.FunctionType(code, {"__builtins__": builtins}, fname, None, cells)
+
+
+def pullback_inputs(fn: Callable, count: int) -> List[str]:
+    """The names the pullback of ``fn`` gives its ``count`` inputs: ``fn``'s parameters."""
+    names = list(_param_names(fn))[:count]
+    return names + [f"input_{i}" for i in range(len(names), count)]
+
+
+def _unused(name: str, taken: set) -> str:
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+_pullback_code: Dict[tuple, types.CodeType] = {}
 
 
 def _check_cotangent(cotangent: Any, out: Any, fname: str) -> None:
@@ -501,48 +589,3 @@ def hvp(fn: Callable, inputs: Any, v: Any) -> Any:
     args, single = _as_tuple(inputs)
     position = 0 if single else tuple(range(len(args)))
     return jvp(api.grad(fn, grad_position=position), inputs, v)[1]
-
-
-# -- reverse mode through jvp: grad of a function that calls s2s.jvp ----------------------------
-def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any) -> tuple:
-    """The cotangents of ``inputs`` and ``v`` for a cotangent ``(dout, dtangent)`` of
-    ``jvp(fn, inputs, v)``: reverse mode over the generated jvp function of ``fn``.
-
-    ``grad`` of a function that calls ``s2s.jvp`` calls this from the adjoint code.
-    """
-    args, single = _as_tuple(inputs)
-    tangents, _ = _as_tuple(v)
-    positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
-    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
-        raise NotImplementedError("grad through s2s.jvp of pytree inputs is not supported yet")
-    args, positions = _differentiable(fn, args, positions)
-    tangents = _check_tangents([args[p] for p in positions], [tangents[p] for p in positions])
-    view = _view_of(fn, args).extend(positions, single=False)
-    names = view.params
-    tangent_names = view.levels[-1].tangents
-    compiled = pipeline.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
-    value, pullback = compiled(*args, **dict(zip(tangent_names, tangents)))
-    seed = [runtime.zeros_like(part) if c is None else c for part, c in zip(value, cotangent)]
-    grads = pullback(tuple(seed))
-    n = len(positions)
-    d_args = [_zero_tree(a) for a in args]
-    d_tangents = [_zero_tree(a) for a in args]
-    for p, g, t in zip(positions, grads[:n], grads[n:]):
-        d_args[p] = _shaped_like(runtime.zeros_like(args[p]) if g is None else g, args[p])
-        d_tangents[p] = _shaped_like(runtime.zeros_like(args[p]) if t is None else t, args[p])
-    if single:
-        return d_args[0], d_tangents[0]
-    return tuple(d_args), tuple(d_tangents)
-
-
-def _register_jvp_adjoint() -> None:
-    from s2s.rules import adjoint
-
-    @adjoint(jvp)
-    def jvp_adjoint(fn, inputs, v, has_aux=False):
-        both = jvp_cotangents(fn, inputs, v, dresult)  # noqa: F821 (a rule's free name)
-        dinputs = both[0]
-        dv = both[1]
-
-
-_register_jvp_adjoint()

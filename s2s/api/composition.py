@@ -1,0 +1,205 @@
+"""s2s's transforms inside a function s2s differentiates: closed under composition.
+
+A differentiated function may itself call s2s: ``s2s.jvp(f, (x,), (t,))``, ``s2s.vjp(f, x)``
+and the pullback it returns, ``s2s.grad(f)(x)``. s2s never reads its own library source for
+them. Each transform call is a known operation with a forward and a reverse rule, registered
+here through ``s2s.rules`` like the rule of ``np.sin`` (so the compiler knows nothing of the
+api), and each rule differentiates the *generated code* of the inner transform, which is
+plain Python:
+
+    inner call                     forward rule (jvp of it)          reverse rule (vjp of it)
+    s2s.jvp(f, xs, ts)             jvp of jvp_f over (xs, ts)         vjp of jvp_f over (xs, ts)
+    out, pb = s2s.vjp(f, *xs)      dout: jvp of f; dpb: a tangent     dout: vjp of f; the
+                                   function of pb (below)             cotangent of pb (below)
+    pb(ct)                         jvp of grad_f(xs, sens=ct)         vjp of grad_f(xs, sens=ct)
+
+A pullback and a ``grad(f)`` object stand for plain Python functions (``__s2s_function__``,
+read by the run-time dispatch ``call_vjp``/``call_jvp``): the pullback for a closure over the
+inputs that calls the cotangent code ``grad_f(x, w, sens)``, ``grad(f)`` for its generated
+code. Through those closures a pullback depends on the inputs: in forward mode its tangent
+is a function ``dpb(ct, dct) -> (pb(ct), tangent)``, in reverse mode its cotangent is a dict
+by input name, which ``vjp``'s reverse rule hands to the inputs.
+
+So every order and mode composes: ``jvp`` of ``jvp``, ``jvp`` of ``vjp``, ``vjp`` of ``jvp``,
+``grad`` of ``vjp``, and on to third derivatives, each level differentiating the code the
+level below generated.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, List, Sequence, Tuple
+
+from s2s import runtime
+from s2s.api import grad as api
+from s2s.api.transforms import (_as_tuple, _check_tangents, _differentiable, _fname,
+                                _is_differentiable, _param_names, _plain, _shaped_like,
+                                _view_of, _zero_tree, cotangent_code, jvp, pullback_inputs,
+                                vjp)
+from s2s.compiler import pipeline
+from s2s.rules import adjoint, tangent
+
+
+def _jvp_view(fn: Callable, args: Sequence[Any], v: Sequence[Any], has_aux: bool):
+    """The generated jvp code of ``jvp(fn, args, v)`` as the inner jvp runs it: (its view,
+    the prepared arguments, differentiated positions, and their tangents)."""
+    if has_aux:
+        raise NotImplementedError("s2s cannot differentiate s2s.jvp(..., has_aux=True) "
+                                  "again: call it without has_aux inside a differentiated "
+                                  "function")
+    fn = _plain(fn, len(args))
+    positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
+    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
+        raise NotImplementedError(f"s2s cannot differentiate s2s.jvp of '{_fname(fn)}' again "
+                                  f"when its inputs are tuples, lists or dicts: pass the "
+                                  f"arrays as separate arguments")
+    args, positions = _differentiable(fn, args, positions)
+    tangents = _check_tangents([args[p] for p in positions], [v[p] for p in positions])
+    view = _view_of(fn, args).extend(positions, single=False)
+    if len(view.levels) > 1:
+        raise NotImplementedError(f"s2s cannot differentiate s2s.jvp of the jacfwd/hessian "
+                                  f"function '{_fname(fn)}' again")
+    return view, args, positions, tangents
+
+
+def _dense(tangent: Any, like: Any) -> Any:
+    """A tangent the forward rules pass as ``0.0`` where it is zero, as a value like ``like``."""
+    if type(tangent) is float and tangent == 0.0 and type(like) is not float:
+        return _zero_tree(like)
+    return tangent
+
+
+def _dense_all(tangents: Any, args: Sequence[Any], single: bool) -> List[Any]:
+    """The tangents of the arguments ``args`` (a tuple of them, or one when ``single``),
+    each dense (``_dense``); ``0.0`` for all of them is zeros for each."""
+    if single:
+        tangents = (tangents,)
+    elif type(tangents) is float and tangents == 0.0:
+        return [_zero_tree(a) for a in args]
+    return [_dense(t, a) for t, a in zip(tangents, args)]
+
+
+# -- s2s.jvp --------------------------------------------------------------------------------------
+def jvp_tangents(fn: Callable, inputs: Any, v: Any, dinputs: Any, dv: Any,
+                 has_aux: bool = False) -> tuple:
+    """The tangent ``(dout, dtangent)`` of ``jvp(fn, inputs, v)`` for the tangents
+    ``dinputs`` of ``inputs`` and ``dv`` of ``v``: forward mode over the generated jvp code
+    of ``fn``."""
+    args, single = _as_tuple(inputs)
+    view, args, positions, tangents = _jvp_view(fn, args, _as_tuple(v)[0], has_aux)
+    dargs, dtangents = _dense_all(dinputs, args, single), _dense_all(dv, args, single)
+    names, inner = view.params, view.levels[-1].tangents
+    outer = pipeline.jvp_of(view.fn, tuple(names[p] for p in positions) + tuple(inner))
+    given = dict(zip(inner, tangents))
+    given.update(zip(outer.__s2s_tangents__,
+                     [dargs[p] for p in positions] + [dtangents[p] for p in positions]))
+    raw, draw = outer(*args, **given)          # raw: (value, tangent); draw its tangent
+    out = view.output(raw)
+    return _shaped_like(view.output(draw), out), _shaped_like(draw[1], out)
+
+
+def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any,
+                   has_aux: bool = False) -> tuple:
+    """The cotangents of ``inputs`` and ``v`` for a cotangent ``(dout, dtangent)`` of
+    ``jvp(fn, inputs, v)``: reverse mode over the generated jvp code of ``fn``."""
+    args, single = _as_tuple(inputs)
+    view, args, positions, tangents = _jvp_view(fn, args, _as_tuple(v)[0], has_aux)
+    names = view.params
+    tangent_names = view.levels[-1].tangents
+    compiled = pipeline.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
+    value, pullback = compiled(*args, **dict(zip(tangent_names, tangents)))
+    seed = [runtime.zeros_like(part) if c is None else c for part, c in zip(value, cotangent)]
+    grads = pullback(tuple(seed))
+    n = len(positions)
+    d_args = [_zero_tree(a) for a in args]
+    d_tangents = [_zero_tree(a) for a in args]
+    for p, g, t in zip(positions, grads[:n], grads[n:]):
+        d_args[p] = _shaped_like(runtime.zeros_like(args[p]) if g is None else g, args[p])
+        d_tangents[p] = _shaped_like(runtime.zeros_like(args[p]) if t is None else t, args[p])
+    if single:
+        return d_args[0], d_tangents[0]
+    return tuple(d_args), tuple(d_tangents)
+
+
+# -- s2s.vjp and its pullback ----------------------------------------------------------------------
+def _vjp_inputs(fn: Callable, inputs: Sequence[Any], has_aux: bool):
+    if has_aux:
+        raise NotImplementedError("s2s cannot differentiate s2s.vjp(..., has_aux=True) "
+                                  "again: call it without has_aux inside a differentiated "
+                                  "function")
+    fn = _plain(fn, len(inputs))
+    positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
+    args, positions = _differentiable(fn, inputs, positions)
+    return fn, args, positions
+
+
+def vjp_tangents(fn: Callable, inputs: Sequence[Any], dinputs: Sequence[Any],
+                 has_aux: bool = False) -> Tuple[Any, Callable]:
+    """The tangent of ``vjp(fn, *inputs)`` for the tangents ``dinputs`` of ``inputs``: the
+    output's tangent, and the pullback's, a function ``(ct, dct) -> (pb(ct), tangent)``
+    (forward mode over the cotangent code of ``fn``)."""
+    fn, args, positions = _vjp_inputs(fn, inputs, has_aux)
+    names = _param_names(fn)
+    wrt = tuple(names[p] for p in positions)
+    dargs = [_dense_all(dinputs, args, False)[p] for p in positions]
+    forward = pipeline.jvp_of(fn, wrt)
+    out, dout = forward(*args, **dict(zip(forward.__s2s_tangents__, dargs)))
+    gradient = cotangent_code(fn, args, positions)
+    sens = api.parameter_names_of(gradient)[-1]
+    outer = pipeline.jvp_of(gradient, wrt + (sens,))
+
+    def pullback_tangent(cotangent: Any, dcotangent: Any) -> Tuple[tuple, tuple]:
+        given = dict(zip(outer.__s2s_tangents__, dargs + [dcotangent]))
+        grads, dgrads = outer(*args, **{sens: cotangent}, **given)
+        value = [_zero_tree(a) for a in args]
+        tangent = [_zero_tree(a) for a in args]
+        for p, g, dg in zip(positions, grads, dgrads):
+            value[p] = api._match_dtype(g, args[p])
+            tangent[p] = _shaped_like(dg, args[p])
+        return tuple(value), tuple(tangent)
+
+    return _shaped_like(dout, out), pullback_tangent
+
+
+def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
+                   has_aux: bool = False) -> tuple:
+    """The cotangents of ``inputs`` for a cotangent ``(dout, dpullback)`` of
+    ``vjp(fn, *inputs)``: ``dout`` pulled back through ``fn``, plus what the pullback's
+    cotangent (a dict by input name, from the calls of the pullback) holds for each."""
+    fn, args, positions = _vjp_inputs(fn, inputs, has_aux)
+    dout, dpullback = cotangent
+    grads: List[Any] = [_zero_tree(a) for a in args]
+    if dout is not None:
+        _, pullback = vjp(fn, *args)
+        grads = list(pullback(dout))
+    if isinstance(dpullback, dict):
+        for p, input_name in enumerate(pullback_inputs(fn, len(args))):
+            extra = dpullback.get(input_name)
+            if p in positions and extra is not None:
+                grads[p] = grads[p] + extra
+    return tuple(grads)
+
+
+def _register() -> None:
+    """The forward and reverse rules of ``s2s.jvp`` and ``s2s.vjp``; their free names
+    (``dinputs``, ``dv``, ``dresult``) are the rules' own, read by the expander."""
+    @tangent(jvp)
+    def jvp_tangent(fn, inputs, v, has_aux=False):
+        dresult = jvp_tangents(fn, inputs, v, dinputs, dv, has_aux)  # noqa: F821
+
+    @adjoint(jvp)
+    def jvp_adjoint(fn, inputs, v, has_aux=False):
+        both = jvp_cotangents(fn, inputs, v, dresult, has_aux)  # noqa: F821
+        dinputs = both[0]
+        dv = both[1]
+
+    @tangent(vjp)
+    def vjp_tangent(fn, *inputs, has_aux=False):
+        dresult = vjp_tangents(fn, inputs, dinputs, has_aux)  # noqa: F821
+
+    @adjoint(vjp)
+    def vjp_adjoint(fn, *inputs, has_aux=False):
+        dinputs = vjp_cotangents(fn, inputs, dresult, has_aux)  # noqa: F821
+
+
+_register()
+# its cotangent is a pytree: the pullback's is a dict by input name
+vjp.__s2s_returns_functions__ = True

@@ -1,0 +1,252 @@
+"""Transforms of functions that call transforms, in every order and mode, against finite
+differences of closed-form first derivatives (never s2s against itself).
+
+Each case is a function ``f(x, w)`` with its Jacobian products written by hand
+(``jvp_closed``, ``vjp_closed``). A second derivative is checked as a directional
+derivative: ``<out_direction, d/dt inner(args + t * direction)>``, the inner derivative
+taken by central differences of the closed form.
+"""
+import numpy as np
+import pytest
+
+import s2s
+
+STEP = 1e-6
+
+
+# -- cases: f(x, w) -> array, with their Jacobian products by hand -----------------------------
+def sin_times(x, w):
+    return np.sin(x) * w
+
+
+def sin_times_jvp(x, w, tx, tw):
+    return np.cos(x) * w * tx + np.sin(x) * tw
+
+
+def sin_times_vjp(x, w, u):
+    return np.cos(x) * w * u, np.sin(x) * u
+
+
+def squash(v):
+    return np.exp(-v * v)
+
+
+def calls_a_function(x, w):
+    return squash(x) * w + x ** 3
+
+
+def calls_a_function_jvp(x, w, tx, tw):
+    return (-2 * x * np.exp(-x * x) * w + 3 * x ** 2) * tx + np.exp(-x * x) * tw
+
+
+def calls_a_function_vjp(x, w, u):
+    return (-2 * x * np.exp(-x * x) * w + 3 * x ** 2) * u, np.exp(-x * x) * u
+
+
+def loops(x, w):
+    y = x
+    for _ in range(3):
+        y = np.tanh(y) * w
+    return y
+
+
+def loops_jvp(x, w, tx, tw):
+    y, ty = x, tx
+    for _ in range(3):
+        t = np.tanh(y)
+        y, ty = t * w, (1 - t * t) * ty * w + t * tw
+    return ty
+
+
+def loops_vjp(x, w, u):
+    ys = [x]
+    for _ in range(3):
+        ys.append(np.tanh(ys[-1]) * w)
+    gx, gw = u, 0.0 * w
+    for y in reversed(ys[:-1]):
+        t = np.tanh(y)
+        gw = gw + gx * t
+        gx = gx * (1 - t * t) * w
+    return gx, gw
+
+
+CASES = {
+    "elementwise": (sin_times, sin_times_jvp, sin_times_vjp),
+    "user call": (calls_a_function, calls_a_function_jvp, calls_a_function_vjp),
+    "loop": (loops, loops_jvp, loops_vjp),
+}
+# reverse mode over generated code that saves loop values on stacks (lst.pop()): not yet
+STACKS = pytest.mark.xfail(strict=True, reason="reverse over a generated loop's stacks")
+ALL_CASES = list(CASES)
+NO_LOOP = ["elementwise", "user call", pytest.param("loop", marks=STACKS)]
+
+
+# -- the functions that call s2s ---------------------------------------------------------------
+def jvp_caller(f):
+    def jvp_of_f(x, w, tx, tw):
+        out, tangent = s2s.jvp(f, (x, w), (tx, tw))
+        return out * 0.5 + tangent
+    return jvp_of_f
+
+
+def vjp_caller(f):
+    def vjp_of_f(x, w, u):
+        out, pullback = s2s.vjp(f, x, w)
+        gx, gw = pullback(u)
+        return gx * 2.0 + gw + out * 0.5
+    return vjp_of_f
+
+
+def jvp_closed_caller(f, jvp_closed):
+    def reference(x, w, tx, tw):
+        return f(x, w) * 0.5 + jvp_closed(x, w, tx, tw)
+    return reference
+
+
+def vjp_closed_caller(f, vjp_closed):
+    def reference(x, w, u):
+        gx, gw = vjp_closed(x, w, u)
+        return gx * 2.0 + gw + f(x, w) * 0.5
+    return reference
+
+
+def rng_arrays(seed, count, n=3):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1.0, 1.0, n) for _ in range(count)]
+
+
+def directional(fn, args, directions):
+    """d/dt fn(args + t * directions) at 0, by central differences."""
+    plus = fn(*[a + STEP / 2 * d for a, d in zip(args, directions)])
+    minus = fn(*[a - STEP / 2 * d for a, d in zip(args, directions)])
+    return (plus - minus) / STEP
+
+
+def check_jvp(inner, reference, args, seed):
+    directions = rng_arrays(seed, len(args))
+    out, tangent = s2s.jvp(inner, tuple(args), tuple(directions))
+    np.testing.assert_allclose(out, reference(*args), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tangent, directional(reference, args, directions),
+                               rtol=1e-6, atol=1e-7)
+
+
+def check_vjp(inner, reference, args, seed):
+    directions = rng_arrays(seed, len(args))
+    cotangent = rng_arrays(seed + 1, 1)[0]
+    out, pullback = s2s.vjp(inner, *args)
+    np.testing.assert_allclose(out, reference(*args), rtol=1e-10, atol=1e-12)
+    grads = pullback(cotangent)
+    assert len(grads) == len(args)
+    got = sum(np.vdot(g, d) for g, d in zip(grads, directions))
+    want = np.vdot(cotangent, directional(reference, args, directions))
+    assert np.isclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+POINT = rng_arrays(7, 4)
+
+
+@pytest.mark.parametrize("case", ALL_CASES)
+def test_jvp_of_jvp(case):
+    f, jvp_closed, _ = CASES[case]
+    check_jvp(jvp_caller(f), jvp_closed_caller(f, jvp_closed), POINT, 11)
+
+
+@pytest.mark.parametrize("case", ALL_CASES)
+def test_vjp_of_jvp(case):
+    f, jvp_closed, _ = CASES[case]
+    check_vjp(jvp_caller(f), jvp_closed_caller(f, jvp_closed), POINT, 12)
+
+
+@pytest.mark.parametrize("case", ALL_CASES)
+def test_jvp_of_vjp(case):
+    f, _, vjp_closed = CASES[case]
+    check_jvp(vjp_caller(f), vjp_closed_caller(f, vjp_closed), POINT[:3], 13)
+
+
+@pytest.mark.parametrize("case", NO_LOOP)
+def test_vjp_of_vjp(case):
+    f, _, vjp_closed = CASES[case]
+    check_vjp(vjp_caller(f), vjp_closed_caller(f, vjp_closed), POINT[:3], 14)
+
+
+@pytest.mark.parametrize("case", NO_LOOP)
+def test_grad_of_a_function_that_calls_vjp(case):
+    f, _, vjp_closed = CASES[case]
+    inner, reference = vjp_caller(f), vjp_closed_caller(f, vjp_closed)
+
+    def total(x, w, u):
+        return np.sum(inner(x, w, u) * x)
+
+    def total_reference(x, w, u):
+        return np.sum(reference(x, w, u) * x)
+    args = POINT[:3]
+    grads = s2s.grad(total, grad_position=(0, 1, 2))(*args)
+    for i, direction in enumerate(rng_arrays(15, 3)):
+        moved = [direction if j == i else np.zeros(3) for j in range(3)]
+        assert np.isclose(np.vdot(grads[i], direction),
+                          directional(total_reference, args, moved), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", NO_LOOP)
+def test_jvp_of_a_function_that_calls_grad(case):
+    f, _, vjp_closed = CASES[case]
+
+    def scalar(x, w):
+        return np.sum(f(x, w))
+
+    def calls_grad(x, w):
+        return s2s.grad(scalar, grad_position=(0, 1))(x, w)[0] * w
+
+    def reference(x, w):
+        return vjp_closed(x, w, np.ones_like(x))[0] * w
+    check_jvp(calls_grad, reference, POINT[:2], 16)
+
+
+@pytest.mark.xfail(strict=True, reason="forward over call_vjp in generated code")
+def test_hessian_of_a_function_that_calls_grad():
+    def energy(x):
+        return np.sum(np.sin(x) * x)
+
+    def calls_grad(x):
+        return np.sum(s2s.grad(energy)(x) ** 2) / 2
+
+    x = POINT[0]
+    # calls_grad = sum(g^2)/2 with g = sin x + x cos x, g' = 2 cos x - x sin x:
+    # gradient g g', Hessian diag(g'^2 + g g''), g'' = -3 sin x - x cos x
+    g = np.sin(x) + x * np.cos(x)
+    dg = 2 * np.cos(x) - x * np.sin(x)
+    d2g = -3 * np.sin(x) - x * np.cos(x)
+    np.testing.assert_allclose(s2s.hessian(calls_grad)(x), np.diag(dg ** 2 + g * d2g),
+                               rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="forward over jvp_tangents")
+def test_third_order_jvp_of_jvp_of_jvp():
+    # f = sin(x) w: the third derivative along (t, 0) three times is -cos(x) w t^3
+    def second(x, w, t):
+        def first(x, w):
+            return s2s.jvp(sin_times, (x, w), (t, np.zeros_like(w)))[1]
+        return s2s.jvp(first, (x, w), (t, np.zeros_like(w)))[1]
+
+    x, w, t = POINT[:3]
+    _, third = s2s.jvp(second, (x, w, t), (t, np.zeros_like(w), np.zeros_like(t)))
+    np.testing.assert_allclose(third, -np.cos(x) * w * t ** 3, rtol=1e-9, atol=1e-12)
+
+
+def adder(a):
+    return lambda y: a * y
+
+
+def calls_a_made_function(x, y):
+    return adder(x)(y)
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp"])
+def test_a_function_made_from_differentiated_values_is_named_first(mode):
+    # its gradient would flow through the function made, which has no name to take it
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="name the function first") as info:
+        if mode == "jvp":
+            s2s.jvp(calls_a_made_function, (0.3, 2.0), (1.0, 0.0))
+        else:
+            s2s.vjp(calls_a_made_function, 0.3, 2.0)[1](1.0)
+    assert info.value.lineno == calls_a_made_function.__code__.co_firstlineno + 1
