@@ -241,12 +241,17 @@ def calls_a_made_function(x, y):
     return adder(x)(y)
 
 
+def calls_a_pullback_item(x, y):
+    return s2s.vjp(sin_times, x, y)[1](1.0)[0]
+
+
 @pytest.mark.parametrize("mode", ["jvp", "vjp"])
-def test_a_function_made_from_differentiated_values_is_named_first(mode):
+@pytest.mark.parametrize("fn", [calls_a_made_function, calls_a_pullback_item])
+def test_a_function_made_from_differentiated_values_is_named_first(fn, mode):
     # its gradient would flow through the function made, which has no name to take it
     with pytest.raises(s2s.UnsupportedSyntaxError, match="name the function first") as info:
         if mode == "jvp":
-            s2s.jvp(calls_a_made_function, (0.3, 2.0), (1.0, 0.0))
+            s2s.jvp(fn, (0.3, 2.0), (1.0, 0.0))
         else:
-            s2s.vjp(calls_a_made_function, 0.3, 2.0)[1](1.0)
-    assert info.value.lineno == calls_a_made_function.__code__.co_firstlineno + 1
+            s2s.vjp(fn, 0.3, 2.0)[1](1.0)
+    assert info.value.lineno == fn.__code__.co_firstlineno + 1

@@ -27,7 +27,6 @@ NONDIFFERENTIABLE = frozenset(rules.NONDIFFERENTIABLE)
 NOT_YET_AUDITED = {
     "helpers", "helpers_extra", "nondifferentiable",
     "numpy_linalg", "numpy_methods", "numpy_reductions", "numpy_shape", "operators",
-    "transforms",
 }
 
 

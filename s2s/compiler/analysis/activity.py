@@ -67,7 +67,7 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
             reads |= names_in(value.func.value)
         elif isinstance(value.func, gast.Name):
             reads.add(value.func.id)       # a local function value may close over actives
-        elif isinstance(value.func, gast.Call):
+        else:
             reads |= names_in(value.func)  # make(x)(y): a function made from actives
         return reads
     return names_in(value)

@@ -123,7 +123,7 @@ def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[as
                 "or register one with @s2s.tangent(np.ndarray." + call.func.attr + ")",
                 cls=MissingRuleError)
         return apply_rule(state, method, [call.func.value] + list(call.args), keywords, stmt)
-    if func is UNRESOLVED and isinstance(call.func, gast.Call):
+    if func is UNRESOLVED and not isinstance(call.func, (gast.Name, gast.Attribute)):
         raise state.source.error(
             call.func, f"a call of '{source_text(call.func)}', a function made from "
                        f"differentiated values",
@@ -311,7 +311,7 @@ def _is_dynamic(state: TangentState, call: gast.Call) -> bool:
         node = call.func
         if isinstance(node, gast.Name):
             return node.id not in state.flow.live
-        if isinstance(node, gast.Call):
+        if not isinstance(node, gast.Attribute):
             # a function made at run time from constants: s2s.grad(f)(x)
             return not any(n in state.flow.live for n in syntax.names_in(node))
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):

@@ -72,7 +72,8 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
 
 def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
-    if isinstance(call.func, gast.Call) and has_active(call.func, state.active):
+    if not isinstance(call.func, (gast.Name, gast.Attribute)) \
+            and has_active(call.func, state.active):
         # its gradient would flow through the function made, which has no name to take it
         raise state.source.error(
             call.func, f"a call of '{source_text(call.func)}', a function made from "
