@@ -88,6 +88,16 @@ def test_a_function_of_star_args():
     assert s2s.grad(product_of_all, grad_position=1)(2.0, 3.0) == pytest.approx(2.0)
 
 
+def test_a_lambda_of_star_args_in_vjp_and_jvp():
+    # the caller s2s writes for it is named lambda_ (`def lambda(...)` does not parse)
+    scaled = lambda *args: np.sin(args[0]) * args[1]      # noqa: E731
+    x = np.array([0.5, -1.0])
+    value, pullback = s2s.vjp(scaled, x, 3.0)
+    assert_close(pullback(np.ones(2))[0], 3.0 * np.cos(x))
+    _, tangent = s2s.jvp(scaled, (x, 3.0), (np.ones(2), 0.0))
+    assert_close(tangent, 3.0 * np.cos(x))
+
+
 def test_primitives_that_take_star_args():
     assert s2s.grad(max, grad_position=(0, 1))(2.0, 3.0) == pytest.approx((0.0, 1.0))
     assert s2s.grad(min, grad_position=(0, 1))(2.0, 3.0) == pytest.approx((1.0, 0.0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import keyword
 import linecache
 import types
 from typing import Any, Callable, Dict, Optional, Tuple, Union
@@ -472,6 +473,10 @@ def fixed_arity(fn: Callable, count: int) -> types.FunctionType:
         bound, fn = fn.__self__, fn.__func__
     python = getattr(fn, "__code__", None) is not None
     fname = getattr(fn, "__name__", "function").strip("<>") or "function"
+    if keyword.iskeyword(fname):        # a lambda: `def lambda(...)` would not parse
+        fname += "_"
+    elif not fname.isidentifier():
+        fname = "function"
     key = (fname, count, python, bound is not _NO_SELF)
     code = _shim_code.get(key)
     if code is None:
