@@ -11,6 +11,9 @@ both terms the result's shape. Inputs are real. Parameters mirror the reverse ru
 import numpy as np
 
 from s2s.runtime.numpy_helpers import einsum_sublist_error, norm_adjoint
+from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
+                                        eigvals_tangent, eigvalsh_tangent,
+                                        singular_values_tangent, svd_tangent)
 from s2s.rules import linear, tangent
 
 linear(np.trace)
@@ -88,3 +91,36 @@ def solve(a, b):
     # itself, which matmul treats as a vector exactly when solve does (when b is 1-D).
     inverse = np.linalg.inv(a)
     dresult = np.matmul(inverse, db) - np.matmul(np.matmul(np.matmul(inverse, da), inverse), b)
+
+
+@tangent(np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    dresult = eigh_tangent(da, result, UPLO)
+
+
+@tangent(np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    dresult = eigvalsh_tangent(da, a, UPLO)
+
+
+@tangent(np.linalg.eig)
+def eig(a):
+    dresult = eig_tangent(da, result)
+
+
+@tangent(np.linalg.eigvals)
+def eigvals(a):
+    dresult = eigvals_tangent(da, a)
+
+
+@tangent(np.linalg.cholesky)
+def cholesky(a, *, upper=False):
+    dresult = cholesky_tangent(da, result, upper)
+
+
+@tangent(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if compute_uv:
+        dresult = svd_tangent(da, a, result, full_matrices, hermitian)
+    else:
+        dresult = singular_values_tangent(da, a, hermitian)

@@ -2,6 +2,8 @@
 
 Products handle 1-D, 2-D and batched (broadcast) operands through helpers in
 ``s2s.numpy_helpers``; the helpers also sum broadcast batch axes back. Inputs are real.
+The decompositions' rules call ``s2s.runtime.linalg_helpers``, which says what they give
+where no derivative exists (repeated eigenvalues or singular values).
 
     c = a @ b     ->    da = matmul_adjoint_x1(dc, a, b)    # dc @ b.T for matrices
                         db = matmul_adjoint_x2(dc, a, b)    # a.T @ dc
@@ -16,6 +18,9 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_ad
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint,
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
                                tensordot_adjoint_b, trace_adjoint, unbroadcast)
+from s2s.runtime.linalg_helpers import (cholesky_adjoint, eig_adjoint, eigh_adjoint,
+                                        eigvals_adjoint, eigvalsh_adjoint,
+                                        singular_values_adjoint, svd_adjoint)
 from s2s.rules import adjoint
 
 
@@ -99,3 +104,36 @@ def solve(a, b):
     b_cotangent = solve_adjoint_b(dresult, a, b)
     da = unbroadcast(solve_adjoint_a(b_cotangent, result, b), a)
     db = unbroadcast(b_cotangent, b)
+
+
+@adjoint(np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    da = eigh_adjoint(dresult, a, result, UPLO)
+
+
+@adjoint(np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    da = eigvalsh_adjoint(dresult, a, UPLO)
+
+
+@adjoint(np.linalg.eig)
+def eig(a):
+    da = eig_adjoint(dresult, a, result)
+
+
+@adjoint(np.linalg.eigvals)
+def eigvals(a):
+    da = eigvals_adjoint(dresult, a)
+
+
+@adjoint(np.linalg.cholesky)
+def cholesky(a, *, upper=False):
+    da = cholesky_adjoint(dresult, a, result, upper)
+
+
+@adjoint(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if compute_uv:
+        da = svd_adjoint(dresult, a, result, full_matrices, hermitian)
+    else:
+        da = singular_values_adjoint(dresult, a, hermitian)

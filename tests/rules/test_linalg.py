@@ -9,7 +9,22 @@ import operator
 import numpy as np
 import pytest
 
-from tests.rules.harness import case, cotangent, matrix, r, table_tests, tangent_of
+import s2s
+from tests.finite_diff import assert_close, numerical_grad
+from tests.rules.harness import case, cotangent, matrix, r, rng, table_tests, tangent_of
+
+
+def spd(*shape):
+    """Symmetric positive definite matrices (a stack of them), well conditioned."""
+    x = r(*shape)
+    return x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def real_spectrum(*shape):
+    """Non-symmetric matrices with distinct real eigenvalues (1, 2, ..., n)."""
+    n = shape[-1]
+    v = r(*shape) + 2.0 * np.eye(n)
+    return (v * np.arange(1.0, n + 1)) @ np.linalg.inv(v)
 
 
 ROWS = [
@@ -119,6 +134,30 @@ ROWS = [
     case(np.einsum, "j...k,lj...->lk...", r(2, 2), r(2, 2, 2), wrt="operands"),
     case(np.einsum, "j...k,lj...->lk...", r(2, 2, 2), r(2, 2), wrt="operands"),
     case(np.einsum, "...i,...i->...", r(1, 3), r(4, 3), wrt="operands"),
+    # decompositions. Eigen- and singular vectors are compared as LAPACK returns them (their
+    # signs are locally constant); the tests below use functions that do not depend on signs.
+    # eigh, eigvalsh and cholesky read one triangle of a non-symmetric input.
+    case(np.linalg.eigh, r(4, 4), wrt="a"),
+    case(np.linalg.eigh, r(4, 4), "U", wrt="a"),
+    case(np.linalg.eigh, r(2, 3, 3), UPLO="U", wrt="a"),
+    case(np.linalg.eigvalsh, r(4, 4), wrt="a"),
+    case(np.linalg.eigvalsh, r(2, 3, 3), "U", wrt="a"),
+    case(np.linalg.eig, real_spectrum(4, 4), wrt="a"),
+    case(np.linalg.eig, real_spectrum(2, 3, 3), wrt="a"),
+    case(np.linalg.eigvals, real_spectrum(4, 4), wrt="a"),
+    case(np.linalg.eigvals, real_spectrum(2, 3, 3), wrt="a"),
+    case(np.linalg.cholesky, spd(4, 4) + np.triu(r(4, 4), 1), wrt="a"),
+    case(np.linalg.cholesky, spd(2, 3, 3), wrt="a"),
+    case(np.linalg.cholesky, spd(3, 3) + np.tril(r(3, 3), -1), upper=True, wrt="a"),
+    case(np.linalg.svd, r(3, 5), full_matrices=False, wrt="a"),
+    case(np.linalg.svd, r(5, 3), full_matrices=False, wrt="a"),
+    case(np.linalg.svd, r(4, 4), wrt="a"),
+    case(np.linalg.svd, r(2, 4, 3), False, wrt="a"),
+    case(np.linalg.svd, r(2, 3, 4), full_matrices=False, wrt="a"),
+    case(np.linalg.svd, r(3, 5), compute_uv=False, wrt="a"),
+    case(np.linalg.svd, r(2, 5, 3), False, False, wrt="a"),
+    case(np.linalg.svd, r(4, 4), hermitian=True, wrt="a"),
+    case(np.linalg.svd, r(4, 4), compute_uv=False, hermitian=True, wrt="a"),
 ]
 
 
@@ -162,3 +201,120 @@ def test_einsum_in_the_sublist_form_is_an_error_not_a_gradient():
         s2s.grad(f)(a)
     with pytest.raises(TypeError, match="sublist form"):
         s2s.jvp(f, (a,), (np.ones_like(a),))
+
+
+# --- decompositions through s2s, on functions that no sign or basis choice changes ------------
+
+def check_function(f, a, rtol=1e-5):
+    """s2s.grad and s2s.jvp of the scalar function ``f`` at ``a`` against central differences."""
+    want = numerical_grad(f, (a,), 0)
+    assert np.all(np.isfinite(want))
+    assert_close(s2s.grad(f)(a), want, rtol=rtol, atol=1e-6)
+    direction = r(*np.shape(a))
+    _, tangent = s2s.jvp(f, (a,), (direction,))
+    np.testing.assert_allclose(tangent, np.sum(want * direction), rtol=rtol, atol=1e-6)
+
+
+def eigh_spectral(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(np.sin((v * np.exp(w / 4)[..., None, :]) @ np.swapaxes(v, -1, -2)))
+
+
+def eigh_upper_squares(a):
+    w, v = np.linalg.eigh(a, UPLO="U")
+    return np.sum(v * v * np.arange(1.0, 5.0)) + np.sum(w ** 2)
+
+
+def eigvalsh_logsumexp(a):
+    return np.log(np.sum(np.exp(np.linalg.eigvalsh(a))))
+
+
+def eig_squares(a):
+    w, v = np.linalg.eig(a)
+    return np.sum(np.cos(w)) + np.sum(np.abs(v) * np.arange(1.0, 5.0))
+
+
+def cholesky_sample(a):
+    return np.sum(np.tanh(np.linalg.cholesky(a) @ np.array([0.3, -1.0, 2.0, 0.5])))
+
+
+def svd_spectral(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(np.sin((u * np.tanh(s)[..., None, :]) @ vh)) + np.sum(u[..., :, 0] * u[..., :, 0])
+
+
+def svd_rank_one(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(np.outer(u[:, 0], vh[0]) ** 3) + s[0]
+
+
+def nuclear_norm(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False))
+
+
+@pytest.mark.parametrize("f, a", [
+    (eigh_spectral, r(4, 4)),
+    (eigh_spectral, r(3, 4, 4)),
+    (eigh_upper_squares, r(4, 4)),
+    (eigvalsh_logsumexp, r(2, 4, 4)),
+    (eig_squares, real_spectrum(4, 4)),
+    (cholesky_sample, spd(4, 4)),
+    (cholesky_sample, spd(2, 4, 4)),
+    (svd_spectral, r(3, 5)),
+    (svd_spectral, r(5, 3)),
+    (svd_spectral, r(2, 4, 4)),
+    (svd_rank_one, r(4, 4)),
+    (nuclear_norm, r(2, 3, 4)),
+], ids=lambda v: getattr(v, "__name__", "a"))
+def test_decomposition_through_s2s_matches_finite_differences(f, a):
+    check_function(f, a)
+
+
+def eigh_trace_exp(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(np.exp(w))
+
+
+def test_repeated_eigenvalues_give_finite_derivatives():
+    q = np.linalg.qr(r(4, 4))[0]
+    a = (q * np.array([1.0, 1.0, 1.0, 3.0])) @ q.T        # eigenvalue 1 three times
+    # the trace of a matrix function is smooth there: s2s gets its derivative
+    check_function(eigh_trace_exp, a)
+    check_function(eigvalsh_logsumexp, a)
+    # the eigenvectors inside the repeated eigenspace have no derivative: finite, not nan
+    for f in (eigh_spectral, eigh_upper_squares):
+        assert np.all(np.isfinite(s2s.grad(f)(a)))
+        _, tangent = s2s.jvp(f, (a,), (r(4, 4),))
+        assert np.isfinite(tangent)
+
+
+def test_repeated_and_zero_singular_values_give_finite_derivatives():
+    check_function(nuclear_norm, np.eye(3) * 2.0)       # every singular value equal
+    rank_two = r(4, 2) @ r(2, 3)                         # a zero singular value
+    for f in (svd_spectral, nuclear_norm):
+        assert np.all(np.isfinite(s2s.grad(f)(np.eye(3) * 2.0)))
+        assert np.all(np.isfinite(s2s.grad(f)(rank_two)))
+        _, tangent = s2s.jvp(f, (rank_two,), (r(4, 3),))
+        assert np.isfinite(tangent)
+
+
+def test_eig_with_complex_eigenvalues_is_an_error():
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]]) + 0.1 * np.eye(2)
+
+    def f(a):
+        w, v = np.linalg.eig(a)
+        return np.sum(w)
+    with pytest.raises(ValueError, match="complex eigenvalues.*eigh"):
+        s2s.grad(f)(rotation)
+    with pytest.raises(ValueError, match="complex eigenvalues"):
+        s2s.jvp(f, (rotation,), (np.ones((2, 2)),))
+
+
+def test_svd_with_full_matrices_of_a_non_square_matrix_is_an_error():
+    def f(a):
+        u, s, vh = np.linalg.svd(a)
+        return np.sum(u[:, 0] * s[0])
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        s2s.grad(f)(r(3, 4))
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        s2s.jvp(f, (r(4, 3),), (r(4, 3),))
