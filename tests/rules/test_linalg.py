@@ -11,6 +11,7 @@ import pytest
 
 import s2s
 from tests.finite_diff import assert_close, numerical_grad
+from tests.rules.audit import audit
 from tests.rules.harness import case, cotangent, matrix, r, rng, table_tests, tangent_of
 
 
@@ -318,3 +319,45 @@ def test_svd_with_full_matrices_of_a_non_square_matrix_is_an_error():
         s2s.grad(f)(r(3, 4))
     with pytest.raises(ValueError, match="full_matrices=False"):
         s2s.jvp(f, (r(4, 3),), (r(4, 3),))
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
+# Eigen- and singular vectors enter only through what no sign choice changes: v * v,
+# v diag(h(w)) v^T, u diag(h(s)) vh.
+
+def repeated_spectrum():
+    q = np.linalg.qr(r(4, 4))[0]
+    return (q * np.array([1.0, 1.0, 1.0, 3.0])) @ q.T
+
+
+SPECTRAL_EIGH = "w, v = np.linalg.eigh(a{})\nreturn np.sin(w), (v * np.exp(w / 4)[..., None, :]) @ np.swapaxes(v, -1, -2), v * v"
+SPECTRAL_SVD = ("u, s, vh = np.linalg.svd(a{})\n"
+                "return s, (u * np.tanh(s)[..., None, :]) @ vh, u * u, vh * vh")
+
+AUDIT = [
+    audit(np.linalg.eigh, SPECTRAL_EIGH.format(""), a=r(4, 4),
+          note="eigh reads the lower triangle: the upper one has no derivative"),
+    audit(np.linalg.eigh, SPECTRAL_EIGH.format(", UPLO='U'"), a=r(2, 3, 3)),
+    audit(np.linalg.eigh, "w, v = np.linalg.eigh(a)\nreturn np.sum(np.exp(w))",
+          a=repeated_spectrum(),
+          note="a repeated eigenvalue: trace(exp(a)) is smooth there, its eigenvectors are not"),
+    audit(np.linalg.eigvalsh, "np.linalg.eigvalsh(a)", a=r(4, 4)),
+    audit(np.linalg.eigvalsh, "np.linalg.eigvalsh(a, 'U')", a=r(2, 3, 3)),
+    audit(np.linalg.eig, "w, v = np.linalg.eig(a)\nreturn w, v * v", a=real_spectrum(4, 4),
+          note="real eigenvalues; the eigenvectors have unit length"),
+    audit(np.linalg.eig, "w, v = np.linalg.eig(a)\nreturn np.exp(w), np.abs(v)",
+          a=real_spectrum(2, 3, 3)),
+    audit(np.linalg.eigvals, "np.linalg.eigvals(a)", a=real_spectrum(3, 3)),
+    audit(np.linalg.eigvals, "np.sum(np.linalg.eigvals(a) ** 2)", a=real_spectrum(2, 4, 4)),
+    audit(np.linalg.cholesky, "np.linalg.cholesky(a)", a=spd(4, 4) + np.triu(r(4, 4), 1),
+          note="cholesky reads the lower triangle"),
+    audit(np.linalg.cholesky, "np.linalg.cholesky(a, upper=True)", a=spd(2, 3, 3)),
+    audit(np.linalg.svd, SPECTRAL_SVD.format(", full_matrices=False"), a=r(3, 5)),
+    audit(np.linalg.svd, SPECTRAL_SVD.format(", full_matrices=False"), a=r(5, 3)),
+    audit(np.linalg.svd, SPECTRAL_SVD.format(""), a=r(2, 4, 4)),
+    audit(np.linalg.svd, SPECTRAL_SVD.format(", hermitian=True"), a=r(4, 4),
+          note="hermitian=True reads the lower triangle"),
+    audit(np.linalg.svd, "np.linalg.svd(a, compute_uv=False)", a=r(2, 3, 4)),
+    audit(np.linalg.svd, "np.sum(np.linalg.svd(a, compute_uv=False))", a=2.0 * np.eye(3),
+          note="every singular value repeated: the nuclear norm is smooth there"),
+]
