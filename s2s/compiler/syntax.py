@@ -1,34 +1,113 @@
 """Small functions over syntax trees that every stage of the compiler shares.
 
-``walk`` yields every node in ``ast.walk``'s order, at less cost: the transform walks its trees
-many times over (activity, shape classes, dead code), and ``ast.walk`` spends most of its time
-in generators; this one keeps one list. ``copy_tree`` is ``copy.deepcopy`` for syntax trees. ``names_in``, ``loaded_names`` and ``rename_loads``
+``walk`` yields every node in ``ast.walk``'s order, at less cost, except contexts and operators
+(``Load``, ``Add``: no question the passes ask is about them, and they are nearly half of a
+tree's nodes): the transform walks its trees many times over (activity, shape classes, dead
+code), and ``ast.walk`` spends most of its time in generators; this one keeps one list. ``copy_tree`` is ``copy.deepcopy`` for syntax trees. ``names_in``, ``loaded_names`` and ``rename_loads``
 are the questions and the rewrite that the passes ask of names. ``name``, ``const`` and
 ``assign`` build the nodes every pass writes (``assign("y", name("x"))`` is ``y = x``);
-``dotted`` reads ``np.linalg.norm`` back as a string.
+``dotted`` reads ``np.linalg.norm`` back as a string. ``Transformer`` is
+``ast.NodeTransformer`` at a third of the cost, for the passes that rewrite whole functions.
 """
 import ast
 from ast import AST
-from typing import Dict, Iterator, Optional, Set
+from typing import Any, Dict, Iterator, Optional, Set, Tuple
 
 import gast
 
 
+# fields that hold a name, a number, a flag, a context or an operator: walks skip them
+_LEAF_FIELDS = frozenset({"id", "attr", "arg", "kind", "type_comment", "level", "module",
+                          "conversion", "is_async", "simple", "ctx", "op", "ops"})
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def child_fields(cls: type) -> Tuple[str, ...]:
+    """The fields of nodes of class ``cls`` that may hold nodes other than contexts and
+    operators, in ``_fields`` order."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
 def walk(root: AST) -> Iterator[AST]:
-    """Yield ``root`` and all nodes below it, breadth first, like ``ast.walk``."""
+    """Yield ``root`` and all nodes below it but contexts and operators, breadth first, like
+    ``ast.walk``."""
     todo = [root]
     append = todo.append
+    known = _CHILD_FIELDS
     for node in todo:           # the list grows while it is read: that is the queue
         yield node
+        cls = node.__class__
+        fields = known.get(cls) or child_fields(cls)
         attrs = node.__dict__   # a field never set reads as None, as getattr's default
-        for field in node._fields:
+        for field in fields:
             value = attrs.get(field)
+            if value is None:
+                continue
             if type(value) is list:
                 for item in value:
                     if isinstance(item, AST):
                         append(item)
             elif isinstance(value, AST):
                 append(value)
+
+
+class Transformer:
+    """``ast.NodeTransformer``, faster: ``visit`` calls ``visit_<Class>`` or
+    ``generic_visit``, which visits the children and puts back what the visits return (None
+    removes a node, a list replaces one item of a list by several). The method for each
+    node class is looked up once per transformer class, not once per node; as ``walk``,
+    it does not visit contexts and operators."""
+
+    _methods: Dict[type, Any]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def _method(self, node_class: type):
+        method = getattr(type(self), "visit_" + node_class.__name__, None)
+        self._methods[node_class] = method
+        return method
+
+    def visit(self, node: AST):
+        cls = node.__class__
+        methods = self._methods
+        method = methods[cls] if cls in methods else self._method(cls)
+        return self.generic_visit(node) if method is None else method(self, node)
+
+    def generic_visit(self, node: AST) -> AST:
+        methods = self._methods
+        attrs = node.__dict__
+        for field in _CHILD_FIELDS.get(node.__class__) or child_fields(node.__class__):
+            old = attrs.get(field)
+            if old is None:
+                continue
+            if type(old) is list:
+                new = []
+                for item in old:
+                    if isinstance(item, AST):
+                        cls = item.__class__
+                        method = methods[cls] if cls in methods else self._method(cls)
+                        item = self.generic_visit(item) if method is None else method(self, item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, AST):
+                            new.extend(item)
+                            continue
+                    new.append(item)
+                old[:] = new
+            elif isinstance(old, AST):
+                cls = old.__class__
+                method = methods[cls] if cls in methods else self._method(cls)
+                value = self.generic_visit(old) if method is None else method(self, old)
+                if value is None:
+                    delattr(node, field)
+                elif value is not old:
+                    attrs[field] = value
+        return node
 
 
 def copy_tree(node: AST) -> AST:

@@ -316,7 +316,7 @@ def _call_class(node: gast.Call, classes, ctx) -> Any:
     return None
 
 
-class LowerShapeHelpers(ast.NodeTransformer):
+class LowerShapeHelpers(syntax.Transformer):
     """Decides at transform time what the run-time shape helpers would: ``unbroadcast(g, x)``
     becomes ``g`` where shape classes prove g has x's shape, or ``g.sum(axis=0)`` and the
     like where both shapes are known; ``matmul_adjoint_x1/x2`` of known matrix and vector

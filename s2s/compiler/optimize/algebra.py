@@ -106,7 +106,7 @@ def _merge_constants(node) -> Optional[ast.AST]:
     return _product([gast.Constant(value=value, kind=None)] + rest)
 
 
-class _Fold(ast.NodeTransformer):
+class _Fold(syntax.Transformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
 
     def __init__(self, mutated: Set[str] = frozenset()):

@@ -65,7 +65,7 @@ def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
     return out
 
 
-class _ItemLowering(ast.NodeTransformer):
+class _ItemLowering(syntax.Transformer):
     def __init__(self, arrays, classes, ctx):
         self.arrays, self.classes, self.ctx = arrays, classes, ctx
 

@@ -37,7 +37,7 @@ def deeper_first(fn: gast.FunctionDef, classes, ctx: Context) -> None:
                          for n in syntax.walk(node))
         return need(node), operations
 
-    class Reorder(ast.NodeTransformer):
+    class Reorder(syntax.Transformer):
         def visit_BinOp(self, node):
             self.generic_visit(node)
             if isinstance(node.op, gast.Add) and weight(node.right) > weight(node.left) \
