@@ -14,7 +14,8 @@ import ast
 import itertools
 import linecache
 import types
-from typing import Any, Dict, List, Optional
+from ast import AST
+from typing import Any, Dict, List, Optional, Tuple
 
 import gast
 
@@ -26,9 +27,22 @@ _counter = itertools.count(1)
 
 def to_source(fn: gast.FunctionDef) -> str:
     """Readable Python source of a generated function."""
-    tree = gast.gast_to_ast(gast.Module(body=[fn], type_ignores=[]))
-    ast.fix_missing_locations(tree)
+    tree = ast.Module(body=[_to_ast(fn)], type_ignores=[])
     return _unparse(tree).rstrip() + "\n"
+
+
+def _free_names(fn: gast.FunctionDef) -> List[str]:
+    """Names the generated function reads but never binds, in a stable order."""
+    bound = {n.id for n in syntax.walk(fn.args) if isinstance(n, gast.Name)
+             and isinstance(n.ctx, gast.Param)}
+    loads: Dict[str, None] = {}     # in the order of first reads (a list would be searched)
+    for node in syntax.walk(fn):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Store):
+                bound.add(node.id)
+            elif not isinstance(node.ctx, gast.Param):
+                loads.setdefault(node.id, None)
+    return [n for n in loads if n not in bound]
 
 
 def _unparse(tree: ast.AST) -> str:
@@ -39,6 +53,68 @@ def _unparse(tree: ast.AST) -> str:
     return astunparse.unparse(tree)
 
 
+def _to_ast(node: AST) -> ast.AST:
+    """gast to ast, for ``ast.unparse``.
+
+    ``gast.gast_to_ast`` does the same in general, at several times the cost: it looks up
+    its conversion of each node by name and copies positions, which unparsing never reads.
+    Here most nodes keep their class name and fields; a parameter (a gast ``Name``) becomes
+    an ``ast.arg`` and an exception handler's name a string.
+    """
+    cls = node.__class__
+    if cls is gast.Name:
+        return ast.Name(id=node.id, ctx=_to_ast(node.ctx))
+    if cls is gast.arguments:
+        return ast.arguments(
+            posonlyargs=[_arg(a) for a in node.posonlyargs], args=[_arg(a) for a in node.args],
+            vararg=_arg(node.vararg), kwonlyargs=[_arg(a) for a in node.kwonlyargs],
+            kw_defaults=[_optional(d) for d in node.kw_defaults], kwarg=_arg(node.kwarg),
+            defaults=[_to_ast(d) for d in node.defaults])
+    if cls is gast.ExceptHandler:
+        return ast.ExceptHandler(type=_optional(node.type),
+                                 name=node.name.id if node.name is not None else None,
+                                 body=[_to_ast(s) for s in node.body])
+    target, fields = _TARGETS.get(cls) or _target(cls)
+    if not fields:
+        return target
+    given = node.__dict__
+    new = target.__new__(target)
+    attrs = new.__dict__
+    for field in fields:
+        value = given.get(field)
+        if type(value) is list:
+            value = [_to_ast(v) if isinstance(v, AST) else v for v in value]
+        elif isinstance(value, AST):
+            value = _to_ast(value)
+        attrs[field] = value
+    if "type_comment" in attrs:
+        attrs["lineno"] = 0     # unparsing looks a type comment up by line number
+    return new
+
+
+def _optional(node: Optional[AST]) -> Optional[ast.AST]:
+    return None if node is None else _to_ast(node)
+
+
+def _arg(node: Optional[gast.Name]) -> Optional[ast.arg]:
+    if node is None:
+        return None
+    return ast.arg(arg=node.id, annotation=_optional(node.annotation),
+                   type_comment=node.type_comment, lineno=0)
+
+
+_TARGETS: Dict[type, Tuple[Any, Tuple[str, ...]]] = {}
+
+
+def _target(cls: type) -> Tuple[Any, Tuple[str, ...]]:
+    """The ast class of gast nodes of class ``cls`` and the fields to copy; a node without
+    fields (``Load``, ``Add``, ``Pass``) maps to one shared ast instance: unparsing only
+    reads it."""
+    target = getattr(ast, cls.__name__)
+    _TARGETS[cls] = (target(), ()) if not target._fields else (target, target._fields)
+    return _TARGETS[cls]
+
+
 def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, Any],
                      docstring: Optional[str] = None) -> types.FunctionType:
     """Compile ``fn`` in the user's globals, with user closure cells and injected values."""
@@ -46,7 +122,7 @@ def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, A
         fn.body.insert(0, gast.Expr(value=gast.Constant(value=docstring, kind=None)))
     text = to_source(fn)
     user_cells = source.closure
-    free = _free_names(text, fn.name)
+    free = _free_names(fn)
     cell_names = [n for n in free if n in injected or n in user_cells]
     filename = f"<s2s {fn.name} of {source.name} #{next(_counter)}>"
     if cell_names:
@@ -74,21 +150,6 @@ def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, A
     linecache.cache[filename] = (len(shown), None, lines, filename)
     func.__s2s_source__ = text
     return func
-
-
-def _free_names(text: str, fname: str) -> List[str]:
-    """Names the generated function reads but never binds, in a stable order."""
-    tree = ast.parse(text)
-    fn = tree.body[0]
-    bound = {a.arg for a in syntax.walk(fn.args) if isinstance(a, ast.arg)}
-    loads: Dict[str, None] = {}     # in the order of first reads (a list would be searched)
-    for node in syntax.walk(fn):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store):
-                bound.add(node.id)
-            else:
-                loads.setdefault(node.id, None)
-    return [n for n in loads if n not in bound]
 
 
 def _find_code(code: types.CodeType, fname: str) -> types.CodeType:
