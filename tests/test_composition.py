@@ -255,3 +255,71 @@ def test_a_function_made_from_differentiated_values_is_named_first(fn, mode):
         else:
             s2s.vjp(fn, 0.3, 2.0)[1](1.0)
     assert info.value.lineno == fn.__code__.co_firstlineno + 1
+
+
+# -- second order of the rules: every composition of modes on one primitive ---------------------
+IDX = np.array([0, 2, 2, 5])
+
+def max_axis(x):
+    return np.max(np.reshape(x, (2, 3)) ** 2, axis=1)
+
+
+def min_all(x):
+    return np.min(np.sin(x))
+
+
+def max_method(x):
+    return np.reshape(x, (3, 2)).max(axis=0) * x[:2]
+
+
+def linspace_ends(x):
+    return np.linspace(x[0], x[1] ** 2, 4) * x[2]
+
+
+def fancy_index(x):
+    return np.sin(x[IDX]) * x[IDX]
+
+
+def nested_array(x):
+    return np.array([[x[0], x[1] * x[2]], [x[3], np.tanh(x[4])]]) * x[5]
+
+
+def mean_axis(x):
+    return np.mean(np.reshape(x, (2, 3)) ** 3, axis=0)
+
+
+SECOND_ORDER = [max_axis, min_all, max_method, linspace_ends, fancy_index, nested_array,
+                mean_axis]
+
+
+def second_order_oracle(f, x, c, a, b, step=1e-4):
+    """a^T H b for g(x) = sum(c * f(x)), by central differences of central differences."""
+    def g(point):
+        return np.sum(c * f(point))
+    return (g(x + step * a + step * b) - g(x + step * a - step * b)
+            - g(x - step * a + step * b) + g(x - step * a - step * b)) / (4 * step * step)
+
+
+@pytest.mark.parametrize("order", ["jvp of jvp", "vjp of jvp", "jvp of vjp", "vjp of vjp"])
+@pytest.mark.parametrize("f", SECOND_ORDER, ids=lambda f: f.__name__)
+def test_second_order_of_rules(f, order):
+    rng = np.random.default_rng(len(f.__name__))
+    x, a, b = (rng.uniform(-1.0, 1.0, 6) for _ in range(3))
+    c = rng.uniform(-1.0, 1.0, np.shape(f(x)))
+
+    def along(x, a):                    # <c, J a>: first order by forward mode
+        return np.sum(c * s2s.jvp(f, (x,), (a,))[1])
+
+    def gradient(x):                    # J^T c: first order by reverse mode
+        out, pullback = s2s.vjp(f, x)
+        return pullback(c)[0]
+
+    if order == "jvp of jvp":
+        got = s2s.jvp(along, (x, a), (b, np.zeros(6)))[1]
+    elif order == "vjp of jvp":
+        got = np.vdot(s2s.vjp(along, x, a)[1](1.0)[0], b)
+    elif order == "jvp of vjp":
+        got = np.vdot(s2s.jvp(gradient, (x,), (b,))[1], a)
+    else:
+        got = np.vdot(s2s.vjp(gradient, x)[1](a)[0], b)
+    assert np.isclose(got, second_order_oracle(f, x, c, a, b), rtol=1e-5, atol=1e-6)

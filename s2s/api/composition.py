@@ -202,4 +202,4 @@ def _register() -> None:
 
 _register()
 # its cotangent is a pytree: the pullback's is a dict by input name
-vjp.__s2s_returns_functions__ = True
+vjp.__s2s_pytree_result__ = True

@@ -292,6 +292,10 @@ def unpack_like(g, obj):
     return match_dtype(g, obj)
 
 
+# nested lists for nested lists: reverse mode adds into its items as pytrees
+unpack_like.__s2s_pytree_result__ = True
+
+
 def untile(g, x, reps):
     """Cotangent of ``x`` for ``np.tile(x, reps)``: the sum of ``g`` over all the tiles."""
     shape = np.shape(x)

@@ -28,7 +28,8 @@ linear(np.ndarray.repeat, through=np.repeat)
 def max(self, axis=None, *, keepdims=False):
     # tied extrema share evenly, as in the reverse rule
     hits = self == restore_reduced_axes(result, self, axis, keepdims)
-    dresult = np.mean(dself, axis=axis, keepdims=keepdims, where=hits)
+    dresult = (np.sum(dself * hits, axis=axis, keepdims=keepdims)
+               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=result.dtype))
 
 
 @tangent(np.ndarray.prod)

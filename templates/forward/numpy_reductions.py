@@ -39,7 +39,9 @@ def prod(a, axis=None, dtype=None, *, keepdims=False):
 @tangent(np.max, np.min, np.amax, np.amin)
 def max(a, axis=None, *, keepdims=False):
     hits = a == restore_reduced_axes(result, a, axis, keepdims)
-    dresult = np.mean(da, axis=axis, keepdims=keepdims, where=hits)
+    # the mean of the tangents over the tied extrema (sums: differentiable again)
+    dresult = (np.sum(da * hits, axis=axis, keepdims=keepdims)
+               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=result.dtype))
 
 
 @tangent(np.var)

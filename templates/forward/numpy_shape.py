@@ -97,7 +97,7 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
 
 
 @tangent(np.linspace)
-def linspace(start, stop, num=50, endpoint=True):
+def linspace(start, stop, num=50, endpoint=True, dtype=None):
     # result[i] = start + t[i] * (stop - start), with t running from 0 to 1 along axis 0
     steps = np.linspace(0.0, 1.0, num, endpoint=endpoint, dtype=result.dtype)
     t = np.reshape(steps, (-1,) + (1,) * (np.ndim(result) - 1))

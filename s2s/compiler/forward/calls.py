@@ -158,6 +158,9 @@ def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
             f"dresult = dx * ...", cls=MissingRuleError,
             message=f"s2s has no forward-mode rule for {label} "
                     f"({getattr(fn, '__module__', None) or 'builtin'}.{label})")
+    operands = list(args) + list(keywords.values())
+    if not any(isinstance(a, gast.Starred) or state.has_tangent(a) for a in operands):
+        return None     # no operand carries a tangent, whatever the rule's signature takes
     template = template_of(rule)
     bound = bind_call(template, args, keywords)
     if bound is None:

@@ -54,6 +54,25 @@ from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
 
+class _BufferUpdates(ast.NodeTransformer):
+    """Generated code differentiated again adds into a cotangent buffer in place; reverse
+    mode follows it as the assignment of the buffer ``add_at`` returns:
+
+        add_at(dx, rows, g)     ->      dx = add_at(dx, rows, g)
+    """
+
+    def __init__(self, state: ReverseState):
+        self.state = state
+
+    def visit_Expr(self, stmt: gast.Expr) -> ast.AST:
+        call = stmt.value
+        if (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
+                and isinstance(call.args[0], gast.Name)
+                and self.state.resolver.resolve(call.func) is runtime.add_at):
+            return ast.copy_location(assign(call.args[0].id, call), stmt)
+        return stmt
+
+
 class ReverseBuilder:
     """Builds the gradient function of one user function."""
 
@@ -90,6 +109,7 @@ class ReverseBuilder:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
         normalized = canonicalize(normalize(state.source, fn, state.namer), state.namer)
         primal_temps = state.primal_temps = set(state.namer.made)
+        _BufferUpdates(state).visit(normalized)
         body = rename_reassigned(normalized.body, params, state.namer)
         *primal, ret = body
         out_names, value_node = outputs.output_names(state, ret)

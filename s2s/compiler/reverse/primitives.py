@@ -86,6 +86,8 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
     if rule is None:
         raise state.source.error(stmt, f"the operation {getattr(fn, '__name__', fn)}",
                                  "no rule is registered for it", cls=MissingRuleError)
+    if not any(has_active(a, state.active) for a in list(args) + list(keywords.values())):
+        return []       # no operand is active, whatever the rule's signature takes
     template = template_of(rule)
     bound = bind_call(template, args, keywords)
     if bound is None:

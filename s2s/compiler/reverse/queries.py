@@ -90,8 +90,8 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
             maybe = (isinstance(v, (gast.Tuple, gast.List, gast.Dict))
                      or isinstance(v, gast.Call) and (
                          call_kind(state, v) in ("static", "dynamic")
-                         # a primitive whose result holds functions (s2s.vjp's pullback)
-                         or getattr(state.callee(v), "__s2s_returns_functions__", False))
+                         # a primitive whose result holds containers or functions
+                         or getattr(state.callee(v), "__s2s_pytree_result__", False))
                      or isinstance(v, gast.Name) and v.id in trees
                      or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
                      and v.value.id in trees)
