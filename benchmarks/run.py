@@ -147,9 +147,8 @@ def make_jax(workload: Workload, args: tuple, jit: bool) -> Optional[Callable[[]
 
 def prepare(workload: Workload, contender: str, args: tuple,
             expected: List[np.ndarray]) -> Union[Callable[[], Any], Problem]:
-    """A warm, checked thunk that computes the contender's gradient, or why there is none."""
-    if contender in workload.skip:
-        return Problem("skipped", workload.skip[contender])
+    """A warm, checked thunk that computes the contender's gradient, or why there is none
+    (a contender that is not installed is n/a, without the note on why it is skipped)."""
     makers = {"s2s": lambda: make_s2s(workload, args),
               "autograd": lambda: make_autograd(workload, args),
               "JAX": lambda: make_jax(workload, args, jit=False),
@@ -158,6 +157,8 @@ def prepare(workload: Workload, contender: str, args: tuple,
         thunk = makers[contender]()
         if thunk is None:
             return Problem("n/a", "")
+        if contender in workload.skip:      # made (jax.jit compiles lazily), never run
+            return Problem("skipped", workload.skip[contender])
         got = checks.as_arrays(thunk(), workload)   # compiles, traces or jits: not timed
     except Exception as error:                      # the run goes on whatever a tool raises
         return Problem("error", f"error: {first_line(error)}")

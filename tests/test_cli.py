@@ -10,83 +10,18 @@ writes marker files and raises at import: converting must never run it.
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import s2s as s2s_api
+from cli_helpers import ROOT, importable, run_isolated, s2s
 from finite_diff import assert_close, numerical_grad
 
-ROOT = Path(__file__).resolve().parent.parent
 INPUTS = Path(__file__).resolve().parent / "cli_inputs"
-NUMPY_SITE = str(Path(np.__file__).resolve().parent.parent)
-
-
-def s2s(*args: str, cwd: Path, hashseed: str = "0", path: str = "") -> subprocess.CompletedProcess:
-    """Run ``python -m s2s ARGS`` in ``cwd`` (``path``: more folders for PYTHONPATH)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), path) if p),
-               PYTHONHASHSEED=hashseed)
-    return subprocess.run([sys.executable, "-m", "s2s", *args], cwd=str(cwd), env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=120)
-
-
-# A fresh interpreter without s2s: only the standard library and NumPy's site folder.
-ISOLATED = r"""
-import importlib.util, json, sys
-sys.path.append(sys.argv[1])
-try:
-    import s2s
-except ImportError:
-    pass
-else:
-    raise SystemExit("s2s is importable in the isolated interpreter")
-import numpy as np
-
-def plain(value):
-    if isinstance(value, (tuple, list)):
-        return [plain(v) for v in value]
-    return np.asarray(value, dtype=float).tolist()
-
-results = []
-for i, (path, name, args) in enumerate(json.loads(sys.argv[2])):
-    spec = importlib.util.spec_from_file_location(f"converted_{i}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    args = [np.array(a) if isinstance(a, list) else a for a in args]
-    results.append(plain(getattr(module, name)(*args)))
-assert not any(m == "s2s" or m.startswith("s2s.") for m in sys.modules)
-print(json.dumps(results))
-"""
-
-
-def run_isolated(cases: list, cwd: Path) -> list:
-    proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", ISOLATED, NUMPY_SITE,
-                           json.dumps(cases)], cwd=str(cwd), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
-@contextmanager
-def importable(folder: Path):
-    """Import original modules from ``folder``; forget them afterwards."""
-    before = set(sys.modules)
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-        for name in set(sys.modules) - before:
-            del sys.modules[name]
 
 
 def copy_inputs(target: Path) -> Path:
@@ -241,7 +176,8 @@ def test_unresolvable_name_is_reported_and_the_good_functions_are_written(work):
                         "running broken.py")
     assert "    return np.sum(MODEL * x)" in lines
     assert "                  ^" in lines
-    assert any("hint: 'MODEL' is set at line 4 by `MODEL = np.ones(3)" in l for l in lines)
+    assert any("""hint: 'MODEL' is set at line 4 by `MODEL = np.load("model.npy")""" in l
+               for l in lines)
     text = (work / "bad" / "broken_grad.py").read_text()
     assert "def grad_good(x):" in text and "def grad_also_good(x):" in text
     assert "uses_model" not in text

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from s2s import __version__
+from s2s.convert import examples
 from s2s.convert.check import run_check
 from s2s.convert.transform import Options, StaticTransformer
 from s2s.convert.writer import ModuleWriter
@@ -45,10 +46,17 @@ examples:
 
 --grad-position SPEC: an int (one gradient), ints with commas (a tuple of gradients: 0,1 or
   1,), or per function: "f:0,1;g:1" (functions not named use 0).
---example SPEC, for --check: "FUNCTION: NAME=VALUE, ...". VALUE () is a Python float, a
-  tuple of ints such as (3,) or (2, 3) a float64 array of that shape (entries drawn uniformly
-  from [0.5, 1.5]), any other literal (3, 0.5, True) is passed as it is. Parameters left out
-  are floats, or keep their default values.
+--example SPEC, for --check: "FUNCTION: NAME=VALUE, ...". VALUE: a tuple of ints such as
+  (3,) or (5, 3) is a float64 array of that shape (entries drawn from [0.5, 1.5]) and () a
+  float; a number (0.5, 4) or other literal is passed as it is; int[0, 2, 1] and
+  float[[1, 2], [3, 4]] are arrays of that dtype, [0.5, 1.5] an array as NumPy reads it;
+  tuples, lists and dicts of these are pytrees: params={"w": (3, 4), "b": (4,)}.
+  Parameters left out keep their default values, or are floats.
+  Without --example, --check infers one from a call of the function in the module (its
+  __main__ block or main()) whose arguments are known without running it, or from shape
+  comments beside annotated parameters (x: np.ndarray,  # (5, 3)); else it tries floats,
+  and a function that does not run on them is reported "not checked (no example)", which
+  is not a failure.
 
 The input modules are read, never imported: only their imports of installed packages run.
 Top-level defs are compiled one by one; top-level constants must be literals. --check does
@@ -97,8 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--check", action="store_true",
                          help="import each output and compare it with finite differences "
                               "of the original functions (runs the input modules)")
-    convert.add_argument("--example", action="append", default=[], metavar="SPEC",
-                         help='input shapes for --check: "f: x=(3,), y=()"')
     convert.set_defaults(run=run_convert)
 
     show = commands.add_parser(
@@ -121,6 +127,9 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
                              "gradients) as s2s.value_and_grad does, instead of grad_f")
     parser.add_argument("--grad-position", default="0", metavar="SPEC",
                         help='differentiated arguments: 0 (default), 0,1 or "f:0,1;g:1"')
+    parser.add_argument("--example", action="append", default=[], metavar="SPEC",
+                        help='example arguments, for --check and to show pytree arguments: '
+                             '"f: x=(5, 3), t=0.5, params={\'w\': (3, 4)}"')
 
 
 def parse_positions(spec: str) -> Tuple[Any, Dict[str, Any]]:
@@ -151,21 +160,20 @@ def parse_positions(spec: str) -> Tuple[Any, Dict[str, Any]]:
 
 
 def parse_example(spec: str) -> Tuple[str, Dict[str, Any]]:
-    """``"f: x=(3,), y=()"`` -> ("f", {"x": (3,), "y": ()})."""
+    """``"f: x=(3,), t=0.5"`` -> ("f", {"x": {"shape": [3]}, "t": {"value": 0.5}}): the
+    function and its example's specs (``s2s.convert.examples``)."""
     name, colon, rest = spec.partition(":")
     name = name.strip()
     if not colon or not name.isidentifier():
         raise UsageError(f"--example '{spec}': expected 'FUNCTION: NAME=VALUE, ...'")
     try:
         call = ast.parse(f"_({rest})", mode="eval").body
-        if call.args:
+        if call.args or any(k.arg is None for k in call.keywords):
             raise ValueError("arguments must be named")
-        values = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-        if None in values:
-            raise ValueError("arguments must be named")
+        values = {k.arg: examples.parse_value(k.value) for k in call.keywords}
     except (SyntaxError, ValueError) as exc:
         raise UsageError(f"--example '{spec}': {exc}; expected NAME=VALUE pairs such as "
-                         f"x=(3,), y=(), n=4") from None
+                         f"x=(5, 3), t=0.5, n=4, labels=int[0, 2, 1]") from None
     return name, values
 
 
@@ -248,7 +256,7 @@ def _plan(args) -> List[Job]:
 
 def run_convert(args, argv: List[str]) -> int:
     default, named = parse_positions(args.grad_position)
-    examples = dict(parse_example(spec) for spec in args.example)
+    given = dict(parse_example(spec) for spec in args.example)
     wanted = [n.strip() for item in args.function for n in item.split(",") if n.strip()]
     jobs = _plan(args)
 
@@ -265,7 +273,7 @@ def run_convert(args, argv: List[str]) -> int:
         job.names = [n for n in defs if n in wanted] if wanted else defs
     known = {n for job in jobs if job.module is not None for n in job.module.defs}
     for what, names in (("--function", wanted), ("--grad-position", named),
-                        ("--example", examples)):
+                        ("--example", given)):
         missing = [n for n in names if n not in known]
         if missing and not failed:
             raise UsageError(f"{what} names {', '.join(missing)}, which "
@@ -277,18 +285,25 @@ def run_convert(args, argv: List[str]) -> int:
     for job in jobs:
         if job.module is None:
             continue
-        result = _convert_module(job, args, default, named, command, explicit=bool(wanted))
+        result = _convert_module(job, args, default, named, given, command,
+                                 explicit=bool(wanted))
         failed |= result is None or result[1]
         if result is not None and result[0]:
             written.append((job, result[0]))
     if args.check and written:
         for job, converted in written:
-            if not run_check(job.output, job.path, converted, examples):
+            chosen = {}
+            for c in converted:
+                if c.function in given:
+                    chosen[c.function] = (given[c.function], "--example")
+                else:
+                    chosen[c.function] = examples.infer(job.module, c.function)
+            if not run_check(job.output, job.path, converted, chosen):
                 failed = True
     return 1 if failed else 0
 
 
-def _convert_module(job: Job, args, default, named, command: str, explicit: bool):
+def _convert_module(job: Job, args, default, named, given, command: str, explicit: bool):
     """Convert the chosen functions of one module and write the output; returns
     (converted functions, whether any failed), or None when the output could not be written."""
     module = job.module
@@ -308,7 +323,7 @@ def _convert_module(job: Job, args, default, named, command: str, explicit: bool
             print(f"{job.path}: note: skipped {name} (it takes no arguments)", file=sys.stderr)
             continue
         try:
-            writer.add(transformer.transform(fn, named.get(name, default)))
+            writer.add(transformer.transform(fn, named.get(name, default), given.get(name)))
         except S2SError as exc:
             _report(_located(exc, module, name), job.path, job.path, function=name)
             failed = True
@@ -359,8 +374,10 @@ def run_show(args, argv: List[str]) -> int:
     options = Options(mode=args.mode, with_value=args.with_value)
     writer = ModuleWriter(options, _display(job))
     try:
+        given = dict(parse_example(spec) for spec in args.example)
         writer.add(StaticTransformer(options).transform(module.functions[name],
-                                                        named.get(name, default)))
+                                                        named.get(name, default),
+                                                        given.get(name)))
     except S2SError as exc:
         _report(_located(exc, module, name), path, path, function=name)
         return 1

@@ -9,7 +9,8 @@ in which the module's functions can be transformed:
   source the same way, recursively, and never imported;
 - each top-level ``def`` is compiled on its own (decorators and annotations dropped, default
   values only literals or names already resolved), with the namespace as its globals;
-- top-level constants are read with ``ast.literal_eval``;
+- top-level constants are literals, or pure NumPy calls on literals (``SCALE = np.sqrt(2.0)``),
+  evaluated by ``s2s.convert.constants``;
 - everything else (``net = Net()``, names bound under ``if``/``try``/``for``, ``X += 1``) is
   left unresolved, with the line that bound it, so that a function that needs it gets an
   error pointing at the use, saying why.
@@ -38,6 +39,7 @@ from typing import Dict, List, Optional, Tuple
 
 import gast
 
+from s2s.convert.constants import NotConstant, evaluate
 from s2s.errors import S2SError, SourceUnavailableError
 
 
@@ -98,8 +100,8 @@ class StaticModule:
         return self.error(
             use, f"s2s cannot resolve '{name}' without running {where}",
             f"'{name}' is set at line {info.lineno} by `{line}`: {info.why}. Static reading "
-            f"only runs imports, defs and literal constants; pass '{name}' as an argument "
-            f"or make it a literal constant", function)
+            f"only runs imports, defs, literal constants and pure NumPy calls on them; pass "
+            f"'{name}' as an argument or make it a literal constant", function)
 
 
 def static_module_of(obj) -> Optional[StaticModule]:
@@ -190,11 +192,17 @@ class StaticReader:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         if stmt.value is None:                    # `x: int` binds nothing
             return
+        why_not = "its value is not a literal"
         try:
             value = ast.literal_eval(stmt.value)
             literal = True
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            value, literal = None, False
+            try:
+                value, literal = evaluate(stmt.value, module.namespace), True
+            except NotConstant as exc:
+                value, literal = None, False
+                why_not = (f"its value is neither a literal nor a pure NumPy call on "
+                           f"literals ({exc})")
         for target in targets:
             if literal and isinstance(target, ast.Name):
                 self._bind(module, target.id, value, stmt)
@@ -204,8 +212,7 @@ class StaticReader:
                 for element, item in zip(target.elts, value):
                     self._bind(module, element.id, item, stmt)
             else:
-                why = ("its value is not a literal" if isinstance(target, ast.Name)
-                       else "it is updated in place")
+                why = why_not if isinstance(target, ast.Name) else "it is updated in place"
                 for name in _target_names(target):
                     self._unset(module, name, stmt, why)
 

@@ -18,6 +18,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple, Union
 
+import gast
+
 from s2s import rules
 from s2s.compiler import pipeline
 from s2s.compiler.forward.builder import ForwardBuilder
@@ -25,6 +27,7 @@ from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.reverse.builder import ReverseBuilder
 from s2s.compiler.reverse.nodes import parameter_names
 from s2s.convert.comments import mark_adjoint_lines
+from s2s.convert.examples import is_tree
 from s2s.convert.static import check_reads
 from s2s.errors import S2SError
 
@@ -56,6 +59,7 @@ class Generated:
         self.injected: Dict[str, Any] = {}
         self.source: Optional[Source] = None
         self.tangents: Tuple[str, ...] = ()
+        self.trees: Tuple[str, ...] = ()    # differentiated parameters that are pytrees
 
     @property
     def public(self) -> bool:
@@ -80,8 +84,11 @@ class StaticTransformer:
         self.options = options
         self.units: Dict[tuple, Generated] = {}
 
-    def transform(self, fn: types.FunctionType, positions: Positions) -> Generated:
-        """``grad_f`` (reverse) or ``jvp_f`` (forward) of ``fn`` for ``positions``."""
+    def transform(self, fn: types.FunctionType, positions: Positions,
+                  example: Optional[Dict[str, dict]] = None) -> Generated:
+        """``grad_f`` (reverse) or ``jvp_f`` (forward) of ``fn`` for ``positions``;
+        ``example``: the specs of ``--example`` (``s2s.convert.examples``), which say which
+        differentiated arguments are pytrees."""
         rules.load_builtin_rules()
         source = parse_function(fn)
         params = parameter_names(source.node)
@@ -99,6 +106,13 @@ class StaticTransformer:
         else:
             kind = "value_and_grad" if self.options.with_value else "grad"
         unit = Generated(fn, kind, wrt, single)
+        unit.trees = _tree_params(source, wrt, example or {})
+        if unit.trees and kind == "jvp":
+            raise source.error(
+                source.node, "pytree argument", f"convert '{fn.__name__}' in reverse mode, or "
+                f"pass the arrays of {', '.join(unit.trees)} as arguments of their own",
+                message=f"s2s convert --mode forward does not take pytree arguments "
+                        f"({', '.join(unit.trees)} of '{fn.__name__}')")
         self._build(unit, source)
         return unit
 
@@ -122,6 +136,7 @@ class StaticTransformer:
         if unit.kind in _REVERSE_MODES:
             builder = ReverseBuilder(
                 source, unit.wrt, single=unit.single, mode=_REVERSE_MODES[unit.kind],
+                tree_params=unit.trees,
                 callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
                 call_vjp=pipeline.call_vjp, on_adjoint_block=mark_adjoint_lines)
         else:
@@ -134,3 +149,13 @@ class StaticTransformer:
         unit.source = source
         if unit.kind in ("jvp", "jvp_callee"):
             unit.tangents = tuple(builder.tangents[p] for p in unit.wrt)
+
+
+def _tree_params(source: Source, wrt: Tuple[str, ...], example: Dict[str, dict]
+                 ) -> Tuple[str, ...]:
+    """The differentiated parameters that are pytrees: the example shows a tuple, list or
+    dict, or the function indexes them with a string (``params["w1"]``: a dict)."""
+    keyed = {node.value.id for node in gast.walk(source.node)
+             if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+             and isinstance(node.slice, gast.Constant) and isinstance(node.slice.value, str)}
+    return tuple(p for p in wrt if p in keyed or p in example and is_tree(example[p]))

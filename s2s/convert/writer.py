@@ -33,6 +33,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import numpy as np
+
 from s2s.compiler.codegen import to_source
 from s2s.compiler import pipeline
 from s2s.compiler.frontend.parse import MISSING
@@ -335,18 +337,43 @@ class ModuleWriter:
 
     def _assigned(self, module, name, value, stmt) -> Any:
         if isinstance(module, StaticModule):
-            if not isinstance(value, _LITERALS + (tuple, list, dict, set, frozenset)):
+            computed = isinstance(value, (np.ndarray, np.generic))    # SCALE = np.sqrt(2.0)
+            if not computed and not isinstance(value, _LITERALS + (tuple, list, dict, set,
+                                                                   frozenset)):
                 return self._reference(value, name)
             out = self._claim(name, ("global", module.path, name))
             text = None
             if isinstance(stmt, ast.AnnAssign) or len(stmt.targets) == 1 \
                     and isinstance(stmt.targets[0], ast.Name):
                 text = ast.get_source_segment(module.text, stmt.value)
+                reads = {n.id: n for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+                if reads and text is not None:      # SCALE = np.sqrt(2.0): names rewritten
+                    self.where.append((module.path, stmt, name))
+                    try:
+                        mapping = {n: self._global(module, n, use) for n, use in reads.items()}
+                    finally:
+                        self.where.pop()
+                    node = _Rewriter(self, mapping, real_lines=True).visit(
+                        copy.deepcopy(stmt.value))
+                    text = ast.unparse(node)
             if text is None or "\n" in text:
-                text = repr(value)
+                text = self._value_text(value)
             self.constants.append(f"{out} = {text}")
             return ast.Name(out, ast.Load())
         return self._copy(module, name, stmt)        # an s2s module-level value
+
+    def _value_text(self, value: Any) -> str:
+        """Source for a constant value: its repr, or a NumPy call for NumPy values."""
+        if isinstance(value, (np.ndarray, np.generic)):
+            numpy = self._import_module("numpy", None).id
+            if isinstance(value, np.generic):
+                return f"{numpy}.{type(value).__name__}({value.item()!r})"
+            return f"{numpy}.array({value.tolist()!r}, dtype={numpy}.{value.dtype.name})"
+        if isinstance(value, (tuple, list)) and any(isinstance(v, (np.ndarray, np.generic))
+                                                    for v in value):
+            items = ", ".join(self._value_text(v) for v in value)
+            return f"({items},)" if isinstance(value, tuple) else f"[{items}]"
+        return repr(value)
 
     def _copy(self, module, name: str, stmt: ast.stmt) -> ast.Name:
         """Copy a top-level def (or, from s2s, an assignment) with what it references."""
