@@ -96,8 +96,9 @@ def reverse_loop(state: ReverseState, loop, reverse_block: Callable) -> List[ast
     pre += [assign(state.cotangent(v), state.call_helper("own", runtime.own,
                                                          [name(state.cotangent(v)), name(v)]))
             for v in sorted((entry[1] & before[0]) - before[1])]
+    after = saves.restore_rebound(state, loop)
     if not _has_code(body):
-        return pre
+        return pre + after
     if info.kind == "range":
         header = gast.For(target=copy.deepcopy(loop.target),
                           iter=gast.Call(func=name(state.bind_free("reversed", reversed)),
@@ -113,7 +114,7 @@ def reverse_loop(state: ReverseState, loop, reverse_block: Callable) -> List[ast
         else:
             it, target = steps_range, name("_", gast.Store())
         header = gast.For(target=target, iter=it, body=body, orelse=[], type_comment=None)
-    return pre + [header]
+    return pre + [header] + after
 
 
 def _copied_in(state: ReverseState, body) -> Set[str]:

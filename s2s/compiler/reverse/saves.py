@@ -53,13 +53,17 @@ def plan_saves(state: ReverseState, primal: List[ast.AST], params) -> Set[str]:
             elif isinstance(stmt, (gast.For, gast.While)):
                 inner = stored_in(stmt.body)
                 targets = stored_names(getattr(stmt, "target", None))
+                info = state.loops.get(id(stmt))
+                if info is not None:
+                    info.rebound = sorted(targets & may)
+                    state.maybe_unbound |= targets & may - must
                 walk(stmt.body, may | inner | targets, must | targets)
                 may = may | inner | targets
         return may, must
     walk(primal, set(params), set(params))
     loop_targets = set()
     for info in state.loops.values():
-        loop_targets |= set(info.targets)
+        loop_targets |= set(info.targets) | set(info.rebound)
     return {n for _, n in state.overwrites} | loop_targets
 
 
@@ -103,6 +107,8 @@ def _insert_pushes(state: ReverseState, stmts):
             if info is not None and info.kind == "counter":
                 saves = [_push(state, n) for n in info.targets if n in state.restores]
                 stmt.body = stmt.body[:1] + saves + stmt.body[1:]
+            if info is not None:
+                out += [_push(state, n) for n in info.rebound if n in state.restores]
         out.append(stmt)
     return out
 
@@ -134,6 +140,12 @@ def pop(state: ReverseState, var: str) -> ast.AST:
     """``var_stack.pop()``: the value saved last."""
     return gast.Call(func=gast.Attribute(value=name(stack_of(state, var)), attr="pop",
                                          ctx=gast.Load()), args=[], keywords=[])
+
+
+def restore_rebound(state: ReverseState, loop) -> List[ast.AST]:
+    """Pops that give a loop's targets back the values they had before the loop."""
+    info = state.loops[id(loop)]
+    return [assign(n, pop(state, n)) for n in reversed(info.rebound) if n in state.restores]
 
 
 def restore_after(state: ReverseState, stmt) -> List[ast.AST]:

@@ -32,6 +32,9 @@ class Loop:
     sources: List[Tuple[str, str, str]] = field(default_factory=list)
     # (target name, iterable name, 'forward' | 'reversed'): target = iterable[index]
     targets: List[str] = field(default_factory=list)
+    # targets that may hold a value before the loop: saved before it, restored after its
+    # reversed loop (the reversed loop leaves them at their first iteration's value)
+    rebound: List[str] = field(default_factory=list)
     # int temporaries of a range loop recomputed from its counter instead of saved
     recompute: List[ast.AST] = field(default_factory=list)
 

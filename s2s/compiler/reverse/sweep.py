@@ -237,14 +237,20 @@ class AdjointSweep:
         if isinstance(value, (gast.Tuple, gast.List)):
             out = []
             for i, e in enumerate(value.elts):
-                if isinstance(e, gast.Name):
-                    out += cotangents.contribute(state, e.id, item_of(dresult, const(i)))
+                if isinstance(e, gast.Starred) and has_active(e.value, state.active):
+                    raise state.source.error(e, "a starred item of a differentiated list "
+                                                "or tuple", "join them with + instead")
+                # nested literals ([(a, b), (c, d)]) route their items' cotangents too
+                out += cotangents.contribute_to_operand(state, e, item_of(dresult, const(i)))
             return out
         if isinstance(value, gast.Dict):
             out = []
             for k, v in zip(value.keys, value.values):
-                if k is not None and isinstance(v, gast.Name):
-                    out += cotangents.contribute(state, v.id, item_of(dresult, k))
+                if k is None and has_active(v, state.active):
+                    raise state.source.error(v, "a ** item of a differentiated dict",
+                                             "set its items one by one instead")
+                if k is not None:
+                    out += cotangents.contribute_to_operand(state, v, item_of(dresult, k))
             return out
         if isinstance(value, gast.Lambda):
             return calls.closure_adjoint(state, free_names(value), dresult)
