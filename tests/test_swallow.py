@@ -280,7 +280,7 @@ ZERO_DERIVATIVE = {
     builtins.isinstance: lambda x: isinstance(x[0], float), builtins.type: lambda x: type(x[0]),
     builtins.range: NO_FLOAT, builtins.ord: NO_FLOAT, builtins.chr: NO_FLOAT,
     math.factorial: NO_FLOAT, math.gcd: NO_FLOAT, math.comb: NO_FLOAT, math.perm: NO_FLOAT,
-    math.isqrt: NO_FLOAT,
+    math.isqrt: NO_FLOAT, dict.keys: NO_FLOAT,
 }
 
 

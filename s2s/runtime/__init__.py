@@ -11,6 +11,8 @@ import types as _types
 
 import numpy as np
 
+from s2s.runtime.numpy_helpers import match_dtype
+
 _ndarray = np.ndarray
 _generic = np.generic
 
@@ -312,3 +314,56 @@ def join_items(cotangent, count):
 def drop_last(items, count):
     """Undo ``append``/``extend``: remove the last ``count`` items."""
     del items[len(items) - count:]
+
+
+# --- sorted, list and tuple of containers -----------------------------------------------------
+
+def sort_order(items, key, reverse):
+    """The positions of ``items`` in the order ``sorted(items, key=key, reverse=reverse)``
+    puts them (a dict gives its keys, as iterating it does); stable, as ``sorted`` is."""
+    items = list(items)
+    if key is None:
+        return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
+    return sorted(range(len(items)), key=lambda i: key(items[i]), reverse=reverse)
+
+
+def unsort(cotangent, items, key, reverse):
+    """The cotangent of ``items`` for ``result = sorted(items, ...)``: each item gets the
+    cotangent of the place it was sorted to. The keys of a dict carry none."""
+    if type(items) is dict or type(cotangent) is float:
+        return zeros_like(items)
+    placed = [None] * len(cotangent)
+    for place, position in enumerate(sort_order(items, key, reverse)):
+        placed[position] = cotangent[place]
+    return items_cotangent(placed, items)
+
+
+def sorted_tangent(tangent, items, key, reverse):
+    """The tangent of ``sorted(items, ...)``: the items' tangents in the sorted order (zeros
+    for the keys of a dict)."""
+    order = sort_order(items, key, reverse)
+    if type(items) is dict:
+        return [0.0] * len(order)
+    return [tangent[position] for position in order]
+
+
+def items_cotangent(cotangent, items):
+    """The cotangent of ``items`` for ``list(items)`` or ``tuple(items)``, whose cotangent
+    is a list: an array gets its rows back as one array; a dict (whose keys were listed)
+    gets zeros."""
+    if type(items) is dict or type(cotangent) is float:
+        return zeros_like(items)
+    if isinstance(items, _ndarray):
+        rows = [np.zeros(items.shape[1:], items.dtype) if c is None else c for c in cotangent]
+        return np.array(rows, dtype=items.dtype if items.dtype.kind in "fc" else float
+                        ).reshape(items.shape)
+    return [zeros_like(item) if c is None else match_dtype(c, item)
+            for c, item in zip(cotangent, items)]
+
+
+def items_tangent(tangent, items, kind):
+    """The tangent of ``kind(items)`` (``list`` or ``tuple``): the items' tangents (zeros
+    for the keys of a dict)."""
+    if type(items) is dict:
+        return kind([0.0] * len(items))
+    return kind(tangent)

@@ -10,6 +10,7 @@ import builtins
 
 import numpy as np
 
+from s2s.runtime import items_tangent, sorted_tangent
 from s2s.runtime.numpy_helpers import power_dbase, power_dexponent, share_among_args
 from s2s.rules import linear, tangent
 
@@ -31,3 +32,18 @@ def sum(iterable, start=0):
 def max(*args):
     # the arguments equal to the result share it evenly, as in the reverse rule
     dresult = np.vdot(share_among_args(1.0, result, args), dargs)
+
+
+@tangent(builtins.sorted)
+def sorted(iterable, *, key=None, reverse=False):
+    dresult = sorted_tangent(diterable, iterable, key, reverse)
+
+
+@tangent(builtins.list)
+def list(iterable=()):
+    dresult = items_tangent(diterable, iterable, builtins.list)
+
+
+@tangent(builtins.tuple)
+def tuple(iterable=()):
+    dresult = items_tangent(diterable, iterable, builtins.tuple)

@@ -7,6 +7,7 @@ The rule functions here are named after the built-ins they differentiate (``sum`
 """
 import builtins
 
+from s2s.runtime import items_cotangent, unsort
 from s2s.runtime.numpy_helpers import (match_dtype, power_dbase, power_dexponent, share_among_args,
                                split_sum, unbroadcast)
 from s2s.rules import adjoint
@@ -35,3 +36,14 @@ def max(*args):
 def float(x=0.0):
     dx = match_dtype(dresult, x)
 
+
+
+@adjoint(builtins.sorted)
+def sorted(iterable, *, key=None, reverse=False):
+    # each item gets the cotangent of the place it was sorted to
+    diterable = unsort(dresult, iterable, key, reverse)
+
+
+@adjoint(builtins.list, builtins.tuple)
+def list(iterable=()):
+    diterable = items_cotangent(dresult, iterable)

@@ -31,7 +31,7 @@ nondifferentiable(
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
     np.argwhere, np.searchsorted, np.count_nonzero, np.digitize,
     np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
-    builtins.len, builtins.range,
+    builtins.len, builtins.range, dict.keys,
 )
 
 # integer and boolean casts, types

@@ -30,6 +30,13 @@ ROWS = [
     case(builtins.min, r(4), wrt="args"),
     case(builtins.float, np.array(1.7)),
     case(builtins.float, np.float64(-0.4)),
+    case(builtins.sorted, [0.3, -1.2, 2.0, 0.9], wrt="iterable"),
+    case(builtins.sorted, (0.3, -1.2, 2.0), reverse=True, wrt="iterable"),
+    case(builtins.sorted, [r(2), r(2), r(2)], key=np.sum, wrt="iterable"),
+    case(builtins.sorted, r(5), wrt="iterable"),
+    case(builtins.list, (r(3), r(3)), wrt="iterable"),
+    case(builtins.list, r(3, 2), wrt="iterable"),
+    case(builtins.tuple, [0.2, -0.7], wrt="iterable"),
     # rows of the forward-mode tables
     case(builtins.abs, away(4)), case(builtins.abs, -1.2),
     case(builtins.pow, pos(3), 2.5, wrt="base exp"),
@@ -40,6 +47,9 @@ ROWS = [
     case(builtins.min, [0.8, -0.5, 0.3], wrt="args"),
     case(builtins.max, r(5), wrt="args"),
     case(builtins.float, np.float32(1.4)),
+    case(builtins.sorted, [r(2), r(2)], key=np.sum, reverse=True, wrt="iterable"),
+    case(builtins.list, [0.4, 1.1, -0.3], wrt="iterable"),
+    case(builtins.tuple, r(4), wrt="iterable"),
 ]
 
 

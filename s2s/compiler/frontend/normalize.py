@@ -160,6 +160,51 @@ class Normalizer:
                     setattr(node, mine, self._as_array(getattr(node, mine), root))
         return node
 
+    # -- dict methods as subscripts -----------------------------------------------------
+    def _mapping_method(self, node):
+        """A dict's ``items()``, ``values()``, ``keys()`` and ``get(k, default)`` spelled with
+        iteration and subscripts, which both modes follow item by item; else None.
+
+            d.items()         ->   [(k, d[k]) for k in d.keys()]
+            d.values()        ->   [d[k] for k in d.keys()]
+            d.get(k, x)       ->   d[k] if k in d else x
+
+        (``d.keys()`` itself is on the list of functions with no derivative.)
+
+        The receiver becomes a name first. A global or closure object that is not a dict keeps
+        its own method."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and not node.keywords and not any(isinstance(a, gast.Starred)
+                                                  for a in node.args)):
+            return None
+        method, count = node.func.attr, len(node.args)
+        if not (method in ("items", "values") and count == 0
+                or method == "get" and count in (1, 2)):
+            return None
+        root = dotted(node.func.value)
+        if root is None or root.split(".")[0] not in self.locals:
+            if not isinstance(self.resolver.resolve(node.func.value), dict):
+                return None
+        hint = _op_hint(node.func.value) if not isinstance(node.func.value, gast.Name) \
+            else node.func.value.id
+        mapping = self.atom(node.func.value, hint)
+        if method == "get":
+            key = self.atom(node.args[0], hint + "_key")
+            default = node.args[1] if count == 2 else const(None)
+            test = gast.Compare(left=copy.deepcopy(key), ops=[gast.In()],
+                                comparators=[copy.deepcopy(mapping)])
+            found = gast.Subscript(value=copy.deepcopy(mapping), slice=key, ctx=gast.Load())
+            return ast.copy_location(gast.IfExp(test=test, body=found, orelse=default), node)
+        key = self.namer.fresh("key")
+        item = gast.Subscript(value=copy.deepcopy(mapping), slice=name(key), ctx=gast.Load())
+        elt = gast.Tuple(elts=[name(key), item], ctx=gast.Load()) if method == "items" \
+            else item
+        keys = gast.Call(func=gast.Attribute(value=copy.deepcopy(mapping), attr="keys",
+                                             ctx=gast.Load()), args=[], keywords=[])
+        loop = gast.comprehension(target=name(key, gast.Store()), iter=keys, ifs=[],
+                                  is_async=0)
+        return ast.copy_location(gast.ListComp(elt=elt, generators=[loop]), node)
+
     # -- statements ---------------------------------------------------------------------
     def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
         node = syntax.copy_tree(node)
@@ -200,12 +245,44 @@ class Normalizer:
 
     def visit_For(self, stmt):
         stmt.iter = self.iterable(stmt.iter)
-        stmt.body = self.block(stmt.body) or [gast.Pass()]
+        unpacking = self._plain_loop_target(stmt)
+        stmt.body = self.block(unpacking + stmt.body) or [gast.Pass()]
         stmt.orelse = self.block(stmt.orelse)
         return [stmt]
 
     def visit_Pass(self, stmt):
         return []
+
+    def _plain_loop_target(self, stmt) -> List[ast.AST]:
+        """Give a loop one name per item (a pair of names under ``enumerate`` and ``zip``);
+        a nested target is unpacked at the top of the body.
+
+            for i, (k, v) in enumerate(pairs):   ->   for i, pair in enumerate(pairs):
+                ...                                        k, v = pair
+        """
+        target = stmt.target
+        if isinstance(target, gast.Name):
+            return []
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(stmt.iter, gast.Call) \
+                and isinstance(stmt.iter.func, gast.Name) \
+                and stmt.iter.func.id in ("enumerate", "zip"):
+            parts = list(target.elts)
+        else:
+            parts = [target]
+        unpacking, names = [], []
+        for part in parts:
+            if isinstance(part, gast.Name) or isinstance(part, gast.Starred):
+                names.append(part)
+                continue
+            item = self.namer.fresh("item")
+            self.locals.add(item)
+            names.append(name(item, gast.Store()))
+            unpacking.append(ast.copy_location(
+                gast.Assign(targets=[part], value=name(item), type_comment=None), stmt))
+        if unpacking:
+            stmt.target = names[0] if len(parts) == 1 else gast.Tuple(elts=names,
+                                                                      ctx=gast.Store())
+        return unpacking
 
     def iterable(self, node):
         """``for`` headers keep range/zip/enumerate/reversed calls, with name arguments."""
@@ -429,6 +506,9 @@ class Normalizer:
             return self.conditional(node, hint)
         if isinstance(node, gast.ListComp):
             return self.comprehension(node, hint)
+        mapping = self._mapping_method(node)
+        if mapping is not None:
+            return self.operation(mapping, hint)
         node = self._array_operands(node)
         if isinstance(node, gast.BinOp):
             node.left = self.atom(node.left, hint)

@@ -66,11 +66,18 @@ def is_constant_call(func: Any, call: gast.Call) -> bool:
     is zero (``rules.NONDIFFERENTIABLE``, declared in templates/reverse/nondifferentiable.py)
     may: ``np.floor(x)``, ``int(x)``, ``len(x)``, ``x.argmax()``..."""
     if func is UNRESOLVED:
-        if isinstance(call.func, gast.Attribute):       # a method: x.argmax()
-            method = getattr(np.ndarray, call.func.attr, None)
+        if isinstance(call.func, gast.Attribute):       # a method: x.argmax(), d.keys()
+            method = receiver_method(call.func.attr)
             return method is not None and rules.is_nondifferentiable(method)
         return False
     return rules.is_nondifferentiable(func)
+
+
+def receiver_method(attr: str) -> Any:
+    """The method a call ``v.attr(...)`` on a local value is taken to be: the array method
+    of that name, else the dict method (``d.keys()``); None for neither."""
+    method = getattr(np.ndarray, attr, None)
+    return method if method is not None else getattr(dict, attr, None)
 
 
 def is_readable_function(func: Any) -> bool:

@@ -19,7 +19,7 @@ from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.context import is_elementwise
 from s2s.compiler.frontend.resolve import UNRESOLVED, is_readable_function, reads_behind
-from s2s.compiler.frontend.resolve import is_constant_call as _constant_call
+from s2s.compiler.frontend.resolve import is_constant_call as _constant_call, receiver_method
 from s2s.compiler.reverse.state import ReverseState
 from s2s.runtime import numpy_helpers
 
@@ -67,6 +67,10 @@ def is_global_number(state: ReverseState, name_: str) -> bool:
     return type(value) in (int, float)
 
 
+# builtins whose result is a list or tuple
+_CONTAINER_BUILDERS = (sorted, list, tuple)
+
+
 def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     """Names that may hold containers (their cotangents are pytrees)."""
     trees = set(state.tree_params)
@@ -84,14 +88,20 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     while changed:
         changed = False
         for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name) \
+                    and isinstance(stmt.iter, gast.Name):
+                # an item of a container may be a container
+                t, v = stmt.target.id, stmt.iter
+            elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                t, v = stmt.targets[0].id, stmt.value
+            else:
                 continue
-            t, v = stmt.targets[0].id, stmt.value
             maybe = (isinstance(v, (gast.Tuple, gast.List, gast.Dict))
                      or isinstance(v, gast.Call) and (
                          call_kind(state, v) in ("static", "dynamic")
                          # a primitive whose result holds containers or functions
-                         or getattr(state.callee(v), "__s2s_pytree_result__", False))
+                         or getattr(state.callee(v), "__s2s_pytree_result__", False)
+                         or any(state.callee(v) is b for b in _CONTAINER_BUILDERS))
                      or isinstance(v, gast.Name) and v.id in trees
                      or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
                      and v.value.id in trees)
@@ -176,7 +186,7 @@ def call_kind(state: ReverseState, call: gast.Call) -> str:
         f = call.func
         if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
                 and f.value.id != "self":
-            method = getattr(np.ndarray, f.attr, None)
+            method = receiver_method(f.attr)
             if method is not None and (rules.reverse_rule(method) is not None
                                        or rules.is_nondifferentiable(method)):
                 return "constant" if rules.is_nondifferentiable(method) else "rule"
