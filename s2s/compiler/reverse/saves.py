@@ -17,6 +17,7 @@ from typing import List, Set
 import gast
 
 from s2s import runtime
+from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import stored_names
 from s2s.compiler.reverse.nodes import stored_in
 from s2s.compiler.reverse.state import ReverseState
@@ -32,8 +33,14 @@ def plan_saves(state: ReverseState, primal: List[ast.AST], params) -> Set[str]:
     """
     state.overwrites = set()
     state.maybe_unbound = set()
+    # a loop target's earlier value matters to the adjoint only where an assignment (or the
+    # call) gave it, or an enclosing loop: a loop's own reversed body rebinds its targets
+    assigned = set(params) | {n for node in syntax.walk(gast.Module(body=list(primal),
+                                                                    type_ignores=[]))
+                              if isinstance(node, gast.Assign) for t in node.targets
+                              for n in stored_names(t)}
 
-    def walk(stmts, may: Set[str], must: Set[str]):
+    def walk(stmts, may: Set[str], must: Set[str], enclosing: Set[str] = frozenset()):
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
                 if id(stmt) in state.no_save:
@@ -47,17 +54,18 @@ def plan_saves(state: ReverseState, primal: List[ast.AST], params) -> Set[str]:
                         may.add(n)
                         must.add(n)
             elif isinstance(stmt, gast.If):
-                may_b, must_b = walk(stmt.body, set(may), set(must))
-                may_e, must_e = walk(stmt.orelse, set(may), set(must))
+                may_b, must_b = walk(stmt.body, set(may), set(must), enclosing)
+                may_e, must_e = walk(stmt.orelse, set(may), set(must), enclosing)
                 may, must = may_b | may_e, must_b & must_e
             elif isinstance(stmt, (gast.For, gast.While)):
                 inner = stored_in(stmt.body)
                 targets = stored_names(getattr(stmt, "target", None))
                 info = state.loops.get(id(stmt))
                 if info is not None:
-                    info.rebound = sorted(targets & may)
-                    state.maybe_unbound |= targets & may - must
-                walk(stmt.body, may | inner | targets, must | targets)
+                    rebound = targets & may & (assigned | enclosing)
+                    info.rebound = sorted(rebound)
+                    state.maybe_unbound |= rebound - must
+                walk(stmt.body, may | inner | targets, must | targets, enclosing | targets)
                 may = may | inner | targets
         return may, must
     walk(primal, set(params), set(params))
