@@ -28,7 +28,7 @@ def closure_calls_closure(x):
     def a(u):
         return u * x
 
-    def b(u):  # here
+    def b(u):
         return a(u) + x ** 2
     return b(2.0)
 
@@ -37,6 +37,39 @@ def recursive_local(x):
     def p(n):  # here
         return x if n == 0 else p(n - 1) * x
     return p(3)
+
+
+def closures_call_closures_sharing_cells(x):
+    w = np.sin(x)
+
+    def a(u):
+        return u * w
+
+    def b(u):
+        return a(u) * x + w
+
+    def c(u):
+        return b(u) * w + a(x) * u + x
+    return c(1.5) + b(x)
+
+
+def recursive_local_over_an_array(x):
+    def p(n, acc):  # here
+        if n == 0:
+            return acc
+        return p(n - 1, acc * x + np.sum(x))
+    return np.sum(p(3, x))
+
+
+def closure_calls_closure_over_a_value_it_does_not_read(x):
+    w = np.sin(x)
+
+    def a(u):
+        return u * w
+
+    def c(u):
+        return a(u) * x  # here
+    return c(1.5)
 
 
 def lambdas_in_list(x):
@@ -128,8 +161,9 @@ def recursive_over_arguments(x):
 
 
 REFUSED = [
-    (closure_calls_closure, ("grad",)),
-    (recursive_local, BOTH),
+    (recursive_local, ("jvp",)),
+    (recursive_local_over_an_array, ("jvp",)),
+    (closure_calls_closure_over_a_value_it_does_not_read, ("grad",)),
     (lambdas_in_list, BOTH),
     (defs_in_dict, BOTH),
     (lambdas_in_comprehension, BOTH),
@@ -243,9 +277,13 @@ def default_bound_to_a_literal(x):
 
 WORKS = [
     (recursive_over_arguments, ("grad",)),
+    (recursive_local, ("grad",)),
+    (closures_call_closures_sharing_cells, BOTH),
+    (recursive_local_over_an_array, ("grad",)),
+    (closure_calls_closure_over_a_value_it_does_not_read, ("jvp",)),
     (closure_calls_closure_over_a_literal, BOTH),
     (default_bound_to_a_literal, BOTH),
-    (closure_calls_closure, ("jvp",)),
+    (closure_calls_closure, BOTH),
     (lambda_called_in_place, ("jvp",)),
     (closure_passed_to_local_function, BOTH),
     (closure_called, BOTH),

@@ -5,17 +5,20 @@ through its closure. That model covers a closure called directly (or passed to a
 shapes below would lose the closed-over gradients, so they are refused in both modes rather
 than give a wrong number:
 
-- a recursive local function (in reverse mode, one over the enclosing function's variables);
+- in forward mode, a recursive local function (reverse mode differentiates it through the
+  cells it shares with itself);
 - a default bound to a variable of the enclosing function (``lambda u, s=x: u * s``);
 - a local function stored in a list, tuple, dict or comprehension (``[lambda u: u * x, ...]``);
 - a local function that updates a list or dict of the enclosing function
   (``out.append(v * x)``, ``d[k] = v * x``);
 - a local function stored by an update (``d["f"] = lambda ...``, ``fs.append(f)``);
 - a local function that returns a local function;
-- in reverse mode: a local function that calls another local function which closes over the
-  enclosing function's variables, a lambda called in place (``(lambda u: u * x)(2.0)``), and a
-  local function over a variable rebound after its definition (forward mode differentiates
-  the first two and refuses the third where the variable is differentiated).
+- in reverse mode: a local function that calls another local function which reads an
+  enclosing variable the caller does not read itself (a caller that reads it gets its
+  gradient back through the cell they share), a lambda called in place
+  (``(lambda u: u * x)(2.0)``), and a local function over a variable rebound after its
+  definition (forward mode differentiates the first two and refuses the third where the
+  variable is differentiated).
 
 The enclosing function's variables stand in for the differentiated ones (the check runs before
 activity is known), except those only ever assigned a literal (``n = 3``); a variable rebound
@@ -171,10 +174,8 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
         free = free_names(local) & outer
         body = local.body if isinstance(local.body, list) else [local.body]
         nodes = [n for s in body for n in syntax.walk(s)]
-        # forward mode differentiates no recursive local function; reverse mode one that
-        # closes over nothing that may be differentiated
-        if isinstance(local, gast.FunctionDef) and (
-                not reverse or free_names(local) & varying - {local.name}) and any(
+        # forward mode differentiates no recursive local function
+        if isinstance(local, gast.FunctionDef) and not reverse and any(
                 isinstance(n, gast.Name) and n.id == local.name
                 and isinstance(n.ctx, gast.Load) for n in nodes):
             raise source.error(local, f"a recursive {label}",
@@ -193,6 +194,21 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
             if isinstance(base, gast.Name) and base.id in free:
                 raise source.error(n, f"a {label} that updates '{base.id}' of the "
                                       "enclosing function", _ARGUMENTS)
+        if reverse:
+            # a local function called from another reports the gradients of the cells they
+            # share; one the caller does not read itself would be lost
+            for n in nodes:
+                if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
+                        and n.func.id in closing and n.func.id != getattr(local, "name", None):
+                    unread = sorted(free_names(functions[n.func.id]) & varying - free
+                                    - set(functions))
+                    if unread:
+                        raise source.error(
+                            n, f"a call of local function '{n.func.id}', which reads "
+                               f"'{unread[0]}' of the enclosing function where the {label} "
+                               f"calling it does not",
+                            f"pass '{unread[0]}' to {n.func.id} as an argument, or read it "
+                            f"in the calling function too")
         inner = {n.name for n in nodes if isinstance(n, gast.FunctionDef)}
         returned = [n.value for n in nodes if isinstance(n, gast.Return)
                     and (isinstance(n.value, gast.Lambda)
@@ -211,13 +227,3 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
                                           "its definition",
                                    f"'{later[0]}' is rebound later; define the function "
                                    "after the last assignment it depends on")
-        if reverse:
-            called = sorted(closing & {n.func.id for n in nodes if isinstance(n, gast.Call)
-                                       and isinstance(n.func, gast.Name)} - {
-                getattr(local, "name", None)})
-            if called:
-                raise source.error(local, f"a {label} that calls '{called[0]}', another "
-                                          "local function over the enclosing function's "
-                                          "variables",
-                                   f"call {called[0]} in the enclosing function and pass its "
-                                   "result in, or " + _ARGUMENTS)

@@ -21,6 +21,7 @@ import inspect
 from typing import Dict, List, Set
 
 import gast
+import numpy as np
 
 from s2s import runtime
 from s2s.compiler import syntax
@@ -58,6 +59,7 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
             v = gast.Dict(keys=[const(k) for k in v], values=list(v.values()))
         arguments[p] = v
     wrt = [(p, node) for p, node in arguments.items() if has_active(node, state.active)]
+    wrt += [(n, name(n)) for n in shared_cells(state, func, call)]
     if not wrt and not state.weights:
         return stmt
     compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights)
@@ -68,6 +70,43 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
                                ctx=gast.Store())]
     state.calls[id(stmt)] = (pullback, [("index", i, node) for i, (_, node) in enumerate(wrt)])
     return stmt
+
+
+def shared_cells(state: ReverseState, func, call) -> List[str]:
+    """The differentiated free names of the function being transformed that ``func`` closes
+    over too (the same cells): a local function called from another one, or from itself.
+    The callee is differentiated with respect to them as well, so their gradients through
+    it come back.
+
+        def a(u): return u * x
+        def b(u): return a(u) + x ** 2      (b's x and a's x are one cell)
+    """
+    closure = getattr(func, "__closure__", None)
+    if not closure or not state.source.closure:
+        return []
+    mine = set(map(id, state.source.closure.values()))
+    enclosing = state.source.fn.__qualname__.rpartition(".<locals>.")[0]
+    for n, cell in zip(func.__code__.co_freevars, closure):
+        if id(cell) not in mine and enclosing and \
+                func.__qualname__.rpartition(".<locals>.")[0] == enclosing \
+                and _carries_gradient(cell):
+            # a cell of the enclosing function this one cannot hand a gradient back to
+            raise state.source.error(
+                call, f"a call of local function '{func.__name__}', which reads '{n}' of "
+                      f"the enclosing function where '{state.source.name}' does not",
+                f"pass '{n}' to {func.__name__} as an argument, or call {func.__name__} "
+                f"in the enclosing function")
+    return [n for n, cell in zip(func.__code__.co_freevars, closure)
+            if n in state.active and state.source.closure.get(n) is cell]
+
+
+def _carries_gradient(cell) -> bool:
+    """Does a closure cell hold a number or an array (a value that may be differentiated)?"""
+    try:
+        value = cell.cell_contents
+    except ValueError:
+        return False
+    return isinstance(value, (float, np.ndarray, np.floating))
 
 
 def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
