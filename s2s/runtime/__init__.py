@@ -327,24 +327,47 @@ def sort_order(items, key, reverse):
     return sorted(range(len(items)), key=lambda i: key(items[i]), reverse=reverse)
 
 
+def _share_ties(values, order, items):
+    """``values`` (one per place of the sorted order) with each run of equal items sharing
+    the mean of its places' values: ties split evenly, as in max and min."""
+    shared = list(values)
+    start = 0
+    for end in range(1, len(order) + 1):
+        if end < len(order) and np.array_equal(items[order[end]], items[order[start]]):
+            continue
+        if end - start > 1:
+            mean = values[start]
+            for v in values[start + 1:end]:
+                mean = mean + v
+            mean = mean / (end - start)
+            shared[start:end] = [mean] * (end - start)
+        start = end
+    return shared
+
+
 def unsort(cotangent, items, key, reverse):
     """The cotangent of ``items`` for ``result = sorted(items, ...)``: each item gets the
-    cotangent of the place it was sorted to. The keys of a dict carry none."""
+    cotangent of the place it was sorted to (equal items share theirs evenly). The keys of a
+    dict carry none."""
     if type(items) is dict or type(cotangent) is float:
         return zeros_like(items)
-    placed = [None] * len(cotangent)
-    for place, position in enumerate(sort_order(items, key, reverse)):
-        placed[position] = cotangent[place]
+    listed = list(items)
+    order = sort_order(listed, key, reverse)
+    shared = _share_ties([0.0 if c is None else c for c in cotangent], order, listed)
+    placed = [None] * len(order)
+    for place, position in enumerate(order):
+        placed[position] = shared[place]
     return items_cotangent(placed, items)
 
 
 def sorted_tangent(tangent, items, key, reverse):
-    """The tangent of ``sorted(items, ...)``: the items' tangents in the sorted order (zeros
-    for the keys of a dict)."""
-    order = sort_order(items, key, reverse)
+    """The tangent of ``sorted(items, ...)``: the items' tangents in the sorted order (equal
+    items share theirs evenly; zeros for the keys of a dict)."""
     if type(items) is dict:
-        return [0.0] * len(order)
-    return [tangent[position] for position in order]
+        return [0.0] * len(items)
+    listed = list(items)
+    order = sort_order(listed, key, reverse)
+    return _share_ties([tangent[position] for position in order], order, listed)
 
 
 def items_cotangent(cotangent, items):
