@@ -183,15 +183,23 @@ def _dynamic_branch(state: ReverseState, stmt, expansion, bound):
                 param = expansion.contributions[marker]
                 result += cotangents.contribute_to_operand(state, bound.get(param), s.value)
             elif isinstance(s, gast.If):
-                s.body = lower(s.body) or [gast.Pass()]
-                s.orelse = lower(s.orelse)
-                result.append(s)
+                result.append(branches(s))
             else:
                 result.append(s)
         return result
-    stmt.body = lower(stmt.body) or [gast.Pass()]
-    stmt.orelse = lower(stmt.orelse)
-    return before + [stmt]
+
+    def branches(s):
+        # each branch starts from what is owned before the if (one runs, never both), and
+        # what either branch shares stays shared after it: no `+=` on an array we do not own
+        owned = set(state.owned)
+        s.body = lower(s.body) or [gast.Pass()]
+        after_body = set(state.owned)
+        state.owned.clear()
+        state.owned.update(owned)
+        s.orelse = lower(s.orelse)
+        state.owned.intersection_update(after_body)
+        return s
+    return before + [branches(stmt)]
 
 
 def _operand_names(node) -> List[str]:
