@@ -294,6 +294,10 @@ def unpack_like(g, obj):
 
 # nested lists for nested lists: reverse mode adds into its items as pytrees
 unpack_like.__s2s_pytree_result__ = True
+# one cotangent per item, in a list (list += would extend it)
+for _helper in (split_sum, share_among_args, split_like, hstack_adjoint, unstack, unblock):
+    _helper.__s2s_pytree_result__ = True
+del _helper
 
 
 def untile(g, x, reps):
@@ -527,6 +531,9 @@ def einsum_adjoints(g, subscripts, operands):
             d = full
         cotangents.append(unbroadcast(d, x))
     return cotangents
+
+
+einsum_adjoints.__s2s_pytree_result__ = True    # a list: one cotangent per operand
 
 
 def _own_ellipsis(d, unique, term, shape):
