@@ -33,6 +33,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
 from s2s.runtime import add, add_at, broadcast_like, fresh_copy, own, restructure
+from tests.rules.audit import audit
 from tests.rules.harness import (apply_adjoint, apply_tangent, away, bind, check_row, key, leaves,
                                  matrix, pos, r, random_like, tangent_problems, template_problems,
                                  to_float32)
@@ -393,3 +394,61 @@ def test_helper_templates_load_by_file_path_without_the_package():
         for table, before in zip((TANGENT, REVERSE, NONDIFFERENTIABLE), saved):
             table.clear()
             table.update(before)
+
+
+# --- the audit (tests/rules/audit.py) -----------------------------------------------------------
+# A helper's rules run when a gradient is differentiated again: each row is a program whose
+# gradient code calls the helpers it names, checked at second order (Hessian-vector products by
+# forward over reverse and by reverse over reverse, against central differences).
+
+def second(covers, source, **inputs):
+    return audit(covers, source, order=2, **inputs)
+
+
+AUDIT = [
+    second((unbroadcast, expand_reduced), "np.sum(x * y ** 2)", x=r(2, 3), y=r(3)),
+    second(match_dtype, "np.vdot(x, y) * x[0]", x=r(3), y=r(3)),
+    second(restore_reduced_axes, "np.var(x, axis=1) * x[:, 0]", x=r(3, 4)),
+    second(restore_reduced_axes, "np.std(x)", x=r(2, 3)),
+    second(matrix_transpose, "np.linalg.inv(x)", x=matrix(3, 3)),
+    second(matrix_transpose, "np.linalg.det(x)", x=matrix(2, 3, 3)),
+    second(cotangent_or_zeros, "np.linalg.slogdet(x)[1]", x=matrix(3, 3)),
+    second((power_dbase, power_dexponent), "x ** y", x=pos(3), y=r(3)),
+    second(extremum_share, "np.maximum(x, y) * x", x=X34[0], y=O34[0] + 0.5),
+    second(share_among_args, "max(x * y, y ** 2, 0.5)", x=1.3, y=-0.6),
+    second(split_sum, "sum([x * y, y * y, x])", x=r(3), y=r(3)),
+    second(share_among_extrema, "np.max(x * x, axis=1) * x[:, 0]", x=r(3, 4)),
+    second(prod_adjoint, "np.prod(x, axis=1)", x=away(2, 3)),
+    second(prod_adjoint, "np.prod(x)", x=WITH_ZERO, note="a zero entry"),
+    second(reverse_cumsum, "np.cumsum(x * x, axis=0)", x=r(3, 2)),
+    second(cumprod_adjoint, "np.cumprod(x, axis=1)", x=away(2, 3)),
+    second(cumprod_adjoint, "np.cumprod(x)", x=TWO_ZEROS[:, :3], note="zeros"),
+    second(split_like, "np.concatenate([x * y, y], axis=1) ** 2", x=r(2, 1), y=r(2, 3)),
+    second(hstack_adjoint, "np.hstack([x * x, y * x[0]])", x=r(3), y=r(2)),
+    second(unstack, "np.stack([x * y, y]) ** 2", x=r(3), y=r(3)),
+    second(unblock, "np.block([[x * x, y], [y, x]]) ** 2", x=r(2, 2), y=r(2, 2)),
+    second(unpack_like, "np.array([x * y, y * y, x])", x=1.1, y=-0.4),
+    second(untile, "np.tile(x, (2, 1)) ** 2", x=r(2, 3)),
+    second(unrepeat, "np.repeat(x, [2, 1, 0], axis=0) ** 3", x=r(3, 2)),
+    second(untake, "np.take(x, [0, 2, 2, 1]) ** 2", x=r(3), note="repeated indices"),
+    second(diag_adjoint, "np.diag(x * x)", x=r(3)),
+    second(diag_adjoint, "np.diag(x) ** 2", x=r(3, 3)),
+    second((matmul_adjoint_x1, matmul_adjoint_x2), "(x @ y) ** 2", x=r(2, 3), y=r(3, 2)),
+    second((matmul_adjoint_x1, matmul_adjoint_x2), "(x @ y) ** 2", x=r(3), y=r(2, 3, 2)),
+    second((dot_adjoint_a, dot_adjoint_b), "np.dot(x, y) ** 2", x=r(2, 3), y=r(3)),
+    second(inner_adjoint, "np.inner(x, y) ** 2", x=r(2, 3), y=r(3)),
+    second((tensordot_adjoint_a, tensordot_adjoint_b), "np.tensordot(x, y, axes=1) ** 2",
+           x=r(2, 3), y=r(3, 2)),
+    second(einsum_adjoints, "np.einsum('ij,jk->ik', x, y) ** 2", x=r(2, 3), y=r(3, 2)),
+    second(einsum_adjoints, "np.einsum('ii->i', x) ** 3", x=r(3, 3)),
+    second(trace_adjoint, "np.trace(x * x, offset=1)", x=r(3, 3)),
+    second((solve_adjoint_a, solve_adjoint_b), "np.linalg.solve(x, y)", x=matrix(3, 3), y=r(3)),
+    second((solve_adjoint_a, solve_adjoint_b), "np.linalg.solve(x, y)", x=matrix(3, 3),
+           y=r(3, 2), note="a matrix right side: the rule's run-time branch"),
+    second(norm_adjoint, "np.linalg.norm(x)", x=r(4)),
+    second(norm_adjoint, "np.linalg.norm(x, axis=1) ** 3", x=r(2, 3)),
+    second(norm_adjoint, "np.linalg.norm(x, 'nuc')", x=r(3, 2)),
+    second(fresh_copy, "x + y", x=r(3), y=r(3)),
+    audit(np.sinc, "np.sinc(x)", x=np.array([0.0, 0.5, -1.3]), order=2,
+          note="sinc is smooth at 0: its second derivative there is -pi**2 / 3"),
+]

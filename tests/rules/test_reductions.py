@@ -8,11 +8,14 @@ row here.
 
 import numpy as np
 
+from tests.rules.audit import audit
 from tests.rules.harness import away, case, cotangent, pos, r, table_tests, tangent_of
 
 WITH_ZERO = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0]])
 TWO_ZEROS = np.array([[0.0, 2.0, 0.0, 1.5], [1.1, -0.4, 2.0, 0.9]])
-WITH_NAN = np.where(r(3, 4) > 1.2, np.nan, r(3, 4))
+# NaNs in every row and column, none of them all NaN (nanmean of nothing is NaN)
+WITH_NAN = np.array([[0.5, np.nan, -1.2, 0.3], [np.nan, 1.1, 0.7, np.nan],
+                     [-0.4, 0.9, np.nan, 1.6]])
 TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
 ZEROS = np.array([[1.5, 0.0, -2.0], [0.7, 1.2, 3.0], [0.0, 0.0, 0.4]])
 
@@ -106,3 +109,60 @@ def test_prod_and_cumprod_tangents_are_exact_at_zeros():
     assert tangent_of(np.prod, a, wrt=["a"], tangents=[da]) == 6.0
     np.testing.assert_allclose(tangent_of(np.cumprod, a, wrt=["a"], tangents=[da]),
                                [1.0, 2.0, 6.0], rtol=1e-15)
+
+
+# --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
+
+TIED_ROWS = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 2.0]])
+HALF = "a tie of two shares the cotangent (and averages the tangents) evenly, as central " \
+       "differences do"
+
+AUDIT = [
+    audit(np.sum, "np.sum(x)", x=r(3, 4)),
+    audit(np.sum, "np.sum(x, axis=0)", x=r(3, 4)),
+    audit(np.sum, "np.sum(x, axis=(0, 2), keepdims=True)", x=r(2, 3, 4)),
+    audit(np.sum, "np.sum(x, 1)", x=r(3, 4)),
+    audit(np.sum, "np.sum(x, axis=0)", x=np.zeros((0, 3)), note="an empty axis sums to 0"),
+    audit(np.sum, "np.sum(x * y, axis=-1)", x=r(3, 4), y=r(4), note="broadcast operands"),
+    audit(np.nansum, "np.nansum(x)", x=WITH_NAN),
+    audit(np.nansum, "np.nansum(x, axis=1, keepdims=True)", x=WITH_NAN),
+    audit(np.mean, "np.mean(x)", x=r(3, 4)),
+    audit(np.mean, "np.mean(x, axis=(0, -1))", x=r(2, 3, 4)),
+    audit(np.mean, "np.mean(x, axis=-2, keepdims=True)", x=r(2, 3, 4)),
+    audit(np.nanmean, "np.nanmean(x, axis=0)", x=WITH_NAN),
+    audit(np.nanmean, "np.nanmean(x)", x=WITH_NAN),
+    audit(np.prod, "np.prod(x)", x=pos(3, 4)),
+    audit(np.prod, "np.prod(x, axis=1)", x=r(3, 4)),
+    audit(np.prod, "np.prod(x, axis=(0, 2), keepdims=True)", x=r(2, 3, 4)),
+    audit(np.prod, "np.prod(x, axis=1)", x=WITH_ZERO, note="one zero in a row"),
+    audit(np.prod, "np.prod(x, axis=-1)", x=TWO_ZEROS, note="two zeros in a row"),
+    audit(np.prod, "np.prod(x)", x=ZEROS, note="zeros everywhere: all derivatives but none"),
+    audit(np.max, "np.max(x)", x=r(3, 4)),
+    audit(np.max, "np.max(x, axis=0)", x=r(3, 4)),
+    audit(np.max, "np.max(x, axis=(1, 2), keepdims=True)", x=r(2, 3, 4)),
+    audit(np.max, "np.max(x, axis=1)", x=TIED_ROWS, note=HALF),
+    audit(np.min, "np.min(x, axis=-1)", x=r(3, 4)),
+    audit(np.min, "np.min(x)", x=-TIED_ROWS, note=HALF),
+    audit(np.amax, "np.amax(x, axis=1, keepdims=True)", x=r(3, 4)),
+    audit(np.amax, "np.amax(x, axis=1)", x=TIED_ROWS, note=HALF),
+    audit(np.amin, "np.amin(x, axis=(0, 1))", x=r(3, 4)),
+    audit(np.var, "np.var(x)", x=r(3, 4)),
+    audit(np.var, "np.var(x, axis=(0, 2), ddof=1)", x=r(2, 3, 4)),
+    audit(np.var, "np.var(x, axis=-1, keepdims=True)", x=r(3, 4)),
+    audit(np.std, "np.std(x)", x=r(3, 4)),
+    audit(np.std, "np.std(x, axis=1)", x=r(3, 4)),
+    audit(np.std, "np.std(x, axis=(-1, -2), ddof=1, keepdims=True)", x=r(2, 3, 4)),
+    audit(np.cumsum, "np.cumsum(x)", x=r(3, 4)),
+    audit(np.cumsum, "np.cumsum(x, axis=0)", x=r(3, 4)),
+    audit(np.cumsum, "np.cumsum(x, axis=-1)", x=r(2, 3, 4)),
+    audit(np.cumprod, "np.cumprod(x)", x=away(3, 4)),
+    audit(np.cumprod, "np.cumprod(x, axis=-2)", x=r(2, 3, 4)),
+    audit(np.cumprod, "np.cumprod(x, axis=1)", x=WITH_ZERO, note="a zero in a row"),
+    audit(np.cumprod, "np.cumprod(x)", x=TWO_ZEROS, note="two zeros"),
+    audit(np.cumprod, "np.cumprod(x, axis=0)", x=ZEROS, note="zeros in a column"),
+    # an axis known only at run time keeps the rule's `if axis is None` in the generated code
+    audit(np.cumsum, "np.cumsum(x, axis=axis) + x", x=r(2, 3), axis=1),
+    audit(np.cumsum, "np.cumsum(x, axis=axis) + np.sum(x)", x=r(2, 3), axis=None),
+    audit(np.cumprod, "np.cumprod(x, axis=axis) * x", x=r(2, 3), axis=0),
+    audit(np.max, "np.max(x, axis=axis) + x[0]", x=r(2, 3), axis=0),
+]
