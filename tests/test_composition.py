@@ -323,3 +323,38 @@ def test_second_order_of_rules(f, order):
     else:
         got = np.vdot(s2s.vjp(gradient, x)[1](a)[0], b)
     assert np.isclose(got, second_order_oracle(f, x, c, a, b), rtol=1e-5, atol=1e-6)
+
+
+def of_a_list(xs):
+    return np.concatenate([xs[0] * xs[1][0], np.sin(xs[1])]) ** 2
+
+
+@pytest.mark.parametrize("order", ["jvp of jvp", "vjp of jvp", "jvp of vjp", "vjp of vjp"])
+def test_second_order_with_a_list_input(order):
+    rng = np.random.default_rng(3)
+    x, a, b = (rng.uniform(-1.0, 1.0, 6) for _ in range(3))
+    c = rng.uniform(-1.0, 1.0, 6)
+
+    def as_list(flat):
+        # equal lengths: reverse mode of a call h([a, b]) with arrays of two shapes
+        # builds its cotangent with np.zeros_like of the list (a first-order bug)
+        return [flat[:3], flat[3:]]
+
+    def along(xs, ts):
+        return np.sum(c * s2s.jvp(of_a_list, (xs,), (ts,))[1])
+
+    def gradient(xs):
+        out, pullback = s2s.vjp(of_a_list, xs)
+        return pullback(c)[0]
+
+    xs, as_, bs = as_list(x), as_list(a), as_list(b)
+    if order == "jvp of jvp":
+        got = s2s.jvp(along, (xs, as_), (bs, as_list(np.zeros(6))))[1]
+    elif order == "vjp of jvp":
+        got = np.vdot(np.concatenate(s2s.vjp(along, xs, as_)[1](1.0)[0]), b)
+    elif order == "jvp of vjp":
+        got = np.vdot(np.concatenate(s2s.jvp(gradient, (xs,), (bs,))[1]), a)
+    else:
+        got = np.vdot(np.concatenate(s2s.vjp(gradient, xs)[1](as_)[0]), b)
+    want = second_order_oracle(lambda flat: of_a_list(as_list(flat)), x, c, a, b)
+    assert np.isclose(got, want, rtol=1e-5, atol=1e-6)

@@ -30,7 +30,7 @@ from typing import Any, Callable, List, Sequence, Tuple
 
 from s2s import runtime
 from s2s.api import grad as api
-from s2s.api.transforms import (_as_tuple, _check_tangents, _differentiable, _fname,
+from s2s.api.transforms import (_as_tuple, _check_tangents, _differentiable, _flatten, _fname,
                                 _is_differentiable, _param_names, _plain, _shaped_like,
                                 _view_of, _zero_tree, cotangent_code, jvp, pullback_inputs,
                                 vjp)
@@ -47,10 +47,6 @@ def _jvp_view(fn: Callable, args: Sequence[Any], v: Sequence[Any], has_aux: bool
                                   "function")
     fn = _plain(fn, len(args))
     positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
-    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
-        raise NotImplementedError(f"s2s cannot differentiate s2s.jvp of '{_fname(fn)}' again "
-                                  f"when its inputs are tuples, lists or dicts: pass the "
-                                  f"arrays as separate arguments")
     args, positions = _differentiable(fn, args, positions)
     tangents = _check_tangents([args[p] for p in positions], [v[p] for p in positions])
     view = _view_of(fn, args).extend(positions, single=False)
@@ -104,7 +100,11 @@ def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any,
     view, args, positions, tangents = _jvp_view(fn, args, _as_tuple(v)[0], has_aux)
     names = view.params
     tangent_names = view.levels[-1].tangents
-    compiled = pipeline.vjp_of(view.fn, tuple(names[p] for p in positions) + tuple(tangent_names))
+    trees = [p for p in positions if isinstance(args[p], (tuple, list, dict))]
+    compiled = pipeline.grad_of(
+        view.fn, tuple(names[p] for p in positions) + tuple(tangent_names),
+        tree_params=tuple(names[p] for p in trees)
+        + tuple(tangent_names[positions.index(p)] for p in trees), mode="vjp")
     value, pullback = compiled(*args, **dict(zip(tangent_names, tangents)))
     seed = [runtime.zeros_like(part) if c is None else c for part, c in zip(value, cotangent)]
     grads = pullback(tuple(seed))
@@ -171,10 +171,11 @@ def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
         _, pullback = vjp(fn, *args)
         grads = list(pullback(dout))
     if isinstance(dpullback, dict):
-        for p, input_name in enumerate(pullback_inputs(fn, len(args))):
-            extra = dpullback.get(input_name)
-            if p in positions and extra is not None:
-                grads[p] = grads[p] + extra
+        for p, (_, leaves) in enumerate(pullback_inputs(fn, args)):
+            extra = [dpullback.get(n) for n, _ in leaves]
+            if p in positions and any(e is not None for e in extra):
+                summed, rebuild = _flatten(grads[p])
+                grads[p] = rebuild([g if e is None else g + e for g, e in zip(summed, extra)])
     return tuple(grads)
 
 

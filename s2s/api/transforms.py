@@ -412,49 +412,50 @@ def cotangent_code(fn: Callable, args: Sequence[Any], positions: Sequence[int]) 
     parameter, ``grad_f(x, w, sens) -> (dx, dw)``: straight-line code, so a transform of a
     pullback differentiates it like any other function."""
     names = _param_names(fn)
-    if any(isinstance(args[p], (tuple, list, dict)) for p in positions):
-        raise NotImplementedError(
-            f"s2s cannot differentiate the pullback of '{_fname(fn)}' again when its inputs "
-            f"are tuples, lists or dicts: pass the arrays as separate arguments")
+    trees = tuple(names[p] for p in positions if isinstance(args[p], (tuple, list, dict)))
     return pipeline.grad_of(fn, tuple(names[p] for p in positions), sens_param=True,
-                            mode="grad_only")
+                            tree_params=trees, mode="grad_only")
 
 
 def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int],
                       has_aux: bool) -> Callable:
     """The pullback of ``vjp(fn, *args)`` as a plain function that s2s can differentiate:
-    a closure over the inputs that calls ``cotangent_code``.
+    a closure over the inputs (over each array of a tuple, list or dict input) that calls
+    ``cotangent_code``.
 
         def pullback_of_f(cotangent):
-            grads = grad_f(x, w, sens=cotangent)
+            grads = grad_f(x, [ws_0, ws_1], sens=cotangent)
             return (grads[0], grads[1])
 
     A transform of a function that calls the pullback (through ``call_vjp``/``call_jvp``)
-    differentiates this in its place: the inputs it closes over are how the pullback
-    depends on them, so the pullback's cotangent is a dict by input name (``vjp``'s
-    adjoint reads it) and its tangent a function of the cotangent and its tangent.
+    differentiates this in its place: the arrays it closes over are how the pullback
+    depends on the inputs, so the pullback's cotangent is a dict by their names
+    (``pullback_inputs``; ``vjp``'s adjoint reads it) and its tangent a function of the
+    cotangent and its tangent.
     """
     if has_aux:
         raise NotImplementedError(
             f"s2s cannot differentiate the pullback of '{_fname(fn)}' again with "
             f"has_aux=True: call s2s.vjp without has_aux inside a differentiated function")
     gradient = cotangent_code(fn, args, positions)
-    inputs = pullback_inputs(fn, len(args))
-    taken = set(inputs)
+    inputs = pullback_inputs(fn, args)
+    taken = {n for _, leaves in inputs for n, _ in leaves}
     gradient_name, cotangent, grads, zero, fname = (
         _unused(n, taken) for n in (gradient.__name__, "cotangent", "grads", "zero",
                                     "pullback_of_" + _fname(fn).strip("_<>")))
     sens = api.parameter_names_of(gradient)[-1]
     results = [f"{grads}[{positions.index(i)}]" if i in positions else f"{zero}[{i}]"
                for i in range(len(args))]
-    key = (tuple(inputs), gradient_name, sens, fname, tuple(results))
+    texts = [text for text, _ in inputs]
+    key = (tuple(texts), gradient_name, sens, fname, tuple(results))
     code = _pullback_code.get(key)
     if code is None:
+        leaf_names = [n for _, leaves in inputs for n, _ in leaves]
         text = (f"def {fname}({cotangent}):\n"
-                f"    {grads} = {gradient_name}({', '.join(inputs)}, {sens}={cotangent})\n"
+                f"    {grads} = {gradient_name}({', '.join(texts)}, {sens}={cotangent})\n"
                 f"    return ({', '.join(results)},)\n")
         filename = f"<s2s-pullback {fname} of {len(args)} inputs #{len(_pullback_code)}>"
-        factory = (f"def make({', '.join([gradient_name, zero] + inputs)}):\n"
+        factory = (f"def make({', '.join([gradient_name, zero] + leaf_names)}):\n"
                    + "".join("    " + line for line in text.splitlines(True))
                    + f"    return {fname}\n")
         shown = ("\n" + text).splitlines(True)     # the lines where the factory has them
@@ -463,15 +464,46 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
         code = _pullback_code[key] = next(c for c in made.co_consts
                                          if isinstance(c, types.CodeType))
     zeros = tuple(_zero_tree(a) for a in args)
-    values = dict(zip(inputs, args), **{gradient_name: gradient, zero: zeros})
+    values = {n: v for _, leaves in inputs for n, v in leaves}
+    values.update({gradient_name: gradient, zero: zeros})
     cells = tuple(types.CellType(values[n]) for n in code.co_freevars)
     return types.FunctionType(code, {"__builtins__": builtins}, fname, None, cells)
 
 
-def pullback_inputs(fn: Callable, count: int) -> List[str]:
-    """The names the pullback of ``fn`` gives its ``count`` inputs: ``fn``'s parameters."""
-    names = list(_param_names(fn))[:count]
-    return names + [f"input_{i}" for i in range(len(names), count)]
+def pullback_inputs(fn: Callable, args: Sequence[Any]) -> List[Tuple[str, List[Tuple[str, Any]]]]:
+    """How the pullback of ``fn`` closes over each input: the input's source text in it
+    and its leaves by name. An input is named after ``fn``'s parameter; the arrays of a
+    tuple, list or dict input get that name and a number (``ws_0``, ``ws_1``)."""
+    names = list(_param_names(fn))[:len(args)]
+    names += [f"input_{i}" for i in range(len(names), len(args))]
+    taken = set(names)
+    out = []
+    for input_name, arg in zip(names, args):
+        leaves: List[Tuple[str, Any]] = []
+        if isinstance(arg, (tuple, list, dict)):
+            out.append((_tree_text(arg, input_name, leaves, taken), leaves))
+        else:
+            out.append((input_name, [(input_name, arg)]))
+    return out
+
+
+def _tree_text(tree: Any, prefix: str, leaves: List[Tuple[str, Any]], taken: set) -> str:
+    """Source text that rebuilds ``tree`` from names of its leaves (added to ``leaves``)."""
+    kind = type(tree)
+    if kind is list or kind is tuple:
+        items = [_tree_text(t, prefix, leaves, taken) for t in tree]
+        if kind is list:
+            return "[" + ", ".join(items) + "]"
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if kind is dict and all(type(k) in (str, int) for k in tree):
+        return "{" + ", ".join(f"{k!r}: {_tree_text(v, prefix, leaves, taken)}"
+                               for k, v in tree.items()) + "}"
+    if isinstance(tree, (tuple, list, dict)):
+        raise NotImplementedError(f"s2s cannot differentiate a pullback again through a "
+                                  f"{kind.__name__} input: pass plain tuples, lists or dicts")
+    leaf_name = _unused(f"{prefix}_{len(leaves)}", taken)
+    leaves.append((leaf_name, tree))
+    return leaf_name
 
 
 def _unused(name: str, taken: set) -> str:
