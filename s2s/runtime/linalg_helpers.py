@@ -264,3 +264,197 @@ def singular_values_adjoint(g, a, hermitian):
     u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
     da = (u * np.expand_dims(g, -2)) @ vh
     return match_dtype(to_triangle(da, True) if hermitian else da, a)
+
+
+# --- QR --------------------------------------------------------------------------------------
+
+def _qr_parts(a, result, mode):
+    """(q, r) of ``np.linalg.qr(a, mode)``, for the modes with a derivative."""
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete", "r") or (mode == "complete" and m > n):
+        raise ValueError(
+            f"s2s differentiates np.linalg.qr with mode 'reduced' or 'r' (and 'complete' when "
+            f"the matrix has no more rows than columns), not mode={mode!r} of a {m}x{n} matrix: "
+            f"the extra columns of a complete q are an arbitrary basis, which has no derivative")
+    if mode == "r":
+        return np.linalg.qr(a)[0], result
+    return result
+
+
+def qr_tangent(da, a, result, mode):
+    """Tangents of ``q, r = np.linalg.qr(a)``. With k = min(m, n), the first k columns
+    ``a1 = q r1``: ``x = q^T da1 r1^-1``, ``omega = L(x) - L(x)^T`` (L: strictly lower),
+    ``dq = q omega + (da1 - q q^T da1) r1^-1``, ``dr1 = (x - omega) r1``; the other columns
+    of r are ``q^T a2``, so ``dr2 = dq^T a2 + q^T da2``."""
+    q, r = _qr_parts(a, result, mode)
+    k = np.shape(r)[-2]
+    r1_inverse = np.linalg.inv(r[..., :, :k])
+    da1 = da[..., :, :k]
+    x = mT(q) @ da1 @ r1_inverse
+    lower = np.tril(x, -1)
+    omega = lower - mT(lower)
+    dq = q @ omega + (da1 - q @ (mT(q) @ da1)) @ r1_inverse
+    dr = np.concatenate([(x - omega) @ r[..., :, :k],
+                         mT(dq) @ a[..., :, k:] + mT(q) @ da[..., :, k:]], axis=-1)
+    return dr if mode == "r" else (dq, dr)
+
+
+def qr_adjoint(g, a, result, mode):
+    """Cotangent of ``a`` in ``q, r = np.linalg.qr(a)``: the transpose of ``qr_tangent``;
+    for the first k columns ``(q (gr1 r1^T + L(b - b^T)) + (I - q q^T) gq) r1^-T`` with
+    ``b = q^T gq - gr1 r1^T``, and ``q gr2`` for the others."""
+    q, r = _qr_parts(a, result, mode)
+    if mode == "r":
+        gq, gr = np.zeros_like(q), part_or_zeros(g, r)
+    else:
+        gq, gr = part_or_zeros(g[0], q), part_or_zeros(g[1], r)
+    k = np.shape(r)[-2]
+    r1 = r[..., :, :k]
+    a2, gr2 = a[..., :, k:], gr[..., :, k:]
+    gq = gq + a2 @ mT(gr2)
+    r_part = gr[..., :, :k] @ mT(r1)
+    b = mT(q) @ gq - r_part
+    inner = q @ (r_part + np.tril(b - mT(b), -1)) + gq - q @ (mT(q) @ gq)
+    da1 = mT(np.linalg.solve(r1, mT(inner)))
+    return match_dtype(np.concatenate([da1, q @ gr2], axis=-1), a)
+
+
+# --- pseudo-inverse and least squares ----------------------------------------------------------
+
+def pinv_tangent(da, a, p, hermitian=False):
+    """Tangent of ``p = np.linalg.pinv(a)`` where the rank is locally constant:
+    ``-p da p + p p^T da^T (I - a p) + (I - p a) da^T p^T p``. ``hermitian=True`` reads the
+    lower triangle of ``a`` only."""
+    if hermitian:
+        a, da = symmetric_from_triangle(a, True), symmetric_from_triangle(da, True)
+    da_t = mT(da)
+    return (-p @ da @ p + p @ (mT(p) @ (da_t - da_t @ (a @ p)))
+            + (da_t - p @ (a @ da_t)) @ (mT(p) @ p))
+
+
+def pinv_adjoint(g, a, p, hermitian=False):
+    """Cotangent of ``a`` in ``p = np.linalg.pinv(a)``: the transpose of ``pinv_tangent``,
+    ``-p^T g p^T + (I - a p) g^T p p^T + p^T p g^T (I - p a)``."""
+    full = symmetric_from_triangle(a, True) if hermitian else a
+    g_t = mT(g)
+    p_t = mT(p)
+    da = (-p_t @ g @ p_t + (g_t - full @ (p @ g_t)) @ (p @ p_t)
+          + (p_t @ p) @ (g_t - (g_t @ p) @ full))
+    return match_dtype(to_triangle(da, True) if hermitian else da, a)
+
+
+def _lstsq_pinv(a, rank):
+    """The pseudo-inverse ``np.linalg.lstsq`` solved with: its ``rank`` largest singular values."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return (mT(vh[..., :rank, :]) / s[:rank]) @ mT(u[..., :, :rank])
+
+
+def _as_matrix(b):
+    return b[:, None] if np.ndim(b) == 1 else b
+
+
+def lstsq_tangent(da, db, a, b, result):
+    """Tangents of ``x, residuals, rank, s = np.linalg.lstsq(a, b)``: x = p b with p the
+    pseudo-inverse of rank ``rank``; the residuals ``|b - a x|^2`` change by
+    ``2 r . (db - da x)`` (``a^T r = 0``); the singular values as in ``svd``."""
+    x, residuals, rank, s = result
+    p = _lstsq_pinv(a, rank)
+    # one of the two tangents may be a zero scalar (an operand not differentiated)
+    da, db = da + np.zeros_like(a), db + np.zeros_like(b)
+    dx = pinv_tangent(da, a, p) @ b + p @ db
+    if np.size(residuals):
+        x2, r = _as_matrix(x), _as_matrix(b) - a @ _as_matrix(x)
+        d_residuals = 2.0 * np.sum(r * (_as_matrix(db) - da @ x2), axis=0)
+    else:
+        d_residuals = np.zeros_like(residuals)
+    return dx, d_residuals, 0.0, singular_values_tangent(da, a, False)
+
+
+def lstsq_adjoint(g, a, b, result):
+    """Cotangents of ``a`` and ``b`` in ``x, residuals, rank, s = np.linalg.lstsq(a, b)``."""
+    x, residuals, rank, s = result
+    gx = part_or_zeros(g[0], x)
+    p = _lstsq_pinv(a, rank)
+    gx2, b2 = _as_matrix(gx), _as_matrix(b)
+    da = pinv_adjoint(gx2 @ mT(b2), a, p) + singular_values_adjoint(part_or_zeros(g[3], s), a,
+                                                                     False)
+    db = mT(p) @ gx2
+    if np.size(residuals):
+        r = b2 - a @ _as_matrix(x)
+        weighted = 2.0 * r * part_or_zeros(g[1], residuals)
+        da = da - weighted @ mT(_as_matrix(x))
+        db = db + weighted
+    return match_dtype(da, a), match_dtype(np.reshape(db, np.shape(b)), b)
+
+
+# --- products ----------------------------------------------------------------------------------
+
+def _powers(a, n):
+    """``[a^0, a^1, ..., a^(n-1)]`` (a^0 the identity)."""
+    out = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=a.dtype), np.shape(a))]
+    for _ in range(n - 1):
+        out.append(out[-1] @ a)
+    return out
+
+
+def matrix_power_tangent(da, a, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)``: ``sum_k a^k da a^(n-1-k)``; for n < 0,
+    that of ``b^|n|`` with ``b = a^-1`` and ``db = -b da b``."""
+    if n == 0:
+        return np.zeros_like(da)
+    if n < 0:
+        a = np.linalg.inv(a)
+        da, n = -a @ da @ a, -n
+    powers = _powers(a, n)
+    return sum(powers[k] @ da @ powers[n - 1 - k] for k in range(n))
+
+
+def matrix_power_adjoint(g, a, n):
+    """Cotangent of ``a`` in ``np.linalg.matrix_power(a, n)``: the transpose of the tangent,
+    ``sum_k (a^k)^T g (a^(n-1-k))^T``."""
+    if n == 0:
+        return np.zeros_like(a)
+    base = np.linalg.inv(a) if n < 0 else a
+    powers = [mT(p) for p in _powers(base, abs(n))]
+    total = sum(powers[k] @ g @ powers[abs(n) - 1 - k] for k in range(abs(n)))
+    if n < 0:
+        total = -mT(base) @ total @ mT(base)
+    return match_dtype(total, a)
+
+
+def _chain(arrays):
+    """The operands of ``np.linalg.multi_dot`` as matrices (a 1-D first one a row, a 1-D last
+    one a column)."""
+    mats = [np.asarray(x) for x in arrays]
+    if mats[0].ndim == 1:
+        mats[0] = mats[0][None, :]
+    if mats[-1].ndim == 1:
+        mats[-1] = mats[-1][:, None]
+    return mats
+
+
+def multi_dot_tangent(darrays, arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)``: one term per operand, that operand replaced
+    by its tangent."""
+    return sum(np.linalg.multi_dot(list(arrays[:i]) + [t] + list(arrays[i + 1:]))
+               for i, t in enumerate(darrays))
+
+
+def multi_dot_adjoint(g, arrays):
+    """Cotangents of the operands of ``np.linalg.multi_dot(arrays)``: for operand i,
+    ``(a_0 ... a_(i-1))^T g (a_(i+1) ... a_last)^T``, in the operand's own shape."""
+    mats = _chain(arrays)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    lefts = [None]
+    for m in mats[:-1]:
+        lefts.append(m if lefts[-1] is None else lefts[-1] @ m)
+    rights = [None]
+    for m in mats[:0:-1]:
+        rights.append(m if rights[-1] is None else m @ rights[-1])
+    rights.reverse()
+    out = []
+    for i, x in enumerate(arrays):
+        d = g if lefts[i] is None else lefts[i].T @ g
+        d = d if rights[i] is None else d @ rights[i].T
+        out.append(match_dtype(np.reshape(d, np.shape(x)), x))
+    return out

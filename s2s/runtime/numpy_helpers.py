@@ -594,13 +594,17 @@ def norm_adjoint(g, x, result, ord, axis, keepdims):
     Vector norms: ord None/2, 1, inf, -inf and any other p (0 counts entries: no gradient).
     Matrix norms (2-D ``x`` with ord given, or a 2-tuple ``axis``): 'fro', 'nuc', 1, -1,
     inf, -inf, 2, -2. Ties for a max or min (inf-norms, 1-norms of matrices) share evenly.
+    At a zero vector, where no derivative exists, the cotangent is 0 (as for ``abs`` at 0).
     """
     x = np.asarray(x)
     g = restore_reduced_axes(match_dtype(g, x), x, axis, keepdims)
     r = restore_reduced_axes(result, x, axis, keepdims)
+    divisor = r
+    if not np.all(r):
+        g, divisor = np.where(r == 0, 0.0, g), np.where(r == 0, 1.0, r)
     matrix = (len(axis) == 2) if isinstance(axis, tuple) else (axis is None and ord is not None and x.ndim == 2)
     if ord is None or ord == "fro" or (not matrix and ord == 2):
-        return g * (x / r)
+        return g * (x / divisor)
     if not matrix:
         if ord == 0:
             return np.zeros_like(x)
@@ -608,7 +612,10 @@ def norm_adjoint(g, x, result, ord, axis, keepdims):
             hits = np.abs(x) == r
             count = np.sum(hits, axis=axis, keepdims=True, dtype=x.dtype)
             return g * np.sign(x) * hits / count
-        return g * np.sign(x) * (np.abs(x) / r) ** (ord - 1)
+        # an entry at 0 has no derivative when ord < 1 (an infinite slope): 0 there
+        ratio = np.abs(x) / divisor
+        return g * np.sign(x) * np.power(ratio, ord - 1, out=np.zeros_like(ratio),
+                                         where=ratio != 0)
     rows, cols = (0, 1) if axis is None else tuple(a % x.ndim for a in axis)
     if ord in ("nuc", 2, -2):
         moved = np.moveaxis(x, (rows, cols), (-2, -1))

@@ -12,8 +12,9 @@ import numpy as np
 
 from s2s.runtime.numpy_helpers import einsum_sublist_error, norm_adjoint
 from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
-                                        eigvals_tangent, eigvalsh_tangent,
-                                        singular_values_tangent, svd_tangent)
+                                        eigvals_tangent, eigvalsh_tangent, lstsq_tangent,
+                                        matrix_power_tangent, multi_dot_tangent, pinv_tangent,
+                                        qr_tangent, singular_values_tangent, svd_tangent)
 from s2s.rules import linear, tangent
 
 linear(np.trace)
@@ -124,3 +125,28 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         dresult = svd_tangent(da, a, result, full_matrices, hermitian)
     else:
         dresult = singular_values_tangent(da, a, hermitian)
+
+
+@tangent(np.linalg.qr)
+def qr(a, mode="reduced"):
+    dresult = qr_tangent(da, a, result, mode)
+
+
+@tangent(np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    dresult = pinv_tangent(da, a, result, hermitian)
+
+
+@tangent(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    dresult = lstsq_tangent(da, db, a, b, result)
+
+
+@tangent(np.linalg.matrix_power)
+def matrix_power(a, n):
+    dresult = matrix_power_tangent(da, a, n)
+
+
+@tangent(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    dresult = multi_dot_tangent(darrays, arrays)

@@ -19,8 +19,9 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_ad
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
                                tensordot_adjoint_b, trace_adjoint, unbroadcast)
 from s2s.runtime.linalg_helpers import (cholesky_adjoint, eig_adjoint, eigh_adjoint,
-                                        eigvals_adjoint, eigvalsh_adjoint,
-                                        singular_values_adjoint, svd_adjoint)
+                                        eigvals_adjoint, eigvalsh_adjoint, lstsq_adjoint,
+                                        matrix_power_adjoint, multi_dot_adjoint, pinv_adjoint,
+                                        qr_adjoint, singular_values_adjoint, svd_adjoint)
 from s2s.rules import adjoint
 
 
@@ -137,3 +138,31 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         da = svd_adjoint(dresult, a, result, full_matrices, hermitian)
     else:
         da = singular_values_adjoint(dresult, a, hermitian)
+
+
+@adjoint(np.linalg.qr)
+def qr(a, mode="reduced"):
+    da = qr_adjoint(dresult, a, result, mode)
+
+
+@adjoint(np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    da = pinv_adjoint(dresult, a, result, hermitian)
+
+
+@adjoint(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    # the rank is an integer: only x, the residuals and the singular values carry cotangents
+    cotangents = lstsq_adjoint(dresult, a, b, result)
+    da = cotangents[0]
+    db = cotangents[1]
+
+
+@adjoint(np.linalg.matrix_power)
+def matrix_power(a, n):
+    da = matrix_power_adjoint(dresult, a, n)
+
+
+@adjoint(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    darrays = multi_dot_adjoint(dresult, arrays)

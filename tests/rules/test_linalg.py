@@ -159,6 +159,39 @@ ROWS = [
     case(np.linalg.svd, r(2, 5, 3), False, False, wrt="a"),
     case(np.linalg.svd, r(4, 4), hermitian=True, wrt="a"),
     case(np.linalg.svd, r(4, 4), compute_uv=False, hermitian=True, wrt="a"),
+    # q and r as LAPACK returns them (the signs of r's diagonal are locally constant)
+    case(np.linalg.qr, r(5, 3), wrt="a"),
+    case(np.linalg.qr, r(3, 3), wrt="a"),
+    case(np.linalg.qr, r(3, 5), wrt="a"),
+    case(np.linalg.qr, r(2, 5, 3), wrt="a"),
+    case(np.linalg.qr, r(2, 3, 5), "complete", wrt="a"),
+    case(np.linalg.qr, r(5, 3), mode="r", wrt="a"),
+    case(np.linalg.qr, r(3, 4), mode="r", wrt="a"),
+    case(np.linalg.pinv, r(3, 5), wrt="a"),
+    case(np.linalg.pinv, r(5, 3), wrt="a"),
+    case(np.linalg.pinv, r(2, 4, 4), wrt="a"),
+    case(np.linalg.pinv, r(4, 4), hermitian=True, wrt="a"),
+    case(np.linalg.lstsq, r(5, 3), r(5), wrt="a b"),
+    case(np.linalg.lstsq, r(5, 3), r(5, 2), wrt="a b"),
+    case(np.linalg.lstsq, r(3, 5), r(3, 2), wrt="a b"),
+    case(np.linalg.lstsq, matrix(4, 4), r(4), rcond=None, wrt="a b"),
+    case(np.linalg.matrix_power, r(3, 3), 3, wrt="a"),
+    case(np.linalg.matrix_power, r(2, 3, 3), 1, wrt="a"),
+    case(np.linalg.matrix_power, matrix(3, 3), -2, wrt="a"),
+    case(np.linalg.multi_dot, [r(3, 4), r(4, 2), r(2, 5)], wrt="arrays"),
+    case(np.linalg.multi_dot, [r(4), r(4, 2), r(2, 5), r(5)], wrt="arrays"),
+    case(np.linalg.multi_dot, [r(4), r(4, 3)], wrt="arrays"),
+    case(np.linalg.multi_dot, [r(2, 4), r(4)], wrt="arrays"),
+    # the remaining norm forms
+    case(np.linalg.norm, r(5), 2),
+    case(np.linalg.norm, r(5), -2),
+    case(np.linalg.norm, r(2, 3, 4)),
+    case(np.linalg.norm, r(2, 3, 4), axis=-1, keepdims=True),
+    case(np.linalg.norm, r(2, 3, 4), 3, axis=1),
+    case(np.linalg.norm, r(3, 4), -np.inf, axis=(1, 0), keepdims=True),
+    case(np.linalg.norm, r(2, 3, 4), 1, axis=(0, 2)),
+    case(np.linalg.norm, r(2, 3, 4), -2, axis=(2, 1)),
+    case(np.linalg.norm, r(3, 4), None, (0, 1)),
 ]
 
 
@@ -172,6 +205,22 @@ def test_inf_norm_splits_ties_evenly():
     # matrix 1-norm: the largest absolute column sum, here columns 0 and 1 tie
     [dx] = cotangent(np.linalg.norm, np.array([[1.0, -2.0], [-2.0, 1.0]]), 1, dresult=1.0)
     np.testing.assert_array_equal(dx, [[0.5, -0.5], [-0.5, 0.5]])
+
+
+def test_norm_at_zero_has_cotangent_zero():
+    # no derivative exists there: 0, as abs has at 0 (a subgradient), never nan
+    for x, ords in [(np.zeros(3), (None, 1, 2, 3, 0.5, np.inf, 0)),
+                    (np.zeros((2, 3)), (None, "fro", "nuc", 1, 2, -2, np.inf))]:
+        for ord in ords:
+            [dx] = cotangent(np.linalg.norm, x, ord, dresult=1.0)
+            np.testing.assert_array_equal(dx, np.zeros_like(x), err_msg=f"ord={ord}")
+    # a zero row of a batch of norms: 0 there, the others as usual
+    x = np.array([[0.0, 0.0], [3.0, 4.0]])
+    [dx] = cotangent(np.linalg.norm, x, axis=1, dresult=np.ones(2))
+    np.testing.assert_allclose(dx, [[0.0, 0.0], [0.6, 0.8]])
+    # an entry at 0 of a p < 1 norm has an infinite slope: 0 there too, not nan
+    [dx] = cotangent(np.linalg.norm, np.array([0.0, 1.0, -2.0]), 0.5, dresult=1.0)
+    assert dx[0] == 0.0 and np.all(np.isfinite(dx))
 
 
 def test_slogdet_takes_missing_cotangent_parts():
@@ -311,6 +360,73 @@ def test_eig_with_complex_eigenvalues_is_an_error():
         s2s.jvp(f, (rotation,), (np.ones((2, 2)),))
 
 
+def qr_signs_fixed(a):
+    q, r = np.linalg.qr(a)
+    signs = np.sign(np.einsum('...ii->...i', r[..., :, :q.shape[-1]]))
+    return np.sum(np.sin(q * signs[..., None, :])) + np.sum((r * signs[..., :, None]) ** 2)
+
+
+def pinv_solution(a):
+    return np.sum(np.tanh(np.linalg.pinv(a) @ np.arange(1.0, 6.0)))
+
+
+def lstsq_fit(a):
+    x, residuals, rank, s = np.linalg.lstsq(a, np.arange(1.0, 6.0), rcond=None)
+    return np.sum(x ** 2) + np.sum(residuals) + np.sum(s)
+
+
+def chained(a):
+    return np.sum(np.linalg.multi_dot([a, np.sin(a).T, a]) ** 2) \
+        + np.sum(np.linalg.matrix_power(a[:, :3], 3))
+
+
+FIXED = np.arange(6.0).reshape(3, 2)
+
+
+def multi_dot_with_constants(a):
+    return np.sum(np.linalg.multi_dot([a, FIXED, np.ones(2)]) ** 2)
+
+
+def lstsq_in_b(b):
+    x, residuals, rank, s = np.linalg.lstsq(FIXED, b, rcond=None)
+    return np.sum(x ** 2) + np.sum(residuals)
+
+
+@pytest.mark.parametrize("f, a", [
+    (qr_signs_fixed, r(5, 3)), (qr_signs_fixed, r(2, 3, 5)),
+    (pinv_solution, r(5, 3)), (lstsq_fit, r(5, 3)), (chained, r(3, 4)),
+    (multi_dot_with_constants, r(4, 3)), (lstsq_in_b, r(3)),
+], ids=lambda v: getattr(v, "__name__", "a"))
+def test_more_linear_algebra_through_s2s_matches_finite_differences(f, a):
+    check_function(f, a)
+
+
+def test_rank_deficient_pinv_and_lstsq_give_finite_derivatives():
+    # the pseudo-inverse jumps where the rank changes; at a rank-deficient point its
+    # derivative along rank-keeping directions exists, and s2s gives a finite answer
+    a = r(5, 2) @ r(2, 3)
+    for f in (pinv_solution, lstsq_fit):
+        assert np.all(np.isfinite(s2s.grad(f)(a)))
+        _, tangent = s2s.jvp(f, (a,), (r(5, 3),))
+        assert np.isfinite(tangent)
+    # along a direction that keeps the rank, the derivative is right
+    direction = r(5, 2) @ r(2, 3) * 0.0 + a @ r(3, 3)
+    _, tangent = s2s.jvp(pinv_solution, (a,), (direction,))
+    step = 1e-6
+    want = (pinv_solution(a + step * direction) - pinv_solution(a - step * direction)) / (2 * step)
+    np.testing.assert_allclose(tangent, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode, shape", [("raw", (3, 3)), ("complete", (5, 3))])
+def test_qr_modes_without_a_derivative_are_errors(mode, shape):
+    def f(a):
+        return np.sum(np.linalg.qr(a, mode=mode)[0])
+    with pytest.raises(ValueError, match="mode 'reduced' or 'r'"):
+        s2s.grad(f)(r(*shape))
+    with pytest.raises(ValueError, match="mode 'reduced' or 'r'"):
+        s2s.jvp(f, (r(*shape),), (r(*shape),))
+
+
 def test_svd_with_full_matrices_of_a_non_square_matrix_is_an_error():
     def f(a):
         u, s, vh = np.linalg.svd(a)
@@ -435,4 +551,21 @@ AUDIT = [
     audit(np.linalg.svd, "np.linalg.svd(a, compute_uv=False)", a=r(2, 3, 4)),
     audit(np.linalg.svd, "np.sum(np.linalg.svd(a, compute_uv=False))", a=2.0 * np.eye(3),
           note="every singular value repeated: the nuclear norm is smooth there"),
+    audit(np.linalg.qr, "q, r = np.linalg.qr(a)\nreturn q, r", a=r(5, 3),
+          note="q and r as LAPACK signs them (locally constant)"),
+    audit(np.linalg.qr, "q, r = np.linalg.qr(a)\nreturn q @ np.diag(np.diag(r)), r[:, 2:]",
+          a=r(3, 5)),
+    audit(np.linalg.qr, "np.linalg.qr(a, mode='r')", a=r(2, 4, 3)),
+    audit(np.linalg.pinv, "np.linalg.pinv(a)", a=r(3, 5)),
+    audit(np.linalg.pinv, "np.linalg.pinv(a, hermitian=True)", a=r(2, 3, 3)),
+    audit(np.linalg.lstsq, "x, res, rank, s = np.linalg.lstsq(a, b, rcond=None)\n"
+                           "return x, res, s", a=r(5, 3), b=r(5, 2)),
+    audit(np.linalg.lstsq, "np.linalg.lstsq(a, b, rcond=None)[0]", a=r(3, 4), b=r(3),
+          note="under-determined: the least-norm solution"),
+    audit(np.linalg.matrix_power, "np.linalg.matrix_power(a, 4)", a=r(3, 3)),
+    audit(np.linalg.matrix_power, "np.linalg.matrix_power(a, -3)", a=matrix(2, 3, 3)),
+    audit(np.linalg.matrix_power, "np.linalg.matrix_power(a, 0) * a", a=r(3, 3)),
+    audit(np.linalg.multi_dot, "np.linalg.multi_dot([x, a, a.T, y])", x=r(3), a=r(3, 4),
+          y=r(3)),
+    audit(np.linalg.multi_dot, "np.linalg.multi_dot([a, b, a.T])", a=r(2, 3), b=r(3, 3)),
 ]
