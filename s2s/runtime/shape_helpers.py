@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from s2s.runtime.numpy_helpers import match_dtype
+from s2s.runtime.numpy_helpers import match_dtype, normalize_axes, unbroadcast, unpack_like
 
 
 def rollaxis_destination(axis, start, ndim):
@@ -76,3 +76,175 @@ def atleast_adjoint(g, arys):
         g = [g]
     return [np.zeros(np.shape(x)) if gi is None or np.size(gi) != np.size(x)
             else match_dtype(np.reshape(gi, np.shape(x)), x) for gi, x in zip(g, arys)]
+
+
+def unsplit(g, ary, indices_or_sections, axis):
+    """Cotangent of ``ary`` for ``np.split(ary, indices_or_sections, axis)`` (or
+    ``np.array_split``): the pieces' cotangents ``g`` put back where the pieces were cut
+    from (pieces whose cotangent is None, never used, contribute nothing)."""
+    shape = np.shape(ary)
+    axis = axis % len(shape)
+    n = shape[axis]
+    if np.ndim(indices_or_sections) == 0:
+        size, extra = divmod(n, int(indices_or_sections))
+        sizes = [size + 1] * extra + [size] * (int(indices_or_sections) - extra)
+        bounds = [int(b) for b in np.cumsum([0] + sizes)]
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    out = np.zeros(shape, np.result_type(ary, 1.0))
+    before = (slice(None),) * axis
+    for piece, start, stop in zip(g, bounds[:-1], bounds[1:]):
+        if piece is not None:
+            out[before + (slice(start, stop),)] += piece
+    return match_dtype(out, ary)
+
+
+def untake_along_axis(g, arr, indices, axis):
+    """Cotangent of ``arr`` for ``np.take_along_axis(arr, indices, axis)``: each entry of
+    ``g`` goes back where it was taken from; repeated indices accumulate."""
+    arr_shape = np.shape(arr)
+    if axis is None:
+        out = np.zeros(int(np.prod(arr_shape)), np.result_type(g, arr))
+        np.add.at(out, np.ravel(indices), np.ravel(g))
+        return match_dtype(np.reshape(out, arr_shape), arr)
+    axis = axis % len(arr_shape)
+    out = np.zeros(arr_shape, np.result_type(g, arr))
+    # arr and indices broadcast against each other along the other axes
+    grid = [np.zeros((1,) * len(arr_shape), int) if n == 1 and d != axis else index
+            for d, (n, index) in enumerate(zip(arr_shape, np.ogrid[tuple(
+                slice(n) for n in np.shape(g))]))]
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return match_dtype(out, arr)
+
+
+def select_default_mask(condlist):
+    """Where ``np.select(condlist, choicelist, default)`` takes ``default``: no condition
+    holds."""
+    return ~np.any(np.broadcast_arrays(*condlist), axis=0)
+
+
+def select_adjoint(g, condlist, choicelist):
+    """Cotangents of the choices of ``np.select(condlist, choicelist, default)``: each gets
+    ``g`` where its condition is the first that holds."""
+    taken = np.zeros(np.shape(g), bool)
+    cotangents = []
+    for condition, choice in zip(condlist, choicelist):
+        first = np.logical_and(condition, ~taken)
+        cotangents.append(unbroadcast(np.where(first, g, 0.0), choice))
+        taken = taken | first
+    return cotangents
+
+
+def cross_adjoint(g, a, b, axisa, axisb, axisc, axis, operand):
+    """Cotangent of ``a`` (``operand`` 0) or ``b`` (1) for ``np.cross(a, b, ...)``.
+
+    <g, a x b> = <a, b x g> = <b, g x a>; 2-vectors count as 3-vectors with a zero third
+    component, and two of them give the third component of their product alone."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    vectors = [np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)]
+    padded = [np.concatenate([v, np.zeros(v.shape[:-1] + (3 - v.shape[-1],), v.dtype)], -1)
+              for v in vectors]
+    if vectors[0].shape[-1] == 2 and vectors[1].shape[-1] == 2:
+        g = np.stack([np.zeros_like(g), np.zeros_like(g), g], -1)
+    else:
+        g = np.moveaxis(np.asarray(g), axisc, -1)
+    if operand == 0:
+        d = np.cross(padded[1], g)
+    else:
+        d = np.cross(g, padded[0])
+    own = vectors[operand]
+    d = unbroadcast(d[..., :own.shape[-1]], own)
+    return match_dtype(np.moveaxis(d, -1, (axisa, axisb)[operand]), (a, b)[operand])
+
+
+#: np.pad modes whose padding copies entries of the array, so that the cotangent of each
+#: entry is the sum of its copies ("constant" copies none)
+_COPYING_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def checked_pad_mode(mode, reflect_type):
+    """``mode`` if s2s differentiates ``np.pad`` in it, else a TypeError saying so."""
+    if mode not in _COPYING_PAD_MODES or (reflect_type == "odd" and mode in ("reflect",
+                                                                             "symmetric")):
+        raise TypeError(
+            f"s2s differentiates np.pad in the modes {', '.join(_COPYING_PAD_MODES)} (with "
+            f"reflect_type='even'); mode={mode!r}"
+            + (f", reflect_type={reflect_type!r}" if reflect_type != "even" else "")
+            + " has no rule yet: pad with np.concatenate of slices instead")
+    return mode
+
+
+def pad_adjoint(g, array, pad_width, mode, reflect_type):
+    """Cotangent of ``array`` for ``np.pad(array, pad_width, mode)``: each entry sums the
+    entries of ``g`` that copy it (found by padding the entries' own positions)."""
+    mode = checked_pad_mode(mode, reflect_type)
+    shape = np.shape(array)
+    positions = np.arange(int(np.prod(shape))).reshape(shape)
+    if mode == "constant":
+        copied = np.pad(positions, pad_width, constant_values=-1)
+    else:
+        copied = np.pad(positions, pad_width, mode)
+    inside = copied >= 0
+    d = np.bincount(copied[inside], weights=np.asarray(g)[inside], minlength=positions.size)
+    return match_dtype(np.reshape(d, shape), array)
+
+
+def pad_constant_adjoint(g, array, pad_width, constant_values):
+    """Cotangent of ``constant_values`` for ``np.pad(array, pad_width, constant_values=)``:
+    the sum of ``g`` over the entries each (axis, side) value fills."""
+    ndim = np.ndim(array)
+    # the side of each padded entry, coded 1 + 2 * axis + (0 before, 1 after)
+    codes = np.reshape(np.arange(1, 2 * ndim + 1), (ndim, 2))
+    sides = np.pad(np.zeros(np.shape(array), int), pad_width, constant_values=codes)
+    sums = np.bincount(np.ravel(sides), weights=np.ravel(g), minlength=2 * ndim + 1)[1:]
+    # summed to constant_values' shape: one value, one (before, after) pair, or one per axis
+    summed = unbroadcast(np.reshape(sums, (ndim, 2)), np.zeros(np.shape(constant_values)))
+    return unpack_like(summed, constant_values)
+
+
+def pad_values_error(values):
+    """Differentiating ``np.pad``'s ``end_values`` or ``stat_length``: no rule yet."""
+    raise TypeError("s2s differentiates np.pad's array and constant_values; end_values "
+                    "(mode='linear_ramp') has no rule yet")
+
+
+def gradient_spacing_error(spacing):
+    """Differentiating the spacing of ``np.gradient``: no rule yet."""
+    raise TypeError("s2s differentiates np.gradient in its array; differentiated spacings "
+                    "(the *varargs) have no rule yet")
+
+
+def gradient_adjoint(g, f, varargs, axis, edge_order):
+    """Cotangent of ``f`` for ``np.gradient(f, *varargs, axis=axis, edge_order=)``.
+
+    Along one axis np.gradient is a matrix with at most three entries per row, in the window
+    of three entries around it. Applied to the combs of every third entry (offsets 0, 1, 2)
+    it gives each row's entry in the column of that offset, so its transpose is applied in
+    O(n) without building the matrix."""
+    f = np.asarray(f)
+    axes = normalize_axes(axis, f.ndim)
+    cotangents = [g] if len(axes) == 1 else g
+    if len(varargs) == 1 and len(axes) > 1:
+        varargs = varargs * len(axes)
+    out = np.zeros(f.shape, np.result_type(f, 1.0))
+    for k, (ax, gk) in enumerate(zip(axes, cotangents)):
+        if gk is None:
+            continue
+        n = f.shape[ax]
+        spacing = varargs[k:k + 1] if varargs else ()
+        rows = np.arange(n)
+        start = np.clip(rows - 1, 0, max(n - 3, 0))
+        moved = np.moveaxis(np.broadcast_to(gk, f.shape), ax, 0)
+        total = np.zeros(moved.shape, out.dtype)
+        for offset in range(3):
+            comb = (rows % 3 == offset).astype(float)
+            weights = np.gradient(comb, *spacing, edge_order=edge_order)
+            columns = start + (offset - start) % 3
+            kept = columns < n
+            np.add.at(total, columns[kept],
+                      np.expand_dims(weights[kept], tuple(range(1, moved.ndim))) * moved[kept])
+        out += np.moveaxis(total, 0, ax)
+    return match_dtype(out, f)
+

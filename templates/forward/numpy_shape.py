@@ -10,13 +10,31 @@ engine passes zeros for elements that carry none). Parameters mirror the reverse
 """
 import numpy as np
 
-from s2s.runtime.shape_helpers import zeros_unless_absent
+from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_spacing_error, pad_values_error,
+                                       select_default_mask, zeros_unless_absent)
 from s2s.rules import linear, static, tangent
 
 linear(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes, np.moveaxis,
        np.concatenate, np.stack, np.vstack, np.hstack, np.broadcast_to, np.tile, np.repeat,
        np.flip, np.diag, np.take, np.copy, np.block, np.flipud, np.fliplr, np.rot90, np.roll,
-       np.rollaxis, np.triu, np.tril, np.column_stack, np.dstack)
+       np.rollaxis, np.triu, np.tril, np.column_stack, np.dstack, np.split, np.array_split,
+       np.vsplit, np.hsplit, np.dsplit, np.take_along_axis)
+
+
+@tangent(np.sort)
+def sort(a, axis=-1, kind=None, order=None):
+    dresult = np.take_along_axis(da, np.argsort(a, axis=axis, kind=kind), axis=axis)
+
+
+@tangent(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    dresult = np.take_along_axis(da, np.argpartition(a, kth, axis=axis, kind=kind), axis=axis)
+
+
+@tangent(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    dresult = (np.gradient(df, *varargs, axis=axis, edge_order=edge_order)
+               + gradient_spacing_error(dvarargs))
 
 
 @tangent(np.atleast_1d)
@@ -57,6 +75,28 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 @tangent(np.kron)
 def kron(a, b):
     dresult = np.kron(da, b) + np.kron(a, db)
+
+
+@tangent(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    dresult = (np.cross(da, b, axisa, axisb, axisc, axis)
+               + np.cross(a, db, axisa, axisb, axisc, axis))
+
+
+@tangent(np.select)
+def select(condlist, choicelist, default=0):
+    dresult = (np.select(condlist, dchoicelist, result.dtype.type(0.0))
+               + np.where(select_default_mask(condlist), ddefault, result.dtype.type(0.0)))
+
+
+@tangent(np.pad)
+def pad(array, pad_width, mode="constant", *, stat_length=None, constant_values=0,
+        end_values=0, reflect_type="even"):
+    # linear in the array (padded with zeros, or copies) and in constant_values
+    dresult = (np.pad(darray, pad_width, checked_pad_mode(mode, reflect_type))
+               + np.pad(np.zeros(np.shape(array), result.dtype), pad_width,
+                        constant_values=dconstant_values)
+               + pad_values_error(dend_values))
 
 
 @tangent(np.array)

@@ -23,8 +23,10 @@ from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
 from s2s.runtime.numpy_helpers import (einsum_sublist_error, inverse_permutation, normalize_axes,
                                        tensordot_axes)
-from s2s.runtime.shape_helpers import (diff_cuts, kron_axes, kron_blocks, padded_shape,
-                                       padding_along, rollaxis_destination, zeros_unless_absent)
+from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spacing_error,
+                                       kron_axes, kron_blocks, pad_values_error, padded_shape,
+                                       padding_along, rollaxis_destination, select_default_mask,
+                                       zeros_unless_absent)
 
 # shape queries and index-valued functions
 nondifferentiable(
@@ -75,7 +77,11 @@ nondifferentiable(builtins.print)
 # the helpers generated code calls for axes, permutations and seeds
 nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like,
                   rollaxis_destination, padding_along, diff_cuts, zeros_unless_absent,
-                  kron_blocks, kron_axes, padded_shape)
+                  kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
+
+# the rules of np.pad and np.gradient differentiate some arguments only: these raise, where the
+# others are differentiated
+nondifferentiable(pad_values_error, gradient_spacing_error)
 
 # einsum's sublist form has no rule: this returns 0.0 for a string and raises for an array
 nondifferentiable(einsum_sublist_error)

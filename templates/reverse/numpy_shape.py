@@ -11,8 +11,12 @@ import numpy as np
 
 from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation,
                                match_dtype, split_like, unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
-from s2s.runtime.shape_helpers import (atleast_adjoint, diff_cuts, kron_axes, kron_blocks,
-                                       padded_shape, padding_along, rollaxis_destination)
+from s2s.runtime.shape_helpers import (atleast_adjoint, cross_adjoint, diff_cuts,
+                                       gradient_adjoint, gradient_spacing_error, kron_axes,
+                                       kron_blocks, pad_adjoint, pad_constant_adjoint,
+                                       pad_values_error, padded_shape, padding_along,
+                                       rollaxis_destination, select_adjoint,
+                                       select_default_mask, unsplit, untake_along_axis)
 from s2s.rules import adjoint, static
 
 
@@ -179,6 +183,76 @@ def kron(a, b):
                                  (kron_axes(a, b, 1), tuple(range(ndim)))), np.shape(a))
     db = np.reshape(np.tensordot(blocks, np.reshape(a, padded_shape(a, ndim)),
                                  (kron_axes(a, b, 0), tuple(range(ndim)))), np.shape(b))
+
+
+@adjoint(np.split, np.array_split)
+def split(ary, indices_or_sections, axis=0):
+    # dresult holds one cotangent per piece
+    dary = unsplit(dresult, ary, indices_or_sections, axis)
+
+
+@adjoint(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    dary = unsplit(dresult, ary, indices_or_sections, 0)
+
+
+@adjoint(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    # along axis 1, or 0 for a 1-D array
+    dary = unsplit(dresult, ary, indices_or_sections, min(1, np.ndim(ary) - 1))
+
+
+@adjoint(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    dary = unsplit(dresult, ary, indices_or_sections, 2)
+
+
+@adjoint(np.sort)
+def sort(a, axis=-1, kind=None, order=None):
+    # the cotangent of the i-th smallest entry goes back where that entry came from
+    permutation = np.argsort(a, axis=axis, kind=kind)
+    da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis),
+                    np.shape(a))
+
+
+@adjoint(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    permutation = np.argpartition(a, kth, axis=axis, kind=kind)
+    da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis),
+                    np.shape(a))
+
+
+@adjoint(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    darr = untake_along_axis(dresult, arr, indices, axis)
+
+
+@adjoint(np.select)
+def select(condlist, choicelist, default=0):
+    # the first choice whose condition holds takes the cotangent; default where none holds
+    dchoicelist = select_adjoint(dresult, condlist, choicelist)
+    ddefault = unbroadcast(np.where(select_default_mask(condlist), dresult, 0.0), default)
+
+
+@adjoint(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    da = cross_adjoint(dresult, a, b, axisa, axisb, axisc, axis, 0)
+    db = cross_adjoint(dresult, a, b, axisa, axisb, axisc, axis, 1)
+
+
+@adjoint(np.pad)
+def pad(array, pad_width, mode="constant", *, stat_length=None, constant_values=0,
+        end_values=0, reflect_type="even"):
+    darray = pad_adjoint(dresult, array, pad_width, mode, reflect_type)
+    dconstant_values = pad_constant_adjoint(dresult, array, pad_width, constant_values)
+    dend_values = pad_values_error(end_values)
+
+
+@adjoint(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    # dresult is a list, one cotangent per axis, when f has several axes
+    df = gradient_adjoint(dresult, f, varargs, axis, edge_order)
+    dvarargs = gradient_spacing_error(varargs)
 
 
 @adjoint(np.diag)

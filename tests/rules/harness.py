@@ -211,11 +211,13 @@ def random_cotangent(result: Any, rng: np.random.Generator, parts_without: Seque
                      zero: Any = None) -> Any:
     """A random cotangent shaped like ``result``: float64 unless ``result`` is inexact.
 
-    For a tuple result, the parts listed in ``parts_without`` get ``zero`` (None or 0.0).
+    For a tuple or list result (np.split's pieces), the parts listed in ``parts_without`` get
+    ``zero`` (None or 0.0).
     """
-    if isinstance(result, tuple):
-        return tuple(zero if i in parts_without else random_cotangent(part, rng)
-                     for i, part in enumerate(result))
+    if isinstance(result, (tuple, list)):
+        parts = [zero if i in parts_without else random_cotangent(part, rng)
+                 for i, part in enumerate(result)]
+        return parts if isinstance(result, list) else tuple(parts)
     if isinstance(result, float):
         return float(rng.standard_normal())
     dtype = getattr(result, "dtype", np.dtype(np.float64))
@@ -275,7 +277,7 @@ def _as_primal(value: np.ndarray, like: Any) -> Any:
 
 def _objective(primitive, bound, dresult) -> float:
     result = primitive(*bound.args, **bound.kwargs)
-    if isinstance(result, tuple):
+    if isinstance(result, (tuple, list)):
         pairs = [(r, g) for r, g in zip(result, dresult) if g is not None]
     else:
         pairs = [(result, dresult)]

@@ -6,11 +6,18 @@ says how); closed forms below cover kinks, ties and zeros. A new rule of this fa
 row here.
 """
 
+import linecache
+
 import numpy as np
+import pytest
 
+import s2s
 from tests.rules.audit import audit
-from tests.rules.harness import case, NUMPY_2_1, r, table_tests
+from tests.rules.harness import case, cotangent, NUMPY_2_1, r, table_tests
 
+
+COND_A = r(3, 4) > 0.5
+COND_B = r(3, 4) < 0.0
 
 ROWS = [
     case(np.reshape, r(3, 4), (4, 3), wrt="a"),
@@ -113,6 +120,66 @@ ROWS = [
     case(np.kron, r(2, 2), r(3), wrt="a b"),
     case(np.kron, r(2), r(2, 3, 2), wrt="a b"),
     case(np.kron, r(), r(3), wrt="a b"),
+    case(np.split, r(6), 3, wrt="ary"),
+    case(np.split, r(4, 6), [1, 4], axis=1, wrt="ary"),
+    case(np.split, r(5, 2), [2, 2, -1, 9], wrt="ary"),
+    case(np.split, r(2, 3, 4), 2, axis=-1, wrt="ary"),
+    case(np.array_split, r(7), 3, wrt="ary"),
+    case(np.array_split, r(3, 5), 2, axis=1, wrt="ary"),
+    case(np.array_split, r(2, 3, 4), [1], axis=0, wrt="ary"),
+    case(np.vsplit, r(4, 3), 2, wrt="ary"),
+    case(np.vsplit, r(3, 2, 2), [1], wrt="ary"),
+    case(np.hsplit, r(6), 3, wrt="ary"),
+    case(np.hsplit, r(2, 4), [3], wrt="ary"),
+    case(np.hsplit, r(2, 4, 3), 2, wrt="ary"),
+    case(np.dsplit, r(2, 2, 4), 2, wrt="ary"),
+    case(np.dsplit, r(1, 2, 5), [1, 3], wrt="ary"),
+    case(np.sort, r(5), wrt="a"),
+    case(np.sort, r(3, 4), wrt="a"),
+    case(np.sort, r(3, 4), 0, wrt="a"),
+    case(np.sort, r(2, 3, 4), axis=None, wrt="a"),
+    case(np.sort, r(2, 3, 4), axis=1, kind="stable", wrt="a"),
+    case(np.partition, r(6), 2, wrt="a"),
+    case(np.partition, r(4, 5), 0, axis=0, wrt="a"),
+    case(np.partition, r(4, 5), (1, 3), wrt="a"),
+    case(np.partition, r(2, 3, 4), -1, axis=None, wrt="a"),
+    case(np.take_along_axis, r(3, 4), np.array([[0, 3, 3], [1, 1, 2], [2, 0, 1]]), 1,
+         wrt="arr"),
+    case(np.take_along_axis, r(3, 4), np.array([[2, 0, 0, 1]]), axis=0, wrt="arr"),
+    case(np.take_along_axis, r(3, 4), np.array([5, 0, 11, 5]), None, wrt="arr"),
+    case(np.take_along_axis, r(1, 4), np.array([[0], [1], [3]]), axis=1, wrt="arr"),
+    case(np.select, [COND_A, COND_B], [r(3, 4), r(3, 4)], wrt="choicelist"),
+    case(np.select, [COND_A, COND_B], [r(3, 4), r(4)], r(3, 1), wrt="choicelist default"),
+    case(np.select, [COND_A], [r(3, 4)], 0.5, wrt="choicelist default"),
+    case(np.select, [COND_A[0], COND_B], [r(4), 2.5], r(3, 4), wrt="default"),
+    case(np.cross, r(3), r(3), wrt="a b"),
+    case(np.cross, r(4, 3), r(3), wrt="a b"),
+    case(np.cross, r(2), r(2), wrt="a b"),
+    case(np.cross, r(5, 2), r(5, 3), wrt="a b"),
+    case(np.cross, r(3, 4), r(4, 3), axisa=0, wrt="a b"),
+    case(np.cross, r(3, 2), r(2, 3), axisa=0, axisb=1, axisc=0, wrt="a b"),
+    case(np.cross, r(3, 2, 2), r(3, 2, 1), axis=0, wrt="a b"),
+    case(np.pad, r(3), 2, wrt="array"),
+    case(np.pad, r(3, 4), ((1, 2), (0, 3)), wrt="array"),
+    case(np.pad, r(3, 4), 1, constant_values=1.5, wrt="array constant_values"),
+    case(np.pad, r(3, 4), ((1, 2), (2, 1)), constant_values=((0.5, -1.0), (2.0, 3.0)),
+         wrt="array constant_values"),
+    case(np.pad, r(2, 3), (1, 2), "constant", constant_values=(0.5, -1.0),
+         wrt="array constant_values"),
+    case(np.pad, r(4), (2, 3), "edge", wrt="array"),
+    case(np.pad, r(3, 4), ((2, 1), (3, 3)), "reflect", wrt="array"),
+    case(np.pad, r(3, 4), 2, "symmetric", wrt="array"),
+    case(np.pad, r(3, 4), ((4, 1), (5, 6)), "wrap", wrt="array"),
+    case(np.pad, r(2, 3, 2), 1, mode="edge", wrt="array"),
+    case(np.gradient, r(5), wrt="f"),
+    case(np.gradient, r(4, 5), wrt="f"),
+    case(np.gradient, r(6), edge_order=2, wrt="f"),
+    case(np.gradient, r(4, 5), 0.5, axis=1, wrt="f"),
+    case(np.gradient, r(3, 4, 5), 2.0, 0.5, axis=(0, 2), edge_order=2, wrt="f"),
+    case(np.gradient, r(5), np.array([0.0, 0.3, 1.1, 1.5, 2.6]), wrt="f"),
+    case(np.gradient, r(5, 3), np.array([0.0, 0.3, 1.1, 1.5, 2.6]), axis=0, edge_order=2,
+         wrt="f"),
+    case(np.gradient, r(2, 3), wrt="f"),
     case(np.diag, r(3), wrt="v"),
     case(np.diag, r(3), 1, wrt="v"),
     case(np.diag, r(3, 3), wrt="v"),
@@ -248,4 +315,80 @@ AUDIT = [
     audit(np.diff, "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4), y=r(2, 1)),
     audit(np.kron, "np.kron(x, y)", x=r(2, 3), y=r(2, 2)),
     audit(np.kron, "np.kron(x, y) ** 2", x=r(3), y=r(2, 2)),
+    audit(np.split, "a, b = np.split(x, 2)\nreturn a * np.sin(b)", x=r(6),
+          note="a list result unpacked"),
+    audit(np.split, "parts = np.split(x, [1, 3], axis=1)\nreturn np.sum(parts[2] ** 2) * parts[0]",
+          x=r(2, 5), note="pieces indexed, one never used"),
+    audit(np.array_split, "parts = np.array_split(x, 3)\nreturn parts[0][1:] + parts[-1] * 2.0",
+          x=r(8), note="uneven pieces: 3, 3, 2"),
+    audit(np.vsplit, "top, bottom = np.vsplit(x, 2)\nreturn np.dot(top, bottom.T)", x=r(4, 3)),
+    audit(np.hsplit, "left, right = np.hsplit(x, [1])\nreturn left * np.sum(right, axis=1)",
+          x=r(3, 4)),
+    audit(np.dsplit, "pieces = np.dsplit(x, 2)\nreturn pieces[1] ** 2 + pieces[0]",
+          x=r(2, 2, 4)),
+    audit(np.sort, "np.sort(x) * W", x=r(5), given=dict(W=r(5))),
+    audit(np.sort, "np.sort(x, axis=0)[-1]", x=r(4, 3), note="the largest of each column"),
+    audit(np.sort, "np.sort(x, axis=None) ** 2", x=r(2, 3)),
+    audit(np.partition, "np.partition(x, 2)[2]", x=r(6), note="the third smallest"),
+    audit(np.partition, "np.partition(x, (0, 3), axis=0) * W", x=r(5, 2), given=dict(W=r(5, 2))),
+    audit(np.take_along_axis, "np.take_along_axis(x, I, axis=1) ** 2", x=r(3, 4),
+          given=dict(I=np.array([[0, 0, 3], [2, 1, 1], [3, 3, 3]])), note="repeated indices"),
+    audit(np.select, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)", x=r(3, 4),
+          y=r(4)),
+    audit(np.select, "np.select([C], [x], 0.0) * x", x=r(3, 4), given=dict(C=COND_A)),
+    audit(np.cross, "np.cross(x, y)", x=r(4, 3), y=r(3)),
+    audit(np.cross, "np.cross(x, y, axisa=0, axisc=0) ** 2", x=r(3, 2), y=r(2, 3)),
+    audit(np.pad, "np.pad(x, ((1, 2), (0, 1))) * 2.0", x=r(2, 3)),
+    audit(np.pad, "np.pad(x, 2, constant_values=y) ** 2", x=r(3), y=0.5),
+    audit(np.pad, "np.pad(x, (2, 3), 'reflect') ** 2", x=r(4)),
+    audit(np.pad, "np.pad(x, 1, mode='edge') * W", x=r(2, 3), given=dict(W=r(4, 5))),
+    audit(np.pad, "np.pad(x, (3, 1), 'wrap') ** 3", x=r(3)),
+    audit(np.pad, "np.pad(x, 2, 'symmetric') * 3.0", x=r(2, 2)),
+    audit(np.gradient, "np.gradient(x) ** 2", x=r(5)),
+    audit(np.gradient, "gx, gy = np.gradient(x)\nreturn gx * gy", x=r(3, 4),
+          note="a list result unpacked"),
+    audit(np.gradient, "np.gradient(x, 0.5, axis=0, edge_order=2) * W", x=r(4, 3),
+          given=dict(W=r(4, 3))),
+    audit(np.gradient, "np.gradient(x, T) ** 2", x=r(5),
+          given=dict(T=np.array([0.0, 0.3, 1.1, 1.5, 2.6])), note="uneven sample points"),
 ]
+
+
+@pytest.mark.parametrize("body", [
+    "np.pad(x, 1, mode='mean')",
+    "np.pad(x, 1, mode='maximum')",
+    "np.pad(x, 1, mode='linear_ramp')",
+    "np.pad(x, 1, mode='reflect', reflect_type='odd')",
+    "np.pad(W, 1, mode='linear_ramp', end_values=x[0])",
+    "np.gradient(W, x[0])",
+])
+@pytest.mark.parametrize("transform", ["grad", "jvp"])
+def test_arguments_without_a_rule_are_refused(body, transform):
+    # never a silently wrong gradient: these raise, naming what has no rule yet
+    fn = _function(f"def f(x):\n    return np.sum({body})\n", W=r(4))
+    x = r(4)
+    with pytest.raises(TypeError, match="no rule yet"):
+        if transform == "grad":
+            s2s.grad(fn)(x)
+        else:
+            s2s.jvp(fn, (x,), (np.ones(4),))
+
+
+def _function(text, **given):
+    filename = f"<test_shape {len(linecache.cache)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = dict(np=np, **given)
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace["f"]
+
+
+def test_sort_sends_each_cotangent_where_its_entry_came_from():
+    [da] = cotangent(np.sort, np.array([3.0, 1.0, 2.0]), wrt="a",
+                     dresult=np.array([10.0, 20.0, 30.0]))
+    np.testing.assert_array_equal(da, [30.0, 10.0, 20.0])
+
+
+def test_split_pieces_never_used_get_zeros():
+    [dary] = cotangent(np.split, np.arange(6.0), 3, wrt="ary",
+                       dresult=[None, np.array([1.0, 2.0]), None])
+    np.testing.assert_array_equal(dary, [0.0, 0.0, 1.0, 2.0, 0.0, 0.0])
