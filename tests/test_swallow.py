@@ -220,6 +220,7 @@ def test_a_function_without_rule_known_at_run_time_is_a_missing_rule(mode):
 # differences of it must be exactly zero at the point (chosen away from jumps).
 POINT = np.array([0.3, 1.2, -0.7])
 NO_FLOAT = "takes no real number"   # its arguments are integers, strings, axes or permutations
+RAISES = "raises when called"       # a rule's refusal of an argument it does not differentiate
 
 ZERO_DERIVATIVE = {
     np.shape: lambda x: np.shape(x), np.ndim: lambda x: np.ndim(x),
@@ -274,6 +275,9 @@ ZERO_DERIVATIVE = {
     shape_helpers.kron_blocks: lambda x: shape_helpers.kron_blocks(x, x),
     shape_helpers.kron_axes: lambda x: shape_helpers.kron_axes(x, x, 1),
     shape_helpers.padded_shape: lambda x: shape_helpers.padded_shape(x, 3),
+    shape_helpers.select_default_mask: lambda x: shape_helpers.select_default_mask([x > 0.5]),
+    shape_helpers.checked_pad_mode: NO_FLOAT,
+    shape_helpers.pad_values_error: RAISES, shape_helpers.gradient_spacing_error: RAISES,
     s2s.runtime.zeros_like: s2s.runtime.zeros_like,
     s2s.runtime.ones_like: s2s.runtime.ones_like,
     builtins.print: lambda x: print(x) is None,
@@ -309,7 +313,7 @@ def _as_numbers(value):
 
 
 @pytest.mark.parametrize("fn", [fn for fn, probe in ZERO_DERIVATIVE.items()
-                                if probe is not NO_FLOAT],
+                                if probe is not NO_FLOAT and probe is not RAISES],
                          ids=lambda fn: getattr(fn, "__qualname__", str(fn)))
 def test_listed_function_has_zero_finite_differences(fn):
     probe = ZERO_DERIVATIVE[fn]
@@ -318,6 +322,13 @@ def test_listed_function_has_zero_finite_differences(fn):
         step[i] = 1e-6
         ahead, behind = _as_numbers(probe(POINT + step)), _as_numbers(probe(POINT - step))
         assert np.array_equal(ahead, behind), (fn, i)
+
+
+@pytest.mark.parametrize("fn", [fn for fn, probe in ZERO_DERIVATIVE.items() if probe is RAISES],
+                         ids=lambda fn: fn.__name__)
+def test_listed_refusal_raises(fn):
+    with pytest.raises(TypeError, match="no rule yet"):
+        fn(POINT)
 
 
 # --- allowed: listed functions still differentiate -----------------------------------------------
