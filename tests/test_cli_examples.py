@@ -72,6 +72,8 @@ if __name__ == "__main__":
     x = rng.normal(size=(5, 3))
     y = np.zeros(5)
     print(loss(np.ones(3), x, y))
+    params = {"w1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "w2": rng.standard_normal(4)}
+    print(mlp_loss(params, x, y))
 '''
 EXAMPLES = ["--example", "classify: x=(3, 4), labels=int[0, 2, 1], t=0.5",
             "--example", "layers: ws=[(3, 4), (4, 2)], x=(5, 3)"]
@@ -136,7 +138,8 @@ def test_check_infers_examples_and_skips_what_it_cannot_check(checked):
         "  skip  grad_unknown_shapes: not checked (no example): unknown_shapes(a, b) raised "
         "TypeError on the arguments tried (example: a, b floats); give them with --example "
         "\"unknown_shapes: a=VALUE, b=VALUE\"")
-    assert lines["grad_mlp_loss"].startswith("  skip  grad_mlp_loss: not checked (no example)")
+    assert lines["grad_mlp_loss"].startswith("  ok    grad_mlp_loss: dparams max error")
+    assert lines["grad_mlp_loss"].endswith("(example: from the call at line 56)")
     assert lines["grad_layers"].startswith("  ok    grad_layers: dws max error")
 
 

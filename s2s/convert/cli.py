@@ -27,7 +27,7 @@ from s2s import __version__
 from s2s.convert import examples
 from s2s.convert.check import run_check
 from s2s.convert.transform import Options, StaticTransformer
-from s2s.convert.writer import ModuleWriter
+from s2s.convert.writer import ConstantOutput, ModuleWriter
 from s2s.convert.static import StaticReader
 from s2s.errors import S2SError
 
@@ -38,6 +38,7 @@ examples:
   s2s convert model.py                      writes model_grad.py next to model.py
   s2s convert model.py --with-value         value_and_grad_f returns (value, gradients)
   s2s convert model.py -o build/            writes build/model_grad.py
+  s2s convert src/ -o build/                every module under src/, the tree mirrored in build/
   s2s convert src/ --function loss          only loss, in every module of src/
   s2s convert model.py --grad-position 0,1  gradients for the first two arguments
   s2s convert model.py --grad-position "loss:0,1;predict:1"
@@ -92,10 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "with --mode forward) into a new module that needs only NumPy.",
         epilog=CONVERT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     convert.add_argument("paths", nargs="+", metavar="PATH",
-                         help="a .py module, or a folder of them")
+                         help="a .py module, or a folder of them (searched recursively)")
     convert.add_argument("-o", "--output", metavar="OUT",
-                         help="output file (one module) or folder; default: NAME_grad.py "
-                              "next to each input")
+                         help="output file (one module) or folder (a folder input's tree "
+                              "is mirrored under it); default: NAME_grad.py next to each input")
     convert.add_argument("--function", action="append", default=[], metavar="NAME",
                          help="convert only this function (repeat, or NAME,NAME)")
     _common_options(convert)
@@ -203,22 +204,34 @@ class Job:
     names: List[str] = field(default_factory=list)
 
 
-def _find_modules(paths: Sequence[str]) -> List[str]:
-    found = []
+def _find_modules(paths: Sequence[str]) -> List[Tuple[str, str]]:
+    """Every module to convert, with the folder its output goes under, relative to ``-o``
+    (``""`` for a file named on the command line; ``sub`` for ``pkg/sub/deep.py`` found in
+    the folder ``pkg``). Folders are searched recursively, except hidden ones and
+    ``__pycache__``; ``__init__.py`` files and modules s2s wrote are left out."""
+    found, seen = [], set()
     for path in paths:
         if os.path.isdir(path):
-            for entry in sorted(os.listdir(path)):
-                full = os.path.join(path, entry)
-                if entry.endswith(".py") and entry != "__init__.py" and os.path.isfile(full) \
-                        and not _is_generated(full):
-                    found.append(full)
+            for folder, subfolders, files in os.walk(path):
+                subfolders[:] = sorted(d for d in subfolders
+                                       if not d.startswith(".") and d != "__pycache__")
+                for entry in sorted(files):
+                    full = os.path.join(folder, entry)
+                    if entry.endswith(".py") and entry != "__init__.py" \
+                            and not _is_generated(full):
+                        found.append((os.path.normpath(full), os.path.relpath(folder, path)))
         elif os.path.isfile(path):
-            found.append(path)
+            found.append((path, ""))
         else:
             raise UsageError(f"no such file or folder: {path}")
     if not found:
         raise UsageError("no Python modules to convert in " + ", ".join(paths))
-    return found
+    unique = []
+    for path, under in found:           # a file named twice, or also inside a folder given
+        if os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
+            unique.append((path, "" if under == "." else under))
+    return unique
 
 
 def _is_generated(path: str) -> bool:
@@ -233,17 +246,24 @@ def _plan(args) -> List[Job]:
     modules = _find_modules(args.paths)
     suffix = "_grad.py" if args.mode == "reverse" else "_jvp.py"
     out = args.output
+    if out is not None and out.endswith(".py") and not os.path.isdir(out) and (
+            len(modules) > 1 or any(os.path.isdir(p) for p in args.paths)):
+        raise UsageError(f"-o {out} names one file, but there are {len(modules)} modules "
+                         f"to convert{' in a folder' if len(modules) == 1 else ''}: give a "
+                         f"folder (-o {os.path.splitext(out)[0]}/) to write them all")
     to_folder = out is not None and (len(modules) > 1 or os.path.isdir(out)
-                                     or out.endswith(("/", os.sep)) or not out.endswith(".py"))
+                                     or out.endswith(("/", os.sep)) or not out.endswith(".py")
+                                     or any(os.path.isdir(p) for p in args.paths))
     jobs, seen = [], {}
-    for path in modules:
+    for path, under in modules:
+        path = _relative(path)
         stem = os.path.splitext(os.path.basename(path))[0]
         if out is None:
             target = os.path.join(os.path.dirname(path), stem + suffix)
         elif to_folder:
-            target = os.path.join(out, stem + suffix)
+            target = os.path.join(_relative(out), under, stem + suffix)
         else:
-            target = out
+            target = _relative(out)
         real = os.path.realpath(target)
         if real in seen:
             raise UsageError(f"{seen[real]} and {path} would both be written to {target}")
@@ -252,6 +272,34 @@ def _plan(args) -> List[Job]:
         seen[real] = path
         jobs.append(Job(path, target))
     return jobs
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the working directory when it lies under it (generated files
+    record the paths they came from: they should not name the user's home folder)."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:          # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
+def _command(argv: Sequence[str]) -> str:
+    """The command line, for the header of generated files, with the paths under the
+    working directory made relative."""
+    words = []
+    for word in argv:
+        option, equals, value = word.partition("=")
+        if equals and option.startswith("-"):
+            word = option + "=" + _relative(value)
+        elif word.startswith("-o") and len(word) > 2 and os.path.isabs(word[2:]):
+            word = "-o" + _relative(word[2:])
+        else:
+            word = _relative(word)
+        words.append(shlex.quote(word))
+    return "s2s " + " ".join(words)
 
 
 def run_convert(args, argv: List[str]) -> int:
@@ -280,7 +328,7 @@ def run_convert(args, argv: List[str]) -> int:
                              f"{'is' if len(missing) == 1 else 'are'} not a top-level "
                              f"function of {', '.join(j.path for j in jobs)}")
 
-    command = "s2s " + " ".join(shlex.quote(a) for a in argv)
+    command = _command(argv)
     written = []
     for job in jobs:
         if job.module is None:
@@ -324,6 +372,13 @@ def _convert_module(job: Job, args, default, named, given, command: str, explici
             continue
         try:
             writer.add(transformer.transform(fn, named.get(name, default), given.get(name)))
+        except ConstantOutput as exc:
+            if explicit:
+                _report(_located(exc, module, name), job.path, job.path, function=name)
+                failed = True
+            else:
+                print(f"{job.path}: note: skipped {name} (its output does not depend on "
+                      f"{', '.join(exc.wrt)})", file=sys.stderr)
         except S2SError as exc:
             _report(_located(exc, module, name), job.path, job.path, function=name)
             failed = True

@@ -184,18 +184,39 @@ def _bind(target: ast.expr, value: ast.expr, names: Dict[str, Any]) -> None:
     try:
         names[target.id] = evaluate(value, names)
     except NotConstant:
-        shape = _random_shape(value)
-        if shape is not None:
-            names[target.id] = _Shaped(shape)
+        spec = _spec_of(value, names)
+        if spec is not None:
+            names[target.id] = _Known(spec)
         else:
             names.pop(target.id, None)
 
 
-class _Shaped:
-    """A value of which only the shape is known (drawn at random in the module)."""
+class _Known:
+    """A value known only as a spec: drawn at random in the module (only its shape is
+    known), or a container holding such values."""
 
-    def __init__(self, shape: Tuple[int, ...]):
-        self.shape = shape
+    def __init__(self, spec: Spec):
+        self.spec = spec
+
+
+def _spec_of(node: ast.expr, names: Dict[str, Any]) -> Optional[Spec]:
+    """The spec of an argument or assigned value, as far as the module shows it."""
+    try:
+        value = evaluate(node, names)
+    except NotConstant:
+        pass
+    else:
+        return value.spec if isinstance(value, _Known) else of_value(value)
+    shape = _random_shape(node)
+    if shape is not None:
+        return {"shape": list(shape)}
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [_spec_of(e, names) for e in node.elts]
+        return None if None in items else {type(node).__name__.lower(): items}
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        items = [[k.value, _spec_of(v, names)] for k, v in zip(node.keys, node.values)]
+        return None if any(v is None for _, v in items) else {"dict": items}
+    return None
 
 
 def _random_shape(node: ast.expr) -> Optional[Tuple[int, ...]]:
@@ -224,15 +245,7 @@ def _call_specs(call: ast.Call, names, params, keywords) -> Optional[Dict[str, S
     given = list(zip(params, call.args)) + [(k.arg, k.value) for k in call.keywords]
     specs = {}
     for param, node in given:
-        try:
-            value = evaluate(node, names)
-        except NotConstant:
-            value = _random_shape(node)
-            value = _Shaped(value) if value is not None else None
-            if value is None and isinstance(node, ast.Name):
-                value = names.get(node.id)
-        spec = ({"shape": list(value.shape)} if isinstance(value, _Shaped)
-                else of_value(value) if value is not None else None)
+        spec = _spec_of(node, names)
         if spec is None:
             return None
         specs[param] = spec

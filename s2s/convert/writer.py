@@ -39,6 +39,7 @@ from s2s.compiler.codegen import to_source
 from s2s.compiler import pipeline
 from s2s.compiler.frontend.parse import MISSING
 from s2s.compiler.reverse.nodes import parameter_names
+from s2s.compiler.reverse.outputs import numeric_output
 from s2s.convert.comments import adjoint_notes, with_comments
 from s2s.convert.static import (StaticModule, annotations_of, global_reads, static_module_of,
                                 strip_annotations)
@@ -50,6 +51,15 @@ _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 _COPYABLE = ("s2s.runtime", "s2s.templates.")
 # how generated code conventionally names a module it imports itself
 _ALIASES = {"numpy": "np"}
+
+
+class ConstantOutput(S2SError):
+    """A function whose output does not depend on its differentiated arguments: nothing to
+    write (converting a whole module skips it with a note)."""
+
+    def __init__(self, wrt: Tuple[str, ...], message: str, **where: Any):
+        super().__init__(message, **where)
+        self.wrt = wrt
 
 
 class _LocalModule:
@@ -223,6 +233,15 @@ class ModuleWriter:
         """What a free name of generated code means, as an expression in the output."""
         if name in unit.injected:
             obj = unit.injected[name]
+            if obj is numeric_output:
+                wrt = ", ".join(unit.wrt)
+                raise ConstantOutput(unit.wrt,
+                    f"the output of '{unit.fn.__name__}' does not depend on {wrt}: its "
+                    f"gradient is zero wherever it is defined, so s2s convert writes none",
+                    filename=unit.source.filename, lineno=unit.source.node.lineno,
+                    col_offset=unit.source.node.col_offset, function=unit.fn.__name__,
+                    hint="differentiate with respect to other arguments (--grad-position), "
+                         "or leave the function out (--function)")
             if self.options.runtime == "standalone" and (
                     obj is pipeline.call_vjp or obj is pipeline.call_jvp):
                 raise self._error(
