@@ -231,3 +231,44 @@ def test_unpacked_items_of_literals_are_located_errors(f, mode):
         else:
             s2s.jvp(f, (0.7,), (1.0,))
     assert __file__.rstrip("c") in str(info.value)
+
+
+class Quad:
+    def __init__(self, A):
+        self.A = A
+
+    def energy(self, v):
+        return 0.5 * v @ self.A @ v
+
+
+def energy_of_an_object_built_inside(A, v):
+    q = Quad(A)
+    return q.energy(v)
+
+
+def attribute_of_an_object_built_inside(A, v):
+    q = Quad(A * 2.0)
+    return np.sum(q.A * v)
+
+
+@pytest.mark.parametrize("f", [energy_of_an_object_built_inside,
+                               attribute_of_an_object_built_inside])
+@pytest.mark.parametrize("mode, position", [("grad", 0), ("grad", (0, 1)), ("jvp", None)])
+def test_objects_built_from_differentiated_values_are_located_errors(f, mode, position):
+    # the gradient through the object's attributes would be lost (it was 0 with (0, 1))
+    A = np.array([[2.0, 0.3], [0.1, 1.5]])
+    v = np.array([0.4, -0.7])
+    with pytest.raises(S2SError) as info:
+        if mode == "grad":
+            s2s.grad(f, grad_position=position)(A, v)
+        else:
+            s2s.jvp(f, (A, v), (np.ones_like(A), np.ones_like(v)))
+    message = str(info.value)
+    assert __file__.rstrip("c") in message and "hint:" in message, message
+
+
+def test_an_object_built_outside_is_differentiated_through_its_method():
+    A = np.array([[2.0, 0.3], [0.1, 1.5]])
+    v = np.array([0.4, -0.7])
+    q = Quad(A)
+    assert_close(s2s.grad(q.energy)(v), numerical_grad(q.energy, (v,)))

@@ -17,7 +17,7 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.frontend.parse import MISSING, Source
-from s2s.errors import MissingRuleError
+from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 
 UNRESOLVED = MISSING
 
@@ -108,6 +108,8 @@ def missing_rule(source: Source, call: gast.Call, func: Any, mode: str) -> Missi
     label = syntax.dotted(call.func)
     if label is None:
         label = ast.unparse(gast.gast_to_ast(copy.deepcopy(call.func)))
+    if is_user_class(func):
+        return object_error(source, call, label)
     qualname = getattr(func, "__qualname__", None)
     if isinstance(qualname, str):
         what = f"{getattr(func, '__module__', None) or 'builtin'}.{qualname}"
@@ -124,6 +126,24 @@ def missing_rule(source: Source, call: gast.Call, func: Any, mode: str) -> Missi
         hint = (f"register a tangent rule: @s2s.tangent({label}) above def {short}_jvp(...): "
                 f"dresult = dx * ...  (see the README, 'Your own rules')")
     return source.error(call, f"a call to {label}", hint, cls=MissingRuleError, message=message)
+
+
+def is_user_class(func: Any) -> bool:
+    """Is ``func`` a class written in Python (not a built-in or NumPy type)?"""
+    module = getattr(func, "__module__", None) or ""
+    return isinstance(func, type) and module != "builtins" and module.split(".")[0] != "numpy"
+
+
+def object_error(source: Source, node: Any, label: str) -> UnsupportedSyntaxError:
+    """The error for an object built from differentiated values (``q = Quad(A)``) or a
+    method of one (``q.energy(v)``): s2s differentiates functions of numbers, arrays and
+    containers of them, not the attributes of objects."""
+    return source.error(
+        node, f"an object built from differentiated values ({label})",
+        "s2s follows numbers, arrays, and lists, tuples and dicts of them, not objects' "
+        "attributes: write the method as a function of the values (energy(A, v)), or build "
+        "the object outside and differentiate its method (s2s.grad(q.energy)) or with "
+        "weights=", cls=UnsupportedSyntaxError)
 
 
 def effect_call_error(source: Source, call: gast.Call, receiver: Any = None):

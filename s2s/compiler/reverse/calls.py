@@ -26,6 +26,7 @@ import numpy as np
 from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
+from s2s.compiler.frontend.resolve import object_error
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -121,6 +122,10 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     positions, star_from, keywords, wrt = [], None, [], []
     free = ()
     callee_active = False
+    receiver = call.func.value if isinstance(call.func, gast.Attribute) else None
+    if receiver is not None and has_active(receiver, state.active) and not state.weights:
+        # the object's gradient would be lost: its method is differentiated in its arguments
+        raise object_error(state.source, call, source_text(call.func))
     if isinstance(call.func, gast.Name) and call.func.id in state.local_functions:
         free = tuple(sorted(state.local_functions[call.func.id]))
         wrt += [("free", n, name(n)) for n in free]
