@@ -171,7 +171,8 @@ def broadcast_like(tangent, primal):
     shape = np.shape(primal)
     if np.shape(tangent) == shape:
         return tangent
-    return np.broadcast_to(tangent, shape)
+    # a Python float's tangent grows in the primal's dtype (float32 stays float32)
+    return np.broadcast_to(match_dtype(tangent, primal), shape)
 
 
 # -- calls whose target is only known at run time ---------------------------------------------

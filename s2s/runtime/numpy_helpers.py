@@ -126,7 +126,10 @@ def power_dbase(x1, x2):
         if x2 == 0:
             return x2 * np.power(x1, x2)
         return x2 * np.power(x1, x2 - 1)
-    return x2 * np.power(x1, np.where(x2 == 0, 1, x2 - 1))
+    # (cast: np.where makes an array of a Python number, which would promote a float32 x2)
+    partial = x2 * np.power(x1, np.where(x2 == 0, 1, x2 - 1))
+    dtype = np.result_type(x1, x2)
+    return partial.astype(dtype) if dtype.kind == "f" and partial.dtype != dtype else partial
 
 
 def power_dexponent(x1, result):
@@ -135,7 +138,7 @@ def power_dexponent(x1, result):
     At x1 == 0 it is taken as 0 (the limit for a positive exponent, where the result is 0).
     For x1 < 0 the real derivative does not exist, and the answer is nan with a warning.
     """
-    return result * np.log(np.where(x1 == 0, 1, x1))
+    return match_dtype(result * np.log(np.where(x1 == 0, 1, x1)), result)
 
 
 def extremum_share(g, x, other, result):

@@ -11,7 +11,8 @@ import builtins
 import numpy as np
 
 from s2s.runtime import items_tangent, sorted_tangent
-from s2s.runtime.numpy_helpers import power_dbase, power_dexponent, share_among_args
+from s2s.runtime.numpy_helpers import (match_dtype, power_dbase, power_dexponent,
+                                       share_among_args)
 from s2s.rules import linear, tangent
 
 linear(builtins.float)
@@ -31,7 +32,7 @@ def sum(iterable, start=0):
 @tangent(builtins.max, builtins.min)
 def max(*args):
     # the arguments equal to the result share it evenly, as in the reverse rule
-    dresult = np.vdot(share_among_args(1.0, result, args), dargs)
+    dresult = match_dtype(np.vdot(share_among_args(1.0, result, args), dargs), result)
 
 
 @tangent(builtins.sorted)

@@ -128,9 +128,9 @@ def to_float32(tree):
     return tree
 
 
-def check_float32_row(row, forward: bool = True) -> None:
-    """A row rerun in float32: float32 inputs get float32 cotangents, and (``forward``)
-    float32 results float32 tangents."""
+def check_float32_row(row) -> None:
+    """A row rerun in float32: float32 inputs get float32 cotangents, and float32 results
+    float32 tangents."""
     primitive, args, kwargs, wrt, tie = row
     args, kwargs = to_float32(args), {k: to_float32(v) for k, v in kwargs.items()}
     bound = bind(rule_for(primitive), args, kwargs, tie)
@@ -141,11 +141,9 @@ def check_float32_row(row, forward: bool = True) -> None:
             call = bind(rule_for(primitive), args, kwargs, tie, defaults=False)
             dresult = random_like(primitive(*call.args, **call.kwargs), np.random.default_rng(1))
             cotangents = apply_adjoint(primitive, bound, wrt, dresult)
-        got, result = (), ()
-        if forward:
-            got, _ = apply_tangent(primitive, args, kwargs, wrt, tie)
-            call = bind(tangent_rule_for(primitive), args, kwargs, tie, defaults=False)
-            result = primitive(*call.args, **call.kwargs)
+        got, _ = apply_tangent(primitive, args, kwargs, wrt, tie)
+        call = bind(tangent_rule_for(primitive), args, kwargs, tie, defaults=False)
+        result = primitive(*call.args, **call.kwargs)
     for param in wrt:
         for n, (g, primal) in enumerate(zip(leaves(cotangents[param]),
                                             leaves(bound.arguments[param]))):
@@ -158,10 +156,10 @@ def check_float32_row(row, forward: bool = True) -> None:
                 f"dresult[{n}] is {getattr(g, 'dtype', type(g))}, the result float32"
 
 
-def table_tests(rows, float32_forward: bool = True):
+def table_tests(rows):
     """The two tests of a family's table, for its module to name ``test_...``: every row
-    against central differences in both modes, and float32 inputs kept float32 (by the
-    tangent rules too unless ``float32_forward`` is False)."""
+    against central differences in both modes, and float32 inputs kept float32 by the rules
+    of both modes."""
     @pytest.mark.parametrize("row", rows, ids=ids(rows))
     def rows_match_finite_differences(row):
         check_row(row)
@@ -170,7 +168,7 @@ def table_tests(rows, float32_forward: bool = True):
 
     @pytest.mark.parametrize("row", float32, ids=ids(float32))
     def float32_stays_float32(row):
-        check_float32_row(row, forward=float32_forward)
+        check_float32_row(row)
     return rows_match_finite_differences, float32_stays_float32
 
 

@@ -46,10 +46,8 @@ ROWS = [
 ]
 
 
-    # the tangents of this family are not all float32 yet (np.maximum, clip, builtins.max,
-    # a float32 array plus a Python float): only the reverse rules are held to it
 test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
-    table_tests(ROWS, float32_forward=False)
+    table_tests(ROWS)
 
 
 # --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
