@@ -34,6 +34,7 @@ class Context:
         self.callee = callee or (lambda call: None)          # the object a call calls
         self.numpy = numpy                      # callable: the name NumPy has in generated code
         self.bind = bind                        # callable (name, object): a name for it there
+        self.calls = None                       # what the function calls (optimize: uses.Calls)
 
 
 def is_elementwise(func: Any) -> bool:

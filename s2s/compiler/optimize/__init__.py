@@ -57,6 +57,7 @@ from s2s.compiler.optimize.sinking import sink_into_adjoint
 from s2s.compiler.optimize.sizes import sizes_from_representatives
 from s2s.compiler.optimize.stacks import iterate_saved
 from s2s.compiler.optimize.unbroadcasts import lower_shape_helpers
+from s2s.compiler.optimize.uses import Calls
 
 __all__ = ["Context", "PASSES", "is_elementwise", "optimize"]
 
@@ -86,6 +87,7 @@ def optimize(fn: gast.FunctionDef, ctx: Context, classes=None) -> gast.FunctionD
     of ``fn`` under ``ctx``, when the caller has them already."""
     if classes is None:
         classes = shape_classes(fn, ctx)
+    ctx.calls = Calls(fn, ctx.callee)
     for pass_ in PASSES:
         pass_(fn, classes, ctx)
     return fn

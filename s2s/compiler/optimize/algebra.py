@@ -42,7 +42,7 @@ def fold_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name) \
                     and node.targets[0].id in updated:
-                folded = _Fold(mutated).visit(copy.deepcopy(node.value))
+                folded = _Fold(mutated).visit(syntax.copy_tree(node.value))
                 if not isinstance(folded, gast.Name):
                     node.value = folded
                 node.s2s_keep = True

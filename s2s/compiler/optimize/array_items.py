@@ -20,7 +20,7 @@ from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import INTS, attr_of, class_of, is_int, is_restore, shape_of_class
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import is_marker
+from s2s.compiler.optimize.uses import is_marker, may_call, may_call_method
 
 # -- item helpers of arrays ---------------------------------------------------------------
 def lower_item_helpers(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -35,7 +35,14 @@ def lower_item_helpers(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     The run-time helpers also serve lists, dicts and cotangents that are still scalars; a
     cotangent counts as an array only after ``own``/``zeros_like`` made it one, in the same
     block (a loop or branch that rebinds it forgets that)."""
-    fn.body = _lower_items(fn.body, set(), classes, ctx)
+    if may_call(ctx, _is_item_helper):
+        fn.body = _lower_items(fn.body, set(), classes, ctx)
+
+
+def _is_item_helper(func) -> bool:
+    return getattr(func, "__module__", None) == "s2s.runtime" and getattr(
+        func, "__name__", None) in ("saved_item", "take_item", "restore_item", "clear_item",
+                                    "add_at")
 
 
 def _lower_items(stmts, arrays: Set[str], classes, ctx) -> List[ast.AST]:
@@ -161,6 +168,8 @@ def drop_unread_restores(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     adjoint see the values the primal saw. When the adjoint reads only ``out``'s shape, and
     the primal reads only numbers out of it (``out[i - 1]``, a copy: no view can see a later
     write), no one can tell, and the copies go."""
+    if not may_call_method(ctx, "pop"):
+        return                                  # nothing is restored
     pops: Dict[str, List[ast.AST]] = {}         # array name -> its restore statements
     for node in syntax.walk(fn):
         if (isinstance(node, gast.Assign) and len(node.targets) == 1

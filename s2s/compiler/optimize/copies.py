@@ -13,7 +13,7 @@ bindings of each block answers that for every copy: no rescans of the rest of th
 from __future__ import annotations
 
 import bisect
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Optional, Set
 
 import gast
 
@@ -28,12 +28,12 @@ def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     Works block by block (loop and branch bodies too); a copy is folded only when every
     read of ``da`` follows it in the same block with no assignment to ``db`` in between.
     """
-    uses = NameUses(fn.body)
-    fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated)
+    uses = NameUses(fn.body, by_statement=True)
+    fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated, uses)
 
 
-def _propagate_block(stmts, ctx, counts, loads, mutated):
-    uses = _BlockUses(stmts)
+def _propagate_block(stmts, ctx, counts, loads, mutated, found=None):
+    uses = _BlockUses(stmts, found)
     out = uses.stmts
     for i, stmt in enumerate(out):
         nested = False
@@ -71,25 +71,19 @@ class _BlockUses:
     statements (a statement counts what its nested blocks read and bind), kept up to date
     while copies are propagated from the first statement on. One walk of the block builds
     it, so that asking about a copy costs the reads of one name, not a walk of the rest of
-    the block."""
+    the block (``found``: that walk, made already for the function's body)."""
 
-    def __init__(self, stmts):
+    def __init__(self, stmts, found: Optional[NameUses] = None):
         self.stmts = list(stmts)
-        self.reads: Dict[str, List[Any]] = {}       # name -> [position, Name node] of its loads
+        if found is None:
+            found = NameUses(self.stmts, by_statement=True)
+        self.reads: Dict[str, List[Any]] = found.reads_at   # name -> [(position, Name node)]
+        self.bound: List[Set[str]] = found.bound_at         # position -> names it binds
         self.binds: Dict[str, List[int]] = {}       # name -> sorted positions binding it
-        self.bound: List[Set[str]] = []             # position -> names it binds
         self.augmented: List[int] = []              # positions of ``x += v`` statements
         self.deleted: Set[int] = set()
         for at, stmt in enumerate(self.stmts):
-            bound = set()
-            for n in syntax.walk(stmt):
-                if isinstance(n, gast.Name):
-                    if isinstance(n.ctx, gast.Load):
-                        self.reads.setdefault(n.id, []).append((at, n))
-                    elif isinstance(n.ctx, gast.Store):
-                        bound.add(n.id)
-            self.bound.append(bound)
-            for name in bound:
+            for name in self.bound[at]:
                 self.binds.setdefault(name, []).append(at)
             if isinstance(stmt, gast.AugAssign):
                 self.augmented.append(at)

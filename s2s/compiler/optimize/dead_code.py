@@ -47,15 +47,18 @@ def _reads(root) -> Dict[str, int]:
     reads: Dict[str, int] = {}
     self_reads: Set[int] = set()
     for node in syntax.walk(root):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
-                and id(node) not in self_reads:
-            reads[node.id] = reads.get(node.id, 0) + 1
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            reads[node.target.id] = reads.get(node.target.id, 0) + 1
-        elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name) and _arithmetic(node.value):
-            self_reads.update(id(n) for n in syntax.walk(node.value)
-                              if isinstance(n, gast.Name) and n.id == node.targets[0].id)
+        kind = type(node)
+        if kind is gast.Name:
+            if isinstance(node.ctx, gast.Load) and id(node) not in self_reads:
+                reads[node.id] = reads.get(node.id, 0) + 1
+        elif kind is gast.AugAssign:
+            if isinstance(node.target, gast.Name):
+                reads[node.target.id] = reads.get(node.target.id, 0) + 1
+        elif kind is gast.Assign and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            own: List[ast.AST] = []
+            if _arithmetic(node.value, node.targets[0].id, own):
+                self_reads.update(id(n) for n in own)
     return reads
 
 
@@ -83,10 +86,19 @@ def _assigned(stmt) -> str:
     return stmt.targets[0].id if isinstance(stmt, gast.Assign) else stmt.target.value.id
 
 
-def _arithmetic(value) -> bool:
-    """Names and numbers combined by operators: no call, no side effect."""
-    return all(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Name, gast.Constant, gast.Load,
-                              gast.operator, gast.unaryop)) for n in syntax.walk(value))
+def _arithmetic(value, target: str, own: List[ast.AST]) -> bool:
+    """Names and numbers combined by operators: no call, no side effect. Puts the reads
+    of ``target`` on ``own``."""
+    kind = type(value)
+    if kind is gast.BinOp:
+        return _arithmetic(value.left, target, own) and _arithmetic(value.right, target, own)
+    if kind is gast.UnaryOp:
+        return _arithmetic(value.operand, target, own)
+    if kind is gast.Name:
+        if value.id == target:
+            own.append(value)
+        return isinstance(value.ctx, gast.Load)
+    return kind is gast.Constant
 
 
 def _drop_assignments(body, dead):

@@ -14,8 +14,8 @@ from typing import List
 import gast
 
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import (MAX_DEPTH, NameUses, expression_depth,
-                                        nodes_with_depth, substitute)
+from s2s.compiler.optimize.uses import (MAX_DEPTH, NameUses, depths_of, expression_depth,
+                                        substitute)
 
 
 def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -65,5 +65,5 @@ def _single_use_in(stmt, prev) -> bool:
     value = stmt.value
     if value is None:
         return False
-    depths = [d for d, n in nodes_with_depth(value) if isinstance(n, gast.Name) and n.id == target]
+    depths = depths_of(value, target)
     return len(depths) == 1 and depths[0] + expression_depth(prev.value) <= MAX_DEPTH

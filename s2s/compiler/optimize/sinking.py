@@ -29,13 +29,13 @@ def sink_into_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     marker = next((i for i, s in enumerate(body) if is_marker(s)), None)
     if marker is None:
         return
-    names = NameUses(body, ctx)
+    names = NameUses(body, ctx, by_statement=True)
     uses, stores = names.loads, names.binds
     for n in names.written_through:
         stores[n] = 2           # an array some statement may change in place: not stable
     named_at: Dict[str, List[int]] = {}         # name -> positions of statements naming it
-    for at, stmt in enumerate(body):
-        for n in syntax.names_in(stmt):
+    for at, named in enumerate(names.named_at):
+        for n in named:
             named_at.setdefault(n, []).append(at)
     removed: Set[int] = set()
     for at, stmt in enumerate(body[:marker]):

@@ -10,6 +10,7 @@ import gast
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import SCALAR
 from s2s.compiler.context import Context
+from s2s.compiler.optimize.uses import may_call_method
 
 
 _SIZE_FUNCTIONS = {"size", "shape", "ndim"}
@@ -22,6 +23,8 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
         x_sq = x ** 2                            (gone, when only its size was read)
         dx = ... / np.size(x_sq)         ->      dx = ... / np.size(x)
     """
+    if not may_call_method(ctx, *_SIZE_FUNCTIONS):
+        return
     counts: Dict[str, int] = {}
     sized = []                                  # the calls np.size(name) and the like
     for node in syntax.walk(fn):

@@ -24,20 +24,22 @@ from s2s.compiler.optimize.dead_code import remove_dead
 def iterate_saved(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """Where the builder can name builtins in the generated code (reverse mode), rewrite the
     reversed loops, then drop what the pops left unread."""
-    if ctx.bind is None:
+    if ctx.bind is None or not any(isinstance(s, gast.For) for s in fn.body):
         return
-    _iterate_saved(fn, ctx.bind("reversed", reversed), ctx.bind("zip", zip))
-    remove_dead(fn, classes, ctx)
+    if _iterate_saved(fn, ctx.bind("reversed", reversed), ctx.bind("zip", zip)):
+        remove_dead(fn, classes, ctx)
 
 
 def _iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
-                   zip_name: Optional[str]) -> None:
-    """Rewrite top-level reversed loops whose bodies start with pops of single-use stacks.
+                   zip_name: Optional[str]) -> bool:
+    """Rewrite top-level reversed loops whose bodies start with pops of single-use stacks;
+    returns whether it rewrote any.
 
     ``reversed_name`` and ``zip_name`` are what the builtins are called in the generated
     code (None: not available, nothing is rewritten)."""
     if reversed_name is None:
-        return
+        return False
+    rewritten = False
     pushes = _pushes_per_iteration(fn.body)
     for at, loop in enumerate(fn.body):
         if not (isinstance(loop, gast.For) and isinstance(loop.target, gast.Name)
@@ -75,6 +77,8 @@ def _iterate_saved(fn: gast.FunctionDef, reversed_name: Optional[str],
                                      ctx=gast.Store())
             loop.iter = gast.Call(func=_name(zip_name), args=backwards, keywords=[])
         loop.body = body or [gast.Pass()]
+        rewritten = True
+    return rewritten
 
 
 def _pushes_per_iteration(body: List[ast.AST]) -> Dict[str, int]:

@@ -13,9 +13,16 @@ import gast
 
 from s2s.compiler.analysis.shapes import LowerShapeHelpers
 from s2s.compiler.context import Context
+from s2s.compiler.optimize.uses import may_call
+from s2s.runtime import numpy_helpers
 
 
 def lower_shape_helpers(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """``unbroadcast`` and the matrix-product adjoints, where the builder made them."""
-    if ctx.unbroadcast:
+    if ctx.unbroadcast and (ctx.calls is None or ctx.unbroadcast in ctx.calls.named
+                            or may_call(ctx, _is_matmul_adjoint)):
         LowerShapeHelpers(classes, ctx).visit(fn)
+
+
+def _is_matmul_adjoint(func) -> bool:
+    return func is numpy_helpers.matmul_adjoint_x1 or func is numpy_helpers.matmul_adjoint_x2
