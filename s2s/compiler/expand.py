@@ -125,10 +125,11 @@ def clone(node, mapping: Dict[str, ast.AST]):
     """A copy of ``node`` with names replaced by copies of ``mapping``'s nodes.
 
     Much faster than ``copy.deepcopy`` followed by a ``NodeTransformer``: rules are pasted
-    once per primitive call, and this is the transformer's inner loop.
+    once per primitive call, and this is the transformer's inner loop. Contexts and
+    operators (nodes without fields or positions) are shared, as ``ast.parse`` shares them.
     """
     if type(node) is list:
-        return [clone(n, mapping) for n in node]
+        return [clone(n, mapping) if isinstance(n, AST) else n for n in node]
     if not isinstance(node, AST):
         return node
     cls = node.__class__
@@ -139,13 +140,16 @@ def clone(node, mapping: Dict[str, ast.AST]):
             if isinstance(new, gast.Name):
                 new.ctx = node.ctx
             return new
+    fields = cls._fields
+    if not fields and not cls._attributes:
+        return node
     new = cls.__new__(cls)
     attrs = new.__dict__
     given = node.__dict__
-    for field in node._fields:
+    for field in fields:
         value = given.get(field)
         if type(value) is list:
-            value = [clone(n, mapping) for n in value]
+            value = [clone(n, mapping) if isinstance(n, AST) else n for n in value]
         elif isinstance(value, AST):
             value = clone(value, mapping)
         attrs[field] = value
