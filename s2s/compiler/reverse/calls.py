@@ -229,6 +229,8 @@ def local_functions(state: ReverseState, primal) -> Dict[str, Set[str]]:
             found[node.targets[0].id] = free_names(node.value) & state.active
             nodes[node.targets[0].id] = node
     escaping = {n for n, free in found.items() if free}
+    if not escaping:
+        return found
     callees = set()
     for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
         if isinstance(node, gast.Call):

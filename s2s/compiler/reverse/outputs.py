@@ -131,6 +131,7 @@ def private_gradients(state: ReverseState, new: gast.FunctionDef) -> None:
     holder, elts = (grads, grads.elts) if isinstance(grads, gast.Tuple) and \
         not state.single else (None, [grads])
     bindings: Dict[str, List[ast.AST]] = {}
+    loads: Dict[str, int] = {}
     plain: Set[int] = set()
     for node in syntax.walk(new):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
@@ -139,14 +140,12 @@ def private_gradients(state: ReverseState, new: gast.FunctionDef) -> None:
             plain.add(id(node.targets[0]))
         elif isinstance(node, gast.AugAssign):
             plain.add(id(node.target))      # x += v updates the array x already holds
-        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
-                and id(node) not in plain:
-            bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
+        elif isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+            elif isinstance(node.ctx, gast.Store) and id(node) not in plain:
+                bindings.setdefault(node.id, []).append(None)   # loop targets, unpacking
     params = set(parameter_names(new))
-    loads: Dict[str, int] = {}
-    for node in syntax.walk(new):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            loads[node.id] = loads.get(node.id, 0) + 1
 
     visiting: Set[str] = set()
 
