@@ -25,7 +25,7 @@ import s2s
 from finite_diff import assert_close, numerical_grad
 from s2s import rules
 from s2s.errors import MissingRuleError, S2SError, UnsupportedSyntaxError
-from s2s.runtime import numpy_helpers, shape_helpers
+from s2s.runtime import numpy_helpers, shape_helpers, stats_helpers
 
 ARRAY = np.array([0.3, 1.2, 0.7])
 SCALAR = 0.7
@@ -278,6 +278,7 @@ ZERO_DERIVATIVE = {
     shape_helpers.select_default_mask: lambda x: shape_helpers.select_default_mask([x > 0.5]),
     shape_helpers.checked_pad_mode: NO_FLOAT,
     shape_helpers.pad_values_error: RAISES, shape_helpers.gradient_spacing_error: RAISES,
+    stats_helpers.quantile_q_error: RAISES, stats_helpers.cov_weights_error: RAISES,
     s2s.runtime.zeros_like: s2s.runtime.zeros_like,
     s2s.runtime.ones_like: s2s.runtime.ones_like,
     builtins.print: lambda x: print(x) is None,

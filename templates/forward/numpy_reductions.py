@@ -54,9 +54,9 @@ def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @tangent(np.std)
 def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    # d std = d var / (2 std)
+    # d std = d var / (2 std), and 0 at zero deviation (every centered entry 0), as in reverse
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * result)
+    scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * np.where(result == 0.0, 1.0, result))
     dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
 
 

@@ -19,6 +19,7 @@ import operator
 
 import numpy as np
 
+from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
 from s2s.runtime.numpy_helpers import (einsum_sublist_error, inverse_permutation, normalize_axes,
@@ -79,9 +80,10 @@ nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like
                   rollaxis_destination, padding_along, diff_cuts, zeros_unless_absent,
                   kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
 
-# the rules of np.pad and np.gradient differentiate some arguments only: these raise, where the
-# others are differentiated
-nondifferentiable(pad_values_error, gradient_spacing_error)
+# the rules of np.pad, np.gradient, np.quantile and np.cov differentiate some arguments only:
+# these raise where the others are differentiated
+nondifferentiable(pad_values_error, gradient_spacing_error, quantile_q_error,
+                  cov_weights_error)
 
 # einsum's sublist form has no rule: this returns 0.0 for a string and raises for an array
 nondifferentiable(einsum_sublist_error)

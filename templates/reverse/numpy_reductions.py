@@ -63,10 +63,12 @@ def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @adjoint(np.std)
 def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    # d std = d var / (2 std)
+    # d std = d var / (2 std); at zero deviation (every centered entry 0) the cotangent is 0,
+    # the subgradient central differences see where no entry can move the std
     count = np.size(a) // np.size(result)
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    dsquares = restore_reduced_axes(dresult / result, a, axis, keepdims) * (1.0 / (count - ddof))
+    dsquares = restore_reduced_axes(dresult / np.where(result == 0.0, 1.0, result), a, axis,
+                                    keepdims) * (1.0 / (count - ddof))
     da = match_dtype(dsquares * centered, a)
 
 

@@ -10,7 +10,8 @@ cotangent per element.
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation,
-                               match_dtype, split_like, unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
+                               match_dtype, split_like, unblock, unbroadcast, unpack_like,
+                               unrepeat, unstack, untake, untile)
 from s2s.runtime.shape_helpers import (atleast_adjoint, cross_adjoint, diff_cuts,
                                        gradient_adjoint, gradient_spacing_error, kron_axes,
                                        kron_blocks, pad_adjoint, pad_constant_adjoint,
