@@ -288,6 +288,10 @@ def nondifferentiable(*primitives: Any) -> None:
 
 
 _LOADED = False
+#: Rule modules of optional libraries, not loaded yet: (module name, path, the library module
+#: they need). ``templates/*/scipy_linalg.py`` needs ``scipy.linalg``: it is loaded once the
+#: user's code has imported that, so s2s itself never imports SciPy.
+_WAITING: List[tuple] = []
 
 
 def templates_dir():
@@ -301,14 +305,21 @@ def templates_dir():
                       "reinstall the package")
 
 
+def _library_needed(stem: str):
+    """The optional library module a rule module is for (``scipy_linalg`` -> ``scipy.linalg``),
+    or None for NumPy's and Python's rules."""
+    return "scipy." + stem[len("scipy_"):] if stem.startswith("scipy_") else None
+
+
 def load_builtin_rules() -> None:
-    """Import every rule module once, in a stable order (user rules registered later win)."""
+    """Import every rule module once, in a stable order (user rules registered later win);
+    the rules of an optional library once the user's code has imported it."""
     global _LOADED
     if _LOADED:
+        if _WAITING:
+            _load_waiting()
         return
     _LOADED = True
-    import importlib.util
-    import sys
     root = templates_dir()
     # the declarations of both modes first (templates/*.py), then the hand-written rules
     for package, folder in (("s2s.templates", root), ("s2s.templates.reverse", root / "reverse"),
@@ -319,23 +330,41 @@ def load_builtin_rules() -> None:
             if path.name.startswith("_"):
                 continue
             module_name = f"{package}.{path.stem}"
-            if module_name in sys.modules:
+            library = _library_needed(path.stem)
+            if library is not None:
+                _WAITING.append((module_name, path, library))
+            elif module_name not in sys.modules:
+                _load_rule_module(module_name, path)
+    _load_waiting()
+
+
+def _load_waiting() -> None:
+    """Load the waiting rule modules whose library is imported now."""
+    for entry in list(_WAITING):
+        module_name, path, library = entry
+        if library in sys.modules:
+            _WAITING.remove(entry)
+            if module_name not in sys.modules:
+                _load_rule_module(module_name, path)
+
+
+def _load_rule_module(module_name: str, path) -> None:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    saved = dict(REVERSE), dict(TANGENT)
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[module_name]
+        raise
+    # user rules registered before the built-ins were loaded keep precedence
+    for table, before in zip((REVERSE, TANGENT), saved):
+        for key, rule in before.items():
+            if getattr(rule, "__module__", "").startswith("s2s.templates"):
                 continue
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            saved = dict(REVERSE), dict(TANGENT)
-            try:
-                spec.loader.exec_module(module)
-            except Exception:
-                del sys.modules[module_name]
-                raise
-            # user rules registered before the built-ins were loaded keep precedence
-            for table, before in zip((REVERSE, TANGENT), saved):
-                for key, rule in before.items():
-                    if getattr(rule, "__module__", "").startswith("s2s.templates"):
-                        continue
-                    table[key] = rule
+            table[key] = rule
 
 
 def reverse_rule(fn: Any):
