@@ -10,6 +10,7 @@ are computed by NumPy at conversion time.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import numpy as np
 import pytest
@@ -200,10 +201,32 @@ def test_an_explicit_example_that_fails_is_a_failure_and_bad_examples_are_usage_
     work, _ = checked
     proc = s2s("convert", "model.py", "--function", "mlp_loss", "--check", "--example",
                "mlp_loss: params={'w1': (3, 4), 'b1': (4,), 'w2': (4,)}, x=(5, 2), y=(5,)",
-               cwd=work)
+               "-o", "mlp_grad.py", cwd=work)
     assert proc.returncode == 1
     assert "FAIL  grad_mlp_loss: raised ValueError" in proc.stdout
     for bad in ("loss: w=np.ones(3)", "loss: (3,)"):
         proc = s2s("convert", "model.py", "--example", bad, cwd=work)
         assert proc.returncode == 2, bad
         assert f"--example '{bad}'" in proc.stderr
+
+
+def test_example_shapes_give_code_specialized_for_them_that_checks_them(checked):
+    work, proc = checked
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (work / "model_grad.py").read_text()
+    assert "    grad_classify(x, labels, t) -> dx\n        specialized for x (3, 4), " \
+           "labels (3,), t a float\n" in text
+    source = text[text.index("def grad_classify"):text.index("\n\n\n", text.index(
+        "def grad_classify"))]
+    assert "Specialized for x (3, 4), labels (3,), t a float (--example)" in " ".join(
+        source.split())
+    assert "if np.shape(x) != (3, 4) or np.shape(labels) != (3,):" in source
+    # specialized: no run-time shape helpers (the unspecialized loss has them)
+    assert "unbroadcast" not in source and "unbroadcast(" in text
+    spec = importlib.util.spec_from_file_location("model_grad_shapes", work / "model_grad.py")
+    written = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(written)
+    with pytest.raises(ValueError, match=r"grad_classify was written for x of shape \(3, 4\), "
+                                         r"labels of shape \(3,\) \(s2s convert --example\), "
+                                         r"not \(3, 5\), \(3,\)"):
+        written.grad_classify(np.ones((3, 5)), np.array([0, 2, 1]), 0.5)

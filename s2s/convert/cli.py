@@ -52,7 +52,8 @@ examples:
   float; a number (0.5, 4) or other literal is passed as it is; int[0, 2, 1] and
   float[[1, 2], [3, 4]] are arrays of that dtype, [0.5, 1.5] an array as NumPy reads it;
   tuples, lists and dicts of these are pytrees: params={"w": (3, 4), "b": (4,)}.
-  Parameters left out keep their default values, or are floats.
+  Parameters left out keep their default values, or are floats. The shapes given also
+  specialize the written code (as s2s.grad does for a call's shapes); it checks them at entry.
   Without --example, --check infers one from a call of the function in the module (its
   __main__ block or main()) whose arguments are known without running it, or from shape
   comments beside annotated parameters (x: np.ndarray,  # (5, 3)); else it tries floats,

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple, Union
 
 import gast
+import numpy as np
 
 from s2s import rules
+from s2s.compiler.analysis.shapes import FLOAT
 from s2s.compiler import pipeline
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.frontend.parse import Source, parse_function
@@ -60,6 +62,8 @@ class Generated:
         self.source: Optional[Source] = None
         self.tangents: Tuple[str, ...] = ()
         self.trees: Tuple[str, ...] = ()    # differentiated parameters that are pytrees
+        # what the code is specialized for: {parameter: shape tuple, or FLOAT}
+        self.shapes: Dict[str, Any] = {}
 
     @property
     def public(self) -> bool:
@@ -107,6 +111,8 @@ class StaticTransformer:
             kind = "value_and_grad" if self.options.with_value else "grad"
         unit = Generated(fn, kind, wrt, single)
         unit.trees = _tree_params(source, wrt, example or {})
+        if kind != "jvp":
+            unit.shapes = _shapes(params, example or {})
         if unit.trees and kind == "jvp":
             raise source.error(
                 source.node, "pytree argument", f"convert '{fn.__name__}' in reverse mode, or "
@@ -136,7 +142,7 @@ class StaticTransformer:
         if unit.kind in _REVERSE_MODES:
             builder = ReverseBuilder(
                 source, unit.wrt, single=unit.single, mode=_REVERSE_MODES[unit.kind],
-                tree_params=unit.trees,
+                tree_params=unit.trees, shapes=dict(unit.shapes),
                 callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
                 call_vjp=pipeline.call_vjp, on_adjoint_block=mark_adjoint_lines)
         else:
@@ -159,3 +165,19 @@ def _tree_params(source: Source, wrt: Tuple[str, ...], example: Dict[str, dict]
              if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
              and isinstance(node.slice, gast.Constant) and isinstance(node.slice.value, str)}
     return tuple(p for p in wrt if p in keyed or p in example and is_tree(example[p]))
+
+
+def _shapes(params, example: Dict[str, dict]) -> Dict[str, Any]:
+    """The shapes ``--example`` gives: ``{"x": (5, 3), "t": FLOAT}`` (arrays by their shape,
+    floats as FLOAT); the code is then specialized for them, as ``s2s.grad`` specializes it
+    for the shapes of a call."""
+    shapes: Dict[str, Any] = {}
+    for p in params:
+        spec = example.get(p, {})
+        if "shape" in spec:
+            shapes[p] = tuple(spec["shape"]) if spec["shape"] else FLOAT
+        elif "array" in spec:
+            shapes[p] = np.asarray(spec["array"]).shape
+        elif type(spec.get("value")) is float:
+            shapes[p] = FLOAT
+    return shapes

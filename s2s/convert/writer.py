@@ -114,6 +114,7 @@ class Converted:
     single: bool
     tangents: Tuple[str, ...]
     returns: str
+    specialized: str            # "w (3,), x (5, 3)": the shapes of --example, or ""
 
 
 class ModuleWriter:
@@ -147,13 +148,16 @@ class ModuleWriter:
             raise
         info = Converted(name, unit.fn.__name__, unit.kind, unit.source.node.lineno,
                          self.signatures[unit], _arguments(unit.source.node), unit.wrt,
-                         unit.single, unit.tangents, _returns(unit))
+                         unit.single, unit.tangents, _returns(unit),
+                         _shapes_text(unit.shapes))
         self.converted.append(info)
         return info
 
     def render(self, header: List[str], title: str) -> str:
         lines = [f"# {line}" for line in header]
         summary = "\n".join(f"    {c.name}({c.signature}) -> {c.returns}"
+                            + (f"\n        specialized for {c.specialized}" if c.specialized
+                               else "")
                             for c in self.converted)
         modules = sorted({line.split()[1].split(".")[0] for line in self.imports
                           if line != _FUTURE})
@@ -224,10 +228,28 @@ class ModuleWriter:
         finally:
             self.where.pop()
         fdef = tree.body[0]
+        check = self._shape_check(unit, name)
+        if check is not None:
+            fdef.body.insert(0, check)
         fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
         text = ast.unparse(ast.fix_missing_locations(tree))
         section[slot] = with_comments(text, tree, notes) + "\n"
         return name
+
+    def _shape_check(self, unit: Generated, name: str) -> Optional[ast.stmt]:
+        """``if np.shape(x) != (5, 3): raise ValueError(...)``: code specialized for the shapes
+        of ``--example`` refuses others at entry, with a clear error."""
+        arrays = [(p, s) for p, s in unit.shapes.items() if isinstance(s, tuple)]
+        if not arrays:
+            return None
+        numpy = self._import_module("numpy", None).id
+        wanted = ", ".join(f"{p} of shape {s}" for p, s in arrays)
+        got = ", ".join(f"{{{numpy}.shape({p})}}" for p, _ in arrays)
+        test = " or ".join(f"{numpy}.shape({p}) != {s!r}" for p, s in arrays)
+        message = (f"{name} was written for {wanted} (s2s convert --example), not {got}: "
+                   f"convert again for these shapes, or without --example for code that "
+                   f"takes any")
+        return ast.parse(f"if {test}:\n    raise ValueError(f{message!r})").body[0]
 
     def _generated_name(self, unit: Generated, name: str) -> Any:
         """What a free name of generated code means, as an expression in the output."""
@@ -286,6 +308,10 @@ class ModuleWriter:
             title = f"Forward-mode derivative (JVP) of {fn} ({where})."
             returns = (f"Returns (value, tangent): value is {call} and tangent its derivative "
                        f"along {', '.join(unit.tangents)} (the tangents of {wrt}).")
+        if unit.shapes:
+            returns += (f" Specialized for {_shapes_text(unit.shapes)} (--example), as s2s.grad "
+                        f"specializes its code for the shapes of a call; it checks the array "
+                        f"shapes at entry.")
         body = textwrap.fill(returns, 84, initial_indent="    ", subsequent_indent="    ")
         return f"{title}\n\n{body}\n    "
 
@@ -676,6 +702,12 @@ def _returns(unit: Generated) -> str:
     grads = ", ".join("d" + p for p in unit.wrt)
     grads = grads if unit.single else f"({grads})"
     return grads if unit.kind == "grad" else f"(value, {grads})"
+
+
+def _shapes_text(shapes: Dict[str, Any]) -> str:
+    """``w (3,), x (5, 3), t a float``."""
+    return ", ".join(f"{p} {s}" if isinstance(s, tuple) else f"{p} a float"
+                     for p, s in shapes.items())
 
 
 def _position_argument(unit: Generated) -> str:
