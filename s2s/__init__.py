@@ -5,6 +5,7 @@ from rule templates, compiles and caches it. ``inspect.getsource()`` on the resu
 generated derivative.
 """
 from s2s.api.grad import GradOperation, grad, value_and_grad
+from s2s.api.show import show
 from s2s.errors import (MissingRuleError, NotDifferentiableError, S2SError,
                      SourceUnavailableError, UnsupportedSyntaxError)
 from s2s.rules import adjoint, nondifferentiable, tangent
@@ -17,7 +18,7 @@ from s2s.compiler.cache import cache_limit, clear_cache
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "GradOperation", "adjoint", "tangent", "nondifferentiable",
+    "grad", "value_and_grad", "GradOperation", "show", "adjoint", "tangent", "nondifferentiable",
     "S2SError", "SourceUnavailableError", "UnsupportedSyntaxError", "MissingRuleError",
     "NotDifferentiableError", "__version__", "nn", "set_seed",
     "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp", "clear_cache", "cache_limit",

@@ -282,10 +282,8 @@ class GradFunction:
     def __wrapped__(self):
         # the code the latest new shapes were specialized for (what a call runs), else the
         # unspecialized gradient
-        for table in (self._by_shapes, self._variants):
-            if table:
-                return next(reversed(table.values()))[0]
-        return self._runs()
+        latest = self._latest()
+        return latest if latest is not None else self._runs()
 
     def __call__(self, *args, **kwargs):
         if self._bound is not _NO_SELF:
@@ -335,6 +333,48 @@ class GradFunction:
         if self.has_aux:
             return grads, tuple(value[1:])
         return grads
+
+    def code_for(self, *args, **kwargs) -> Callable:
+        """The generated function that a call with these arguments runs, built if it is not
+        yet (it is not run): the choice ``__call__`` makes, without the call."""
+        if self._bound is not _NO_SELF:
+            args = (self._bound,) + args
+        if self._by_arity is not None:
+            return self._for_arity(len(args)).code_for(*args, **kwargs)
+        if self.sens_param and "sens" in kwargs:
+            args = args + (kwargs.pop("sens"),)
+        if self._leaves(args):
+            return self._for_shapes(_arg_shapes(args))
+        args, _, trees = self._prepare_inputs(args)
+        return self._runs(trees, self._named(_arg_shapes(args)))
+
+    def _latest(self) -> Optional[Callable]:
+        """The generated code of the latest call with new shapes, or None before the first."""
+        for table in (self._by_shapes, self._variants):
+            if table:
+                return next(reversed(table.values()))[0]
+        return None
+
+    def __repr__(self) -> str:
+        kind = "value_and_grad" if self.return_value else "grad"
+        code = self._latest()
+        if code is None:
+            return (f"<s2s.{kind} of {self.__qualname__}: not built yet; it is built for the "
+                    f"shapes of its first call. s2s.show({self.__name__}, *args) prints the "
+                    f"code a call with those arguments runs>")
+        return (f"<s2s.{kind} of {self.__qualname__}; the code its latest call ran:>\n"
+                + inspect.getsource(code))
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the generated code, highlighted."""
+        code = self._latest()
+        kind = "value_and_grad" if self.return_value else "grad"
+        if code is None:
+            return (f"`s2s.{kind}` of `{self.__qualname__}`: not built yet. "
+                    f"`s2s.show({self.__name__}, *args)` prints the code a call with those "
+                    f"arguments runs.")
+        return (f"`s2s.{kind}` of `{self.__qualname__}`, the code its latest call ran:\n\n"
+                f"```python\n{inspect.getsource(code)}```\n")
 
     def _for_shapes(self, shapes: tuple) -> Callable:
         """The generated code for leaf arguments of these shapes, from the pipeline's cache,
