@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from s2s import rules, runtime
+from s2s.api.notes import explain
 from s2s.compiler import cache, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
 from s2s.errors import NotDifferentiableError, SourceUnavailableError
@@ -286,6 +287,13 @@ class GradFunction:
         return latest if latest is not None else self._runs()
 
     def __call__(self, *args, **kwargs):
+        try:
+            return self._call(*args, **kwargs)
+        except Exception as exc:        # an error in generated code: say where it came from
+            explain(exc)
+            raise
+
+    def _call(self, *args, **kwargs):
         if self._bound is not _NO_SELF:
             args = (self._bound,) + args
         if self._by_arity is not None:

@@ -1,0 +1,60 @@
+"""Which user line each line of generated code comes from, for the notes on errors.
+
+The builders keep the user's line numbers on the statements they write (a primal statement
+and the adjoint work of a user line carry that line). Once a generated function is compiled,
+``remember`` pairs its statements with those of its source text and keeps, for its code
+object, ``{generated line: user line}``; ``user_line`` answers for a frame of that code.
+Nothing here runs on a call that succeeds.
+
+    def loss(w, x):                        def grad_loss(w, x):       # line 1
+        pred = np.tanh(x @ w)      ->          ...
+        return np.sum(pred ** 2)               pred = np.tanh(x @ w)  # line 6 -> user line 9
+"""
+from __future__ import annotations
+
+import ast
+import types
+import weakref
+from typing import Dict, Iterator, Optional, Tuple
+
+import gast
+
+# code object of a generated function -> (user file, {generated line: user line})
+_LINES: "weakref.WeakKeyDictionary[types.CodeType, Tuple[str, Dict[int, int]]]" = \
+    weakref.WeakKeyDictionary()
+_BLOCKS = ("body", "orelse", "finalbody", "handlers")
+
+
+def remember(generated: gast.FunctionDef, compiled: types.FunctionType, text: str,
+             filename: str) -> None:
+    """Keep the line map of ``compiled``, written from ``generated`` as ``text`` (the
+    function alone, its def on line 1) for the user file ``filename``."""
+    try:
+        parsed = ast.parse(text).body[0]
+    except SyntaxError:
+        return
+    shift = compiled.__code__.co_firstlineno - 1      # the text may sit inside a factory
+    lines: Dict[int, int] = {}
+    for made, written in _pairs(generated.body, parsed.body):
+        line = getattr(made, "lineno", None)
+        if isinstance(line, int):
+            lines[written.lineno + shift] = line
+    _LINES[compiled.__code__] = (filename, lines)
+
+
+def user_line(code: types.CodeType, lineno: int) -> Optional[Tuple[str, int]]:
+    """(user file, user line) behind line ``lineno`` of generated code, if known."""
+    found = _LINES.get(code)
+    if found is None or lineno not in found[1]:
+        return None
+    return found[0], found[1][lineno]
+
+
+def _pairs(made, written) -> Iterator[Tuple[object, ast.stmt]]:
+    """The statements of two trees of the same shape, side by side."""
+    for a, b in zip(made, written):
+        yield a, b
+        for field in _BLOCKS:
+            left, right = getattr(a, field, None), getattr(b, field, None)
+            if isinstance(left, list) and isinstance(right, list):
+                yield from _pairs(left, right)
