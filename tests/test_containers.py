@@ -1,8 +1,9 @@
 """Dicts, lists and tuples inside a differentiated function, against finite differences.
 
 Each row is a function of one pytree (or number) and a point; grad and jvp must both match
-central differences in float64. ``d.items()``, ``d.values()`` and ``d.get(k, x)`` are spelled
-with subscripts by the normalizer; ``sorted``, ``list`` and ``tuple`` have rules.
+central differences in float64. ``d.items()``, ``d.values()``, ``d.get(k, x)`` and ``dict(...)``
+of literal items are spelled with subscripts and literals by the normalizer; ``sorted``,
+``list`` and ``tuple`` have rules.
 """
 from __future__ import annotations
 
@@ -148,7 +149,29 @@ def dict_of_lists_literal(x):
     return d["a"][1] * d["b"][0]
 
 
+def get_missing_among_other_keys(d):
+    return np.sum(d.get("zz", d["a"] * 2.0) ** 2)
+
+
+def dict_built_from_pairs_and_keywords(x):
+    d = dict([("a", x), ("b", x * 3.0)], c=np.sin(x))
+    return d["a"] * d["b"] + d["c"]
+
+
+def dict_built_from_a_literal_with_a_key_twice(x):
+    d = dict([("a", x), ("a", x * 3.0)])
+    return d["a"] ** 2
+
+
+def mean_of_a_tuple_literal(x):
+    return np.mean((x, x + 2.0)) * np.std((x, x * 3.0))
+
+
 ROWS = [
+    (get_missing_among_other_keys, DICT),
+    (dict_built_from_pairs_and_keywords, 0.7),
+    (dict_built_from_a_literal_with_a_key_twice, 0.7),
+    (mean_of_a_tuple_literal, 0.7),
     (tuples_in_a_list_literal, LIST),
     (computed_tuples_in_a_list_looped, 0.7),
     (dict_of_lists_literal, 0.7),

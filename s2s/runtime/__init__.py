@@ -147,6 +147,8 @@ def own(cotangent, primal):
 def restructure(cotangent, primal):
     """Give a pytree cotangent the container types of its primal (lists back to tuples)."""
     kind = type(primal)
+    if type(cotangent) is float and (kind is tuple or kind is list or kind is dict):
+        cotangent = zeros_like(primal)      # a zero standing for the whole container
     if kind is tuple:
         return tuple(restructure(c, p) for c, p in zip(cotangent, primal))
     if kind is list:

@@ -45,8 +45,8 @@ def unbroadcast(g, x):
 
     Returns ``g`` itself when the shapes (and dtypes) already match.
     """
-    if type(x) is tuple:        # (shape, dtype): all the reverse sweep kept of x
-        shape, dtype = x
+    if type(x) is tuple and len(x) == 2 and isinstance(x[1], np.dtype):
+        shape, dtype = x        # all the reverse sweep kept of x (a tuple literal is data)
         if type(g) is _ndarray and g.shape == shape and g.dtype is dtype:
             return g
         x = np.empty(0, dtype)
@@ -96,7 +96,8 @@ def expand_reduced(g, x, axis, keepdims):
 
     The result is a read-only broadcast view, in ``x``'s floating dtype.
     """
-    if type(x) is tuple:        # (shape, dtype): all the reverse sweep kept of x
+    if type(x) is tuple and len(x) == 2 and isinstance(x[1], np.dtype):
+        # (shape, dtype): all the reverse sweep kept of x (a tuple literal is data)
         x = np.broadcast_to(np.empty((), x[1]), x[0])
     g = match_dtype(restore_reduced_axes(g, x, axis, keepdims), x)
     shape = np.shape(x)

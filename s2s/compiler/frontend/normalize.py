@@ -205,6 +205,33 @@ class Normalizer:
                                   is_async=0)
         return ast.copy_location(gast.ListComp(elt=elt, generators=[loop]), node)
 
+    def _dict_literal(self, node):
+        """``dict(...)`` of literal items as a dict literal, whose items both modes follow;
+        else None (another argument keeps the call).
+
+            dict([("a", x)], b=y)   ->   {"a": x, "b": y}
+            dict({"a": x})          ->   {"a": x}
+        """
+        if not (isinstance(node, gast.Call) and len(node.args) <= 1
+                and self.resolver.resolve(node.func) is dict
+                and all(k.arg is not None for k in node.keywords)):
+            return None
+        keys, values = [], []
+        if node.args:
+            items = node.args[0]
+            if isinstance(items, gast.Dict) and None not in items.keys:
+                keys, values = list(items.keys), list(items.values)
+            elif isinstance(items, (gast.List, gast.Tuple)) and all(
+                    isinstance(e, (gast.Tuple, gast.List)) and len(e.elts) == 2
+                    for e in items.elts):
+                keys = [e.elts[0] for e in items.elts]
+                values = [e.elts[1] for e in items.elts]
+            else:
+                return None
+        keys += [const(k.arg) for k in node.keywords]
+        values += [k.value for k in node.keywords]
+        return ast.copy_location(gast.Dict(keys=keys, values=values), node)
+
     # -- statements ---------------------------------------------------------------------
     def function(self, node: gast.FunctionDef) -> gast.FunctionDef:
         node = syntax.copy_tree(node)
@@ -507,6 +534,8 @@ class Normalizer:
         if isinstance(node, gast.ListComp):
             return self.comprehension(node, hint)
         mapping = self._mapping_method(node)
+        if mapping is None:
+            mapping = self._dict_literal(node)
         if mapping is not None:
             return self.operation(mapping, hint)
         node = self._array_operands(node)

@@ -123,7 +123,8 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     free = ()
     callee_active = False
     receiver = call.func.value if isinstance(call.func, gast.Attribute) else None
-    if receiver is not None and has_active(receiver, state.active) and not state.weights:
+    if receiver is not None and has_active(receiver, state.active) and not state.weights \
+            and not (isinstance(receiver, gast.Name) and receiver.id in state.trees):
         # the object's gradient would be lost: its method is differentiated in its arguments
         raise object_error(state.source, call, source_text(call.func))
     if isinstance(call.func, gast.Name) and call.func.id in state.local_functions:

@@ -245,7 +245,11 @@ class AdjointSweep:
             return out
         if isinstance(value, gast.Dict):
             out = []
-            for k, v in zip(value.keys, value.values):
+            # a key written twice keeps its last value: the earlier ones get no cotangent
+            last = {k.value: i for i, k in enumerate(value.keys) if isinstance(k, gast.Constant)}
+            for i, (k, v) in enumerate(zip(value.keys, value.values)):
+                if isinstance(k, gast.Constant) and last[k.value] != i:
+                    continue
                 if k is None and has_active(v, state.active):
                     raise state.source.error(v, "a ** item of a differentiated dict",
                                              "set its items one by one instead")
