@@ -288,8 +288,13 @@ def mean_axis(x):
     return np.mean(np.reshape(x, (2, 3)) ** 3, axis=0)
 
 
+def einsum_product(x):
+    a, b = np.reshape(x, (2, 3)), np.reshape(x[::-1], (3, 2))
+    return np.einsum("ij,jk->ik", a, np.sin(b))
+
+
 SECOND_ORDER = [max_axis, min_all, max_method, linspace_ends, fancy_index, nested_array,
-                mean_axis]
+                mean_axis, einsum_product]
 
 
 def second_order_oracle(f, x, c, a, b, step=1e-4):

@@ -10,12 +10,12 @@ both terms the result's shape. Inputs are real. Parameters mirror the reverse ru
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import einsum_sublist_error, norm_adjoint
+from s2s.runtime.numpy_helpers import einsum_adjoints, einsum_sublist_error, norm_adjoint
 from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
                                         eigvals_tangent, eigvalsh_tangent, lstsq_tangent,
                                         matrix_power_tangent, multi_dot_tangent, pinv_tangent,
                                         qr_tangent, singular_values_tangent, svd_tangent)
-from s2s.rules import linear, tangent
+from s2s.rules import adjoint, linear, tangent
 
 linear(np.trace)
 
@@ -28,6 +28,44 @@ def einsum_tangent(subscripts, operands, tangents):
     for i, t in enumerate(tangents):
         total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
     return total
+
+
+# -- einsum_tangent differentiated again (generated jvp code of an einsum, transformed) ------
+def einsum_tangent_cross(subscripts, operands, tangents, doperands):
+    """The part of the tangent of ``einsum_tangent`` that the operands' tangents
+    ``doperands`` give: each term with a second operand replaced by its tangent."""
+    total = 0.0
+    for i, t in enumerate(tangents):
+        for j, d in enumerate(doperands):
+            if i != j:
+                replaced = list(operands)
+                replaced[i], replaced[j] = t, d
+                total = total + np.einsum(subscripts, *replaced)
+    return total
+
+
+def einsum_tangent_adjoints(g, subscripts, operands, tangents):
+    """The cotangents of the operands and of the tangents of ``einsum_tangent`` for ``g``:
+    each term is an einsum, whose operands get ``einsum_adjoints``."""
+    dtangents = einsum_adjoints(g, subscripts, operands)
+    doperands = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
+    for i, t in enumerate(tangents):
+        parts = einsum_adjoints(g, subscripts, operands[:i] + (t,) + operands[i + 1:])
+        doperands = [d if j == i else d + p for j, (d, p) in enumerate(zip(doperands, parts))]
+    return doperands, dtangents
+
+
+@tangent(einsum_tangent)
+def einsum_tangent_jvp(subscripts, operands, tangents):
+    dresult = (einsum_tangent(subscripts, operands, dtangents)
+               + einsum_tangent_cross(subscripts, operands, tangents, doperands))
+
+
+@adjoint(einsum_tangent)
+def einsum_tangent_vjp(subscripts, operands, tangents):
+    both = einsum_tangent_adjoints(dresult, subscripts, operands, tangents)
+    doperands = both[0]
+    dtangents = both[1]
 
 
 @tangent(np.dot)

@@ -29,7 +29,7 @@ def max(self, axis=None, *, keepdims=False):
     # tied extrema share evenly, as in the reverse rule
     hits = self == restore_reduced_axes(result, self, axis, keepdims)
     dresult = (np.sum(dself * hits, axis=axis, keepdims=keepdims)
-               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=result.dtype))
+               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(result)))
 
 
 @tangent(np.ndarray.prod)

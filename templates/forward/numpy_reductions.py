@@ -41,7 +41,7 @@ def max(a, axis=None, *, keepdims=False):
     hits = a == restore_reduced_axes(result, a, axis, keepdims)
     # the mean of the tangents over the tied extrema (sums: differentiable again)
     dresult = (np.sum(da * hits, axis=axis, keepdims=keepdims)
-               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=result.dtype))
+               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(result)))
 
 
 @tangent(np.var)

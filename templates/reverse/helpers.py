@@ -120,7 +120,7 @@ def share_among_extrema_vjp(g, x, extremum, axis, keepdims):
     # the adjoint of sharing g among the tied extrema is averaging over them
     hits = x == restore_reduced_axes(extremum, x, axis, keepdims)
     dg = unbroadcast(np.sum(dresult * hits, axis=axis, keepdims=keepdims)
-                     / np.sum(hits, axis=axis, keepdims=keepdims, dtype=x.dtype), g)
+                     / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(x)), g)
 
 
 @adjoint(reverse_cumsum)

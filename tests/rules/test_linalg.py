@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import s2s
+from s2s.templates.forward.numpy_linalg import einsum_tangent
 from tests.finite_diff import assert_close, numerical_grad
 from tests.rules.audit import audit
 from tests.rules.harness import away, case, cotangent, matrix, r, rng, table_tests, tangent_of
@@ -65,6 +66,10 @@ ROWS = [
     case(np.tensordot, r(3, 4), r(5, 3), axes=(0, 1), wrt="a b"),
     case(np.tensordot, r(2, 3, 4), r(3, 2), axes=([-2, 0], [0, -1]), wrt="a b"),
     case(np.einsum, "ij,jk->ik", r(3, 4), r(4, 2), wrt="operands"),
+    case(einsum_tangent, "ij,jk->ik", (r(3, 4), r(4, 2)), (r(3, 4), r(4, 2)),
+         wrt="operands tangents"),
+    case(einsum_tangent, "i,i,i->", (r(3), r(3), r(3)), (r(3), r(3), r(3)),
+         wrt="operands tangents"),
     case(np.einsum, "ij,jk", r(3, 4), r(4, 2), wrt="operands"),
     case(np.einsum, "ij->ji", r(3, 4), wrt="operands"),
     case(np.einsum, "ij->", r(3, 4), wrt="operands"),
@@ -450,7 +455,16 @@ SPECTRAL_EIGH = "w, v = np.linalg.eigh(a{})\nreturn np.sin(w), (v * np.exp(w / 4
 SPECTRAL_SVD = ("u, s, vh = np.linalg.svd(a{})\n"
                 "return s, (u * np.tanh(s)[..., None, :]) @ vh, u * u, vh * vh")
 
+def einsum_of(x, y):
+    return np.einsum("ij,jk->ik", x, y)
+
+
 AUDIT = [
+    audit(einsum_tangent, """
+        out, tangent = s2s.jvp(einsum_of, (x, y), (t, u))
+        return tangent * out
+    """, x=r(3, 4), y=r(4, 2), t=r(3, 4), u=r(4, 2), given={"einsum_of": einsum_of},
+          note="einsum's tangent differentiated again (a jvp inside the program)"),
     audit(operator.matmul, "x @ y", x=r(3, 4), y=r(4, 2)),
     audit(np.matmul, "np.matmul(x, y)", x=r(2, 3, 4), y=r(4, 2)),
     audit(operator.matmul, "x @ y", x=r(4), y=r(2, 4, 3), note="a vector and a stack"),
