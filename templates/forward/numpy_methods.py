@@ -28,8 +28,8 @@ linear(np.ndarray.repeat, through=np.repeat)
 def max(self, axis=None, *, keepdims=False):
     # tied extrema share evenly, as in the reverse rule
     hits = self == restore_reduced_axes(result, self, axis, keepdims)
-    dresult = (np.sum(dself * hits, axis=axis, keepdims=keepdims)
-               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(result)))
+    dresult = match_dtype(np.sum(dself * hits, axis=axis, keepdims=keepdims)
+                          / np.sum(hits, axis=axis, keepdims=keepdims), result)
 
 
 @tangent(np.ndarray.prod)

@@ -11,7 +11,8 @@ cotangent evenly: the tangent of ``np.max([1, 3, 3])`` is the mean of the last t
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import normalize_axes, product_of_others, restore_reduced_axes
+from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
+                                       restore_reduced_axes)
 from s2s.rules import linear, tangent
 
 linear(np.sum, np.mean, np.cumsum)
@@ -40,8 +41,8 @@ def prod(a, axis=None, dtype=None, *, keepdims=False):
 def max(a, axis=None, *, keepdims=False):
     hits = a == restore_reduced_axes(result, a, axis, keepdims)
     # the mean of the tangents over the tied extrema (sums: differentiable again)
-    dresult = (np.sum(da * hits, axis=axis, keepdims=keepdims)
-               / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(result)))
+    dresult = match_dtype(np.sum(da * hits, axis=axis, keepdims=keepdims)
+                          / np.sum(hits, axis=axis, keepdims=keepdims), result)
 
 
 @tangent(np.var)

@@ -119,8 +119,8 @@ def split_sum_vjp(g, items):
 def share_among_extrema_vjp(g, x, extremum, axis, keepdims):
     # the adjoint of sharing g among the tied extrema is averaging over them
     hits = x == restore_reduced_axes(extremum, x, axis, keepdims)
-    dg = unbroadcast(np.sum(dresult * hits, axis=axis, keepdims=keepdims)
-                     / np.sum(hits, axis=axis, keepdims=keepdims, dtype=np.result_type(x)), g)
+    dg = match_dtype(unbroadcast(np.sum(dresult * hits, axis=axis, keepdims=keepdims)
+                                 / np.sum(hits, axis=axis, keepdims=keepdims), g), g)
 
 
 @adjoint(reverse_cumsum)
