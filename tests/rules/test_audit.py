@@ -19,12 +19,28 @@ from tests.rules.harness import label
 
 rules.load_builtin_rules()
 
-#: The functions of templates/reverse/nondifferentiable.py, taken before any test can add its own.
-NONDIFFERENTIABLE = frozenset(rules.NONDIFFERENTIABLE)
+#: s2s's nondifferentiable list (templates/reverse/nondifferentiable.py, s2s.nn), without the
+#: functions a test declares, and without the ``*_error`` helpers: those raise the located
+#: error of an unsupported argument (einsum's sublist form, np.pad's values) instead of
+#: giving zeros, and are tested with their family's errors.
+NONDIFFERENTIABLE = frozenset(
+    k for k in rules.NONDIFFERENTIABLE
+    if (getattr(k, "__module__", None) or "builtins").split(".")[0] in (
+        "s2s", "numpy", "math", "builtins", "operator", "_operator")
+    and not getattr(k, "__name__", "").endswith("_error"))
 
-#: Families (rule modules, by their last name) still waiting for audit rows. It only shrinks:
-#: a family listed here whose rules all have rows fails.
-NOT_YET_AUDITED = {"helpers", "helpers_extra", "nondifferentiable"}
+#: Rules still waiting for audit rows, by label, with why. It only shrinks: an entry whose
+#: rules have rows in both modes fails.
+NOT_YET_AUDITED = {
+    # pytree cotangents differentiated again: the audit's second-order rows take arrays only
+    "s2s.runtime.add", "s2s.runtime.restructure",
+    # forward over reverse of a list's items reaches add_at without a lookup of its rule
+    "s2s.runtime.add_at",
+    # only in code differentiated again through tensordot's tangent rule
+    "s2s.runtime.np_helpers.tensordot_axes",
+    # s2s.nn's dropout layer draws a random mask
+    "s2s.nn.random.dropout_mask",
+}
 
 
 def family_modules():
@@ -45,15 +61,10 @@ def audited(mode):
     return {k for row in ROWS if mode in row.modes for k in row.covers}
 
 
-def family(k, table):
-    return table[k].__module__.rsplit(".", 1)[-1] if k in table else "nondifferentiable"
-
-
 def missing(mode, table):
     """The keys of ``table`` (the nondifferentiable list when None) without a row of ``mode``."""
     if table is None:
-        keys = NONDIFFERENTIABLE - {k for row in ROWS if mode in row.modes and row.zero
-                                    for k in row.covers}
+        keys = NONDIFFERENTIABLE - audited(mode)
     else:
         keys = built_in(table) - audited(mode)
     return keys
@@ -72,14 +83,14 @@ TABLES = [("reverse", rules.REVERSE), ("forward", rules.TANGENT),
                          ids=["reverse", "forward", "nondifferentiable-reverse",
                               "nondifferentiable-forward"])
 def test_every_registered_rule_has_audit_rows(mode, table):
-    left = [k for k in missing(mode, table) if family(k, table or {}) not in NOT_YET_AUDITED]
+    left = [k for k in missing(mode, table) if label(k) not in NOT_YET_AUDITED]
     assert not left, f"{mode} rules without an audit row: {sorted(map(label, left))}"
 
 
 def test_the_not_yet_audited_list_only_shrinks():
-    waiting = {family(k, table or {}) for mode, table in TABLES for k in missing(mode, table)}
+    waiting = {label(k) for mode, table in TABLES for k in missing(mode, table)}
     done = sorted(NOT_YET_AUDITED - waiting)
-    assert not done, f"every rule of {done} has audit rows now: remove it from NOT_YET_AUDITED"
+    assert not done, f"{done} have audit rows in both modes now: remove from NOT_YET_AUDITED"
 
 
 @pytest.mark.parametrize("table", ["REVERSE", "TANGENT"])

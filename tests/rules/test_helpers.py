@@ -32,7 +32,12 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
-from s2s.runtime import add, add_at, broadcast_like, fresh_copy, own, restructure
+from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, ones_like, own, restructure,
+                        zeros_like)
+from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
+from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, kron_axes, kron_blocks,
+                                       padded_shape, padding_along, rollaxis_destination,
+                                       select_default_mask, zeros_unless_absent)
 from tests.rules.audit import audit
 from tests.rules.harness import (apply_adjoint, apply_tangent, away, bind, check_row, key, leaves,
                                  matrix, pos, r, random_like, tangent_problems, template_problems,
@@ -401,8 +406,32 @@ def test_helper_templates_load_by_file_path_without_the_package():
 # gradient code calls the helpers it names, checked at second order (Hessian-vector products by
 # forward over reverse and by reverse over reverse, against central differences).
 
-def second(covers, source, **inputs):
-    return audit(covers, source, order=2, **inputs)
+def second(covers, source, modes="reverse forward", **inputs):
+    return audit(covers, source, order=2, modes=modes, **inputs)
+
+
+# functions whose jvp code calls a helper; a program differentiates that jvp again (reverse
+# over forward, forward over forward)
+C34 = np.arange(12.0).reshape(3, 4) / 10.0
+
+
+def prod_rows(x):
+    return np.prod(x, axis=1)
+
+
+def plus_matrix(x):
+    return x + C34
+
+
+def diff_padded(x):
+    return np.diff(x, prepend=0.5, append=x[:1])
+
+
+def through_jvp(covers, fn, **inputs):
+    """A row differentiating ``s2s.jvp(fn, (x,), (t,))``: the rules of the helpers in fn's
+    jvp code."""
+    return audit(covers, f"out, tangent = s2s.jvp({fn.__name__}, (x,), (t,))\n"
+                         "return tangent * out", given={fn.__name__: fn}, **inputs)
 
 
 AUDIT = [
@@ -449,6 +478,21 @@ AUDIT = [
     second(norm_adjoint, "np.linalg.norm(x, axis=1) ** 3", x=r(2, 3)),
     second(norm_adjoint, "np.linalg.norm(x, 'nuc')", x=r(3, 2)),
     second(fresh_copy, "x + y", x=r(3), y=r(3)),
+    second((ones_like, own), "y = x[0] * x + x[1]\nreturn y * x", x=r(3)),
+    second(zeros_like, "y = x * 2.0\nreturn y[0] * y + y[1]", x=r(3)),
+    second(add_at, "items = list((x, y * 2.0))\nreturn np.sum(items[0] * items[1])", x=r(3),
+           y=r(3), modes="reverse"),
+    second(inverse_permutation, "np.transpose(x, (1, 2, 0)) ** 2", x=r(2, 3, 2)),
+    second((kron_axes, kron_blocks, padded_shape), "np.kron(x, y) ** 2", x=r(2, 2), y=r(2, 3)),
+    second(rollaxis_destination, "np.rollaxis(x, 2, 0) ** 2", x=r(2, 3, 2)),
+    through_jvp((product_of_others, normalize_axes), prod_rows, x=WITH_ZERO, t=r(2, 3)),
+    through_jvp(broadcast_like, plus_matrix, x=r(4), t=r(4)),
+    through_jvp(zeros_unless_absent, diff_padded, x=r(4), t=r(4)),
+    second((diff_cuts, padding_along), "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4),
+           y=r(2, 1)),
+    second(select_default_mask, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)",
+           x=np.array([[0.9, -0.2, -1.3], [0.1, 1.4, -0.7]]), y=r(2, 3)),
+    second(checked_pad_mode, "np.pad(x, ((1, 2), (0, 1))) * 2.0", x=r(2, 3)),
     audit(np.sinc, "np.sinc(x)", x=np.array([0.0, 0.5, -1.3]), order=2,
           note="sinc is smooth at 0: its second derivative there is -pi**2 / 3"),
 ]
