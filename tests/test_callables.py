@@ -164,3 +164,23 @@ def test_a_caller_of_fixed_arity_survives_clear_cache():
     assert s2s.grad(max, grad_position=(0, 1))(3.0, 2.0) == pytest.approx((1.0, 0.0))
     spring = Spring(2.0)
     assert s2s.jacrev(spring.energy)(0.5) == pytest.approx(2.0 * 2 * 0.5 * 2.0)
+
+
+make_power = lambda y: lambda x: np.power(x, y)  # noqa: E731
+make_pair = lambda a: (lambda b: a * b, lambda c, d: a + c * d)  # noqa: E731
+
+
+@pytest.mark.parametrize("fn, args", [(make_power(2.5), (1.3,)),
+                                      (make_pair(3.0)[0], (2.0,)),
+                                      (make_pair(3.0)[1], (2.0, 0.5))])
+def test_a_lambda_made_by_a_lambda_on_the_same_line(fn, args):
+    # the inner lambda is told apart by its parameters
+    assert_close(s2s.grad(fn)(*args), numerical_grad(fn, args, 0))
+    assert_close(np.float64(s2s.jvp(fn, args, (1.0,) + (0.0,) * (len(args) - 1))[1]),
+                 np.float64(numerical_grad(fn, args, 0)))
+
+
+def test_lambdas_with_the_same_parameters_on_one_line_are_refused():
+    twice, thrice = (lambda x: x * 2.0), (lambda x: x * 3.0)
+    with pytest.raises(s2s.errors.S2SError):
+        s2s.grad(thrice)(1.0)

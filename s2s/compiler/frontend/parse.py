@@ -127,6 +127,11 @@ def _find_function(module: gast.Module, fn: Any, code: Any):
         if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)) and stmt.name == code.co_name:
             return stmt
     lambdas = [n for n in syntax.walk(module) if isinstance(n, gast.Lambda)]
+    if len(lambdas) > 1:
+        # nested lambdas on one line (lambda y: lambda x: x ** y): the one with fn's parameters
+        params = list(code.co_varnames[:code.co_argcount])
+        lambdas = [lam for lam in lambdas
+                   if [a.id for a in lam.args.posonlyargs + lam.args.args] == params]
     if code.co_name == "<lambda>" and len(lambdas) == 1:
         lam = lambdas[0]
         ret = gast.Return(value=lam.body)
