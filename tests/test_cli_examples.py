@@ -75,6 +75,11 @@ if __name__ == "__main__":
     print(loss(np.ones(3), x, y))
     params = {"w1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "w2": rng.standard_normal(4)}
     print(mlp_loss(params, x, y))
+
+
+def pair(ab, x):
+    a, b = ab
+    return np.sum(a * x + b)
 '''
 EXAMPLES = ["--example", "classify: x=(3, 4), labels=int[0, 2, 1], t=0.5",
             "--example", "layers: ws=[(3, 4), (4, 2)], x=(5, 3)"]
@@ -95,6 +100,7 @@ CASES = [
     ("mlp_loss", [dict(zip(("w1", "b1", "w2"), _arrays(5, (3, 4), 4, 4)))]
      + _arrays(6, (5, 3), 5), 0),
     ("layers", [_arrays(7, (3, 4), (4, 2))] + _arrays(8, (5, 3)), 0),
+    ("pair", _arrays(9, (2, 3), 3), 0),         # no example: converted for an array
 ]
 
 
@@ -230,3 +236,19 @@ def test_example_shapes_give_code_specialized_for_them_that_checks_them(checked)
                                          r"labels of shape \(3,\) \(s2s convert --example\), "
                                          r"not \(3, 5\), \(3,\)"):
         written.grad_classify(np.ones((3, 5)), np.array([0, 2, 1]), 0.5)
+
+
+def test_a_parameter_used_as_a_sequence_without_an_example_refuses_containers(checked):
+    work, proc = checked
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    spec = importlib.util.spec_from_file_location("model_grad_pair", work / "model_grad.py")
+    written = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(written)
+    a, b, x = _arrays(10, 3, 3, 3)
+    with pytest.raises(TypeError, match=r"grad_pair was written for ab as an array or a "
+                                        r"number; for a list, tuple or dict of arrays, convert "
+                                        r"again with an example showing its structure: "
+                                        r"--example \"pair: ab=\[\(3,\), \(3,\)\]\""):
+        written.grad_pair((a, b), x)
+    # layers was given a list example: no such check
+    assert "isinstance(ws" not in (work / "model_grad.py").read_text()

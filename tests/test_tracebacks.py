@@ -32,6 +32,10 @@ def loss(w, x):
 
 def indexed(v, k):
     return np.sum(scale(v, k))
+
+
+def apply(f, x):
+    return np.sum(f(x) * 2.0)
 '''
 
 
@@ -80,4 +84,13 @@ def test_an_uncaught_error_shows_both_lines(tmp_path):
 def test_errors_outside_generated_code_get_no_note():
     with pytest.raises(TypeError) as info:
         s2s.grad(lambda x: x * 2.0)("text")
+    assert "s2s: raised in generated code" not in _shown(info)
+
+
+def test_an_s2s_error_raised_while_generated_code_runs_keeps_its_own_location(module):
+    model, _ = module
+    # the callee is known only at run time: generated code asks for its rule, and the
+    # MissingRuleError already names the user's line
+    with pytest.raises(s2s.MissingRuleError) as info:
+        s2s.grad(model.apply, grad_position=1)(np.unwrap, np.ones(3))
     assert "s2s: raised in generated code" not in _shown(info)

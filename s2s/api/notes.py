@@ -15,13 +15,15 @@ from __future__ import annotations
 import linecache
 
 from s2s.compiler import linemap
+from s2s.errors import S2SError
 
 _GENERATED = "<s2s "
 
 
 def explain(exc: BaseException) -> None:
-    """Add the note to ``exc`` if it was raised in generated code (once)."""
-    if getattr(exc, "__s2s_explained__", False):
+    """Add the note to ``exc`` if it was raised in generated code (once); an S2SError
+    already names the user's line."""
+    if isinstance(exc, S2SError) or getattr(exc, "__s2s_explained__", False):
         return
     frame, lineno = None, None
     tb = exc.__traceback__

@@ -33,6 +33,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import gast
 import numpy as np
 
 from s2s.compiler.codegen import to_source
@@ -228,9 +229,9 @@ class ModuleWriter:
         finally:
             self.where.pop()
         fdef = tree.body[0]
-        check = self._shape_check(unit, name)
-        if check is not None:
-            fdef.body.insert(0, check)
+        for check in (self._shape_check(unit, name), self._container_check(unit, name)):
+            if check is not None:
+                fdef.body.insert(0, check)
         fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
         text = ast.unparse(ast.fix_missing_locations(tree))
         section[slot] = with_comments(text, tree, notes) + "\n"
@@ -250,6 +251,26 @@ class ModuleWriter:
                    f"convert again for these shapes, or without --example for code that "
                    f"takes any")
         return ast.parse(f"if {test}:\n    raise ValueError(f{message!r})").body[0]
+
+    def _container_check(self, unit: Generated, name: str) -> Optional[ast.stmt]:
+        """``if isinstance(ws, (list, tuple, dict)): raise TypeError(...)``: a differentiated
+        parameter the function iterates, unpacks or measures, without an example showing
+        it is a container, was converted as an array; a container then fails at entry with
+        a clear error, not somewhere inside."""
+        if not unit.public:
+            return None
+        used = _sequence_uses(unit.source.node)
+        ambiguous = [p for p in unit.wrt if p in used and p not in unit.trees
+                     and p not in unit.shapes]
+        if not ambiguous:
+            return None
+        fn = unit.fn.__name__
+        example = ", ".join(f"{p}=[(3,), (3,)]" for p in ambiguous)
+        message = (f"{name} was written for {', '.join(ambiguous)} as an array or a number; "
+                   f"for a list, tuple or dict of arrays, convert again with an example "
+                   f"showing its structure: --example \"{fn}: {example}\"")
+        test = " or ".join(f"isinstance({p}, (list, tuple, dict))" for p in ambiguous)
+        return ast.parse(f"if {test}:\n    raise TypeError({message!r})").body[0]
 
     def _generated_name(self, unit: Generated, name: str) -> Any:
         """What a free name of generated code means, as an expression in the output."""
@@ -640,6 +661,24 @@ def _import_block(imports) -> List[str]:
     froms = [f"from {m} import {', '.join(sorted(grouped[m]))}" for m in sorted(grouped)]
     future = [_FUTURE, ""] if _FUTURE in imports else []
     return future + plain + froms
+
+
+def _sequence_uses(fn) -> set:
+    """Names a (gast) def iterates (``for w in ws``), unpacks (``a, b = ws``) or passes to
+    ``len``, ``zip``, ``enumerate``, ``list``, ``tuple`` or ``reversed``: arrays and
+    containers both allow it, so the parameter's kind is not known from the code."""
+    used = set()
+    for node in gast.walk(fn):
+        if isinstance(node, (gast.For, gast.comprehension)) \
+                and isinstance(node.iter, gast.Name):
+            used.add(node.iter.id)
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Name) \
+                and any(isinstance(t, (gast.Tuple, gast.List)) for t in node.targets):
+            used.add(node.value.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                and node.func.id in ("len", "zip", "enumerate", "list", "tuple", "reversed"):
+            used.update(a.id for a in node.args if isinstance(a, gast.Name))
+    return used
 
 
 def _first_use(tree: ast.AST, name: str) -> Optional[ast.AST]:
