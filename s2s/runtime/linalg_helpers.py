@@ -26,7 +26,8 @@ from s2s.runtime.numpy_helpers import match_dtype, matrix_transpose
 
 def safe_reciprocal(x):
     """``1 / x``, with 0 where ``x`` is 0."""
-    return np.divide(1.0, x, out=np.zeros_like(x), where=x != 0)
+    nonzero = x != 0
+    return np.where(nonzero, 1.0 / np.where(nonzero, x, 1.0), 0.0)
 
 
 def reciprocal_gaps(w):
@@ -34,19 +35,21 @@ def reciprocal_gaps(w):
     up to rounding (the diagonal, and repeated values: ``10 n eps max|w|`` apart or less)."""
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     n = np.shape(w)[-1]
+    eps = 1.2e-7 if w.dtype == np.float32 else 2.3e-16
     scale = np.max(np.abs(w), axis=-1, keepdims=True) if n else np.zeros(np.shape(w))
-    tolerance = 10 * n * np.finfo(gaps.dtype).eps * np.expand_dims(scale, -1)
-    return np.divide(1.0, gaps, out=np.zeros_like(gaps), where=np.abs(gaps) > tolerance)
+    tolerance = 10 * n * eps * np.expand_dims(scale, -1)
+    apart = np.abs(gaps) > tolerance
+    return np.where(apart, 1.0 / np.where(apart, gaps, 1.0), 0.0)
 
 
 def diagonal(x):
     """The diagonal of each matrix of a stack."""
-    return np.diagonal(x, axis1=-2, axis2=-1)
+    return np.einsum("...ii->...i", x)
 
 
 def diagonal_matrix(d):
     """A stack of diagonal matrices from a stack of vectors."""
-    return np.expand_dims(d, -1) * np.eye(np.shape(d)[-1], dtype=np.result_type(d))
+    return np.expand_dims(d, -1) * np.eye(np.shape(d)[-1], dtype=d.dtype)
 
 
 def mT(x):
@@ -143,8 +146,9 @@ def cholesky_adjoint(g, a, factor, upper):
 
 # --- general eigenproblem (real eigenvalues) -------------------------------------------------
 
-def _real_eigenvalues(w, name):
-    if np.iscomplexobj(w):
+def _real_eigenvalues(complex_result, name):
+    """An error naming eigh when eig's eigenvalues are complex."""
+    if complex_result:
         raise ValueError(
             f"s2s differentiates np.linalg.{name} only where every eigenvalue is real; this "
             f"matrix has complex eigenvalues, and s2s does not differentiate complex results. "
@@ -155,7 +159,8 @@ def eig_tangent(da, result):
     """Tangents of ``w, v = np.linalg.eig(a)`` (real eigenvalues): with ``p = v^-1 da v``,
     ``dw = diag(p)`` and ``dv = v (F * p)``, less its part along each unit column ``v_j``."""
     w, v = result
-    _real_eigenvalues(w, "eig")
+    complex_result = w.dtype.kind == "c"
+    _real_eigenvalues(complex_result, "eig")
     projected = np.linalg.solve(v, da @ v)
     dv = v @ (reciprocal_gaps(w) * projected)
     dv = dv - v * np.sum(v * dv, axis=-2, keepdims=True)
@@ -166,7 +171,8 @@ def eig_adjoint(g, a, result):
     """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)`` (real eigenvalues):
     ``v^-T (diag(gw) + F * (v^T gv')) v^T``, gv' = gv less its part along each column."""
     w, v = result
-    _real_eigenvalues(w, "eig")
+    complex_result = w.dtype.kind == "c"
+    _real_eigenvalues(complex_result, "eig")
     gw, gv = part_or_zeros(g[0], w), part_or_zeros(g[1], v)
     gv = gv - v * np.sum(v * gv, axis=-2, keepdims=True)
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
@@ -176,7 +182,8 @@ def eig_adjoint(g, a, result):
 def eigvals_tangent(da, a):
     """Tangent of ``w = np.linalg.eigvals(a)`` (real eigenvalues): ``diag(v^-1 da v)``."""
     w, v = np.linalg.eig(a)
-    _real_eigenvalues(w, "eigvals")
+    complex_result = w.dtype.kind == "c"
+    _real_eigenvalues(complex_result, "eigvals")
     return diagonal(np.linalg.solve(v, da @ v))
 
 
@@ -184,16 +191,17 @@ def eigvals_adjoint(g, a):
     """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)`` (real eigenvalues):
     ``v^-T diag(gw) v^T``."""
     w, v = np.linalg.eig(a)
-    _real_eigenvalues(w, "eigvals")
+    complex_result = w.dtype.kind == "c"
+    _real_eigenvalues(complex_result, "eigvals")
     return match_dtype(np.linalg.solve(mT(v), np.expand_dims(g, -1) * mT(v)), a)
 
 
 # --- singular value decomposition ------------------------------------------------------------
 
-def _thin_only(a, full_matrices):
-    """Full U and V of a non-square matrix hold a basis of the complement that no derivative
-    pins down."""
-    m, n = np.shape(a)[-2:]
+def _thin_only(shape, full_matrices):
+    """An error for full U and V of a non-square matrix: they hold a basis of the complement
+    that no derivative pins down."""
+    m, n = shape[-2:]
     if full_matrices and m != n:
         raise ValueError(
             f"s2s differentiates np.linalg.svd of a {m}x{n} (non-square) matrix only with "
@@ -205,7 +213,8 @@ def svd_tangent(da, a, result, full_matrices, hermitian):
     """Tangents of ``u, s, vh = np.linalg.svd(a)``: with ``p = u^T da v``, ``ds = diag(p)``,
     ``du = u (F * (p S + S p^T)) + (I - u u^T) da v S^-1``, and dv alike with ``a^T``.
     ``hermitian=True`` reads the lower triangle of ``a`` only."""
-    _thin_only(a, full_matrices)
+    shape = np.shape(a)
+    _thin_only(shape, full_matrices)
     u, s, vh = result
     if hermitian:
         da = symmetric_from_triangle(da, True)
@@ -215,13 +224,12 @@ def svd_tangent(da, a, result, full_matrices, hermitian):
     s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
     du = u @ (gaps * (projected * s_row + s_col * mT(projected)))
     dv = v @ (gaps * (s_col * projected + mT(projected) * s_row))
-    inverse_s = np.expand_dims(safe_reciprocal(s), -2)
     m, n = np.shape(a)[-2:]
     k = np.shape(s)[-1]
     if m > k:
-        du = du + (da @ v - u @ projected) * inverse_s
+        du = du + (da @ v - u @ projected) * np.expand_dims(safe_reciprocal(s), -2)
     if n > k:
-        dv = dv + (mT(da) @ u - v @ mT(projected)) * inverse_s
+        dv = dv + (mT(da) @ u - v @ mT(projected)) * np.expand_dims(safe_reciprocal(s), -2)
     return du, diagonal(projected), mT(dv)
 
 
@@ -229,7 +237,8 @@ def svd_adjoint(g, a, result, full_matrices, hermitian):
     """Cotangent of ``a`` in ``u, s, vh = np.linalg.svd(a)``:
     ``u (diag(gs) + (J + J^T) S + S (K + K^T)) v^T + (I - u u^T) gu S^-1 v^T
     + u S^-1 gv^T (I - v v^T)``, with ``J = F * (u^T gu)`` and ``K = F * (v^T gv)``."""
-    _thin_only(a, full_matrices)
+    shape = np.shape(a)
+    _thin_only(shape, full_matrices)
     u, s, vh = result
     gu, gs, gvh = part_or_zeros(g[0], u), part_or_zeros(g[1], s), part_or_zeros(g[2], vh)
     v, gv = mT(vh), mT(gvh)
@@ -239,13 +248,12 @@ def svd_adjoint(g, a, result, full_matrices, hermitian):
     s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
     inner = diagonal_matrix(gs) + (j + mT(j)) * s_row + s_col * (k_ + mT(k_))
     da = u @ inner @ vh
-    inverse_s = np.expand_dims(safe_reciprocal(s), -2)
     m, n = np.shape(a)[-2:]
     k = np.shape(s)[-1]
     if m > k:
-        da = da + ((gu - u @ (mT(u) @ gu)) * inverse_s) @ vh
+        da = da + ((gu - u @ (mT(u) @ gu)) * np.expand_dims(safe_reciprocal(s), -2)) @ vh
     if n > k:
-        da = da + u @ mT((gv - v @ (mT(v) @ gv)) * inverse_s)
+        da = da + u @ mT((gv - v @ (mT(v) @ gv)) * np.expand_dims(safe_reciprocal(s), -2))
     if hermitian:
         da = to_triangle(da, True)
     return match_dtype(da, a)
@@ -268,14 +276,20 @@ def singular_values_adjoint(g, a, hermitian):
 
 # --- QR --------------------------------------------------------------------------------------
 
-def _qr_parts(a, result, mode):
-    """(q, r) of ``np.linalg.qr(a, mode)``, for the modes with a derivative."""
-    m, n = np.shape(a)[-2:]
+def _qr_mode(shape, mode):
+    """An error for the modes of ``np.linalg.qr`` without a derivative."""
+    m, n = shape[-2:]
     if mode not in ("reduced", "complete", "r") or (mode == "complete" and m > n):
         raise ValueError(
             f"s2s differentiates np.linalg.qr with mode 'reduced' or 'r' (and 'complete' when "
             f"the matrix has no more rows than columns), not mode={mode!r} of a {m}x{n} matrix: "
             f"the extra columns of a complete q are an arbitrary basis, which has no derivative")
+
+
+def _qr_parts(a, result, mode):
+    """(q, r) of ``np.linalg.qr(a, mode)``, for the modes with a derivative."""
+    shape = np.shape(a)
+    _qr_mode(shape, mode)
     if mode == "r":
         return np.linalg.qr(a)[0], result
     return result
@@ -391,9 +405,11 @@ def lstsq_adjoint(g, a, b, result):
 
 def _powers(a, n):
     """``[a^0, a^1, ..., a^(n-1)]`` (a^0 the identity)."""
-    out = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=a.dtype), np.shape(a))]
+    power = np.broadcast_to(np.eye(np.shape(a)[-1], dtype=a.dtype), np.shape(a))
+    out = [power]
     for _ in range(n - 1):
-        out.append(out[-1] @ a)
+        power = power @ a
+        out.append(power)
     return out
 
 
@@ -406,7 +422,10 @@ def matrix_power_tangent(da, a, n):
         a = np.linalg.inv(a)
         da, n = -a @ da @ a, -n
     powers = _powers(a, n)
-    return sum(powers[k] @ da @ powers[n - 1 - k] for k in range(n))
+    total = 0.0
+    for k in range(n):
+        total = total + powers[k] @ da @ powers[n - 1 - k]
+    return total
 
 
 def matrix_power_adjoint(g, a, n):
@@ -415,8 +434,10 @@ def matrix_power_adjoint(g, a, n):
     if n == 0:
         return np.zeros_like(a)
     base = np.linalg.inv(a) if n < 0 else a
-    powers = [mT(p) for p in _powers(base, abs(n))]
-    total = sum(powers[k] @ g @ powers[abs(n) - 1 - k] for k in range(abs(n)))
+    powers = _powers(base, abs(n))
+    total = 0.0
+    for k in range(abs(n)):
+        total = total + mT(powers[k]) @ g @ mT(powers[abs(n) - 1 - k])
     if n < 0:
         total = -mT(base) @ total @ mT(base)
     return match_dtype(total, a)
@@ -425,36 +446,42 @@ def matrix_power_adjoint(g, a, n):
 def _chain(arrays):
     """The operands of ``np.linalg.multi_dot`` as matrices (a 1-D first one a row, a 1-D last
     one a column)."""
-    mats = [np.asarray(x) for x in arrays]
-    if mats[0].ndim == 1:
-        mats[0] = mats[0][None, :]
-    if mats[-1].ndim == 1:
-        mats[-1] = mats[-1][:, None]
-    return mats
+    first, last = arrays[0], arrays[-1]
+    if np.ndim(first) == 1:
+        first = np.reshape(first, (1, -1))
+    if np.ndim(last) == 1:
+        last = np.reshape(last, (-1, 1))
+    return [first] + list(arrays[1:-1]) + [last]
+
+
+def _product(mats):
+    """The product of a non-empty list of matrices."""
+    if len(mats) == 1:
+        return mats[0]
+    return np.linalg.multi_dot(mats)
 
 
 def multi_dot_tangent(darrays, arrays):
     """Tangent of ``np.linalg.multi_dot(arrays)``: one term per operand, that operand replaced
     by its tangent."""
-    return sum(np.linalg.multi_dot(list(arrays[:i]) + [t] + list(arrays[i + 1:]))
-               for i, t in enumerate(darrays))
+    total = 0.0
+    for i in range(len(arrays)):
+        total = total + np.linalg.multi_dot(list(arrays[:i]) + [darrays[i]]
+                                            + list(arrays[i + 1:]))
+    return total
 
 
 def multi_dot_adjoint(g, arrays):
     """Cotangents of the operands of ``np.linalg.multi_dot(arrays)``: for operand i,
     ``(a_0 ... a_(i-1))^T g (a_(i+1) ... a_last)^T``, in the operand's own shape."""
     mats = _chain(arrays)
-    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
-    lefts = [None]
-    for m in mats[:-1]:
-        lefts.append(m if lefts[-1] is None else lefts[-1] @ m)
-    rights = [None]
-    for m in mats[:0:-1]:
-        rights.append(m if rights[-1] is None else m @ rights[-1])
-    rights.reverse()
+    g = np.reshape(g, (np.shape(mats[0])[0], np.shape(mats[-1])[1]))
     out = []
-    for i, x in enumerate(arrays):
-        d = g if lefts[i] is None else lefts[i].T @ g
-        d = d if rights[i] is None else d @ rights[i].T
-        out.append(match_dtype(np.reshape(d, np.shape(x)), x))
+    for i in range(len(mats)):
+        d = g
+        if i > 0:
+            d = mT(_product(mats[:i])) @ d
+        if i < len(mats) - 1:
+            d = d @ mT(_product(mats[i + 1:]))
+        out.append(match_dtype(np.reshape(d, np.shape(arrays[i])), arrays[i]))
     return out

@@ -112,8 +112,8 @@ def expm_adjoint(g, a):
     return match_dtype(expm_frechet(mT(a), g + np.zeros_like(a)), a)
 
 
-def _real_root(root):
-    if np.iscomplexobj(root):
+def _real_root(complex_result):
+    if complex_result:
         raise ValueError(
             "s2s differentiates scipy.linalg.sqrtm only where the square root is real (no "
             "negative real eigenvalue); this one is complex, and s2s does not differentiate "
@@ -130,11 +130,13 @@ def _sylvester(left, right, q):
 
 def sqrtm_tangent(da, root):
     """Tangent of ``x = scipy.linalg.sqrtm(a)``: ``x dx + dx x = da``."""
-    _real_root(root)
+    complex_result = root.dtype.kind == "c"
+    _real_root(complex_result)
     return _sylvester(root, root, da + np.zeros_like(root))
 
 
 def sqrtm_adjoint(g, a, root):
     """Cotangent of ``a`` in ``x = scipy.linalg.sqrtm(a)``: ``x^T ga + ga x^T = g``."""
-    _real_root(root)
+    complex_result = root.dtype.kind == "c"
+    _real_root(complex_result)
     return match_dtype(_sylvester(mT(root), mT(root), g + np.zeros_like(root)), a)

@@ -145,4 +145,13 @@ AUDIT = [] if scipy is None else [
     audit(scipy.linalg.expm, "scipy.linalg.expm(a)", a=np.zeros((2, 2)),
           given=dict(scipy=scipy), note="at 0 the derivative is the identity map"),
     audit(scipy.linalg.sqrtm, "scipy.linalg.sqrtm(a)", a=spd(3, 3), given=dict(scipy=scipy)),
+    # second order (not sqrtm's: its helper calls solve_sylvester, which has no rule)
+    audit(scipy.linalg.expm, "np.sum(np.sin(scipy.linalg.expm(a)))", a=0.5 * r(3, 3), order=2,
+          given=dict(scipy=scipy)),
+    audit(scipy.linalg.solve_triangular,
+          "np.sum(np.sin(scipy.linalg.solve_triangular(a, b, lower=True)))", a=matrix(3, 3),
+          b=r(3), order=2, given=dict(scipy=scipy)),
+    audit((scipy.linalg.cho_factor, scipy.linalg.cho_solve),
+          "np.sum(np.sin(scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), b)))",
+          a=spd(3, 3), b=r(3), order=2, modes="forward", given=dict(scipy=scipy)),
 ]
