@@ -465,27 +465,30 @@ def tensordot_adjoint_b(g, a, b, axes):
     return match_dtype(np.transpose(summed, np.argsort(order)), b)
 
 
-def _einsum_subscripts(subscripts):
-    """``subscripts`` if it is einsum's string form; the sublist form
-    ``np.einsum(a, [0, 1], [1, 0])`` has no rule yet, and is an error rather than a gradient
-    that misses the array passed first."""
-    if not isinstance(subscripts, str):
-        raise TypeError(
-            "s2s differentiates np.einsum with string subscripts, np.einsum('ij->ji', a); "
-            "the sublist form np.einsum(a, [0, 1], [1, 0]) is not supported yet")
-    return subscripts
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def einsum_sublist_error(first):
-    """What the array passed first in einsum's sublist form would get: it has no rule yet,
-    so an error (a rule body uses it where that array is differentiated)."""
-    _einsum_subscripts(first)
-    return 0.0
+def _einsum_string_form(subscripts, operands):
+    """``np.einsum``'s arguments in the string form: (subscripts, arrays, where each array sat
+    in ``operands``). The sublist form ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` is
+    ``np.einsum('ab,bc->ac', a, b)``; the array passed first sits before ``operands`` (-1)."""
+    if isinstance(subscripts, str):
+        return subscripts, list(operands), list(range(len(operands)))
+    arguments = [subscripts] + list(operands)
+
+    def term(sublist):
+        return "".join("..." if s is Ellipsis else _EINSUM_LETTERS[s] for s in sublist)
+
+    count = len(arguments) // 2
+    spec = ",".join(term(arguments[2 * i + 1]) for i in range(count))
+    if len(arguments) % 2:
+        spec += "->" + term(arguments[-1])
+    return spec, arguments[0:2 * count:2], [2 * i - 1 for i in range(count)]
 
 
 def _einsum_parts(subscripts):
     """Split einsum subscripts into input terms and the output term (implicit mode too)."""
-    subscripts = _einsum_subscripts(subscripts).replace(" ", "")
+    subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
         return inputs.split(","), output
@@ -513,7 +516,17 @@ def einsum_adjoints(g, subscripts, operands):
     operand i's term. Letters that only operand i has (summed over inside it) come from a
     vector of ones; a repeated letter (a diagonal, as in ``'ii->'``) is written through
     einsum's writeable diagonal view into zeros. Broadcast ``...`` axes are summed back.
+
+    In the sublist form the list is aligned with ``operands`` (None for the sublists), and
+    the array passed first has its cotangent from ``shape_helpers.einsum_first_adjoint``.
     """
+    if not isinstance(subscripts, str):
+        spec, arrays, places = _einsum_string_form(subscripts, operands)
+        cotangents = [None] * len(operands)
+        for place, d in zip(places, einsum_adjoints(g, spec, arrays)):
+            if place >= 0:
+                cotangents[place] = d
+        return cotangents
     inputs, output = _einsum_parts(subscripts)
     cotangents = []
     for i, (term, x) in enumerate(zip(inputs, operands)):
@@ -525,8 +538,13 @@ def einsum_adjoints(g, subscripts, operands):
         sizes = _letter_sizes(term, np.shape(x))
         ones_terms = [c for c in unique if c != "." and c not in seen]
         ones = [np.ones(sizes[c], np.result_type(g)) for c in ones_terms]
-        spec = ",".join(others + [output] + ones_terms) + "->" + unique
+        # einsum will not sum '...' away by itself: an operand without one gets it in front,
+        # summed below
+        spread = "..." if "..." not in unique and "..." in "".join(others + [output]) else ""
+        spec = ",".join(others + [output] + ones_terms) + "->" + spread + unique
         d = np.einsum(spec, *other_ops, g, *ones)
+        if spread:
+            d = np.sum(d, axis=tuple(range(np.ndim(d) - len(unique))))
         if "..." in unique:
             d = _own_ellipsis(d, unique, term, np.shape(x))
         if unique != term:

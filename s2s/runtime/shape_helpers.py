@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from s2s.runtime.numpy_helpers import match_dtype, normalize_axes, unbroadcast, unpack_like
+from s2s.runtime.numpy_helpers import (_einsum_string_form, einsum_adjoints, match_dtype,
+                                       normalize_axes, unbroadcast, unpack_like)
 
 
 def rollaxis_destination(axis, start, ndim):
@@ -248,3 +249,19 @@ def gradient_adjoint(g, f, varargs, axis, edge_order):
         out += np.moveaxis(total, 0, ax)
     return match_dtype(out, f)
 
+
+
+def einsum_first_adjoint(g, subscripts, operands):
+    """The cotangent of the array passed first in einsum's sublist form,
+    ``np.einsum(a, [0, 1], b, [1, 2])``: a's. (It has no rules of its own: a second
+    derivative of the sublist form is refused; the string form has one.)"""
+    spec, arrays, _ = _einsum_string_form(subscripts, operands)
+    return einsum_adjoints(g, spec, arrays)[0]
+
+
+def einsum_first_tangent(subscripts, operands, dfirst):
+    """The term of the tangent of einsum's sublist form, ``np.einsum(a, [0, 1], b, [1, 2])``,
+    that the tangent ``dfirst`` of the array passed first gives. (No rules of its own, as
+    ``einsum_first_adjoint``.)"""
+    spec, arrays, _ = _einsum_string_form(subscripts, operands)
+    return np.einsum(spec, dfirst, *arrays[1:])

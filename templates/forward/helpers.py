@@ -29,7 +29,7 @@ template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` an
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag_adjoint, dot_adjoint_a,
-                               dot_adjoint_b, einsum_adjoints, einsum_sublist_error, expand_reduced,
+                               dot_adjoint_b, einsum_adjoints, expand_reduced,
                                extremum_share,
                                hstack_adjoint, inner_adjoint, match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint, normalize_axes,
@@ -61,10 +61,18 @@ def product_of_others_derivative(x, v, axes):
     return np.imag(product_of_others(x + 1e-20j * v, axes)) * 1e20
 
 
+def einsum_second_order_check(subscripts):
+    """The rules of the einsum helpers take the string form only: a second derivative of
+    the sublist form, np.einsum(a, [0, 1], b, [1, 2]), is an error, not a wrong number."""
+    if not isinstance(subscripts, str):
+        raise TypeError("s2s differentiates np.einsum's sublist form once; for a second "
+                        "derivative write the subscripts as a string, np.einsum('ij,jk', a, b)")
+
+
 def einsum_tangent(subscripts, operands, tangents):
     """Sum over the operands of ``np.einsum(subscripts, *operands)`` with that one operand
     replaced by its tangent: the tangent of the einsum, which is multilinear."""
-    einsum_sublist_error(subscripts)        # raises for the sublist form
+    einsum_second_order_check(subscripts)
     total = 0.0
     for i, t in enumerate(tangents):
         total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
@@ -78,6 +86,7 @@ def einsum_adjoints_derivative(g, dg, subscripts, operands, doperands):
     tangent: ``g``'s, then each other operand's. A scalar zero stands for a zero tangent
     (``dg``, or all of ``doperands``).
     """
+    einsum_second_order_check(subscripts)
     operands = list(operands)
     total = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
     if not _is_zero(dg):

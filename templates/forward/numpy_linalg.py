@@ -10,7 +10,8 @@ both terms the result's shape. Inputs are real. Parameters mirror the reverse ru
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import einsum_adjoints, einsum_sublist_error, norm_adjoint
+from s2s.runtime.numpy_helpers import _einsum_string_form, einsum_adjoints, norm_adjoint
+from s2s.runtime.shape_helpers import einsum_first_tangent
 from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
                                         eigvals_tangent, eigvalsh_tangent, lstsq_tangent,
                                         matrix_power_tangent, multi_dot_tangent, pinv_tangent,
@@ -22,18 +23,35 @@ linear(np.trace)
 
 def einsum_tangent(subscripts, operands, tangents):
     """The tangent of ``np.einsum(subscripts, *operands)``: the sum over the operands of the
-    einsum with that one operand replaced by its tangent (einsum is multilinear)."""
-    einsum_sublist_error(subscripts)        # raises for the sublist form
+    einsum with that one operand replaced by its tangent (einsum is multilinear). In the
+    sublist form the sublists' tangents are skipped (the array passed first has its term in
+    ``einsum_first_tangent``); a scalar zero stands for the zero tangent of an array, or of
+    all of ``operands``."""
+    spec, arrays, places = _einsum_string_form(subscripts, operands)
     total = 0.0
-    for i, t in enumerate(tangents):
-        total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
+    for i, place in enumerate(places):
+        if place < 0:
+            continue
+        t = tangents[place] if isinstance(tangents, (tuple, list)) else tangents
+        if t is None or np.ndim(t) == 0 and np.ndim(arrays[i]) > 0:
+            continue
+        total = total + np.einsum(spec, *arrays[:i], t, *arrays[i + 1:])
     return total
+
+
+def _string_form_only(subscripts):
+    """The rules of ``einsum_tangent`` take the string form only: a second derivative of the
+    sublist form, np.einsum(a, [0, 1], b, [1, 2]), is an error, not a wrong number."""
+    if not isinstance(subscripts, str):
+        raise TypeError("s2s differentiates np.einsum's sublist form once; for a second "
+                        "derivative write the subscripts as a string, np.einsum('ij,jk', a, b)")
 
 
 # -- einsum_tangent differentiated again (generated jvp code of an einsum, transformed) ------
 def einsum_tangent_cross(subscripts, operands, tangents, doperands):
     """The part of the tangent of ``einsum_tangent`` that the operands' tangents
     ``doperands`` give: each term with a second operand replaced by its tangent."""
+    _string_form_only(subscripts)
     total = 0.0
     for i, t in enumerate(tangents):
         for j, d in enumerate(doperands):
@@ -47,6 +65,7 @@ def einsum_tangent_cross(subscripts, operands, tangents, doperands):
 def einsum_tangent_adjoints(g, subscripts, operands, tangents):
     """The cotangents of the operands and of the tangents of ``einsum_tangent`` for ``g``:
     each term is an einsum, whose operands get ``einsum_adjoints``."""
+    _string_form_only(subscripts)
     dtangents = einsum_adjoints(g, subscripts, operands)
     doperands = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
     for i, t in enumerate(tangents):
@@ -96,7 +115,8 @@ def tensordot(a, b, axes=2):
 @tangent(np.einsum)
 def einsum(subscripts, *operands, optimize=False):
     # dsubscripts is a zero tangent unless an array sits there: the sublist form
-    dresult = einsum_tangent(subscripts, operands, doperands) + einsum_sublist_error(dsubscripts)
+    dresult = (einsum_tangent(subscripts, operands, doperands)
+               + einsum_first_tangent(subscripts, operands, dsubscripts))
 
 
 @tangent(np.linalg.norm)

@@ -22,8 +22,7 @@ import numpy as np
 from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
-from s2s.runtime.numpy_helpers import (einsum_sublist_error, inverse_permutation, normalize_axes,
-                                       tensordot_axes)
+from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes, tensordot_axes
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spacing_error,
                                        kron_axes, kron_blocks, pad_values_error, padded_shape,
                                        padding_along, rollaxis_destination, select_default_mask,
@@ -84,6 +83,3 @@ nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like
 # these raise where the others are differentiated
 nondifferentiable(pad_values_error, gradient_spacing_error, quantile_q_error,
                   cov_weights_error)
-
-# einsum's sublist form has no rule: this returns 0.0 for a string and raises for an array
-nondifferentiable(einsum_sublist_error)

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_adjoint_b,
-                               einsum_adjoints, einsum_sublist_error, inner_adjoint,
+                               einsum_adjoints, inner_adjoint,
                                match_dtype, matmul_adjoint_x1,
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint,
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
@@ -22,6 +22,7 @@ from s2s.runtime.linalg_helpers import (cholesky_adjoint, eig_adjoint, eigh_adjo
                                         eigvals_adjoint, eigvalsh_adjoint, lstsq_adjoint,
                                         matrix_power_adjoint, multi_dot_adjoint, pinv_adjoint,
                                         qr_adjoint, singular_values_adjoint, svd_adjoint)
+from s2s.runtime.shape_helpers import einsum_first_adjoint
 from s2s.rules import adjoint
 
 
@@ -65,7 +66,8 @@ def tensordot(a, b, axes=2):
 
 @adjoint(np.einsum)
 def einsum(subscripts, *operands, optimize=False):
-    dsubscripts = einsum_sublist_error(subscripts)      # an array there: the sublist form
+    # an array in place of the subscripts: the sublist form, np.einsum(a, [0, 1], b, [1, 2])
+    dsubscripts = einsum_first_adjoint(dresult, subscripts, operands)
     doperands = einsum_adjoints(dresult, subscripts, operands)
 
 

@@ -483,7 +483,7 @@ class DropZeros:
             return node
         if isinstance(node, (ast.Tuple, ast.List)):
             parts = [self.expr(e) for e in node.elts]
-            if all(p is ZERO for p in parts):
+            if parts and all(p is ZERO for p in parts):       # () is a constant, not a zero
                 return ZERO
             node.elts = [ast.Constant(0.0) if p is ZERO else p for p in parts]
             return node

@@ -140,6 +140,12 @@ ROWS = [
     case(np.einsum, "j...k,lj...->lk...", r(2, 2), r(2, 2, 2), wrt="operands"),
     case(np.einsum, "j...k,lj...->lk...", r(2, 2, 2), r(2, 2), wrt="operands"),
     case(np.einsum, "...i,...i->...", r(1, 3), r(4, 3), wrt="operands"),
+    case(np.einsum, "...ij,jk->...ik", r(2, 3, 4), r(4, 2), wrt="operands"),
+    case(np.einsum, "i...j,j->i...", r(3, 2, 4), r(4), wrt="operands"),
+    case(np.einsum, "ij...,jk...->ik...", r(3, 4, 2), r(4, 2, 1), wrt="operands"),
+    case(np.einsum, "ij,jk,ki->i", r(2, 3), r(3, 4), r(4, 2), wrt="operands"),
+    case(np.einsum, r(3, 4), [0, 1], r(4, 2), [1, 2], wrt="subscripts"),
+    case(np.einsum, r(3, 4), [0, 1], [1, 0], wrt="subscripts"),
     # decompositions. Eigen- and singular vectors are compared as LAPACK returns them (their
     # signs are locally constant); the tests below use functions that do not depend on signs.
     # eigh, eigvalsh and cholesky read one triangle of a non-symmetric input.
@@ -246,16 +252,28 @@ def test_slogdet_tangent_is_a_tuple_with_a_zero_sign_part():
     np.testing.assert_allclose(logdet, np.trace(np.linalg.inv(a) @ da))
 
 
-def test_einsum_in_the_sublist_form_is_an_error_not_a_gradient():
+def test_einsum_in_the_sublist_form_matches_finite_differences():
+    # this was an error until the sublist form got its rule (the array passed first sits
+    # where the string form has its subscripts)
     import s2s
 
     def f(a):
         return np.sum(np.sin(np.einsum(a, (0, 1), (1, 0))))
     a = r(3, 4)
-    with pytest.raises(TypeError, match="sublist form"):
-        s2s.grad(f)(a)
-    with pytest.raises(TypeError, match="sublist form"):
-        s2s.jvp(f, (a,), (np.ones_like(a),))
+    want = numerical_grad(f, (a,), 0)
+    assert_close(s2s.grad(f)(a), want)
+    direction = r(3, 4)
+    assert_close(s2s.jvp(f, (a,), (direction,))[1], np.sum(want * direction))
+
+
+def test_second_derivative_of_the_einsum_sublist_form_is_an_error():
+    import s2s
+
+    def f(a):
+        return np.sum(np.einsum(a, [0, 1], a, [1, 0], []) ** 2)
+    # refused (the helpers' rules take the string form only), never a wrong number
+    with pytest.raises((TypeError, s2s.S2SError)):
+        s2s.hessian(f)(r(2, 2))
 
 
 # --- decompositions through s2s, on functions that no sign or basis choice changes ------------
@@ -499,6 +517,25 @@ AUDIT = [
     audit(np.einsum, "np.einsum('ij,jk,kl->il', x, y, z)", x=r(2, 3), y=r(3, 4), z=r(4, 2)),
     audit(np.einsum, "np.einsum('j...k,lj...->lk...', x, y)", x=r(2, 2), y=r(2, 2, 2)),
     audit(np.einsum, "np.einsum('...i,...i->...', x, y)", x=r(1, 3), y=r(4, 3)),
+    audit(np.einsum, "np.einsum('ij->ji', x) * W", x=r(3, 4), given=dict(W=r(4, 3))),
+    audit(np.einsum, "np.einsum('...ij,jk->...ik', x, y)", x=r(2, 3, 4), y=r(4, 2),
+          note="'...' on one operand only"),
+    audit(np.einsum, "np.einsum('i...j,j->i...', x, y)", x=r(3, 2, 4), y=r(4),
+          note="'...' in the middle"),
+    audit(np.einsum, "np.einsum('ij...,jk...->ik...', x, y)", x=r(3, 4, 2), y=r(4, 2, 1),
+          note="'...' at the tail, broadcast"),
+    audit(np.einsum, "np.einsum('ij,jk,ki->i', x, y, x.T)", x=r(2, 3), y=r(3, 3),
+          note="three operands, one of them twice"),
+    audit(np.einsum, "np.einsum(x, [0, 1], y, [1, 2])", x=r(3, 4), y=r(4, 2),
+          note="the sublist form"),
+    audit(np.einsum, "np.einsum(x, [0, 1], [1, 0]) * W", x=r(3, 4), given=dict(W=r(4, 3)),
+          note="the sublist form, a transpose"),
+    audit(np.einsum, "np.einsum(W, [0, 1], x, [2, 0], x, [2, 1], [1])", x=r(2, 3),
+          given=dict(W=r(3, 3)), note="the sublist form, three operands"),
+    audit(np.einsum, "np.einsum(x, [Ellipsis, 0, 1], y, [1], [Ellipsis, 0])", x=r(2, 3, 4),
+          y=r(4), note="the sublist form with an ellipsis"),
+    audit(np.einsum, "np.einsum(x, [0, 1], x, [0, 1], [])", x=r(2, 3),
+          note="the sublist form, an empty output sublist"),
     audit(np.trace, "np.trace(x)", x=r(3, 3)),
     audit(np.trace, "np.trace(x, 1)", x=r(3, 4)),
     audit(np.trace, "np.trace(x, offset=-1)", x=r(4, 3)),

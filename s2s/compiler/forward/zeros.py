@@ -158,7 +158,8 @@ class Simplifier:
             return node, shrunk
         if isinstance(node, (gast.Tuple, gast.List)):
             parts = [self.expr(e) for e in node.elts]
-            if all(is_zero(e) for e, _ in parts):
+            # an empty tuple or list is a constant (np.einsum's output sublist []), not a zero
+            if parts and all(is_zero(e) for e, _ in parts):
                 return symbolic_zero(), False
             node.elts = [const(0.0) if is_zero(e) else e for e, _ in parts]
             return node, any(s for _, s in parts) or any(is_zero(e) for e, _ in parts)
