@@ -179,6 +179,55 @@ def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
     return tuple(grads)
 
 
+# -- generated code that calls a function known only at run time, transformed again ----------
+def _run_time_target(fn: Callable, simple: bool) -> Callable:
+    target, bound = runtime.function_behind(fn)
+    if bound is not None or not simple:
+        raise NotImplementedError(
+            f"s2s cannot differentiate again the derivative of a call of "
+            f"{getattr(target, '__name__', target)!r} through a bound method, keyword, "
+            f"starred or closed-over arguments: call a plain function with positional "
+            f"arguments")
+    return target
+
+
+def call_jvp_tangents(fn: Callable, args: tuple, tangents: tuple, dargs: Any, dtangents: Any,
+                      keywords: Any = None) -> tuple:
+    """The tangent of ``call_jvp(fn, args, tangents)`` (generated forward code calling a
+    function passed in): ``jvp_tangents`` of the function behind ``fn``."""
+    target = _run_time_target(fn, not keywords)
+    inner = tuple(runtime.zeros_like(a) if t is None else t for a, t in zip(args, tangents))
+    dtangents = _dense_all(dtangents, args, False)
+    return jvp_tangents(target, tuple(args), inner, dargs, tuple(dtangents))
+
+
+def call_jvp_cotangents(fn: Callable, args: tuple, tangents: tuple, cotangent: Any,
+                        keywords: Any = None) -> tuple:
+    """The cotangents of ``args`` and ``tangents`` for a cotangent of
+    ``call_jvp(fn, args, tangents)``: ``jvp_cotangents`` of the function behind ``fn``."""
+    target = _run_time_target(fn, not keywords)
+    inner = tuple(runtime.zeros_like(a) if t is None else t for a, t in zip(args, tangents))
+    return jvp_cotangents(target, tuple(args), inner, cotangent)
+
+
+def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tuple:
+    """The tangent of ``call_vjp(fn, spec, *args)`` (generated reverse code calling a
+    function known at run time, such as ``s2s.grad(f)``): ``vjp_tangents`` of the function
+    behind ``fn``, its pullback's tangent giving ``(positional, keyword, closed_over)``."""
+    positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
+    target = _run_time_target(fn, star_from is None and not keywords and not weights
+                              and not free and not star_keywords and not callee_active)
+    dout, pullback_tangent = vjp_tangents(target, args, _dense_all(dargs, args, False))
+
+    def call_pullback_tangent(cotangent: Any, dcotangent: Any) -> Tuple[tuple, tuple]:
+        grads, dgrads = pullback_tangent(cotangent, dcotangent)
+        value = [grads[i] if i in positions else None for i in range(len(args))]
+        tangent_ = [dgrads[i] if i in positions else None for i in range(len(args))]
+        return (value, {}, {}), (tangent_, {}, {})
+
+    return dout, call_pullback_tangent
+
+
 def _register() -> None:
     """The forward and reverse rules of ``s2s.jvp`` and ``s2s.vjp``; their free names
     (``dinputs``, ``dv``, ``dresult``) are the rules' own, read by the expander."""
@@ -200,7 +249,23 @@ def _register() -> None:
     def vjp_adjoint(fn, *inputs, has_aux=False):
         dinputs = vjp_cotangents(fn, inputs, dresult, has_aux)  # noqa: F821
 
+    @tangent(pipeline.call_jvp)
+    def call_jvp_tangent(fn, args, tangents, keywords=None, keyword_tangents=None):
+        dresult = call_jvp_tangents(fn, args, tangents, dargs, dtangents,  # noqa: F821
+                                    keywords)
+
+    @adjoint(pipeline.call_jvp)
+    def call_jvp_adjoint(fn, args, tangents, keywords=None, keyword_tangents=None):
+        both = call_jvp_cotangents(fn, args, tangents, dresult, keywords)  # noqa: F821
+        dargs = both[0]
+        dtangents = both[1]
+
+    @tangent(pipeline.call_vjp)
+    def call_vjp_tangent(fn, spec, *args):
+        dresult = call_vjp_tangents(fn, spec, args, dargs)  # noqa: F821
+
 
 _register()
 # its cotangent is a pytree: the pullback's is a dict by input name
 vjp.__s2s_pytree_result__ = True
+pipeline.call_vjp.__s2s_pytree_result__ = True

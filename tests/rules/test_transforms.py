@@ -3,6 +3,7 @@ called inside a differentiated program, audited in both modes against finite dif
 import numpy as np
 
 import s2s
+import s2s.compiler.pipeline
 from tests.rules.audit import audit
 
 
@@ -31,4 +32,26 @@ AUDIT = [
         out, pullback = s2s.vjp(np.exp, x)
         return pullback(u)[0] * 2.0
     """, x=X, u=U, note="a primitive as the function"),
+]
+
+
+def apply(h, x):
+    return h(x) * x
+
+
+def passes_a_function(x):
+    return apply(np.tanh, x)
+
+
+# the run-time dispatch in generated code (a function passed in), transformed again
+AUDIT += [
+    audit(s2s.compiler.pipeline.call_jvp, """
+        out, tangent = s2s.jvp(passes_a_function, (x,), (t,))
+        return tangent * out
+    """, x=X, t=T, given={"passes_a_function": passes_a_function}),
+    audit(s2s.compiler.pipeline.call_vjp, """
+        out, pullback = s2s.vjp(passes_a_function, x)
+        return pullback(u)[0] * out
+    """, x=X, u=U, given={"passes_a_function": passes_a_function}, modes="forward",
+          note="reverse over reverse through call_vjp is not supported yet"),
 ]
