@@ -7,9 +7,11 @@ code), and ``ast.walk`` spends most of its time in generators; this one keeps on
 are the questions and the rewrite that the passes ask of names. ``name``, ``const`` and
 ``assign`` build the nodes every pass writes (``assign("y", name("x"))`` is ``y = x``);
 ``dotted`` reads ``np.linalg.norm`` back as a string. ``Transformer`` is
-``ast.NodeTransformer`` at a third of the cost, for the passes that rewrite whole functions.
+``ast.NodeTransformer`` at a third of the cost, for the passes that rewrite whole functions,
+and ``to_gast`` is ``gast.ast_to_gast`` at a third of the cost, for the parser.
 """
 import ast
+import sys
 from ast import AST
 from typing import Any, Dict, Iterator, Optional, Set, Tuple
 
@@ -173,3 +175,84 @@ def dotted(node: ast.AST) -> Optional[str]:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+def to_gast(node: AST) -> AST:
+    """``gast.ast_to_gast(node)``, node for node the same tree, faster: most nodes keep
+    their class name, fields and positions, so one loop copies them; the nodes gast changes
+    (a name gains fields, a parameter becomes a name, a def gains ``type_params`` before
+    Python 3.12) are made here as gast makes them, and the rare others are left to gast."""
+    cls = node.__class__
+    kind = _GAST_KIND.get(cls) or _gast_kind(cls)
+    if kind is _AS_IS:
+        return _copied_to_gast(node, _GAST_CLASS[cls])
+    given = node.__dict__
+    if kind is _NAME or kind is _ARG:
+        new = gast.Name.__new__(gast.Name)
+        attrs = new.__dict__
+        if kind is _NAME:
+            attrs.update(id=given["id"], ctx=to_gast(given["ctx"]), annotation=None,
+                         type_comment=None)
+        else:
+            annotation = given.get("annotation")
+            attrs.update(id=given["arg"], ctx=gast.Param(),
+                         annotation=None if annotation is None else to_gast(annotation),
+                         type_comment=given.get("type_comment"))
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if attr in given:
+                attrs[attr] = given[attr]
+        return new
+    if kind is _DEF:
+        new = _copied_to_gast(node, gast.FunctionDef)
+        new.type_params = []
+        return new
+    return gast.ast_to_gast(node)
+
+
+def _copied_to_gast(node: AST, target: type) -> AST:
+    """A ``target`` node with ``node``'s fields, converted, and positions."""
+    cls = node.__class__
+    given = node.__dict__
+    new = target.__new__(target)
+    attrs = new.__dict__
+    for field in cls._fields:
+        if field in given:
+            value = given[field]
+            if type(value) is list:
+                value = [to_gast(v) if isinstance(v, AST) else v for v in value]
+            elif isinstance(value, AST):
+                value = to_gast(value)
+            attrs[field] = value
+    for attr in cls._attributes:
+        if attr in given:
+            attrs[attr] = given[attr]
+    return new
+
+
+_AS_IS, _NAME, _ARG, _DEF, _GAST = "as is", "name", "arg", "def", "gast"
+_GAST_KIND: Dict[type, str] = {}
+_GAST_CLASS: Dict[type, type] = {}
+
+
+def _gast_kind(cls: type) -> str:
+    """How ``to_gast`` converts ast nodes of class ``cls``."""
+    target = getattr(gast, cls.__name__, None)
+    if cls is ast.Name:
+        kind = _NAME
+    elif cls is ast.arg:
+        kind = _ARG
+    elif cls is ast.FunctionDef and sys.version_info < (3, 12):
+        kind = _DEF
+    elif target is None or cls.__name__ in _LEFT_TO_GAST:
+        kind = _GAST
+    else:
+        kind = _AS_IS
+        _GAST_CLASS[cls] = target
+    _GAST_KIND[cls] = kind
+    return kind
+
+
+# what gast converts in its own way on some Python versions
+_LEFT_TO_GAST = frozenset({"AsyncFunctionDef", "ClassDef", "ExceptHandler", "alias",
+                           "TypeVar", "TypeVarTuple", "ParamSpec", "Index", "ExtSlice",
+                           "Num", "Str", "Bytes", "NameConstant", "Ellipsis"})

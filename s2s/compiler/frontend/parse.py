@@ -92,7 +92,7 @@ def parse_function(fn: Any) -> Source:
             "cannot be read), or register a rule with @s2s.adjoint") from None
     source = textwrap.dedent("".join(lines))
     try:
-        module = gast.parse(source)
+        module = syntax.to_gast(ast.parse(source))
     except SyntaxError as exc:
         raise _unavailable(
             code, f"s2s could not parse the source of '{name}': {exc.msg}", "unparsable source",
@@ -101,7 +101,12 @@ def parse_function(fn: Any) -> Source:
     if node is None:
         raise _unavailable(code, f"s2s could not find the definition of '{name}' in its source",
                            "function without source", "define the function with def")
-    ast.increment_lineno(node, first_line - 1)
+    for sub in syntax.walk(node):   # ast.increment_lineno, without its walk of contexts
+        if "lineno" in sub._attributes:
+            sub.lineno = getattr(sub, "lineno", 0) + first_line - 1
+            end = getattr(sub, "end_lineno", 0)
+            if end is not None:
+                sub.end_lineno = end + first_line - 1
     col_shift = len(lines[0]) - len(lines[0].lstrip())
     if col_shift:
         for sub in syntax.walk(node):
