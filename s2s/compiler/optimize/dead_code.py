@@ -22,7 +22,7 @@ def remove_dead(fn: gast.FunctionDef, classes, ctx: Context) -> None:
 
 
 def _remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
-    reads = _reads(gast.Module(body=body, type_ignores=[]))
+    reads = _reads(body)
     assignments: Dict[str, List[ast.AST]] = {}      # name -> the statements that go with it
     _index_assignments(body, assignments)
     # a removed assignment no longer reads its operands: they may die in turn
@@ -41,24 +41,28 @@ def _remove_dead(body: List[ast.AST], removable: Set[str]) -> List[ast.AST]:
     return _drop_assignments(body, dead)[0] if dead else body
 
 
-def _reads(root) -> Dict[str, int]:
-    """How often ``root`` reads each name, where ``x += v`` reads ``x`` and an assignment
-    ``steps = steps + 1`` does not read ``steps`` (only to compute steps again)."""
+def _reads(stmts) -> Dict[str, int]:
+    """How often ``stmts`` (a statement or a list of them) read each name, where ``x += v``
+    reads ``x`` and an assignment ``steps = steps + 1`` does not read ``steps`` (only to
+    compute steps again)."""
     reads: Dict[str, int] = {}
     self_reads: Set[int] = set()
-    for node in syntax.walk(root):
-        kind = type(node)
-        if kind is gast.Name:
-            if isinstance(node.ctx, gast.Load) and id(node) not in self_reads:
-                reads[node.id] = reads.get(node.id, 0) + 1
-        elif kind is gast.AugAssign:
-            if isinstance(node.target, gast.Name):
-                reads[node.target.id] = reads.get(node.target.id, 0) + 1
-        elif kind is gast.Assign and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
-            own: List[ast.AST] = []
-            if _arithmetic(node.value, node.targets[0].id, own):
-                self_reads.update(id(n) for n in own)
+    # statement by statement: a walk of one statement's nodes, close together in memory, is
+    # faster than one walk of all, and counts do not depend on the order
+    for stmt in stmts if isinstance(stmts, list) else [stmts]:
+        for node in syntax.walk(stmt):
+            kind = type(node)
+            if kind is gast.Name:
+                if isinstance(node.ctx, gast.Load) and id(node) not in self_reads:
+                    reads[node.id] = reads.get(node.id, 0) + 1
+            elif kind is gast.AugAssign:
+                if isinstance(node.target, gast.Name):
+                    reads[node.target.id] = reads.get(node.target.id, 0) + 1
+            elif kind is gast.Assign and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name):
+                own: List[ast.AST] = []
+                if _arithmetic(node.value, node.targets[0].id, own):
+                    self_reads.update(id(n) for n in own)
     return reads
 
 

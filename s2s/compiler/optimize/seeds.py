@@ -25,16 +25,18 @@ def scalar_seeds(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     loads: Dict[str, List[ast.AST]] = {}
     operation_of: Dict[int, ast.AST] = {}   # id of a name read as an operand -> the operation
     seeds: List[ast.AST] = []
-    for node in syntax.walk(fn):
-        kind = type(node)
-        if kind is gast.Name and isinstance(node.ctx, gast.Load):
-            loads.setdefault(node.id, []).append(node)
-        elif kind is gast.BinOp:
-            operation_of[id(node.left)] = operation_of[id(node.right)] = node
-        elif kind is gast.Assign and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call) \
-                and isinstance(node.value.func, gast.Name):
-            seeds.append(node)
+    for part in (fn.args, *fn.body):         # a statement at a time: see NameUses
+        for node in syntax.walk(part):
+            kind = type(node)
+            if kind is gast.Name and isinstance(node.ctx, gast.Load):
+                loads.setdefault(node.id, []).append(node)
+            elif kind is gast.BinOp:
+                operation_of[id(node.left)] = operation_of[id(node.right)] = node
+            elif kind is gast.Assign and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name) \
+                    and isinstance(node.value, gast.Call) \
+                    and isinstance(node.value.func, gast.Name):
+                seeds.append(node)
     for node in seeds:
         call, target = node.value, node.targets[0].id
         if call.func.id == ones and len(call.args) == 1 \

@@ -29,8 +29,9 @@ def is_marker(stmt) -> bool:
 
 
 class NameUses:
-    """One walk over ``body``: how often each name is read and bound, and which names'
-    values statements change in place.
+    """One walk over ``body``, a statement at a time (faster than one walk of all: one
+    statement's nodes lie close together in memory): how often each name is read and bound,
+    and which names' values statements change in place.
 
     ``mutated``: arrays changed through ``x[i] = v``, ``x[i] += v`` or the item helpers
     (``add_at``, ``clear_item``, ``restore_item``): a copy ``a = x``, or ``1.0 * x`` folded
@@ -119,13 +120,14 @@ class Calls:
         self.methods: Set[str] = set()
         self._callee = callee
         self._objects = None
-        for node in syntax.walk(fn):
-            if isinstance(node, gast.Call):
-                func = node.func
-                if isinstance(func, gast.Name):
-                    self.named.setdefault(func.id, node)
-                elif isinstance(func, gast.Attribute):
-                    self.methods.add(func.attr)
+        for part in (fn.args, *fn.body):      # one statement at a time: see NameUses
+            for node in syntax.walk(part):
+                if isinstance(node, gast.Call):
+                    func = node.func
+                    if isinstance(func, gast.Name):
+                        self.named.setdefault(func.id, node)
+                    elif isinstance(func, gast.Attribute):
+                        self.methods.add(func.attr)
 
     def objects(self) -> List[Any]:
         """The objects the named calls call, where known."""
