@@ -147,19 +147,29 @@ def rename_loads(node: AST, mapping: Dict[str, str]) -> AST:
     return node
 
 
+def _node(cls: type, **fields) -> AST:
+    """``cls(**fields)`` for a gast class, without the Python call of gast's constructor
+    (the transform makes tens of thousands of names)."""
+    node = cls.__new__(cls)
+    node.__dict__.update(fields)
+    return node
+
+
 def name(id_: str, ctx=None) -> gast.Name:
     """The name ``id_``, read (or stored, with ``ctx=gast.Store()``)."""
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+    return _node(gast.Name, id=id_, ctx=ctx or _node(gast.Load), annotation=None,
+                 type_comment=None)
 
 
 def const(value) -> gast.Constant:
     """The literal ``value``."""
-    return gast.Constant(value=value, kind=None)
+    return _node(gast.Constant, value=value, kind=None)
 
 
 def assign(target: str, value: ast.AST, like: Optional[ast.AST] = None) -> gast.Assign:
     """``target = value``, at the position of ``like`` when given."""
-    stmt = gast.Assign(targets=[name(target, gast.Store())], value=value, type_comment=None)
+    stmt = _node(gast.Assign, targets=[name(target, _node(gast.Store))], value=value,
+                 type_comment=None)
     if like is not None:
         ast.copy_location(stmt, like)
     return stmt
