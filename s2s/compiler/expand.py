@@ -84,20 +84,6 @@ class Expansion:
     contributions: Dict[str, str]     # marker name -> parameter name
 
 
-class _Substitute(ast.NodeTransformer):
-    def __init__(self, mapping: Dict[str, ast.AST]):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        replacement = self.mapping.get(node.id)
-        if replacement is None:
-            return node
-        new = copy.deepcopy(replacement)
-        if isinstance(new, gast.Name):
-            new.ctx = node.ctx
-        return new
-
-
 def expand(template: Template, bound: Dict[str, ast.AST], result: ast.AST, dresult: ast.AST,
            fresh: Callable[[str], str], free_name: Callable[[str, Any], str]) -> Expansion:
     """Instantiate ``template`` with parameters bound to ``bound`` (AST operands)."""

@@ -70,7 +70,7 @@ class Prepare:
             return self._as_def(stmt.targets[0].id, stmt.value)
         prepare = self
 
-        class Lift(ast.NodeTransformer):
+        class Lift(syntax.Transformer):
             def visit_Lambda(self, node):
                 """A lambda -> the name of a def written before the statement."""
                 fname = prepare.namer.fresh("fn")

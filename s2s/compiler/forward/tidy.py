@@ -7,15 +7,13 @@
 """
 from __future__ import annotations
 
-import ast
-
 import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import class_of
 
 
-class SpliceStarred(ast.NodeTransformer):
+class SpliceStarred(syntax.Transformer):
     """``(*(dx, dy),)`` -> ``(dx, dy)``: a starred tuple the optimizer substituted."""
 
     def visit_Tuple(self, node):
@@ -31,7 +29,7 @@ class SpliceStarred(ast.NodeTransformer):
         return node
 
 
-class DropShaping(ast.NodeTransformer):
+class DropShaping(syntax.Transformer):
     """Remove ``broadcast_like(t, x)`` / ``unbroadcast(t, x)`` where shape classes prove
     ``t`` already has ``x``'s shape."""
 

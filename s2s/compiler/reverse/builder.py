@@ -54,7 +54,7 @@ from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
 
-class _BufferUpdates(ast.NodeTransformer):
+class _BufferUpdates(syntax.Transformer):
     """Generated code differentiated again adds into a cotangent buffer in place; reverse
     mode follows it as the assignment of the buffer ``add_at`` returns:
 
