@@ -167,7 +167,18 @@ def mean_of_a_tuple_literal(x):
     return np.mean((x, x + 2.0)) * np.std((x, x * 3.0))
 
 
+def keys_gathered_by_a_loop_over_the_dict(d):
+    pairs = []
+    for k in d:
+        pairs.append((k, d[k]))
+    total = 0.0
+    for k, v in pairs:
+        total = total + np.sum(v ** 2) * len(k)
+    return total
+
+
 ROWS = [
+    (keys_gathered_by_a_loop_over_the_dict, DICT),
     (get_missing_among_other_keys, DICT),
     (dict_built_from_pairs_and_keywords, 0.7),
     (dict_built_from_a_literal_with_a_key_twice, 0.7),

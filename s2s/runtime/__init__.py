@@ -123,6 +123,14 @@ def add_at(buffer, key, value):
     return buffer
 
 
+def add_at_iteration(buffer, index, value):
+    """``add_at`` for the item a loop took at iteration ``index``; a loop over a dict takes
+    its keys, which carry no cotangent."""
+    if type(buffer) is dict:
+        return buffer
+    return add_at(buffer, index, value)
+
+
 def own(cotangent, primal):
     """A private copy of a cotangent that generated code is about to update in place."""
     kind = type(cotangent)

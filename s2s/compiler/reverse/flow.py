@@ -167,7 +167,7 @@ def _loop_body(state: ReverseState, loop, info: Loop, reverse_block: Callable):
                                 op=gast.Sub(), right=const(1)),
                 op=gast.Sub(), right=name(index))
         body += items.item_contribution(state, iterable, key, name(state.cotangent(target)),
-                                        basic=True)
+                                        basic=True, iteration=True)
         state.nonzero.discard(target)
         state.owned.discard(target)
     return body, index

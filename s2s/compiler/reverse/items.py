@@ -49,8 +49,10 @@ def subscript_adjoint(state: ReverseState, value: gast.Subscript,
 
 
 def item_contribution(state: ReverseState, var: str, index: ast.AST, value: ast.AST,
-                      basic: bool) -> List[ast.AST]:
-    """``d<var>[index] += value``, into a cotangent buffer owned by the generated code."""
+                      basic: bool, iteration: bool = False) -> List[ast.AST]:
+    """``d<var>[index] += value``, into a cotangent buffer owned by the generated code.
+    ``iteration``: ``index`` counts the iterations of a loop over ``var`` (a dict's are its
+    keys, which take no cotangent)."""
     if var not in state.active:
         return []
     d = state.cotangent(var)
@@ -66,6 +68,9 @@ def item_contribution(state: ReverseState, var: str, index: ast.AST, value: ast.
         out.append(gast.AugAssign(
             target=gast.Subscript(value=name(d), slice=deep_copy(index), ctx=gast.Store()),
             op=gast.Add(), value=value))
+    elif iteration:
+        out.append(gast.Expr(value=state.call_helper(
+            "add_at_iteration", runtime.add_at_iteration, [name(d), index_value(index), value])))
     else:
         out.append(gast.Expr(value=state.call_helper(
             "add_at", runtime.add_at, [name(d), index_value(index), value])))
