@@ -32,8 +32,8 @@ NONDIFFERENTIABLE = frozenset(
 #: Rules still waiting for audit rows, by label, with why. It only shrinks: an entry whose
 #: rules have rows in both modes fails.
 NOT_YET_AUDITED = {
-    # pytree cotangents differentiated again: the audit's second-order rows take arrays only
-    "s2s.runtime.add", "s2s.runtime.restructure",
+    # the cotangent of a pytree parameter differentiated again: second-order rows take arrays
+    "s2s.runtime.restructure",
     # forward over reverse of a list's items reaches add_at without a lookup of its rule
     "s2s.runtime.add_at",
     # only in code differentiated again through tensordot's tangent rule

@@ -482,6 +482,8 @@ AUDIT = [
     second(zeros_like, "y = x * 2.0\nreturn y[0] * y + y[1]", x=r(3)),
     second(add_at, "items = list((x, y * 2.0))\nreturn np.sum(items[0] * items[1])", x=r(3),
            y=r(3), modes="reverse"),
+    second(add, "p = (x, y)\nq = p\nreturn np.sum(p[0] * q[1] + p[1] * q[0] ** 2)", x=r(3),
+           y=r(3), note="a tuple read through two names: its cotangents add as pytrees"),
     second(inverse_permutation, "np.transpose(x, (1, 2, 0)) ** 2", x=r(2, 3, 2)),
     second((kron_axes, kron_blocks, padded_shape), "np.kron(x, y) ** 2", x=r(2, 2), y=r(2, 3)),
     second(rollaxis_destination, "np.rollaxis(x, 2, 0) ** 2", x=r(2, 3, 2)),
