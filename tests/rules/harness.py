@@ -514,6 +514,13 @@ def apply_tangent(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
     namespace["result"] = result
     zero = {"d" + p for p in bound.arguments if p not in wrt}
     body = DropZeros(zero, {"d" + p for p in wrt}).block(_body(rule))
+    if getattr(rule, "given_arguments_only", False):
+        # as the engine does for linear(): a keyword the call leaves out stays out (NumPy 2.0
+        # has no np.reshape(..., copy=))
+        left_out = set(bound.arguments) - set(call.arguments)
+        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(node, ast.Call):
+                node.keywords = [k for k in node.keywords if k.arg not in left_out]
     module = ast.Module(body=body, type_ignores=[])
     exec(compile(ast.fix_missing_locations(module), f"<tangent {rule.__name__}>", "exec"),
          namespace)
