@@ -210,17 +210,24 @@ def dsplit(ary, indices_or_sections):
 
 @adjoint(np.sort)
 def sort(a, axis=-1, kind=None, order=None):
-    # the cotangent of the i-th smallest entry goes back where that entry came from
+    # the cotangent of the i-th smallest entry goes back where that entry came from; with
+    # axis=None (or an axis known only at run time) the entries were flattened first
     permutation = np.argsort(a, axis=axis, kind=kind)
-    da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis),
-                    np.shape(a))
+    if static(axis is not None):
+        da = np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis)
+    else:
+        da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis),
+                                           axis=axis), np.shape(a))
 
 
 @adjoint(np.partition)
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     permutation = np.argpartition(a, kth, axis=axis, kind=kind)
-    da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis),
-                    np.shape(a))
+    if static(axis is not None):
+        da = np.take_along_axis(dresult, np.argsort(permutation, axis=axis), axis=axis)
+    else:
+        da = np.reshape(np.take_along_axis(dresult, np.argsort(permutation, axis=axis),
+                                           axis=axis), np.shape(a))
 
 
 @adjoint(np.take_along_axis)
