@@ -70,6 +70,8 @@ examples:
   s2s show model.py::loss
   s2s show model.py::loss --grad-position 0,1
   s2s show model.py::loss --mode forward
+  s2s show model.py::loss --with-value      value_and_grad_loss
+  s2s show model.py::loss --example "loss: w=(3,), x=(5, 3), y=(5,)"   specialized for them
 """
 
 
