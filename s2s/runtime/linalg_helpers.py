@@ -103,11 +103,11 @@ def eigh_tangent(da, result, uplo):
     return dw, dv
 
 
-def eigh_adjoint(g, a, result, uplo):
+def eigh_adjoint(gw, gv, a, w, v, uplo):
     """Cotangent of ``a`` in ``w, v = np.linalg.eigh(a, uplo)``:
-    ``v (diag(gw) + F * (v^T gv)) v^T``, carried back to the triangle read."""
-    w, v = result
-    gw, gv = part_or_zeros(g[0], w), part_or_zeros(g[1], v)
+    ``v (diag(gw) + F * (v^T gv)) v^T``, carried back to the triangle read. (The parts come
+    one by one: a helper whose parameters are arrays is differentiated again by s2s.)"""
+    gw, gv = part_or_zeros(gw, w), part_or_zeros(gv, v)
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
     return match_dtype(to_triangle(v @ inner @ mT(v), _lower(uplo)), a)
 
@@ -167,13 +167,12 @@ def eig_tangent(da, result):
     return diagonal(projected), dv
 
 
-def eig_adjoint(g, a, result):
+def eig_adjoint(gw, gv, a, w, v):
     """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)`` (real eigenvalues):
     ``v^-T (diag(gw) + F * (v^T gv')) v^T``, gv' = gv less its part along each column."""
-    w, v = result
     complex_result = w.dtype.kind == "c"
     _real_eigenvalues(complex_result, "eig")
-    gw, gv = part_or_zeros(g[0], w), part_or_zeros(g[1], v)
+    gw, gv = part_or_zeros(gw, w), part_or_zeros(gv, v)
     gv = gv - v * np.sum(v * gv, axis=-2, keepdims=True)
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
     return match_dtype(np.linalg.solve(mT(v), inner @ mT(v)), a)
@@ -233,14 +232,13 @@ def svd_tangent(da, a, result, full_matrices, hermitian):
     return du, diagonal(projected), mT(dv)
 
 
-def svd_adjoint(g, a, result, full_matrices, hermitian):
+def svd_adjoint(gu, gs, gvh, a, u, s, vh, full_matrices, hermitian):
     """Cotangent of ``a`` in ``u, s, vh = np.linalg.svd(a)``:
     ``u (diag(gs) + (J + J^T) S + S (K + K^T)) v^T + (I - u u^T) gu S^-1 v^T
     + u S^-1 gv^T (I - v v^T)``, with ``J = F * (u^T gu)`` and ``K = F * (v^T gv)``."""
     shape = np.shape(a)
     _thin_only(shape, full_matrices)
-    u, s, vh = result
-    gu, gs, gvh = part_or_zeros(g[0], u), part_or_zeros(g[1], s), part_or_zeros(g[2], vh)
+    gu, gs, gvh = part_or_zeros(gu, u), part_or_zeros(gs, s), part_or_zeros(gvh, vh)
     v, gv = mT(vh), mT(gvh)
     gaps = reciprocal_gaps(s * s)
     j = gaps * (mT(u) @ gu)
@@ -313,15 +311,13 @@ def qr_tangent(da, a, result, mode):
     return dr if mode == "r" else (dq, dr)
 
 
-def qr_adjoint(g, a, result, mode):
+def qr_adjoint(gq, gr, a, q, r, mode):
     """Cotangent of ``a`` in ``q, r = np.linalg.qr(a)``: the transpose of ``qr_tangent``;
     for the first k columns ``(q (gr1 r1^T + L(b - b^T)) + (I - q q^T) gq) r1^-T`` with
     ``b = q^T gq - gr1 r1^T``, and ``q gr2`` for the others."""
-    q, r = _qr_parts(a, result, mode)
-    if mode == "r":
-        gq, gr = np.zeros_like(q), part_or_zeros(g, r)
-    else:
-        gq, gr = part_or_zeros(g[0], q), part_or_zeros(g[1], r)
+    shape = np.shape(a)
+    _qr_mode(shape, mode)
+    gq, gr = part_or_zeros(gq, q), part_or_zeros(gr, r)
     k = np.shape(r)[-2]
     r1 = r[..., :, :k]
     a2, gr2 = a[..., :, k:], gr[..., :, k:]
@@ -384,18 +380,17 @@ def lstsq_tangent(da, db, a, b, result):
     return dx, d_residuals, 0.0, singular_values_tangent(da, a, False)
 
 
-def lstsq_adjoint(g, a, b, result):
+def lstsq_adjoint(gx, g_residuals, gs, a, b, x, residuals, rank, s):
     """Cotangents of ``a`` and ``b`` in ``x, residuals, rank, s = np.linalg.lstsq(a, b)``."""
-    x, residuals, rank, s = result
-    gx = part_or_zeros(g[0], x)
+    gx = part_or_zeros(gx, x)
     p = _lstsq_pinv(a, rank)
     gx2, b2 = _as_matrix(gx), _as_matrix(b)
-    da = pinv_adjoint(gx2 @ mT(b2), a, p) + singular_values_adjoint(part_or_zeros(g[3], s), a,
+    da = pinv_adjoint(gx2 @ mT(b2), a, p) + singular_values_adjoint(part_or_zeros(gs, s), a,
                                                                      False)
     db = mT(p) @ gx2
     if np.size(residuals):
         r = b2 - a @ _as_matrix(x)
-        weighted = 2.0 * r * part_or_zeros(g[1], residuals)
+        weighted = 2.0 * r * part_or_zeros(g_residuals, residuals)
         da = da - weighted @ mT(_as_matrix(x))
         db = db + weighted
     return match_dtype(da, a), match_dtype(np.reshape(db, np.shape(b)), b)

@@ -63,10 +63,9 @@ def cho_factor_tangent(da, a, result):
     return dc, 0.0
 
 
-def cho_factor_adjoint(g, a, result):
+def cho_factor_adjoint(gc, a, c, lower):
     """Cotangent of ``a`` in ``c, lower = cho_factor(a, lower)``."""
-    c, lower = result
-    gc = part_or_zeros(g[0], c)
+    gc = part_or_zeros(gc, c)
     factor, g_factor = (np.tril(c), np.tril(gc)) if lower else (np.triu(c), np.triu(gc))
     return match_dtype(cholesky_adjoint(g_factor, a, factor, not lower)
                        + _other_triangle(gc, lower), a)
@@ -88,14 +87,15 @@ def cho_solve_tangent(dc, db, c_and_lower, b, x):
 
 
 def cho_solve_adjoint(g, c_and_lower, b, x):
-    """Cotangents of ``(c, lower)`` and ``b`` in ``x = cho_solve((c, lower), b)``:
+    """Cotangents of ``c`` and ``b`` in ``x = cho_solve((c, lower), b)``:
     ``gb = a^-1 g``, ``ga = -gb x^T``, and ``gl = (ga + ga^T) l`` on the factor's triangle."""
-    factor, lower = _factor(c_and_lower)
-    gb = scipy.linalg.cho_solve(c_and_lower, g)
+    c, lower = c_and_lower
+    factor = np.tril(c) if lower else np.triu(c)
+    gb = scipy.linalg.cho_solve((factor, lower), g)
     ga = -_outer(gb, x)
     symmetric = ga + mT(ga)
     gc = np.tril(symmetric @ factor) if lower else np.triu(factor @ symmetric)
-    return (match_dtype(gc, c_and_lower[0]), 0.0), match_dtype(gb, b)
+    return match_dtype(gc, c), match_dtype(gb, b)
 
 
 def expm_frechet(a, e):

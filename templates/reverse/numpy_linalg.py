@@ -111,7 +111,7 @@ def solve(a, b):
 
 @adjoint(np.linalg.eigh)
 def eigh(a, UPLO="L"):
-    da = eigh_adjoint(dresult, a, result, UPLO)
+    da = eigh_adjoint(dresult[0], dresult[1], a, result[0], result[1], UPLO)
 
 
 @adjoint(np.linalg.eigvalsh)
@@ -121,7 +121,7 @@ def eigvalsh(a, UPLO="L"):
 
 @adjoint(np.linalg.eig)
 def eig(a):
-    da = eig_adjoint(dresult, a, result)
+    da = eig_adjoint(dresult[0], dresult[1], a, result[0], result[1])
 
 
 @adjoint(np.linalg.eigvals)
@@ -137,14 +137,18 @@ def cholesky(a, *, upper=False):
 @adjoint(np.linalg.svd)
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if compute_uv:
-        da = svd_adjoint(dresult, a, result, full_matrices, hermitian)
+        da = svd_adjoint(dresult[0], dresult[1], dresult[2], a, result[0], result[1], result[2],
+                         full_matrices, hermitian)
     else:
         da = singular_values_adjoint(dresult, a, hermitian)
 
 
 @adjoint(np.linalg.qr)
 def qr(a, mode="reduced"):
-    da = qr_adjoint(dresult, a, result, mode)
+    if mode == "r":
+        da = qr_adjoint(0.0, dresult, a, np.linalg.qr(a)[0], result, mode)
+    else:
+        da = qr_adjoint(dresult[0], dresult[1], a, result[0], result[1], mode)
 
 
 @adjoint(np.linalg.pinv)
@@ -155,7 +159,8 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
 @adjoint(np.linalg.lstsq)
 def lstsq(a, b, rcond=None):
     # the rank is an integer: only x, the residuals and the singular values carry cotangents
-    cotangents = lstsq_adjoint(dresult, a, b, result)
+    cotangents = lstsq_adjoint(dresult[0], dresult[1], dresult[3], a, b, result[0], result[1],
+                               result[2], result[3])
     da = cotangents[0]
     db = cotangents[1]
 

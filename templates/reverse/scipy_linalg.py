@@ -21,13 +21,13 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
 
 @adjoint(scipy.linalg.cho_factor)
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
-    da = cho_factor_adjoint(dresult, a, result)
+    da = cho_factor_adjoint(dresult[0], a, result[0], result[1])
 
 
 @adjoint(scipy.linalg.cho_solve)
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     cotangents = cho_solve_adjoint(dresult, c_and_lower, b, result)
-    dc_and_lower = cotangents[0]
+    dc_and_lower = (cotangents[0], 0.0)      # the flag says which triangle: no cotangent
     db = cotangents[1]
 
 

@@ -145,7 +145,8 @@ AUDIT = [] if scipy is None else [
     audit(scipy.linalg.expm, "scipy.linalg.expm(a)", a=np.zeros((2, 2)),
           given=dict(scipy=scipy), note="at 0 the derivative is the identity map"),
     audit(scipy.linalg.sqrtm, "scipy.linalg.sqrtm(a)", a=spd(3, 3), given=dict(scipy=scipy)),
-    # second order (not sqrtm's: its helper calls solve_sylvester, which has no rule)
+    # second order (not sqrtm's: its helper calls solve_sylvester, which has no rule; the
+    # helper of cho_solve takes the tuple (c, lower): forward over reverse only)
     audit(scipy.linalg.expm, "np.sum(np.sin(scipy.linalg.expm(a)))", a=0.5 * r(3, 3), order=2,
           given=dict(scipy=scipy)),
     audit(scipy.linalg.solve_triangular,
