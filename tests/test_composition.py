@@ -379,3 +379,37 @@ def test_second_order_with_a_list_input(order):
         got = np.vdot(np.concatenate(s2s.vjp(gradient, xs)[1](as_)[0]), b)
     want = second_order_oracle(lambda flat: of_a_list(as_list(flat)), x, c, a, b)
     assert np.isclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def keyword_only(x, *, scale=2.0):
+    return np.sin(x) * scale
+
+
+def pulls_back_keyword_only(x, v):
+    out, pullback = s2s.vjp(keyword_only, x)
+    return pullback(v)[0]
+
+
+def pulls_back_rows(x, v):
+    out, pullback = s2s.vjp(np.vstack, x)       # an array as vstack's sequence of rows
+    return pullback(v)[0] * x
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp"])
+def test_pullbacks_of_keyword_only_and_row_sequences(mode):
+    x, v, a, b = rng_arrays(21, 4, n=6)
+    x, v, a, b = (np.reshape(t, (2, 3)) for t in (x, v, a, b))
+    # pulls_back_keyword_only = 2 v cos x; pulls_back_rows = v x (vstack is the identity)
+    cases = [(pulls_back_keyword_only, 2 * np.cos(x) * b - 2 * v * np.sin(x) * a,
+              (-2 * v * np.sin(x) * a, 2 * np.cos(x) * a)),
+             (pulls_back_rows, b * x + v * a, (v * a, x * a))]
+    for fn, jvp_closed, vjp_closed in cases:
+        if mode == "jvp":
+            out, tangent = s2s.jvp(fn, (x, v), (a, b))
+            np.testing.assert_allclose(tangent, jvp_closed, rtol=1e-12, atol=1e-12)
+        else:
+            out, pullback = s2s.vjp(fn, x, v)
+            grads = pullback(a)
+            assert isinstance(grads[0], np.ndarray) and grads[0].shape == x.shape
+            np.testing.assert_allclose(grads[0], vjp_closed[0], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(grads[1], vjp_closed[1], rtol=1e-12, atol=1e-12)

@@ -224,6 +224,7 @@ RAISES = "raises when called"       # a rule's refusal of an argument it does no
 
 ZERO_DERIVATIVE = {
     np.shape: lambda x: np.shape(x), np.ndim: lambda x: np.ndim(x),
+    np.result_type: lambda x: np.zeros(2, np.result_type(x, 1.0)),
     np.size: lambda x: np.size(x), builtins.len: lambda x: len(x),
     np.argmax: np.argmax, np.argmin: np.argmin, np.argsort: np.argsort,
     np.nonzero: lambda x: np.nonzero(x)[0], np.flatnonzero: np.flatnonzero,

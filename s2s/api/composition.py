@@ -33,7 +33,7 @@ from s2s.api import grad as api
 from s2s.api.transforms import (_as_tuple, _check_tangents, _differentiable, _flatten, _fname,
                                 _is_differentiable, _param_names, _plain, _shaped_like,
                                 _view_of, _zero_tree, cotangent_code, jvp, pullback_inputs,
-                                vjp)
+                                sens_parameter, vjp)
 from s2s.compiler import pipeline
 from s2s.rules import adjoint, tangent
 
@@ -143,7 +143,7 @@ def vjp_tangents(fn: Callable, inputs: Sequence[Any], dinputs: Sequence[Any],
     forward = pipeline.jvp_of(fn, wrt)
     out, dout = forward(*args, **dict(zip(forward.__s2s_tangents__, dargs)))
     gradient = cotangent_code(fn, args, positions)
-    sens = api.parameter_names_of(gradient)[-1]
+    sens = sens_parameter(fn, gradient)
     outer = pipeline.jvp_of(gradient, wrt + (sens,))
 
     def pullback_tangent(cotangent: Any, dcotangent: Any) -> Tuple[tuple, tuple]:

@@ -417,6 +417,13 @@ def cotangent_code(fn: Callable, args: Sequence[Any], positions: Sequence[int]) 
                             tree_params=trees, mode="grad_only")
 
 
+def sens_parameter(fn: Callable, gradient: Callable) -> str:
+    """The parameter of ``cotangent_code``'s function that takes the cotangent: the one
+    ``fn`` does not have (it comes after ``fn``'s positional parameters)."""
+    own = set(_param_names(fn))
+    return next(n for n in api.parameter_names_of(gradient) if n not in own)
+
+
 def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int],
                       has_aux: bool) -> Callable:
     """The pullback of ``vjp(fn, *args)`` as a plain function that s2s can differentiate:
@@ -443,7 +450,7 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
     gradient_name, cotangent, grads, zero, fname = (
         _unused(n, taken) for n in (gradient.__name__, "cotangent", "grads", "zero",
                                     "pullback_of_" + _fname(fn).strip("_<>")))
-    sens = api.parameter_names_of(gradient)[-1]
+    sens = sens_parameter(fn, gradient)
     results = [f"{grads}[{positions.index(i)}]" if i in positions else f"{zero}[{i}]"
                for i in range(len(args))]
     texts = [text for text, _ in inputs]

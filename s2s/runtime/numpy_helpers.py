@@ -249,7 +249,10 @@ def split_like(g, arrays, axis):
         ndim = np.ndim(g)
         sizes = [np.shape(a)[axis] if np.ndim(a) == ndim else 1 for a in arrays]
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [match_dtype(np.reshape(p, np.shape(a)), a) for p, a in zip(pieces, arrays)]
+    out = [match_dtype(np.reshape(p, np.shape(a)), a) for p, a in zip(pieces, arrays)]
+    if isinstance(arrays, np.ndarray):      # the rows of one array: its cotangent is one too
+        return match_dtype(np.stack(out) if out else np.zeros(np.shape(arrays)), arrays)
+    return out
 
 
 def hstack_adjoint(g, tup):

@@ -36,8 +36,9 @@ nondifferentiable(
     builtins.len, builtins.range, dict.keys,
 )
 
-# integer and boolean casts, types
+# integer and boolean casts, types (np.result_type: a dtype)
 nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type,
+                  np.result_type,
                   np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                   np.uint64, np.bool_)
 

@@ -44,6 +44,7 @@ AUDIT = [
     zero(builtins.bool, "bool(x) * 1.0", x=S),
     zero(builtins.isinstance, "isinstance(x, float) * 1.0", x=S),
     zero(builtins.type, "kind = type(x)\nreturn (kind is float) * 1.0", x=S),
+    zero(np.result_type, "np.zeros(3, np.result_type(x, 1.0)) + 1.0", x=X),
     *[zero(cast, f"np.{cast.__name__}(x) * 1.0", x=S)
       for cast in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                    np.uint64)],
