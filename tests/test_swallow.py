@@ -227,6 +227,8 @@ ZERO_DERIVATIVE = {
     np.result_type: lambda x: np.zeros(2, np.result_type(x, 1.0)),
     np.size: lambda x: np.size(x), builtins.len: lambda x: len(x),
     np.argmax: np.argmax, np.argmin: np.argmin, np.argsort: np.argsort,
+    np.argpartition: lambda x: np.argpartition(x, 1),
+    np.result_type: lambda x: np.result_type(x, 1.0).itemsize,
     np.nonzero: lambda x: np.nonzero(x)[0], np.flatnonzero: np.flatnonzero,
     np.argwhere: np.argwhere, np.searchsorted: lambda x: np.searchsorted([0.0, 1.0], x),
     np.count_nonzero: np.count_nonzero, np.digitize: lambda x: np.digitize(x, [0.0, 1.0]),

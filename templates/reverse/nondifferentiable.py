@@ -30,7 +30,8 @@ from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spa
 
 # shape queries and index-valued functions
 nondifferentiable(
-    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
+    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.argpartition, np.nonzero,
+    np.flatnonzero, np.result_type,
     np.argwhere, np.searchsorted, np.count_nonzero, np.digitize,
     np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
     builtins.len, builtins.range, dict.keys,

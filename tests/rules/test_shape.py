@@ -13,7 +13,7 @@ import pytest
 
 import s2s
 from tests.rules.audit import audit
-from tests.rules.harness import case, cotangent, NUMPY_2_1, r, table_tests
+from tests.rules.harness import away, case, cotangent, NUMPY_2_1, r, table_tests
 
 
 COND_A = r(3, 4) > 0.5
@@ -349,6 +349,16 @@ AUDIT = [
           note="a list result unpacked"),
     audit(np.gradient, "np.gradient(x, 0.5, axis=0, edge_order=2) * W", x=r(4, 3),
           given=dict(W=r(4, 3))),
+    # second order: gradients of gradients through these rules (and their helpers)
+    audit(np.split, "a, b = np.split(x, 2)\nreturn np.sum(a ** 2 * b)", x=r(4), order=2),
+    audit(np.sort, "np.sum(np.sort(x, axis=0) ** 3 * W)", x=r(3, 2), given=dict(W=r(3, 2)),
+          order=2),
+    audit(np.partition, "np.sum(np.partition(x, 1) ** 3)", x=r(4), order=2),
+    audit(np.select, "np.sum(np.select([x > 0.0], [x ** 3], x ** 2))", x=away(4), order=2),
+    audit(np.cross, "np.sum(np.cross(x, W) ** 2)", x=r(2, 3), given=dict(W=r(2, 3)), order=2),
+    audit(np.atleast_3d, "np.sum(np.atleast_3d(x) ** 3)", x=r(2, 2), order=2),
+    audit(np.diff, "np.sum(np.diff(x, 2) ** 3)", x=r(5), order=2),
+    audit(np.kron, "np.sum(np.kron(x, x) ** 2)", x=r(2, 2), order=2),
     audit(np.gradient, "np.gradient(x, T) ** 2", x=r(5),
           given=dict(T=np.array([0.0, 0.3, 1.1, 1.5, 2.6])), note="uneven sample points"),
 ]
