@@ -559,7 +559,19 @@ class Normalizer:
             if not self.is_static(node.value):
                 node.value = self.atom(node.value, hint)
         elif isinstance(node, gast.Subscript):
-            node.value = self.atom(node.value, hint)
+            if isinstance(node.value, (gast.Tuple, gast.List)):
+                # (x, 1.0)[0]: a constant index into a literal of names and constants is that
+                # item; any other index gets the literal a name, so the item read from it is
+                # routed back as from t = (x, 1.0); t[k] (a literal left in place dropped it)
+                literal = self.operation(node.value, hint)
+                picked = _constant_item(literal, node.slice)
+                if picked is not None:
+                    return picked
+                tmp = self.namer.fresh(f"{hint}_{_op_hint(literal)}")
+                self.pending.append(assign(tmp, literal, node.value))
+                node.value = name(tmp)
+            else:
+                node.value = self.atom(node.value, hint)
             node.slice = self.index(node.slice, hint)
         elif isinstance(node, (gast.Tuple, gast.List)):
             node.elts = [self._argument(e, hint) for e in node.elts]
@@ -594,6 +606,19 @@ class Normalizer:
             node.elts = [self.index(e, hint) for e in node.elts]
             return node
         return self.atom(node, hint)
+
+
+def _constant_item(literal, index):
+    """The item ``literal[index]`` when the index is an integer constant and every item of the
+    literal is a name or a constant (reading it again has no effect), else None."""
+    if not (isinstance(index, gast.Constant) and isinstance(index.value, int)):
+        return None
+    if not all(is_atom(e) for e in literal.elts):
+        return None
+    k = int(index.value)
+    if -len(literal.elts) <= k < len(literal.elts):
+        return copy.deepcopy(literal.elts[k])
+    return None
 
 
 def _constant_literal(node) -> bool:
