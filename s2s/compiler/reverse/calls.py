@@ -26,7 +26,7 @@ import numpy as np
 from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
-from s2s.compiler.frontend.resolve import object_error
+from s2s.compiler.frontend.resolve import object_error, receiver_method
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -124,7 +124,8 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     callee_active = False
     receiver = call.func.value if isinstance(call.func, gast.Attribute) else None
     if receiver is not None and has_active(receiver, state.active) and not state.weights \
-            and not (isinstance(receiver, gast.Name) and receiver.id in state.trees):
+            and not (isinstance(receiver, gast.Name) and receiver.id in state.trees) \
+            and receiver_method(call.func.attr) is None:
         # the object's gradient would be lost: its method is differentiated in its arguments
         raise object_error(state.source, call, source_text(call.func))
     if isinstance(call.func, gast.Name) and call.func.id in state.local_functions:
