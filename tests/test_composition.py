@@ -413,3 +413,20 @@ def test_pullbacks_of_keyword_only_and_row_sequences(mode):
             assert isinstance(grads[0], np.ndarray) and grads[0].shape == x.shape
             np.testing.assert_allclose(grads[0], vjp_closed[0], rtol=1e-12, atol=1e-12)
             np.testing.assert_allclose(grads[1], vjp_closed[1], rtol=1e-12, atol=1e-12)
+
+
+def grads_a_local_function(x):
+    def product(y):
+        return y[0] * y[1]
+    return np.sum(np.sin(np.array(s2s.grad(product)((x, x)))))
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp"])
+def test_grad_of_a_local_function_that_closes_over_nothing(mode):
+    # the gradient of y0 y1 at (x, x) is (x, x): the function is 2 sin x, its derivative 2 cos x
+    x = 0.7
+    if mode == "jvp":
+        got = s2s.jvp(grads_a_local_function, (x,), (1.0,))[1]
+    else:
+        got = s2s.vjp(grads_a_local_function, x)[1](1.0)[0]
+    assert np.isclose(got, 2 * np.cos(x), rtol=1e-12)

@@ -316,7 +316,8 @@ def _is_dynamic(state: TangentState, call: gast.Call) -> bool:
             return node.id not in state.flow.live
         if not isinstance(node, gast.Attribute):
             # a function made at run time from constants: s2s.grad(f)(x)
-            return not any(n in state.flow.live for n in syntax.names_in(node))
+            return not any(n in state.flow.live and n not in state.constant_functions
+                           for n in syntax.names_in(node))
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
             # a method of a local object; array methods have rules
             return (node.value.id not in state.flow.live

@@ -17,7 +17,7 @@ from typing import Callable, List
 
 import gast
 
-from s2s.compiler.analysis.activity import varied_names
+from s2s.compiler.analysis.activity import free_names, varied_names
 from s2s.compiler.forward.nodes import bound_names, with_parameters
 from s2s.compiler.forward.prepare import Prepare
 from s2s.compiler.forward.state import FlowState, TangentState
@@ -47,6 +47,10 @@ def nested_function(state: TangentState, stmt: gast.FunctionDef,
     defaulted = set(params[len(params) - len(node.args.defaults):]
                     if node.args.defaults else ())
     state.local_params[node.name] = (params, defaulted)
+    if free_names(node) & (state.flow.live | state.flow.varied):
+        state.constant_functions.discard(node.name)
+    else:
+        state.constant_functions.add(node.name)
     nonlocals = {n for s in node.body if isinstance(s, gast.Nonlocal) for n in s.names}
     before = state.materialize(nonlocals)
     outer = state.flow

@@ -69,6 +69,8 @@ class TangentState:
     temps: Set[str] = field(default_factory=set)        # rule locals and helpers' results
     # local function -> (its parameters, those with a default)
     local_params: Dict[str, Tuple[List[str], Set[str]]] = field(default_factory=dict)
+    # local functions that close over no value with a tangent where they are defined
+    constant_functions: Set[str] = field(default_factory=set)
 
     # -- names ----------------------------------------------------------------------------
     def tangent(self, primal: str) -> str:
