@@ -106,9 +106,12 @@ def grad_of(fn: Callable, wrt_names: Tuple[str, ...], single: bool = False,
         shapes), shapes)
 
 
-def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False) -> Callable:
-    """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``."""
-    return grad_of(fn, tuple(wrt_names), mode="vjp", weights=weights)
+def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False,
+           tree_params: Tuple[str, ...] = ()) -> Callable:
+    """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``.
+    ``tree_params`` names the parameters given lists, tuples or dicts."""
+    return grad_of(fn, tuple(wrt_names), mode="vjp", weights=weights,
+                   tree_params=tuple(tree_params))
 
 
 # -- forward mode ---------------------------------------------------------------------------
@@ -178,7 +181,8 @@ def call_vjp(fn, spec, *args, **kwargs):
         positions = tuple(p + 1 for p in positions)
     names, slots = cache.plan(target, ("vjp", positions, keywords, len(args), weights, free),
                          lambda: _plan_vjp(target, positions, keywords, free))
-    value, pullback = vjp_of(target, names, weights=weights)(*args, **kwargs)
+    value, pullback = vjp_of(target, names, weights=weights,
+                             tree_params=_tree_names(target, names, slots, args))(*args, **kwargs)
     offset = 1 if bound is not None else 0
     n_positional = len(args) - offset
 
@@ -247,6 +251,26 @@ def positional_slots(params, positions):
             names.append(var.name)
             slots.append(("var", len(fixed)))
     return names, slots
+
+
+def _tree_names(target, names, slots, args) -> Tuple[str, ...]:
+    """The differentiated parameters and closed-over names given a list, tuple or dict."""
+    code = getattr(target, "__code__", None)
+    cells = dict(zip(code.co_freevars, target.__closure__ or ())) if code is not None else {}
+    trees = []
+    for n, (kind, where) in zip(names, slots):
+        if kind == "pos" and where < len(args):
+            value = args[where]
+        elif kind == "free" and where in cells:
+            try:
+                value = cells[where].cell_contents
+            except ValueError:          # an empty cell
+                continue
+        else:
+            continue
+        if isinstance(value, (list, tuple, dict)):
+            trees.append(n)
+    return tuple(trees)
 
 
 def _plan_vjp(target, positions, keywords, free=()):

@@ -122,14 +122,15 @@ class StaticTransformer:
         self._build(unit, source)
         return unit
 
-    def _callee(self, kind: str, fn, wrt, weights: bool = False) -> Generated:
+    def _callee(self, kind: str, fn, wrt, weights: bool = False, trees=()) -> Generated:
         if weights:
             raise S2SError("gradients of weights are not supported by s2s convert",
                            hint="pass the weights as arguments")
-        key = (kind, fn, tuple(wrt))
+        key = (kind, fn, tuple(wrt), tuple(trees))
         unit = self.units.get(key)
         if unit is None:
             unit = self.units[key] = Generated(fn, kind, tuple(wrt), single=False)
+            unit.trees = tuple(trees)
             try:
                 self._build(unit, parse_function(fn))
             except BaseException:
@@ -143,7 +144,8 @@ class StaticTransformer:
             builder = ReverseBuilder(
                 source, unit.wrt, single=unit.single, mode=_REVERSE_MODES[unit.kind],
                 tree_params=unit.trees, shapes=dict(unit.shapes),
-                callee_vjp=lambda fn, wrt, weights=False: self._callee("vjp", fn, wrt, weights),
+                callee_vjp=lambda fn, wrt, weights=False, tree_params=(): self._callee(
+                    "vjp", fn, wrt, weights, tree_params),
                 call_vjp=pipeline.call_vjp, on_adjoint_block=mark_adjoint_lines)
         else:
             builder = ForwardBuilder(source, unit.wrt,

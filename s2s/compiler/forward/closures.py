@@ -24,7 +24,7 @@ from s2s.compiler.forward.state import FlowState, TangentState
 from s2s.compiler.frontend.normalize import normalize
 from s2s.compiler.frontend.resolve import local_names
 from s2s.compiler.reverse.nodes import parameter_names
-from s2s.compiler.syntax import const, loaded_names
+from s2s.compiler.syntax import const
 
 Block = Callable[[List[ast.AST]], List[ast.AST]]
 
@@ -81,7 +81,7 @@ def check_closure(state: TangentState, stmt: gast.FunctionDef,
                   following: List[ast.AST]) -> None:
     """A closure reads variables when it runs: none may change after its def."""
     later = bound_names(following)
-    changed = sorted(loaded_names(stmt) & later & state.flow.varied)
+    changed = sorted(free_names(stmt) & later & state.flow.varied)
     if changed:
         raise state.source.error(stmt, "a local function over variables that change after "
                                  "its def", f"'{changed[0]}' is rebound later; define the "

@@ -67,6 +67,8 @@ class TangentState:
     tangents: Dict[str, str] = field(default_factory=dict)    # primal name -> tangent name
     primal_of: Dict[str, str] = field(default_factory=dict)   # tangent name -> primal name
     temps: Set[str] = field(default_factory=set)        # rule locals and helpers' results
+    # name -> gast.List or gast.Tuple, for names bound to a list or tuple (``+`` joins items)
+    sequences: Dict[str, type] = field(default_factory=dict)
     # local function -> (its parameters, those with a default)
     local_params: Dict[str, Tuple[List[str], Set[str]]] = field(default_factory=dict)
     # local functions that close over no value with a tangent where they are defined

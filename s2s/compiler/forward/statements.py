@@ -20,10 +20,11 @@ from __future__ import annotations
 import ast
 import copy
 import operator
-from typing import List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 import gast
 
+from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, local_call,
@@ -100,8 +101,7 @@ def subscript_store(state: TangentState, target: gast.Subscript, stmt) -> List[a
     if is_zero(value):
         if base.id not in state.flow.live:
             return [stmt]
-        value = (const(0.0) if isinstance(stmt.value, gast.Constant)
-                 else state.zeros(stmt.value.id))
+        value = state.dense_tangent(stmt.value)
     out = state.own(base.id) + [stmt]
     store = gast.Subscript(value=name(state.tangent(base.id)),
                            slice=copy.deepcopy(target.slice), ctx=gast.Store())
@@ -172,6 +172,9 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
     if isinstance(value, (gast.Constant, gast.Compare)):
         return None
     if isinstance(value, gast.BinOp):
+        joined = _joined_tangent(state, value)
+        if joined is not None:
+            return joined
         fn = BINARY_OPERATORS.get(type(value.op))
         if fn is None:          # //, bitwise operators: piecewise constant
             return None
@@ -219,6 +222,41 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
                                  values=[state.dense_tangent(v) for v in value.values]))
     raise state.source.error(value, describe(value),
                              "rewrite it with operations that s2s has rules for")
+
+
+def sequence_kind(node: ast.AST, sequences: Dict[str, type]) -> Optional[type]:
+    """gast.List or gast.Tuple if ``node`` surely gives a list or a tuple, else None."""
+    if isinstance(node, (gast.List, gast.Tuple)):
+        return type(node)
+    if isinstance(node, gast.Name):
+        return sequences.get(node.id)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Mult)):
+        return sequence_kind(node.left, sequences) or sequence_kind(node.right, sequences)
+    return None
+
+
+def _joined_tangent(state: TangentState, value: gast.BinOp) -> Optional[List[ast.AST]]:
+    """``l = a + b`` joining lists or tuples where one side has a zero tangent: that side
+    still holds places in ``l``, so its zeros are joined too. None in every other case
+    (both tangents zero or both set, or NumPy's ``+``), which the ``add`` rule handles.
+
+        l = [1.0] + m      ->  dl = zeros_like([1.0]) + dm
+    """
+    if not isinstance(value.op, gast.Add):
+        return None
+    sides = [value.left, value.right]
+    zero = [not state.has_tangent(side) for side in sides]
+    if zero[0] == zero[1]:
+        return None
+    side = sides[zero.index(True)]
+    kind = sequence_kind(side, state.sequences)
+    if kind is None:
+        return None
+    zeros = state.scope.helper("zeros_like", runtime.zeros_like, [copy.deepcopy(side)])
+    if kind is gast.Tuple:                      # zeros_like gives a list
+        zeros = state.scope.helper("tuple", tuple, [zeros])
+    tangents = [zeros if z else state.operand_tangent(s) for s, z in zip(sides, zero)]
+    return _simple(gast.BinOp(left=tangents[0], op=gast.Add(), right=tangents[1]))
 
 
 def _simple(tangent: ast.AST) -> Optional[List[ast.AST]]:

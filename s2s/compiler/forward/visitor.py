@@ -33,7 +33,8 @@ class TangentVisitor:
         """The statements of a block, each followed by its tangent statements.
 
         After each statement, the names it binds are ``defined``; a name bound to a number
-        constant joins ``numbers`` (its zero tangent is ``0.0``, not ``zeros_like``).
+        constant joins ``numbers`` (its zero tangent is ``0.0``, not ``zeros_like``), and one
+        bound to a list or tuple joins ``sequences``.
         """
         out: List[ast.AST] = []
         for i, stmt in enumerate(stmts):
@@ -48,6 +49,10 @@ class TangentVisitor:
                     and isinstance(stmt.value, gast.Constant)
                     and type(stmt.value.value) in (int, float)):
                 current.numbers.add(stmt.targets[0].id)
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                kind = statements.sequence_kind(stmt.value, self.state.sequences)
+                if kind is not None:
+                    self.state.sequences[stmt.targets[0].id] = kind
         return out
 
     def visit(self, stmt: ast.AST) -> List[ast.AST]:

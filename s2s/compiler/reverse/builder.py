@@ -118,6 +118,8 @@ class ReverseBuilder:
                                     partial(queries.is_source, state) if state.weights else None)
         state.trees = queries.tree_names(state, primal)
         state.sequences = queries.sequence_names(state, primal)
+        state.trees |= state.sequences      # l = a + a: da gathers two lists item by item
+        state.dicts = queries.dict_names(primal)
         state.assign_count = store_counts(primal)
         state.params = set(params)
         state.assigned_anywhere = set(state.assign_count)

@@ -53,17 +53,22 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
     except TypeError as exc:
         raise state.source.error(call, f"this call of {func.__name__}", str(exc))
     arguments = {}
+    trees = []                              # parameters given a list, tuple or dict
     for p, v in bound.arguments.items():
         if isinstance(v, tuple):            # *args: a tuple of operands
             v = gast.Tuple(elts=list(v), ctx=gast.Load())
         elif isinstance(v, dict):           # **kwargs: a dict of operands
             v = gast.Dict(keys=[const(k) for k in v], values=list(v.values()))
+        elif isinstance(v, (gast.Tuple, gast.List, gast.Dict)) or (
+                isinstance(v, gast.Name) and v.id in state.sequences | state.dicts):
+            trees.append(p)
         arguments[p] = v
     wrt = [(p, node) for p, node in arguments.items() if has_active(node, state.active)]
     wrt += [(n, name(n)) for n in shared_cells(state, func, call)]
     if not wrt and not state.weights:
         return stmt
-    compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights)
+    compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights,
+                                tree_params=tuple(p for p, _ in wrt if p in trees))
     vjp_name = state.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
     pullback = state.fresh_temp(f"{target}_pullback")
     call.func = name(vjp_name)

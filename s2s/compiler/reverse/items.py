@@ -96,8 +96,10 @@ def store_adjoint(state: ReverseState, stmt) -> List[ast.AST]:
                                  [name(state.cotangent(var)), deep_copy(index)])
         out.append(assign(taken, item))
         taken_value: ast.AST = name(taken)
-        if isinstance(value, gast.Name) and value.id not in state.trees:
-            # kept only where shapes do not prove dx[i] has v's shape already
+        if isinstance(value, gast.Name) and (value.id not in state.trees
+                                             or var not in state.trees):
+            # (a value stored into an array is an array or a number, even when it is read
+            # from a container) kept only where shapes do not prove dx[i] has v's shape
             check = state.call_helper("unbroadcast", numpy_helpers.unbroadcast,
                                       [deep_copy(item), name(value.id)])
             if primitives.shape_lowering(state, value.id, None).visit(check) is not check.args[0]:

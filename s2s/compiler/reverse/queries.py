@@ -9,7 +9,7 @@ shape (``unbroadcast(g, x)``), so that saving an overwritten one keeps just its 
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
 import gast
 import numpy as np
@@ -116,18 +116,7 @@ def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     tuple literal, or ``+`` / ``*`` with such an operand (concatenation, repetition), or a
     copy of such a name; or a differentiated argument that is a container, never rebound.
     Their ``+`` and ``*`` join and repeat items instead of adding."""
-    values: Dict[str, List[ast.AST]] = {}
-    for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
-        if isinstance(stmt, gast.Assign):
-            for t in stmt.targets:
-                for n in syntax.walk(t):
-                    if isinstance(n, gast.Name):
-                        values.setdefault(n.id, []).append(
-                            stmt.value if t is n else None)
-        elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)):
-            for n in syntax.walk(stmt.target):
-                if isinstance(n, gast.Name):
-                    values.setdefault(n.id, []).append(None)
+    values = _assigned_values(primal)
     args = state.source.node.args
     params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
               if isinstance(a, gast.Name)}
@@ -142,6 +131,29 @@ def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
                 sequences.add(n)
                 changed = True
     return sequences
+
+
+def dict_names(primal: List[ast.AST]) -> Set[str]:
+    """Names that certainly hold a dict: every assignment to them is a dict literal."""
+    return {n for n, vs in _assigned_values(primal).items()
+            if all(isinstance(v, gast.Dict) for v in vs)}
+
+
+def _assigned_values(primal: List[ast.AST]) -> Dict[str, List[Optional[ast.AST]]]:
+    """Name -> the values assigned to it (None where one is not a plain ``name = value``)."""
+    values: Dict[str, List[Optional[ast.AST]]] = {}
+    for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        if isinstance(stmt, gast.Assign):
+            for t in stmt.targets:
+                for n in syntax.walk(t):
+                    if isinstance(n, gast.Name):
+                        values.setdefault(n.id, []).append(
+                            stmt.value if t is n else None)
+        elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)):
+            for n in syntax.walk(stmt.target):
+                if isinstance(n, gast.Name):
+                    values.setdefault(n.id, []).append(None)
+    return values
 
 
 def is_sequence(node, sequences: Set[str]) -> bool:

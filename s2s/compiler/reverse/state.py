@@ -52,7 +52,7 @@ class ReverseState:
     mode: str = "grad"                          # 'grad', 'grad_only' or 'vjp'
     weights: bool = False
     shapes: Dict[str, Any] = field(default_factory=dict)
-    callee_vjp: Any = None          # (fn, wrt, weights=) -> the compiled forward sweep of a callee
+    callee_vjp: Any = None          # (fn, wrt, weights=, tree_params=) -> a callee's forward sweep
     call_vjp: Any = None            # the run-time dispatch generated code calls
 
     # -- the scope: generated names and the objects they stand for
@@ -68,6 +68,7 @@ class ReverseState:
     active: Set[str] = field(default_factory=set)
     trees: Set[str] = field(default_factory=set)         # names that may hold containers
     sequences: Set[str] = field(default_factory=set)     # names that surely hold a list/tuple
+    dicts: Set[str] = field(default_factory=set)         # names that surely hold a dict
     mutated: Set[str] = field(default_factory=set)       # active names updated in place
     assign_count: Dict[str, int] = field(default_factory=dict)
     assigned_anywhere: Set[str] = field(default_factory=set)

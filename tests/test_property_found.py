@@ -1,0 +1,128 @@
+"""Bugs the user-program fuzzer (test_property_programs.py) found, one plain case each.
+
+Every case is checked in both modes against central finite differences in float64: reverse
+(``s2s.grad``) and forward (``s2s.jvp``, one basis tangent per input entry).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from finite_diff import assert_close, numerical_grad
+from user_helpers import predict
+
+X = 0.7
+V3 = np.array([0.3, -0.5, 0.9])
+
+
+def constant_list_joined(x):
+    # forward mode dropped the zero tangents of [1.0]: dl[2] read past the end
+    l = [1.0] + [2.0, x]
+    return l[2] * l[0]
+
+
+def constant_tuple_joined(x):
+    t = (0.5,) + (x, x * x)
+    return t[2] + t[0]
+
+
+def list_plus_equals_on_constants(x):
+    l = [1.0, 2.0]
+    l += [x]
+    return l[2] * l[0]
+
+
+def list_joined_with_itself(v):
+    # the two halves' cotangents were joined (list +) instead of added item by item
+    l1 = [0.0] + [0.5, np.dot(v, v)]
+    l2 = l1 + l1
+    return l2[5] * np.mean(v)
+
+
+def dict_literal_to_helper(x):
+    # the helper's pullback made an array buffer for its dict parameter: an IndexError
+    return predict({"w": x, "b": 1.0}, x)
+
+
+def dict_name_to_helper(x):
+    p = {"w": x, "b": x * x}
+    return predict(p, 2.0)
+
+
+def closure_reading_a_dict(x):
+    d = {"w": x, "b": 2.0}
+
+    def g(u):
+        return u * d["w"]
+    return g(3.0)
+
+
+def closure_passing_a_dict_on(x):
+    p = {"w": x, "b": 1.0}
+    g = lambda u: predict(p, u)  # noqa: E731
+    return g(2.0)
+
+
+def repeated_store_of_a_dict_item(x):
+    return _store_item({"w": x, "b": 2.0})
+
+
+def _store_item(p):
+    # the stored number's cotangent kept the shape of the three slots it filled
+    y = np.zeros(3)
+    y[[2, 1, 1]] = p["w"]
+    return np.sum(y * np.array([1.0, 2.0, 3.0]))
+
+
+def lambda_parameter_named_like_a_loop_variable(x):
+    # forward mode took the lambda's parameter u for a variable rebound after its def
+    g = lambda u: u * x  # noqa: E731
+    acc = g(2.0)
+    for u in [x, 2.0 * x]:
+        acc = acc + u
+    return acc
+
+
+def store_of_a_negative_constant(v):
+    # forward mode: an internal AttributeError on the zero tangent of -0.3
+    y = np.exp(v) * 1.0
+    y[[0, 2, 0]] = -0.3
+    return np.sum(y * y)
+
+
+CASES = [
+    (constant_list_joined, X),
+    (constant_tuple_joined, X),
+    (list_plus_equals_on_constants, X),
+    (list_joined_with_itself, V3),
+    (dict_literal_to_helper, X),
+    (dict_name_to_helper, X),
+    (closure_reading_a_dict, X),
+    (closure_passing_a_dict_on, X),
+    (repeated_store_of_a_dict_item, X),
+    (lambda_parameter_named_like_a_loop_variable, X),
+    (store_of_a_negative_constant, V3),
+]
+
+
+def _jvp_gradient(f, x):
+    """The gradient of sum(f) at x, one jvp per entry of x."""
+    if not isinstance(x, np.ndarray):
+        return float(np.sum(s2s.jvp(f, (x,), (1.0,))[1]))
+    grad = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        basis = np.zeros_like(x)
+        basis[k] = 1.0
+        grad[k] = np.sum(s2s.jvp(f, (x,), (basis,))[1])
+    return grad
+
+
+@pytest.mark.parametrize("f, x", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_reverse_matches_finite_differences(f, x):
+    assert_close(s2s.grad(f)(x), numerical_grad(f, (x,), 0), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("f, x", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_forward_matches_finite_differences(f, x):
+    assert_close(_jvp_gradient(f, x), numerical_grad(f, (x,), 0), rtol=1e-6, atol=1e-7)
