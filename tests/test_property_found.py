@@ -91,6 +91,27 @@ def store_of_a_negative_constant(v):
     return np.sum(y * y)
 
 
+def closure_over_an_unpacked_name(x):
+    # the optimizer renamed v2 inside the lambda but not in the names of its cotangent:
+    # an internal TypeError ("'lambda_' has no parameter 'v2'")
+    v1, v2 = np.sin(x), np.cos(x)
+    g = lambda u: u * v2  # noqa: E731
+    return g(2.0) + v1
+
+
+def closure_over_a_comprehension(x):
+    l0 = [x * k for k in range(3)]
+    g = lambda u: u * l0[1]  # noqa: E731
+    return g(2.0)
+
+
+def append_to_an_unread_list(v):
+    # refused as "a call to l0.append whose result is not used"
+    l0 = [np.ones(3)] + [v]
+    l0.append(v * 2.0)
+    return np.sum(v * v)
+
+
 CASES = [
     (constant_list_joined, X),
     (constant_tuple_joined, X),
@@ -103,6 +124,9 @@ CASES = [
     (repeated_store_of_a_dict_item, X),
     (lambda_parameter_named_like_a_loop_variable, X),
     (store_of_a_negative_constant, V3),
+    (closure_over_an_unpacked_name, X),
+    (closure_over_a_comprehension, X),
+    (append_to_an_unread_list, V3),
 ]
 
 

@@ -19,7 +19,7 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import NameUses, is_plain_number, replace_reads
+from s2s.compiler.optimize.uses import NameUses, closed_over, is_plain_number, replace_reads
 
 
 def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -29,10 +29,11 @@ def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     read of ``da`` follows it in the same block with no assignment to ``db`` in between.
     """
     uses = NameUses(fn.body, by_statement=True)
-    fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated, uses)
+    fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated,
+                               closed_over(fn), uses)
 
 
-def _propagate_block(stmts, ctx, counts, loads, mutated, found=None):
+def _propagate_block(stmts, ctx, counts, loads, mutated, closed, found=None):
     uses = _BlockUses(stmts, found)
     out = uses.stmts
     for i, stmt in enumerate(out):
@@ -40,7 +41,8 @@ def _propagate_block(stmts, ctx, counts, loads, mutated, found=None):
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner:
-                setattr(stmt, field, _propagate_block(inner, ctx, counts, loads, mutated))
+                setattr(stmt, field, _propagate_block(inner, ctx, counts, loads, mutated,
+                                                      closed))
                 nested = True
         if nested:
             uses.rescan(i)
@@ -48,6 +50,8 @@ def _propagate_block(stmts, ctx, counts, loads, mutated, found=None):
                 and isinstance(stmt.targets[0], gast.Name)):
             continue
         a = stmt.targets[0].id
+        if a in closed:
+            continue
         if (is_plain_number(stmt.value) and a in ctx.generated and counts.get(a) == 1
                 and uses.reads_before_rebinding(i, a, a) == loads.get(a, 0)):
             uses.replace_reads(i, a, stmt.value)

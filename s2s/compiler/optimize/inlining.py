@@ -14,8 +14,8 @@ from typing import List
 import gast
 
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import (MAX_DEPTH, NameUses, depths_of, expression_depth,
-                                        substitute)
+from s2s.compiler.optimize.uses import (MAX_DEPTH, NameUses, closed_over, depths_of,
+                                        expression_depth, substitute)
 
 
 def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
@@ -25,7 +25,9 @@ def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     the user's order of evaluation.
     """
     uses = NameUses(fn.body)
-    fn.body = _inline_block(fn.body, ctx.primal_temps, uses.loads, uses.binds, ctx.generated)
+    closed = closed_over(fn)
+    fn.body = _inline_block(fn.body, ctx.primal_temps - closed, uses.loads, uses.binds,
+                            ctx.generated - closed)
 
 
 def _inline_block(body, temps, uses, stores, adjoint_temps):

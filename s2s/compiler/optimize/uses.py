@@ -147,6 +147,17 @@ def may_call_method(ctx, *attrs: str) -> bool:
     return ctx.calls is None or any(a in ctx.calls.methods for a in attrs)
 
 
+def closed_over(fn) -> Set[str]:
+    """Names read inside the lambdas and defs nested in ``fn``. Passes neither rename nor
+    inline them: a nested function's free names are the keys of its cotangent."""
+    names: Set[str] = set()
+    for node in syntax.walk(fn):
+        if node is not fn and isinstance(node, (gast.Lambda, gast.FunctionDef)):
+            names |= {n.id for n in syntax.walk(node)
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return names
+
+
 def is_plain_number(node) -> bool:
     return isinstance(node, gast.Constant) and type(node.value) in (int, float)
 

@@ -154,9 +154,11 @@ class AdjointSweep:
         call = stmt.value
         if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                 and isinstance(call.func.value, gast.Name)
-                and call.func.value.id in state.active
                 and state.resolver.resolve(call.func.value) is UNRESOLVED):     # not np.add
-            return items.container_adjoint(state, stmt, call)
+            if call.func.value.id in state.active:
+                return items.container_adjoint(state, stmt, call)
+            if call.func.attr in ("append", "extend"):
+                return []       # a list the output never reads: what it takes gets nothing
         saving = (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                   and isinstance(call.func.value, gast.Name)
                   and call.func.value.id in state.stacks.values())
@@ -297,7 +299,8 @@ class AdjointSweep:
         items_ = left if queries.is_sequence(left, state.sequences) else right
         if has_active(left if items_ is right else right, state.active):
             raise state.source.error(value, "a list repeated a differentiated number of times",
-                                     "repeat it an integer number of times")
+                                     "repeat it an integer number of times; for NumPy "
+                                     "arithmetic, write the list as np.array([...])")
         return checks + cotangents.contribute_to_operand(state, items_, state.call_helper(
             "join_items", runtime.join_items, [deep_copy(dresult), size(items_)]))
 
