@@ -112,6 +112,13 @@ def append_to_an_unread_list(v):
     return np.sum(v * v)
 
 
+def sum_after_an_item_update(x):
+    # l2[0] += ... made the analysis forget l2 is a list: its cotangents were joined by +=
+    l2 = [x] + [x + 0.5, 0.5]
+    l2[0] += 1.0
+    return sum(l2) * l2[0]
+
+
 CASES = [
     (constant_list_joined, X),
     (constant_tuple_joined, X),
@@ -127,6 +134,7 @@ CASES = [
     (closure_over_an_unpacked_name, X),
     (closure_over_a_comprehension, X),
     (append_to_an_unread_list, V3),
+    (sum_after_an_item_update, X),
 ]
 
 

@@ -450,12 +450,13 @@ def _smallest_margin(source, args):
 
     def extremum(pick):
         def recording(*items):
-            values = list(items[0]) if len(items) == 1 else list(items)
+            values = [float(v) for v in (items[0] if len(items) == 1 else items)]
             chosen = pick(values)
-            others = [abs(float(v) - float(chosen)) for v in values]
-            gaps = [d for d in others if d > 0.0]     # exact ties split evenly; FD agrees
-            margins.append(min(gaps, default=np.inf))
-            return chosen
+            # a tie is a kink too: s2s splits it evenly, which finite differences need not
+            # agree with (max([x, x, c]) at x == c)
+            others = values[:values.index(chosen)] + values[values.index(chosen) + 1:]
+            margins.append(min((abs(v - chosen) for v in others), default=np.inf))
+            return pick(items[0] if len(items) == 1 else items)
         return recording
 
     def recording_abs(value):

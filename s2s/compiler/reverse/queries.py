@@ -146,7 +146,8 @@ def _assigned_values(primal: List[ast.AST]) -> Dict[str, List[Optional[ast.AST]]
         if isinstance(stmt, gast.Assign):
             for t in stmt.targets:
                 for n in syntax.walk(t):
-                    if isinstance(n, gast.Name):
+                    # x[i] = v changes x's items, not what x is
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         values.setdefault(n.id, []).append(
                             stmt.value if t is n else None)
         elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign, gast.For)):
