@@ -119,6 +119,13 @@ def sum_after_an_item_update(x):
     return sum(l2) * l2[0]
 
 
+def store_over_a_joined_item(v):
+    # the overwritten slot's zero cotangent (a number) reached np.concatenate's adjoint
+    l = [np.sin(v)] + [np.concatenate([v[:1], v[1:]]) * 1.5]
+    l[-1] = np.cos(v)
+    return np.sum(l[0] * l[1])
+
+
 CASES = [
     (constant_list_joined, X),
     (constant_tuple_joined, X),
@@ -135,6 +142,7 @@ CASES = [
     (closure_over_a_comprehension, X),
     (append_to_an_unread_list, V3),
     (sum_after_an_item_update, X),
+    (store_over_a_joined_item, V3),
 ]
 
 

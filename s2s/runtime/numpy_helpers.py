@@ -241,6 +241,9 @@ def split_like(g, arrays, axis):
     An array with fewer dimensions than ``g`` (as np.vstack promotes 1-D rows) takes one
     slice; ``axis=None`` means ``g`` is the flat concatenation of the raveled arrays.
     """
+    if np.ndim(g) == 0:
+        # a number: the zero of an overwritten list slot, the same for every piece
+        return [match_dtype(np.full(np.shape(a), g), a) for a in arrays]
     if axis is None:
         g = np.ravel(g)
         sizes = [np.size(a) for a in arrays]
