@@ -62,7 +62,7 @@ REPEATED_INDEXES = ["[0, 0, 2]", "[2, 1, 1]", "np.array([1, 1, 1])", "[0, 2, 0]"
 #: Constructs the README documents as refused: tag -> (modes that may refuse it, a piece of
 #: the error's message).
 REFUSABLE = {
-    "local function calling a local function": (("grad", "vjp"), "another local function"),
+    "local function calling a local function": (("grad", "vjp"), "local function"),
     # "any other call that receives a differentiated value and has no rule"
     "list() of a tuple": (("grad", "vjp", "jvp"), "rule for list"),
     "tuple() of a list": (("grad", "vjp", "jvp"), "rule for tuple"),
