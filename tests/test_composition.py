@@ -357,9 +357,7 @@ def test_second_order_with_a_list_input(order):
     c = rng.uniform(-1.0, 1.0, 6)
 
     def as_list(flat):
-        # equal lengths: reverse mode of a call h([a, b]) with arrays of two shapes
-        # builds its cotangent with np.zeros_like of the list (a first-order bug)
-        return [flat[:3], flat[3:]]
+        return [flat[:2], flat[2:]]         # two lengths: the list is no array
 
     def along(xs, ts):
         return np.sum(c * s2s.jvp(of_a_list, (xs,), (ts,))[1])
@@ -430,3 +428,20 @@ def test_grad_of_a_local_function_that_closes_over_nothing(mode):
     else:
         got = s2s.vjp(grads_a_local_function, x)[1](1.0)[0]
     assert np.isclose(got, 2 * np.cos(x), rtol=1e-12)
+
+
+def product_of_items(xs):
+    return xs[0] * np.sum(xs[1])
+
+
+def passes_a_list(a, b):
+    return np.sum(product_of_items([a, b]) ** 2)
+
+
+def test_reverse_mode_of_a_call_with_a_list_literal_of_two_shapes():
+    a, b = np.array([0.3, -0.8]), np.array([1.1, 0.4, -0.2])
+    # passes_a_list = sum(a^2) s^2 with s = sum(b)
+    s = np.sum(b)
+    da, db = s2s.grad(passes_a_list, grad_position=(0, 1))(a, b)
+    np.testing.assert_allclose(da, 2 * a * s ** 2, rtol=1e-12)
+    np.testing.assert_allclose(db, np.full(3, 2 * s * np.sum(a ** 2)), rtol=1e-12)
