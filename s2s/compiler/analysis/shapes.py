@@ -87,34 +87,57 @@ def shape_classes(fn: gast.FunctionDef, ctx: Context) -> Dict[str, Any]:
             assigns.append((loop.target.id, gast.Subscript(
                 value=loop.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())))
     # first only classes that follow from known ones; then unknown values get classes of
-    # their own (an early guess of "unknown" would later look like a change of shape)
+    # their own (an early guess of "unknown" would later look like a change of shape).
+    # A class is a function of the classes of the names the value reads, so a value is
+    # looked at again only once one of those has changed since its last look.
+    primals = [ctx.cotangent_of.get(target) for target, _ in assigns]
+    found: list = [_UNSEEN] * len(assigns)  # the class each value had at its last look
+    stale = [False] * len(assigns)          # a name the value reads changed since then
+    readers: Dict[Any, list] = {}           # name -> the values that read it, by position
     for fresh in (False, True):
         for _ in range(8):                  # loops may need more looks; classes only merge
             changed = False
-            for target, value in assigns:
-                if target in conflicted:
-                    continue
-                primal = ctx.cotangent_of.get(target)
+            for i, (target, value) in enumerate(assigns):
+                last = found[i]
+                if (last is None and not fresh or last is not None and last is not _UNSEEN) \
+                        and not stale[i] or target in conflicted:
+                    continue                # the same class as before: nothing to do
+                primal = primals[i]
+                if last is _UNSEEN:
+                    for n in ((primal,) if primal else _names_in(value)):
+                        readers.setdefault(n, []).append(i)
                 cls = classes.get(primal) if primal else class_of(value, classes, ctx)
-                if cls is None:
-                    if not fresh:
-                        continue
+                if cls is None and fresh:
                     cls = ("fresh", id(value))
+                found[i], stale[i] = cls, False
+                if cls is None:
+                    continue
                 old = classes.get(target)
                 if target not in classes:
                     classes[target] = cls
-                    changed = True
                 elif old != cls and not primal:
                     # holds different shapes at different times: no class (equal to nothing)
                     conflicted.add(target)
                     classes[target] = None
-                    changed = True
+                else:
+                    continue
+                changed = True
+                for reader in readers.get(target, ()):
+                    stale[reader] = True
             if not changed:
                 break
     for d, primal in ctx.cotangent_of.items():
         if primal in classes:
             classes[d] = classes[primal]
     return classes
+
+
+_UNSEEN = object()
+
+
+def _names_in(value) -> tuple:
+    """The names an expression reads (``class_of`` looks at no others)."""
+    return tuple({node.id for node in syntax.walk(value) if node.__class__ is gast.Name})
 
 
 _INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
