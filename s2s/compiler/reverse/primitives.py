@@ -98,16 +98,18 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
     wanted = [p for p in template.differentiable if has_active(bound.get(p), state.active)]
     if not wanted:
         return []
-    placeholder = "__s2s_result__"
+    # the operand's old value was set aside (read_alias) when the statement assigns the name
+    # it reads: its reads are renamed after the expansion, but the result keeps its own name
+    placeholder = "__s2s_result__" if state.read_alias else target
     expansion = expand(template, bound, name(placeholder), dresult,
                        state.fresh_temp, state.bind_free)
-    lower = shape_lowering(state, target, dresult) if _may_lower(template, bound, dresult) \
-        else None
-    for i, stmt_ in enumerate(expansion.statements):
-        # the operand's old value was set aside (read_alias); the result keeps its own name
-        syntax.rename_loads(stmt_, {**state.read_alias, placeholder: target})
-        if lower is not None:
-            expansion.statements[i] = lower.visit(stmt_)
+    if state.read_alias:
+        renames = {**state.read_alias, placeholder: target}
+        for stmt_ in expansion.statements:
+            syntax.rename_loads(stmt_, renames)
+    if _may_lower(template, bound, dresult):
+        lower = shape_lowering(state, target, dresult)
+        expansion.statements = [lower.visit(stmt_) for stmt_ in expansion.statements]
     return lower_contributions(state, expansion, bound)
 
 
