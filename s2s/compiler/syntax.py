@@ -13,7 +13,7 @@ and ``to_gast`` is ``gast.ast_to_gast`` at a third of the cost, for the parser.
 import ast
 import sys
 from ast import AST
-from typing import Any, Dict, Iterator, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import gast
 
@@ -55,6 +55,22 @@ def walk(root: AST) -> Iterator[AST]:
             elif isinstance(value, AST):
                 append(value)
 
+
+
+def walk_statements(body: List[AST]) -> Iterator[AST]:
+    """Yield the statements of ``body`` and the statements of the blocks below them (loop,
+    branch and handler bodies, nested functions), without walking into expressions, which
+    hold most of a tree's nodes but never a statement. The handlers and other non-expression
+    parts that hold those blocks come too."""
+    todo = list(body)
+    for node in todo:
+        yield node
+        attrs = node.__dict__
+        for field in _CHILD_FIELDS.get(node.__class__) or child_fields(node.__class__):
+            value = attrs.get(field)
+            if type(value) is list:
+                todo.extend(item for item in value
+                            if isinstance(item, AST) and not isinstance(item, gast.expr))
 
 class Transformer:
     """``ast.NodeTransformer``, faster: ``visit`` calls ``visit_<Class>`` or

@@ -18,15 +18,14 @@ import gast
 
 from s2s.compiler import syntax
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import NameUses, is_marker, is_number
+from s2s.compiler.optimize.uses import changed_in_place, is_marker, is_number
 
 
 def fold_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """Fold algebra in the adjoint sweep only: in the primal, ``y = x * 1.0`` makes a copy
     that the user may update in place. Likewise a cotangent later updated in place keeps
     its ``1.0 * g``: folded to ``g`` it would share g's array."""
-    uses = NameUses(fn.body)
-    updated, mutated = uses.updated, uses.mutated
+    mutated, updated = changed_in_place(fn.body, ctx)
     seen_sentinel = False
     for stmt in fn.body:
         if is_marker(stmt):

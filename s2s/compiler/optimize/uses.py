@@ -28,6 +28,9 @@ def is_marker(stmt) -> bool:
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith("s2s:"))
 
 
+_ITEM_HELPERS = ("add_at", "clear_item", "restore_item")   # change their first argument
+
+
 class NameUses:
     """One walk over ``body``, a statement at a time (faster than one walk of all: one
     statement's nodes lie close together in memory): how often each name is read and bound,
@@ -86,8 +89,8 @@ class NameUses:
                                 written.add(target.id)
                 elif kind is gast.Call:
                     if node.args and isinstance(node.args[0], gast.Name) \
-                            and isinstance(node.func, gast.Name) and node.func.id.startswith(
-                                ("add_at", "clear_item", "restore_item")):
+                            and isinstance(node.func, gast.Name) \
+                            and node.func.id.startswith(_ITEM_HELPERS):
                         mutated.add(node.args[0].id)
                     if ctx is not None:
                         if isinstance(node.func, gast.Attribute) \
@@ -104,6 +107,25 @@ class NameUses:
                 self.bound_at.append(bound)
                 self.named_at.append(named)
         self.updated = mutated | augmented
+
+
+def changed_in_place(body: List[ast.AST], ctx) -> Tuple[Set[str], Set[str]]:
+    """``NameUses(body)``'s ``mutated`` and ``updated`` alone. Only statements assign, so
+    expressions are walked only when the function calls an item helper (``add_at``...),
+    which ``ctx.calls`` tells: most functions do not, and expressions are most nodes."""
+    if ctx.calls is None or any(n.startswith(_ITEM_HELPERS) for n in ctx.calls.named):
+        uses = NameUses(body)
+        return uses.mutated, uses.updated
+    mutated, augmented = set(), set()
+    for node in syntax.walk_statements(body):
+        kind = type(node)
+        if kind is gast.Assign or kind is gast.AugAssign:
+            for target in (node.targets if kind is gast.Assign else [node.target]):
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    mutated.add(target.value.id)
+            if kind is gast.AugAssign and isinstance(node.target, gast.Name):
+                augmented.add(node.target.id)
+    return mutated, mutated | augmented
 
 
 class Calls:

@@ -215,7 +215,7 @@ class ReverseBuilder:
         """Primal names computed without side effects: nothing is lost if no one reads them."""
         state = self.state
         names, impure = set(), set()
-        for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for node in syntax.walk_statements(primal):      # only statements assign
             if isinstance(node, gast.Assign):
                 targets = set()
                 for t in node.targets:
