@@ -228,7 +228,7 @@ def local_functions(state: ReverseState, primal) -> Dict[str, Set[str]]:
     """
     found: Dict[str, Set[str]] = {}
     nodes: Dict[str, ast.AST] = {}
-    for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+    for node in syntax.walk_statements(primal):
         if isinstance(node, gast.FunctionDef):
             found[node.name], nodes[node.name] = free_names(node) & state.active, node
         elif (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)

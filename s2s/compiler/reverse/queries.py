@@ -78,7 +78,7 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
             trees.add(extra.id)
-    for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+    for node in syntax.walk_statements(primal):
         # a function's cotangent is a dict: one entry per value it closes over
         if isinstance(node, gast.FunctionDef):
             trees.add(node.name)
@@ -87,7 +87,7 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     changed = True
     while changed:
         changed = False
-        for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+        for stmt in syntax.walk_statements(primal):
             if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name) \
                     and isinstance(stmt.iter, gast.Name):
                 # an item of a container may be a container
@@ -142,7 +142,7 @@ def dict_names(primal: List[ast.AST]) -> Set[str]:
 def _assigned_values(primal: List[ast.AST]) -> Dict[str, List[Optional[ast.AST]]]:
     """Name -> the values assigned to it (None where one is not a plain ``name = value``)."""
     values: Dict[str, List[Optional[ast.AST]]] = {}
-    for stmt in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+    for stmt in syntax.walk_statements(primal):
         if isinstance(stmt, gast.Assign):
             for t in stmt.targets:
                 for n in syntax.walk(t):
@@ -264,7 +264,7 @@ def is_active_code(state: ReverseState, stmts) -> bool:
 def mutated_names(state: ReverseState, primal) -> Set[str]:
     """Active names updated in place: ``x[i] = v``, ``xs.append(v)``."""
     names = set()
-    for node in syntax.walk(gast.Module(body=list(primal), type_ignores=[])):
+    for node in syntax.walk_statements(primal):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
                 and isinstance(node.targets[0].value, gast.Name):
             names.add(node.targets[0].value.id)
