@@ -30,7 +30,7 @@ def propagate_copies(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     """
     uses = NameUses(fn.body, by_statement=True)
     fn.body = _propagate_block(fn.body, ctx, uses.binds, uses.loads, uses.mutated,
-                               closed_over(fn), uses)
+                               closed_over(fn, ctx), uses)
 
 
 def _propagate_block(stmts, ctx, counts, loads, mutated, closed, found=None):

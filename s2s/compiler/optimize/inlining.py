@@ -25,7 +25,7 @@ def inline_temporaries(fn: gast.FunctionDef, classes, ctx: Context) -> None:
     the user's order of evaluation.
     """
     uses = NameUses(fn.body)
-    closed = closed_over(fn)
+    closed = closed_over(fn, ctx)
     fn.body = _inline_block(fn.body, ctx.primal_temps - closed, uses.loads, uses.binds,
                             ctx.generated - closed)
 

@@ -134,12 +134,14 @@ class Calls:
 
     ``optimize`` takes it before the first pass. No pass adds a call of a run-time helper,
     a ``pop`` or a size query, so the passes that rewrite only those skip a function
-    without them, and most functions have none.
+    without them, and most functions have none. Nor does a pass add a lambda or a def:
+    ``nested`` says whether the function holds one.
     """
 
     def __init__(self, fn: ast.AST, callee):
         self.named: Dict[str, ast.AST] = {}
         self.methods: Set[str] = set()
+        self.nested = False
         self._callee = callee
         self._objects = None
         for part in (fn.args, *fn.body):      # one statement at a time: see NameUses
@@ -150,6 +152,8 @@ class Calls:
                         self.named.setdefault(func.id, node)
                     elif isinstance(func, gast.Attribute):
                         self.methods.add(func.attr)
+                elif isinstance(node, (gast.Lambda, gast.FunctionDef)):
+                    self.nested = True
 
     def objects(self) -> List[Any]:
         """The objects the named calls call, where known."""
@@ -169,10 +173,12 @@ def may_call_method(ctx, *attrs: str) -> bool:
     return ctx.calls is None or any(a in ctx.calls.methods for a in attrs)
 
 
-def closed_over(fn) -> Set[str]:
+def closed_over(fn, ctx) -> Set[str]:
     """Names read inside the lambdas and defs nested in ``fn``. Passes neither rename nor
     inline them: a nested function's free names are the keys of its cotangent."""
     names: Set[str] = set()
+    if ctx.calls is not None and not ctx.calls.nested:
+        return names                    # no walk for the many functions without any
     for node in syntax.walk(fn):
         if node is not fn and isinstance(node, (gast.Lambda, gast.FunctionDef)):
             names |= {n.id for n in syntax.walk(node)
