@@ -38,16 +38,23 @@ from s2s.compiler import pipeline
 from s2s.rules import adjoint, tangent
 
 
+def _inputs(transform: str, fn: Callable, inputs: Sequence[Any], has_aux: bool):
+    """The function, arguments and differentiated positions of an inner ``s2s.<transform>``
+    call, as that call prepares them."""
+    if has_aux:
+        raise NotImplementedError(f"s2s cannot differentiate s2s.{transform}(..., "
+                                  "has_aux=True) again: call it without has_aux inside a "
+                                  "differentiated function")
+    fn = _plain(fn, len(inputs))
+    positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
+    args, positions = _differentiable(fn, inputs, positions)
+    return fn, args, positions
+
+
 def _jvp_view(fn: Callable, args: Sequence[Any], v: Sequence[Any], has_aux: bool):
     """The generated jvp code of ``jvp(fn, args, v)`` as the inner jvp runs it: (its view,
     the prepared arguments, differentiated positions, and their tangents)."""
-    if has_aux:
-        raise NotImplementedError("s2s cannot differentiate s2s.jvp(..., has_aux=True) "
-                                  "again: call it without has_aux inside a differentiated "
-                                  "function")
-    fn = _plain(fn, len(args))
-    positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
-    args, positions = _differentiable(fn, args, positions)
+    fn, args, positions = _inputs("jvp", fn, args, has_aux)
     tangents = _check_tangents([args[p] for p in positions], [v[p] for p in positions])
     view = _view_of(fn, args).extend(positions, single=False)
     if len(view.levels) > 1:
@@ -121,14 +128,7 @@ def jvp_cotangents(fn: Callable, inputs: Any, v: Any, cotangent: Any,
 
 # -- s2s.vjp and its pullback ----------------------------------------------------------------------
 def _vjp_inputs(fn: Callable, inputs: Sequence[Any], has_aux: bool):
-    if has_aux:
-        raise NotImplementedError("s2s cannot differentiate s2s.vjp(..., has_aux=True) "
-                                  "again: call it without has_aux inside a differentiated "
-                                  "function")
-    fn = _plain(fn, len(inputs))
-    positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
-    args, positions = _differentiable(fn, inputs, positions)
-    return fn, args, positions
+    return _inputs("vjp", fn, inputs, has_aux)
 
 
 def vjp_tangents(fn: Callable, inputs: Sequence[Any], dinputs: Sequence[Any],

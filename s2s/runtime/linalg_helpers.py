@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from s2s.runtime.numpy_helpers import match_dtype, matrix_transpose
+from s2s.runtime.numpy_helpers import cotangent_or_zeros, match_dtype, matrix_transpose
 
 
 # --- small pieces ----------------------------------------------------------------------------
@@ -76,15 +76,6 @@ def lower_half_diagonal(x):
     return np.tril(x, -1) + 0.5 * diagonal_matrix(diagonal(x))
 
 
-def part_or_zeros(g, like):
-    """The cotangent of one part of a tuple result; None or a scalar 0 stands for zeros."""
-    if g is None:
-        return np.zeros_like(like)
-    if np.shape(g) == np.shape(like):
-        return g
-    return np.zeros_like(like) + g
-
-
 def _lower(uplo):
     if uplo not in ("L", "U", "l", "u"):
         raise ValueError(f"UPLO must be 'L' or 'U', not {uplo!r}")
@@ -107,7 +98,7 @@ def eigh_adjoint(gw, gv, a, w, v, uplo):
     """Cotangent of ``a`` in ``w, v = np.linalg.eigh(a, uplo)``:
     ``v (diag(gw) + F * (v^T gv)) v^T``, carried back to the triangle read. (The parts come
     one by one: a helper whose parameters are arrays is differentiated again by s2s.)"""
-    gw, gv = part_or_zeros(gw, w), part_or_zeros(gv, v)
+    gw, gv = cotangent_or_zeros(gw, w), cotangent_or_zeros(gv, v)
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
     return match_dtype(to_triangle(v @ inner @ mT(v), _lower(uplo)), a)
 
@@ -172,7 +163,7 @@ def eig_adjoint(gw, gv, a, w, v):
     ``v^-T (diag(gw) + F * (v^T gv')) v^T``, gv' = gv less its part along each column."""
     complex_result = w.dtype.kind == "c"
     _real_eigenvalues(complex_result, "eig")
-    gw, gv = part_or_zeros(gw, w), part_or_zeros(gv, v)
+    gw, gv = cotangent_or_zeros(gw, w), cotangent_or_zeros(gv, v)
     gv = gv - v * np.sum(v * gv, axis=-2, keepdims=True)
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
     return match_dtype(np.linalg.solve(mT(v), inner @ mT(v)), a)
@@ -238,7 +229,7 @@ def svd_adjoint(gu, gs, gvh, a, u, s, vh, full_matrices, hermitian):
     + u S^-1 gv^T (I - v v^T)``, with ``J = F * (u^T gu)`` and ``K = F * (v^T gv)``."""
     shape = np.shape(a)
     _thin_only(shape, full_matrices)
-    gu, gs, gvh = part_or_zeros(gu, u), part_or_zeros(gs, s), part_or_zeros(gvh, vh)
+    gu, gs, gvh = cotangent_or_zeros(gu, u), cotangent_or_zeros(gs, s), cotangent_or_zeros(gvh, vh)
     v, gv = mT(vh), mT(gvh)
     gaps = reciprocal_gaps(s * s)
     j = gaps * (mT(u) @ gu)
@@ -317,7 +308,7 @@ def qr_adjoint(gq, gr, a, q, r, mode):
     ``b = q^T gq - gr1 r1^T``, and ``q gr2`` for the others."""
     shape = np.shape(a)
     _qr_mode(shape, mode)
-    gq, gr = part_or_zeros(gq, q), part_or_zeros(gr, r)
+    gq, gr = cotangent_or_zeros(gq, q), cotangent_or_zeros(gr, r)
     k = np.shape(r)[-2]
     r1 = r[..., :, :k]
     a2, gr2 = a[..., :, k:], gr[..., :, k:]
@@ -382,15 +373,15 @@ def lstsq_tangent(da, db, a, b, result):
 
 def lstsq_adjoint(gx, g_residuals, gs, a, b, x, residuals, rank, s):
     """Cotangents of ``a`` and ``b`` in ``x, residuals, rank, s = np.linalg.lstsq(a, b)``."""
-    gx = part_or_zeros(gx, x)
+    gx = cotangent_or_zeros(gx, x)
     p = _lstsq_pinv(a, rank)
     gx2, b2 = _as_matrix(gx), _as_matrix(b)
-    da = pinv_adjoint(gx2 @ mT(b2), a, p) + singular_values_adjoint(part_or_zeros(gs, s), a,
+    da = pinv_adjoint(gx2 @ mT(b2), a, p) + singular_values_adjoint(cotangent_or_zeros(gs, s), a,
                                                                      False)
     db = mT(p) @ gx2
     if np.size(residuals):
         r = b2 - a @ _as_matrix(x)
-        weighted = 2.0 * r * part_or_zeros(g_residuals, residuals)
+        weighted = 2.0 * r * cotangent_or_zeros(g_residuals, residuals)
         da = da - weighted @ mT(_as_matrix(x))
         db = db + weighted
     return match_dtype(da, a), match_dtype(np.reshape(db, np.shape(b)), b)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from s2s.runtime.linalg_helpers import cholesky_adjoint, cholesky_tangent, mT, part_or_zeros
-from s2s.runtime.numpy_helpers import match_dtype
+from s2s.runtime.linalg_helpers import cholesky_adjoint, cholesky_tangent, mT
+from s2s.runtime.numpy_helpers import cotangent_or_zeros, match_dtype
 
 
 def _outer(u, v):
@@ -65,7 +65,7 @@ def cho_factor_tangent(da, a, result):
 
 def cho_factor_adjoint(gc, a, c, lower):
     """Cotangent of ``a`` in ``c, lower = cho_factor(a, lower)``."""
-    gc = part_or_zeros(gc, c)
+    gc = cotangent_or_zeros(gc, c)
     factor, g_factor = (np.tril(c), np.tril(gc)) if lower else (np.triu(c), np.triu(gc))
     return match_dtype(cholesky_adjoint(g_factor, a, factor, not lower)
                        + _other_triangle(gc, lower), a)

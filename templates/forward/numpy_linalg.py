@@ -200,11 +200,11 @@ def lstsq(a, b, rcond=None):
     dresult = lstsq_tangent(da, db, a, b, result)
 
 
-@tangent(np.linalg.matrix_power)
-def matrix_power(a, n):
-    dresult = matrix_power_tangent(da, a, n)
-
-
 @tangent(np.linalg.multi_dot)
 def multi_dot(arrays, *, out=None):
     dresult = multi_dot_tangent(darrays, arrays)
+
+
+@tangent(np.linalg.matrix_power)
+def matrix_power(a, n):
+    dresult = matrix_power_tangent(da, a, n)

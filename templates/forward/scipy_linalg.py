@@ -11,12 +11,6 @@ from s2s.runtime.scipy_linalg_helpers import (cho_factor_tangent, cho_solve_tang
 from s2s.rules import tangent
 
 
-@tangent(scipy.linalg.solve_triangular)
-def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
-                     check_finite=True):
-    dresult = solve_triangular_tangent(da, db, a, b, result, trans, lower, unit_diagonal)
-
-
 @tangent(scipy.linalg.cho_factor)
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     dresult = cho_factor_tangent(da, a, result)
@@ -35,3 +29,9 @@ def expm(A):
 @tangent(scipy.linalg.sqrtm)
 def sqrtm(A, disp=True, blocksize=64):
     dresult = sqrtm_tangent(dA, result)
+
+
+@tangent(scipy.linalg.solve_triangular)
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                     check_finite=True):
+    dresult = solve_triangular_tangent(da, db, a, b, result, trans, lower, unit_diagonal)
