@@ -11,9 +11,6 @@ branch test is evaluated once on an instrumented copy of the program, and exampl
 compared value lies within ``MARGIN`` of its threshold are discarded with ``assume``.
 """
 import ast
-import importlib.util
-import itertools
-import sys
 
 import numpy as np
 import pytest
@@ -22,13 +19,13 @@ from hypothesis import strategies as st
 
 import s2s
 from finite_diff import assert_close, numerical_grad
+from source_modules import import_source
 
 #: Smallest distance allowed between a compared value and its threshold. Finite
 #: differences move intermediate values by about 1e-6, far less than this.
 MARGIN = 1e-3
 ARRAY_SIZE = 3
 
-_module_numbers = itertools.count()
 
 CONSTANTS = st.sampled_from([0.5, -0.3, 1.5, 2.0, -1.2, 0.25, 0.75])
 THRESHOLDS = st.sampled_from([-1.0, -0.5, 0.0, 0.3, 0.8, 1.5])
@@ -187,20 +184,13 @@ def _smallest_margin(source, args):
     return output, min(margins)
 
 
+def _import(source, directory):
+    return import_source(source, directory, "s2s_generated")[0]
+
+
 @pytest.fixture(scope="module")
 def module_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("generated_programs")
-
-
-def _import(source, directory):
-    name = f"s2s_generated_{next(_module_numbers)}"
-    path = directory / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module            # inspect finds the source through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 @settings(max_examples=300, deadline=None, derandomize=True,

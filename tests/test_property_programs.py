@@ -30,10 +30,8 @@ long run is one command, for example::
 """
 import builtins
 import copy
-import importlib.util
 import itertools
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -42,6 +40,7 @@ from hypothesis import strategies as st
 
 import s2s
 from finite_diff import STEP, assert_close, flatten, numerical_grad
+from source_modules import import_source
 from s2s.errors import S2SError
 
 #: Smallest distance allowed between a kink and the point; finite differences move values
@@ -80,7 +79,6 @@ KNOWN_BUGS = {
                      "through x",
 }
 
-_module_numbers = itertools.count()
 
 
 class Writer:
@@ -472,17 +470,6 @@ def _smallest_margin(source, args):
     return output, min(margins)
 
 
-def _import(source, directory):
-    name = f"s2s_user_program_{next(_module_numbers)}"
-    path = directory / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module            # inspect finds the source through sys.modules
-    spec.loader.exec_module(module)
-    return module, str(path)
-
-
 def _directional(f, args, tangents):
     """Central difference of f along ``tangents`` (a pytree like ``args``)."""
     leaves, rebuild = flatten(list(args))
@@ -525,7 +512,7 @@ def check_program(program, directory, entropy):
     assume(margin > MARGIN)
     assume(np.all(np.isfinite(output)) and np.max(np.abs(output)) < 1e3)
 
-    module, path = _import(source, directory)
+    module, path = import_source(source, directory, "s2s_user_program")
     f = module.f
     positions = tuple(range(len(args)))
     rng = np.random.default_rng(entropy)

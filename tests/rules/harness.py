@@ -218,11 +218,7 @@ def random_cotangent(result: Any, rng: np.random.Generator, parts_without: Seque
         return parts if isinstance(result, list) else tuple(parts)
     if isinstance(result, float):
         return float(rng.standard_normal())
-    dtype = getattr(result, "dtype", np.dtype(np.float64))
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float64)
-    values = rng.standard_normal(np.shape(result)).astype(dtype)
-    return values if isinstance(result, np.ndarray) else values[()]
+    return _random_values(result, rng)
 
 
 def apply_rule(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
@@ -385,6 +381,12 @@ def random_like(value: Any, rng: np.random.Generator) -> Any:
         return type(value)(random_like(v, rng) for v in value)
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return float(rng.standard_normal())
+    return _random_values(value, rng)
+
+
+def _random_values(value: Any, rng: np.random.Generator) -> Any:
+    """Standard normal values shaped like the array or NumPy scalar ``value``, in its dtype
+    when that is a float type and in float64 otherwise."""
     dtype = getattr(value, "dtype", np.dtype(np.float64))
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
