@@ -172,13 +172,14 @@ def linear(*primitives: Any, through: Any = None) -> None:
 
 
 def _spelling(fn: Any, namespace: dict) -> str:
-    """How ``namespace`` names ``fn``: ``unbroadcast``, ``np.sum``, ``np.linalg.norm``."""
+    """How ``namespace`` names ``fn``: ``unbroadcast``, ``np.sum``, ``np.linalg.norm``,
+    ``np.fft.rfft``."""
     for key, value in namespace.items():
         if value is fn and not key.startswith("_"):
             return key
     for key, value in namespace.items():
         if isinstance(value, types.ModuleType):
-            for path in (fn.__name__, "linalg." + fn.__name__):
+            for path in (fn.__name__, "linalg." + fn.__name__, "fft." + fn.__name__):
                 found = value
                 for part in path.split("."):
                     found = getattr(found, part, None)

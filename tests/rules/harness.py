@@ -262,11 +262,17 @@ def replace_leaves(tree: Any, new: List[Any]) -> Any:
     return new.pop(0)
 
 
+def exact(value: Any) -> np.ndarray:
+    """``value`` as float64, or as complex128 when it is complex: what the oracle computes in."""
+    return np.asarray(value, np.complex128 if np.iscomplexobj(value) else np.float64)
+
+
 def _as_primal(value: np.ndarray, like: Any) -> Any:
-    """A float64 value in the form of the original leaf (a Python float stays a float)."""
+    """A float64 (or complex128) value in the form of the original leaf (a Python number
+    stays one)."""
     if isinstance(like, np.ndarray):
         return value
-    return float(value)
+    return complex(value) if np.iscomplexobj(value) else float(value)
 
 
 def _objective(primitive, bound, dresult) -> float:
@@ -275,31 +281,35 @@ def _objective(primitive, bound, dresult) -> float:
         pairs = [(r, g) for r, g in zip(result, dresult) if g is not None]
     else:
         pairs = [(result, dresult)]
-    return float(sum(np.sum(np.asarray(r, np.float64) * np.asarray(g, np.float64))
-                     for r, g in pairs))
+    # Re <result, dresult>: under s2s's convention the cotangent of a complex z is
+    # dL/dRe(z) - 1j dL/dIm(z) for this real L
+    return float(sum(np.real(np.sum(exact(r) * exact(g))) for r, g in pairs))
 
 
 def numerical_cotangents(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
                          wrt: Sequence[str], dresult: Any) -> Dict[str, List[np.ndarray]]:
-    """Central differences of ``sum(primitive(...) * dresult)``, per leaf of each ``wrt``."""
+    """Central differences of ``Re sum(primitive(...) * dresult)``, per leaf of each ``wrt``;
+    for a complex leaf, along the real and the imaginary direction: dL/dRe - 1j dL/dIm."""
     rule = rule_for(primitive)
     estimates = {}
     for param in wrt:
         bound = inspect.signature(rule).bind(*args, **kwargs)
         original = bound.arguments[param]
-        base = [np.array(leaf, dtype=np.float64) for leaf in leaves(original)]
+        base = [np.array(exact(leaf)) for leaf in leaves(original)]
         grads = []
         for i, leaf in enumerate(base):
             grad = np.zeros_like(leaf)
             for index in np.ndindex(leaf.shape):
-                values = []
-                for sign in (1.0, -1.0):
-                    shifted = [b.copy() for b in base]
-                    shifted[i][index] += sign * STEP
-                    primal_leaves = [_as_primal(s, o) for s, o in zip(shifted, leaves(original))]
-                    bound.arguments[param] = replace_leaves(original, primal_leaves)
-                    values.append(_objective(primitive, bound, dresult))
-                grad[index] = (values[0] - values[1]) / (2 * STEP)
+                for direction in ((1.0, -1j) if np.iscomplexobj(leaf) else (1.0,)):
+                    values = []
+                    for sign in (1.0, -1.0):
+                        shifted = [b.copy() for b in base]
+                        shifted[i][index] += sign * STEP * np.conj(direction)
+                        primal_leaves = [_as_primal(s, o)
+                                         for s, o in zip(shifted, leaves(original))]
+                        bound.arguments[param] = replace_leaves(original, primal_leaves)
+                        values.append(_objective(primitive, bound, dresult))
+                    grad[index] += direction * (values[0] - values[1]) / (2 * STEP)
             grads.append(grad)
         bound.arguments[param] = original
         estimates[param] = grads
@@ -322,8 +332,8 @@ def check_rule(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
             assert np.shape(g) == np.shape(p), \
                 f"d{param}[{n}] has shape {np.shape(g)}, its input {np.shape(p)}"
             scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
-            np.testing.assert_allclose(np.asarray(g, np.float64), w, rtol=rtol,
-                                       atol=rtol * scale, err_msg=f"d{param}[{n}]")
+            np.testing.assert_allclose(exact(g), w, rtol=rtol, atol=rtol * scale,
+                                       err_msg=f"d{param}[{n}]")
 
 
 # --- the reverse template format ---------------------------------------------------------
@@ -386,11 +396,14 @@ def random_like(value: Any, rng: np.random.Generator) -> Any:
 
 def _random_values(value: Any, rng: np.random.Generator) -> Any:
     """Standard normal values shaped like the array or NumPy scalar ``value``, in its dtype
-    when that is a float type and in float64 otherwise."""
+    when that is a float or complex type and in float64 otherwise (a complex value gets
+    independent real and imaginary parts)."""
     dtype = getattr(value, "dtype", np.dtype(np.float64))
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
     values = rng.standard_normal(np.shape(value)).astype(dtype)
+    if dtype.kind == "c":
+        values += 1j * rng.standard_normal(np.shape(value))
     return values if isinstance(value, np.ndarray) else values[()]
 
 
@@ -537,11 +550,11 @@ def apply_tangent(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
 # --- the oracle: central differences along the tangents ---------------------------------------
 
 def _shifted(value: Any, direction: Any, step: float) -> Any:
-    """``value + step * direction`` leaf by leaf, in float64 (a Python float stays one)."""
-    shifted = [np.asarray(v, np.float64) + step * np.asarray(d, np.float64)
+    """``value + step * direction`` leaf by leaf, in float64 or complex128 (a Python float
+    stays one)."""
+    shifted = [exact(v) + step * exact(d)
                for v, d in zip(leaves(value), leaves(direction))]
-    primal = [s if isinstance(v, np.ndarray) else float(s)
-              for s, v in zip(shifted, leaves(value))]
+    primal = [_as_primal(s, v) for s, v in zip(shifted, leaves(value))]
     return replace_leaves(value, primal)
 
 
@@ -557,7 +570,7 @@ def numerical_tangent(primitive: Any, rule: Callable, args: Sequence[Any],
         if tie is not None:
             tie(bound.arguments)
         out = primitive(*bound.args, **bound.kwargs)
-        values.append([np.asarray(leaf, np.float64) for leaf in leaves(out)])
+        values.append([exact(leaf) for leaf in leaves(out)])
     return [(p - m) / (2 * STEP) for p, m in zip(*values)]
 
 
@@ -575,7 +588,7 @@ def check_tangent(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
         assert np.shape(g) == np.shape(w), \
             f"dresult[{n}] has shape {np.shape(g)}, the result {np.shape(w)}"
         scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
-        np.testing.assert_allclose(np.asarray(g, np.float64), w, rtol=rtol, atol=rtol * scale,
+        np.testing.assert_allclose(exact(g), w, rtol=rtol, atol=rtol * scale,
                                    err_msg=f"dresult[{n}]")
 
 
