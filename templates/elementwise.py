@@ -12,7 +12,6 @@ module (``math.sin`` differentiates with ``math.cos``, so that a float stays a f
 Constants are Python floats so that float32 stays float32. Functions whose two modes differ
 (maxima, clip, where, math.log with a base) have hand-written rules in reverse/ and forward/.
 """
-import builtins
 import math
 
 import numpy as np
@@ -73,9 +72,10 @@ def sqrt(x):
     return 0.5 / result
 
 
-@derivative(np.absolute, np.fabs, math.fabs, builtins.abs)
-def absolute(x):
-    # the kink at 0 gets derivative 0
+@derivative(np.fabs, math.fabs)
+def fabs(x):
+    # the kink at 0 gets derivative 0 (np.absolute and abs take complex numbers too: their
+    # rules are in reverse/complex.py and forward/complex.py)
     return np.sign(x)
 
 

@@ -3,8 +3,10 @@
 ``numerical_grad(f, args, position)`` estimates the gradient of ``sum(f(*args))`` with
 respect to ``args[position]`` by perturbing one scalar at a time, so a non-scalar output
 is seeded with ones exactly as ``s2s.grad`` does. Differentiated arguments may be Python
-numbers, NumPy scalars, float arrays, or pytrees (tuples, lists, dicts) of those; the
-estimate comes back in the same structure. Everything is evaluated on float64 copies, so
+numbers, NumPy scalars, float or complex arrays, or pytrees (tuples, lists, dicts) of those;
+the estimate comes back in the same structure. A complex input is shifted along its real and
+its imaginary direction, and its gradient follows the convention of s2s (autograd's):
+``dL/dRe(z) - 1j * dL/dIm(z)`` of the real part ``L`` of the output's sum. Everything is evaluated on float64 copies, so
 a float32 test input still gets a float64-accurate reference.
 
 ``assert_close(actual, expected)`` walks two pytrees side by side and checks container
@@ -43,24 +45,29 @@ def flatten(tree: Any) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
     return [tree], lambda leaves: leaves[0]
 
 
-def _as_float64(leaf: Any) -> np.ndarray:
+def is_complex(leaf: Any) -> bool:
+    return isinstance(leaf, complex) or getattr(leaf, "dtype", np.dtype(float)).kind == "c"
+
+
+def as_float64(leaf: Any) -> np.ndarray:
     if isinstance(leaf, (str, bytes)) or leaf is None:
         raise TypeError(f"cannot take a finite difference with respect to {leaf!r}")
-    return np.array(leaf, dtype=np.float64)
+    return np.array(leaf, dtype=np.complex128 if is_complex(leaf) else np.float64)
 
 
 def _like(value: np.ndarray, leaf: Any) -> Any:
-    """Give a perturbed float64 value the kind of container the original leaf had."""
+    """Give a perturbed float64 (complex128) value the kind of container the original leaf
+    had."""
     if isinstance(leaf, np.ndarray):
         return value
     if isinstance(leaf, np.generic):
-        return np.float64(value)
-    return float(value)
+        return value.dtype.type(value)
+    return complex(value) if isinstance(leaf, complex) else float(value)
 
 
 def _total(output: Any) -> float:
-    """The scalar whose gradient is taken: the sum of every output element."""
-    return float(np.sum(np.asarray(output, dtype=np.float64)))
+    """The scalar whose gradient is taken: the sum of every output element (its real part)."""
+    return float(np.real(np.sum(as_float64(output))))
 
 
 def numerical_grad(f: Callable, args: Sequence[Any],
@@ -73,23 +80,26 @@ def numerical_grad(f: Callable, args: Sequence[Any],
     if isinstance(position, tuple):
         return tuple(numerical_grad(f, args, p) for p in position)
     leaves, rebuild = flatten(args[position])
-    base = [_as_float64(leaf) for leaf in leaves]
+    base = [as_float64(leaf) for leaf in leaves]
     grads = []
     for index, value in enumerate(base):
         grad = np.zeros_like(value)
         for element in np.ndindex(value.shape):
             h = STEP * max(1.0, abs(value[element]))
-            sides = []
-            for sign in (1.0, -1.0):
-                shifted = value.copy()
-                shifted[element] += sign * h
-                new_leaves = [_like(v, leaf) for v, leaf in zip(base, leaves)]
-                new_leaves[index] = _like(shifted, leaves[index])
-                call_args = copy.deepcopy(list(args))
-                call_args[position] = rebuild(new_leaves)
-                sides.append(_total(f(*call_args)))
-            grad[element] = (sides[0] - sides[1]) / (2.0 * h)
-        grads.append(grad if isinstance(leaves[index], np.ndarray) else float(grad))
+            # d/dRe, then -1j d/dIm of a complex leaf
+            for shift, weight in (((1.0, 1.0), (1j, -1j)) if value.dtype.kind == "c"
+                                  else ((1.0, 1.0),)):
+                sides = []
+                for sign in (1.0, -1.0):
+                    shifted = value.copy()
+                    shifted[element] += sign * h * shift
+                    new_leaves = [_like(v, leaf) for v, leaf in zip(base, leaves)]
+                    new_leaves[index] = _like(shifted, leaves[index])
+                    call_args = copy.deepcopy(list(args))
+                    call_args[position] = rebuild(new_leaves)
+                    sides.append(_total(f(*call_args)))
+                grad[element] += weight * (sides[0] - sides[1]) / (2.0 * h)
+        grads.append(grad if isinstance(leaves[index], np.ndarray) else _like(grad, leaves[index]))
     return rebuild(grads)
 
 
@@ -114,5 +124,5 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1
     assert actual is not None, f"{path}: got None"
     assert np.shape(actual) == np.shape(expected), \
         f"{path}: expected shape {np.shape(expected)}, got {np.shape(actual)}"
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected,
+    np.testing.assert_allclose(as_float64(actual), expected,
                                rtol=rtol, atol=atol, err_msg=path)

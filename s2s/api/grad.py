@@ -29,16 +29,17 @@ Position = Union[int, Tuple[int, ...], None]
 
 # -- argument classification ----------------------------------------------------------------
 def _leaf_kind(value: Any) -> Optional[str]:
-    """'float' for differentiable leaves, 'int' for ints to promote, None otherwise."""
+    """'float' for differentiable leaves (real or complex), 'int' for ints to promote, None
+    otherwise."""
     kind = type(value)
     if kind is float or kind is np.float64 or kind is np.float32:
         return "float"
     if kind is np.ndarray:
-        return "float" if value.dtype.kind == "f" else ("int" if value.dtype.kind in "iub"
-                                                          else None)
+        return "float" if value.dtype.kind in "fc" else ("int" if value.dtype.kind in "iub"
+                                                           else None)
     if kind is int or kind is bool:
         return "int"
-    if isinstance(value, np.floating):
+    if kind is complex or isinstance(value, (np.floating, np.complexfloating)):
         return "float"
     if isinstance(value, np.integer):
         return "int"
@@ -59,25 +60,41 @@ def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
         return {k: _prepare(v, pname, fname)[0] for k, v in value.items()}, True
     raise NotDifferentiableError(
         f"s2s cannot differentiate '{fname}' with respect to parameter '{pname}': "
-        f"it is a {type(value).__name__}, not a float, an array of floats or a "
-        f"pytree (tuple, list or dict) of them",
+        f"it is a {type(value).__name__}, not a float, a complex number, an array of "
+        f"them or a pytree (tuple, list or dict) of them",
         hint=f"move '{pname}' out of grad_position, or pass a float value")
 
 
 def _match_dtype(grad: Any, primal: Any) -> Any:
+    """The gradient in its input's structure, shape and dtype. A real input's gradient is the
+    real part of its cotangent (what flows into a real value from complex code); a complex
+    input's is complex even where only real values reached it."""
     if type(primal) is np.ndarray:
         if type(grad) is not np.ndarray or grad.dtype != primal.dtype \
                 or grad.shape != primal.shape:
+            if primal.dtype.kind != "c":
+                grad = np.real(grad)
             grad = np.asarray(grad, dtype=primal.dtype)
             if grad.shape != primal.shape:
                 grad = np.broadcast_to(grad, primal.shape).copy()
     elif isinstance(primal, np.floating) and getattr(grad, "dtype", None) != primal.dtype:
+        grad = primal.dtype.type(np.real(grad))
+    elif isinstance(primal, np.complexfloating) and getattr(grad, "dtype", None) != primal.dtype:
         grad = primal.dtype.type(grad)
+    elif type(primal) is float and (type(grad) is complex or _is_complex(grad)):
+        grad = float(np.real(grad))
+    elif type(primal) is complex and type(grad) is not complex:
+        grad = complex(grad)
     elif isinstance(primal, (tuple, list)):
         return type(primal)(_match_dtype(g, p) for g, p in zip(grad, primal))
     elif isinstance(primal, dict):
         return {k: _match_dtype(grad[k], p) for k, p in primal.items()}
     return grad
+
+
+def _is_complex(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and dtype.kind == "c"
 
 
 def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int, ...], bool]:
@@ -401,13 +418,13 @@ class GradFunction:
         return compiled
 
     def _leaves(self, args) -> bool:
-        """Is every differentiated argument a float or a float array (as given)?"""
+        """Is every differentiated argument a float or a float or complex array (as given)?"""
         if self.positions and not (-len(args) <= self._lowest and self._highest < len(args)):
             return False        # missing: _prepare_inputs says which
         for p in self.positions:
             value = args[p]
             kind = type(value)
-            if not (kind is float or kind is _ndarray and value.dtype.kind == "f"):
+            if not (kind is float or kind is _ndarray and value.dtype.kind in "fc"):
                 return False
         return True
 

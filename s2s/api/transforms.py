@@ -74,9 +74,11 @@ def _leaves_like(tree: Any, like: Any) -> List[Any]:
 
 def _float_zeros(leaf: Any) -> Any:
     if isinstance(leaf, np.ndarray):
-        return np.zeros(leaf.shape, leaf.dtype if leaf.dtype.kind == "f" else np.float64)
-    if isinstance(leaf, np.floating):
+        return np.zeros(leaf.shape, leaf.dtype if leaf.dtype.kind in "fc" else np.float64)
+    if isinstance(leaf, (np.floating, np.complexfloating)):
         return leaf.dtype.type(0)
+    if type(leaf) is complex:
+        return 0j
     return 0.0
 
 
@@ -93,13 +95,16 @@ def _basis(tree: Any, leaf_index: int, flat_index: int) -> Any:
 
 
 def _shaped_like(tangent: Any, primal: Any) -> Any:
-    """Give a tangent its primal's container types, shape and floating dtype."""
+    """Give a tangent its primal's container types, shape and floating dtype (a real
+    primal's tangent is real: the real part of what the generated code gives)."""
     if isinstance(primal, (tuple, list)):
         return type(primal)(_shaped_like(t, p) for t, p in zip(tangent, primal))
     if isinstance(primal, dict):
         return {k: _shaped_like(tangent[k], p) for k, p in primal.items()}
     if isinstance(primal, np.ndarray):
-        dtype = primal.dtype if primal.dtype.kind == "f" else None
+        dtype = primal.dtype if primal.dtype.kind in "fc" else None
+        if dtype is not None and dtype.kind == "f":
+            tangent = np.real(tangent)
         out = np.asarray(tangent, dtype=dtype)
         if out.shape != primal.shape:
             out = np.broadcast_to(out, primal.shape)
@@ -192,7 +197,7 @@ def _check_tangents(args: Sequence[Any], tangents: Sequence[Any]) -> List[Any]:
             if np.shape(al) != np.shape(tl):
                 raise ValueError(f"a tangent of input {i} has shape {np.shape(tl)}, "
                                  f"its input {np.shape(al)}")
-            if isinstance(tl, (int, bool)) or isinstance(tl, np.ndarray) and tl.dtype.kind != "f":
+            if isinstance(tl, (int, bool)) or isinstance(tl, np.ndarray) and tl.dtype.kind not in "fc":
                 tl = np.asarray(tl, np.float64)[()] if isinstance(tl, np.ndarray) else float(tl)
             fixed.append(tl)
         out.append(rebuild(fixed))

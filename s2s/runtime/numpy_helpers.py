@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 _ndarray = np.ndarray
+_REAL = np.dtype(float)
 
 
 # --- shapes and dtypes -----------------------------------------------------------------
@@ -27,14 +28,20 @@ _ndarray = np.ndarray
 def match_dtype(g, x):
     """``g`` cast to ``x``'s floating dtype when they differ (``x`` an array or NumPy scalar).
 
-    A float32 input gets a float32 cotangent even where the primal promoted to float64.
-    Integer and Python-number inputs leave ``g`` alone.
+    A float32 input gets a float32 cotangent even where the primal promoted to float64, and
+    a real input the real part of a complex cotangent (the cotangent of a real value is real).
+    Integer and Python-number inputs leave ``g`` alone, but for that real part.
     """
     dtype = getattr(x, "dtype", None)
-    if dtype is None or getattr(g, "dtype", None) is dtype:
+    if dtype is None:
+        if type(x) is float and (type(g) is complex or getattr(g, "dtype", _REAL).kind == "c"):
+            return np.real(g)
         return g
-    if dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
+    g_dtype = getattr(g, "dtype", None)
+    if g_dtype is dtype or dtype.kind not in "fc" or g_dtype == dtype:
         return g
+    if dtype.kind == "f" and (type(g) is complex or g_dtype is not None and g_dtype.kind == "c"):
+        g = np.real(g)
     if isinstance(g, np.ndarray):
         return g.astype(dtype)
     return dtype.type(g)

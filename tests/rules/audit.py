@@ -41,7 +41,7 @@ import numpy as np
 
 import s2s
 from s2s import rules
-from tests.finite_diff import assert_close, flatten, numerical_grad
+from tests.finite_diff import as_float64, assert_close, flatten, numerical_grad
 from tests.rules.harness import key, label
 
 #: The outer step of the second-order oracle. The inner central difference (finite_diff.STEP)
@@ -88,8 +88,8 @@ class AuditRow:
         def is_float(value):
             if isinstance(value, (list, tuple)):
                 return bool(value) and all(is_float(v) for v in value)
-            return isinstance(value, (float, np.floating)) or (
-                isinstance(value, np.ndarray) and value.dtype.kind == "f")
+            return isinstance(value, (float, complex, np.floating, np.complexfloating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind in "fc")
         return tuple(i for i, v in enumerate(self.inputs.values()) if is_float(v))
 
 
@@ -175,18 +175,24 @@ def leaves(tree: Any) -> List[Any]:
 
 
 def random_like(tree: Any, rng: np.random.Generator) -> Any:
-    """Random float64 values in ``tree``'s structure (a Python float stays a float)."""
+    """Random float64 values in ``tree``'s structure (a Python float stays a float); complex128
+    where ``tree`` is complex."""
     values, rebuild = flatten(tree)
     drawn = []
     for value in values:
         sample = rng.standard_normal(np.shape(value))
+        if as_float64(value).dtype.kind == "c":
+            sample = sample + 1j * rng.standard_normal(np.shape(value))
+            drawn.append(sample if isinstance(value, np.ndarray) else complex(sample))
+            continue
         drawn.append(sample if isinstance(value, np.ndarray) else float(sample))
     return rebuild(drawn)
 
 
 def pairing(a: Any, b: Any) -> float:
-    """``<a, b>`` summed over the leaves of two trees of the same structure."""
-    return float(sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64))
+    """``<a, b>`` summed over the leaves of two trees of the same structure: the real part of
+    the sum of products (the pairing of a complex value and its cotangent)."""
+    return float(sum(np.real(np.sum(as_float64(x) * as_float64(y)))
                      for x, y in zip(leaves(a), leaves(b))))
 
 
@@ -198,9 +204,9 @@ def shifted(args: Sequence[Any], direction: Sequence[Any], step: float) -> List[
             out.append(arg)
             continue
         values, rebuild = flatten(arg)
-        moved = [np.asarray(v, np.float64) + step * np.asarray(t, np.float64)
-                 for v, t in zip(values, leaves(d))]
-        out.append(rebuild([m if isinstance(v, np.ndarray) else float(m)
+        moved = [as_float64(v) + step * as_float64(t) for v, t in zip(values, leaves(d))]
+        out.append(rebuild([m if isinstance(v, np.ndarray) else
+                            complex(m) if m.dtype.kind == "c" else float(m)
                             for m, v in zip(moved, values)]))
     return out
 
@@ -210,9 +216,9 @@ def directional(f, args: Sequence[Any], direction: Sequence[Any], step: float = 
     plus = f(*shifted(args, direction, step))
     minus = f(*shifted(args, direction, -step))
     values, rebuild = flatten(plus)
-    diffs = [(np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * step)
-             for p, m in zip(values, leaves(minus))]
-    return rebuild([d if isinstance(v, np.ndarray) else float(d) for d, v in zip(diffs, values)])
+    diffs = [(as_float64(p) - as_float64(m)) / (2 * step) for p, m in zip(values, leaves(minus))]
+    return rebuild([d if isinstance(v, np.ndarray) else complex(d) if d.dtype.kind == "c"
+                    else float(d) for d, v in zip(diffs, values)])
 
 
 def numerical_hvp(f, args: Sequence[Any], direction: Sequence[Any]) -> Tuple[Any, ...]:

@@ -148,7 +148,8 @@ def check_float32_row(row) -> None:
         for n, (g, primal) in enumerate(zip(leaves(cotangents[param]),
                                             leaves(bound.arguments[param]))):
             if isinstance(primal, np.ndarray) and primal.dtype == np.float32:
-                assert getattr(g, "dtype", None) == np.float32, \
+                # a complex64 cotangent keeps float32 too: its real part is what flows
+                assert getattr(g, "dtype", None) in (np.float32, np.complex64), \
                     f"d{param}[{n}] is {getattr(g, 'dtype', type(g))}, input float32"
     for n, (g, res) in enumerate(zip(leaves(got), leaves(result))):
         if getattr(res, "dtype", None) == np.float32:
@@ -218,6 +219,8 @@ def random_cotangent(result: Any, rng: np.random.Generator, parts_without: Seque
         return parts if isinstance(result, list) else tuple(parts)
     if isinstance(result, float):
         return float(rng.standard_normal())
+    if isinstance(result, complex):
+        return complex(rng.standard_normal(), rng.standard_normal())
     return _random_values(result, rng)
 
 
@@ -265,6 +268,13 @@ def replace_leaves(tree: Any, new: List[Any]) -> Any:
 def exact(value: Any) -> np.ndarray:
     """``value`` as float64, or as complex128 when it is complex: what the oracle computes in."""
     return np.asarray(value, np.complex128 if np.iscomplexobj(value) else np.float64)
+
+
+def projected(cotangent: Any, primal: Any) -> np.ndarray:
+    """The cotangent as the API returns it: a real primal's is the real part of what the rule
+    gives (the real part of a complex cotangent is all a real input can move along)."""
+    cotangent = exact(cotangent)
+    return cotangent if np.iscomplexobj(primal) else cotangent.real
 
 
 def _as_primal(value: np.ndarray, like: Any) -> Any:
@@ -332,7 +342,7 @@ def check_rule(primitive: Any, args: Sequence[Any], kwargs: Dict[str, Any],
             assert np.shape(g) == np.shape(p), \
                 f"d{param}[{n}] has shape {np.shape(g)}, its input {np.shape(p)}"
             scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
-            np.testing.assert_allclose(exact(g), w, rtol=rtol, atol=rtol * scale,
+            np.testing.assert_allclose(projected(g, p), w, rtol=rtol, atol=rtol * scale,
                                        err_msg=f"d{param}[{n}]")
 
 
@@ -391,6 +401,8 @@ def random_like(value: Any, rng: np.random.Generator) -> Any:
         return type(value)(random_like(v, rng) for v in value)
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return float(rng.standard_normal())
+    if isinstance(value, complex):
+        return complex(rng.standard_normal(), rng.standard_normal())
     return _random_values(value, rng)
 
 
@@ -674,31 +686,31 @@ def check_vjp(helper: Any, args: Sequence[Any], kwargs: Dict[str, Any], wrt: Seq
     def objective(arguments) -> float:
         shifted = bind(rule, (), arguments, tie)
         out = helper(*shifted.args, **shifted.kwargs)
-        return float(sum(np.sum(np.asarray(o, np.float64) * np.asarray(d, np.float64))
+        return float(sum(np.real(np.sum(exact(o) * exact(d)))
                          for o, d in zip(leaves(out), leaves(dresult))))
 
     for param in wrt:
         original = bound.arguments[param]
-        base = [np.array(leaf, np.float64) for leaf in leaves(original)]
+        base = [np.array(exact(leaf)) for leaf in leaves(original)]
         cotangents = leaves(got[param])
         assert len(cotangents) == len(base), f"d{param}: {len(cotangents)} parts for {len(base)}"
         for n, (leaf, cotangent) in enumerate(zip(base, cotangents)):
             want = np.zeros_like(leaf)
             for index in np.ndindex(leaf.shape):
-                values = []
-                for sign in (1.0, -1.0):
-                    shifted = [b.copy() for b in base]
-                    shifted[n][index] += sign * STEP
-                    primal = [s if isinstance(o, np.ndarray) else float(s)
-                              for s, o in zip(shifted, leaves(original))]
-                    arguments = dict(bound.arguments)
-                    arguments[param] = replace_leaves(original, primal)
-                    values.append(objective(arguments))
-                want[index] = (values[0] - values[1]) / (2 * STEP)
+                for direction in ((1.0, -1j) if np.iscomplexobj(leaf) else (1.0,)):
+                    values = []
+                    for sign in (1.0, -1.0):
+                        shifted = [b.copy() for b in base]
+                        shifted[n][index] += sign * STEP * np.conj(direction)
+                        primal = [_as_primal(s, o) for s, o in zip(shifted, leaves(original))]
+                        arguments = dict(bound.arguments)
+                        arguments[param] = replace_leaves(original, primal)
+                        values.append(objective(arguments))
+                    want[index] += direction * (values[0] - values[1]) / (2 * STEP)
             assert np.shape(cotangent) == leaf.shape, \
                 f"d{param}[{n}] has shape {np.shape(cotangent)}, its input {leaf.shape}"
             scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
-            np.testing.assert_allclose(np.asarray(cotangent, np.float64), want, rtol=rtol,
+            np.testing.assert_allclose(projected(cotangent, leaf), want, rtol=rtol,
                                        atol=rtol * scale, err_msg=f"d{param}[{n}]")
 
 

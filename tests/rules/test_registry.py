@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT, templates_dir
-from tests.rules import (test_builtins, test_elementwise, test_fft, test_helpers, test_linalg,
-                         test_math, test_methods, test_operators, test_reductions,
+from tests.rules import (test_builtins, test_complex, test_elementwise, test_fft, test_helpers,
+                         test_linalg, test_math, test_methods, test_operators, test_reductions,
                          test_scipy_linalg, test_shape)
 from tests.rules.harness import key, label, tangent_problems, template_problems
 
 TABLES = (test_operators.ROWS, test_elementwise.ROWS, test_math.ROWS, test_builtins.ROWS,
           test_reductions.ROWS, test_linalg.ROWS, test_shape.ROWS, test_methods.ROWS,
-          test_helpers.CASES, test_scipy_linalg.ROWS, test_fft.ROWS)
+          test_helpers.CASES, test_scipy_linalg.ROWS, test_fft.ROWS,
+          test_complex.ROWS)
 
 
 def rows_in(mode):

@@ -190,12 +190,13 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
         if value.attr in STATIC_ATTRIBUTES:
             return None
         base = state.operand_tangent(value.value)
-        if value.attr != "T":
+        if value.attr not in ("T", "real", "imag"):
             raise state.source.error(value, f"the attribute .{value.attr}",
-                                     "only .T and data attributes (.shape, .ndim, .size, "
-                                     ".dtype) of arrays are differentiable")
+                                     "only .T, .real, .imag and data attributes (.shape, "
+                                     ".ndim, .size, .dtype) of arrays are differentiable")
+        # linear maps (real-linear for .real and .imag): the tangent's own attribute
         return _simple(base if is_zero(base) else gast.Attribute(
-            value=base, attr="T", ctx=gast.Load()))
+            value=base, attr=value.attr, ctx=gast.Load()))
     if isinstance(value, gast.Subscript):
         if not isinstance(value.value, gast.Name) and names_in(value.slice) & state.flow.varied:
             # np.r_[a, b], np.c_[a, b]: an item of a non-local object has no rule

@@ -38,7 +38,7 @@ BINARY_OPERATORS = {
 }
 UNARY_OPERATORS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 # Array attributes that are differentiable functions of the array.
-ATTRIBUTE_FUNCTIONS = {"T": np.transpose}
+ATTRIBUTE_FUNCTIONS = {"T": np.transpose, "real": np.real, "imag": np.imag}
 
 
 class AdjointSweep:
@@ -305,7 +305,7 @@ class AdjointSweep:
             "join_items", runtime.join_items, [deep_copy(dresult), size(items_)]))
 
     def _attribute_adjoint(self, target, value: gast.Attribute, stmt, dresult):
-        """``y = x.T`` is ``np.transpose(x)``; data attributes (``x.shape``) have no
+        """``y = x.T`` is ``np.transpose(x)`` (``x.real``, ``np.real(x)``); data attributes (``x.shape``) have no
         derivative; in weights mode, other attributes send their cotangent to the object."""
         state = self.state
         if value.attr in STATIC_ATTRIBUTES:
@@ -316,8 +316,8 @@ class AdjointSweep:
                 "weight_cotangent", runtime.weight_cotangent, [name(target), dresult]))]
         if fn is None or not isinstance(value.value, gast.Name):
             raise state.source.error(value, f"the attribute .{value.attr}",
-                                     "only .T and data attributes (.shape, .ndim, .size, "
-                                     ".dtype) of arrays are differentiable")
+                                     "only .T, .real, .imag and data attributes (.shape, "
+                                     ".ndim, .size, .dtype) of arrays are differentiable")
         return primitives.apply_rule(state, fn, [value.value], {}, target, dresult, stmt)
 
 

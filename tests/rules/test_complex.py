@@ -1,0 +1,95 @@
+"""The rules of the functions that tell a complex number from a real one (reverse/ and
+forward/complex.py), and complex rows of the other families' rules.
+
+A complex input is checked along its real and its imaginary direction; a complex cotangent
+follows the convention ``dL/dRe(z) - 1j * dL/dIm(z)`` (tests/rules/harness.py). A new rule of
+this family is a new row here.
+"""
+import builtins
+import math
+import operator
+
+import numpy as np
+import pytest
+
+from tests.rules.audit import audit
+from tests.rules.harness import away, case, cotangent, r, rng, table_tests, tangent_of
+
+
+def c(*shape):
+    """Complex, both parts of either sign."""
+    return r(*shape) + 1j * r(*shape)
+
+
+def cz(*shape):
+    """Complex, at least about 0.5 away from 0."""
+    return away(*shape) + 1j * r(*shape)
+
+
+def c64(*shape):
+    return c(*shape).astype(np.complex64)
+
+
+ROWS = [
+    case(np.absolute, cz(3, 4)),
+    case(np.absolute, away(5)),
+    case(builtins.abs, complex(0.6, -1.3)),
+    case(builtins.abs, -1.5),
+    case(np.angle, cz(3, 4), wrt="z"),
+    case(np.angle, cz(4), True, wrt="z"),
+    case(np.angle, away(4), wrt="z"),
+    case(np.real, c(3, 4), wrt="val"),
+    case(np.real, r(3), wrt="val"),
+    case(np.imag, c(3, 4), wrt="val"),
+    case(np.imag, r(3), wrt="val"),
+    case(np.conjugate, c(3, 4)),
+    case(np.conj, c(5)),
+    case(np.conj, r(5)),
+    case(np.ndarray.conjugate, c(2, 3), wrt="self"),
+    case(np.ndarray.conj, c(4), wrt="self"),
+    case(np.real_if_close, c(3, 4), wrt="a"),
+    # a result made real (r(3, 4) + 0j) is not differentiable along an imaginary tangent:
+    # the audit row below moves it along real directions only
+]
+
+
+test_rule_matches_finite_differences_in_both_modes, test_float32_stays_float32 = \
+    table_tests(ROWS)
+
+
+def test_abs_of_complex_has_zero_gradient_at_zero():
+    [dz] = cotangent(np.abs, np.array([0j, 3 - 4j]), dresult=np.ones(2))
+    np.testing.assert_allclose(dz, [0.0, (3 + 4j) / 5])
+
+
+def test_real_primals_cotangent_is_real_in_the_api_closed_form():
+    # d/dx |x * (1 + 2j)|**2 = 10 x
+    import s2s
+
+    def f(x):
+        return np.abs(x * (1 + 2j)) ** 2
+    gradient = s2s.grad(f)(0.5)
+    assert gradient == pytest.approx(5.0) and np.isrealobj(gradient)
+
+
+# --- the audit (tests/rules/audit.py): complex programs through the transforms ---------------
+
+AUDIT = [
+    audit(np.absolute, "np.abs(z)", z=cz(3)),
+    audit(np.absolute, "np.abs(z) ** 2", z=np.array([0j, 1 - 2j]),
+          note="|z| has derivative 0 at 0; |z|**2 is smooth there"),
+    audit(builtins.abs, "abs(z) * 2.0", z=complex(0.3, -0.8)),
+    audit(np.angle, "np.angle(z)", z=cz(2, 3)),
+    audit(np.angle, "np.angle(z, deg=True) * w", z=cz(3), w=r(3)),
+    audit(np.real, "np.real(z * w)", z=c(3), w=c(3)),
+    audit(np.real, "np.real(x)", x=r(3), note="the real part of a real array is itself"),
+    audit(np.imag, "np.imag(z) * np.real(z)", z=c(2, 3)),
+    audit(np.imag, "np.imag(x * (1 + 2j))", x=r(3), note="a real input with a complex result"),
+    audit(np.conjugate, "np.conjugate(z) * z", z=c(3)),
+    audit(np.conj, "np.conj(z) + 2.0 * z", z=c(3)),
+    audit(np.ndarray.conjugate, "z.conjugate() * w", z=c(3), w=c(3)),
+    audit(np.ndarray.conj, "z.conj()", z=c(2, 2)),
+    audit(np.real_if_close, "np.real_if_close(z)", z=c(3)),
+    audit(np.real_if_close, "np.real_if_close(x + 0j) * 3.0", x=r(3),
+          note="a result made real by real_if_close takes only the real part"),
+]

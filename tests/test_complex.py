@@ -1,0 +1,117 @@
+"""Complex numbers through the public transforms: inputs, dtypes, pytrees and the convention.
+
+The convention (autograd's): for a real loss ``L`` of a complex ``z``, the gradient is
+``dL/dRe(z) - 1j * dL/dIm(z)``; a complex output is seeded as its real part. Every value is
+checked against central differences along both directions of each complex input
+(tests/finite_diff.py) or a closed form.
+"""
+import numpy as np
+import pytest
+
+import s2s
+from tests.finite_diff import assert_close, numerical_grad
+
+rng = np.random.default_rng(14)
+
+
+def complex_array(*shape, dtype=np.complex128):
+    return (rng.uniform(-1, 1, shape) + 1j * rng.uniform(-1, 1, shape)).astype(dtype)
+
+
+def energy(z):
+    return np.sum(np.abs(np.sin(z) * z) ** 2)
+
+
+def mixed(x, z):
+    w = x * z + np.exp(1j * x)
+    return np.sum(np.real(w * np.conj(z))) + np.sum(np.imag(w) ** 2)
+
+
+def of_dict(params):
+    return np.sum(np.abs(params["z"] * params["x"]) ** 2) + np.real(params["c"] ** 3)
+
+
+def test_grad_of_a_real_loss_of_a_complex_array():
+    z = complex_array(4)
+    gradient = s2s.grad(energy)(z)
+    assert gradient.dtype == np.complex128
+    assert_close(gradient, numerical_grad(energy, [z]))
+
+
+def test_grad_keeps_complex64():
+    z = complex_array(3, dtype=np.complex64)
+    gradient = s2s.grad(energy)(z)
+    assert gradient.dtype == np.complex64
+    assert_close(gradient, numerical_grad(energy, [z.astype(np.complex128)]), rtol=1e-4,
+                 atol=1e-5)
+
+
+def test_python_complex_number_closed_form():
+    # L = |z|^2: dL/dRe - 1j dL/dIm = 2 Re z - 2j Im z = 2 conj(z)
+    def square_norm(z):
+        return abs(z) ** 2
+    z = 0.6 - 1.3j
+    gradient = s2s.grad(square_norm)(z)
+    assert type(gradient) is complex
+    assert gradient == pytest.approx(2 * np.conj(z))
+
+
+def test_real_and_complex_inputs_together():
+    x, z = rng.uniform(-1, 1, 3), complex_array(3)
+    dx, dz = s2s.grad(mixed, (0, 1))(x, z)
+    assert dx.dtype == np.float64 and dz.dtype == np.complex128
+    assert_close((dx, dz), numerical_grad(mixed, [x, z], (0, 1)))
+    value, (vx, vz) = s2s.value_and_grad(mixed, (0, 1))(x, z)
+    assert value == pytest.approx(mixed(x, z))
+    assert_close((vx, vz), (dx, dz), rtol=1e-12, atol=0)
+
+
+def test_float_input_with_complex_intermediates_keeps_a_real_gradient():
+    def f(x):
+        return np.abs(np.exp(1j * x) * (2.0 + x)) ** 2 + np.real(np.exp(1j * x) * x)
+    gradient = s2s.grad(f)(0.4)
+    assert np.isrealobj(gradient)
+    assert gradient == pytest.approx(numerical_grad(f, [0.4]))
+    x = rng.uniform(-1, 1, 5).astype(np.float32)
+    assert s2s.grad(lambda_free_sum(f))(x).dtype == np.float32
+
+
+def lambda_free_sum(f):
+    def summed(x):
+        return np.sum(f(x))
+    return summed
+
+
+def test_pytree_with_complex_leaves():
+    params = {"z": complex_array(2), "x": rng.uniform(-1, 1, 2), "c": 0.3 + 0.7j}
+    gradient = s2s.grad(of_dict)(params)
+    assert gradient["z"].dtype == np.complex128 and gradient["x"].dtype == np.float64
+    assert type(gradient["c"]) is complex
+    assert_close(gradient, numerical_grad(of_dict, [params]))
+
+
+def test_vjp_and_jvp_of_a_complex_function_agree_with_finite_differences():
+    def f(z):
+        return np.tanh(z) * z + np.conj(z) * 2.0
+    z = complex_array(3)
+    cotangent, tangent = complex_array(3), complex_array(3)
+    out, pullback = s2s.vjp(f, z)
+    [dz] = pullback(cotangent)
+
+    def paired(z):      # <cotangent, f(z)> = Re(sum(cotangent * f(z)))
+        return np.real(np.sum(cotangent * f(z)))
+    assert_close(dz, numerical_grad(paired, [z]))
+    value, jvp = s2s.jvp(f, (z,), (tangent,))
+    step = 1e-6
+    assert_close(jvp, (f(z + step * tangent) - f(z - step * tangent)) / (2 * step))
+    # the modes agree: <cotangent, J t> == <J^T cotangent, t>
+    assert np.real(np.sum(cotangent * jvp)) == pytest.approx(np.real(np.sum(dz * tangent)))
+
+
+def test_jacobians_of_a_holomorphic_function_are_complex_derivatives():
+    def f(z):
+        return np.exp(z) * z
+    z = complex_array(3)
+    derivative = np.diag(np.exp(z) * (1 + z))       # closed form of d f_i / d z_j
+    np.testing.assert_allclose(s2s.jacrev(f)(z), derivative, rtol=1e-12)
+    np.testing.assert_allclose(s2s.jacfwd(f)(z), derivative, rtol=1e-12)
