@@ -256,17 +256,28 @@ def column_join(x):
     return np.sum(np.c_[x, x ** 2] * np.array([1.0, 3.0]))
 
 
+def matrix_join(x):
+    return np.sum(np.r_['r', x, x ** 2])
+
+
+def join_with_differentiated_range(x):
+    return np.sum(np.r_[x, 0.0:x[0]:4j])
+
+
 # (function, arguments, modes that refuse, the line that is named)
 REFUSED = [
     (add_at_update, (V3,), ("reverse",), "np.add.at(y"),
     (update_through_slice_view, (V3,), ("reverse", "forward"), "z += 1.0"),
     (update_through_2d_view, (V3,), ("reverse", "forward"), "z *= 3.0"),
-    (row_join, (X,), ("reverse", "forward"), "np.r_["),
-    (column_join, (X,), ("reverse", "forward"), "np.c_["),
+    (matrix_join, (X,), ("reverse", "forward"), "np.r_['r'"),
+    (join_with_differentiated_range, (X,), ("reverse", "forward"), "np.r_[x, 0.0:x[0]"),
 ]
 
 # what the refused ones do in the modes that accept them: right, as everywhere
 ADD_AT_FORWARD = [(add_at_update, (V3,), 0)]
+
+# np.r_ and np.c_ joining differentiated items (refused until they had rules): both modes
+JOINS = [(row_join, (X,), 0), (column_join, (X,), 0)]
 
 
 def _line_of(f, text):
@@ -292,3 +303,10 @@ def test_refused_with_the_users_file_and_line(f, args, modes, text):
 def test_add_at_forward_matches_finite_differences(f, args, position):
     assert_close(_jvp_gradient(f, args, position), numerical_grad(f, args, position),
                  rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("f, args, position", JOINS, ids=_ids(JOINS))
+def test_index_joins_match_finite_differences(f, args, position):
+    expected = numerical_grad(f, args, position)
+    assert_close(s2s.grad(f, grad_position=position)(*args), expected, rtol=1e-6, atol=1e-7)
+    assert_close(_jvp_gradient(f, args, position), expected, rtol=1e-6, atol=1e-7)

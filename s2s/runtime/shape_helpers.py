@@ -265,3 +265,88 @@ def einsum_first_tangent(subscripts, operands, dfirst):
     ``einsum_first_adjoint``.)"""
     spec, arrays, _ = _einsum_string_form(subscripts, operands)
     return np.einsum(spec, dfirst, *arrays[1:])
+
+
+# --- np.r_[...] and np.c_[...]: the items an index expression joins ----------------------------
+
+def _joined_layout(maker, key):
+    """How ``maker[key]`` (``np.r_``, ``np.c_``, ...) joins its items: ``(axis, items)``, where
+    each item is ``(position in key, its shape after promotion, the transpose applied)``. A
+    leading directive string ('0,2,1') sets the axis, the minimum number of axes and where a
+    promoted item's own axes go; 'r' and 'c' (which make an np.matrix) are refused."""
+    axis, ndmin, trans1d = maker.axis, maker.ndmin, maker.trans1d
+    start = 0
+    if key and isinstance(key[0], str):
+        directive, start = key[0], 1
+        if directive in ("r", "c") or maker.matrix:
+            raise ValueError("s2s does not differentiate np.r_/np.c_ making an np.matrix "
+                             f"(directive {directive!r}); join the arrays with np.concatenate")
+        fields = [int(part) for part in directive.split(",")]
+        axis = fields[0]
+        if len(fields) > 1:
+            ndmin = fields[1]
+        if len(fields) > 2:
+            trans1d = fields[2]
+    items = []
+    for position in range(start, len(key)):
+        item = key[position]
+        if isinstance(item, slice):
+            shape = (1,) * (ndmin - 1) + (len(joined_range(item)),)
+            axes = list(range(len(shape)))
+            if ndmin > 1 and trans1d != -1:
+                axes[-1], axes[trans1d] = axes[trans1d], axes[-1]
+        else:
+            own = np.shape(item)
+            shape = (1,) * (ndmin - len(own)) + own
+            axes = list(range(len(shape)))
+            if trans1d != -1 and len(own) < ndmin and type(item) not in np.ScalarType:
+                grown = ndmin - len(own)
+                first = trans1d + grown + 1 if trans1d < 0 else trans1d
+                axes = axes[:first] + axes[grown:] + axes[first:grown]
+        items.append((position, tuple(shape[a] for a in axes), axes))
+    return axis, items
+
+
+def joined_range(item):
+    """The values a slice stands for inside ``np.r_[...]``: ``1:10`` is ``np.arange(1, 10)``
+    and ``0:1:5j`` is ``np.linspace(0, 1, 5)``."""
+    start = 0 if item.start is None else item.start
+    step = 1 if item.step is None else item.step
+    if isinstance(step, (complex, np.complexfloating)):
+        return np.linspace(start, item.stop, num=int(abs(step)))
+    return np.arange(start, item.stop, step)
+
+
+def split_joined(g, maker, key):
+    """The cotangents of the items of ``maker[key]`` (``np.r_[a, 1.0, b]``, ``np.c_[a, b]``):
+    ``g`` cut along the joining axis, each piece put back into its item's shape. A key that
+    is one item gets one cotangent; slices and the directive get None."""
+    items_key = key if isinstance(key, tuple) else (key,)
+    axis, items = _joined_layout(maker, items_key)
+    out = [None] * len(items_key)
+    index = [slice(None)] * np.ndim(g)
+    offset = 0
+    for position, shape, axes in items:
+        width = shape[axis]
+        index[axis] = slice(offset, offset + width)
+        offset += width
+        item = items_key[position]
+        if isinstance(item, slice):
+            continue
+        piece = np.transpose(g[tuple(index)], np.argsort(axes))
+        piece = match_dtype(np.reshape(piece, np.shape(item)), item)
+        out[position] = piece if np.ndim(item) else piece[()]     # a number's is a number
+    return out if isinstance(key, tuple) else out[0]
+
+
+def join_tangents(maker, key, dkey):
+    """The tangent of ``maker[key]``: ``maker`` joining the items' tangents ``dkey``, where a
+    slice (constant values) becomes zeros of its length, the directive string stays, and a
+    missing tangent (None) is zeros shaped like its item."""
+    if not isinstance(key, tuple):
+        return maker[np.zeros(np.shape(key)) if dkey is None else dkey]
+    joined = tuple(item if isinstance(item, str)
+                   else np.zeros_like(joined_range(item)) if isinstance(item, slice)
+                   else np.zeros(np.shape(item)) if dkey[i] is None
+                   else dkey[i] for i, item in enumerate(key))
+    return maker[joined]

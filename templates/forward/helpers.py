@@ -41,6 +41,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                untile)
 from s2s.rules import adjoint, linear, tangent
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
+from s2s.runtime.shape_helpers import join_tangents, split_joined
 
 
 # --- support functions for second derivatives ----------------------------------------------------
@@ -191,7 +192,12 @@ linear(match_dtype, unbroadcast, restore_reduced_axes, expand_reduced, matrix_tr
        cotangent_or_zeros, extremum_share, share_among_args, split_sum, share_among_extrema,
        reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, unblock, untile, unrepeat,
        untake,
-       diag_adjoint, trace_adjoint, own, fresh_copy, restructure)
+       diag_adjoint, trace_adjoint, own, fresh_copy, restructure, split_joined)
+
+
+@tangent(join_tangents)
+def join_tangents_jvp(maker, key, dkey):
+    dresult = join_tangents(maker, key, ddkey)
 
 
 # --- elementwise ------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ engine passes zeros for elements that carry none). Parameters mirror the reverse
 """
 import numpy as np
 
-from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_spacing_error, pad_values_error,
-                                       select_default_mask, zeros_unless_absent)
+from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_spacing_error, join_tangents,
+                                       pad_values_error, select_default_mask,
+                                       zeros_unless_absent)
 from s2s.rules import linear, static, tangent
 
 linear(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.transpose, np.swapaxes, np.moveaxis,
@@ -50,6 +51,12 @@ def atleast_2d(*arys):
 @tangent(np.atleast_3d)
 def atleast_3d(*arys):
     dresult = np.atleast_3d(*darys)
+
+
+@tangent(type(np.r_).__getitem__)
+def concatenator_getitem(self, key):
+    # np.r_[a, 1.0, b] and np.c_[a, b]: the index expression's items in ``key``
+    dresult = join_tangents(self, key, dkey)
 
 
 # --- functions linear in two arguments: one term per argument, each shaped like the result ---

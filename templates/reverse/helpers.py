@@ -31,6 +31,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                unstack, untake, untile)
 from s2s.rules import adjoint
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
+from s2s.runtime.shape_helpers import join_tangents, split_joined
 
 
 def join_like(pieces, g, axis):
@@ -133,6 +134,17 @@ def reverse_cumsum_vjp(g, axis):
 @adjoint(split_like)
 def split_like_vjp(g, arrays, axis):
     dg = match_dtype(join_like(dresult, g, axis), g)
+
+
+@adjoint(split_joined)
+def split_joined_vjp(g, maker, key):
+    # np.r_'s split and the join of the items' tangents are each other's transposes
+    dg = match_dtype(join_tangents(maker, key, dresult), g)
+
+
+@adjoint(join_tangents)
+def join_tangents_vjp(maker, key, dkey):
+    ddkey = split_joined(dresult, maker, key)
 
 
 @adjoint(hstack_adjoint)

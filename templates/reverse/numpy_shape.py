@@ -17,7 +17,8 @@ from s2s.runtime.shape_helpers import (atleast_adjoint, cross_adjoint, diff_cuts
                                        kron_blocks, pad_adjoint, pad_constant_adjoint,
                                        pad_values_error, padded_shape, padding_along,
                                        rollaxis_destination, select_adjoint,
-                                       select_default_mask, unsplit, untake_along_axis)
+                                       select_default_mask, split_joined, unsplit,
+                                       untake_along_axis)
 from s2s.rules import adjoint, static
 
 
@@ -139,6 +140,12 @@ def tril(m, k=0):
 @adjoint(np.atleast_1d, np.atleast_2d, np.atleast_3d)
 def atleast_1d(*arys):
     darys = atleast_adjoint(dresult, arys)
+
+
+# np.r_[a, 1.0, b] and np.c_[a, b]: the index expression's rule, its items in ``key``
+@adjoint(type(np.r_).__getitem__)
+def concatenator_getitem(self, key):
+    dkey = split_joined(dresult, self, key)
 
 
 @adjoint(np.append)

@@ -46,6 +46,16 @@ def r(*shape):
     return rng.uniform(-2.0, 2.0, shape)
 
 
+# the rows of np.r_/np.c_ draw from a generator of their own, so that adding them left the
+# values of every other row (drawn in turn from ``rng``) as they were
+_join_rng = np.random.default_rng(2026)
+
+
+def join_values(*shape):
+    """As ``r``, for the rows of np.r_[...] and np.c_[...]."""
+    return _join_rng.uniform(-2.0, 2.0, shape)
+
+
 def pos(*shape):
     """Positive, away from 0."""
     return rng.uniform(0.5, 2.0, shape)

@@ -36,9 +36,11 @@ from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, ones_like, own
                         zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, kron_axes, kron_blocks,
-                                       padded_shape, padding_along, rollaxis_destination,
-                                       select_default_mask, zeros_unless_absent)
+                                       join_tangents, padded_shape, padding_along,
+                                       rollaxis_destination, select_default_mask, split_joined,
+                                       zeros_unless_absent)
 from tests.rules.audit import audit
+from tests.rules.harness import join_values as j
 from tests.rules.harness import (apply_adjoint, apply_tangent, away, bind, check_row, key, leaves,
                                  matrix, pos, r, random_like, tangent_problems, template_problems,
                                  to_float32)
@@ -163,6 +165,10 @@ SHAPE_HELPERS = [
     case(split_like, r(3, 7), (r(3, 1), r(3, 4), r(3, 2)), 1, wrt="g"),
     case(split_like, r(10), [r(2, 3), r(4)], None, wrt="g"),
     case(split_like, r(3, 3), [r(3), r(2, 3)], 0, wrt="g"),
+    case(split_joined, j(6), np.r_, (j(3), 1.5, j(2)), wrt="g"),
+    case(split_joined, j(3, 3), np.c_, (j(3), j(3, 2)), wrt="g"),
+    case(join_tangents, np.r_, (j(3), 1.5, j(2)), [j(3), 0.4, j(2)], wrt="dkey"),
+    case(join_tangents, np.c_, (j(3), j(3, 2)), (j(3), j(3, 2)), wrt="dkey"),
     case(hstack_adjoint, r(5), [r(3), r(2)], wrt="g"),
     case(hstack_adjoint, r(2, 4), (r(2, 3), r(2, 1)), wrt="g"),
     case(unstack, r(3, 4), [r(4), r(4), r(4)], 0, wrt="g"),
@@ -427,6 +433,10 @@ def diff_padded(x):
     return np.diff(x, prepend=0.5, append=x[:1])
 
 
+def joined_with_range(x):
+    return np.r_[x * x, 0:2, 1.5] ** 2
+
+
 def through_jvp(covers, fn, **inputs):
     """A row differentiating ``s2s.jvp(fn, (x,), (t,))``: the rules of the helpers in fn's
     jvp code."""
@@ -453,6 +463,7 @@ AUDIT = [
     second(cumprod_adjoint, "np.cumprod(x, axis=1)", x=away(2, 3)),
     second(cumprod_adjoint, "np.cumprod(x)", x=TWO_ZEROS[:, :3], note="zeros"),
     second(split_like, "np.concatenate([x * y, y], axis=1) ** 2", x=r(2, 1), y=r(2, 3)),
+    second(split_joined, "np.r_[x * y, 0:2, y] ** 2", x=j(3), y=j(3)),
     second(hstack_adjoint, "np.hstack([x * x, y * x[0]])", x=r(3), y=r(2)),
     second(unstack, "np.stack([x * y, y]) ** 2", x=r(3), y=r(3)),
     second(unblock, "np.block([[x * x, y], [y, x]]) ** 2", x=r(2, 2), y=r(2, 2)),
@@ -490,6 +501,7 @@ AUDIT = [
     through_jvp((product_of_others, normalize_axes), prod_rows, x=WITH_ZERO, t=r(2, 3)),
     through_jvp(broadcast_like, plus_matrix, x=r(4), t=r(4)),
     through_jvp(zeros_unless_absent, diff_padded, x=r(4), t=r(4)),
+    through_jvp(join_tangents, joined_with_range, x=j(3), t=j(3)),
     second((diff_cuts, padding_along), "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4),
            y=r(2, 1)),
     second(select_default_mask, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)",

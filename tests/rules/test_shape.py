@@ -13,9 +13,12 @@ import pytest
 
 import s2s
 from tests.rules.audit import audit
-from tests.rules.harness import away, case, cotangent, NUMPY_2_1, r, table_tests
+from tests.rules.harness import away, case, cotangent, join_values, NUMPY_2_1, r, table_tests
 
 
+# np.r_[a, 1.0, b] and np.c_[a, b] call this with the index, so it keys their rules
+INDEX_JOIN = type(np.r_).__getitem__
+j = join_values
 COND_A = r(3, 4) > 0.5
 COND_B = r(3, 4) < 0.0
 
@@ -97,6 +100,9 @@ ROWS = [
     case(np.atleast_3d, r(3), wrt="arys"),
     case(np.atleast_3d, r(2, 3), wrt="arys"),
     case(np.atleast_3d, r(4), r(2, 3, 4), r(), wrt="arys"),
+    case(INDEX_JOIN, np.r_, (j(3), 1.5, j(2)), wrt="key"),
+    case(INDEX_JOIN, np.r_, j(2, 3), wrt="key"),
+    case(INDEX_JOIN, np.c_, (j(3), j(3, 2), j(3, 1)), wrt="key"),
     case(np.append, r(3), r(2), wrt="arr values"),
     case(np.append, r(2, 3), r(4), wrt="arr values"),
     case(np.append, r(2, 3), r(1, 3), axis=0, wrt="arr values"),
@@ -306,6 +312,17 @@ AUDIT = [
     audit(np.atleast_2d, "return np.atleast_2d(x) ** 2", x=r(3)),
     audit(np.atleast_3d, "a, b = np.atleast_3d(x, y)\nreturn np.sum(a) * np.sum(b ** 2)",
           x=r(2, 3), y=r(3), note="several arrays give a list"),
+    audit(INDEX_JOIN, "np.r_[x, 1.0, y, 0:3] ** 2", x=j(3), y=j(2)),
+    audit(INDEX_JOIN, "np.r_[x] * W", x=j(2, 3), given=dict(W=j(2, 3)), note="one item"),
+    audit(INDEX_JOIN, "np.r_[x, y, x] * np.r_[0:1:8j]", x=0.7, y=j(6),
+          note="numbers, and a range of 8 values as a constant"),
+    audit(INDEX_JOIN, "np.r_['0,2,1', x, y] * W", x=j(3), y=j(2, 3), given=dict(W=j(3, 3)),
+          note="a directive: joined as rows of two axes"),
+    audit(INDEX_JOIN, "np.r_['-1', x, C, y] ** 2", x=j(2, 1), y=j(2, 3),
+          given=dict(C=j(2, 2)), note="a constant item between"),
+    audit(INDEX_JOIN, "np.c_[x, y, 1:3] * W", x=j(2), y=j(2, 2), given=dict(W=j(2, 4))),
+    audit(INDEX_JOIN, "np.c_[x, C, x * y] ** 2", x=j(3), y=0.4, given=dict(C=j(3, 2))),
+    audit(INDEX_JOIN, "np.sum(np.r_[x * x, y] ** 3)", x=j(2), y=j(3), order=2),
     audit(np.append, "np.append(x, y * 2.0)", x=r(2, 3), y=r(4)),
     audit(np.append, "np.append(x, y, axis=0) ** 2", x=r(2, 3), y=r(1, 3)),
     audit(np.column_stack, "np.column_stack([x, y, x]) ** 2", x=r(3), y=r(3, 2)),

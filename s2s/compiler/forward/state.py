@@ -174,6 +174,8 @@ class TangentState:
             return self.zeros(node.id)
         if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool):
             return const(0.0)
+        if isinstance(node, gast.Call) and self.scope.resolver.resolve(node.func) is slice:
+            return const(None)      # np.r_[x, 1:4]: a range of constants, not a number
         return self.scope.helper("zeros_like", runtime.zeros_like, [copy.deepcopy(node)])
 
     def has_tangent(self, node: ast.AST) -> bool:

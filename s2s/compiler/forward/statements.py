@@ -28,11 +28,12 @@ from s2s import runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, local_call,
-                                        user_call)
+                                        tangent_rule, user_call)
 from s2s.compiler.forward.nodes import container_of, describe, rename_everywhere
 from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
-from s2s.compiler.frontend.resolve import effect_call_error
+from s2s.compiler.frontend.resolve import effect_call_error, getitem_primitive
+from s2s.compiler.reverse.nodes import index_value
 from s2s.compiler.syntax import assign, const, loaded_names, name, names_in
 
 BINARY_OPERATORS = {
@@ -199,7 +200,12 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
             value=base, attr=value.attr, ctx=gast.Load()))
     if isinstance(value, gast.Subscript):
         if not isinstance(value.value, gast.Name) and names_in(value.slice) & state.flow.varied:
-            # np.r_[a, b], np.c_[a, b]: an item of a non-local object has no rule
+            # np.r_[a, b], np.c_[a, b]: the rule of the object's __getitem__, if it has one
+            getitem = getitem_primitive(state.scope.resolver, value,
+                                         lambda node: bool(names_in(node) & state.flow.varied))
+            if getitem is not None and tangent_rule(getitem) is not None:
+                return apply_rule(state, getitem, [value.value, index_value(value.slice)], {},
+                                  stmt)
             raise state.source.error(
                 value, f"{ast.unparse(gast.gast_to_ast(copy.deepcopy(value.value)))}[...], "
                 "which builds an array from "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import copy
 import types
-from typing import Any, Set
+from typing import Any, Callable, Set
 
 import gast
 import numpy as np
@@ -58,6 +58,31 @@ class Resolver:
                 return UNRESOLVED
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
+
+
+def getitem_primitive(resolver: Resolver, subscript: gast.Subscript,
+                      varies: Callable[[ast.AST], bool]) -> Any:
+    """The ``__getitem__`` that an index expression on a global object calls, which rules
+    are keyed by (``np.r_[a, b]`` and ``np.c_[a, b]`` share one); None for a local's item.
+    ``varies(node)``: does ``node`` read a differentiated value. The forms of ``np.r_`` that
+    s2s does not differentiate are refused here, at the user's line."""
+    obj = resolver.resolve(subscript.value)
+    if obj is UNRESOLVED:
+        return None
+    getitem = getattr(type(obj), "__getitem__", None)
+    if getitem is type(np.r_).__getitem__:
+        index = subscript.slice
+        items = index.elts if isinstance(index, gast.Tuple) else [index]
+        label = f"{syntax.dotted(subscript.value) or type(obj).__name__}[...]"
+        if items and isinstance(items[0], gast.Constant) and items[0].value in ("r", "c"):
+            raise resolver.source.error(subscript, f"{label} making an np.matrix ('r', 'c')",
+                                        "join the arrays with np.concatenate or np.stack")
+        for item in items:
+            if isinstance(item, gast.Slice) and varies(item):
+                raise resolver.source.error(
+                    item, f"a range with differentiated bounds in {label}",
+                    "write np.linspace(start, stop, num) for the values, or np.arange")
+    return getitem
 
 
 def is_constant_call(func: Any, call: gast.Call) -> bool:

@@ -22,26 +22,33 @@ from typing import List
 
 import gast
 
-from s2s import runtime
-from s2s.compiler.frontend.resolve import effect_call_error
+from s2s import rules, runtime
+from s2s.compiler.frontend.resolve import effect_call_error, getitem_primitive
 from s2s.compiler.reverse import cotangents, primitives, saves
 from s2s.compiler.reverse.nodes import deep_copy, has_active, index_value, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
 from s2s.runtime import numpy_helpers
 
-# np.r_[a, b] and np.c_[a, b] (an item of an object that is not a local) have no rule
+# an item of an object that is not a local, and whose __getitem__ has no rule
 JOIN_HINT = ("join them with np.concatenate([...]) or np.hstack([...]) (np.r_), "
              "np.column_stack([...]) or np.stack([...], axis=-1) (np.c_)")
 
 
-def subscript_adjoint(state: ReverseState, value: gast.Subscript,
-                      dresult: ast.AST) -> List[ast.AST]:
-    """The adjoint of ``y = x[index]``: ``dy`` goes into ``dx[index]``."""
+def subscript_adjoint(state: ReverseState, value: gast.Subscript, target: str,
+                      dresult: ast.AST, stmt: ast.AST) -> List[ast.AST]:
+    """The adjoint of ``y = x[index]``: ``dy`` goes into ``dx[index]``. An index expression
+    of an object whose ``__getitem__`` has a rule (``np.r_[a, 1.0, b]``) is that rule's call
+    with the index as its argument."""
     base = value.value
     if not isinstance(base, gast.Name) and has_active(value.slice, state.active):
-        raise state.source.error(value, f"{source_text(base)}[...], which builds an array from "
-                                 "differentiated values", JOIN_HINT)
+        getitem = getitem_primitive(state.resolver, value,
+                                    lambda node: has_active(node, state.active))
+        if getitem is None or rules.reverse_rule(getitem) is None:
+            raise state.source.error(value, f"{source_text(base)}[...], which builds an array "
+                                     "from differentiated values", JOIN_HINT)
+        return primitives.apply_rule(state, getitem, [base, index_value(value.slice)], {},
+                                     target, dresult, stmt)
     if not isinstance(base, gast.Name) or base.id not in state.active:
         return []
     return item_contribution(state, base.id, value.slice, dresult,

@@ -235,7 +235,7 @@ class AdjointSweep:
         if isinstance(value, gast.Attribute):
             return self._attribute_adjoint(target, value, stmt, dresult)
         if isinstance(value, gast.Subscript):
-            return items.subscript_adjoint(state, value, dresult)
+            return items.subscript_adjoint(state, value, target, dresult, stmt)
         if isinstance(value, (gast.Tuple, gast.List)):
             out = []
             for i, e in enumerate(value.elts):
