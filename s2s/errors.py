@@ -60,3 +60,7 @@ class MissingRuleError(S2SError):
 
 class NotDifferentiableError(S2SError, TypeError):
     """An argument at a differentiated position cannot carry a gradient."""
+
+
+class JitError(S2SError):
+    """A gradient that ``jit=True`` cannot compile with Numba (or Numba is missing)."""

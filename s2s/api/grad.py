@@ -12,18 +12,21 @@ import builtins
 import inspect
 import keyword
 import linecache
+import re
 import types
+import warnings
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from s2s import rules, runtime
 from s2s.api.notes import explain
-from s2s.compiler import cache, pipeline
+from s2s.compiler import cache, jit as numba_jit, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
-from s2s.errors import NotDifferentiableError, SourceUnavailableError
+from s2s.errors import JitError, NotDifferentiableError, SourceUnavailableError
 
 Position = Union[int, Tuple[int, ...], None]
+Jit = Union[bool, str]
 
 
 
@@ -179,8 +182,13 @@ class GradFunction:
     """
 
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
-                 sens_param: bool, return_value: bool, weights: Any = None):
+                 sens_param: bool, return_value: bool, weights: Any = None,
+                 jit: Jit = False):
         fn = as_function(fn)
+        self.jit = check_jit(jit)
+        if self.jit and weights is not None:
+            raise ValueError("jit= does not take weights= yet: pass the weights as arguments")
+        self._kept_numpy: set = set()       # ids of generated code jit='auto' left in NumPy
         # a bound method: grad_position counts the caller's arguments, not self
         self._bound = _NO_SELF
         if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
@@ -210,7 +218,7 @@ class GradFunction:
         self._variants: Dict[tuple, tuple] = {}
         self._by_shapes: Dict[tuple, tuple] = {}
         self._call_key = ("call", self.positions, self.single, has_aux, sens_param,
-                          return_value, self.weights is not None)
+                          return_value, self.weights is not None, self.jit)
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -234,7 +242,7 @@ class GradFunction:
                 grad_position = _before_self(grad_position)
             found = self._by_arity[count] = GradFunction(
                 fixed_arity(self.fn, count), grad_position, has_aux, sens_param,
-                return_value, weights)
+                return_value, weights, self.jit)
         return found
 
     def __s2s_function__(self) -> Callable:
@@ -327,11 +335,15 @@ class GradFunction:
             if found is not None and cache.unchanged(found[1]):
                 compiled = found[0]
             else:
-                compiled = self._for_shapes(shapes)
-                _remember(self._by_shapes, shapes, compiled, self.fn)
+                generated = self._for_shapes(shapes)
+                compiled = self._compiled_by_numba(generated, args) if self.jit \
+                    else generated
+                _remember(self._by_shapes, shapes, compiled, self.fn, generated)
         else:
             args, originals, trees = self._prepare_inputs(args)
             compiled = self._runs(trees, self._named(_arg_shapes(args)))
+            if self.jit:
+                compiled = self._compiled_by_numba(compiled, args)
         if self._grads_only:
             grads = compiled(*args, **kwargs)
             if self.single:
@@ -358,6 +370,26 @@ class GradFunction:
         if self.has_aux:
             return grads, tuple(value[1:])
         return grads
+
+    def _compiled_by_numba(self, generated: Callable, args: tuple) -> Callable:
+        """``generated`` compiled by Numba for these arguments; with ``jit='auto'``,
+        ``generated`` itself where Numba cannot compile it (said once, as a warning) or
+        where it has no loop (NumPy already runs its array operations)."""
+        if self.jit is True:
+            return numba_jit.numba_version(generated, args)
+        if id(generated) in self._kept_numpy:
+            return generated
+        if not _LOOP.search(generated.__s2s_source__):
+            self._kept_numpy.add(id(generated))
+            return generated
+        try:
+            return numba_jit.numba_version(generated, args)
+        except JitError as exc:
+            if not self._kept_numpy:
+                warnings.warn(f"s2s: jit='auto' keeps the NumPy gradient of "
+                              f"{self.__qualname__}: {exc}", stacklevel=4)
+            self._kept_numpy.add(id(generated))
+            return generated
 
     def code_for(self, *args, **kwargs) -> Callable:
         """The generated function that a call with these arguments runs, built if it is not
@@ -487,9 +519,22 @@ def _arg_shapes(args) -> tuple:
 
 _ndarray, _float64 = np.ndarray, np.float64
 _MEMO_LIMIT = 64        # shape sets a grad object remembers (beyond: the pipeline's cache)
-def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Callable) -> None:
+def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Callable,
+              generated: Optional[Callable] = None) -> None:
+    """Keep ``compiled`` for ``key``, watched through the generated code it runs
+    (``generated``, where ``compiled`` is its Numba version)."""
     if len(table) < _MEMO_LIMIT or key in table:
-        table[key] = (compiled, cache.watch(fn, compiled))
+        table[key] = (compiled, cache.watch(fn, compiled if generated is None else generated))
+
+
+_LOOP = re.compile(r"^\s*(for|while) ", re.MULTILINE)
+
+
+def check_jit(jit: Any) -> Jit:
+    """``jit`` if it is one of the values the transforms take (False, True, 'auto')."""
+    if jit is False or jit is True or jit == "auto":
+        return jit
+    raise ValueError(f"jit must be False, True or 'auto', not {jit!r}")
 
 
 _NO_SELF = object()
@@ -582,28 +627,33 @@ def parameter_names_of(fn: Callable):
 
 
 def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: Any = None,
-         has_aux: bool = False, sens_param: bool = False) -> Callable:
+         has_aux: bool = False, sens_param: bool = False, jit: Jit = False) -> Callable:
     """The gradient of ``fn`` with respect to the arguments at ``grad_position``.
 
     An int position gives one gradient, a tuple gives a tuple. A non-scalar output is seeded
     with ones (the gradient of its sum). With ``has_aux=True``, ``fn`` returns
     ``(out, aux1, ...)`` and the result is ``(grads, (aux1, ...))``.
     Works as ``s2s.grad(f)``, ``@s2s.grad`` and ``@s2s.grad(grad_position=1)``.
+
+    ``jit=True`` compiles the gradient with Numba (``pip install 's2s[jit]'``) on the first
+    call for each shape, and raises ``JitError`` at the user's line where Numba cannot
+    compile it; ``jit='auto'`` compiles gradients with loops where it can and keeps NumPy
+    otherwise (saying so once, as a warning, when Numba cannot compile one).
     """
     if fn is None:
-        return lambda f: grad(f, grad_position, weights, has_aux, sens_param)
+        return lambda f: grad(f, grad_position, weights, has_aux, sens_param, jit)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False,
-                        weights=weights)
+                        weights=weights, jit=jit)
 
 
 def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
                    weights: Any = None, has_aux: bool = False,
-                   sens_param: bool = False) -> Callable:
+                   sens_param: bool = False, jit: Jit = False) -> Callable:
     """Like ``grad``, but returns ``(value, grads)``; with aux the value is the whole output."""
     if fn is None:
-        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param)
+        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param, jit)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True,
-                        weights=weights)
+                        weights=weights, jit=jit)
 
 
 class GradOperation:

@@ -1,0 +1,10 @@
+"""Gradients compiled by Numba (``jit=True``): the Numba dialect of generated code.
+
+``dialect`` rewrites generated code into what Numba's nopython mode compiles, ``build``
+writes it to a file and compiles it, ``overloads`` gives Numba the run-time helpers, and
+``stacks`` holds the loop storage the dialect writes. Numba is imported only when a
+gradient is compiled, so s2s works without it.
+"""
+from s2s.compiler.jit.build import cache_dir, numba_module, numba_version
+
+__all__ = ["cache_dir", "numba_module", "numba_version"]

@@ -1,0 +1,222 @@
+"""Numba versions of what generated code calls: the run-time helpers and the loop storage.
+
+Importing this module registers them with ``numba.extending.overload``, so a gradient
+compiled by Numba calls ``ones_like(y)`` or ``own(dout, out)`` by the same names as the
+Python gradient. Each version is chosen by the Numba types of the arguments, at compile
+time, and covers the cases that shape-specialized code meets (numbers and arrays). Any other
+case raises a ``TypingError`` that names the helper; the builder turns it into an
+``S2SError`` at the user's line. None of them ever guesses: where the Python helper would
+sum or reshape in a way not written here, the compile fails.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from s2s import runtime
+from s2s.compiler.jit.stacks import push, saves
+from s2s.runtime import numpy_helpers
+
+_NUMBER = (types.Float, types.Integer, types.Boolean)
+
+
+def _number(t) -> bool:
+    return isinstance(t, _NUMBER)
+
+
+def _float_dtype(t):
+    """The floating dtype a cotangent of an array of type ``t`` has."""
+    return t.dtype if isinstance(t.dtype, types.Float) else types.float64
+
+
+def _refuse(helper: str, *args) -> None:
+    raise TypingError(f"the helper {helper}{tuple(str(a) for a in args)} has no Numba "
+                      f"version for these argument types")
+
+
+@overload(saves)
+def _saves(like, count):
+    if _number(like):
+        dtype = like
+
+        def saves_numbers(like, count):
+            return np.empty(count, dtype)
+        return saves_numbers
+    if isinstance(like, types.Array):
+        def saves_arrays(like, count):
+            return np.empty((count,) + like.shape, like.dtype)
+        return saves_arrays
+    _refuse("saves", like, count)
+
+
+@overload(push)
+def _push(saved, step, value):
+    if isinstance(saved, types.Array) and isinstance(value, types.Array):
+        if saved.dtype != value.dtype or saved.ndim != value.ndim + 1:
+            raise TypingError(
+                f"an array the reverse sweep saves changes type inside its loop "
+                f"({saved.dtype}, {saved.ndim - 1} dimensions before the loop, {value} in it)")
+
+        def push_array(saved, step, value):
+            if value.shape != saved.shape[1:]:
+                raise ValueError("s2s (Numba): an array the reverse sweep saves changes "
+                                 "shape inside its loop; pass jit=False for this function")
+            saved[step] = value
+        return push_array
+    if isinstance(saved, types.Array):
+        if saved.dtype != value:
+            raise TypingError(
+                f"a value the reverse sweep saves changes type inside its loop "
+                f"({saved.dtype} before the loop, {value} in it); start it with the type "
+                f"it has in the loop (0.0 rather than 0)")
+
+        def push_number(saved, step, value):
+            saved[step] = value
+        return push_number
+    _refuse("push", saved, step, value)
+
+
+@overload(runtime.ones_like)
+def _ones_like(value):
+    if _number(value):
+        return lambda value: 1.0
+    if isinstance(value, types.Array):
+        return lambda value: np.ones_like(value)
+    _refuse("ones_like", value)
+
+
+@overload(runtime.zeros_like)
+def _zeros_like(value):
+    if _number(value):
+        return lambda value: 0.0
+    if isinstance(value, types.Array):
+        dtype = _float_dtype(value)
+        return lambda value: np.zeros(value.shape, dtype)
+    _refuse("zeros_like", value)
+
+
+@overload(runtime.own)
+def _own(cotangent, primal):
+    if isinstance(cotangent, types.Array):
+        return lambda cotangent, primal: cotangent.copy()
+    if _number(cotangent) and isinstance(primal, types.Array):
+        dtype = _float_dtype(primal)
+        return lambda cotangent, primal: np.full(primal.shape, cotangent, dtype)
+    if _number(cotangent) and _number(primal):
+        return lambda cotangent, primal: cotangent
+    _refuse("own", cotangent, primal)
+
+
+@overload(runtime.fresh_copy)
+def _fresh_copy(value):
+    if isinstance(value, types.Array):
+        return lambda value: value.copy()
+    if _number(value):
+        return lambda value: value
+    _refuse("fresh_copy", value)
+
+
+@overload(runtime.shape_of)
+def _shape_of(value):
+    # what a reverse sweep keeps of a value it needs only the shape of; Numba keeps the
+    # value itself (a reference), which has that shape and keeps one type for the name
+    if isinstance(value, (types.Array, types.Optional)) or _number(value):
+        return lambda value: value
+    _refuse("shape_of", value)
+
+
+def _basic_index(key) -> bool:
+    """An int, a slice, or a tuple of them: an index that reads one item or a view."""
+    if isinstance(key, (types.Integer, types.SliceType)):
+        return True
+    return isinstance(key, types.BaseTuple) and all(
+        isinstance(k, (types.Integer, types.SliceType)) for k in key)
+
+
+def _reads_number(container, key) -> bool:
+    """Does ``container[key]`` read one number (ints over every axis)?"""
+    keys = list(key) if isinstance(key, types.BaseTuple) else [key]
+    return len(keys) == container.ndim and all(isinstance(k, types.Integer) for k in keys)
+
+
+@overload(runtime.add_at)
+def _add_at(buffer, key, value):
+    if isinstance(buffer, types.Array) and _basic_index(key):
+        def add_at(buffer, key, value):
+            buffer[key] += value
+            return buffer
+        return add_at
+    _refuse("add_at", buffer, key, value)
+
+
+@overload(runtime.saved_item)
+def _saved_item(container, key):
+    if isinstance(container, types.Array) and _basic_index(key):
+        if _reads_number(container, key):
+            return lambda container, key: container[key]
+        return lambda container, key: container[key].copy()
+    _refuse("saved_item", container, key)
+
+
+@overload(runtime.restore_item)
+def _restore_item(container, key, old):
+    if isinstance(container, types.Array) and _basic_index(key):
+        def restore_item(container, key, old):
+            container[key] = old
+        return restore_item
+    _refuse("restore_item", container, key, old)
+
+
+@overload(numpy_helpers.power_dbase)
+def _power_dbase(x1, x2):
+    if _number(x2):
+        def power_dbase(x1, x2):
+            if x2 == 0:
+                return x2 * np.power(x1, x2)
+            return x2 * np.power(x1, x2 - 1)
+        return power_dbase
+    _refuse("power_dbase", x1, x2)
+
+
+@overload(numpy_helpers.expand_reduced)
+def _expand_reduced(g, x, axis, keepdims):
+    if not isinstance(axis, (types.NoneType, types.Omitted)):
+        raise TypingError("the gradient of a sum or mean over an axis has no Numba version "
+                          "yet (only over all elements)")
+    if _number(g) and isinstance(x, types.Array):
+        dtype = _float_dtype(x)
+        return lambda g, x, axis, keepdims: np.full(x.shape, g, dtype)
+    if _number(g) and _number(x):
+        return lambda g, x, axis, keepdims: g
+    _refuse("expand_reduced", g, x)
+
+
+@overload(numpy_helpers.unbroadcast)
+def _unbroadcast(g, x):
+    if _number(x):
+        if _number(g):
+            return lambda g, x: g
+        if isinstance(g, types.Array):
+            return lambda g, x: g.sum()
+    if isinstance(x, types.Array):
+        dtype = _float_dtype(x)
+        if _number(g):
+            return lambda g, x: np.full(x.shape, g, dtype)
+        if isinstance(g, types.Array) and g.ndim == x.ndim:
+            def same_rank(g, x):
+                if g.shape != x.shape:
+                    raise ValueError("s2s (Numba): a cotangent broadcast along an axis of "
+                                     "length 1 has no Numba version yet")
+                return g
+            return same_rank
+        if isinstance(g, types.Array) and g.ndim == x.ndim + 1:
+            def leading(g, x):
+                summed = g.sum(axis=0)
+                if summed.shape != x.shape:
+                    raise ValueError("s2s (Numba): a cotangent broadcast along an axis of "
+                                     "length 1 has no Numba version yet")
+                return summed
+            return leading
+    _refuse("unbroadcast", g, x)

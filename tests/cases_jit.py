@@ -1,0 +1,107 @@
+"""Functions differentiated with ``jit=True`` by tests/test_jit.py: the loops Numba
+compiles (scalar recurrences, explicit Euler, item recurrences, a while loop) and one
+function per construct that the Numba dialect refuses. They live in a real module so that
+s2s can read their source."""
+import math
+
+import numpy as np
+
+DT = 0.05           # read by euler on each call: changing it must change the gradient
+STEPS = 20
+
+
+def scalar_loop(y):
+    for _ in range(30):
+        y = y * 0.99 + math.sin(y) * 0.1
+    return y
+
+
+def euler(stiffness, damping, x0, v0):
+    x = x0
+    v = v0
+    for _ in range(STEPS):
+        acceleration = -stiffness * x - damping * v
+        x = x + DT * v
+        v = v + DT * acceleration
+    return 0.5 * np.sum(stiffness * x ** 2 + v ** 2)
+
+
+def recurrence(a, u):
+    out = np.zeros_like(u)
+    out[0] = u[0]
+    for i in range(1, len(u)):
+        out[i] = out[i - 1] * a + u[i]
+    return np.sum(out)
+
+
+def while_growth(x):
+    while x < 10.0:
+        x = x * 1.5 + np.sin(x)
+    return x
+
+
+def rows_then_sum(x, A):
+    total = 0.0
+    for row in A:
+        total = total + np.sum(np.tanh(row * x))
+    return total
+
+
+def no_loop(x):
+    return np.sum(np.tanh(x) * x)
+
+
+# -- refused: one construct each ---------------------------------------------------------------
+def with_lambda(x):
+    scale = lambda v: v * 2.0
+    s = 0.0
+    for _ in range(3):
+        s = s + scale(x)
+    return s
+
+
+def with_dict(x):
+    d = {"a": x}
+    for _ in range(2):
+        d["a"] = d["a"] * x
+    return d["a"]
+
+
+def with_local_function(x):
+    def h(v):
+        return np.sin(v)
+    y = x
+    for _ in range(2):
+        y = h(y)
+    return y
+
+
+def branching_helper(v):
+    if v > 0:
+        return v * v
+    return -v
+
+
+def with_helper_call(x):
+    y = x
+    for _ in range(2):
+        y = branching_helper(y)
+    return y
+
+
+def with_axis_sum(x):
+    return np.sum(np.sum(x * x, axis=0))
+
+
+def with_set(x):
+    y = x
+    for i in {1, 2}:
+        y = y * x
+    return y
+
+
+def loop_for_auto(x):
+    """Compiled by jit='auto' when Numba is there; the test of a missing Numba uses it."""
+    for _ in range(4):
+        x = np.cos(x) + x * 0.5
+    return x

@@ -1,0 +1,143 @@
+"""``jit=True``: gradients compiled by Numba, checked against central finite differences,
+and a located ``JitError`` for each construct the Numba dialect refuses.
+
+Each Numba compile costs about a second, so the tests share compiled code: the grad objects
+of one function and one set of shapes reuse one compile (the Numba version hangs on the
+generated function, which the pipeline's cache shares), and the inputs use few shapes.
+"""
+import inspect
+import linecache
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import cases_jit as c
+import s2s
+from finite_diff import assert_close, numerical_grad
+from s2s.errors import JitError
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _numba_files_in_a_temporary_folder(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("S2S_JIT_CACHE", str(tmp_path_factory.mktemp("s2s_numba")))
+        yield
+
+
+rng = np.random.default_rng(15)
+EULER_ARGS = (rng.uniform(1.0, 4.0, 3), rng.uniform(0.1, 0.5, 3), rng.normal(size=3),
+              rng.normal(size=3))
+
+WORKLOADS = [
+    (c.scalar_loop, (0.5,), 0),
+    (c.euler, EULER_ARGS, (0, 1, 2, 3)),
+    (c.recurrence, (0.9, rng.normal(size=6)), (0, 1)),
+    (c.while_growth, (0.7,), 0),
+    (c.rows_then_sum, (rng.normal(size=3), rng.normal(size=(4, 3))), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("fn, args, position", WORKLOADS,
+                         ids=[fn.__name__ for fn, _, _ in WORKLOADS])
+def test_compiled_gradient_matches_finite_differences(fn, args, position):
+    expected = numerical_grad(fn, args, position)
+    actual = s2s.grad(fn, grad_position=position, jit=True)(*args)
+    assert_close(actual, expected)
+
+
+def test_value_and_grad_compiled():
+    value, grad = s2s.value_and_grad(c.scalar_loop, jit=True)(0.3)
+    assert value == pytest.approx(c.scalar_loop(0.3), rel=1e-12)
+    assert grad == pytest.approx(numerical_grad(c.scalar_loop, (0.3,), 0), rel=1e-6)
+
+
+def test_module_data_is_read_on_each_call(monkeypatch):
+    """DT is passed to the compiled code on each call, not frozen into it."""
+    df = s2s.grad(c.euler, grad_position=(0, 1, 2, 3), jit=True)
+    df(*EULER_ARGS)
+    monkeypatch.setattr(c, "DT", 0.08)
+    assert_close(df(*EULER_ARGS), numerical_grad(c.euler, EULER_ARGS, (0, 1, 2, 3)))
+
+
+def test_source_shows_the_compiled_dialect():
+    df = s2s.grad(c.scalar_loop, jit=True)
+    df(0.5)
+    source = inspect.getsource(df)
+    assert "y_stack = saves(y, len(range_2))" in source
+    assert "for step, _ in enumerate(range_2):" in source
+    assert "for step in range(len(y_stack) - 1, -1, -1):" in source
+    assert "reversed" not in source
+    df_euler = s2s.grad(c.euler, jit=True)
+    df_euler(*EULER_ARGS)
+    # module data becomes arguments of the compiled code
+    assert inspect.getsource(df_euler).startswith(
+        "def grad_euler(stiffness, damping, x0, v0, STEPS, DT):")
+
+
+REFUSED = [
+    (c.with_lambda, 0.5, "a lambda", "scale = lambda v: v * 2.0"),
+    (c.with_dict, 0.5, "a dict", 'd = {"a": x}'),
+    (c.with_local_function, 0.5, "a local function", "def h(v):"),
+    (c.with_set, 0.5, "a set", "for i in {1, 2}:"),
+    (c.with_helper_call, 0.5, "the Python function 'branching_helper'",
+     "y = branching_helper(y)"),
+    (c.with_axis_sum, np.ones((2, 3)), "sum or mean over an axis",
+     "return np.sum(np.sum(x * x, axis=0))"),
+]
+
+
+@pytest.mark.parametrize("fn, arg, construct, line", REFUSED,
+                         ids=[fn.__name__ for fn, _, _, _ in REFUSED])
+def test_refused_construct_is_located(fn, arg, construct, line):
+    with pytest.raises(JitError) as caught:
+        s2s.grad(fn, jit=True)(arg)
+    error = caught.value
+    assert construct in str(error)
+    assert error.filename == c.__file__
+    assert linecache.getline(error.filename, error.lineno).strip() == line
+    assert error.hint
+
+
+def test_auto_keeps_numpy_where_numba_cannot_and_says_so_once():
+    df = s2s.grad(c.with_dict, jit="auto")
+    with pytest.warns(UserWarning, match="keeps the NumPy gradient of with_dict"):
+        first = df(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = df(0.5)
+    expected = numerical_grad(c.with_dict, (0.5,), 0)
+    assert first == pytest.approx(expected, rel=1e-6) and second == first
+
+
+def test_auto_keeps_numpy_for_code_without_loops():
+    x = rng.normal(size=4)
+    df = s2s.grad(c.no_loop, jit="auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_close(df(x), numerical_grad(c.no_loop, (x,), 0))
+    assert df.code_for(x) is s2s.grad(c.no_loop).code_for(x)
+
+
+def test_auto_compiles_loops():
+    df = s2s.grad(c.scalar_loop, jit="auto")
+    assert df(0.5) == pytest.approx(numerical_grad(c.scalar_loop, (0.5,), 0), rel=1e-6)
+    assert "saves(" in inspect.getsource(df)
+
+
+def test_missing_numba(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)     # import numba raises ImportError
+    with pytest.raises(JitError, match="pip install"):
+        s2s.grad(c.loop_for_auto, jit=True)(0.4)
+    df = s2s.grad(c.loop_for_auto, jit="auto")
+    with pytest.warns(UserWarning, match="Numba, which is not installed"):
+        assert df(0.4) == pytest.approx(numerical_grad(c.loop_for_auto, (0.4,), 0), rel=1e-6)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_jit_takes_true_false_or_auto(value):
+    with pytest.raises(ValueError, match="jit must be"):
+        s2s.grad(c.scalar_loop, jit=value)
