@@ -105,3 +105,11 @@ def loop_for_auto(x):
     for _ in range(4):
         x = np.cos(x) + x * 0.5
     return x
+
+
+def sine_loop(x):
+    """An array to an array, for jvp, vjp and the Jacobians."""
+    y = x
+    for _ in range(3):
+        y = np.sin(y) * x + y * 0.5
+    return y

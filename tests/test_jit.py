@@ -78,6 +78,43 @@ def test_source_shows_the_compiled_dialect():
         "def grad_euler(stiffness, damping, x0, v0, STEPS, DT):")
 
 
+X3 = rng.normal(size=3)
+
+
+def _jacobian_by_differences(fn, x):
+    rows = [numerical_grad(lambda v, i=i: fn(v)[i], (x,), 0) for i in range(len(fn(x)))]
+    return np.array(rows)
+
+
+def test_jvp_compiled():
+    tangent = rng.normal(size=3)
+    out, jvp = s2s.jvp(c.sine_loop, (X3,), (tangent,), jit=True)
+    assert_close(out, c.sine_loop(X3))
+    assert_close(jvp, _jacobian_by_differences(c.sine_loop, X3) @ tangent)
+
+
+def test_vjp_compiled():
+    cotangent = rng.normal(size=3)
+    out, pullback = s2s.vjp(c.sine_loop, X3, jit=True)
+    assert_close(out, c.sine_loop(X3))
+    expected = numerical_grad(lambda v: np.sum(c.sine_loop(v) * cotangent), (X3,), 0)
+    assert_close(pullback(cotangent), (expected,))
+
+
+@pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.jacrev])
+def test_jacobians_compiled(transform):
+    assert_close(transform(c.sine_loop, jit=True)(X3),
+                 _jacobian_by_differences(c.sine_loop, X3))
+
+
+def test_hessian_compiled():
+    step = 1e-4
+    x = 0.5
+    expected = (c.scalar_loop(x + step) - 2 * c.scalar_loop(x) + c.scalar_loop(x - step)) \
+        / step ** 2
+    assert s2s.hessian(c.scalar_loop, jit=True)(x) == pytest.approx(expected, rel=1e-5)
+
+
 REFUSED = [
     (c.with_lambda, 0.5, "a lambda", "scale = lambda v: v * 2.0"),
     (c.with_dict, 0.5, "a dict", 'd = {"a": x}'),

@@ -372,24 +372,8 @@ class GradFunction:
         return grads
 
     def _compiled_by_numba(self, generated: Callable, args: tuple) -> Callable:
-        """``generated`` compiled by Numba for these arguments; with ``jit='auto'``,
-        ``generated`` itself where Numba cannot compile it (said once, as a warning) or
-        where it has no loop (NumPy already runs its array operations)."""
-        if self.jit is True:
-            return numba_jit.numba_version(generated, args)
-        if id(generated) in self._kept_numpy:
-            return generated
-        if not _LOOP.search(generated.__s2s_source__):
-            self._kept_numpy.add(id(generated))
-            return generated
-        try:
-            return numba_jit.numba_version(generated, args)
-        except JitError as exc:
-            if not self._kept_numpy:
-                warnings.warn(f"s2s: jit='auto' keeps the NumPy gradient of "
-                              f"{self.__qualname__}: {exc}", stacklevel=4)
-            self._kept_numpy.add(id(generated))
-            return generated
+        return compiled_by_numba(generated, args, self.jit, self.__qualname__,
+                                 self._kept_numpy)
 
     def code_for(self, *args, **kwargs) -> Callable:
         """The generated function that a call with these arguments runs, built if it is not
@@ -528,6 +512,52 @@ def _remember(table: Dict[tuple, tuple], key: tuple, compiled: Callable, fn: Cal
 
 
 _LOOP = re.compile(r"^\s*(for|while) ", re.MULTILINE)
+
+
+def compiled_by_numba(generated: Callable, args: tuple, jit: Jit, name: str,
+                      kept_numpy: set) -> Callable:
+    """``generated`` compiled by Numba for these arguments. With ``jit='auto'``,
+    ``generated`` itself where it has no loop (NumPy already runs its array operations) or
+    where Numba cannot compile it, which the first time is said as a warning; ``kept_numpy``
+    (the ids of code kept in NumPy) belongs to the caller."""
+    if jit is True:
+        return numba_jit.numba_version(generated, args)
+    if id(generated) in kept_numpy:
+        return generated
+    if not _LOOP.search(generated.__s2s_source__):
+        kept_numpy.add(id(generated))
+        return generated
+    try:
+        return numba_jit.numba_version(generated, args)
+    except JitError as exc:
+        if not kept_numpy:
+            warnings.warn(f"s2s: jit='auto' keeps the NumPy gradient of {name}: {exc}",
+                          stacklevel=5)
+        kept_numpy.add(id(generated))
+        return generated
+
+
+class CompiledOnFirstCall:
+    """A generated function run through its Numba version, compiled for the types of its
+    first call (for the transforms that call generated code with keyword arguments)."""
+
+    def __init__(self, generated: Callable, jit: Jit, name: str):
+        self.generated, self.jit, self.name = generated, jit, name
+        self.signature = inspect.signature(generated)
+        self.runs: Optional[Callable] = None
+        self.kept_numpy: set = set()
+        self.__wrapped__ = generated
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        if self.runs is None:
+            self.runs = compiled_by_numba(self.generated, args, self.jit, self.name,
+                                          self.kept_numpy)
+            self.__wrapped__ = self.runs
+        return self.runs(*args)
 
 
 def check_jit(jit: Any) -> Jit:

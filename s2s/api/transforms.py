@@ -16,6 +16,11 @@ value (array, number, list, dict) when ``fn`` takes one argument; wrap a tuple a
 pytrees of the same structure, and Jacobian blocks nest as the output's structure, then the
 inputs' (a tuple ``grad_position`` adds a tuple level), with ``out.shape + in.shape`` arrays.
 
+``jit=True`` (or ``'auto'``, as for ``grad``) runs the derivative code through Numba: the
+tangent code of ``jvp``, ``jacfwd`` and ``hessian``, and for ``vjp`` and ``jacrev`` the
+gradient that takes the output's cotangent as an argument (a pullback closure is Python),
+with the output computed by ``fn`` itself.
+
 Nesting: ``jvp``, ``jacfwd`` and ``hvp`` accept ``s2s.grad(...)`` functions (forward over
 reverse) and the functions returned by ``jacfwd``/``hessian`` (forward over forward), so
 ``s2s.jacfwd(s2s.hessian(f))`` is a third derivative.
@@ -222,16 +227,19 @@ class _View:
     """
 
     def __init__(self, fn: Callable, params: List[str], base_select: Optional[int],
-                 levels: List[_Level]):
+                 levels: List[_Level], runs: Optional[Callable] = None):
         self.fn, self.params, self.base_select, self.levels = fn, params, base_select, levels
+        self.runs = runs or fn      # what a call runs: fn, or its Numba version
 
-    def extend(self, positions: Sequence[int], single: bool) -> "_View":
+    def extend(self, positions: Sequence[int], single: bool,
+               jit: api.Jit = False) -> "_View":
         """Forward mode of this view with respect to the arguments at ``positions``."""
         wrt = tuple(self.params[p] for p in positions)
         select = 1 if self.levels else self.base_select
         jvp_fn = pipeline.jvp_of(self.fn, wrt, select)
         level = _Level(tuple(positions), jvp_fn.__s2s_tangents__, single)
-        return _View(jvp_fn, self.params, self.base_select, self.levels + [level])
+        runs = api.CompiledOnFirstCall(jvp_fn, jit, jvp_fn.__name__) if jit else jvp_fn
+        return _View(jvp_fn, self.params, self.base_select, self.levels + [level], runs)
 
     def base_value(self, raw: Any) -> Any:
         """The base function's whole value inside a raw value of this view."""
@@ -281,7 +289,7 @@ def _jacobian(view: _View, args: Sequence[Any], basis_levels: int,
             for (level, p, i, _), j in zip(combo, flat):
                 for q, tname in zip(level.positions, level.tangents):
                     tangents[tname] = _basis(args[q], i, j) if q == p else _zero_tree(args[q])
-            raw = view.fn(*args, **tangents)
+            raw = view.runs(*args, **tangents)
             if first is None:
                 first, out_like = raw, view.output(raw)
             for o, entry in enumerate(_leaves_like(raw[1], out_like)):
@@ -294,7 +302,7 @@ def _jacobian(view: _View, args: Sequence[Any], basis_levels: int,
         for level in levels:
             for q, tname in zip(level.positions, level.tangents):
                 tangents[tname] = _zero_tree(args[q])
-        first = view.fn(*args, **tangents)
+        first = view.runs(*args, **tangents)
         out_like = view.output(first)
     return first, _nest(levels, args, out_like, blocks)
 
@@ -320,7 +328,8 @@ def _nest(levels: List[_Level], args, out_like, blocks) -> Any:
 
 
 # -- public transforms --------------------------------------------------------------------------
-def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
+def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
+        jit: api.Jit = False) -> tuple:
     """Jacobian-vector product: ``(fn(*inputs), J @ v)``, or ``(out, J @ v, aux)``.
 
     ``inputs`` and ``v`` are tuples of positional arguments and their tangents, or single
@@ -338,14 +347,14 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
     args, positions = _differentiable(fn, args, positions)
     tangents = _check_tangents([args[p] for p in positions], [tangents[p] for p in positions])
     base = _view_of(fn, args, has_aux)
-    view = base.extend(positions, single=False)
+    view = base.extend(positions, single=False, jit=api.check_jit(jit))
     fixed = dict(zip(view.levels[-1].tangents, tangents))
     if base.levels:
         out = fn(*args)
         _numeric_output(fn, out[0] if has_aux and isinstance(out, tuple) else out)
         _, tangent = _jacobian(view, args, len(base.levels), fixed)
         return out, tangent
-    raw_value, raw_tangent = view.fn(*args, **fixed)
+    raw_value, raw_tangent = view.runs(*args, **fixed)
     out = base.output(raw_value)
     _numeric_output(fn, out)
     tangent = _shaped_like(raw_tangent, out)
@@ -354,7 +363,7 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
     return out, tangent
 
 
-def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
+def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False) -> tuple:
     """Vector-Jacobian product: ``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``.
 
     ``vjp_fn(cotangent)`` returns the gradients of ``sum(out * cotangent)`` for all the
@@ -365,6 +374,8 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
     fn = _plain(fn, len(inputs))
     positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
     args, positions = _differentiable(fn, inputs, positions)
+    if api.check_jit(jit):
+        return _compiled_vjp(fn, args, positions, has_aux, jit)
     compiled = _vjp_function(fn, args, positions)
     value, pullback = compiled(*args)
     if has_aux:
@@ -400,6 +411,36 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False) -> tuple:
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
+
+
+def _compiled_vjp(fn: Callable, args: tuple, positions: Tuple[int, ...], has_aux: bool,
+                  jit: api.Jit) -> tuple:
+    """``vjp`` whose pullback runs the Numba version of the gradient that takes the
+    output's cotangent (``cotangent_code``); the output is ``fn``'s own."""
+    value = fn(*args)
+    if has_aux and (not isinstance(value, tuple) or len(value) < 2):
+        raise ValueError(f"with has_aux=True '{_fname(fn)}' must return a tuple "
+                         f"(out, aux1, ...)")
+    out, aux = (value[0], tuple(value[1:])) if has_aux else (value, ())
+    _numeric_output(fn, out)
+    gradient = _compiled_gradient(fn, args, positions, jit)
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        _check_cotangent(cotangent, out, _fname(fn))
+        seed = (cotangent,) + tuple(runtime.zeros_like(a) for a in aux) if has_aux \
+            else cotangent
+        grads = dict(zip(positions, gradient(*args, seed)))
+        return tuple(api._match_dtype(grads[i], a) if i in grads else _zero_tree(a)
+                     for i, a in enumerate(args))
+
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _compiled_gradient(fn: Callable, args: Sequence[Any], positions: Sequence[int],
+                       jit: api.Jit) -> Callable:
+    """``grad_f(x, w, sens) -> (dx, dw)`` run by Numba (compiled on its first call)."""
+    generated = cotangent_code(fn, args, positions)
+    return api.CompiledOnFirstCall(generated, jit, generated.__name__)
 
 
 def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -> Callable:
@@ -549,17 +590,19 @@ def _check_cotangent(cotangent: Any, out: Any, fname: str) -> None:
 class ForwardJacobian:
     """The function returned by ``jacfwd`` and ``hessian``; itself forward-differentiable."""
 
-    def __init__(self, fn: Callable, grad_position: Position, has_aux: bool):
+    def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
+                 jit: api.Jit = False):
         self.fn = fn
         self.positions, self.single = api._normalize_positions(grad_position, _fname(fn))
         self.has_aux = has_aux
+        self.jit = api.check_jit(jit)
         self.__name__ = "jacobian_" + _fname(fn)
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def view(self, args: Sequence[Any]) -> _View:
         positions = tuple(p % len(args) for p in self.positions)
-        return _view_of(_plain(self.fn, len(args)), args, self.has_aux).extend(positions,
-                                                                             self.single)
+        return _view_of(_plain(self.fn, len(args)), args, self.has_aux).extend(
+            positions, self.single, self.jit)
 
     def __call__(self, *args: Any) -> Any:
         args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
@@ -570,28 +613,35 @@ class ForwardJacobian:
         return jacobian
 
 
-def jacfwd(fn: Callable, grad_position: Position = 0, has_aux: bool = False) -> Callable:
+def jacfwd(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
+           jit: api.Jit = False) -> Callable:
     """The Jacobian of ``fn`` by forward mode: one jvp per input element.
 
     Blocks have shape ``out.shape + in.shape``; a tuple ``grad_position`` gives a tuple of
     blocks. With ``has_aux=True`` the result is ``(jacobian, (aux1, ...))``.
     """
-    return ForwardJacobian(fn, grad_position, has_aux)
+    return ForwardJacobian(fn, grad_position, has_aux, jit)
 
 
-def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False) -> Callable:
+def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
+           jit: api.Jit = False) -> Callable:
     """The Jacobian of ``fn`` by reverse mode: one pullback per output element.
 
     Same result layout as ``jacfwd``.
     """
     positions, single = api._normalize_positions(grad_position, _fname(fn))
+    api.check_jit(jit)
 
     def jacobian(*args: Any) -> Any:
         plain = _plain(fn, len(args))
         args, where = _differentiable(plain, args, positions)
-        compiled = _vjp_function(plain, args, where)
-        value, pullback = compiled(*args)
-        unused = [pullback]
+        if jit:
+            value = plain(*args)
+            gradient = _compiled_gradient(plain, args, where, jit)
+        else:
+            compiled = _vjp_function(plain, args, where)
+            value, pullback = compiled(*args)
+            unused = [pullback]
         out = value[0] if has_aux else value
         out_leaves, out_rebuild = _flatten(out)
         blocks = {}
@@ -600,8 +650,11 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False) -> 
                 seed = _basis(out, o, j)
                 if has_aux:
                     seed = (seed,) + tuple(runtime.zeros_like(a) for a in value[1:])
-                # a pullback may consume what its forward sweep saved: one sweep per row
-                grads = (unused.pop() if unused else compiled(*args)[1])(seed)
+                if jit:
+                    grads = gradient(*args, seed)
+                else:
+                    # a pullback may consume what its forward sweep saved: one sweep per row
+                    grads = (unused.pop() if unused else compiled(*args)[1])(seed)
                 for p, g in zip(where, grads):
                     for i, entry in enumerate(_leaves_like(g, args[p])):
                         key = (o, (p, i))
@@ -618,13 +671,13 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False) -> 
     return jacobian
 
 
-def hessian(fn: Callable, grad_position: Position = 0) -> Callable:
+def hessian(fn: Callable, grad_position: Position = 0, jit: api.Jit = False) -> Callable:
     """The Hessian of ``fn`` (of the sum of its output), by forward mode over reverse mode.
 
     Blocks have shape ``in.shape + in.shape``; a tuple ``grad_position`` gives a tuple of
     tuples of blocks. The result can be differentiated again with ``jacfwd``.
     """
-    return ForwardJacobian(api.grad(fn, grad_position), grad_position, False)
+    return ForwardJacobian(api.grad(fn, grad_position), grad_position, False, jit)
 
 
 def hvp(fn: Callable, inputs: Any, v: Any) -> Any:
