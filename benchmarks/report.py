@@ -28,6 +28,15 @@ TARGET_WRAPPER = 2e-6           # seconds the returned function adds over the ge
 TARGET_MEMORY = 1.5             # peak extra memory, s2s / hand-written
 TARGET_LARGEST = 1.0            # seconds to transform the largest straight-line function
 TARGET_GROWTH = 2.0             # time per statement, largest function / smallest
+# s2s.grad(f, jit=True), by workload: (what is compared, the bound)
+JIT_TARGETS = {
+    "scalar_loop": [("jit/Numba forward", 3.0), ("jit/JAX jit", 0.5)],
+    "euler": [("jit/Numba forward", 3.0)],
+    "recurrence": [("s2s/jit", 20.0)],           # at least: a speed-up
+    "mlp": [("s2s/jit", 1.0)],
+    "logistic": [("s2s/jit", 1.0)],
+    "elementwise": [("s2s/jit", 1.0)],
+}
 
 
 @dataclass
@@ -102,6 +111,47 @@ class Report:
                              self.judged(fmt_time(transform), transform <= TARGET_TRANSFORM))
             body.append(cells)
         return header, body
+
+    def jit_table(self, rows: list) -> Tuple[List[str], List[List[str]]]:
+        """s2s jit against Numba forward, s2s without jit and JAX jit, with its targets."""
+        header = ["workload", "s2s jit", "Numba forward", "jit/Numba forward", "s2s/jit",
+                  "jit/JAX jit", "first call of s2s jit"]
+        body = []
+        for row in rows:
+            jit = row.times.get("s2s jit")
+            if jit is None or isinstance(jit, Problem):
+                continue
+            ratios = {}
+            for name, other, inverse in (("jit/Numba forward", "Numba forward", False),
+                                         ("s2s/jit", "s2s", True),
+                                         ("jit/JAX jit", "JAX jit", False)):
+                value = row.times.get(other)
+                if isinstance(value, float):
+                    ratios[name] = value / jit if inverse else jit / value
+            targets = dict(JIT_TARGETS.get(row.workload.name, []))
+            cells = [row.workload.name, fmt_time(jit), self._time_cell(row, "Numba forward")]
+            for name in header[3:6]:
+                if name not in ratios:
+                    cells.append("-")
+                    continue
+                text = f"{ratios[name]:.2f}"
+                if name in targets:
+                    bound = targets[name]
+                    ok = ratios[name] >= bound if name == "s2s/jit" else ratios[name] <= bound
+                    text = self.judged(f"{text} ({'>=' if name == 's2s/jit' else '<='} "
+                                       f"{bound:g})", ok)
+                cells.append(text)
+            compile_time = row.compile
+            cells.append(self.problem(compile_time, f"first call of s2s jit on "
+                                                    f"{row.workload.name}")
+                         if isinstance(compile_time, Problem) else
+                         "-" if compile_time is None else fmt_time(compile_time))
+            body.append(cells)
+        return header, body
+
+    def _time_cell(self, row: Any, contender: str) -> str:
+        value = row.times.get(contender)
+        return fmt_time(value) if isinstance(value, float) else "-"
 
     def overhead_lines(self, overheads: Any, tiny: Any) -> List[str]:
         if isinstance(overheads, Problem):
@@ -183,7 +233,7 @@ def machine() -> str:
     except OSError:
         pass
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
-    for name in ("autograd", "jax"):
+    for name in ("autograd", "jax", "numba"):
         try:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
@@ -206,6 +256,7 @@ def print_report(rows: list, contenders: Sequence[str], overheads: Any, tiny: An
     sizes maps statements to transform seconds)."""
     report = Report()
     header, body = report.main_table(rows, contenders)
+    jit_header, jit_body = report.jit_table(rows)
     memory = report.memory_lines(rows)
     overhead = report.overhead_lines(overheads, tiny)
     by_size = report.size_lines(sizes)
@@ -228,6 +279,13 @@ def print_report(rows: list, contenders: Sequence[str], overheads: Any, tiny: An
     print()
     print(text_table(header, body, markdown))
     print()
+    if jit_body:
+        print("Compiled by Numba: s2s.grad(f, jit=True) against the workload itself under "
+              "numba.njit (Numba forward), s2s without jit and JAX's jit. first call: what "
+              "the first call adds (transform and Numba compile, Numba's disk cache empty).")
+        print()
+        print(text_table(jit_header, jit_body, markdown))
+        print()
     if report.notes:
         print("Notes:")
         print()

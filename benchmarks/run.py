@@ -1,4 +1,4 @@
-"""Benchmark s2s gradients against hand-written NumPy gradients, autograd and JAX.
+"""Benchmark s2s gradients against hand-written NumPy gradients, autograd, JAX and Numba.
 
     python benchmarks/run.py                 # the full run: a minute or two on 2 cores
     python benchmarks/run.py --quick         # a smoke run, well under half a minute
@@ -10,13 +10,18 @@ aborts the run), and every other gradient against the hand-written one, before a
 timed. Times are medians of samples taken round-robin over the contenders in one process.
 autograd and JAX are optional (``pip install -e ".[bench]"``); a missing one shows as n/a.
 They run the same workload source with ``np`` (and ``math``) bound to their own NumPy.
+Numba (``pip install -e ".[jit]"``) runs "s2s jit", ``s2s.grad(f, jit=True)``, and "Numba
+forward", the workload itself under ``numba.njit``: what a compiled gradient is measured
+against. Numba's files go to a fresh temporary folder, so the compile times are cold.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
+import tempfile
 import time
 import types
 from dataclasses import dataclass, field
@@ -44,7 +49,8 @@ QUICK = timing.Plan(sample_seconds=2e-4, min_samples=1, max_samples=31, budget_s
 FIXED_COSTS = timing.Plan(sample_seconds=2e-4, min_samples=501, max_samples=501,
                           budget_seconds=1.0)
 
-CONTENDERS = ("forward", "hand", "s2s", "autograd", "JAX", "JAX jit")
+CONTENDERS = ("forward", "hand", "s2s", "autograd", "JAX", "JAX jit", "Numba forward",
+              "s2s jit")
 MEMORY_WORKLOADS = ("rnn", "euler")
 
 
@@ -121,9 +127,17 @@ def ported(fn: Callable, xnp: Any) -> Callable:
                               fn.__closure__)
 
 
-def make_s2s(workload: Workload, args: tuple) -> Callable[[], Any]:
-    df = s2s.grad(workload.function, grad_position=workload.positions)
+def make_s2s(workload: Workload, args: tuple, jit: bool = False) -> Callable[[], Any]:
+    df = s2s.grad(workload.function, grad_position=workload.positions, jit=jit)
     return lambda: df(*args)
+
+
+def make_numba_forward(workload: Workload, args: tuple) -> Optional[Callable[[], Any]]:
+    numba = optional_module("numba")
+    if numba is None:
+        return None
+    compiled = numba.njit(workload.function)
+    return lambda: compiled(*args)
 
 
 def make_autograd(workload: Workload, args: tuple) -> Optional[Callable[[], Any]]:
@@ -150,6 +164,9 @@ def prepare(workload: Workload, contender: str, args: tuple,
     """A warm, checked thunk that computes the contender's gradient, or why there is none
     (a contender that is not installed is n/a, without the note on why it is skipped)."""
     makers = {"s2s": lambda: make_s2s(workload, args),
+              "s2s jit": lambda: make_s2s(workload, args, jit=True)
+              if optional_module("numba") else None,
+              "Numba forward": lambda: make_numba_forward(workload, args),
               "autograd": lambda: make_autograd(workload, args),
               "JAX": lambda: make_jax(workload, args, jit=False),
               "JAX jit": lambda: make_jax(workload, args, jit=True)}
@@ -159,7 +176,11 @@ def prepare(workload: Workload, contender: str, args: tuple,
             return Problem("n/a", "")
         if contender in workload.skip:      # made (jax.jit compiles lazily), never run
             return Problem("skipped", workload.skip[contender])
-        got = checks.as_arrays(thunk(), workload)   # compiles, traces or jits: not timed
+        got = thunk()                               # compiles, traces or jits: not timed
+        if contender == "Numba forward":            # a value, not a gradient
+            got, expected = [np.asarray(got)], [np.asarray(workload.function(*args))]
+        else:
+            got = checks.as_arrays(got, workload)
     except Exception as error:                      # the run goes on whatever a tool raises
         return Problem("error", f"error: {first_line(error)}")
     error = checks.relative_error(got, expected)
@@ -176,6 +197,7 @@ class Row:
     workload: Workload
     times: Dict[str, Union[float, Problem]]
     transform: Union[float, Problem, None] = None
+    compile: Union[float, Problem, None] = None                 # first call of s2s jit
     memory: Optional[Tuple[int, Union[int, Problem]]] = None     # (hand, s2s) bytes
 
 
@@ -186,6 +208,7 @@ def measure_workload(workload: Workload, plan: timing.Plan, repeats: int) -> Row
     thunks: Dict[str, Callable[[], Any]] = {"forward": lambda: f(*args),
                                             "hand": lambda: workload.hand(*args)}
     times: Dict[str, Union[float, Problem]] = {}
+    compile_time = jit_first_call_seconds(workload, args)
     for contender in CONTENDERS[2:]:
         prepared = prepare(workload, contender, args, expected)
         if isinstance(prepared, Problem):
@@ -193,7 +216,7 @@ def measure_workload(workload: Workload, plan: timing.Plan, repeats: int) -> Row
         else:
             thunks[contender] = prepared
     times.update(timing.per_call_seconds(thunks, plan))
-    row = Row(workload, times)
+    row = Row(workload, times, compile=compile_time)
     row.transform = times["s2s"] if isinstance(times["s2s"], Problem) else \
         transform_seconds(workload, repeats)
     if workload.name in MEMORY_WORKLOADS:
@@ -247,6 +270,26 @@ def first_call_seconds(function: Callable, positions: Union[int, Tuple[int, ...]
             return Problem("error", f"error: {first_line(error)}")
         times.append(first - min(later))
     return statistics.median(times)
+
+
+def jit_first_call_seconds(workload: Workload, args: tuple) -> Union[float, Problem, None]:
+    """What the first call of s2s.grad(f, jit=True) adds over a later one (the transform
+    and the Numba compile; Numba's files are in a fresh folder), or None without Numba."""
+    if optional_module("numba") is None:
+        return None
+    clear = clear_cache()
+    if clear is not None:
+        clear()
+    try:
+        df = s2s.grad(workload.function, grad_position=workload.positions, jit=True)
+        start = time.perf_counter()
+        df(*args)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        df(*args)
+        return first - (time.perf_counter() - start)
+    except Exception as error:
+        return Problem("error", f"error: {first_line(error)}")
 
 
 SIZES = (50, 200, 800)      # statements of the straight-line functions
@@ -304,6 +347,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="print the report as Markdown, for the README")
     options = parser.parse_args(argv)
     chosen = [w for w in WORKLOADS if not options.only or w.name in options.only]
+    os.environ["S2S_JIT_CACHE"] = tempfile.mkdtemp(prefix="s2s-bench-numba-")
     plan = QUICK if options.quick else FULL
     repeats = 1 if options.quick else 5
 
