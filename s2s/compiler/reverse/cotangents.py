@@ -13,7 +13,7 @@ from typing import List, Optional
 import gast
 
 from s2s import runtime
-from s2s.compiler.analysis.shapes import FLOAT
+from s2s.compiler.analysis.shapes import FLOAT, SCALAR
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
@@ -91,5 +91,13 @@ def zeros(state: ReverseState, var: str) -> ast.AST:
 
 
 def reset(state: ReverseState, var: str) -> ast.AST:
-    """``dx = 0.0``: where paths of the adjoint disagree, the cotangent restarts at zero."""
-    return assign(state.cotangent(var), const(0.0))
+    """Where paths of the adjoint disagree, the cotangent restarts at zero: ``dx = 0.0``
+    for a number, else zeros of ``x``'s value at that point (``x`` holds it there: the
+    sweep restores overwritten values). Rules and shape lowering take a cotangent to have
+    its primal's shape (``dv.sum(axis=0)``, ``np.reshape(dv, x.shape)``), so a float zero
+    may stand only for a number's cotangent."""
+    if state.classes.get(var) == SCALAR:
+        return assign(state.cotangent(var), const(0.0))
+    # the run-time helper: x may also be a local function (whose zero is 0.0) or a pytree
+    return assign(state.cotangent(var),
+                  state.call_helper("zeros_like", runtime.zeros_like, [name(var)]))
