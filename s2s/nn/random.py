@@ -15,7 +15,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from s2s.rules import nondifferentiable
+from s2s.rules import adjoint, tangent
 
 _generator = np.random.default_rng()
 
@@ -45,6 +45,15 @@ def dropout_mask(shape: Tuple[int, ...], p: float, dtype) -> np.ndarray:
     return keep.astype(dtype) / np.asarray(1.0 - p, dtype=dtype)
 
 
-# A random mask is data, not a function of the input it multiplies: no gradient flows
-# through it, and the engine must not look inside.
-nondifferentiable(dropout_mask)
+# The draw is data, not a function of anything differentiated: the mask's only derivative
+# is the scale's. Away from the measure-zero p where an entry's draw equals p (the kept set
+# is fixed), d(keep / (1 - p))/dp = keep / (1 - p)**2 = mask / (1 - p), which is what
+# central differences under one seed give.
+@adjoint(dropout_mask)
+def dropout_mask_vjp(shape, p, dtype):
+    dp = np.sum(dresult * result) / (1.0 - p)
+
+
+@tangent(dropout_mask)
+def dropout_mask_jvp(shape, p, dtype):
+    dresult = dp * result / (1.0 - p)

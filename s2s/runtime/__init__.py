@@ -123,6 +123,15 @@ def add_at(buffer, key, value):
     return buffer
 
 
+def add_at_tangent(dbuffer, buffer, key, dvalue):
+    """The tangent of ``add_at(buffer, key, value)``: ``dbuffer`` updated in place the same
+    way, or a new buffer of zeros where ``dbuffer`` is the float standing for a tangent
+    known to be zero."""
+    if type(dbuffer) is float:
+        dbuffer = zeros_like(buffer)
+    return add_at(dbuffer, key, dvalue)
+
+
 def add_at_iteration(buffer, index, value):
     """``add_at`` for the item a loop took at iteration ``index``; a loop over a dict takes
     its keys, which carry no cotangent."""

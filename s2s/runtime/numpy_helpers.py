@@ -445,7 +445,7 @@ def inner_adjoint(g, x, other, x_is_first):
     return match_dtype(np.tensordot(g, other, axes=(g_axes, list(range(np.ndim(other) - 1)))), x)
 
 
-def tensordot_axes(axes, a_ndim, b_ndim):
+def _tensordot_axes(axes, a_ndim, b_ndim):
     """``np.tensordot``'s ``axes`` as two lists of non-negative axes: summed in a, in b."""
     if np.ndim(axes) == 0:
         return list(range(a_ndim - axes, a_ndim)), list(range(axes))
@@ -457,7 +457,7 @@ def tensordot_axes(axes, a_ndim, b_ndim):
 
 def tensordot_adjoint_a(g, a, b, axes):
     """Cotangent of ``a`` in ``np.tensordot(a, b, axes)``."""
-    a_axes, b_axes = tensordot_axes(axes, np.ndim(a), np.ndim(b))
+    a_axes, b_axes = _tensordot_axes(axes, np.ndim(a), np.ndim(b))
     a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
     b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
     g_b_part = list(range(len(a_free), np.ndim(g)))
@@ -469,7 +469,7 @@ def tensordot_adjoint_a(g, a, b, axes):
 
 def tensordot_adjoint_b(g, a, b, axes):
     """Cotangent of ``b`` in ``np.tensordot(a, b, axes)``."""
-    a_axes, b_axes = tensordot_axes(axes, np.ndim(a), np.ndim(b))
+    a_axes, b_axes = _tensordot_axes(axes, np.ndim(a), np.ndim(b))
     a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
     b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
     summed = np.tensordot(a, g, axes=(a_free, list(range(len(a_free)))))

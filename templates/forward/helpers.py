@@ -22,9 +22,9 @@ Four helpers need a support function for their second derivatives (defined below
 ``cumprod_adjoint`` and ``norm_adjoint``. Those derivatives are symmetric
 (Hessians), so their reverse rules use the same functions and are registered here too; a
 template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` and
-``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``, ``tensordot_axes``,
+``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``,
 ``ones_like`` and ``zeros_like`` are declared nondifferentiable in
-``templates/reverse/helpers.py``.
+``templates/reverse/nondifferentiable.py``.
 """
 import numpy as np
 
@@ -40,7 +40,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake,
                                untile)
 from s2s.rules import adjoint, linear, tangent
-from s2s.runtime import add, add_at, fresh_copy, own, restructure
+from s2s.runtime import add, add_at, add_at_tangent, fresh_copy, own, restructure
 from s2s.runtime.shape_helpers import join_tangents, split_joined
 
 
@@ -317,8 +317,10 @@ def add_jvp(a, b):
 @tangent(add_at)
 def add_at_jvp(buffer, key, value):
     # add_at updates buffer in place, so this updates the tangent of buffer in place the
-    # same way (and returns it): dbuffer must be a real buffer owned by the generated code
-    dresult = add_at(dbuffer, key, dvalue)
+    # same way (and returns it): dbuffer must be a real buffer owned by the generated code,
+    # or known to be zero (then the helper starts a buffer of zeros). The statement
+    # add_at(buffer, key, value) is followed by forward mode itself (call_statement).
+    dresult = add_at_tangent(dbuffer, buffer, key, dvalue)
 
 
 # --- reverse rules that share the support functions above -----------------------------------

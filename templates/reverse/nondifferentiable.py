@@ -22,7 +22,7 @@ import numpy as np
 from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
-from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes, tensordot_axes
+from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spacing_error,
                                        kron_axes, kron_blocks, pad_values_error, padded_shape,
                                        padding_along, rollaxis_destination, select_default_mask,
@@ -77,7 +77,7 @@ nondifferentiable(
 nondifferentiable(builtins.print)
 
 # the helpers generated code calls for axes, permutations and seeds
-nondifferentiable(normalize_axes, inverse_permutation, tensordot_axes, ones_like, zeros_like,
+nondifferentiable(normalize_axes, inverse_permutation, ones_like, zeros_like,
                   rollaxis_destination, padding_along, diff_cuts, zeros_unless_absent,
                   kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
 

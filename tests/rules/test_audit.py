@@ -29,19 +29,9 @@ NONDIFFERENTIABLE = frozenset(
         "s2s", "numpy", "math", "builtins", "operator", "_operator")
     and not getattr(k, "__name__", "").endswith("_error"))
 
-#: Rules still waiting for audit rows, by label, with why. It only shrinks: an entry whose
-#: rules have rows in both modes fails.
-NOT_YET_AUDITED = {
-    # the cotangent of a pytree parameter differentiated again: second-order rows take arrays
-    "s2s.runtime.restructure",
-    # forward over reverse of a list's items reaches add_at without a lookup of its rule
-    "s2s.runtime.add_at",
-    # only in code differentiated again through tensordot's tangent rule
-    "s2s.runtime.np_helpers.tensordot_axes",
-    # s2s.nn's dropout mask is random (no finite differences agree with a new draw), and its
-    # scale 1 / (1 - p) moves with p: a differentiated p would get no gradient from it
-    "s2s.nn.random.dropout_mask",
-}
+#: Rules still waiting for audit rows, by label (a comment says why). It only shrinks: an
+#: entry whose rules have rows in both modes fails. Every rule has its rows now.
+NOT_YET_AUDITED: frozenset = frozenset()
 
 
 def family_modules():

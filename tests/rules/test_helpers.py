@@ -444,6 +444,22 @@ def through_jvp(covers, fn, **inputs):
                          "return tangent * out", given={fn.__name__: fn}, **inputs)
 
 
+def sine_of_pair(p):
+    return np.sum(p[0] * np.sin(p[1]))
+
+
+def product_of_named(p):
+    return np.sum(p["a"] ** 2 * p["b"])
+
+
+def through_vjp(covers, fn, tree, use):
+    """A row differentiating the pullback of ``fn`` at a pytree ``tree`` of x and y: the
+    pullback's code gives the cotangent back its container types (``restructure``)."""
+    return audit(covers, f"out, pullback = s2s.vjp({fn.__name__}, {tree})\n"
+                         f"g = pullback(1.0)[0]\nreturn {use}",
+                 given={fn.__name__: fn}, x=r(3), y=r(3))
+
+
 AUDIT = [
     second((unbroadcast, expand_reduced), "np.sum(x * y ** 2)", x=r(2, 3), y=r(3)),
     second(match_dtype, "np.vdot(x, y) * x[0]", x=r(3), y=r(3)),
@@ -493,6 +509,15 @@ AUDIT = [
     second(zeros_like, "y = x * 2.0\nreturn y[0] * y + y[1]", x=r(3)),
     second(add_at, "items = list((x, y * 2.0))\nreturn np.sum(items[0] * items[1])", x=r(3),
            y=r(3), modes="reverse"),
+    # forward mode follows generated code's add_at statements itself; its rule serves the
+    # call as a value (a buffer differentiated again, or a user's call)
+    audit(add_at, "buffer = np.zeros(4)\nbuffer = add_at(buffer, REPEATED, x * y)\n"
+          "return buffer * buffer", x=r(3), y=r(3), given=dict(add_at=add_at, REPEATED=[0, 2, 0]),
+          note="a buffer whose tangent is zero, repeated indices"),
+    audit(add_at, "buffer = y * 1.0\ntotal = add_at(buffer, 1, x[0] * x[2])\nreturn total * y",
+          x=r(3), y=r(3), given=dict(add_at=add_at)),
+    through_vjp(restructure, sine_of_pair, "(x, y)", "g[0] * g[1]"),
+    through_vjp(restructure, product_of_named, '{"a": x, "b": y}', 'g["a"] + g["b"] * x'),
     second(add, "p = (x, y)\nq = p\nreturn np.sum(p[0] * q[1] + p[1] * q[0] ** 2)", x=r(3),
            y=r(3), note="a tuple read through two names: its cotangents add as pytrees"),
     second(inverse_permutation, "np.transpose(x, (1, 2, 0)) ** 2", x=r(2, 3, 2)),
