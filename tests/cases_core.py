@@ -1014,6 +1014,12 @@ def ctor_linspace(x):
     return np.linspace(0.0, 1.0, 4) * np.exp(x)
 
 
+def ctor_local_random_draw(a):
+    # a draw sized by a.shape[0] from a generator made inside: a constant, as np.ones is
+    rng = np.random.RandomState(0)
+    return np.dot(np.sin(a), rng.randn(a.shape[0]))
+
+
 # --- dtypes -------------------------------------------------------------------------------
 
 def float32_mixed_with_float64_constant(x):

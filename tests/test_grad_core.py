@@ -316,6 +316,7 @@ CASES = [
     (c.ctor_eye, (normal(3, 3),), 0),
     (c.ctor_arange, (V4,), 0),
     (c.ctor_linspace, (V4,), 0),
+    (c.ctor_local_random_draw, (normal(3, 3),), 0),
     # dtypes: the gradient keeps the input's dtype
     (c.np_tanh, (A.astype(np.float32),), 0),
     (c.op_matmul, (A.astype(np.float32), B.astype(np.float32)), (0, 1)),

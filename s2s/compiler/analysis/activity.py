@@ -50,8 +50,9 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
         return names_in(value.value)
     if isinstance(value, gast.Subscript):
         base = value.value
-        if isinstance(base, gast.Name) or (isinstance(base, gast.Attribute)
-                                           and base.attr in STATIC_ATTRIBUTES):
+        if isinstance(base, gast.Attribute) and base.attr in STATIC_ATTRIBUTES:
+            return set()            # x.shape[0]: a size, as x.shape is
+        if isinstance(base, gast.Name):
             return names_in(base)
         # np.r_[a, b]: an item of an object that is not a local reads what its index holds
         return names_in(base) | names_in(value.slice)
