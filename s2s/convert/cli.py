@@ -4,6 +4,7 @@
     s2s convert model.py --with-value    # value_and_grad_f instead, returning (value, grads)
     s2s convert src/ -o grads/ --check   # every module of src/, checked against the originals
     s2s show model.py::loss              # prints the generated gradient of loss
+    s2s rules                            # lists the functions s2s differentiates
 
 Conversion reads the input modules statically (``s2s.convert.static``): it never imports or
 runs them. Only ``--check`` runs user code, in a subprocess, to compare each generated
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from s2s import __version__
-from s2s.convert import examples
+from s2s.convert import examples, supported
 from s2s.convert.check import run_check
 from s2s.convert.transform import Options, StaticTransformer
 from s2s.convert.writer import ConstantOutput, ModuleWriter
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("target", metavar="PATH::FUNCTION")
     _common_options(show)
     show.set_defaults(run=run_show)
+
+    listed = commands.add_parser(
+        "rules", help="list the functions s2s differentiates",
+        description="List the functions that have differentiation rules, by family, from\n"
+                    "the rule registry; a function with a rule of one mode only says why.")
+    listed.add_argument("--markdown", action="store_true",
+                        help="print the list as the README's Markdown bullets")
+    listed.set_defaults(run=run_rules)
     return parser
 
 
@@ -188,7 +197,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.with_value and args.mode == "forward":
+        if getattr(args, "with_value", False) and args.mode == "forward":
             raise UsageError("--with-value is for reverse mode (jvp_f returns the value "
                              "already)")
         return args.run(args, argv)
@@ -408,6 +417,14 @@ def _convert_module(job: Job, args, default, named, given, command: str, explici
         return None
     print(f"{job.path} -> {job.output}: {', '.join(c.name for c in writer.converted)}")
     return writer.converted, failed
+
+
+def run_rules(args, argv: List[str]) -> int:
+    missing = supported.optional_libraries()
+    groups = supported.listing()
+    print(supported.as_markdown(groups) if args.markdown else supported.as_text(groups, missing),
+          end="")
+    return 0
 
 
 def run_show(args, argv: List[str]) -> int:
