@@ -2,7 +2,14 @@
 
 Each decomposition has a ``*_tangent`` (forward mode: the tangents of its outputs from the
 input's tangent) and a ``*_adjoint`` (reverse mode: the input's cotangent from its outputs'
-cotangents). Inputs are real; every function works on stacks of matrices (the last two axes).
+cotangents). Every function works on stacks of matrices (the last two axes).
+
+Complex matrices follow s2s's convention: the cotangent of a complex ``z`` is
+dL/dRe(z) - 1j dL/dIm(z), so an adjoint written with transposes for real matrices keeps its
+transposes, and conjugates appear only where the decomposition itself conjugates (the
+Hermitian triangle of ``eigh``, the unitary factors of ``svd``, unit-norm eigenvectors). The
+phase of a complex eigenvector or singular vector is arbitrary: its derivative is only
+meaningful for functions that do not depend on it (``np.abs(v)``, ``u @ vh``).
 
 Where a derivative does not exist the result stays finite instead of inf or nan:
 
@@ -35,7 +42,7 @@ def reciprocal_gaps(w):
     up to rounding (the diagonal, and repeated values: ``10 n eps max|w|`` apart or less)."""
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     n = np.shape(w)[-1]
-    eps = 1.2e-7 if w.dtype == np.float32 else 2.3e-16
+    eps = 1.2e-7 if w.dtype in (np.float32, np.complex64) else 2.3e-16
     scale = np.max(np.abs(w), axis=-1, keepdims=True) if n else np.zeros(np.shape(w))
     tolerance = 10 * n * eps * np.expand_dims(scale, -1)
     apart = np.abs(gaps) > tolerance
@@ -56,19 +63,44 @@ def mT(x):
     return matrix_transpose(x)
 
 
+def conj(x):
+    """``np.conj(x)`` for a complex ``x``; a real ``x`` itself (no copy)."""
+    return np.conj(x) if np.iscomplexobj(x) else x
+
+
+def mH(x):
+    """The conjugate transpose of each matrix of a stack."""
+    return conj(matrix_transpose(x))
+
+
 def symmetric_from_triangle(x, lower):
-    """The symmetric matrix eigh, eigvalsh and cholesky read from one triangle of ``x``."""
+    """The symmetric (Hermitian) matrix eigh, eigvalsh and cholesky read from one triangle
+    of ``x``; LAPACK ignores the imaginary part of a complex diagonal."""
+    if np.iscomplexobj(x):
+        part = np.tril(x, -1) if lower else np.triu(x, 1)
+        return part + mH(part) + diagonal_matrix(np.real(diagonal(x)))
     if lower:
         return np.tril(x) + mT(np.tril(x, -1))
     return np.triu(x) + mT(np.triu(x, 1))
 
 
 def to_triangle(g, lower):
-    """The transpose of ``symmetric_from_triangle``: a cotangent of the symmetric matrix
-    carried back to the one triangle it was read from."""
+    """The transpose of ``symmetric_from_triangle``: a cotangent of the symmetric (Hermitian)
+    matrix carried back to the one triangle it was read from."""
+    if np.iscomplexobj(g):
+        part = np.tril(g, -1) + conj(np.tril(mT(g), -1)) if lower else \
+            np.triu(g, 1) + conj(np.triu(mT(g), 1))
+        return part + diagonal_matrix(np.real(diagonal(g)).astype(g.dtype))
     if lower:
         return np.tril(g) + np.tril(mT(g), -1)
     return np.triu(g) + np.triu(mT(g), 1)
+
+
+def _real_only(complex_input, name):
+    """An error for a complex matrix where s2s differentiates real ones only."""
+    if complex_input:
+        raise TypeError(f"s2s differentiates np.linalg.{name} of real matrices only; this one "
+                        f"is complex")
 
 
 def lower_half_diagonal(x):
@@ -82,43 +114,67 @@ def _lower(uplo):
     return uplo in ("L", "l")
 
 
+# --- determinants ----------------------------------------------------------------------------
+
+def slogdet_tangent(da, a, sign):
+    """Tangents of ``sign, logabsdet = np.linalg.slogdet(a)``: with ``t = tr(a^-1 da)``,
+    ``dlogabsdet = Re t`` and ``dsign = 1j sign Im t`` (a real sign is locally constant)."""
+    t = np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
+    if np.iscomplexobj(sign):
+        return 1j * sign * np.imag(t), np.real(t)
+    return 0.0 * sign, t
+
+
+def slogdet_adjoint(g_sign, g_logabsdet, a, sign):
+    """Cotangent of ``a`` in ``sign, logabsdet = np.linalg.slogdet(a)``: ``c a^-T`` with
+    ``c = g_logabsdet + 1j Im(g_sign sign)``, the transpose of ``slogdet_tangent``."""
+    c = cotangent_or_zeros(g_logabsdet, np.real(sign))
+    if np.iscomplexobj(sign) and g_sign is not None:
+        c = c + 1j * np.imag(g_sign * sign)
+    return match_dtype(np.expand_dims(c, (-2, -1)) * mT(np.linalg.inv(a)), a)
+
+
 # --- symmetric eigenproblems -----------------------------------------------------------------
 
 def eigh_tangent(da, result, uplo):
-    """Tangents of ``w, v = np.linalg.eigh(a, uplo)``: ``dw = diag(v^T ds v)`` and
-    ``dv = v (F * (v^T ds v))``, with ``ds`` the symmetric matrix read from ``da``."""
+    """Tangents of ``w, v = np.linalg.eigh(a, uplo)``: ``dw = diag(v^H ds v)`` and
+    ``dv = v (F * (v^H ds v))``, with ``ds`` the symmetric (Hermitian) matrix read from
+    ``da``."""
     w, v = result
-    projected = mT(v) @ symmetric_from_triangle(da, _lower(uplo)) @ v
-    dw = diagonal(projected)
+    projected = mH(v) @ symmetric_from_triangle(da, _lower(uplo)) @ v
+    dw = np.real(diagonal(projected))
     dv = v @ (reciprocal_gaps(w) * projected)
     return dw, dv
 
 
 def eigh_adjoint(gw, gv, a, w, v, uplo):
     """Cotangent of ``a`` in ``w, v = np.linalg.eigh(a, uplo)``:
-    ``v (diag(gw) + F * (v^T gv)) v^T``, carried back to the triangle read. (The parts come
-    one by one: a helper whose parameters are arrays is differentiated again by s2s.)"""
+    ``conj(v) (diag(gw) + F * (v^T gv)) v^T``, carried back to the triangle read. (The parts
+    come one by one: a helper whose parameters are arrays is differentiated again by s2s.)"""
     gw, gv = cotangent_or_zeros(gw, w), cotangent_or_zeros(gv, v)
-    inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
-    return match_dtype(to_triangle(v @ inner @ mT(v), _lower(uplo)), a)
+    inner = diagonal_matrix(np.real(gw)) + reciprocal_gaps(w) * (mT(v) @ gv)
+    return match_dtype(to_triangle(conj(v) @ inner @ mT(v), _lower(uplo)), a)
 
 
 def eigvalsh_tangent(da, a, uplo):
-    """Tangent of ``w = np.linalg.eigvalsh(a, uplo)``: ``diag(v^T ds v)``."""
+    """Tangent of ``w = np.linalg.eigvalsh(a, uplo)``: ``diag(v^H ds v)``."""
     v = np.linalg.eigh(a, uplo)[1]
     ds = symmetric_from_triangle(da, _lower(uplo))
-    return np.sum(v * (ds @ v), axis=-2)
+    return np.real(np.sum(conj(v) * (ds @ v), axis=-2))
 
 
 def eigvalsh_adjoint(g, a, uplo):
-    """Cotangent of ``a`` in ``w = np.linalg.eigvalsh(a, uplo)``: ``v diag(gw) v^T``."""
+    """Cotangent of ``a`` in ``w = np.linalg.eigvalsh(a, uplo)``: ``conj(v) diag(gw) v^T``."""
     v = np.linalg.eigh(a, uplo)[1]
-    return match_dtype(to_triangle((v * np.expand_dims(g, -2)) @ mT(v), _lower(uplo)), a)
+    return match_dtype(to_triangle((conj(v) * np.expand_dims(np.real(g), -2)) @ mT(v),
+                                   _lower(uplo)), a)
 
 
 def cholesky_tangent(da, factor, upper):
     """Tangent of ``np.linalg.cholesky(a, upper=upper)``: ``dL = L Phi(L^-1 ds L^-T)``, Phi
     the strictly lower triangle plus half the diagonal (``dU = dL^T`` for the upper factor)."""
+    complex_input = np.result_type(factor).kind == "c"
+    _real_only(complex_input, "cholesky")
     low = mT(factor) if upper else factor
     inverse = np.linalg.inv(low)
     ds = symmetric_from_triangle(da, not upper)
@@ -129,61 +185,58 @@ def cholesky_tangent(da, factor, upper):
 def cholesky_adjoint(g, a, factor, upper):
     """Cotangent of ``a`` in ``np.linalg.cholesky(a, upper=upper)``:
     ``L^-T Phi(L^T gL) L^-1``, carried back to the triangle read."""
+    complex_input = np.result_type(factor).kind == "c"
+    _real_only(complex_input, "cholesky")
     low, g_low = (mT(factor), mT(g)) if upper else (factor, g)
     inverse = np.linalg.inv(low)
     gs = mT(inverse) @ lower_half_diagonal(mT(low) @ g_low) @ inverse
     return match_dtype(to_triangle(gs, not upper), a)
 
 
-# --- general eigenproblem (real eigenvalues) -------------------------------------------------
+# --- general eigenproblem -------------------------------------------------------------------
 
-def _real_eigenvalues(complex_result, name):
-    """An error naming eigh when eig's eigenvalues are complex."""
-    if complex_result:
-        raise ValueError(
-            f"s2s differentiates np.linalg.{name} only where every eigenvalue is real; this "
-            f"matrix has complex eigenvalues, and s2s does not differentiate complex results. "
-            f"For a symmetric matrix use np.linalg.eigh / eigvalsh")
+def _unit_columns(dv, v):
+    """``dv`` less the part along each unit column ``v_j`` that would change its length:
+    eig's eigenvectors have norm 1 (the rest of a complex column's phase is arbitrary)."""
+    return dv - v * np.real(np.sum(conj(v) * dv, axis=-2, keepdims=True))
 
 
 def eig_tangent(da, result):
-    """Tangents of ``w, v = np.linalg.eig(a)`` (real eigenvalues): with ``p = v^-1 da v``,
-    ``dw = diag(p)`` and ``dv = v (F * p)``, less its part along each unit column ``v_j``."""
+    """Tangents of ``w, v = np.linalg.eig(a)``: with ``p = v^-1 da v``, ``dw = diag(p)`` and
+    ``dv = v (F * p)``, less its part along each unit column ``v_j``. A real ``a`` may have
+    complex eigenvalues: their tangents are complex."""
     w, v = result
-    complex_result = w.dtype.kind == "c"
-    _real_eigenvalues(complex_result, "eig")
     projected = np.linalg.solve(v, da @ v)
-    dv = v @ (reciprocal_gaps(w) * projected)
-    dv = dv - v * np.sum(v * dv, axis=-2, keepdims=True)
-    return diagonal(projected), dv
+    return diagonal(projected), _unit_columns(v @ (reciprocal_gaps(w) * projected), v)
 
 
 def eig_adjoint(gw, gv, a, w, v):
-    """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)`` (real eigenvalues):
-    ``v^-T (diag(gw) + F * (v^T gv')) v^T``, gv' = gv less its part along each column."""
-    complex_result = w.dtype.kind == "c"
-    _real_eigenvalues(complex_result, "eig")
+    """Cotangent of ``a`` in ``w, v = np.linalg.eig(a)``:
+    ``v^-T (diag(gw) + F * (v^T gv')) v^T``, with gv' = gv less ``conj(v_j) Re(v_j^T gv_j)``
+    (the transpose of keeping each column's length); a real ``a`` gets the real part."""
     gw, gv = cotangent_or_zeros(gw, w), cotangent_or_zeros(gv, v)
-    gv = gv - v * np.sum(v * gv, axis=-2, keepdims=True)
+    gv = gv - conj(v) * np.real(np.sum(v * gv, axis=-2, keepdims=True))
     inner = diagonal_matrix(gw) + reciprocal_gaps(w) * (mT(v) @ gv)
-    return match_dtype(np.linalg.solve(mT(v), inner @ mT(v)), a)
+    return _real_part_for(np.linalg.solve(mT(v), inner @ mT(v)), a)
 
 
 def eigvals_tangent(da, a):
-    """Tangent of ``w = np.linalg.eigvals(a)`` (real eigenvalues): ``diag(v^-1 da v)``."""
-    w, v = np.linalg.eig(a)
-    complex_result = w.dtype.kind == "c"
-    _real_eigenvalues(complex_result, "eigvals")
+    """Tangent of ``w = np.linalg.eigvals(a)``: ``diag(v^-1 da v)``."""
+    v = np.linalg.eig(a)[1]
     return diagonal(np.linalg.solve(v, da @ v))
 
 
 def eigvals_adjoint(g, a):
-    """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)`` (real eigenvalues):
-    ``v^-T diag(gw) v^T``."""
-    w, v = np.linalg.eig(a)
-    complex_result = w.dtype.kind == "c"
-    _real_eigenvalues(complex_result, "eigvals")
-    return match_dtype(np.linalg.solve(mT(v), np.expand_dims(g, -1) * mT(v)), a)
+    """Cotangent of ``a`` in ``w = np.linalg.eigvals(a)``: ``v^-T diag(gw) v^T``."""
+    v = np.linalg.eig(a)[1]
+    return _real_part_for(np.linalg.solve(mT(v), np.expand_dims(g, -1) * mT(v)), a)
+
+
+def _real_part_for(g, a):
+    """``g`` as the cotangent of ``a``: its real part when ``a`` is real."""
+    if np.iscomplexobj(g) and not np.iscomplexobj(a):
+        g = np.real(g)
+    return match_dtype(g, a)
 
 
 # --- singular value decomposition ------------------------------------------------------------
@@ -200,66 +253,87 @@ def _thin_only(shape, full_matrices):
 
 
 def svd_tangent(da, a, result, full_matrices, hermitian):
-    """Tangents of ``u, s, vh = np.linalg.svd(a)``: with ``p = u^T da v``, ``ds = diag(p)``,
-    ``du = u (F * (p S + S p^T)) + (I - u u^T) da v S^-1``, and dv alike with ``a^T``.
-    ``hermitian=True`` reads the lower triangle of ``a`` only."""
+    """Tangents of ``u, s, vh = np.linalg.svd(a)``: with ``p = u^H da v``, ``ds = Re diag(p)``,
+    ``du = u (F * (p S + S p^H)) + (I - u u^H) da v S^-1``, and dv alike with ``a^H``; a
+    complex ``du`` also turns each column by ``1j Im(p_jj) / s_j`` (dv's columns not at all,
+    one choice of the arbitrary phase). ``hermitian=True`` reads the lower triangle of ``a``."""
     shape = np.shape(a)
     _thin_only(shape, full_matrices)
     u, s, vh = result
     if hermitian:
+        complex_input = np.result_type(a).kind == "c"
+        _real_only(complex_input, "svd with hermitian=True")
         da = symmetric_from_triangle(da, True)
-    v = mT(vh)
-    projected = mT(u) @ da @ v
+    v = mH(vh)
+    projected = mH(u) @ da @ v
     gaps = reciprocal_gaps(s * s)
     s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
-    du = u @ (gaps * (projected * s_row + s_col * mT(projected)))
-    dv = v @ (gaps * (s_col * projected + mT(projected) * s_row))
+    du = u @ (gaps * (projected * s_row + s_col * mH(projected)))
+    dv = v @ (gaps * (s_col * projected + mH(projected) * s_row))
+    if np.iscomplexobj(projected):
+        du = du + u * (1j * np.imag(diagonal(projected)) * safe_reciprocal(s))[..., None, :]
     m, n = np.shape(a)[-2:]
     k = np.shape(s)[-1]
     if m > k:
         du = du + (da @ v - u @ projected) * np.expand_dims(safe_reciprocal(s), -2)
     if n > k:
-        dv = dv + (mT(da) @ u - v @ mT(projected)) * np.expand_dims(safe_reciprocal(s), -2)
-    return du, diagonal(projected), mT(dv)
+        dv = dv + (mH(da) @ u - v @ mH(projected)) * np.expand_dims(safe_reciprocal(s), -2)
+    return du, np.real(diagonal(projected)), mH(dv)
 
 
 def svd_adjoint(gu, gs, gvh, a, u, s, vh, full_matrices, hermitian):
     """Cotangent of ``a`` in ``u, s, vh = np.linalg.svd(a)``:
-    ``u (diag(gs) + (J + J^T) S + S (K + K^T)) v^T + (I - u u^T) gu S^-1 v^T
-    + u S^-1 gv^T (I - v v^T)``, with ``J = F * (u^T gu)`` and ``K = F * (v^T gv)``."""
+    ``conj(u) X conj(vh) + (I - conj(u) u^T) gu S^-1 conj(vh)
+    + conj(u) S^-1 gv^H (I - conj(v) v^T)``, with gv = gvh^H,
+    ``X = diag(gs) + (J + J^H) S + S (K + K^H)``, ``J = F * (u^T gu)``, ``K = F * (v^T gv)``
+    (real matrices: every conj drops out). For complex ``a``, X also holds the transpose of
+    the turn of u's columns in ``svd_tangent``: ``1j Im(diag(u^T gu)) / s``."""
     shape = np.shape(a)
     _thin_only(shape, full_matrices)
+    if hermitian:
+        complex_input = np.result_type(a).kind == "c"
+        _real_only(complex_input, "svd with hermitian=True")
     gu, gs, gvh = cotangent_or_zeros(gu, u), cotangent_or_zeros(gs, s), cotangent_or_zeros(gvh, vh)
-    v, gv = mT(vh), mT(gvh)
+    v, gv = mH(vh), mH(gvh)
     gaps = reciprocal_gaps(s * s)
-    j = gaps * (mT(u) @ gu)
+    u_gu = mT(u) @ gu
+    j = gaps * u_gu
     k_ = gaps * (mT(v) @ gv)
     s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
-    inner = diagonal_matrix(gs) + (j + mT(j)) * s_row + s_col * (k_ + mT(k_))
-    da = u @ inner @ vh
+    inner = diagonal_matrix(np.real(gs)) + (j + mH(j)) * s_row + s_col * (k_ + mH(k_))
+    if np.iscomplexobj(u_gu):
+        inner = inner + diagonal_matrix(1j * np.imag(diagonal(u_gu)) * safe_reciprocal(s))
+    da = conj(u) @ inner @ conj(vh)
     m, n = np.shape(a)[-2:]
     k = np.shape(s)[-1]
     if m > k:
-        da = da + ((gu - u @ (mT(u) @ gu)) * np.expand_dims(safe_reciprocal(s), -2)) @ vh
+        da = da + ((gu - conj(u) @ u_gu) * np.expand_dims(safe_reciprocal(s), -2)) @ conj(vh)
     if n > k:
-        da = da + u @ mT((gv - v @ (mT(v) @ gv)) * np.expand_dims(safe_reciprocal(s), -2))
+        da = da + conj(u) @ mH((gv - conj(v) @ (mT(v) @ gv))
+                               * np.expand_dims(safe_reciprocal(s), -2))
     if hermitian:
         da = to_triangle(da, True)
-    return match_dtype(da, a)
+    return _real_part_for(da, a)
 
 
 def singular_values_tangent(da, a, hermitian):
-    """Tangent of ``s = np.linalg.svd(a, compute_uv=False)``: ``diag(u^T da v)``."""
+    """Tangent of ``s = np.linalg.svd(a, compute_uv=False)``: ``Re diag(u^H da v)``."""
     u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
     if hermitian:
+        complex_input = np.result_type(a).kind == "c"
+        _real_only(complex_input, "svd with hermitian=True")
         da = symmetric_from_triangle(da, True)
-    return np.sum(u * (da @ mT(vh)), axis=-2)
+    return np.real(np.sum(conj(u) * (da @ mH(vh)), axis=-2))
 
 
 def singular_values_adjoint(g, a, hermitian):
-    """Cotangent of ``a`` in ``s = np.linalg.svd(a, compute_uv=False)``: ``u diag(gs) v^T``."""
+    """Cotangent of ``a`` in ``s = np.linalg.svd(a, compute_uv=False)``:
+    ``conj(u) diag(gs) conj(vh)``."""
     u, _, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
-    da = (u * np.expand_dims(g, -2)) @ vh
+    if hermitian:
+        complex_input = np.result_type(a).kind == "c"
+        _real_only(complex_input, "svd with hermitian=True")
+    da = (conj(u) * np.expand_dims(np.real(g), -2)) @ conj(vh)
     return match_dtype(to_triangle(da, True) if hermitian else da, a)
 
 
@@ -289,6 +363,8 @@ def qr_tangent(da, a, result, mode):
     ``a1 = q r1``: ``x = q^T da1 r1^-1``, ``omega = L(x) - L(x)^T`` (L: strictly lower),
     ``dq = q omega + (da1 - q q^T da1) r1^-1``, ``dr1 = (x - omega) r1``; the other columns
     of r are ``q^T a2``, so ``dr2 = dq^T a2 + q^T da2``."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "qr")
     q, r = _qr_parts(a, result, mode)
     k = np.shape(r)[-2]
     r1_inverse = np.linalg.inv(r[..., :, :k])
@@ -306,6 +382,8 @@ def qr_adjoint(gq, gr, a, q, r, mode):
     """Cotangent of ``a`` in ``q, r = np.linalg.qr(a)``: the transpose of ``qr_tangent``;
     for the first k columns ``(q (gr1 r1^T + L(b - b^T)) + (I - q q^T) gq) r1^-T`` with
     ``b = q^T gq - gr1 r1^T``, and ``q gr2`` for the others."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "qr")
     shape = np.shape(a)
     _qr_mode(shape, mode)
     gq, gr = cotangent_or_zeros(gq, q), cotangent_or_zeros(gr, r)
@@ -326,6 +404,8 @@ def pinv_tangent(da, a, p, hermitian=False):
     """Tangent of ``p = np.linalg.pinv(a)`` where the rank is locally constant:
     ``-p da p + p p^T da^T (I - a p) + (I - p a) da^T p^T p``. ``hermitian=True`` reads the
     lower triangle of ``a`` only."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "pinv")
     if hermitian:
         a, da = symmetric_from_triangle(a, True), symmetric_from_triangle(da, True)
     da_t = mT(da)
@@ -336,6 +416,8 @@ def pinv_tangent(da, a, p, hermitian=False):
 def pinv_adjoint(g, a, p, hermitian=False):
     """Cotangent of ``a`` in ``p = np.linalg.pinv(a)``: the transpose of ``pinv_tangent``,
     ``-p^T g p^T + (I - a p) g^T p p^T + p^T p g^T (I - p a)``."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "pinv")
     full = symmetric_from_triangle(a, True) if hermitian else a
     g_t = mT(g)
     p_t = mT(p)
@@ -358,6 +440,8 @@ def lstsq_tangent(da, db, a, b, result):
     """Tangents of ``x, residuals, rank, s = np.linalg.lstsq(a, b)``: x = p b with p the
     pseudo-inverse of rank ``rank``; the residuals ``|b - a x|^2`` change by
     ``2 r . (db - da x)`` (``a^T r = 0``); the singular values as in ``svd``."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "lstsq")
     x, residuals, rank, s = result
     p = _lstsq_pinv(a, rank)
     # one of the two tangents may be a zero scalar (an operand not differentiated)
@@ -373,6 +457,8 @@ def lstsq_tangent(da, db, a, b, result):
 
 def lstsq_adjoint(gx, g_residuals, gs, a, b, x, residuals, rank, s):
     """Cotangents of ``a`` and ``b`` in ``x, residuals, rank, s = np.linalg.lstsq(a, b)``."""
+    complex_input = np.result_type(a).kind == "c"
+    _real_only(complex_input, "lstsq")
     gx = cotangent_or_zeros(gx, x)
     p = _lstsq_pinv(a, rank)
     gx2, b2 = _as_matrix(gx), _as_matrix(b)

@@ -630,8 +630,15 @@ def norm_adjoint(g, x, result, ord, axis, keepdims):
     Matrix norms (2-D ``x`` with ord given, or a 2-tuple ``axis``): 'fro', 'nuc', 1, -1,
     inf, -inf, 2, -2. Ties for a max or min (inf-norms, 1-norms of matrices) share evenly.
     At a zero vector, where no derivative exists, the cotangent is 0 (as for ``abs`` at 0).
+    A complex ``x`` gets the conjugate of the derivative (s2s's convention: dL/dRe - 1j dL/dIm).
     """
     x = np.asarray(x)
+    if np.iscomplexobj(x):
+        return np.conj(_norm_adjoint(np.real(g), x, result, ord, axis, keepdims))
+    return _norm_adjoint(g, x, result, ord, axis, keepdims)
+
+
+def _norm_adjoint(g, x, result, ord, axis, keepdims):
     g = restore_reduced_axes(match_dtype(g, x), x, axis, keepdims)
     r = restore_reduced_axes(result, x, axis, keepdims)
     divisor = r

@@ -2,7 +2,8 @@
 
 Products are bilinear, so their tangent is the product with one operand's tangent plus the
 product with the other's; NumPy's own broadcasting (batched, 1-D and scalar operands) gives
-both terms the result's shape. Inputs are real. Parameters mirror the reverse rules in
+both terms the result's shape. Complex inputs need no conjugates here (the products are
+bilinear); the decompositions' helpers handle theirs. Parameters mirror the reverse rules in
 ``templates/reverse/numpy_linalg.py``; the tangent of ``np.matmul`` and ``@`` is in
 ``operators.py``, which loads later (this module's second rule for it was never used).
 
@@ -15,7 +16,8 @@ from s2s.runtime.shape_helpers import einsum_first_tangent
 from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
                                         eigvals_tangent, eigvalsh_tangent, lstsq_tangent,
                                         matrix_power_tangent, multi_dot_tangent, pinv_tangent,
-                                        qr_tangent, singular_values_tangent, svd_tangent)
+                                        qr_tangent, singular_values_tangent, slogdet_tangent,
+                                        svd_tangent)
 from s2s.rules import adjoint, linear, tangent
 
 linear(np.trace)
@@ -122,8 +124,9 @@ def einsum(subscripts, *operands, optimize=False):
 @tangent(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     # the gradient of the norm (norm_adjoint with a cotangent of ones) dotted with dx
+    # (the real part: a complex x's gradient is conjugated, so Re(dx * gradient) is the tangent)
     gradient = norm_adjoint(np.ones_like(result), x, result, ord, axis, keepdims)
-    dresult = np.sum(dx * gradient, axis=axis, keepdims=keepdims)
+    dresult = np.real(np.sum(dx * gradient, axis=axis, keepdims=keepdims))
 
 
 @tangent(np.linalg.inv)
@@ -140,8 +143,8 @@ def det(a):
 
 @tangent(np.linalg.slogdet)
 def slogdet(a):
-    # the sign is locally constant; d log|det A| = tr(A^-1 dA)
-    dresult = (0.0 * result[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))
+    # d log|det A| = Re tr(A^-1 dA); a real sign is locally constant
+    dresult = slogdet_tangent(da, a, result[0])
 
 
 @tangent(np.linalg.solve)

@@ -1,7 +1,9 @@
 """Reverse-mode rules of NumPy's products and linear algebra.
 
 Products handle 1-D, 2-D and batched (broadcast) operands through helpers in
-``s2s.numpy_helpers``; the helpers also sum broadcast batch axes back. Inputs are real.
+``s2s.numpy_helpers``; the helpers also sum broadcast batch axes back. Complex inputs follow
+s2s's convention: the products are bilinear and their adjoints have no conjugates (vdot
+conjugates its first operand itself); the decompositions conjugate where they must.
 The decompositions' rules call ``s2s.runtime.linalg_helpers``, which says what they give
 where no derivative exists (repeated eigenvalues or singular values).
 
@@ -18,10 +20,11 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, dot_adjoint_a, dot_ad
                                matmul_adjoint_x2, matrix_transpose, norm_adjoint,
                                solve_adjoint_a, solve_adjoint_b, tensordot_adjoint_a,
                                tensordot_adjoint_b, trace_adjoint, unbroadcast)
-from s2s.runtime.linalg_helpers import (cholesky_adjoint, eig_adjoint, eigh_adjoint,
+from s2s.runtime.linalg_helpers import (cholesky_adjoint, conj, eig_adjoint, eigh_adjoint,
                                         eigvals_adjoint, eigvalsh_adjoint, lstsq_adjoint,
                                         matrix_power_adjoint, multi_dot_adjoint, pinv_adjoint,
-                                        qr_adjoint, singular_values_adjoint, svd_adjoint)
+                                        qr_adjoint, singular_values_adjoint, slogdet_adjoint,
+                                        svd_adjoint)
 from s2s.runtime.shape_helpers import einsum_first_adjoint
 from s2s.rules import adjoint
 
@@ -40,9 +43,9 @@ def dot(a, b):
 
 @adjoint(np.vdot)
 def vdot(a, b):
-    # vdot flattens both operands
-    da = match_dtype(np.reshape(dresult * b, np.shape(a)), a)
-    db = match_dtype(np.reshape(dresult * a, np.shape(b)), b)
+    # vdot flattens both operands, and conjugates the first: sum(conj(a) * b)
+    da = match_dtype(np.reshape(conj(dresult * b), np.shape(a)), a)
+    db = match_dtype(np.reshape(dresult * conj(a), np.shape(b)), b)
 
 
 @adjoint(np.inner)
@@ -96,9 +99,8 @@ def det(a):
 
 @adjoint(np.linalg.slogdet)
 def slogdet(a):
-    # only log|det| carries a cotangent; the sign is locally constant
-    dlogabsdet = cotangent_or_zeros(dresult[1], result[1])
-    da = np.expand_dims(dlogabsdet, (-2, -1)) * matrix_transpose(np.linalg.inv(a))
+    # a real sign is locally constant; a complex one turns with Im tr(A^-1 dA)
+    da = slogdet_adjoint(dresult[0], dresult[1], a, result[0])
 
 
 @adjoint(np.linalg.solve)

@@ -22,6 +22,16 @@ def spd(*shape):
     return x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])
 
 
+def c(*shape):
+    """Complex entries, any phase."""
+    return r(*shape) + 1j * r(*shape)
+
+
+def cmatrix(*shape):
+    """Well-conditioned complex square matrices (a stack of them)."""
+    return matrix(*shape) + 1j * r(*shape)
+
+
 def real_spectrum(*shape):
     """Non-symmetric matrices with distinct real eigenvalues (1, 2, ..., n)."""
     n = shape[-1]
@@ -203,6 +213,47 @@ ROWS = [
     case(np.linalg.norm, r(2, 3, 4), 1, axis=(0, 2)),
     case(np.linalg.norm, r(2, 3, 4), -2, axis=(2, 1)),
     case(np.linalg.norm, r(3, 4), None, (0, 1)),
+    # complex operands: finite differences along the real and the imaginary direction
+    case(np.matmul, c(3, 4), c(4, 2), wrt="x1 x2"),
+    case(np.matmul, r(2, 3, 4), c(4), wrt="x1 x2"),
+    case(np.dot, c(3, 4), r(4, 2), wrt="a b"),
+    case(np.dot, c(2, 3, 4), c(4), wrt="a b"),
+    case(np.vdot, c(3, 4), c(3, 4), wrt="a b"),
+    case(np.vdot, c(2, 3), r(6), wrt="a b"),
+    case(np.vdot, r(4), c(4), wrt="a b"),
+    case(np.inner, c(3, 4), c(2, 4), wrt="a b"),
+    case(np.outer, c(3), c(2, 2), wrt="a b"),
+    case(np.tensordot, c(2, 3, 4), c(3, 4, 5), wrt="a b"),
+    case(np.einsum, "ij,jk->ik", c(3, 4), c(4, 2), wrt="operands"),
+    case(np.einsum, "ii->", c(3, 3), wrt="operands"),
+    case(np.trace, c(3, 4), 1, wrt="a"),
+    case(np.linalg.norm, c(5)),
+    case(np.linalg.norm, c(3, 4)),
+    case(np.linalg.norm, c(5), 1),
+    case(np.linalg.norm, c(5), 3),
+    case(np.linalg.norm, c(5), np.inf),
+    case(np.linalg.norm, c(3, 4), axis=0),
+    case(np.linalg.norm, c(2, 3, 4), axis=(0, 1)),
+    case(np.linalg.norm, c(3, 4), "nuc"),
+    case(np.linalg.norm, c(2, 3, 4), "nuc", axis=(2, 1)),
+    case(np.linalg.norm, c(3, 4), 2),
+    case(np.linalg.norm, c(3, 4), -2),
+    case(np.linalg.norm, c(3, 4), 1),
+    case(np.linalg.norm, c(3, 4), -np.inf),
+    case(np.linalg.inv, cmatrix(3, 3), wrt="a"),
+    case(np.linalg.det, cmatrix(2, 3, 3), wrt="a"),
+    case(np.linalg.slogdet, cmatrix(3, 3), wrt="a"),
+    case(np.linalg.slogdet, cmatrix(2, 3, 3), wrt="a"),
+    case(np.linalg.solve, cmatrix(3, 3), c(3, 2), wrt="a b"),
+    case(np.linalg.solve, matrix(3, 3), c(3), wrt="a b"),
+    case(np.linalg.eigvalsh, c(4, 4), wrt="a"),
+    case(np.linalg.eigvalsh, c(2, 3, 3), "U", wrt="a"),
+    case(np.linalg.eigvals, c(4, 4), wrt="a"),
+    case(np.linalg.eigvals, r(4, 4), wrt="a"),
+    case(np.linalg.svd, c(3, 5), compute_uv=False, wrt="a"),
+    case(np.linalg.svd, c(2, 5, 3), False, False, wrt="a"),
+    case(np.linalg.matrix_power, c(3, 3), 3, wrt="a"),
+    case(np.linalg.multi_dot, [c(3, 4), r(4, 2), c(2, 5)], wrt="arrays"),
 ]
 
 
@@ -371,16 +422,84 @@ def test_repeated_and_zero_singular_values_give_finite_derivatives():
         assert np.isfinite(tangent)
 
 
-def test_eig_with_complex_eigenvalues_is_an_error():
+def test_eig_of_a_real_matrix_with_complex_eigenvalues():
+    # w = 0.1 +- 1j; sum(w ** 2) = trace(a @ a), whose gradient is 2 a^T (real, as a is)
     rotation = np.array([[0.0, -1.0], [1.0, 0.0]]) + 0.1 * np.eye(2)
+    w, v = np.linalg.eig(rotation)
+    assert np.iscomplexobj(w)
+    got, = cotangent(np.linalg.eig, rotation, wrt="a", dresult=(2.0 * w, np.zeros_like(v)))
+    assert not np.iscomplexobj(got)
+    np.testing.assert_allclose(got, 2.0 * rotation.T, atol=1e-12)
+    tangent = r(2, 2)
+    dw, _ = tangent_of(np.linalg.eig, rotation, wrt=("a",), tangents=[tangent])
+    np.testing.assert_allclose(np.sum(2.0 * w * dw), 2.0 * np.trace(rotation @ tangent),
+                               atol=1e-12)
 
-    def f(a):
-        w, v = np.linalg.eig(a)
-        return np.sum(w)
-    with pytest.raises(ValueError, match="complex eigenvalues.*eigh"):
-        s2s.grad(f)(rotation)
-    with pytest.raises(ValueError, match="complex eigenvalues"):
-        s2s.jvp(f, (rotation,), (np.ones((2, 2)),))
+
+# Complex eigen- and singular vectors have an arbitrary phase: their derivatives are checked
+# through functions that do not depend on it, L = sum(W * |vectors|^2) + Re sum(V * values)
+# (+ Re sum(P * (u @ vh)) for svd, where the phases of u and vh cancel), whose cotangents are
+# closed forms. The oracle: central differences of L along each real and imaginary direction
+# of the input, dL/dRe - 1j dL/dIm.
+_VECTOR_PARTS = {2: (False, True), 3: (True, False, True)}     # (w, v) and (u, s, vh)
+
+
+def _phase_free(parts, weights):
+    total = sum(np.sum(w * np.abs(p) ** 2) if vector else np.real(np.sum(w * p))
+                for p, w, vector in zip(parts, weights, _VECTOR_PARTS[len(parts)]))
+    if len(parts) == 3:
+        total += np.real(np.sum(weights[3] * (parts[0] @ parts[2])))
+    return total
+
+
+def _phase_free_cotangents(parts, weights):
+    cotangents = [2.0 * w * np.conj(p) if vector else w
+                  for p, w, vector in zip(parts, weights, _VECTOR_PARTS[len(parts)])]
+    if len(parts) == 3:
+        u, _, vh = parts
+        cotangents[0] = cotangents[0] + weights[3] @ np.swapaxes(vh, -1, -2)
+        cotangents[2] = cotangents[2] + np.swapaxes(u, -1, -2) @ weights[3]
+    return tuple(cotangents)
+
+
+@pytest.mark.parametrize("primitive, a, kwargs", [
+    (np.linalg.eigh, c(4, 4), {}),
+    (np.linalg.eigh, c(2, 3, 3), {"UPLO": "U"}),
+    (np.linalg.eig, c(4, 4), {}),
+    (np.linalg.eig, r(4, 4), {}),
+    (np.linalg.eig, c(2, 3, 3), {}),
+    (np.linalg.svd, c(3, 5), {"full_matrices": False}),
+    (np.linalg.svd, c(5, 3), {"full_matrices": False}),
+    (np.linalg.svd, c(2, 4, 4), {}),
+], ids=["eigh", "eigh-U-stack", "eig", "eig-real-input", "eig-stack", "svd-wide", "svd-tall",
+        "svd-square-stack"])
+def test_complex_decompositions_through_phase_free_functions(primitive, a, kwargs):
+    parts = primitive(a, **kwargs)
+    weights = [r(*np.shape(p)) + (1j * r(*np.shape(p)) if not vector else 0.0)
+               for p, vector in zip(parts, _VECTOR_PARTS[len(parts)])]
+    if len(parts) == 3:
+        weights.append(c(*np.shape(parts[0] @ parts[2])))
+
+    def loss(point):
+        return _phase_free(primitive(point, **kwargs), weights)
+    want = np.zeros(np.shape(a), complex)
+    for index in np.ndindex(np.shape(a)):
+        for direction in ((1.0, 1j) if np.iscomplexobj(a) else (1.0,)):
+            step = np.zeros(np.shape(a), complex if np.iscomplexobj(a) else float)
+            step[index] = 1e-6 * direction
+            slope = (loss(a + step) - loss(a - step)) / 2e-6
+            want[index] += slope if direction == 1.0 else -1j * slope
+    got, = cotangent(primitive, a, wrt="a", dresult=_phase_free_cotangents(parts, weights),
+                     **kwargs)
+    assert np.iscomplexobj(got) == np.iscomplexobj(a)
+    np.testing.assert_allclose(got, want if np.iscomplexobj(a) else np.real(want), rtol=1e-5,
+                               atol=1e-6)
+    # forward mode: the tangent of L along a random direction t
+    t = r(*np.shape(a)) + (1j * r(*np.shape(a)) if np.iscomplexobj(a) else 0.0)
+    tangents = tangent_of(primitive, a, wrt=("a",), tangents=[t], **kwargs)
+    slope = sum(np.real(np.sum(g * d)) for g, d in
+                zip(_phase_free_cotangents(parts, weights), tangents))
+    assert abs(slope - (loss(a + 1e-6 * t) - loss(a - 1e-6 * t)) / 2e-6) < 1e-5 * max(1, abs(slope))
 
 
 def qr_signs_fixed(a):
