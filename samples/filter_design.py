@@ -19,7 +19,7 @@ GRID = 256                  # frequencies from 0 to the Nyquist frequency: GRID 
 PASS_EDGE = 0.10            # in cycles per sample (the Nyquist frequency is 0.5)
 STOP_EDGE = 0.16
 TOLERANCE = 0.03            # what the fitted magnitude may miss the target by
-STEPS = 600
+STEPS = 2000
 
 frequencies = np.fft.rfftfreq(GRID)
 target = np.where(frequencies <= PASS_EDGE, 1.0, 0.0)
@@ -30,14 +30,14 @@ def magnitude_response(taps):
     return np.abs(np.fft.rfft(taps, n=GRID))
 
 
-def loss(taps):
+def response_error(taps):
     error = np.abs(np.fft.rfft(taps, n=GRID)) - target
     return np.sum(weight * error ** 2) / np.sum(weight)
 
 
 def fit(taps, steps, learning_rate=0.01, beta1=0.9, beta2=0.999):
-    """Adam on the taps; prints the loss every 60 steps."""
-    loss_and_gradient = s2s.value_and_grad(loss)
+    """Adam on the taps; prints the loss every 200 steps."""
+    loss_and_gradient = s2s.value_and_grad(response_error)
     mean = np.zeros_like(taps)
     square = np.zeros_like(taps)
     for step in range(1, steps + 1):
@@ -46,7 +46,7 @@ def fit(taps, steps, learning_rate=0.01, beta1=0.9, beta2=0.999):
         square = beta2 * square + (1 - beta2) * gradient ** 2
         taps = taps - learning_rate * (mean / (1 - beta1 ** step)) / (
             np.sqrt(square / (1 - beta2 ** step)) + 1e-8)
-        if step == 1 or step % 60 == 0:
+        if step == 1 or step % 200 == 0:
             print(f"step {step:4d}  loss {value:.3e}")
     return taps
 

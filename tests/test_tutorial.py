@@ -1,8 +1,9 @@
-"""The samples built on s2s.nn run end to end in a fresh interpreter and print what they claim.
+"""The samples run end to end in a fresh interpreter and print what they claim.
 
 The tutorial's derivative is checked against the closed form f'(2) = 16, its gradients by
 shape, and training by the printed losses falling; the classifier by its printed held-out
-accuracy.
+accuracy; the filter design by its losses falling and its fitted response, recomputed here
+from the printed table, within the sample's stated tolerance of the ideal low-pass target.
 """
 import os
 import re
@@ -43,3 +44,21 @@ def test_train_classifier_reaches_95_percent():
     accuracies = [float(v) for v in re.findall(r"test accuracy ([0-9.]+)", out)]
     assert accuracies, out
     assert accuracies[-1] >= 0.95, out
+
+
+def test_filter_design_fits_the_target_response():
+    out = run_sample("filter_design.py", timeout=60)
+    losses = [float(v) for v in re.findall(r"^step +\d+ +loss ([0-9.eE+-]+)$", out, re.M)]
+    assert len(losses) == 11, out
+    assert all(later <= earlier for earlier, later in zip(losses, losses[1:])), losses
+    assert losses[-1] < 1e-3 * losses[0], losses
+    rows = re.findall(r"^  ([0-9.]+) +([01])\.0 +([0-9.]+)(  \(transition band\))?$", out, re.M)
+    assert len(rows) == 17, out
+    tolerance = float(re.search(r"\(tolerance ([0-9.]+)\)", out).group(1))
+    assert tolerance <= 0.03
+    for frequency, target, fitted, transition in rows:
+        if not transition:
+            assert abs(float(fitted) - float(target)) <= tolerance, (frequency, fitted)
+    passband, stopband = map(float, re.search(
+        r"largest passband error ([0-9.]+), largest stopband gain ([0-9.]+)", out).groups())
+    assert passband <= tolerance and stopband <= tolerance, out
