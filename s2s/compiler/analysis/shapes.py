@@ -162,47 +162,108 @@ class _Bindings:
 
 def _int_names(bindings: _Bindings, ctx: Context) -> frozenset:
     """Names that only ever hold ints: ``for i in range(...)``, ``j = i - 1``, ``n = len(x)``
-    (set-ups to None and values popped back in the reverse sweep aside)."""
-    sources: Dict[str, list] = {}
-    seen = set()            # ids of the stored names that the statements above bind
+    (set-ups to None and values popped back in the reverse sweep aside).
+
+    Each value is an int for sure, never, or if the names it reads are: one look at each
+    finds the names it needs (``needs``: None for never). Then the names that need a name
+    which is not an int go, and those that need them, until none is left to go."""
+    needs: Dict[str, Optional[Set[str]]] = {}
+    ranged, unranged = set(), set()     # names given a range(...) / anything else
+    seen = set()            # ids of the stored names that the statements below bind
+    callee = ctx.callee
     for node in bindings.assigns:
-        if len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
-            if not is_restore(node.value):
-                sources.setdefault(node.targets[0].id, []).append(node.value)
-            seen.add(id(node.targets[0]))
+        targets = node.targets
+        if len(targets) != 1 or targets[0].__class__ is not gast.Name:
+            continue
+        n = targets[0].id
+        seen.add(id(targets[0]))
+        value = node.value
+        if is_restore(value):
+            continue
+        if value.__class__ is gast.Call:
+            func = callee(value)
+            (ranged if func is range else unranged).add(n)
+            if func is not len:
+                needs[n] = None
+            elif n not in needs:
+                needs[n] = set()
+        else:
+            unranged.add(n)
+            _need(needs, n, value)
     for node in bindings.augmented:
         if isinstance(node.target, gast.Name):
-            sources.setdefault(node.target.id, []).append(
-                gast.BinOp(left=node.target, op=node.op, right=node.value))
+            n = node.target.id
             seen.add(id(node.target))
-    for node in bindings.loops:
-        if isinstance(node.target, gast.Name):
-            sources.setdefault(node.target.id, []).append(("in", node.iter))
-            seen.add(id(node.target))
+            unranged.add(n)
+            _need(needs, n, gast.BinOp(left=node.target, op=node.op, right=node.value))
+    loops = [node for node in bindings.loops if isinstance(node.target, gast.Name)]
+    for node in loops:
+        seen.add(id(node.target))
+        unranged.add(node.target.id)
     for node in bindings.stores:
         if id(node) not in seen:
-            sources.setdefault(node.id, []).append(None)    # unpacked, with...: unknown
-    ranges = {n for n, values in sources.items()
-              if all(isinstance(v, gast.Call) and ctx.callee(v) is range for v in values)}
-    ints = {n for n in sources if n not in ranges}
-    while True:
-        kept = {n for n in ints
-                if all(_int_valued(v, ints, ranges, ctx) for v in sources[n])}
-        if kept == ints:
-            return frozenset(ints)
-        ints = kept
+            needs[node.id] = None       # unpacked, with...: unknown
+            unranged.add(node.id)
+    ranges = ranged - unranged
+    for node in loops:
+        n = node.target.id
+        if not _iterates_ints(node.iter, ranges, ctx):
+            needs[n] = None
+        elif n not in needs:
+            needs[n] = set()
+    ints = {n for n, wanted in needs.items() if wanted is not None and n not in ranges}
+    readers: Dict[str, list] = {}
+    dropped = []
+    for n in ints:
+        for m in needs[n]:
+            readers.setdefault(m, []).append(n)
+            if m not in ints:
+                dropped.append(n)
+    while dropped:
+        n = dropped.pop()
+        if n in ints:
+            ints.remove(n)
+            dropped.extend(readers.get(n, ()))
+    return frozenset(ints)
 
 
-def _int_valued(value, ints, ranges, ctx) -> bool:
-    if isinstance(value, tuple):                # ("in", iterable) of a for loop
-        it = value[1]
-        if isinstance(it, gast.Call) and ctx.callee(it) is reversed and len(it.args) == 1:
-            it = it.args[0]
-        return (isinstance(it, gast.Name) and it.id in ranges
-                or isinstance(it, gast.Call) and ctx.callee(it) is range)
-    if isinstance(value, gast.Name) and not isinstance(value.ctx, gast.Store):
-        return value.id in ints
-    return is_int(value, ints) or (isinstance(value, gast.Call) and ctx.callee(value) is len)
+def _need(needs: Dict[str, Optional[Set[str]]], n: str, value) -> None:
+    """One more value of ``n``: an int if the names added to its needs are."""
+    wanted = needs.get(n, _NEW)
+    if wanted is None:
+        return                  # another value is never an int
+    if wanted is _NEW:
+        wanted = set()
+    needs[n] = wanted if _int_operands(value, wanted) else None
+
+
+_NEW = object()
+
+
+def _iterates_ints(it, ranges, ctx) -> bool:
+    """Is ``for v in it`` over ints: ``range(...)``, ``reversed`` of one, or a name bound
+    to ranges only?"""
+    if isinstance(it, gast.Call) and ctx.callee(it) is reversed and len(it.args) == 1:
+        it = it.args[0]
+    return (isinstance(it, gast.Name) and it.id in ranges
+            or isinstance(it, gast.Call) and ctx.callee(it) is range)
+
+
+def _int_operands(node, wanted: Set[str]) -> bool:
+    """``is_int`` with the names it asks about put in ``wanted`` rather than looked up."""
+    cls = node.__class__
+    if cls is gast.Name:
+        wanted.add(node.id)
+        return True
+    if cls is gast.Constant:
+        return type(node.value) is int
+    if cls is gast.BinOp:
+        return (isinstance(node.op, _INT_OPS) and _int_operands(node.left, wanted)
+                and _int_operands(node.right, wanted))
+    if cls is gast.UnaryOp:
+        return isinstance(node.op, (gast.USub, gast.UAdd)) and _int_operands(node.operand,
+                                                                              wanted)
+    return False
 
 
 def is_int(node, ints) -> bool:
