@@ -19,16 +19,38 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import gast
 
-from s2s.compiler import syntax
+from s2s.compiler import linemap, syntax
 from s2s.compiler.frontend.parse import Source
+from s2s.compiler.unparse import Unsupported, unparse
 
 _counter = itertools.count(1)
 
 
 def to_source(fn: gast.FunctionDef) -> str:
-    """Readable Python source of a generated function."""
-    tree = ast.Module(body=[_to_ast(fn)], type_ignores=[])
-    return _unparse(tree).rstrip() + "\n"
+    """Readable Python source of a generated function, as ``ast.unparse`` writes it."""
+    global _last_written
+    text, free, lines = _written(fn)
+    _last_written = (fn, text, free, lines)
+    return text
+
+
+# what the last to_source learnt besides the text: compile_function calls to_source (tools
+# that record generated code wrap it) and takes the rest from here, when it is still that
+# function's (another thread may have written since: then it walks the function again)
+_NOTHING_WRITTEN = (None, None, None, None)
+_last_written: tuple = _NOTHING_WRITTEN
+
+
+def _written(fn: gast.FunctionDef) -> Tuple[str, List[str], Optional[Dict[int, int]]]:
+    """The source of ``fn``, the names it reads but never binds, and the line each statement
+    starts on (see ``unparse``); code ``unparse`` does not write goes through ``ast.unparse``
+    (and its lines are not known)."""
+    try:
+        text, lines, free = unparse(fn)
+    except Unsupported:
+        text = _unparse(ast.Module(body=[_to_ast(fn)], type_ignores=[]))
+        free, lines = _free_names(fn), None
+    return text.rstrip() + "\n", free, lines
 
 
 def _free_names(fn: gast.FunctionDef) -> List[str]:
@@ -121,13 +143,20 @@ def _target(cls: type) -> Tuple[Any, Tuple[str, ...]]:
 
 
 def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, Any],
-                     docstring: Optional[str] = None) -> types.FunctionType:
-    """Compile ``fn`` in the user's globals, with user closure cells and injected values."""
+                     docstring: Optional[str] = None,
+                     line_map: bool = False) -> types.FunctionType:
+    """Compile ``fn`` in the user's globals, with user closure cells and injected values.
+    With ``line_map``, ``linemap`` learns which user line each generated line comes from."""
     if docstring:
         fn.body.insert(0, gast.Expr(value=gast.Constant(value=docstring, kind=None)))
+    global _last_written
     text = to_source(fn)
+    last, _last_written = _last_written, _NOTHING_WRITTEN     # the tree is not kept alive
+    if last[0] is fn and last[1] is text:
+        free, written = last[2], last[3]
+    else:
+        free, written = _free_names(fn), None
     user_cells = source.closure
-    free = _free_names(fn)
     cell_names = [n for n in free if n in injected or n in user_cells]
     filename = f"<s2s {fn.name} of {source.name} #{next(_counter)}>"
     if cell_names:
@@ -151,9 +180,10 @@ def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, A
     if kwdefaults:
         func.__kwdefaults__ = dict(kwdefaults)
     func.__doc__ = docstring
-    lines = shown.splitlines(True)
-    linecache.cache[filename] = (len(shown), None, lines, filename)
+    linecache.cache[filename] = (len(shown), None, shown.splitlines(True), filename)
     func.__s2s_source__ = text
+    if line_map:
+        linemap.remember(fn, func, text, source.filename, written)
     return func
 
 

@@ -19,6 +19,8 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import gast
 
+from s2s.compiler import syntax
+
 # code object of a generated function -> (user file, {generated line: user line})
 _LINES: "weakref.WeakKeyDictionary[types.CodeType, Tuple[str, Dict[int, int]]]" = \
     weakref.WeakKeyDictionary()
@@ -26,19 +28,26 @@ _BLOCKS = ("body", "orelse", "finalbody", "handlers")
 
 
 def remember(generated: gast.FunctionDef, compiled: types.FunctionType, text: str,
-             filename: str) -> None:
+             filename: str, written: Optional[Dict[int, int]] = None) -> None:
     """Keep the line map of ``compiled``, written from ``generated`` as ``text`` (the
-    function alone, its def on line 1) for the user file ``filename``."""
-    try:
-        parsed = ast.parse(text).body[0]
-    except SyntaxError:
-        return
+    function alone, its def on line 1) for the user file ``filename``. ``written``: the
+    line of ``text`` each statement of ``generated`` starts on, by ``id``, when the writer
+    said (else ``text`` is parsed to find out)."""
     shift = compiled.__code__.co_firstlineno - 1      # the text may sit inside a factory
     lines: Dict[int, int] = {}
-    for made, written in _pairs(generated.body, parsed.body):
+    if written is not None:
+        pairs = ((made, written[id(made)]) for made in syntax.walk_statements(generated.body)
+                 if id(made) in written)
+    else:
+        try:
+            parsed = ast.parse(text).body[0]
+        except SyntaxError:
+            return
+        pairs = ((made, stmt.lineno) for made, stmt in _pairs(generated.body, parsed.body))
+    for made, at in pairs:
         line = getattr(made, "lineno", None)
         if isinstance(line, int):
-            lines[written.lineno + shift] = line
+            lines[at + shift] = line
     _LINES[compiled.__code__] = (filename, lines)
 
 
