@@ -1,12 +1,16 @@
-"""The source writer (s2s/compiler/unparse.py) against ``ast.unparse``, and the line map and
-free names it gives codegen."""
+"""The source writer (s2s/compiler/unparse.py) against ``ast.unparse``, the line map and free
+names it gives codegen, and the quick reading of a def's lines (frontend/parse.py) against
+``inspect.getsourcelines``."""
 import ast
+import inspect
+import linecache
 import textwrap
 
 import gast
 import pytest
 
 from s2s.compiler import codegen
+from s2s.compiler.frontend.parse import _def_lines, parse_function
 from s2s.compiler.unparse import Unsupported, unparse
 
 # each a function body: precedence, tuples, calls, slices, blocks, nested defs, docstrings
@@ -97,3 +101,43 @@ def test_docstrings_it_would_escape_go_to_ast_unparse():
     with pytest.raises(Unsupported):
         unparse(fn)
     assert codegen.to_source(fn) == ast.unparse(gast.gast_to_ast(fn)) + "\n"
+
+
+# -- a def's lines ------------------------------------------------------------------------------
+SOURCES = {
+    "plain": "def f(x):\n    return x * 2\n\n\ndef g(x):\n    return x\n",
+    "decorated": "@deco(\n    1)\n@other\ndef f(x):\n    return x\n# after\nz = 1\n",
+    "closing header": "def f(\n    x,\n) -> float:\n    y = x\n    return y\n\nz = 1\n",
+    "one line": "def f(x): return x\ny = 2\n",
+    "comments": "def f(x):\n    y = x\n# a comment at column 0\n    return y\n\n# trailing\n",
+    "string at column 0": 'def f(x):\n    s = """\ntext\n"""\n    return x\nz = 1\n',
+    "continued": "def f(x):\n    return (x +\n1)\nz = 1\n",
+    "nested": "class C:\n    def f(self, x):\n        return x\n    def g(self):\n        pass\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_def_lines_parse_as_inspect_reads_them(name, tmp_path):
+    path = tmp_path / f"source_{name.replace(' ', '_')}.py"
+    path.write_text(SOURCES[name])
+    namespace = {"deco": lambda n: (lambda fn: fn), "other": lambda fn: fn}
+    exec(compile(SOURCES[name], str(path), "exec"), namespace)
+    fn = namespace["f"] if "f" in namespace else namespace["C"].f
+    linecache.checkcache(str(path))
+    theirs, first = inspect.getsourcelines(fn.__code__)
+    found = _def_lines(fn.__code__)
+    if found is not None:
+        ours, our_first = found
+        assert our_first == first
+        try:
+            tree = ast.dump(ast.parse(textwrap.dedent("".join(ours))))
+        except SyntaxError:     # a misplaced end: parse_function asks inspect then
+            tree = None
+        if tree is not None:
+            assert tree == ast.dump(ast.parse(textwrap.dedent("".join(theirs))))
+    node = parse_function(fn).node
+    expected = ast.parse(textwrap.dedent("".join(theirs))).body[0]
+    assert node.lineno == first + expected.lineno - 1
+    assert node.body[-1].lineno == first + expected.body[-1].lineno - 1
+    assert [type(s).__name__ for s in node.body] == [type(s).__name__ for s in expected.body]
+    assert node.col_offset == len(theirs[0]) - len(theirs[0].lstrip())

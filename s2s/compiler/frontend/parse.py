@@ -12,9 +12,11 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import linecache
+import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import gast
 
@@ -80,19 +82,25 @@ def parse_function(fn: Any) -> Source:
             construct="function without source",
             hint="register a rule for it with @s2s.adjoint(...) (see the README), "
                  "or wrap it in a Python function")
+    found = _def_lines(code)      # (lines, first line number)
     try:
-        # the code object's own lines: for a function made by functools.wraps, inspect would
-        # follow __wrapped__ to the undecorated function, whose source is not what runs
-        lines, first_line = inspect.getsourcelines(code)
+        parsed = _parse_lines(*found) if found is not None else None
+    except SyntaxError:
+        parsed = None           # the quick look misplaced the end of the def
+    try:
+        if parsed is None:
+            # the code object's own lines: for a function made by functools.wraps, inspect
+            # would follow __wrapped__ to the undecorated function, whose source is not
+            # what runs
+            found = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise _unavailable(
             code, f"s2s cannot read the source of '{name}' ({code.co_filename}): {exc}",
             "function without source",
             "define the function in a .py file (source typed into a REPL or built with exec "
             "cannot be read), or register a rule with @s2s.adjoint") from None
-    source = textwrap.dedent("".join(lines))
     try:
-        module = syntax.to_gast(ast.parse(source))
+        module = parsed or _parse_lines(*found)
     except SyntaxError as exc:
         raise _unavailable(
             code, f"s2s could not parse the source of '{name}': {exc.msg}", "unparsable source",
@@ -101,13 +109,8 @@ def parse_function(fn: Any) -> Source:
     if node is None:
         raise _unavailable(code, f"s2s could not find the definition of '{name}' in its source",
                            "function without source", "define the function with def")
-    for sub in syntax.walk(node):   # ast.increment_lineno, without its walk of contexts
-        if "lineno" in sub._attributes:
-            sub.lineno = getattr(sub, "lineno", 0) + first_line - 1
-            end = getattr(sub, "end_lineno", 0)
-            if end is not None:
-                sub.end_lineno = end + first_line - 1
-    col_shift = len(lines[0]) - len(lines[0].lstrip())
+    first = found[0][0]
+    col_shift = len(first) - len(first.lstrip())
     if col_shift:
         for sub in syntax.walk(node):
             if hasattr(sub, "col_offset") and sub.col_offset is not None:
@@ -118,6 +121,54 @@ def parse_function(fn: Any) -> Source:
         closure = dict(zip(code.co_freevars, fn.__closure__))
     return Source(fn=fn, node=node, filename=code.co_filename,
                   globals=fn.__globals__, closure=closure)
+
+
+def _parse_lines(lines: List[str], first_line: int) -> gast.Module:
+    """The gast module of a def's ``lines``, which start at line ``first_line`` of their
+    file; parsed below blank lines, its nodes have the line numbers of that file."""
+    return syntax.to_gast(ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines))))
+
+
+_HEADER = re.compile(r"[ ]*(@|def\s|async\s+def\s)")
+
+
+def _def_lines(code: Any) -> Optional[Tuple[List[str], int]]:
+    """``inspect.getsourcelines(code)`` for a ``def`` that starts a line, without reading
+    the source a token at a time (which takes longer than parsing it): the lines from its
+    decorators to its last line of code, and its first line number. The body ends at the
+    first line of code indented no deeper than the ``def``; a line that only a tokenizer
+    would place (in a string or in brackets) makes the lines fail to parse. None when
+    unsure (lambdas, tabs, odd layouts): then ask ``inspect``."""
+    first = code.co_firstlineno
+    if code.co_name == "<lambda>":
+        return None
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename)
+    if not 0 < first <= len(lines) or not _HEADER.match(lines[first - 1]):
+        return None
+    base = len(lines[first - 1]) - len(lines[first - 1].lstrip(" "))
+    last = None         # the def's line, once found; then its last line of code
+    for i in range(first - 1, len(lines)):
+        line = lines[i]
+        code_text = line.lstrip(" ")
+        if code_text.startswith("\t"):
+            return None
+        if not code_text.strip() or code_text.startswith("#"):
+            continue
+        indent = len(line) - len(code_text)
+        if last is None:        # decorators, until the def
+            if indent == base and (code_text.startswith("def ") or
+                                   _HEADER.match(code_text) and not code_text.startswith("@")):
+                last = i
+            elif indent < base or indent == base and not code_text.startswith("@"):
+                return None
+        elif indent > base or code_text[0] in ")]}":    # ) -> float: closes the header
+            last = i
+        else:
+            break
+    if last is None:
+        return None
+    return lines[first - 1:last + 1], first
 
 
 def _unavailable(code: Any, message: str, construct: str, hint: str) -> SourceUnavailableError:
