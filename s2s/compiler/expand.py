@@ -19,7 +19,7 @@ from ast import AST
 import copy
 import inspect
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import gast
@@ -42,6 +42,8 @@ class Template:
     free: Dict[str, Any]              # free name -> object, from the rule's module
     given_only: bool = False          # a parameter the call leaves out is dropped from the body
     called: Set[str] = frozenset()    # the names the body calls (``unbroadcast(...)``)
+    # (operands by position, keywords) -> how they bind to the parameters (bind_call)
+    bindings: Dict[Tuple[int, Tuple[str, ...]], Any] = field(default_factory=dict)
 
 
 _CACHE: Dict[Any, Template] = {}
@@ -126,13 +128,16 @@ def clone(node, mapping: Dict[str, ast.AST]):
             if isinstance(new, gast.Name):
                 new.ctx = node.ctx
             return new
-    fields = cls._fields
-    if not fields and not cls._attributes:
+    plan = _PLANS.get(cls) or _plan(cls)
+    if plan is _SHARED:
         return node
+    leaves, children = plan
     new = cls.__new__(cls)
     attrs = new.__dict__
     given = node.__dict__
-    for field in fields:
+    for field in leaves:
+        attrs[field] = given.get(field)
+    for field in children:
         value = given.get(field)
         if type(value) is list:
             value = [clone(n, mapping) if isinstance(n, AST) else n for n in value]
@@ -143,6 +148,24 @@ def clone(node, mapping: Dict[str, ast.AST]):
         if attr in given:
             attrs[attr] = given[attr]
     return new
+
+
+# node class -> (fields copied as they are, fields cloned), or _SHARED for contexts and
+# operators; names, numbers, flags, contexts and operators are copied as they are
+_PLANS: Dict[type, Any] = {}
+_SHARED = object()
+_LEAVES = frozenset({"id", "attr", "arg", "kind", "type_comment", "level", "module",
+                     "conversion", "is_async", "simple", "ctx", "op"})
+
+
+def _plan(cls: type):
+    if not cls._fields and not cls._attributes:
+        plan = _SHARED
+    else:
+        plan = (tuple(f for f in cls._fields if f in _LEAVES),
+                tuple(f for f in cls._fields if f not in _LEAVES))
+    _PLANS[cls] = plan
+    return plan
 
 
 _NO_NAMES: Dict[str, ast.AST] = {}
@@ -203,31 +226,60 @@ def static_value(node: ast.AST) -> Any:
 
 def bind_call(template: Template, args: List[ast.AST], keywords: Dict[str, ast.AST]
               ) -> Optional[Dict[str, ast.AST]]:
-    """Match a call's operands to the rule's parameters (None if they do not fit)."""
-    try:
-        ba = template.signature.bind(*args, **keywords)
-    except TypeError:
+    """Match a call's operands to the rule's parameters (None if they do not fit). How
+    they match depends only on how many operands come by position and which by keyword:
+    that is found once per rule (``_binding``), not once per call."""
+    key = (len(args), tuple(keywords))
+    plan = template.bindings.get(key, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = template.bindings[key] = _binding(template, *key)
+    if plan is None:
         return None
     bound: Dict[str, ast.AST] = {}
+    for param, how, which in plan:
+        if how is _POSITIONAL:
+            bound[param] = args[which]
+        elif how is _KEYWORD:
+            bound[param] = keywords[which]
+        elif how is _STARRED:
+            bound[param] = gast.Tuple(elts=[args[i] for i in which], ctx=gast.Load())
+        else:
+            bound[param] = const(which)
+    return bound
+
+
+_UNPLANNED, _POSITIONAL, _KEYWORD, _STARRED, _DEFAULT = (object() for _ in range(5))
+
+
+def _binding(template: Template, positional: int, keywords: Tuple[str, ...]):
+    """How a call with ``positional`` operands by position and ``keywords`` binds to the
+    rule's parameters: (parameter, how, which operand or default) each, or None."""
+    try:
+        ba = template.signature.bind(*range(positional), **{k: k for k in keywords})
+    except TypeError:
+        return None
+    plan = []
     for param in template.signature.parameters.values():
         if param.name in ba.arguments:
             value = ba.arguments[param.name]
             if param.kind is inspect.Parameter.VAR_POSITIONAL:
-                value = gast.Tuple(elts=list(value), ctx=gast.Load())
+                plan.append((param.name, _STARRED, tuple(value)))
             elif param.kind is inspect.Parameter.VAR_KEYWORD:
                 return None
-            bound[param.name] = value
+            else:
+                plan.append((param.name, _KEYWORD if isinstance(value, str) else _POSITIONAL,
+                             value))
         elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-            bound[param.name] = gast.Tuple(elts=[], ctx=gast.Load())
+            plan.append((param.name, _STARRED, ()))
         elif param.default is not inspect.Parameter.empty:
             if template.given_only:
                 continue
             default = param.default
             if isinstance(default, (int, float, str, bool, type(None), tuple)):
-                bound[param.name] = const(default)
+                plan.append((param.name, _DEFAULT, default))
             else:
                 return None
-    return bound
+    return plan
 
 
 def call_keywords(source: Any, call: gast.Call) -> Dict[str, ast.AST]:
