@@ -409,8 +409,34 @@ class LowerShapeHelpers(syntax.Transformer):
     def __init__(self, classes, ctx):
         self.classes, self.ctx = classes, ctx
 
+    def visit(self, node):
+        """``node`` with the helper calls in it decided, innermost first (what replaces
+        ``node``, when it is such a call itself). Only calls of a name can be helpers: one
+        walk finds them and where they sit, instead of a visit of every node."""
+        found = []      # (holder, field, position in the field's list or None, call)
+        for holder in syntax.walk(node):
+            attrs = holder.__dict__
+            for field in syntax.child_fields(holder.__class__):
+                value = attrs.get(field)
+                if type(value) is list:
+                    found.extend((holder, field, i, item) for i, item in enumerate(value)
+                                 if item.__class__ is gast.Call
+                                 and item.func.__class__ is gast.Name)
+                elif value.__class__ is gast.Call and value.func.__class__ is gast.Name:
+                    found.append((holder, field, None, value))
+        for holder, field, i, call in reversed(found):     # children before their parents
+            new = self.visit_Call(call)
+            if new is not call:
+                if i is None:
+                    setattr(holder, field, new)
+                else:
+                    getattr(holder, field)[i] = new
+        if node.__class__ is gast.Call and node.func.__class__ is gast.Name:
+            return self.visit_Call(node)
+        return node
+
     def visit_Call(self, node):
-        self.generic_visit(node)
+        """A call whose arguments are decided already."""
         if not isinstance(node.func, gast.Name):
             return node
         if node.func.id == self.ctx.unbroadcast and len(node.args) == 2:
