@@ -44,6 +44,7 @@ examples:
   s2s convert model.py --grad-position 0,1  gradients for the first two arguments
   s2s convert model.py --grad-position "loss:0,1;predict:1"
   s2s convert model.py --mode forward       jvp_f instead of grad_f (writes model_jvp.py)
+  s2s convert model.py --target numba       grad_f under numba.njit, in Numba's dialect
   s2s convert model.py --check --example "loss: w=(3,), x=(5, 3), y=(5,)"
 
 --grad-position SPEC: an int (one gradient), ints with commas (a tuple of gradients: 0,1 or
@@ -107,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--runtime", choices=("standalone", "import"), default="standalone",
                          help="standalone (default): copy the s2s helpers the code uses; "
                               "import: import them from s2s")
+    convert.add_argument("--target", choices=("python", "numba"), default="python",
+                         help="numba: write each derivative in the dialect Numba compiles, "
+                              "decorated with numba.njit(cache=True); its helpers are "
+                              "imported from s2s (as with --runtime import)")
     convert.add_argument("--check", action="store_true",
                          help="import each output and compare it with finite differences "
                               "of the original functions (runs the input modules)")
@@ -367,7 +372,9 @@ def _convert_module(job: Job, args, default, named, given, command: str, explici
     """Convert the chosen functions of one module and write the output; returns
     (converted functions, whether any failed), or None when the output could not be written."""
     module = job.module
-    options = Options(mode=args.mode, runtime=args.runtime, with_value=args.with_value)
+    numba = args.target == "numba"
+    options = Options(mode=args.mode, runtime="import" if numba else args.runtime,
+                      with_value=args.with_value, target=args.target)
     transformer = StaticTransformer(options)
     writer = ModuleWriter(options, _display(job))
     failed = False

@@ -39,11 +39,14 @@ Positions = Union[int, Tuple[int, ...]]
 @dataclass
 class Options:
     """What to generate: ``mode`` 'reverse' or 'forward', ``runtime`` 'standalone' or
-    'import'; ``with_value``: reverse mode returns (value, gradients), not the gradients."""
+    'import'; ``with_value``: reverse mode returns (value, gradients), not the gradients;
+    ``target`` 'python', or 'numba': the Numba dialect, each function under ``numba.njit``
+    (with ``runtime`` 'import': the Numba versions of the helpers come from s2s)."""
 
     mode: str = "reverse"
     runtime: str = "standalone"
     with_value: bool = False
+    target: str = "python"
 
 
 class Generated:

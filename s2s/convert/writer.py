@@ -37,7 +37,8 @@ import gast
 import numpy as np
 
 from s2s.compiler.codegen import to_source
-from s2s.compiler import pipeline
+from s2s.compiler import pipeline, syntax
+from s2s.compiler.jit import dialect
 from s2s.compiler.frontend.parse import MISSING
 from s2s.compiler.reverse.nodes import parameter_names
 from s2s.compiler.reverse.outputs import numeric_output
@@ -48,6 +49,7 @@ from s2s.convert.transform import Generated, Options
 from s2s.errors import S2SError
 
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
+_NUMBA_STACKS = ("saves", "push")       # what the Numba dialect's counted loops call
 # s2s modules whose helpers may be copied into a standalone module
 _COPYABLE = ("s2s.runtime", "s2s.templates.")
 # how generated code conventionally names a module it imports itself
@@ -216,15 +218,18 @@ class ModuleWriter:
         section = self.sections["public" if unit.public else "callees"]
         section.append(None)
         slot = len(section) - 1
-        tree = ast.parse(to_source(unit.node))
-        notes = adjoint_notes(unit.node, tree, unit.fn, unit.source.filename)
+        node = self._numba_dialect(unit) if self.options.target == "numba" else unit.node
+        tree = ast.parse(to_source(node))
+        notes = adjoint_notes(node, tree, unit.fn, unit.source.filename)
         fdef = tree.body[0]
         fdef.name = name
         strip_annotations(fdef)         # the user's types do not describe derivatives
         self.signatures[unit] = ast.unparse(fdef.args)
         self.where.append((unit.source.filename, unit.source.node, unit.fn.__name__))
         try:
-            mapping = {n: self._generated_name(unit, n) for n, _ in global_reads(fdef)}
+            mapping = {n: self._generated_name(unit, n) if n not in _NUMBA_STACKS
+                       else self._import_from("s2s.compiler.jit.stacks", n, n)
+                       for n, _ in global_reads(fdef)}
             tree = _Rewriter(self, mapping).visit(tree)
         finally:
             self.where.pop()
@@ -233,9 +238,30 @@ class ModuleWriter:
             if check is not None:
                 fdef.body.insert(0, check)
         fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
+        if self.options.target == "numba":
+            numba = self._import_module("numba", None)
+            # registers the Numba versions of the s2s helpers the code imports
+            self.imports["import s2s.compiler.jit.overloads"] = None
+            fdef.decorator_list = [ast.Call(ast.Attribute(copy.deepcopy(numba), "njit",
+                                                          ast.Load()),
+                                            [], [ast.keyword("cache", ast.Constant(True))])]
         text = ast.unparse(ast.fix_missing_locations(tree))
         section[slot] = with_comments(text, tree, notes) + "\n"
         return name
+
+    def _numba_dialect(self, unit: Generated) -> gast.FunctionDef:
+        """A copy of the unit's code in the dialect Numba compiles, or a located error."""
+        node = syntax.copy_tree(unit.node)
+        try:
+            dialect.refuse_unsupported(node)
+        except dialect.Refused as refused:
+            raise S2SError(
+                f"Numba cannot compile {refused.construct} in the derivative of "
+                f"'{unit.fn.__name__}'", filename=unit.source.filename,
+                lineno=getattr(refused.node, "lineno", None), construct=refused.construct,
+                hint=f"{refused.hint}; or convert without --target numba",
+                function=unit.fn.__name__) from None
+        return dialect.rewrite(node)
 
     def _shape_check(self, unit: Generated, name: str) -> Optional[ast.stmt]:
         """``if np.shape(x) != (5, 3): raise ValueError(...)``: code specialized for the shapes

@@ -78,7 +78,7 @@ class NumbaVersion:
         except dialect.Refused as refused:
             raise self.error(f"Numba cannot compile {refused.construct}",
                              getattr(refused.node, "user_line", None), refused.construct,
-                             refused.hint) from None
+                             f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
         dialect.rewrite(tree)
         self.frozen, self.data = self._classify(tree)
         for name in self.data:

@@ -43,9 +43,8 @@ class Refused(Exception):
 
 _REFUSED = {
     gast.Lambda: ("a lambda", "write it as a plain expression or a module-level function"),
-    gast.FunctionDef: ("a local function (a closure)",
-                       "move it to module level, or pass jit='auto' to keep NumPy"),
-    gast.Dict: ("a dict", "use arrays or tuples, or pass jit='auto' to keep NumPy"),
+    gast.FunctionDef: ("a local function (a closure)", "move it to module level"),
+    gast.Dict: ("a dict", "use arrays or tuples"),
     gast.DictComp: ("a dict comprehension", "use arrays or tuples"),
     gast.Set: ("a set", "use arrays or tuples"),
     gast.SetComp: ("a set comprehension", "use arrays or tuples"),
@@ -57,6 +56,10 @@ def refuse_unsupported(fn: gast.FunctionDef) -> None:
     for statement in syntax.walk_statements(fn.body):
         for node in syntax.walk(statement):
             found = _REFUSED.get(type(node))
+            if isinstance(node, gast.FunctionDef) and node.name.startswith("pullback_"):
+                found = (f"the call of the Python function '{node.name[len('pullback_'):]}' "
+                         f"(its gradient returns a pullback, a closure)",
+                         "write the helper's code into the function that calls it")
             if found is not None:
                 raise Refused(found[0], statement, found[1])
             if isinstance(node, gast.Call) and any(isinstance(a, gast.Starred)

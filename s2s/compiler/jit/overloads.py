@@ -26,6 +26,12 @@ def _number(t) -> bool:
     return isinstance(t, _NUMBER)
 
 
+def _held(t):
+    """The type an optional value has where it is read: a name saved before its first
+    assignment is Optional to Numba, and read only once it holds a value."""
+    return t.type if isinstance(t, types.Optional) else t
+
+
 def _float_dtype(t):
     """The floating dtype a cotangent of an array of type ``t`` has."""
     return t.dtype if isinstance(t.dtype, types.Float) else types.float64
@@ -182,6 +188,7 @@ def _power_dbase(x1, x2):
 
 @overload(numpy_helpers.expand_reduced)
 def _expand_reduced(g, x, axis, keepdims):
+    x = _held(x)
     if not isinstance(axis, (types.NoneType, types.Omitted)):
         raise TypingError("the gradient of a sum or mean over an axis has no Numba version "
                           "yet (only over all elements)")
@@ -195,6 +202,7 @@ def _expand_reduced(g, x, axis, keepdims):
 
 @overload(numpy_helpers.unbroadcast)
 def _unbroadcast(g, x):
+    x = _held(x)
     if _number(x):
         if _number(g):
             return lambda g, x: g
