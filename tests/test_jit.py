@@ -5,6 +5,7 @@ Each Numba compile costs about a second, so the tests share compiled code: the g
 of one function and one set of shapes reuse one compile (the Numba version hangs on the
 generated function, which the pipeline's cache shares), and the inputs use few shapes.
 """
+import copy
 import inspect
 import linecache
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 import cases_jit as c
 import s2s
+import test_grad_flow as flow_table
 from finite_diff import assert_close, numerical_grad
 from s2s.errors import JitError
 
@@ -46,6 +48,26 @@ WORKLOADS = [
 def test_compiled_gradient_matches_finite_differences(fn, args, position):
     expected = numerical_grad(fn, args, position)
     actual = s2s.grad(fn, grad_position=position, jit=True)(*args)
+    assert_close(actual, expected)
+
+
+# rows of the flow table (tests/test_grad_flow.py) with loops, run with jit=True: counted
+# and while loops, break and continue, nested loops, reversed ranges, item recurrences
+FLOW_LOOPS = {"loop_product", "for_range_start_stop_step", "for_reversed_range",
+              "loop_carried_pair", "nested_loops", "while_active_condition",
+              "while_array_norm", "loop_break_on_active", "loop_continue_on_index",
+              "setitem_in_loop_recurrence", "rnn_loop", "for_over_array_rows"}
+FLOW_ROWS = [row for row in flow_table.CASES if row[0].__name__ in FLOW_LOOPS]
+
+
+def test_flow_rows_are_chosen():
+    assert {fn.__name__ for fn, _, _ in FLOW_ROWS} == FLOW_LOOPS
+
+
+@pytest.mark.parametrize("fn, args, position", FLOW_ROWS, ids=flow_table._ids(FLOW_ROWS))
+def test_flow_table_loops_compiled(fn, args, position):
+    expected = numerical_grad(fn, args, position)
+    actual = s2s.grad(fn, grad_position=position, jit=True)(*copy.deepcopy(args))
     assert_close(actual, expected)
 
 
@@ -178,3 +200,66 @@ def test_missing_numba(monkeypatch):
 def test_jit_takes_true_false_or_auto(value):
     with pytest.raises(ValueError, match="jit must be"):
         s2s.grad(c.scalar_loop, jit=value)
+
+
+CONVERTED = '''\
+import math
+
+import numpy as np
+
+DT = 0.05
+
+
+def scalar_loop(y):
+    for _ in range(30):
+        y = y * 0.99 + math.sin(y) * 0.1
+    return y
+
+
+def euler(k, x0, v0):
+    x = x0
+    v = v0
+    for _ in range(20):
+        a = -k * x
+        x = x + DT * v
+        v = v + DT * a
+    return np.sum(x ** 2 + v ** 2)
+
+
+def helper(v):
+    if v > 0:
+        return v * v
+    return -v
+
+
+def calls_helper(x):
+    return helper(x) * x
+'''
+
+
+def test_convert_target_numba(tmp_path):
+    """``s2s convert --target numba`` writes gradients under numba.njit that match finite
+    differences, and refuses, at the user's line, what Numba cannot compile."""
+    from cli_helpers import s2s as run_s2s
+    (tmp_path / "model.py").write_text(CONVERTED)
+    done = run_s2s("convert", "model.py", "--target", "numba", "--function",
+                   "scalar_loop,euler", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "model_grad.py").read_text()
+    assert written.count("@numba.njit(cache=True)") == 2
+    assert "reversed" not in written
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import model
+        import model_grad
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert model_grad.grad_scalar_loop(0.5) == pytest.approx(
+        numerical_grad(model.scalar_loop, (0.5,), 0), rel=1e-6)
+    args = (np.array([1.0, 2.0]), np.array([0.3, -0.2]), np.array([0.1, 0.4]))
+    assert_close(model_grad.grad_euler(*args), numerical_grad(model.euler, args, 0))
+    refused = run_s2s("convert", "model.py", "--target", "numba", "--function",
+                      "calls_helper", "-o", "refused.py", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "Numba cannot compile the call of the Python function 'helper'" in refused.stderr
+    assert "model.py" in refused.stderr
