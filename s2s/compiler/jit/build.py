@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import types
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gast
@@ -38,6 +39,11 @@ from s2s.compiler.jit import dialect, stacks
 from s2s.errors import JitError
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
+# Numba's disk cache does not see the helpers compiled into a gradient: their source and
+# s2s's version name the file, so a changed helper compiles anew
+_HELPERS_DIGEST = hashlib.sha256(b"".join(
+    (Path(__file__).parent / name).read_bytes()
+    for name in ("overloads.py", "stacks.py"))).digest()
 _SAFE_MODULES = ("numpy", "math", "cmath", "builtins", "s2s", "numba")
 _HINT = ("pass jit='auto' to fall back to the NumPy gradient, or rewrite the line with "
          "NumPy calls that Numba supports")
@@ -130,7 +136,7 @@ class NumbaVersion:
 
     def load(self):
         """The module of this Numba version: its file written if new, then executed."""
-        digest = hashlib.sha256(self.text.encode())
+        digest = hashlib.sha256(self.text.encode() + _HELPERS_DIGEST)
         for name, value in sorted(self.frozen.items()):
             digest.update(f"{name}={getattr(value, '__module__', '')}."
                           f"{getattr(value, '__qualname__', type(value).__name__)}".encode())

@@ -51,25 +51,21 @@ def _saves(like, count):
             return np.empty(count, dtype)
         return saves_numbers
     if isinstance(like, types.Array):
+        # a list of the arrays themselves: copying each into the row of one array made per
+        # call costs more (the copy, and the page faults of fresh memory) than the list
         def saves_arrays(like, count):
-            return np.empty((count,) + like.shape, like.dtype)
+            saved = [like]
+            saved.pop()
+            return saved
         return saves_arrays
     _refuse("saves", like, count)
 
 
 @overload(push)
 def _push(saved, step, value):
-    if isinstance(saved, types.Array) and isinstance(value, types.Array):
-        if saved.dtype != value.dtype or saved.ndim != value.ndim + 1:
-            raise TypingError(
-                f"an array the reverse sweep saves changes type inside its loop "
-                f"({saved.dtype}, {saved.ndim - 1} dimensions before the loop, {value} in it)")
-
+    if isinstance(saved, types.List):
         def push_array(saved, step, value):
-            if value.shape != saved.shape[1:]:
-                raise ValueError("s2s (Numba): an array the reverse sweep saves changes "
-                                 "shape inside its loop; pass jit=False for this function")
-            saved[step] = value
+            saved.append(value)
         return push_array
     if isinstance(saved, types.Array):
         if saved.dtype != value:
