@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+from numpy import r_
 import pytest
 
 import s2s
@@ -256,6 +257,11 @@ def column_join(x):
     return np.sum(np.c_[x, x ** 2] * np.array([1.0, 3.0]))
 
 
+def imported_join(x):
+    # r_ imported by name: a global object's item, as np.r_ is an attribute's
+    return np.sum(r_[x, 2.0 * x, 1.0] ** 2)
+
+
 def matrix_join(x):
     return np.sum(np.r_['r', x, x ** 2])
 
@@ -277,7 +283,7 @@ REFUSED = [
 ADD_AT_FORWARD = [(add_at_update, (V3,), 0)]
 
 # np.r_ and np.c_ joining differentiated items (refused until they had rules): both modes
-JOINS = [(row_join, (X,), 0), (column_join, (X,), 0)]
+JOINS = [(row_join, (X,), 0), (column_join, (X,), 0), (imported_join, (X,), 0)]
 
 
 def _line_of(f, text):

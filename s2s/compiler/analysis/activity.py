@@ -17,7 +17,7 @@ conservative: it can only add adjoint code, never drop needed code.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Iterable, List, Set, Tuple
+from typing import Callable, Iterable, List, Optional, Set, Tuple
 
 import gast
 
@@ -30,8 +30,11 @@ DIFFERENTIABLE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Mod, gast
                          gast.MatMult)
 
 
-def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], bool]) -> Set[str]:
-    """Names whose cotangent a normalized right-hand side ``value`` may contribute to."""
+def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], bool],
+                         is_global: Optional[Callable[[str], bool]] = None) -> Set[str]:
+    """Names whose cotangent a normalized right-hand side ``value`` may contribute to.
+    ``is_global(name)``: does a name stand for a global object; an item of one (``r_[a, b]``
+    after ``from numpy import r_``) reads what its index holds."""
     if isinstance(value, gast.Name):
         return {value.id}
     if isinstance(value, gast.Constant):
@@ -52,7 +55,7 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
         base = value.value
         if isinstance(base, gast.Attribute) and base.attr in STATIC_ATTRIBUTES:
             return set()            # x.shape[0]: a size, as x.shape is
-        if isinstance(base, gast.Name):
+        if isinstance(base, gast.Name) and (is_global is None or not is_global(base.id)):
             return names_in(base)
         # np.r_[a, b]: an item of an object that is not a local reads what its index holds
         return names_in(base) | names_in(value.slice)
@@ -74,7 +77,8 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
     return names_in(value)
 
 
-def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str]]]:
+def flows(body: List[ast.AST], is_constant_call, is_global=None
+          ) -> List[Tuple[Set[str], Set[str]]]:
     """(targets, differentiable reads) of every data-flow edge in ``body``, nested included."""
     edges = []
     for node in _statements(body):
@@ -82,7 +86,7 @@ def flows(body: List[ast.AST], is_constant_call) -> List[Tuple[Set[str], Set[str
             targets = set()
             for t in node.targets:
                 targets |= stored_names(t)
-            reads = differentiable_reads(node.value, is_constant_call)
+            reads = differentiable_reads(node.value, is_constant_call, is_global)
             for t in node.targets:
                 if isinstance(t, (gast.Subscript, gast.Attribute)):
                     # x[i] = v: x now depends on v as well as on what it held
@@ -187,10 +191,10 @@ def varied_names(edges, inputs: Iterable[str]) -> Set[str]:
 
 
 def active_names(body: List[ast.AST], inputs: Iterable[str], outputs: Iterable[str],
-                 is_constant_call, is_source=None) -> Set[str]:
+                 is_constant_call, is_source=None, is_global=None) -> Set[str]:
     """Names that are varied and useful. ``is_source(value)`` marks right-hand sides that
     vary whatever their operands (parameters read through objects, in weights mode)."""
-    edges = flows(body, is_constant_call)
+    edges = flows(body, is_constant_call, is_global)
     sources = set(inputs)
     if is_source is not None:
         for node in _statements(body):

@@ -145,7 +145,7 @@ class Scope:
             return set()                    # x.shape[0]: the attribute decides
         if isinstance(value, gast.Attribute) and value.attr in STATIC_ATTRIBUTES:
             return set()
-        return differentiable_reads(value, self.is_constant_call)
+        return differentiable_reads(value, self.is_constant_call, self.resolver.is_global)
 
     def _loop_edges(self, stmt: gast.For):
         kind, args = self.iteration(stmt)

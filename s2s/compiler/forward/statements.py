@@ -199,7 +199,9 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
         return _simple(base if is_zero(base) else gast.Attribute(
             value=base, attr=value.attr, ctx=gast.Load()))
     if isinstance(value, gast.Subscript):
-        if not isinstance(value.value, gast.Name) and names_in(value.slice) & state.flow.varied:
+        global_item = (not isinstance(value.value, gast.Name)
+                       or state.scope.resolver.is_global(value.value.id))
+        if global_item and names_in(value.slice) & state.flow.varied:
             # np.r_[a, b], np.c_[a, b]: the rule of the object's __getitem__, if it has one
             getitem = getitem_primitive(state.scope.resolver, value,
                                          lambda node: bool(names_in(node) & state.flow.varied))

@@ -59,6 +59,11 @@ class Resolver:
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
 
+    def is_global(self, name: str) -> bool:
+        """Does ``name`` stand for an object known at transform time (a global, a closure
+        variable or a builtin), not for a local or a temporary of the normalized code?"""
+        return name not in self.locals and self.source.lookup(name) is not MISSING
+
 
 def getitem_primitive(resolver: Resolver, subscript: gast.Subscript,
                       varies: Callable[[ast.AST], bool]) -> Any:

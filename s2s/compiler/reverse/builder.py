@@ -115,7 +115,8 @@ class ReverseBuilder:
         out_names, value_node = outputs.output_names(state, ret)
         state.active = active_names(primal, state.wrt, out_names,
                                     partial(queries.is_constant_call, state),
-                                    partial(queries.is_source, state) if state.weights else None)
+                                    partial(queries.is_source, state) if state.weights else None,
+                                    state.resolver.is_global)
         state.trees = queries.tree_names(state, primal)
         state.sequences = queries.sequence_names(state, primal)
         state.trees |= state.sequences      # l = a + a: da gathers two lists item by item

@@ -41,7 +41,8 @@ def subscript_adjoint(state: ReverseState, value: gast.Subscript, target: str,
     of an object whose ``__getitem__`` has a rule (``np.r_[a, 1.0, b]``) is that rule's call
     with the index as its argument."""
     base = value.value
-    if not isinstance(base, gast.Name) and has_active(value.slice, state.active):
+    global_item = not isinstance(base, gast.Name) or state.resolver.is_global(base.id)
+    if global_item and has_active(value.slice, state.active):
         getitem = getitem_primitive(state.resolver, value,
                                     lambda node: has_active(node, state.active))
         if getitem is None or rules.reverse_rule(getitem) is None:
