@@ -91,6 +91,20 @@ AUDIT = [
     audit(np.fft.fftshift, "np.fft.fftshift(x, axes=0) * w", x=r(3, 5), given={"w": r(3, 5)}),
     audit(np.fft.ifftshift, "np.fft.ifftshift(x, axes=(0, 1)) * w", x=r(4, 5),
           given={"w": r(4, 5)}),
+    # complex inputs and complex outputs: the audit draws complex cotangents and tangents
+    audit(fft, "np.fft.fft(z)", z=c(6)),
+    audit(fft, "np.fft.fft(z, n=4, axis=0, norm='ortho')", z=c(5, 2)),
+    audit(ifft, "np.fft.ifft(z, 7, norm='forward')", z=c(3, 5)),
+    audit(rfft, "np.fft.rfft(x, n=7)", x=r(2, 5), note="a real input, a complex output"),
+    audit(irfft, "np.fft.irfft(z, n=9, norm='ortho')", z=c(4)),
+    audit(irfft, "np.fft.irfft(z, axis=0)", z=c(4, 3)),
+    audit(fft2, "np.fft.fft2(z, s=(2, 5))", z=c(3, 4)),
+    audit(ifft2, "np.fft.ifft2(z, axes=(0, 2))", z=c(2, 3, 2)),
+    audit(fftn, "np.fft.fftn(z, norm='forward')", z=c(2, 3, 2)),
+    audit(ifftn, "np.fft.ifftn(z, s=(4,), axes=(1,))", z=c(2, 3)),
+    audit((np.fft.fftshift, np.fft.ifftshift), "np.fft.fftshift(np.fft.ifftshift(z) * w)",
+          z=c(5), given={"w": c(5)}),
+    audit((fft, ifft), "np.abs(np.fft.ifft(np.fft.fft(z) * w)) ** 2", z=c(6), given={"w": c(6)}),
 ]
 
 

@@ -763,4 +763,45 @@ AUDIT = [
     audit(np.linalg.matrix_power, "np.sum(np.linalg.matrix_power(a, 3))", a=r(3, 3), order=2),
     audit(np.linalg.multi_dot, "np.sum(np.sin(np.linalg.multi_dot([a, a.T, a])))", a=r(2, 3),
           order=2, modes="forward"),
+    # complex operands: finite differences along the real and the imaginary direction
+    audit(operator.matmul, "x @ y", x=c(3, 4), y=c(4, 2)),
+    audit(np.matmul, "np.matmul(x, y)", x=r(2, 3, 4), y=c(4)),
+    audit(np.dot, "np.dot(x, y)", x=c(3, 4), y=c(4)),
+    audit(np.vdot, "np.vdot(x, y)", x=c(3, 4), y=c(3, 4), note="conjugates x"),
+    audit(np.vdot, "np.vdot(x, y)", x=r(4), y=c(2, 2)),
+    audit(np.inner, "np.inner(x, y)", x=c(3, 4), y=c(2, 4)),
+    audit(np.outer, "np.outer(x, y)", x=c(3), y=r(4)),
+    audit(np.tensordot, "np.tensordot(x, y, axes=1)", x=c(2, 3), y=c(3, 2)),
+    audit(np.einsum, "np.einsum('ij,jk->ik', x, y)", x=c(3, 4), y=c(4, 2)),
+    audit(np.trace, "np.trace(x)", x=c(3, 3)),
+    audit(np.linalg.norm, "np.linalg.norm(x)", x=c(5)),
+    audit(np.linalg.norm, "np.linalg.norm(x, axis=(0, 1))", x=c(3, 2, 2)),
+    audit(np.linalg.norm, "np.linalg.norm(x, 3)", x=c(5)),
+    audit(np.linalg.norm, "np.linalg.norm(x, axis=1)", x=c(3, 4)),
+    audit(np.linalg.norm, "np.linalg.norm(x, 'nuc')", x=c(4, 3)),
+    audit(np.linalg.norm, "np.linalg.norm(x, 2)", x=c(3, 4)),
+    audit(np.linalg.norm, "np.linalg.norm(x, np.inf)", x=c(3, 4)),
+    audit(np.linalg.inv, "np.linalg.inv(x)", x=cmatrix(3, 3)),
+    audit(np.linalg.det, "np.linalg.det(x)", x=cmatrix(2, 3, 3)),
+    audit(np.linalg.slogdet, "sign, logdet = np.linalg.slogdet(x)\nreturn sign * logdet",
+          x=cmatrix(3, 3), note="a complex sign turns"),
+    audit(np.linalg.solve, "np.linalg.solve(x, y)", x=cmatrix(3, 3), y=c(3, 2)),
+    audit(np.linalg.eigh, "w, v = np.linalg.eigh(a)\nreturn w, np.abs(v)", a=c(4, 4),
+          note="a Hermitian triangle; |v| does not depend on the vectors' phase"),
+    audit(np.linalg.eigh, "w, v = np.linalg.eigh(a, 'U')\nreturn w, np.abs(v)", a=c(2, 3, 3)),
+    audit(np.linalg.eigvalsh, "np.linalg.eigvalsh(a)", a=c(4, 4)),
+    audit(np.linalg.eig, "w, v = np.linalg.eig(a)\nreturn w, np.abs(v)", a=c(4, 4)),
+    audit(np.linalg.eig, "w, v = np.linalg.eig(a)\nreturn np.abs(w), np.abs(v)", a=r(4, 4),
+          note="a real matrix with complex eigenvalues"),
+    audit(np.linalg.eigvals, "np.linalg.eigvals(a)", a=c(2, 3, 3)),
+    audit(np.linalg.svd, """
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return np.abs(u), s, np.abs(vh), u @ vh
+    """, a=c(3, 5), note="u @ vh: the phases of u and vh cancel"),
+    audit(np.linalg.svd, """
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return np.abs(u), s, np.abs(vh), u @ vh
+    """, a=c(2, 5, 3)),
+    audit(np.linalg.svd, "np.linalg.svd(a, compute_uv=False)", a=c(4, 4)),
+    audit(np.linalg.matrix_power, "np.linalg.matrix_power(a, 3)", a=c(3, 3)),
 ]
