@@ -64,7 +64,12 @@ def irfft_adjoint(g, a, n, axis, norm):
     except at 0 and (n even) at ``n // 2``, where it is 1 (the imaginary parts there are
     dropped). So dL/dRe(a[k]) - 1j dL/dIm(a[k]) = scale * c[k] * sum_j g[j] exp(2j pi j k / n),
     which is ``c * conj(rfft(g))`` with the scale of the dual norm."""
-    m = np.shape(a)[axis]
+    return resized(_irfft_transpose(g, np.shape(a)[axis], n, axis, norm), a, axis)
+
+
+def _irfft_transpose(g, m, n, axis, norm):
+    """``irfft_adjoint`` for an input with ``m`` entries along ``axis``, before its length and
+    dtype are matched: ``n // 2 + 1`` complex entries."""
     n = 2 * (m - 1) if n is None else n
     half = np.conj(np.fft.rfft(np.real(g), axis=axis, norm=_DUAL_NORM[norm]))
     weights = np.full(n // 2 + 1, 2.0)
@@ -73,7 +78,27 @@ def irfft_adjoint(g, a, n, axis, norm):
         weights[-1] = 1.0
     shape = [1] * np.ndim(g)
     shape[axis] = n // 2 + 1
-    return resized(half * np.reshape(weights, shape), a, axis)
+    return half * np.reshape(weights, shape)
+
+
+def rfftn_adjoint(g, a, s, axes, norm):
+    """The cotangent of the real ``a`` in ``y = np.fft.rfftn(a, s, axes, norm)``, which is
+    ``rfft`` along the last of ``axes`` and then ``fftn`` along the others: their adjoints in
+    the opposite order."""
+    *others, last = fft_axes(a, s, axes)
+    g = np.fft.fftn(g, axes=others, norm=norm)
+    for axis in others:
+        g = _fit(g, axis, np.shape(a)[axis])
+    return rfft_adjoint(g, a, None if s is None else s[-1], last, norm)
+
+
+def irfftn_adjoint(g, a, s, axes, norm):
+    """The cotangent of ``a`` in the real ``y = np.fft.irfftn(a, s, axes, norm)``, which is
+    ``ifftn`` along all of ``axes`` but the last and then ``irfft`` along the last."""
+    *others, last = fft_axes(a, s, axes)
+    g = _irfft_transpose(g, np.shape(a)[last], None if s is None else s[-1], last, norm)
+    g = _fit(g, last, np.shape(a)[last])
+    return resized(np.fft.ifftn(g, axes=others, norm=norm), a, others)
 
 
 def _fit(g, axis, length):

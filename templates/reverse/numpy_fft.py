@@ -10,7 +10,8 @@ transforms and the shifts are transposed by hand. The math is in ``s2s/runtime/f
 """
 import numpy as np
 
-from s2s.runtime.fft_helpers import fft_axes, irfft_adjoint, resized, rfft_adjoint
+from s2s.runtime.fft_helpers import (fft_axes, irfft_adjoint, irfftn_adjoint, resized,
+                                     rfft_adjoint, rfftn_adjoint)
 from s2s.rules import adjoint
 
 
@@ -54,6 +55,26 @@ def rfft(a, n=None, axis=-1, norm=None):
 @adjoint(np.fft.irfft)
 def irfft(a, n=None, axis=-1, norm=None):
     da = irfft_adjoint(dresult, a, n, axis, norm)
+
+
+@adjoint(np.fft.rfft2)
+def rfft2(a, s=None, axes=(-2, -1), norm=None):
+    da = rfftn_adjoint(dresult, a, s, axes, norm)
+
+
+@adjoint(np.fft.irfft2)
+def irfft2(a, s=None, axes=(-2, -1), norm=None):
+    da = irfftn_adjoint(dresult, a, s, axes, norm)
+
+
+@adjoint(np.fft.rfftn)
+def rfftn(a, s=None, axes=None, norm=None):
+    da = rfftn_adjoint(dresult, a, s, axes, norm)
+
+
+@adjoint(np.fft.irfftn)
+def irfftn(a, s=None, axes=None, norm=None):
+    da = irfftn_adjoint(dresult, a, s, axes, norm)
 
 
 @adjoint(np.fft.fftshift)

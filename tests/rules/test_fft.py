@@ -1,9 +1,9 @@
 """The rules of ``np.fft`` (reverse/ and forward/numpy_fft.py).
 
-The audit rows run each transform through the real transforms (grad, vjp, jvp) against
-finite differences. A row's output is real, so each complex spectrum is weighted by complex
-constants and brought back to real numbers by ``irfft``; ``n``, ``axis``/``axes``, ``s`` and
-``norm`` each appear, with inputs both padded and cut. The shifts are permutations, checked
+The rule rows and the audit rows (which run each transform through grad, vjp and jvp) check
+against finite differences, along the real and the imaginary direction of a complex input.
+The first audit rows bring each complex spectrum back to real numbers by ``irfft``; ``n``,
+``axis``/``axes``, ``s`` and ``norm`` each appear, with inputs both padded and cut. The shifts are permutations, checked
 in the rule harness too.
 """
 import numpy as np
@@ -45,6 +45,15 @@ ROWS = [
     case(np.fft.fftn, r(3, 4), (2, 6), (1, 0), wrt="a"),
     case(np.fft.ifftn, c(3, 4), axes=(0,), norm="ortho", wrt="a"),
     case(np.fft.ifftn, r(2, 3, 2), s=(3, 1), axes=(2, 0), wrt="a"),
+    case(np.fft.rfft2, r(3, 4), wrt="a"),
+    case(np.fft.rfft2, r(2, 3, 5), s=(4, 4), axes=(0, 2), norm="ortho", wrt="a"),
+    case(np.fft.rfftn, r(2, 3, 4), wrt="a"),
+    case(np.fft.rfftn, r(4, 3), (3, 5), (1, 0), norm="forward", wrt="a"),
+    case(np.fft.irfft2, c(3, 3), wrt="a"),
+    case(np.fft.irfft2, c(2, 3, 4), s=(4, 5), axes=(0, 2), norm="ortho", wrt="a"),
+    case(np.fft.irfftn, c(2, 3, 3), wrt="a"),
+    case(np.fft.irfftn, c(4, 3), (3, 5), (1, 0), norm="forward", wrt="a"),
+    case(np.fft.irfftn, r(3, 4), s=(2, 6), axes=(0, 1), wrt="a"),
     case(np.fft.fftshift, r(5), wrt="x"),
     case(np.fft.fftshift, r(3, 4), axes=1, wrt="x"),
     case(np.fft.fftshift, r(3, 5), axes=(0, 1), wrt="x"),
@@ -105,6 +114,12 @@ AUDIT = [
     audit((np.fft.fftshift, np.fft.ifftshift), "np.fft.fftshift(np.fft.ifftshift(z) * w)",
           z=c(5), given={"w": c(5)}),
     audit((fft, ifft), "np.abs(np.fft.ifft(np.fft.fft(z) * w)) ** 2", z=c(6), given={"w": c(6)}),
+    audit(np.fft.rfft2, "np.fft.rfft2(x, s=(4, 3))", x=r(3, 5)),
+    audit(np.fft.rfftn, "np.fft.rfftn(x, axes=(0, 2), norm='ortho')", x=r(3, 2, 4)),
+    audit(np.fft.irfft2, "np.fft.irfft2(z)", z=c(3, 4)),
+    audit(np.fft.irfftn, "np.fft.irfftn(z, s=(4, 2, 5), axes=(0, 1, 2), norm='forward')", z=c(3, 2, 3)),
+    audit(np.fft.irfftn, "np.fft.irfftn(x, axes=(1, 0))", x=r(4, 3),
+          note="a real input: its cotangent is the real part"),
 ]
 
 
