@@ -39,6 +39,7 @@ from s2s.runtime.numpy_helpers import unbroadcast
 REVERSE: Dict[Any, Callable] = {}
 TANGENT: Dict[Any, Callable] = {}
 NONDIFFERENTIABLE: set = set()
+NOT_HOLOMORPHIC: set = set()    # functions of z and conj(z): no complex derivative
 
 
 def _key(fn: Any) -> Any:
@@ -61,6 +62,18 @@ def adjoint(*primitives: Any) -> Callable[[Callable], Callable]:
         return rule
 
     return register
+
+
+def not_holomorphic(*primitives: Any) -> None:
+    """Declare functions that are not holomorphic (``abs``, ``conj``, ``real``...): a gradient
+    with ``holomorphic=True`` refuses them where they read a differentiated value."""
+    for primitive in primitives:
+        NOT_HOLOMORPHIC.add(_key(primitive))
+
+
+def is_holomorphic(fn: Any) -> bool:
+    """False for the functions declared by ``not_holomorphic``."""
+    return _key(fn) not in NOT_HOLOMORPHIC
 
 
 def tangent(*primitives: Any) -> Callable[[Callable], Callable]:

@@ -115,3 +115,62 @@ def test_jacobians_of_a_holomorphic_function_are_complex_derivatives():
     derivative = np.diag(np.exp(z) * (1 + z))       # closed form of d f_i / d z_j
     np.testing.assert_allclose(s2s.jacrev(f)(z), derivative, rtol=1e-12)
     np.testing.assert_allclose(s2s.jacfwd(f)(z), derivative, rtol=1e-12)
+
+
+# --- holomorphic=True -------------------------------------------------------------------------
+
+def exp_times(z):
+    return z * np.exp(z) + np.sin(z) ** 2
+
+
+def uses_abs(z):
+    return np.abs(z) * z
+
+
+def uses_real(z):
+    return z.real * z
+
+
+def test_holomorphic_grad_is_the_complex_derivative():
+    z = 0.3 + 0.8j
+    closed_form = np.exp(z) * (1 + z) + 2 * np.sin(z) * np.cos(z)
+    assert s2s.grad(exp_times, holomorphic=True)(z) == pytest.approx(closed_form, rel=1e-12)
+    za = complex_array(3)
+    value, gradient = s2s.value_and_grad(lambda_free_sum(exp_times), holomorphic=True)(za)
+    assert value == pytest.approx(np.sum(exp_times(za)))
+    np.testing.assert_allclose(gradient, np.exp(za) * (1 + za) + 2 * np.sin(za) * np.cos(za),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn, name", [(uses_abs, "absolute"), (uses_real, "real")])
+def test_holomorphic_grad_refuses_functions_of_conj_z_at_their_line(fn, name):
+    with pytest.raises(s2s.S2SError) as info:
+        s2s.grad(fn, holomorphic=True)(0.3 + 0.8j)
+    message = str(info.value)
+    assert name in message and "not holomorphic" in message and "test_complex.py" in message
+
+
+def test_holomorphic_grad_needs_complex_inputs():
+    with pytest.raises(s2s.S2SError, match="needs complex inputs"):
+        s2s.grad(exp_times, holomorphic=True)(0.5)
+
+
+# --- reductions of complex arrays -------------------------------------------------------------
+
+def spreads(z):
+    return (np.var(z) + np.sum(np.std(z, axis=1, ddof=1)) + np.sum(z.var(axis=0)) + z.std())
+
+
+def products(z):
+    return np.real(np.prod(z)) + np.imag(np.sum(np.cumprod(z, axis=1))) + np.abs(np.mean(z * z))
+
+
+@pytest.mark.parametrize("fn", [spreads, products])
+def test_reductions_of_complex_arrays_in_both_modes(fn):
+    z = complex_array(2, 3)
+    tangent = complex_array(2, 3)
+    gradient = s2s.grad(fn)(z)
+    expected = numerical_grad(fn, [z])
+    assert_close(gradient, expected)
+    _, jvp = s2s.jvp(fn, (z,), (tangent,))
+    assert jvp == pytest.approx(np.real(np.sum(expected * tangent)))

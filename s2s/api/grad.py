@@ -95,6 +95,14 @@ def _match_dtype(grad: Any, primal: Any) -> Any:
     return grad
 
 
+def _tree_leaves(tree: Any) -> list:
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _tree_leaves(item)]
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in _tree_leaves(item)]
+    return [tree]
+
+
 def _is_complex(value: Any) -> bool:
     dtype = getattr(value, "dtype", None)
     return dtype is not None and dtype.kind == "c"
@@ -183,7 +191,7 @@ class GradFunction:
 
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
                  sens_param: bool, return_value: bool, weights: Any = None,
-                 jit: Jit = False):
+                 jit: Jit = False, holomorphic: bool = False):
         fn = as_function(fn)
         self.jit = check_jit(jit)
         if self.jit and weights is not None:
@@ -201,7 +209,8 @@ class GradFunction:
             self._bound, fn = fn, type(fn).__call__
             grad_position = _after_self(grad_position)
         self.fn = fn
-        self._options = (grad_position, has_aux, sens_param, return_value, weights)
+        self._options = (grad_position, has_aux, sens_param, return_value, weights, holomorphic)
+        self.holomorphic = holomorphic
         self._by_arity: Optional[Dict[int, "GradFunction"]] = {} if _takes_star_args(fn) \
             else None
         fname = getattr(fn, "__name__", repr(fn))
@@ -218,7 +227,7 @@ class GradFunction:
         self._variants: Dict[tuple, tuple] = {}
         self._by_shapes: Dict[tuple, tuple] = {}
         self._call_key = ("call", self.positions, self.single, has_aux, sens_param,
-                          return_value, self.weights is not None, self.jit)
+                          return_value, self.weights is not None, self.jit, holomorphic)
         # grad() alone needs no value: its generated code does not compute what only the
         # value needs
         self._grads_only = not (return_value or has_aux or weights is not None)
@@ -237,12 +246,13 @@ class GradFunction:
         ``count`` parameters that calls it (so positions may land in ``*args``)."""
         found = self._by_arity.get(count)
         if found is None:
-            grad_position, has_aux, sens_param, return_value, weights = self._options
+            grad_position, has_aux, sens_param, return_value, weights, holomorphic = \
+                self._options
             if self._bound is not _NO_SELF:
                 grad_position = _before_self(grad_position)
             found = self._by_arity[count] = GradFunction(
                 fixed_arity(self.fn, count), grad_position, has_aux, sens_param,
-                return_value, weights, self.jit)
+                return_value, weights, self.jit, holomorphic)
         return found
 
     def __s2s_function__(self) -> Callable:
@@ -279,7 +289,8 @@ class GradFunction:
     def _compiled(self, trees: Tuple[str, ...] = ()):
         """The unspecialized ``(value, gradients)`` code (from the pipeline's cache)."""
         return pipeline.grad_of(self.fn, self._wrt(), self.single, self.has_aux,
-                                self.sens_param, trees, "grad", self.weights is not None)
+                                self.sens_param, trees, "grad", self.weights is not None,
+                                holomorphic=self.holomorphic)
 
     def _runs(self, trees: Tuple[str, ...] = (), shapes=()):
         """The generated function a call runs: the gradient alone where nothing else is
@@ -300,9 +311,10 @@ class GradFunction:
         """The generated code for these pytree parameters and shapes, from the pipeline."""
         if self._grads_only:
             return pipeline.grad_of(self.fn, self._wrt(), self.single, False, self.sens_param,
-                                    trees, "grad_only", False, shapes)
+                                    trees, "grad_only", False, shapes, self.holomorphic)
         return pipeline.grad_of(self.fn, self._wrt(), self.single, self.has_aux,
-                                self.sens_param, trees, "grad", self.weights is not None, shapes)
+                                self.sens_param, trees, "grad", self.weights is not None, shapes,
+                                self.holomorphic)
 
     @property
     def __wrapped__(self):
@@ -325,6 +337,8 @@ class GradFunction:
             return self._for_arity(len(args))(*args, **kwargs)
         if self.sens_param and "sens" in kwargs:
             args = args + (kwargs.pop("sens"),)
+        if self.holomorphic:
+            self._check_complex(args)
         # the common case first: differentiated arguments that are floats or float arrays
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
@@ -443,6 +457,19 @@ class GradFunction:
             if not (kind is float or kind is _ndarray and value.dtype.kind in "fc"):
                 return False
         return True
+
+    def _check_complex(self, args) -> None:
+        """holomorphic=True differentiates complex inputs only (as JAX does)."""
+        names = self._param_names()
+        for p in self.positions:
+            if p < len(args) and not all(_is_complex(leaf) or type(leaf) is complex
+                                         for leaf in _tree_leaves(args[p])):
+                raise NotDifferentiableError(
+                    f"s2s.grad(holomorphic=True) of '{self.__name__}' needs complex inputs, "
+                    f"but '{names[p]}' is not complex: a complex derivative is taken with "
+                    f"respect to a complex variable",
+                    hint=f"pass '{names[p]}' as a complex number or array (x + 0j, "
+                         f"x.astype(complex)), or drop holomorphic=True for a real loss")
 
     def _named(self, shapes: tuple) -> tuple:
         """``(('x', (3,)), ('scale', FLOAT))``: the shapes with their parameters' names,
@@ -657,7 +684,8 @@ def parameter_names_of(fn: Callable):
 
 
 def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: Any = None,
-         has_aux: bool = False, sens_param: bool = False, jit: Jit = False) -> Callable:
+         has_aux: bool = False, sens_param: bool = False, jit: Jit = False,
+         holomorphic: bool = False) -> Callable:
     """The gradient of ``fn`` with respect to the arguments at ``grad_position``.
 
     An int position gives one gradient, a tuple gives a tuple. A non-scalar output is seeded
@@ -669,21 +697,28 @@ def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: An
     call for each shape, and raises ``JitError`` at the user's line where Numba cannot
     compile it; ``jit='auto'`` compiles gradients with loops where it can and keeps NumPy
     otherwise (saying so once, as a warning, when Numba cannot compile one).
+
+    Complex inputs get ``dL/dRe(z) - 1j * dL/dIm(z)`` of the real part ``L`` of the output
+    (autograd's convention). ``holomorphic=True`` takes complex inputs only and gives the
+    complex derivative ``f'(z)`` of a holomorphic ``f``, refusing ``abs``, ``conj``, ``real``,
+    ``imag``, ``angle`` where they read a differentiated value.
     """
     if fn is None:
-        return lambda f: grad(f, grad_position, weights, has_aux, sens_param, jit)
+        return lambda f: grad(f, grad_position, weights, has_aux, sens_param, jit, holomorphic)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False,
-                        weights=weights, jit=jit)
+                        weights=weights, jit=jit, holomorphic=holomorphic)
 
 
 def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
                    weights: Any = None, has_aux: bool = False,
-                   sens_param: bool = False, jit: Jit = False) -> Callable:
+                   sens_param: bool = False, jit: Jit = False,
+                   holomorphic: bool = False) -> Callable:
     """Like ``grad``, but returns ``(value, grads)``; with aux the value is the whole output."""
     if fn is None:
-        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param, jit)
+        return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param, jit,
+                                        holomorphic)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True,
-                        weights=weights, jit=jit)
+                        weights=weights, jit=jit, holomorphic=holomorphic)
 
 
 class GradOperation:

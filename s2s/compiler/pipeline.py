@@ -50,7 +50,7 @@ def _primitive_source(fn: Callable) -> Source:
 
 def _reverse(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bool,
              sens_param: bool, tree_params: Tuple[str, ...], mode: str, weights: bool,
-             shapes: tuple) -> types.FunctionType:
+             shapes: tuple, holomorphic: bool = False) -> types.FunctionType:
     """Build and compile the reverse-mode code of ``fn`` (no cache)."""
     # the transform makes many syntax nodes and frees them with the trees: cyclic garbage
     # collection, run over and over on them, would add a tenth to the time for nothing
@@ -58,14 +58,14 @@ def _reverse(fn: Callable, wrt_names: Tuple[str, ...], single: bool, has_aux: bo
     gc.disable()
     try:
         return _build_reverse(fn, wrt_names, single, has_aux, sens_param, tree_params, mode,
-                              weights, shapes)
+                              weights, shapes, holomorphic)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _build_reverse(fn, wrt_names, single, has_aux, sens_param, tree_params, mode, weights,
-                   shapes) -> types.FunctionType:
+                   shapes, holomorphic=False) -> types.FunctionType:
     rules.load_builtin_rules()
     if rules.reverse_rule(fn) is not None:      # a rule wins over the source
         source = _primitive_source(fn)
@@ -74,7 +74,7 @@ def _build_reverse(fn, wrt_names, single, has_aux, sens_param, tree_params, mode
     builder = ReverseBuilder(source, wrt_names, has_aux=has_aux, sens_param=sens_param,
                              tree_params=tree_params, single=single, mode=mode,
                              callee_vjp=vjp_of, call_vjp=call_vjp, weights=weights,
-                             shapes=dict(shapes))
+                             shapes=dict(shapes), holomorphic=holomorphic)
     new = builder.build()
     grads = ", ".join("d" + n for n in wrt_names)
     where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
@@ -94,23 +94,25 @@ def _build_reverse(fn, wrt_names, single, has_aux, sens_param, tree_params, mode
 
 def grad_of(fn: Callable, wrt_names: Tuple[str, ...], single: bool = False,
             has_aux: bool = False, sens_param: bool = False, tree_params: Tuple[str, ...] = (),
-            mode: str = "grad", weights: bool = False, shapes: tuple = ()) -> Callable:
+            mode: str = "grad", weights: bool = False, shapes: tuple = (),
+            holomorphic: bool = False) -> Callable:
     """The generated reverse-mode code of ``fn``, cached. ``mode``: ``"grad"`` returns
     ``(value, grads)``, ``"grad_only"`` the gradients alone, ``"vjp"`` ``(value, pullback)``.
-    ``shapes`` names the argument shapes to specialize on (``(("x", (3,)),)``)."""
+    ``shapes`` names the argument shapes to specialize on (``(("x", (3,)),)``);
+    ``holomorphic`` refuses the functions that have no complex derivative."""
     key = ("reverse", tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode,
-           weights)
+           weights) + (("holomorphic",) if holomorphic else ())
     return cache.cached(fn, key, lambda shapes: _reverse(
         fn, tuple(wrt_names), single, has_aux, sens_param, tuple(tree_params), mode, weights,
-        shapes), shapes)
+        shapes, holomorphic), shapes)
 
 
 def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False,
-           tree_params: Tuple[str, ...] = ()) -> Callable:
+           tree_params: Tuple[str, ...] = (), holomorphic: bool = False) -> Callable:
     """The generated forward sweep of ``fn``: ``vjp_fn(*args) -> (value, pullback)``.
     ``tree_params`` names the parameters given lists, tuples or dicts."""
     return grad_of(fn, tuple(wrt_names), mode="vjp", weights=weights,
-                   tree_params=tuple(tree_params))
+                   tree_params=tuple(tree_params), holomorphic=holomorphic)
 
 
 # -- forward mode ---------------------------------------------------------------------------

@@ -42,14 +42,16 @@ def prod(self, axis=None, dtype=None, *, keepdims=False):
 def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     centered = self - np.mean(self, axis=axis, keepdims=True)
     scale = 2.0 / (self.size // np.size(result) - ddof)
-    dresult = np.sum(centered * dself, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+    dresult = np.real(np.sum(np.conj(centered) * dself, axis=axis, dtype=dtype,
+                             keepdims=keepdims)) * scale
 
 
 @tangent(np.ndarray.std)
 def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     centered = self - np.mean(self, axis=axis, keepdims=True)
     scale = 1.0 / ((self.size // np.size(result) - ddof) * result)
-    dresult = np.sum(centered * dself, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+    dresult = np.real(np.sum(np.conj(centered) * dself, axis=axis, dtype=dtype,
+                             keepdims=keepdims)) * scale
 
 
 @tangent(np.ndarray.reshape)

@@ -49,8 +49,10 @@ def max(a, axis=None, *, keepdims=False):
 def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # the tangent of the mean drops out: the centered entries sum to zero
     centered = a - np.mean(a, axis=axis, keepdims=True)
+    # complex entries: the real part of conj(centered) * da (var is the mean of |centered|**2)
     scale = 2.0 / (np.size(a) // np.size(result) - ddof)
-    dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+    dresult = np.real(np.sum(np.conj(centered) * da, axis=axis, dtype=dtype,
+                             keepdims=keepdims)) * scale
 
 
 @tangent(np.std)
@@ -58,11 +60,17 @@ def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # d std = d var / (2 std), and 0 at zero deviation (every centered entry 0), as in reverse
     centered = a - np.mean(a, axis=axis, keepdims=True)
     scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * np.where(result == 0.0, 1.0, result))
-    dresult = np.sum(centered * da, axis=axis, dtype=dtype, keepdims=keepdims) * scale
+    dresult = np.real(np.sum(np.conj(centered) * da, axis=axis, dtype=dtype,
+                             keepdims=keepdims)) * scale
 
 
 @tangent(np.cumprod)
 def cumprod(a, axis=None, dtype=None):
     # a cumulative product is a polynomial in a, so the complex step gives its exact
     # directional derivative, zeros included: cumprod(a + h i da) = result + h i dresult + O(h^2)
-    dresult = np.imag(np.cumprod(a + 1e-20j * da, axis=axis)) * 1e20
+    if np.iscomplexobj(a):
+        # complex entries leave no room for the step: the logarithmic derivative (a zero entry
+        # gives NaN, never a wrong number)
+        dresult = result * np.cumsum(da / a, axis=axis)
+    else:
+        dresult = np.imag(np.cumprod(a + 1e-20j * da, axis=axis)) * 1e20

@@ -9,11 +9,18 @@ real part of what flows into them), and ``conj`` conjugates its cotangent.
     y = np.imag(z)    ->    dz = -1j * np.real(dy)
 """
 import builtins
+import math
 
 import numpy as np
 
 from s2s.runtime.complex_helpers import abs_partial, angle_partial, real_like
-from s2s.rules import adjoint
+from s2s.rules import adjoint, not_holomorphic
+
+
+# refused inside s2s.grad(f, holomorphic=True): functions of z and conj(z), or real-valued
+not_holomorphic(np.absolute, builtins.abs, np.angle, np.real, np.imag, np.conjugate, np.conj,
+                np.ndarray.conjugate, np.ndarray.conj, np.real_if_close, np.var, np.std,
+                np.ndarray.var, np.ndarray.std, np.fabs, math.fabs)
 
 
 @adjoint(np.absolute, builtins.abs)

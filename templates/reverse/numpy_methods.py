@@ -40,16 +40,17 @@ def prod(self, axis=None, dtype=None, *, keepdims=False):
 def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     count = np.size(self) // np.size(result)
     centered = self - np.mean(self, axis=axis, keepdims=True)
-    dsquares = restore_reduced_axes(dresult, self, axis, keepdims) * (2.0 / (count - ddof))
-    dself = match_dtype(dsquares * centered, self)
+    dsquares = restore_reduced_axes(np.real(dresult), self, axis, keepdims) * (2.0 / (count - ddof))
+    dself = match_dtype(dsquares * np.conj(centered), self)
 
 
 @adjoint(np.ndarray.std)
 def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     count = np.size(self) // np.size(result)
     centered = self - np.mean(self, axis=axis, keepdims=True)
-    dsquares = restore_reduced_axes(dresult / result, self, axis, keepdims) * (1.0 / (count - ddof))
-    dself = match_dtype(dsquares * centered, self)
+    dsquares = restore_reduced_axes(np.real(dresult) / result, self, axis, keepdims) * (
+        1.0 / (count - ddof))
+    dself = match_dtype(dsquares * np.conj(centered), self)
 
 
 @adjoint(np.ndarray.cumsum)

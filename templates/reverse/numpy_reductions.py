@@ -55,10 +55,11 @@ def max(a, axis=None, *, keepdims=False):
 
 @adjoint(np.var)
 def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    # complex entries: var is the mean of |centered|**2, whose cotangent holds conj(centered)
     count = np.size(a) // np.size(result)
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    dsquares = restore_reduced_axes(dresult, a, axis, keepdims) * (2.0 / (count - ddof))
-    da = match_dtype(dsquares * centered, a)
+    dsquares = restore_reduced_axes(np.real(dresult), a, axis, keepdims) * (2.0 / (count - ddof))
+    da = match_dtype(dsquares * np.conj(centered), a)
 
 
 @adjoint(np.std)
@@ -67,9 +68,9 @@ def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # the subgradient central differences see where no entry can move the std
     count = np.size(a) // np.size(result)
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    dsquares = restore_reduced_axes(dresult / np.where(result == 0.0, 1.0, result), a, axis,
-                                    keepdims) * (1.0 / (count - ddof))
-    da = match_dtype(dsquares * centered, a)
+    dsquares = restore_reduced_axes(np.real(dresult) / np.where(result == 0.0, 1.0, result), a,
+                                    axis, keepdims) * (1.0 / (count - ddof))
+    da = match_dtype(dsquares * np.conj(centered), a)
 
 
 @adjoint(np.cumsum)

@@ -80,10 +80,12 @@ class ReverseBuilder:
                  sens_param: bool = False, tree_params: Sequence[str] = (),
                  single: bool = True, mode: str = "grad", callee_vjp: Any = None,
                  call_vjp: Any = None, weights: bool = False, shapes=None,
-                 on_adjoint_block: Optional[Callable[[List[ast.AST]], None]] = None):
+                 on_adjoint_block: Optional[Callable[[List[ast.AST]], None]] = None,
+                 holomorphic: bool = False):
         self.state = ReverseState(
             source=source, wrt=list(wrt), has_aux=has_aux, sens_param=sens_param,
             tree_params=set(tree_params), single=single, mode=mode, weights=weights,
+            holomorphic=holomorphic,
             shapes=shapes or {}, callee_vjp=callee_vjp, call_vjp=call_vjp,
             namer=Namer.for_tree(source.node))
         self.sweep = AdjointSweep(self.state, on_adjoint_block)

@@ -51,6 +51,7 @@ class ReverseState:
     single: bool = True
     mode: str = "grad"                          # 'grad', 'grad_only' or 'vjp'
     weights: bool = False
+    holomorphic: bool = False       # refuse functions that are not holomorphic (abs, conj...)
     shapes: Dict[str, Any] = field(default_factory=dict)
     callee_vjp: Any = None          # (fn, wrt, weights=, tree_params=) -> a callee's forward sweep
     call_vjp: Any = None            # the run-time dispatch generated code calls
