@@ -5,8 +5,8 @@ thousands of nodes, and their text is written once per transform.
 
 ``unparse`` writes the statements and expressions that generated code is made of, with the
 parentheses and spacing ``ast.unparse`` of the running Python would give them (Python 3.9
-and 3.10 put tuples that are assigned to, or looped over, in parentheses; later ones do
-not). Anything else (``try``, ``with``, f-strings, ...) raises ``Unsupported``, and the
+and 3.10 put tuples that are assigned to, or looped over, in parentheses, and write
+``lambda : 1``; later ones do not). Anything else (``try``, ``with``, f-strings, ...) raises ``Unsupported``, and the
 caller writes that function through ``ast.unparse`` instead. It also says on which line
 each statement starts, so that no one parses the text again to find out:
 
@@ -33,8 +33,10 @@ _UNARY = {gast.USub: "-", gast.UAdd: "+", gast.Invert: "~"}
 _COMPARISONS = {gast.Eq: "==", gast.NotEq: "!=", gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">",
                 gast.GtE: ">=", gast.Is: "is", gast.IsNot: "is not", gast.In: "in",
                 gast.NotIn: "not in"}
-# a tuple assigned to or looped over is written in parentheses before Python 3.11
+# before Python 3.11, a tuple assigned to or looped over is written in parentheses, and a
+# lambda without parameters as ``lambda : 1``
 _TARGET = _TEST if sys.version_info < (3, 11) else _TUPLE
+_BARE_LAMBDA = "lambda " if sys.version_info < (3, 11) else "lambda"
 _INFINITY = "1e" + repr(sys.float_info.max_10_exp + 1)
 
 
@@ -368,11 +370,12 @@ class _Writer:
         self.expr(node.orelse, own)
 
     def lambda_(self, node, own: int) -> None:
-        self.parts.append("lambda")
         args = node.args
         if args.posonlyargs or args.args or args.vararg or args.kwonlyargs or args.kwarg:
-            self.parts.append(" ")
+            self.parts.append("lambda ")
             self.arguments(args)
+        else:
+            self.parts.append(_BARE_LAMBDA)
         self.parts.append(": ")
         self.expr(node.body, own)
 
