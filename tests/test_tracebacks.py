@@ -94,3 +94,38 @@ def test_an_s2s_error_raised_while_generated_code_runs_keeps_its_own_location(mo
     with pytest.raises(s2s.MissingRuleError) as info:
         s2s.grad(model.apply, grad_position=1)(np.unwrap, np.ones(3))
     assert "s2s: raised in generated code" not in _shown(info)
+
+
+W, X = np.ones(3), np.ones((4, 2))
+EVERY_TRANSFORM = {
+    "grad": lambda m: s2s.grad(m.loss)(W, X),
+    "value_and_grad": lambda m: s2s.value_and_grad(m.loss)(W, X),
+    "GradOperation": lambda m: s2s.GradOperation()(m.loss)(W, X),
+    "jvp": lambda m: s2s.jvp(m.loss, (W, X), (W, X)),
+    "vjp": lambda m: s2s.vjp(m.loss, W, X)[1](1.0),
+    "jacfwd": lambda m: s2s.jacfwd(m.loss)(W, X),
+    "jacrev": lambda m: s2s.jacrev(m.loss)(W, X),
+    "hessian": lambda m: s2s.hessian(m.loss)(W, X),
+    "hvp": lambda m: s2s.hvp(m.loss, (W, X), (W, X)),
+}
+
+
+@pytest.mark.parametrize("transform", sorted(EVERY_TRANSFORM))
+def test_every_transform_names_the_users_line(module, transform):
+    # hessian and hvp differentiate generated gradient code: the note follows it back to
+    # the user's own file
+    model, path = module
+    with pytest.raises(ValueError, match="mismatch") as info:
+        EVERY_TRANSFORM[transform](model)
+    shown = _shown(info)
+    assert "s2s: raised in generated code, <s2s " in shown
+    assert f"  which comes from {path}, line 9: pred = np.tanh(x @ w)" in shown
+
+
+def test_forward_mode_names_the_callees_line(module):
+    model, path = module
+    with pytest.raises(IndexError) as info:
+        s2s.jvp(model.indexed, (np.ones(3), 5), (np.ones(3), 0))
+    shown = _shown(info)
+    assert "s2s: raised in generated code, <s2s jvp_scale of scale #" in shown
+    assert f"  which comes from {path}, line 5: return v[k] * 2.0" in shown

@@ -12,12 +12,15 @@ line comes from:
 """
 from __future__ import annotations
 
+import functools
 import linecache
+from typing import Callable, TypeVar
 
 from s2s.compiler import linemap
 from s2s.errors import S2SError
 
 _GENERATED = "<s2s "
+_F = TypeVar("_F", bound=Callable)
 
 
 def explain(exc: BaseException) -> None:
@@ -37,6 +40,12 @@ def explain(exc: BaseException) -> None:
     note = (f"s2s: raised in generated code, {filename}, line {lineno}:\n"
             f"    {linecache.getline(filename, lineno).strip()}")
     user = linemap.user_line(frame.f_code, lineno)
+    for _ in range(8):      # the gradient of generated code: back to the user's own line
+        back = None if user is None or not user[0].startswith(_GENERATED) \
+            else linemap.origin(*user)
+        if back is None:
+            break
+        user = back
     if user is not None:
         text = linecache.getline(user[0], user[1]).strip()
         note += f"\n  which comes from {user[0]}, line {user[1]}" + (f": {text}" if text else "")
@@ -48,3 +57,16 @@ def explain(exc: BaseException) -> None:
         exc.add_note(note)
     elif len(exc.args) == 1 and isinstance(exc.args[0], str) and not isinstance(exc, KeyError):
         exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+
+
+def explained(fn: _F) -> _F:
+    """``fn`` (a transform, or a function a transform returns) whose errors raised in
+    generated code carry the note; ``grad``'s functions add it in their own ``__call__``."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            explain(exc)
+            raise
+    return call  # type: ignore[return-value]

@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from s2s.api import grad as api
+from s2s.api.notes import explained
 
 from s2s.compiler import pipeline
 from s2s.compiler.forward.calls import source_of
@@ -328,6 +329,7 @@ def _nest(levels: List[_Level], args, out_like, blocks) -> Any:
 
 
 # -- public transforms --------------------------------------------------------------------------
+@explained
 def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
         jit: api.Jit = False) -> tuple:
     """Jacobian-vector product: ``(fn(*inputs), J @ v)``, or ``(out, J @ v, aux)``.
@@ -363,6 +365,7 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
     return out, tangent
 
 
+@explained
 def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False) -> tuple:
     """Vector-Jacobian product: ``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``.
 
@@ -388,6 +391,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
     _numeric_output(fn, out)
     unused = [pullback]
 
+    @explained
     def vjp_fn(cotangent: Any) -> tuple:
         _check_cotangent(cotangent, out, _fname(fn))
         # a pullback may consume what its forward sweep saved: rerun the sweep for reuse
@@ -425,6 +429,7 @@ def _compiled_vjp(fn: Callable, args: tuple, positions: Tuple[int, ...], has_aux
     _numeric_output(fn, out)
     gradient = _compiled_gradient(fn, args, positions, jit)
 
+    @explained
     def vjp_fn(cotangent: Any) -> tuple:
         _check_cotangent(cotangent, out, _fname(fn))
         seed = (cotangent,) + tuple(runtime.zeros_like(a) for a in aux) if has_aux \
@@ -604,6 +609,7 @@ class ForwardJacobian:
         return _view_of(_plain(self.fn, len(args)), args, self.has_aux).extend(
             positions, self.single, self.jit)
 
+    @explained
     def __call__(self, *args: Any) -> Any:
         args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
         view = self.view(args)
@@ -632,6 +638,7 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
     positions, single = api._normalize_positions(grad_position, _fname(fn))
     api.check_jit(jit)
 
+    @explained
     def jacobian(*args: Any) -> Any:
         plain = _plain(fn, len(args))
         args, where = _differentiable(plain, args, positions)
@@ -680,6 +687,7 @@ def hessian(fn: Callable, grad_position: Position = 0, jit: api.Jit = False) -> 
     return ForwardJacobian(api.grad(fn, grad_position), grad_position, False, jit)
 
 
+@explained
 def hvp(fn: Callable, inputs: Any, v: Any) -> Any:
     """The Hessian-vector product ``H @ v`` of ``fn`` (jvp of its gradient), without
     forming the Hessian. Same structure as ``inputs``."""

@@ -59,6 +59,15 @@ def user_line(code: types.CodeType, lineno: int) -> Optional[Tuple[str, int]]:
     return found[0], found[1][lineno]
 
 
+def origin(filename: str, lineno: int) -> Optional[Tuple[str, int]]:
+    """(user file, user line) behind line ``lineno`` of the generated file ``filename``, if
+    known: for generated code that was itself differentiated (``hessian``'s gradient)."""
+    for code, (user_file, lines) in list(_LINES.items()):
+        if code.co_filename == filename and lineno in lines:
+            return user_file, lines[lineno]
+    return None
+
+
 def _pairs(made, written) -> Iterator[Tuple[object, ast.stmt]]:
     """The statements of two trees of the same shape, side by side."""
     for a, b in zip(made, written):

@@ -40,7 +40,14 @@ class TangentVisitor:
         for i, stmt in enumerate(stmts):
             if isinstance(stmt, gast.FunctionDef):
                 closures.check_closure(self.state, stmt, stmts[i + 1:])
-            out.extend(self.visit(stmt))
+            written = self.visit(stmt)
+            line = getattr(stmt, "lineno", None)
+            if line is not None:
+                # the user's line each statement comes from (for the notes on errors)
+                for made in written:
+                    if getattr(made, "lineno", None) is None:
+                        made.lineno, made.col_offset = line, getattr(stmt, "col_offset", 0)
+            out.extend(written)
             bound = bound_names([stmt])
             current = self.state.flow
             current.defined |= bound
