@@ -3,13 +3,17 @@
 Each built-in rule module is a family (``templates/reverse/numpy_linalg.py`` is "Linear
 algebra"); a function is listed under the family of its reverse rule (else of its tangent
 rule), by the name a user writes (``np.linalg.inv``, ``math.sin``, ``x.sum()``, ``a @ b``).
-A function with a rule in one mode only says which, and why. The functions whose derivative
-is zero (``np.floor``, comparisons, ``np.argmax``) close the list: they take differentiated
-values and give constants.
+A function with a rule in one mode only says which, and why: the first line of that rule's
+docstring (a one-mode rule says there why the other mode has none). The functions whose
+derivative is zero (``np.floor``, comparisons, ``np.argmax``) close the list: they take
+differentiated values and give constants.
 
     $ s2s rules
-    Elementwise (both modes)
-      np.abs  np.arccos  ...
+    Functions s2s differentiates, each with a rule of both modes (reverse: grad, vjp;
+    forward: jvp) unless marked:
+
+    Operators (16)
+      +a  -a  a % b  a * b  a ** b  a + b  a - b  a / b  np.add  np.divide ...
 
 The README's list is this command's ``--markdown`` output (tests/test_supported.py checks
 that it is current).
