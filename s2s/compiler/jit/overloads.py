@@ -51,21 +51,28 @@ def _saves(like, count):
             return np.empty(count, dtype)
         return saves_numbers
     if isinstance(like, types.Array):
-        # a list of the arrays themselves: copying each into the row of one array made per
-        # call costs more (the copy, and the page faults of fresh memory) than the list
+        # one array, a row per step: a list of the arrays themselves measured several times
+        # slower (Numba's lists of arrays count references on every append and read)
         def saves_arrays(like, count):
-            saved = [like]
-            saved.pop()
-            return saved
+            return np.empty((count,) + like.shape, like.dtype)
         return saves_arrays
     _refuse("saves", like, count)
 
 
 @overload(push)
 def _push(saved, step, value):
-    if isinstance(saved, types.List):
+    if isinstance(saved, types.Array) and isinstance(value, types.Array):
+        if saved.dtype != value.dtype or saved.ndim != value.ndim + 1:
+            raise TypingError(
+                f"an array the reverse sweep saves changes type inside its loop "
+                f"({saved.dtype}, {saved.ndim - 1} dimensions before the loop, {value} in it)")
+
         def push_array(saved, step, value):
-            saved.append(value)
+            # a row of another shape would be broadcast into it: refuse instead
+            if value.shape != saved.shape[1:]:
+                raise ValueError("s2s (Numba): an array the reverse sweep saves changes "
+                                 "shape inside its loop; pass jit=False for this function")
+            saved[step] = value
         return push_array
     if isinstance(saved, types.Array):
         if saved.dtype != value:

@@ -11,8 +11,8 @@ back by the step index instead of popped:
     for y in reversed(y_stack):                  for step in range(len(y_stack) - 1, -1, -1):
         ...                                          y = y_stack[step]
 
-Under Numba (``overloads.py``) numbers are saved in one array of their type, made before
-the loop, and arrays in a list of the arrays themselves; these Python versions, which a module written by ``s2s convert
+Under Numba (``overloads.py``) the values are saved in one array made before the loop
+(numbers of a type, or arrays of a shape and type, one row per step); these Python versions, which a module written by ``s2s convert
 --target numba`` also runs without Numba, keep a list.
 """
 from __future__ import annotations
