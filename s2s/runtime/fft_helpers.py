@@ -24,12 +24,11 @@ from s2s.runtime.numpy_helpers import match_dtype
 _DUAL_NORM = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 
-def fft_axes(a, s, axes):
-    """The axes ``np.fft.fftn(a, s, axes)`` transforms, as a tuple: all of them, or the last
-    ``len(s)`` when ``s`` is given without ``axes``."""
+def fft_axes(ndim, s, axes):
+    """The axes ``np.fft.fftn(a, s, axes)`` of an ``a`` with ``ndim`` dimensions transforms,
+    as a tuple: all of them, or the last ``len(s)`` when ``s`` is given without ``axes``."""
     if axes is not None:
         return tuple(axes)
-    ndim = np.ndim(a)
     return tuple(range(0 if s is None else ndim - len(s), ndim))
 
 
@@ -85,7 +84,8 @@ def rfftn_adjoint(g, a, s, axes, norm):
     """The cotangent of the real ``a`` in ``y = np.fft.rfftn(a, s, axes, norm)``, which is
     ``rfft`` along the last of ``axes`` and then ``fftn`` along the others: their adjoints in
     the opposite order."""
-    *others, last = fft_axes(a, s, axes)
+    transformed = fft_axes(np.ndim(a), s, axes)
+    others, last = transformed[:-1], transformed[-1]
     g = np.fft.fftn(g, axes=others, norm=norm)
     for axis in others:
         g = _fit(g, axis, np.shape(a)[axis])
@@ -95,7 +95,8 @@ def rfftn_adjoint(g, a, s, axes, norm):
 def irfftn_adjoint(g, a, s, axes, norm):
     """The cotangent of ``a`` in the real ``y = np.fft.irfftn(a, s, axes, norm)``, which is
     ``ifftn`` along all of ``axes`` but the last and then ``irfft`` along the last."""
-    *others, last = fft_axes(a, s, axes)
+    transformed = fft_axes(np.ndim(a), s, axes)
+    others, last = transformed[:-1], transformed[-1]
     g = _irfft_transpose(g, np.shape(a)[last], None if s is None else s[-1], last, norm)
     g = _fit(g, last, np.shape(a)[last])
     return resized(np.fft.ifftn(g, axes=others, norm=norm), a, others)
@@ -107,7 +108,7 @@ def _fit(g, axis, length):
     if have > length:
         return np.take(g, np.arange(length), axis=axis)
     if have < length:
-        widths = [(0, 0)] * np.ndim(g)
-        widths[axis] = (0, length - have)
-        return np.pad(g, widths)
+        zeros = list(np.shape(g))
+        zeros[axis] = length - have
+        return np.concatenate([g, np.zeros(zeros, np.result_type(g))], axis=axis)
     return g

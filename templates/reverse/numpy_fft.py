@@ -37,13 +37,13 @@ def ifft2(a, s=None, axes=(-2, -1), norm=None):
 
 @adjoint(np.fft.fftn)
 def fftn(a, s=None, axes=None, norm=None):
-    transformed = fft_axes(a, s, axes)
+    transformed = fft_axes(np.ndim(a), s, axes)
     da = resized(np.fft.fftn(dresult, axes=transformed, norm=norm), a, transformed)
 
 
 @adjoint(np.fft.ifftn)
 def ifftn(a, s=None, axes=None, norm=None):
-    transformed = fft_axes(a, s, axes)
+    transformed = fft_axes(np.ndim(a), s, axes)
     da = resized(np.fft.ifftn(dresult, axes=transformed, norm=norm), a, transformed)
 
 

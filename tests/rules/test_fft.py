@@ -120,10 +120,22 @@ AUDIT = [
     audit(np.fft.irfftn, "np.fft.irfftn(z, s=(4, 2, 5), axes=(0, 1, 2), norm='forward')", z=c(3, 2, 3)),
     audit(np.fft.irfftn, "np.fft.irfftn(x, axes=(1, 0))", x=r(4, 3),
           note="a real input: its cotangent is the real part"),
+    # second order: the helpers the adjoints call (resized, rfft_adjoint ...) differentiated
+    audit((rfft, irfft), "np.sum(np.fft.irfft(np.fft.rfft(x, n=7) * w * x[:4]) ** 2)", x=r(5),
+          given={"w": c(4)}, order=2),
+    audit((fft, ifft), "np.sum(np.abs(np.fft.ifft(np.fft.fft(x, 6, norm='ortho') * x)) ** 3)",
+          x=r(6), order=2),
+    audit((fftn, ifft2), "np.sum(np.abs(np.fft.ifft2(np.fft.fftn(x, s=(3, 2), axes=(0, 1)) * w)))",
+          x=r(2, 3), given={"w": c(3, 2)}, order=2),
+    audit((np.fft.rfftn, np.fft.irfftn),
+          "np.sum(np.sin(np.fft.irfftn(np.fft.rfftn(x) * x[:, :2], s=(2, 4), axes=(0, 1))))", x=r(2, 3),
+          order=2),
+    audit((np.fft.fftshift, np.fft.ifftshift),
+          "np.sum(np.fft.fftshift(x) * np.fft.ifftshift(x ** 2, axes=0))", x=r(3, 2), order=2),
 ]
 
 
 def test_s_without_axes_transforms_the_last_axes():
-    assert fft_axes(np.ones((2, 3, 4)), (5, 6), None) == (1, 2)
-    assert fft_axes(np.ones((2, 3, 4)), None, None) == (0, 1, 2)
-    assert fft_axes(np.ones((2, 3, 4)), None, [2, 0]) == (2, 0)
+    assert fft_axes(3, (5, 6), None) == (1, 2)
+    assert fft_axes(3, None, None) == (0, 1, 2)
+    assert fft_axes(3, None, [2, 0]) == (2, 0)
