@@ -76,6 +76,13 @@ def is_holomorphic(fn: Any) -> bool:
     return _key(fn) not in NOT_HOLOMORPHIC
 
 
+def not_holomorphic_hint(label: str) -> str:
+    """Why a holomorphic derivative refuses ``label``, and what to do instead."""
+    return (f"{label} is not holomorphic (it is not a function of z alone but of z and "
+            f"conj(z)), so it has no complex derivative; drop holomorphic=True to "
+            f"differentiate a real loss (abs(f(z)) ** 2, np.real(f(z))) instead")
+
+
 def tangent(*primitives: Any) -> Callable[[Callable], Callable]:
     """Register the decorated function as the forward-mode rule of ``primitives``.
 

@@ -150,9 +150,30 @@ def test_holomorphic_grad_refuses_functions_of_conj_z_at_their_line(fn, name):
     assert name in message and "not holomorphic" in message and "test_complex.py" in message
 
 
-def test_holomorphic_grad_needs_complex_inputs():
-    with pytest.raises(s2s.S2SError, match="needs complex inputs"):
-        s2s.grad(exp_times, holomorphic=True)(0.5)
+@pytest.mark.parametrize("transform", [s2s.grad, s2s.jacfwd, s2s.jacrev])
+def test_holomorphic_derivatives_need_complex_inputs(transform):
+    with pytest.raises(s2s.S2SError, match="complex inputs only.*'z' is not complex"):
+        transform(exp_times, holomorphic=True)(0.5)
+
+
+def vector_exp(z):
+    return np.exp(z) * z[::-1]
+
+
+@pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.jacrev])
+def test_holomorphic_jacobians(transform):
+    z = complex_array(3)
+    expected = np.diag(np.exp(z) * z[::-1]) + np.exp(z)[:, None] * np.eye(3)[::-1]
+    np.testing.assert_allclose(transform(vector_exp, holomorphic=True)(z), expected,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.jacrev])
+@pytest.mark.parametrize("fn, name", [(uses_abs, "absolute"), (uses_real, "real")])
+def test_holomorphic_jacobians_refuse_functions_of_conj_z(transform, fn, name):
+    with pytest.raises(s2s.S2SError) as info:
+        transform(fn, holomorphic=True)(complex_array(2))
+    assert name in str(info.value) and "not holomorphic" in str(info.value)
 
 
 # --- reductions of complex arrays -------------------------------------------------------------

@@ -95,6 +95,22 @@ def _match_dtype(grad: Any, primal: Any) -> Any:
     return grad
 
 
+def check_complex_inputs(fn: Callable, args: tuple, positions: Tuple[int, ...],
+                         names: Optional[list] = None) -> None:
+    """holomorphic=True differentiates complex inputs only (as JAX does)."""
+    fname = getattr(fn, "__name__", "function")
+    for p in positions:
+        if -len(args) <= p < len(args) and not all(
+                _is_complex(leaf) or type(leaf) is complex for leaf in _tree_leaves(args[p])):
+            pname = names[p] if names is not None else f"#{p % len(args)}"
+            raise NotDifferentiableError(
+                f"holomorphic=True differentiates '{fname}' with respect to complex inputs "
+                f"only, but '{pname}' is not complex: a complex derivative is taken with "
+                f"respect to a complex variable",
+                hint=f"pass '{pname}' as a complex number or array (x + 0j, "
+                     f"x.astype(complex)), or drop holomorphic=True for a real loss")
+
+
 def _tree_leaves(tree: Any) -> list:
     if isinstance(tree, (tuple, list)):
         return [leaf for item in tree for leaf in _tree_leaves(item)]
@@ -338,7 +354,7 @@ class GradFunction:
         if self.sens_param and "sens" in kwargs:
             args = args + (kwargs.pop("sens"),)
         if self.holomorphic:
-            self._check_complex(args)
+            check_complex_inputs(self.fn, args, self.positions, self._param_names())
         # the common case first: differentiated arguments that are floats or float arrays
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
@@ -457,19 +473,6 @@ class GradFunction:
             if not (kind is float or kind is _ndarray and value.dtype.kind in "fc"):
                 return False
         return True
-
-    def _check_complex(self, args) -> None:
-        """holomorphic=True differentiates complex inputs only (as JAX does)."""
-        names = self._param_names()
-        for p in self.positions:
-            if p < len(args) and not all(_is_complex(leaf) or type(leaf) is complex
-                                         for leaf in _tree_leaves(args[p])):
-                raise NotDifferentiableError(
-                    f"s2s.grad(holomorphic=True) of '{self.__name__}' needs complex inputs, "
-                    f"but '{names[p]}' is not complex: a complex derivative is taken with "
-                    f"respect to a complex variable",
-                    hint=f"pass '{names[p]}' as a complex number or array (x + 0j, "
-                         f"x.astype(complex)), or drop holomorphic=True for a real loss")
 
     def _named(self, shapes: tuple) -> tuple:
         """``(('x', (3,)), ('scale', FLOAT))``: the shapes with their parameters' names,

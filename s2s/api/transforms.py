@@ -233,11 +233,11 @@ class _View:
         self.runs = runs or fn      # what a call runs: fn, or its Numba version
 
     def extend(self, positions: Sequence[int], single: bool,
-               jit: api.Jit = False) -> "_View":
+               jit: api.Jit = False, holomorphic: bool = False) -> "_View":
         """Forward mode of this view with respect to the arguments at ``positions``."""
         wrt = tuple(self.params[p] for p in positions)
         select = 1 if self.levels else self.base_select
-        jvp_fn = pipeline.jvp_of(self.fn, wrt, select)
+        jvp_fn = pipeline.jvp_of(self.fn, wrt, select, holomorphic)
         level = _Level(tuple(positions), jvp_fn.__s2s_tangents__, single)
         runs = api.CompiledOnFirstCall(jvp_fn, jit, jvp_fn.__name__) if jit else jvp_fn
         return _View(jvp_fn, self.params, self.base_select, self.levels + [level], runs)
@@ -448,14 +448,16 @@ def _compiled_gradient(fn: Callable, args: Sequence[Any], positions: Sequence[in
     return api.CompiledOnFirstCall(generated, jit, generated.__name__)
 
 
-def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -> Callable:
+def _vjp_function(fn: Callable, args: Sequence[Any], positions: Sequence[int],
+                  holomorphic: bool = False) -> Callable:
     """The generated forward sweep of ``fn`` for these positions: ``(value, pullback)``."""
     names = _param_names(fn)
     wrt = tuple(names[p] for p in positions)
     trees = tuple(names[p] for p in positions if isinstance(args[p], (tuple, list, dict)))
     if trees:
-        return pipeline.grad_of(fn, wrt, False, False, False, trees, mode="vjp")
-    return pipeline.vjp_of(fn, wrt)
+        return pipeline.grad_of(fn, wrt, False, False, False, trees, mode="vjp",
+                                holomorphic=holomorphic)
+    return pipeline.vjp_of(fn, wrt, holomorphic=holomorphic)
 
 
 def cotangent_code(fn: Callable, args: Sequence[Any], positions: Sequence[int]) -> Callable:
@@ -596,21 +598,25 @@ class ForwardJacobian:
     """The function returned by ``jacfwd`` and ``hessian``; itself forward-differentiable."""
 
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
-                 jit: api.Jit = False):
+                 jit: api.Jit = False, holomorphic: bool = False):
         self.fn = fn
         self.positions, self.single = api._normalize_positions(grad_position, _fname(fn))
         self.has_aux = has_aux
         self.jit = api.check_jit(jit)
+        self.holomorphic = holomorphic
         self.__name__ = "jacobian_" + _fname(fn)
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def view(self, args: Sequence[Any]) -> _View:
         positions = tuple(p % len(args) for p in self.positions)
         return _view_of(_plain(self.fn, len(args)), args, self.has_aux).extend(
-            positions, self.single, self.jit)
+            positions, self.single, self.jit, self.holomorphic)
 
     @explained
     def __call__(self, *args: Any) -> Any:
+        if self.holomorphic:
+            api.check_complex_inputs(self.fn, args, self.positions,
+                                     _param_names(_plain(self.fn, len(args))))
         args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
         view = self.view(args)
         raw, jacobian = _jacobian(view, args, len(view.levels), {})
@@ -620,20 +626,22 @@ class ForwardJacobian:
 
 
 def jacfwd(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
-           jit: api.Jit = False) -> Callable:
+           jit: api.Jit = False, holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fn`` by forward mode: one jvp per input element.
 
     Blocks have shape ``out.shape + in.shape``; a tuple ``grad_position`` gives a tuple of
-    blocks. With ``has_aux=True`` the result is ``(jacobian, (aux1, ...))``.
+    blocks. With ``has_aux=True`` the result is ``(jacobian, (aux1, ...))``. For complex
+    inputs the blocks are complex; ``holomorphic=True`` takes complex inputs only and refuses
+    the functions without a complex derivative (``abs``, ``conj``, ``real``...).
     """
-    return ForwardJacobian(fn, grad_position, has_aux, jit)
+    return ForwardJacobian(fn, grad_position, has_aux, jit, holomorphic)
 
 
 def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
-           jit: api.Jit = False) -> Callable:
+           jit: api.Jit = False, holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fn`` by reverse mode: one pullback per output element.
 
-    Same result layout as ``jacfwd``.
+    Same result layout as ``jacfwd``, and the same ``holomorphic``.
     """
     positions, single = api._normalize_positions(grad_position, _fname(fn))
     api.check_jit(jit)
@@ -641,12 +649,14 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
     @explained
     def jacobian(*args: Any) -> Any:
         plain = _plain(fn, len(args))
+        if holomorphic:
+            api.check_complex_inputs(fn, args, positions, _param_names(plain))
         args, where = _differentiable(plain, args, positions)
         if jit:
             value = plain(*args)
             gradient = _compiled_gradient(plain, args, where, jit)
         else:
-            compiled = _vjp_function(plain, args, where)
+            compiled = _vjp_function(plain, args, where, holomorphic)
             value, pullback = compiled(*args)
             unused = [pullback]
         out = value[0] if has_aux else value

@@ -116,21 +116,23 @@ def vjp_of(fn: Callable, wrt_names: Tuple[str, ...], weights: bool = False,
 
 
 # -- forward mode ---------------------------------------------------------------------------
-def _forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int]) -> types.FunctionType:
+def _forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int],
+             holomorphic: bool = False) -> types.FunctionType:
     """Build and compile the jvp function of ``fn`` (no cache; see ``jvp_of``)."""
     was_enabled = gc.isenabled()
     gc.disable()            # as in _reverse
     try:
-        return _build_forward(fn, wrt, select)
+        return _build_forward(fn, wrt, select, holomorphic)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _build_forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int]
-                   ) -> types.FunctionType:
+def _build_forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int],
+                   holomorphic: bool = False) -> types.FunctionType:
     source = source_of(fn)
-    builder = ForwardBuilder(source, wrt, select=select, callee_jvp=jvp_of, call_jvp=call_jvp)
+    builder = ForwardBuilder(source, wrt, select=select, callee_jvp=jvp_of, call_jvp=call_jvp,
+                             holomorphic=holomorphic)
     new = builder.build()
     tangents = [builder.tangents[p] for p in wrt]
     where = f"{source.filename}, line {getattr(source.node, 'lineno', '?')}"
@@ -144,14 +146,16 @@ def _build_forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int]
     return compiled
 
 
-def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None) -> Callable:
+def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None,
+           holomorphic: bool = False) -> Callable:
     """The generated, cached ``jvp_fn(*args, **tangents) -> (value, tangent)`` of ``fn``.
 
     ``wrt`` names the differentiated parameters; their tangents are the parameters named in
-    ``compiled.__s2s_tangents__`` (pass them by keyword).
+    ``compiled.__s2s_tangents__`` (pass them by keyword). ``holomorphic`` refuses the
+    functions that have no complex derivative.
     """
-    return cache.cached(fn, ("forward", tuple(wrt), select),
-                  lambda shapes: _forward(fn, tuple(wrt), select))
+    key = ("forward", tuple(wrt), select) + (("holomorphic",) if holomorphic else ())
+    return cache.cached(fn, key, lambda shapes: _forward(fn, tuple(wrt), select, holomorphic))
 
 
 # -- calls whose target is only known at run time ---------------------------------------------

@@ -76,8 +76,9 @@ class ForwardBuilder:
     """
 
     def __init__(self, source: Source, wrt: Sequence[str], select: Optional[int] = None, *,
-                 callee_jvp: Callable, call_jvp: Callable):
+                 callee_jvp: Callable, call_jvp: Callable, holomorphic: bool = False):
         self.source = source
+        self.holomorphic = holomorphic
         self.wrt = list(wrt)
         self.select = select
         self.callee_jvp = callee_jvp
@@ -109,7 +110,7 @@ class ForwardBuilder:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
         scope = Scope(self.source, self.namer, local_names(fn))
         state = self.state = TangentState(self.source, self.namer, scope, self.callee_jvp,
-                                          self.call_jvp)
+                                          self.call_jvp, holomorphic=self.holomorphic)
         tangent_params = [state.tangent(p) for p in self.wrt]
         prepared = Prepare(scope, self.namer).function(fn)
         normalized = normalize(self.source, prepared, self.namer)

@@ -39,7 +39,7 @@ from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import (UNRESOLVED, is_readable_function, missing_rule,
                                            reads_behind)
 from s2s.compiler.syntax import assign, const, name
-from s2s.errors import MissingRuleError, UnsupportedSyntaxError
+from s2s.errors import MissingRuleError, NotDifferentiableError, UnsupportedSyntaxError
 
 
 def tangent_rule(fn: Any):
@@ -161,6 +161,10 @@ def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
     operands = list(args) + list(keywords.values())
     if not any(isinstance(a, gast.Starred) or state.has_tangent(a) for a in operands):
         return None     # no operand carries a tangent, whatever the rule's signature takes
+    if state.holomorphic and not rules.is_holomorphic(fn):
+        raise state.source.error(stmt, f"{label} of a differentiated value in a holomorphic "
+                                 f"derivative", rules.not_holomorphic_hint(label),
+                                 cls=NotDifferentiableError)
     template = template_of(rule)
     bound = bind_call(template, args, keywords)
     if bound is None:

@@ -73,6 +73,7 @@ class TangentState:
     local_params: Dict[str, Tuple[List[str], Set[str]]] = field(default_factory=dict)
     # local functions that close over no value with a tangent where they are defined
     constant_functions: Set[str] = field(default_factory=set)
+    holomorphic: bool = False       # refuse functions that are not holomorphic (abs, conj...)
 
     # -- names ----------------------------------------------------------------------------
     def tangent(self, primal: str) -> str:

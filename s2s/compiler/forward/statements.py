@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Set
 
 import gast
 
-from s2s import runtime
+from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.forward.calls import (apply_rule, call_tangent, dynamic_call, local_call,
@@ -35,6 +35,7 @@ from s2s.compiler.forward.zeros import DRESULT, RESULT, is_zero, symbolic_zero
 from s2s.compiler.frontend.resolve import effect_call_error, getitem_primitive
 from s2s.compiler.reverse.nodes import index_value
 from s2s.compiler.syntax import assign, const, loaded_names, name, names_in
+from s2s.errors import NotDifferentiableError
 
 BINARY_OPERATORS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -195,6 +196,10 @@ def tangent_statements(state: TangentState, value: ast.AST, stmt) -> Optional[Li
             raise state.source.error(value, f"the attribute .{value.attr}",
                                      "only .T, .real, .imag and data attributes (.shape, "
                                      ".ndim, .size, .dtype) of arrays are differentiable")
+        if state.holomorphic and value.attr != "T" and not is_zero(base):
+            raise state.source.error(
+                value, f".{value.attr} of a differentiated value in a holomorphic derivative",
+                rules.not_holomorphic_hint(f".{value.attr}"), cls=NotDifferentiableError)
         # linear maps (real-linear for .real and .imag): the tangent's own attribute
         return _simple(base if is_zero(base) else gast.Attribute(
             value=base, attr=value.attr, ctx=gast.Load()))

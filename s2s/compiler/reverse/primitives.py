@@ -101,10 +101,8 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
     if state.holomorphic and not rules.is_holomorphic(fn):
         raise state.source.error(
             stmt, f"{getattr(fn, '__name__', fn)} of a differentiated value in a holomorphic "
-            f"gradient", f"{getattr(fn, '__name__', fn)} is not holomorphic (it is not a "
-            f"function of z alone but of z and conj(z)), so it has no complex derivative; "
-            f"drop holomorphic=True to differentiate a real loss (abs(f(z)) ** 2, "
-            f"np.real(f(z))) instead", cls=NotDifferentiableError)
+            f"derivative", rules.not_holomorphic_hint(getattr(fn, '__name__', str(fn))),
+            cls=NotDifferentiableError)
     # the operand's old value was set aside (read_alias) when the statement assigns the name
     # it reads: its reads are renamed after the expansion, but the result keeps its own name
     placeholder = "__s2s_result__" if state.read_alias else target
