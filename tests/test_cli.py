@@ -519,3 +519,35 @@ def test_folders_are_searched_recursively_and_mirrored(tmp_path):
         assert "-o single.py names one file" in proc.stderr
         assert "give a folder (-o single/)" in proc.stderr
         assert not (tmp_path / "single.py").exists()
+
+
+# every sample module, and the test that checks the CLI's gradients of its functions
+SAMPLE_CONVERSIONS = {
+    "quickstart.py": "GRADIENT_CASES", "model.py": "GRADIENT_CASES",
+    "train_classifier.py": "test_convert_writes_every_module_and_never_runs_them",
+    "autodiff_tutorial.py": "test_sample_with_a_runtime_object_reports_it",
+    "filter_design.py": "test_filter_design_converts_with_its_computed_constants",
+}
+
+
+def test_every_sample_module_is_converted_by_a_test():
+    samples = sorted(p.name for p in (ROOT / "samples").glob("*.py"))
+    assert [s for s in samples if s not in SAMPLE_CONVERSIONS] == []
+
+
+def test_filter_design_converts_with_its_computed_constants(work):
+    # its module constants come from np.fft.rfftfreq, comparisons and np.where: evaluated at
+    # conversion time; fit() drives s2s itself and is left out with --function
+    proc = s2s("convert", "samples/filter_design.py", "--function",
+               "response_error,magnitude_response", "-o", "fd/", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    text = (work / "fd" / "filter_design_grad.py").read_text()
+    assert "weight = np.where((frequencies <= PASS_EDGE) | (frequencies >= STOP_EDGE)" in text
+    taps = np.random.default_rng(3).normal(0.0, 0.2, 31)
+    [dtaps] = run_isolated([["fd/filter_design_grad.py", "grad_response_error",
+                             [taps.tolist()]]], work)
+    with importable(work / "samples"):
+        original = importlib.import_module("filter_design").response_error
+    assert_close(np.array(dtaps), numerical_grad(original, [taps], 0))
+    library = s2s_api.grad(original)(taps)
+    assert_close(np.array(dtaps), library, rtol=1e-9, atol=1e-12)

@@ -180,7 +180,8 @@ def test_module_constants_are_computed_at_conversion_time(checked):
     ("np.random.rand(3)", "'np.random' is not evaluated at conversion time"),
     ("np.ones(3, out=None)", "out=, *args and **kwargs are not evaluated"),
     ("np.load('c.npy')", "'np.load' is not evaluated at conversion time"),
-], ids=["random", "out", "load"])
+    ("np.fft.fft(np.ones(4))", "'np.fft.fft' is not evaluated at conversion time"),
+], ids=["random", "out", "load", "fft"])
 def test_constants_that_are_not_pure_numpy_are_refused_where_used(tmp_path, constant, why):
     (tmp_path / "consts.py").write_text(f"import numpy as np\n\nC = {constant}\n\n\n"
                                         f"def f(x):\n    return np.sum(C * x)\n")

@@ -2,12 +2,14 @@
 
 Static reading runs no user code, but a module constant such as ``SCALE = np.sqrt(2.0)`` or
 ``W0 = np.zeros((3, 4))`` is as safe to evaluate as a literal: ``evaluate`` computes an
-expression made only of literals, names already known (``names``), arithmetic, and calls of
-NumPy functions on this positive list, each pure (no ``out=``, no state, no randomness):
-NumPy's ufuncs, the array constructors, and NumPy's scalar types. Anything else raises
+expression made only of literals, names already known (``names``), arithmetic, single
+comparisons, and calls of NumPy functions on this positive list, each pure (no ``out=``, no
+state, no randomness): NumPy's ufuncs, the array constructors, and NumPy's scalar types. Anything else raises
 ``NotConstant`` saying what stopped it.
 
     SCALE = np.sqrt(2.0)             -> np.float64(1.4142135623730951)
+    F = np.fft.rfftfreq(8)           -> array([0.   , 0.125, 0.25 , 0.375, 0.5  ])
+    MASK = np.where(F <= 0.25, 1.0, 0.0)   (comparisons, & | ~ of known values too)
     X = np.linspace(0.0, 1.0, 5)     -> array([0.  , 0.25, 0.5 , 0.75, 1.  ])
     N = len(DATA)                    -> NotConstant: 'len' is not a NumPy function s2s
                                         evaluates at conversion time
@@ -27,12 +29,17 @@ _CONSTRUCTORS = frozenset({
     np.array, np.asarray, np.zeros, np.ones, np.full, np.eye, np.identity, np.arange,
     np.linspace, np.logspace, np.geomspace, np.diag, np.reshape, np.stack, np.concatenate,
     np.transpose, np.sum, np.prod, np.mean, np.outer, np.dot, np.matmul, np.ravel, np.tile,
-    np.repeat, np.round})
+    np.repeat, np.round, np.where, np.clip, np.fft.fftfreq, np.fft.rfftfreq})
+# NumPy's submodules whose functions on the list above may be reached by attribute
+_SUBMODULES = {"fft": np.fft}
 _CONSTANTS = ("pi", "e", "inf", "nan", "newaxis", "euler_gamma")
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-           ast.Pow: operator.pow, ast.MatMult: operator.matmul}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+           ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.BitOr: operator.or_,
+           ast.BitAnd: operator.and_, ast.BitXor: operator.xor}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+            ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}
 
 
 class NotConstant(Exception):
@@ -69,12 +76,19 @@ def evaluate(node: ast.expr, names: Dict[str, Any]) -> Any:
                       evaluate(node.right, names))
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _apply(_UNARY[type(node.op)], evaluate(node.operand, names))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        return _apply(_COMPARE[type(node.ops[0])], evaluate(node.left, names),
+                      evaluate(node.comparators[0], names))
     if isinstance(node, ast.Name):
         if node.id in names:
             return names[node.id]
         raise NotConstant(f"'{node.id}' is not known at conversion time")
     if isinstance(node, ast.Attribute):
         base = evaluate(node.value, names)
+        if base is np and node.attr in _SUBMODULES:
+            return _SUBMODULES[node.attr]       # np.fft.rfftfreq
+        if base in _SUBMODULES.values() and is_pure_numpy(getattr(base, node.attr, None)):
+            return getattr(base, node.attr)
         if base is np and (node.attr in _CONSTANTS or is_pure_numpy(getattr(np, node.attr,
                                                                             None))):
             return getattr(np, node.attr)
