@@ -527,12 +527,29 @@ SAMPLE_CONVERSIONS = {
     "train_classifier.py": "test_convert_writes_every_module_and_never_runs_them",
     "autodiff_tutorial.py": "test_sample_with_a_runtime_object_reports_it",
     "filter_design.py": "test_filter_design_converts_with_its_computed_constants",
+    "distributed_regression.py": "test_distributed_regression_loss_converts",
 }
 
 
 def test_every_sample_module_is_converted_by_a_test():
     samples = sorted(p.name for p in (ROOT / "samples").glob("*.py"))
     assert [s for s in samples if s not in SAMPLE_CONVERSIONS] == []
+
+
+def test_distributed_regression_loss_converts(work):
+    # the sample's loss is plain NumPy: its written gradient runs without Dask (--function:
+    # the rest of the sample drives a cluster)
+    proc = s2s("convert", "samples/distributed_regression.py", "--function", "loss",
+               "-o", "dr/", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    rng = np.random.default_rng(4)
+    w, X = rng.normal(size=3), rng.normal(size=(5, 3))
+    y = np.where(rng.normal(size=5) > 0.0, 1.0, -1.0)
+    [dw] = run_isolated([["dr/distributed_regression_grad.py", "grad_loss",
+                          [w.tolist(), 0.3, X.tolist(), y.tolist()]]], work)
+    margins = y * (X @ w + 0.3)
+    closed_form = X.T @ (-y / (1.0 + np.exp(margins))) / len(y)    # d mean(log(1 + e^-m))
+    assert_close(np.array(dw), closed_form, rtol=1e-9, atol=1e-12)
 
 
 def test_filter_design_converts_with_its_computed_constants(work):

@@ -270,6 +270,8 @@ ZERO_DERIVATIVE = {
     np.ones: lambda x: np.ones(x.shape), np.empty: lambda x: np.empty(x.shape) * 0.0,
     np.eye: lambda x: np.eye(len(x)), np.identity: lambda x: np.identity(x.size),
     numpy_helpers.normalize_axes: NO_FLOAT, numpy_helpers.inverse_permutation: NO_FLOAT,
+    numpy_helpers.size_of: numpy_helpers.size_of,
+    numpy_helpers.other_library: numpy_helpers.other_library,
     shape_helpers.rollaxis_destination: NO_FLOAT, shape_helpers.padding_along: NO_FLOAT,
     shape_helpers.diff_cuts: lambda x: shape_helpers.diff_cuts(x, 0, x[:1], 1.0),
     shape_helpers.zeros_unless_absent: lambda x: shape_helpers.zeros_unless_absent(x, x.dtype),

@@ -24,6 +24,7 @@ from s2s.api.notes import explain
 from s2s.compiler import cache, jit as numba_jit, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
 from s2s.errors import JitError, NotDifferentiableError, SourceUnavailableError
+from s2s.runtime import arrays
 
 Position = Union[int, Tuple[int, ...], None]
 Jit = Union[bool, str]
@@ -46,6 +47,9 @@ def _leaf_kind(value: Any) -> Optional[str]:
         return "float"
     if isinstance(value, np.integer):
         return "int"
+    if arrays.is_foreign_array(value):
+        return "float" if value.dtype.kind in "fc" else ("int" if value.dtype.kind in "iub"
+                                                          else None)
     return None
 
 
@@ -55,8 +59,8 @@ def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
     if kind == "float":
         return value, False
     if kind == "int":
-        return (float(value) if not isinstance(value, np.ndarray)
-                else value.astype(np.float64)), False
+        return (value.astype(np.float64) if isinstance(value, np.ndarray)
+                or arrays.is_foreign_array(value) else float(value)), False
     if isinstance(value, (tuple, list)):
         return type(value)(_prepare(v, pname, fname)[0] for v in value), True
     if isinstance(value, dict):
@@ -80,6 +84,8 @@ def _match_dtype(grad: Any, primal: Any) -> Any:
             grad = np.asarray(grad, dtype=primal.dtype)
             if grad.shape != primal.shape:
                 grad = np.broadcast_to(grad, primal.shape).copy()
+    elif arrays.is_foreign_array(primal):
+        grad = arrays.like_primal(grad, primal)
     elif isinstance(primal, np.floating) and getattr(grad, "dtype", None) != primal.dtype:
         grad = primal.dtype.type(np.real(grad))
     elif isinstance(primal, np.complexfloating) and getattr(grad, "dtype", None) != primal.dtype:
@@ -358,9 +364,11 @@ class GradFunction:
         # the common case first: differentiated arguments that are floats or float arrays
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
+        # an argument that is no NumPy array or float may be an array of another library
+        library = _library_of_call(args, self) if None in shapes else None
         found = self._by_shapes.get(shapes)
         trees = ()
-        if self._leaves(args):
+        if library is None and self._leaves(args):
             originals = args if self._in_order else [args[p] for p in self.positions]
             if found is not None and cache.unchanged(found[1]):
                 compiled = found[0]
@@ -371,7 +379,15 @@ class GradFunction:
                 _remember(self._by_shapes, shapes, compiled, self.fn, generated)
         else:
             args, originals, trees = self._prepare_inputs(args)
-            compiled = self._runs(trees, self._named(_arg_shapes(args)))
+            compiled = self._runs(trees, self._named(_arg_shapes(args, library)))
+            if library is not None:
+                _check_rules_for(compiled, library)
+                if self.jit:
+                    raise NotDifferentiableError(
+                        f"s2s cannot compile the gradient of '{self.__name__}' for {library} "
+                        f"arrays with jit=True: Numba runs on NumPy arrays only",
+                        hint="drop jit=True (the library runs the NumPy code itself), or "
+                             "pass NumPy arrays")
             if self.jit:
                 compiled = self._compiled_by_numba(compiled, args)
         if self._grads_only:
@@ -523,12 +539,74 @@ class GradFunction:
         return grads[0] if self.single_weight else tuple(grads)
 
 
-def _arg_shapes(args) -> tuple:
+def _arg_shapes(args, library: Optional[str] = None) -> tuple:
     """What generated code is specialized on: the shape of each array argument, FLOAT for
-    a Python float, None for anything else."""
+    a Python float, None for anything else. Given the ``library`` of the call's arrays
+    (``'dask Array'``), its arrays count too: the generated code is the same for them."""
+    if library is not None:
+        return tuple([value.shape if type(value) is _ndarray or arrays.is_foreign_array(value)
+                      else FLOAT if type(value) is float or type(value) is _float64 else None
+                      for value in args])
     return tuple([value.shape if type(value) is _ndarray
                   else FLOAT if type(value) is float or type(value) is _float64 else None
                   for value in args])
+
+
+def _library_of_call(args, grad_function) -> Optional[str]:
+    """The library of the call's arrays when they are not NumPy's (``'dask Array'``), else
+    None. Arrays of two libraries in one call are refused: one of them would have to be
+    converted, which is the user's choice to make, not a silent transfer."""
+    found = {}          # library name -> the first parameter holding one of its arrays
+    names = grad_function._param_names()
+
+    def visit(value, pname):
+        kind = type(value)
+        if kind is _ndarray:
+            found.setdefault("NumPy ndarray", pname)
+        elif kind is list or kind is tuple:
+            for v in value:
+                visit(v, pname)
+        elif kind is dict:
+            for v in value.values():
+                visit(v, pname)
+        elif arrays.is_foreign_array(value):
+            library = arrays.library_name(value)
+            found.setdefault(library, pname)
+            if arrays.has_unknown_shape(value):
+                raise NotDifferentiableError(
+                    f"s2s cannot run '{grad_function.__name__}' on '{pname}': it is a "
+                    f"{library} of unknown shape {value.shape} (its chunk sizes are not "
+                    f"computed), and the generated code is specialized on shapes",
+                    hint=f"call {pname}.compute_chunk_sizes() first, or make it with "
+                         f"known chunks")
+        elif arrays.is_undispatched_array(value):
+            raise NotDifferentiableError(
+                f"s2s cannot run '{grad_function.__name__}' on '{pname}': it is a "
+                f"{arrays.library_name(value)}, which does not implement NumPy's dispatch "
+                f"protocols (__array_function__, __array_ufunc__), so the NumPy calls of the "
+                f"generated code would convert it instead of running on it",
+                hint="pass a NumPy array, or an array of a library that implements them "
+                     "(Dask, CuPy)")
+
+    for i, value in enumerate(args):
+        visit(value, names[i] if i < len(names) else f"argument {i}")
+    if len(found) > 1:
+        (lib_a, name_a), (lib_b, name_b) = list(found.items())[:2]
+        raise NotDifferentiableError(
+            f"s2s cannot run '{grad_function.__name__}' on arrays of two libraries: "
+            f"'{name_a}' is a {lib_a} and '{name_b}' a {lib_b}; s2s moves no data between "
+            f"libraries behind your back",
+            hint="convert one of them yourself (Dask: da.from_array(a); CuPy: "
+                 "cupy.asarray(a)), so that the arrays of a call are of one library")
+    library = next(iter(found), None)
+    return None if library == "NumPy ndarray" else library
+
+
+def _check_rules_for(compiled: Callable, library: str) -> None:
+    """Refuse, with the line that calls it, a rule not written for arrays of other
+    libraries (one that makes NumPy arrays of its own or converts its operands)."""
+    for fn_name, error in getattr(compiled, "__s2s_numpy_only__", ()):
+        raise error(library)
 
 
 _ndarray, _float64 = np.ndarray, np.float64

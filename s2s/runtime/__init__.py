@@ -11,7 +11,7 @@ import types as _types
 
 import numpy as np
 
-from s2s.runtime.numpy_helpers import match_dtype
+from s2s.runtime.numpy_helpers import match_dtype, other_library
 
 _ndarray = np.ndarray
 _generic = np.generic
@@ -75,6 +75,8 @@ def zeros_like(value):
         return [zeros_like(v) for v in value]
     if isinstance(value, dict):
         return {k: zeros_like(v) for k, v in value.items()}
+    if other_library(value):        # a Dask or CuPy array: zeros of its own library
+        return np.zeros_like(value, value.dtype if value.dtype.kind in "fc" else float)
     return 0.0
 
 
@@ -151,13 +153,15 @@ def own(cotangent, primal):
         return {k: own(c, primal[k]) for k, c in cotangent.items()}
     if kind is float or isinstance(cotangent, _generic):
         # a scalar standing for a whole array's cotangent: spread it to the primal's shape
-        if isinstance(primal, _ndarray):
+        if isinstance(primal, _ndarray) or other_library(primal):
             full = zeros_like(primal)
             full += cotangent
             return full
         if type(primal) in (list, tuple, dict):
             return zeros_like(primal)       # only a zero stands for a container
         return cotangent
+    if other_library(cotangent):
+        return cotangent.copy()
     return cotangent
 
 
@@ -246,6 +250,8 @@ def fresh_copy(value):
         return dict(value)
     if isinstance(value, _ndarray):
         return np.array(value)
+    if other_library(value):
+        return value.copy()
     return value
 
 
@@ -254,6 +260,8 @@ def saved_item(container, key):
     if isinstance(container, _ndarray):
         item = container[key]
         return item.copy() if type(item) is _ndarray else item   # scalars are immutable
+    if other_library(container):
+        return container[key].copy()
     if type(container) is dict:
         return container.get(key, MISSING)
     return container[key]
@@ -285,6 +293,8 @@ def take_item(cotangent, key):
         return item.copy() if type(item) is _ndarray else item
     if type(cotangent) is float:
         return 0.0
+    if other_library(cotangent):
+        return cotangent[key].copy()
     value = cotangent[key]
     return 0.0 if value is None else value
 
@@ -302,7 +312,7 @@ def _last_writes(cotangent, key, item):
 
 def clear_item(cotangent, key):
     """The overwritten slot had no effect on the output: its cotangent is zero."""
-    if isinstance(cotangent, _ndarray):
+    if isinstance(cotangent, _ndarray) or other_library(cotangent):
         cotangent[key] = 0
     elif type(cotangent) is not float:
         cotangent[key] = 0.0

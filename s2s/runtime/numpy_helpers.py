@@ -25,6 +25,13 @@ _REAL = np.dtype(float)
 
 # --- shapes and dtypes -----------------------------------------------------------------
 
+def other_library(value) -> bool:
+    """Is ``value`` an array of another library (Dask, CuPy) that NumPy's functions dispatch
+    to? Helpers must not ``np.asarray`` it: that would pull its data into NumPy (for Dask,
+    compute it)."""
+    return hasattr(type(value), "__array_function__") and not isinstance(value, _ndarray)
+
+
 def match_dtype(g, x):
     """``g`` cast to ``x``'s floating dtype when they differ (``x`` an array or NumPy scalar).
 
@@ -42,7 +49,7 @@ def match_dtype(g, x):
         return g
     if dtype.kind == "f" and (type(g) is complex or g_dtype is not None and g_dtype.kind == "c"):
         g = np.real(g)
-    if isinstance(g, np.ndarray):
+    if isinstance(g, np.ndarray) or other_library(g):
         return g.astype(dtype)
     return dtype.type(g)
 
@@ -67,7 +74,8 @@ def unbroadcast(g, x):
     else:
         shape = np.shape(x)
     if np.shape(g) != shape:
-        g = np.asarray(g)
+        if not other_library(g):
+            g = np.asarray(g)
         extra = g.ndim - len(shape)
         if extra:
             g = g.sum(axis=tuple(range(extra)))
@@ -75,6 +83,13 @@ def unbroadcast(g, x):
         if stretched:
             g = g.sum(axis=stretched, keepdims=True)
     return match_dtype(g, x)
+
+
+def size_of(x):
+    """``np.size(x)``, read off the array itself where it is one: Dask does not implement
+    ``np.size`` and would compute the whole array to answer it."""
+    size = getattr(x, "size", None)
+    return np.size(x) if size is None else size
 
 
 def normalize_axes(axis, ndim):
@@ -108,7 +123,7 @@ def expand_reduced(g, x, axis, keepdims):
         x = np.broadcast_to(np.empty((), x[1]), x[0])
     g = match_dtype(restore_reduced_axes(g, x, axis, keepdims), x)
     shape = np.shape(x)
-    if axis is None and np.ndim(g) == 0:
+    if axis is None and np.ndim(g) == 0 and not other_library(g):
         # a scalar repeated with zero strides: what broadcast_to makes, without its overhead
         g = np.asarray(g)
         view = np.ndarray(shape, g.dtype, buffer=g, strides=(0,) * len(shape))

@@ -22,7 +22,8 @@ import numpy as np
 from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
-from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
+from s2s.runtime.numpy_helpers import (inverse_permutation, normalize_axes, other_library,
+                                       size_of)
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spacing_error,
                                        kron_axes, kron_blocks, pad_values_error, padded_shape,
                                        padding_along, rollaxis_destination, select_default_mask,
@@ -30,15 +31,15 @@ from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spa
 
 # shape queries and index-valued functions
 nondifferentiable(
-    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.argpartition, np.nonzero,
-    np.flatnonzero, np.result_type,
+    np.shape, np.ndim, np.size, size_of, np.argmax, np.argmin, np.argsort, np.argpartition,
+    np.nonzero, np.flatnonzero, np.result_type,
     np.argwhere, np.searchsorted, np.count_nonzero, np.digitize,
     np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
     builtins.len, builtins.range, dict.keys,
 )
 
 # integer and boolean casts, types (np.result_type: a dtype)
-nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type,
+nondifferentiable(builtins.int, builtins.bool, builtins.isinstance, builtins.type, other_library,
                   np.result_type,
                   np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                   np.uint64, np.bool_)

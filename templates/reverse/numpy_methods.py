@@ -10,7 +10,7 @@ import numpy as np
 
 from s2s.runtime.numpy_helpers import (dot_adjoint_a, dot_adjoint_b, expand_reduced,
                                inverse_permutation, match_dtype, prod_adjoint,
-                               restore_reduced_axes, reverse_cumsum, share_among_extrema,
+                               restore_reduced_axes, reverse_cumsum, share_among_extrema, size_of,
                                unbroadcast, unrepeat)
 from s2s.rules import adjoint
 
@@ -22,7 +22,7 @@ def sum(self, axis=None, dtype=None, *, keepdims=False):
 
 @adjoint(np.ndarray.mean)
 def mean(self, axis=None, dtype=None, *, keepdims=False):
-    dself = expand_reduced(dresult * (np.size(result) / np.size(self)), self, axis, keepdims)
+    dself = expand_reduced(dresult * (size_of(result) / size_of(self)), self, axis, keepdims)
 
 
 @adjoint(np.ndarray.max, np.ndarray.min)
@@ -38,7 +38,7 @@ def prod(self, axis=None, dtype=None, *, keepdims=False):
 
 @adjoint(np.ndarray.var)
 def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    count = np.size(self) // np.size(result)
+    count = size_of(self) // size_of(result)
     centered = self - np.mean(self, axis=axis, keepdims=True)
     dsquares = restore_reduced_axes(np.real(dresult), self, axis, keepdims) * (2.0 / (count - ddof))
     dself = match_dtype(dsquares * np.conj(centered), self)
@@ -46,7 +46,7 @@ def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @adjoint(np.ndarray.std)
 def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    count = np.size(self) // np.size(result)
+    count = size_of(self) // size_of(result)
     centered = self - np.mean(self, axis=axis, keepdims=True)
     dsquares = restore_reduced_axes(np.real(dresult) / result, self, axis, keepdims) * (
         1.0 / (count - ddof))

@@ -13,7 +13,7 @@ gradient of ``np.max([1, 3, 3])`` is ``[0, 0.5, 0.5]``.
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (cumprod_adjoint, expand_reduced, match_dtype, prod_adjoint,
-                               restore_reduced_axes, reverse_cumsum, share_among_extrema)
+                               restore_reduced_axes, reverse_cumsum, share_among_extrema, size_of)
 from s2s.rules import adjoint, static
 
 
@@ -30,9 +30,9 @@ def nansum(a, axis=None, dtype=None, *, keepdims=False):
 @adjoint(np.mean)
 def mean(a, axis=None, dtype=None, *, keepdims=False):
     if static(axis is None):
-        da = expand_reduced(dresult / np.size(a), a, axis, keepdims)
+        da = expand_reduced(dresult / size_of(a), a, axis, keepdims)
     else:
-        da = expand_reduced(dresult * (np.size(result) / np.size(a)), a, axis, keepdims)
+        da = expand_reduced(dresult * (size_of(result) / size_of(a)), a, axis, keepdims)
 
 
 @adjoint(np.nanmean)
@@ -56,7 +56,7 @@ def max(a, axis=None, *, keepdims=False):
 @adjoint(np.var)
 def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # complex entries: var is the mean of |centered|**2, whose cotangent holds conj(centered)
-    count = np.size(a) // np.size(result)
+    count = size_of(a) // size_of(result)
     centered = a - np.mean(a, axis=axis, keepdims=True)
     dsquares = restore_reduced_axes(np.real(dresult), a, axis, keepdims) * (2.0 / (count - ddof))
     da = match_dtype(dsquares * np.conj(centered), a)
@@ -66,7 +66,7 @@ def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # d std = d var / (2 std); at zero deviation (every centered entry 0) the cotangent is 0,
     # the subgradient central differences see where no entry can move the std
-    count = np.size(a) // np.size(result)
+    count = size_of(a) // size_of(result)
     centered = a - np.mean(a, axis=axis, keepdims=True)
     dsquares = restore_reduced_axes(np.real(dresult) / np.where(result == 0.0, 1.0, result), a,
                                     axis, keepdims) * (1.0 / (count - ddof))

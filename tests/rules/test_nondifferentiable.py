@@ -11,6 +11,7 @@ import operator
 
 import numpy as np
 
+from s2s.runtime.numpy_helpers import other_library, size_of
 from tests.rules.audit import audit_zero as zero
 
 X = np.array([0.3, -1.6, 2.4])          # away from whole numbers, no ties, no zeros
@@ -23,6 +24,8 @@ AUDIT = [
     zero(np.shape, "np.shape(x)[0] * 1.0", x=X),
     zero(np.ndim, "np.ndim(x) * 1.0", x=X),
     zero(np.size, "np.size(x) * 1.0", x=X),
+    zero(size_of, "size_of(x) * 1.0", x=X, given=dict(size_of=size_of),
+         note="np.size without Dask's compute, for the rules of mean, var and std"),
     zero(np.argmax, "np.argmax(x) * 1.0", x=X),
     zero(np.argmin, "np.argmin(x) * 1.0", x=X),
     zero(np.argsort, "np.argsort(x) * 1.0", x=X),
@@ -46,6 +49,8 @@ AUDIT = [
     zero(builtins.int, "int(x) * 1.0", x=S),
     zero(builtins.bool, "bool(x) * 1.0", x=S),
     zero(builtins.isinstance, "isinstance(x, float) * 1.0", x=S),
+    zero(other_library, "other_library(x) * 1.0", x=X,
+         given=dict(other_library=other_library)),
     zero(builtins.type, "kind = type(x)\nreturn (kind is float) * 1.0", x=S),
     zero(np.result_type, "np.zeros(3, np.result_type(x, 1.0)) + 1.0", x=X),
     *[zero(cast, f"np.{cast.__name__}(x) * 1.0", x=S)

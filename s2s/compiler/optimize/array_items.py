@@ -151,6 +151,7 @@ class _ItemLowering(syntax.Transformer):
 # -- restores nothing reads -----------------------------------------------------------------
 # calls that read only the shape of their arguments, and those that read one argument's
 _SHAPE_READERS = (np.zeros_like, np.ones_like, np.empty_like, np.shape, np.size, np.ndim, len,
+                  numpy_helpers.size_of,
                   runtime.zeros_like, runtime.ones_like, runtime.shape_of)
 _SHAPE_ARGUMENT = ((runtime.own, 1), (numpy_helpers.expand_reduced, 1),
                    (numpy_helpers.unbroadcast, 1))

@@ -10,7 +10,8 @@ import gast
 from s2s.compiler import syntax
 from s2s.compiler.analysis.shapes import SCALAR
 from s2s.compiler.context import Context
-from s2s.compiler.optimize.uses import may_call_method
+from s2s.compiler.optimize.uses import may_call, may_call_method
+from s2s.runtime.numpy_helpers import size_of
 
 
 _SIZE_FUNCTIONS = {"size", "shape", "ndim"}
@@ -23,16 +24,17 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
         x_sq = x ** 2                            (gone, when only its size was read)
         dx = ... / np.size(x_sq)         ->      dx = ... / np.size(x)
     """
-    if not may_call_method(ctx, *_SIZE_FUNCTIONS):
+    if not may_call_method(ctx, *_SIZE_FUNCTIONS) and not may_call(ctx, _is_size_of):
         return
     counts: Dict[str, int] = {}
     sized = []                                  # the calls np.size(name) and the like
     for node in syntax.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
-        elif (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-                and node.func.attr in _SIZE_FUNCTIONS and len(node.args) == 1
-                and isinstance(node.args[0], gast.Name)):
+        elif (isinstance(node, gast.Call) and len(node.args) == 1
+                and isinstance(node.args[0], gast.Name)
+                and (isinstance(node.func, gast.Attribute) and node.func.attr in _SIZE_FUNCTIONS
+                     or isinstance(node.func, gast.Name) and _is_size_of(ctx.callee(node)))):
             sized.append(node)
     if not sized:
         return
@@ -54,3 +56,7 @@ def sizes_from_representatives(fn: gast.FunctionDef, classes, ctx: Context) -> N
         representative = first.get(cls) if cls is not None else None
         if representative is not None:
             node.args[0].id = representative
+
+
+def _is_size_of(obj) -> bool:
+    return obj is size_of      # the rules' np.size, which does not make Dask compute
