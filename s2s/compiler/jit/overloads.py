@@ -42,6 +42,11 @@ def _refuse(helper: str, *args) -> None:
                       f"version for these argument types")
 
 
+# Numba does not check indexes: a loop over a list it appends to would write past the end
+_MORE_STEPS = ("s2s (Numba): a loop ran more steps than its length before it started; "
+               "pass jit=False for this function")
+
+
 @overload(saves)
 def _saves(like, count):
     if _number(like):
@@ -69,6 +74,8 @@ def _push(saved, step, value):
 
         def push_array(saved, step, value):
             # a row of another shape would be broadcast into it: refuse instead
+            if step >= saved.shape[0]:
+                raise IndexError(_MORE_STEPS)
             if value.shape != saved.shape[1:]:
                 raise ValueError("s2s (Numba): an array the reverse sweep saves changes "
                                  "shape inside its loop; pass jit=False for this function")
@@ -82,6 +89,8 @@ def _push(saved, step, value):
                 f"it has in the loop (0.0 rather than 0)")
 
         def push_number(saved, step, value):
+            if step >= saved.shape[0]:
+                raise IndexError(_MORE_STEPS)
             saved[step] = value
         return push_number
     _refuse("push", saved, step, value)
