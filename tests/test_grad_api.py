@@ -297,11 +297,11 @@ def uses_tensorinv(x):
     return np.sum(np.linalg.tensorinv(x))
 
 
-def uses_hfft(x):
-    return np.sum(np.fft.hfft(x))
+def uses_rfftfreq(x):
+    return np.sum(np.fft.rfftfreq(4, x))
 
 
-@pytest.mark.parametrize("fn, name", [(uses_tensorinv, "tensorinv"), (uses_hfft, "hfft")])
+@pytest.mark.parametrize("fn, name", [(uses_tensorinv, "tensorinv"), (uses_rfftfreq, "rfftfreq")])
 def test_numpy_function_without_rule_is_an_s2s_error(fn, name):
     with pytest.raises(s2s.S2SError) as info:
         s2s.grad(fn)(np.eye(3) + 0.1 * X[:, :3])

@@ -102,6 +102,18 @@ def irfftn_adjoint(g, a, s, axes, norm):
     return resized(np.fft.ifftn(g, axes=others, norm=norm), a, others)
 
 
+def hfft_adjoint(g, a, n, axis, norm):
+    """The cotangent of ``a`` in ``y = np.fft.hfft(a, n, axis, norm)``, which is ``irfft`` of
+    ``conj(a)`` with the dual norm: the conjugate of irfft's adjoint."""
+    return np.conj(irfft_adjoint(g, a, n, axis, _DUAL_NORM[norm]))
+
+
+def ihfft_adjoint(g, a, n, axis, norm):
+    """The cotangent of the real ``a`` in ``y = np.fft.ihfft(a, n, axis, norm)``, which is
+    ``conj(rfft(a))`` with the dual norm: rfft's adjoint of the conjugate cotangent."""
+    return rfft_adjoint(np.conj(g), a, n, axis, _DUAL_NORM[norm])
+
+
 def _fit(g, axis, length):
     """``g`` cut to ``length`` entries along ``axis``, or padded with zeros to it."""
     have = np.shape(g)[axis]

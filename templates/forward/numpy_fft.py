@@ -9,4 +9,4 @@ from s2s.rules import linear
 
 linear(np.fft.fft, np.fft.ifft, np.fft.fft2, np.fft.ifft2, np.fft.fftn, np.fft.ifftn,
        np.fft.rfft, np.fft.irfft, np.fft.rfft2, np.fft.irfft2, np.fft.rfftn, np.fft.irfftn,
-       np.fft.fftshift, np.fft.ifftshift)
+       np.fft.hfft, np.fft.ihfft, np.fft.fftshift, np.fft.ifftshift)

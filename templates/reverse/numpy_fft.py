@@ -10,8 +10,8 @@ transforms and the shifts are transposed by hand. The math is in ``s2s/runtime/f
 """
 import numpy as np
 
-from s2s.runtime.fft_helpers import (fft_axes, irfft_adjoint, irfftn_adjoint, resized,
-                                     rfft_adjoint, rfftn_adjoint)
+from s2s.runtime.fft_helpers import (fft_axes, hfft_adjoint, ihfft_adjoint, irfft_adjoint,
+                                     irfftn_adjoint, resized, rfft_adjoint, rfftn_adjoint)
 from s2s.rules import adjoint
 
 
@@ -75,6 +75,16 @@ def rfftn(a, s=None, axes=None, norm=None):
 @adjoint(np.fft.irfftn)
 def irfftn(a, s=None, axes=None, norm=None):
     da = irfftn_adjoint(dresult, a, s, axes, norm)
+
+
+@adjoint(np.fft.hfft)
+def hfft(a, n=None, axis=-1, norm=None):
+    da = hfft_adjoint(dresult, a, n, axis, norm)
+
+
+@adjoint(np.fft.ihfft)
+def ihfft(a, n=None, axis=-1, norm=None):
+    da = ihfft_adjoint(dresult, a, n, axis, norm)
 
 
 @adjoint(np.fft.fftshift)
