@@ -111,4 +111,8 @@ AUDIT = [
     audit(np.ndarray.var, "z.var()", z=c(2, 3)),
     audit(np.ndarray.std, "z.std(axis=0)", z=c(3, 2)),
     audit(np.dot, "np.dot(z, w)", z=c(3), w=c(3), note="bilinear: no conjugate"),
+    audit(np.max, "np.max(z, axis=0)", z=c(3, 2),
+          note="NumPy orders complex numbers by real part, then imaginary part: the largest "
+               "entry takes the cotangent, as in autograd"),
+    audit(np.maximum, "np.maximum(z, w)", z=c(4), w=c(4)),
 ]
