@@ -55,6 +55,29 @@ def test_closures_of_one_def_transform_once(count_transforms):
         assert_close(s2s.grad(make_loss(lam))(w), 2 * lam * w + np.cos(w))
 
 
+def test_a_closure_that_found_shared_code_keeps_it_alive(monkeypatch):
+    s2s.clear_cache()
+    built = []
+    original = pipeline._reverse
+
+    def counting(fn, *args):        # holds no function: dropping one must free it
+        built.append(fn.__name__)
+        return original(fn, *args)
+    monkeypatch.setattr(pipeline, "_reverse", counting)
+    w = np.linspace(-1.0, 1.0, 4)
+    first = make_loss(0.5)
+    assert_close(s2s.grad(first)(w), w + np.cos(w))
+    second = make_loss(2.0)         # found through its definition, not transformed again
+    assert_close(s2s.grad(second)(w), 4.0 * w + np.cos(w))
+    dropped = weakref.ref(first)
+    del first
+    gc.collect()
+    assert dropped() is None
+    assert_close(s2s.grad(second)(w), 4.0 * w + np.cos(w))
+    assert_close(s2s.grad(make_loss(0.5))(w), w + np.cos(w))
+    assert built == ["loss"]
+
+
 def test_closures_over_arrays_of_other_shapes_or_types_are_right():
     def make(c):
         def f(x):

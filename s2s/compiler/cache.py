@@ -216,10 +216,16 @@ def find(fn: Callable, key: tuple) -> Optional[Callable]:
     """Cached code for the Python function ``fn`` under ``key`` (options and shapes) that
     still fits it, else None: the quick look of a new ``grad(f)`` object, with no lock and
     no build (``cached`` does those)."""
-    holder = getattr(fn, "__dict__", None)
-    entry = holder.get(_ANCHOR) if holder is not None else None
+    holder = fn.__dict__
+    entry = holder.get(_ANCHOR)
     if entry is None:
-        return None
+        # a new closure of a definition already transformed: its entry, by the code object
+        ref = _recent.get(fn.__code__)
+        entry = ref() if ref is not None else None
+        if entry is None:
+            return None
+        holder[_ANCHOR] = entry
+        entry.owners.add(fn)
     for compiled in entry.variants.get(key, ()):
         found = reusable(compiled, fn)
         if found is not None:
@@ -233,7 +239,10 @@ def find(fn: Callable, key: tuple) -> Optional[Callable]:
 
 def alias(fn: Callable, key: tuple, compiled: Callable) -> None:
     """Let ``find(fn, key)`` answer with ``compiled`` too: a second key for code the entry
-    already holds (a ``grad`` object's own key, cheaper to make than the pipeline's)."""
+    already holds (a ``grad`` object's own key, cheaper to make than the pipeline's). Code
+    rebound to another closure is kept as the code it was rebound from, so that the
+    closure the code was built for finds it as it is."""
+    compiled = compiled.__dict__.get("__s2s_rebound_from__", compiled)
     with _lock:
         _entry(fn, create=True).variants[key] = [compiled]
 
@@ -308,13 +317,21 @@ def watch(fn: Callable, compiled: Callable) -> Optional[tuple]:
     known = compiled.__dict__.get("__s2s_watch__")
     if known is not None and known[0] is fn.__closure__:
         return known[1]
-    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
     namespace = fn.__globals__
-    watch = (namespace,
-             tuple((n, o) for n, o in resolved.items() if n not in cells and n in namespace),
-             tuple((n, o) for n, o in resolved.items() if n not in cells
-                   and n not in namespace),
-             tuple((cells[n], o) for n, o in resolved.items() if n in cells))
+    parts = compiled.__dict__.get("__s2s_watch_parts__")
+    if parts is None or parts[0] is not code:
+        # where each name is found depends on the definition alone: worked out once for
+        # all its closures (a later global that hides a builtin fails the builtins' look)
+        index = {n: i for i, n in enumerate(code.co_freevars)}
+        parts = (code,
+                 tuple((n, o) for n, o in resolved.items() if n not in index
+                       and n in namespace),
+                 tuple((n, o) for n, o in resolved.items() if n not in index
+                       and n not in namespace),
+                 tuple((index[n], o) for n, o in resolved.items() if n in index))
+        compiled.__s2s_watch_parts__ = parts
+    cells = fn.__closure__
+    watch = (namespace, parts[1], parts[2], tuple((cells[i], o) for i, o in parts[3]))
     compiled.__s2s_watch__ = (fn.__closure__, watch)
     return watch
 
@@ -345,16 +362,25 @@ def _rebind(compiled: Callable, fn: Callable) -> Callable:
     """The same generated code over another closure of the same definition (a new instance
     of a nested def or lambda), with that function's defaults: only the user's cells and
     defaults change."""
-    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    own = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
-    closure = tuple(cells.get(n, own[n]) for n in compiled.__code__.co_freevars)
-    new = types.FunctionType(compiled.__code__, compiled.__globals__, compiled.__name__,
+    base = compiled.__dict__.get("__s2s_rebound_from__", compiled)
+    layout = base.__dict__.get("__s2s_cell_layout__")
+    if layout is None:
+        # for each cell of the generated code: the index of the user's cell of that name,
+        # or -1 and the generated code's own cell (worked out once for all closures)
+        index = {n: i for i, n in enumerate(fn.__code__.co_freevars)}
+        own = base.__closure__ or ()
+        layout = base.__s2s_cell_layout__ = tuple(
+            (index.get(n, -1), own[j]) for j, n in enumerate(base.__code__.co_freevars))
+    cells = fn.__closure__
+    closure = tuple([cells[i] if i >= 0 else cell for i, cell in layout])
+    new = types.FunctionType(base.__code__, base.__globals__, base.__name__,
                              fn.__defaults__, closure or None)
     new.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
-    new.__doc__ = compiled.__doc__
-    new.__dict__.update(compiled.__dict__)
+    new.__doc__ = base.__doc__
+    new.__dict__.update(base.__dict__)
     new.__s2s_closure__ = fn.__closure__
     new.__s2s_defaults__ = (fn.__defaults__, fn.__kwdefaults__)
+    new.__s2s_rebound_from__ = base
     return new
 
 

@@ -17,30 +17,34 @@ _SYNCHRONOUS = "s2s differentiates plain synchronous functions"
 _AT_MODULE_LEVEL = "import at module level"
 
 UNSUPPORTED = {
+    # no plain sequential code to differentiate
     gast.AsyncFor: ("an async for loop", _SYNCHRONOUS),
     gast.AsyncWith: ("an async with statement", _SYNCHRONOUS),
     gast.AsyncFunctionDef: ("an async function", _SYNCHRONOUS),
     gast.Await: ("await", _SYNCHRONOUS),
+    gast.Yield: ("yield (a generator)", "return a list or an array instead of yielding"),
+    gast.YieldFrom: ("yield from (a generator)", "return a list or an array instead"),
+    gast.GeneratorExp: ("a generator expression", "use a list comprehension or NumPy"),
+    # control that leaves the function's statements, or reaches outside its variables
     gast.Try: ("a try statement", "move the error handling out of the differentiated "
                                   "function, into its caller"),
     gast.With: ("a with statement", "move the with block out of the differentiated function, "
                                     "into its caller"),
+    gast.Raise: ("a raise statement", "check the inputs before calling the gradient"),
     gast.Global: ("a global statement", "pass the value in as an argument and return the "
                                         "new value instead of assigning a global"),
     gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the "
                                             "new value instead of assigning it"),
+    # definitions that belong at module level
     gast.ClassDef: ("a class defined inside the function", "define the class at module level"),
-    gast.Yield: ("yield (a generator)", "return a list or an array instead of yielding"),
-    gast.YieldFrom: ("yield from (a generator)", "return a list or an array instead"),
-    gast.Raise: ("a raise statement", "check the inputs before calling the gradient"),
+    gast.Import: ("an import inside the function", _AT_MODULE_LEVEL),
+    gast.ImportFrom: ("an import inside the function", _AT_MODULE_LEVEL),
+    # forms that have a plainer spelling s2s reads
     gast.SetComp: ("a set comprehension", "sets have no order and cannot carry gradients; "
                                           "use a list"),
     gast.DictComp: ("a dict comprehension", "build the dict with a literal or a loop"),
-    gast.GeneratorExp: ("a generator expression", "use a list comprehension or NumPy"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Match: ("a match statement", "use if/elif/else"),
-    gast.Import: ("an import inside the function", _AT_MODULE_LEVEL),
-    gast.ImportFrom: ("an import inside the function", _AT_MODULE_LEVEL),
 }
 
 
