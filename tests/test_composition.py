@@ -445,3 +445,37 @@ def test_reverse_mode_of_a_call_with_a_list_literal_of_two_shapes():
     da, db = s2s.grad(passes_a_list, grad_position=(0, 1))(a, b)
     np.testing.assert_allclose(da, 2 * a * s ** 2, rtol=1e-12)
     np.testing.assert_allclose(db, np.full(3, 2 * s * np.sum(a ** 2)), rtol=1e-12)
+
+
+def nested_returns(x):
+    doubled = x * 2.0
+    return ((doubled, x), (np.sin(x),))
+
+
+def test_reverse_mode_of_a_nested_tuple_return():
+    # generated jvp code returns ((value...), (tangent...)); each inner item is an output
+    x = np.array([0.3, -1.1])
+    c = ((np.array([1.0, 2.0]), np.array([-0.5, 0.25])), (np.array([3.0, -1.0]),))
+    grads = s2s.vjp(nested_returns, x)[1](c)
+    np.testing.assert_allclose(grads[0], 2.0 * c[0][0] + c[0][1] + np.cos(x) * c[1][0],
+                               rtol=1e-12)
+
+
+def splits(x):
+    return np.split(x, [1, 3])
+
+
+def test_reverse_mode_of_jvp_with_a_list_result():
+    # out, tangent = s2s.jvp(...): the tangent is a list, whose cotangent is added item by
+    # item (a list's += would concatenate)
+    x, t = np.array([0.3, -1.1, 0.5, 2.0]), np.array([1.0, 0.5, -2.0, 0.25])
+    c = [np.array([2.0]), np.array([-1.0, 3.0]), np.array([0.5])]
+
+    def along(x, t):
+        tangent = s2s.jvp(splits, (x,), (t,))[1]
+        return np.sum(tangent[0] * c[0]) + np.sum(tangent[1] * c[1] * x[1:3]) \
+            + np.sum(tangent[2] * c[2])
+    # along = <c, t> with the middle block weighted by x[1:3]
+    gx, gt = s2s.vjp(along, x, t)[1](1.0)
+    np.testing.assert_allclose(gx, [0.0, c[1][0] * t[1], c[1][1] * t[2], 0.0], rtol=1e-12)
+    np.testing.assert_allclose(gt, [2.0, -1.0 * x[1], 3.0 * x[2], 0.5], rtol=1e-12)

@@ -266,6 +266,7 @@ def _register() -> None:
 
 
 _register()
-# its cotangent is a pytree: the pullback's is a dict by input name
-vjp.__s2s_pytree_result__ = True
-pipeline.call_vjp.__s2s_pytree_result__ = True
+# their results hold containers: (value, tangent) of any structure, and a pullback whose
+# cotangent is a dict by input name
+for _transform in (jvp, vjp, pipeline.call_jvp, pipeline.call_vjp):
+    _transform.__s2s_pytree_result__ = True

@@ -495,12 +495,21 @@ class Normalizer:
         if stmt.value is None or is_atom(stmt.value):
             return [stmt]
         if isinstance(stmt.value, gast.Tuple):
-            elts = [self.atom(e, "out") for e in stmt.value.elts]
+            elts = [self._returned_item(e) for e in stmt.value.elts]
             value = gast.Tuple(elts=elts, ctx=gast.Load())
             return [ast.copy_location(gast.Return(value=value), stmt)]
         out = self.namer.fresh("out")
         value = self.operation(stmt.value, out)
         return [assign(out, value, stmt), ast.copy_location(gast.Return(value=name(out)), stmt)]
+
+    def _returned_item(self, node) -> ast.AST:
+        """An item of a returned tuple as an atom. A nested tuple is bound to a name too:
+        the adjoint seeds the named items of a returned tuple only."""
+        if not isinstance(node, gast.Tuple):
+            return self.atom(node, "out")
+        tmp = self.namer.fresh("out")
+        self.pending.append(assign(tmp, self.operation(node, "out"), node))
+        return name(tmp)
 
     # -- expressions --------------------------------------------------------------------
     def is_static(self, node) -> bool:
