@@ -41,7 +41,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                untile)
 from s2s.rules import adjoint, linear, tangent
 from s2s.runtime import add, add_at, add_at_tangent, fresh_copy, own, restructure
-from s2s.runtime.shape_helpers import join_tangents, split_joined
+from s2s.runtime.shape_helpers import (gradient_adjoint, join_tangents, pad_adjoint,
+                                       pad_constant_adjoint, split_joined)
 
 
 # --- support functions for second derivatives ----------------------------------------------------
@@ -192,7 +193,8 @@ linear(match_dtype, unbroadcast, restore_reduced_axes, expand_reduced, matrix_tr
        cotangent_or_zeros, extremum_share, share_among_args, split_sum, share_among_extrema,
        reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, unblock, untile, unrepeat,
        untake,
-       diag_adjoint, trace_adjoint, own, fresh_copy, restructure, split_joined)
+       diag_adjoint, trace_adjoint, own, fresh_copy, restructure, split_joined,
+       pad_adjoint, pad_constant_adjoint, gradient_adjoint)
 
 
 @tangent(join_tangents)

@@ -92,8 +92,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 @tangent(np.select)
 def select(condlist, choicelist, default=0):
-    dresult = (np.select(condlist, dchoicelist, result.dtype.type(0.0))
-               + np.where(select_default_mask(condlist), ddefault, result.dtype.type(0.0)))
+    dresult = (np.select(condlist, dchoicelist, np.zeros((), result.dtype))
+               + np.where(select_default_mask(condlist), ddefault, np.zeros((), result.dtype)))
 
 
 @tangent(np.pad)

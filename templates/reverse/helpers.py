@@ -31,7 +31,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                unstack, untake, untile)
 from s2s.rules import adjoint
 from s2s.runtime import add, add_at, fresh_copy, own, restructure
-from s2s.runtime.shape_helpers import join_tangents, split_joined
+from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_adjoint, join_tangents,
+                                       pad_adjoint, pad_constant_adjoint, split_joined)
 
 
 def join_like(pieces, g, axis):
@@ -180,6 +181,24 @@ def unrepeat_vjp(g, x, repeats, axis):
 @adjoint(untake)
 def untake_vjp(g, x, indices, axis):
     dg = match_dtype(np.take(dresult, indices, axis=axis), g)
+
+
+@adjoint(pad_adjoint)
+def pad_adjoint_vjp(g, array, pad_width, mode, reflect_type):
+    # summing the copies of each entry is undone by copying it again
+    dg = match_dtype(np.pad(dresult, pad_width, checked_pad_mode(mode, reflect_type)), g)
+
+
+@adjoint(pad_constant_adjoint)
+def pad_constant_adjoint_vjp(g, array, pad_width, constant_values):
+    # summing the entries each value fills is undone by filling them with it
+    dg = match_dtype(np.pad(np.zeros(np.shape(array)), pad_width, constant_values=dresult), g)
+
+
+@adjoint(gradient_adjoint)
+def gradient_adjoint_vjp(g, f, varargs, axis, edge_order):
+    # np.gradient is linear in f: the transpose of its transpose (a list for several axes)
+    dg = np.gradient(dresult, *varargs, axis=axis, edge_order=edge_order)
 
 
 @adjoint(diag_adjoint)

@@ -35,8 +35,9 @@ from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
 from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, ones_like, own, restructure,
                         zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
-from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, kron_axes, kron_blocks,
-                                       join_tangents, padded_shape, padding_along,
+from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_adjoint,
+                                       join_tangents, kron_axes, kron_blocks, pad_adjoint,
+                                       pad_constant_adjoint, padded_shape, padding_along,
                                        rollaxis_destination, select_default_mask, split_joined,
                                        zeros_unless_absent)
 from tests.rules.audit import audit
@@ -183,6 +184,14 @@ SHAPE_HELPERS = [
     case(untile, r(6), r(3), 2, wrt="g"),
     case(untile, r(4, 3), r(2, 3), (2, 1), wrt="g"),
     case(untile, r(2, 2, 9), r(2, 3), (2, 1, 3), wrt="g"),
+    case(pad_adjoint, r(7), r(4), (2, 1), "constant", "even", wrt="g"),
+    case(pad_adjoint, r(4, 5), r(2, 3), ((1, 1), (0, 2)), "reflect", "even", wrt="g"),
+    case(pad_adjoint, r(8), r(3), (3, 2), "wrap", "even", wrt="g"),
+    case(pad_constant_adjoint, r(5, 4), r(2, 3), ((1, 2), (0, 1)), 0.5, wrt="g"),
+    case(pad_constant_adjoint, r(6), r(3), (2, 1), (0.5, -1.0), wrt="g"),
+    case(gradient_adjoint, r(5), r(5), (), None, 1, wrt="g"),
+    case(gradient_adjoint, [r(3, 4), r(3, 4)], r(3, 4), (0.5,), None, 2, wrt="g"),
+    case(gradient_adjoint, r(3, 4), r(3, 4), (), 1, 1, wrt="g"),
     case(unrepeat, r(6), r(3), 2, None, wrt="g"),
     case(unrepeat, r(2, 9), r(2, 3), 3, 1, wrt="g"),
     case(unrepeat, r(2, 3), r(2, 3), [1, 0, 2], -1, wrt="g"),
@@ -437,6 +446,10 @@ def joined_with_range(x):
     return np.r_[x * x, 0:2, 1.5] ** 2
 
 
+def pad_edges(x):
+    return np.pad(x, (2, 1), "edge") ** 2
+
+
 def through_jvp(covers, fn, **inputs):
     """A row differentiating ``s2s.jvp(fn, (x,), (t,))``: the rules of the helpers in fn's
     jvp code."""
@@ -531,7 +544,10 @@ AUDIT = [
            y=r(2, 1)),
     second(select_default_mask, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)",
            x=np.array([[0.9, -0.2, -1.3], [0.1, 1.4, -0.7]]), y=r(2, 3)),
-    second(checked_pad_mode, "np.pad(x, ((1, 2), (0, 1))) * 2.0", x=r(2, 3)),
+    through_jvp(checked_pad_mode, pad_edges, x=r(4), t=r(4)),
+    second(pad_adjoint, "np.pad(x, (2, 1), 'symmetric') ** 3", x=r(4)),
+    second(pad_constant_adjoint, "np.pad(x, 1, constant_values=y) ** 2", x=r(2, 3), y=0.7),
+    second(gradient_adjoint, "gx, gy = np.gradient(x, 0.5)\nreturn gx ** 3 * gy", x=r(3, 4)),
     audit(np.sinc, "np.sinc(x)", x=np.array([0.0, 0.5, -1.3]), order=2,
           note="sinc is smooth at 0: its second derivative there is -pi**2 / 3"),
 ]

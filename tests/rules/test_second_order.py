@@ -43,6 +43,7 @@ NOT_YET = {
         "third order (an order-2 audit row)",
     "s2s.runtime.broadcast_like": "third order (an order-2 audit row)",
     "s2s.runtime.shape_helpers.zeros_unless_absent": "third order (an order-2 audit row)",
+    "s2s.runtime.shape_helpers.checked_pad_mode": "third order: the row calls s2s.jvp",
     # reverse over the tangent code of builtins over several values
     ("builtins.max", "vjp of jvp"): "share_among_args' cotangent is a sequence",
     ("builtins.min", "vjp of jvp"): "share_among_args' cotangent is a sequence",
@@ -77,19 +78,8 @@ NOT_YET = {
     ("np.average", "vjp of vjp"): "_average_weights raises",
     ("np.cumprod", "jvp of jvp"): "the cumprod helpers call np.imag",
     ("np.cumprod", "vjp of jvp"): "the cumprod helpers call np.imag",
-    ("np.pad", "jvp of vjp"): "pad_adjoint calls np.bincount",
-    ("np.gradient", "jvp of vjp"): "gradient_adjoint calls zip",
-    ("np.gradient", "vjp of vjp"): "gradient_adjoint calls np.add.at",
     ("np.hsplit", "vjp of vjp"): "a list cotangent of a helper differentiated from source",
     # generated tangent code that s2s cannot read again
-    ("np.atleast_1d", "jvp of jvp"): "np.atleast_1d(*(dx,)) in generated tangent code",
-    ("np.atleast_1d", "vjp of jvp"): "np.atleast_1d(*(dx,)) in generated tangent code",
-    ("np.atleast_2d", "jvp of jvp"): "np.atleast_2d(*(dx,)) in generated tangent code",
-    ("np.atleast_2d", "vjp of jvp"): "np.atleast_2d(*(dx,)) in generated tangent code",
-    ("np.gradient", "jvp of jvp"): "np.gradient(dx, *()) in generated tangent code",
-    ("np.gradient", "vjp of jvp"): "np.gradient(dx, *()) in generated tangent code",
-    ("np.select", "jvp of jvp"): "out.dtype.type(0.0) in generated tangent code",
-    ("np.select", "vjp of jvp"): "out.dtype.type(0.0) in generated tangent code",
 }
 
 
@@ -199,7 +189,12 @@ class Derivatives:
                 moved = shifted(shifted(self.args, self.a, sa * h), self.b, sb * h)
                 total += sign * g(moved)
             return total / (4 * h * h)
-        return (4 * nested(step / 2) - nested(step)) / 3
+        coarse, fine = nested(step), nested(step / 2)
+        if abs(fine - coarse) > 1e-3 * max(1.0, abs(fine)):
+            # a kink or a near-degenerate point within the step (the tables' inputs are
+            # random): no finite difference gives this second derivative
+            pytest.skip(f"nested differences disagree over the step: {coarse} and {fine}")
+        return (4 * fine - coarse) / 3
 
 
 def _name(row) -> str:

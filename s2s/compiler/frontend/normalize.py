@@ -55,6 +55,19 @@ def is_atom(node: ast.AST) -> bool:
     return False
 
 
+def _spliced(args: List[ast.AST]) -> List[ast.AST]:
+    """Call arguments with a starred literal spliced in: ``f(*(a, b), c)`` is ``f(a, b, c)``
+    (generated tangent code passes a ``*args`` rule's tangents so, and differentiating it
+    again needs them one by one)."""
+    out: List[ast.AST] = []
+    for arg in args:
+        if isinstance(arg, gast.Starred) and isinstance(arg.value, (gast.Tuple, gast.List)):
+            out += arg.value.elts
+        else:
+            out.append(arg)
+    return out
+
+
 def _op_hint(node: ast.AST) -> str:
     if isinstance(node, gast.BinOp):
         return BINOP_NAMES.get(type(node.op), "op")
@@ -561,7 +574,7 @@ class Normalizer:
                 if root is None or root.split(".")[0] in self.locals:
                     # a method call: x.sum(); its receiver becomes a name
                     func.value = self.atom(func.value, hint)
-            node.args = [self._argument(a, hint) for a in node.args]
+            node.args = [self._argument(a, hint) for a in _spliced(node.args)]
             for kw in node.keywords:
                 kw.value = self.atom(kw.value, hint)
         elif isinstance(node, gast.Attribute):
