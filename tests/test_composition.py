@@ -479,3 +479,21 @@ def test_reverse_mode_of_jvp_with_a_list_result():
     gx, gt = s2s.vjp(along, x, t)[1](1.0)
     np.testing.assert_allclose(gx, [0.0, c[1][0] * t[1], c[1][1] * t[2], 0.0], rtol=1e-12)
     np.testing.assert_allclose(gt, [2.0, -1.0 * x[1], 3.0 * x[2], 0.5], rtol=1e-12)
+
+
+def weigh_factors(factors):
+    w, v = factors
+    return np.sum(np.sin(w)) + np.sum(v * v * np.arange(3.0))
+
+
+def weighs_a_decomposition(a):
+    return weigh_factors(np.linalg.eigh(a))
+
+
+def test_a_decomposition_passed_whole_to_a_function_that_unpacks_it():
+    # the callee's cotangent of its parameter is a list (w's, v's), not an array
+    from tests.finite_diff import numerical_grad
+    a = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.4, 1.8]])
+    got = s2s.grad(weighs_a_decomposition)(a)
+    np.testing.assert_allclose(got, numerical_grad(weighs_a_decomposition, (a,), 0),
+                               rtol=1e-6, atol=1e-8)

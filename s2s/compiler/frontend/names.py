@@ -21,6 +21,9 @@ class Namer:
     def __init__(self, taken: Iterable[str] = ()):
         self.taken = set(taken)
         self.made: Set[str] = set()         # every name this namer handed out
+        # names whose value normalization unpacked into a tuple of names (w, v = result):
+        # they hold a sequence, even where it came from a call the caller could not see into
+        self.unpacked: Set[str] = set()
 
     @property
     def taken(self) -> Set[str]:

@@ -481,6 +481,7 @@ class Normalizer:
             tmp = self.namer.fresh(hint)
             self.pending.append(assign(tmp, whole, stmt))
             whole = name(tmp)
+        self.namer.unpacked.add(whole.id)
         out = []
         for i, t in enumerate(target.elts):
             item = gast.Subscript(value=name(whole.id), slice=const(i), ctx=gast.Load())

@@ -9,6 +9,7 @@ shape (``unbroadcast(g, x)``), so that saving an overwritten one keeps just its 
 from __future__ import annotations
 
 import ast
+import inspect
 from typing import Dict, List, Optional, Set
 
 import gast
@@ -18,6 +19,7 @@ from s2s import rules
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES
 from s2s.compiler.context import is_elementwise
+from s2s.compiler.frontend.parse import parse_function
 from s2s.compiler.frontend.resolve import UNRESOLVED, is_readable_function, reads_behind
 from s2s.compiler.frontend.resolve import is_constant_call as _constant_call, receiver_method
 from s2s.compiler.reverse.state import ReverseState
@@ -71,6 +73,42 @@ def is_global_number(state: ReverseState, name_: str) -> bool:
 _CONTAINER_BUILDERS = (sorted, list, tuple)
 
 
+def _results_passed_on(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
+    """Results of calls passed whole to a function s2s differentiates from its source, in a
+    parameter that function unpacks (``w_v = np.linalg.eigh(a)``, then ``eigh_tangent(da,
+    w_v)`` with ``w, v = result`` inside): a tuple, whose cotangent comes back as a list."""
+    results, passed = set(), set()
+    for stmt in syntax.walk_statements(primal):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)):
+            continue
+        if isinstance(stmt.targets[0], gast.Name):
+            results.add(stmt.targets[0].id)
+        call = stmt.value
+        if call_kind(state, call) != "static":
+            continue
+        func = state.callee(call)
+        unpacked = _unpacked_parameters(parse_function(func).node)
+        if unpacked:
+            params = list(inspect.signature(func).parameters)
+            passed |= {a.id for p, a in zip(params, call.args)
+                       if isinstance(a, gast.Name) and p in unpacked}
+    return results & passed
+
+
+def _unpacked_parameters(fn: gast.FunctionDef) -> Set[str]:
+    """The parameters ``fn``'s source unpacks (``w, v = result``), or passes to a call whose
+    result it unpacks (``q, r = parts(a, result)``)."""
+    params = {a.id for a in fn.args.posonlyargs + fn.args.args if isinstance(a, gast.Name)}
+    unpacked = set()
+    for stmt in syntax.walk_statements(fn.body):
+        if isinstance(stmt, gast.Assign) \
+                and any(isinstance(t, (gast.Tuple, gast.List)) for t in stmt.targets):
+            value = stmt.value
+            given = value.args if isinstance(value, gast.Call) else [value]
+            unpacked |= {a.id for a in given if isinstance(a, gast.Name) and a.id in params}
+    return unpacked
+
+
 def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     """Names that may hold containers (their cotangents are pytrees)."""
     trees = set(state.tree_params)
@@ -78,6 +116,7 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
             trees.add(extra.id)
+    trees |= state.namer.unpacked | _results_passed_on(state, primal)
     for node in syntax.walk_statements(primal):
         # a function's cotangent is a dict: one entry per value it closes over
         if isinstance(node, gast.FunctionDef):
