@@ -40,7 +40,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake,
                                untile)
 from s2s.rules import adjoint, linear, tangent
-from s2s.runtime import add, add_at, add_at_tangent, fresh_copy, own, restructure
+from s2s.runtime import (add, add_at, add_at_tangent, fresh_copy, items_cotangent,
+                         items_tangent, own, restructure, sorted_tangent, unsort)
 from s2s.runtime.shape_helpers import (gradient_adjoint, join_tangents, pad_adjoint,
                                        pad_constant_adjoint, split_joined)
 
@@ -194,7 +195,8 @@ linear(match_dtype, unbroadcast, restore_reduced_axes, expand_reduced, matrix_tr
        reverse_cumsum, split_like, hstack_adjoint, unstack, unpack_like, unblock, untile, unrepeat,
        untake,
        diag_adjoint, trace_adjoint, own, fresh_copy, restructure, split_joined,
-       pad_adjoint, pad_constant_adjoint, gradient_adjoint)
+       pad_adjoint, pad_constant_adjoint, gradient_adjoint, items_tangent, items_cotangent,
+       sorted_tangent, unsort)
 
 
 @tangent(join_tangents)

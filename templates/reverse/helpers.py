@@ -30,7 +30,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                trace_adjoint, unblock, unbroadcast, unpack_like, unrepeat,
                                unstack, untake, untile)
 from s2s.rules import adjoint
-from s2s.runtime import add, add_at, fresh_copy, own, restructure
+from s2s.runtime import (add, add_at, fresh_copy, items_cotangent, items_tangent, own,
+                         restructure, sorted_tangent, unsort)
 from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_adjoint, join_tangents,
                                        pad_adjoint, pad_constant_adjoint, split_joined)
 
@@ -181,6 +182,28 @@ def unrepeat_vjp(g, x, repeats, axis):
 @adjoint(untake)
 def untake_vjp(g, x, indices, axis):
     dg = match_dtype(np.take(dresult, indices, axis=axis), g)
+
+
+@adjoint(items_tangent)
+def items_tangent_vjp(tangent, items, kind):
+    # listing the items is undone by giving each its own cotangent back
+    dtangent = items_cotangent(dresult, items)
+
+
+@adjoint(items_cotangent)
+def items_cotangent_vjp(cotangent, items):
+    dcotangent = items_tangent(dresult, items, list)
+
+
+@adjoint(sorted_tangent)
+def sorted_tangent_vjp(tangent, items, key, reverse):
+    # taking the items in sorted order is undone by putting each back in its place
+    dtangent = unsort(dresult, items, key, reverse)
+
+
+@adjoint(unsort)
+def unsort_vjp(cotangent, items, key, reverse):
+    dcotangent = sorted_tangent(dresult, items, key, reverse)
 
 
 @adjoint(pad_adjoint)

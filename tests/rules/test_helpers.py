@@ -32,8 +32,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
-from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, ones_like, own, restructure,
-                        zeros_like)
+from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, items_cotangent, items_tangent,
+                        ones_like, own, restructure, sorted_tangent, unsort, zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_adjoint,
                                        join_tangents, kron_axes, kron_blocks, pad_adjoint,
@@ -161,6 +161,9 @@ REDUCTIONS = [
     case(cumprod_adjoint, r(2, 3, 4), r(2, 3, 4), None, -2, wrt="g x", tie=tie_products),
 ]
 
+# three rows of distinct sums: sorted by np.sum, away from ties
+UNSORTED = np.array([[0.5, 0.9], [-1.0, 0.2], [2.0, -0.4]])
+
 SHAPE_HELPERS = [
     case(split_like, r(6, 3), [r(2, 3), r(4, 3)], 0, wrt="g"),
     case(split_like, r(3, 7), (r(3, 1), r(3, 4), r(3, 2)), 1, wrt="g"),
@@ -172,6 +175,16 @@ SHAPE_HELPERS = [
     case(join_tangents, np.c_, (j(3), j(3, 2)), (j(3), j(3, 2)), wrt="dkey"),
     case(hstack_adjoint, r(5), [r(3), r(2)], wrt="g"),
     case(hstack_adjoint, r(2, 4), (r(2, 3), r(2, 1)), wrt="g"),
+    case(items_tangent, [r(3), r(2)], [r(3), r(2)], list, wrt="tangent"),
+    case(items_tangent, r(2, 3), r(2, 3), tuple, wrt="tangent"),
+    case(items_cotangent, [r(3), r(2)], (r(3), r(2)), wrt="cotangent"),
+    case(items_cotangent, [r(3), r(3)], r(2, 3), wrt="cotangent"),
+    case(sorted_tangent, [r(2), r(2), r(2)], [UNSORTED[0], UNSORTED[1], UNSORTED[2]], np.sum,
+         False, wrt="tangent"),
+    case(sorted_tangent, r(3), np.array([0.4, -1.2, 0.9]), None, True, wrt="tangent"),
+    case(unsort, [r(2), r(2), r(2)], [UNSORTED[0], UNSORTED[1], UNSORTED[2]], np.sum, False,
+         wrt="cotangent"),
+    case(unsort, [0.3, -0.2, 1.1], np.array([0.4, -1.2, 0.9]), None, True, wrt="cotangent"),
     case(unstack, r(3, 4), [r(4), r(4), r(4)], 0, wrt="g"),
     case(unstack, r(2, 2, 3), [r(2, 3), r(2, 3)], 1, wrt="g"),
     case(unblock, r(3, 4), [[r(2, 3), r(2, 1)], [r(1, 4)]], wrt="g"),
@@ -446,6 +459,16 @@ def joined_with_range(x):
     return np.r_[x * x, 0:2, 1.5] ** 2
 
 
+def sorts_rows(x):
+    s = sorted([x[0] * 2.0, x[1], x[2] ** 2], key=np.sum)
+    return s[0] * s[2] + s[1]
+
+
+def lists_items(x):
+    items = list((x[:2], x[2:] * 2.0))
+    return items[0] * items[1]
+
+
 def pad_edges(x):
     return np.pad(x, (2, 1), "edge") ** 2
 
@@ -545,6 +568,12 @@ AUDIT = [
     second(select_default_mask, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)",
            x=np.array([[0.9, -0.2, -1.3], [0.1, 1.4, -0.7]]), y=r(2, 3)),
     through_jvp(checked_pad_mode, pad_edges, x=r(4), t=r(4)),
+    second(unsort,
+           "s = sorted([x[0] * 2.0, x[1], x[2] ** 2], key=np.sum)\nreturn s[0] * s[2] + s[1]",
+           x=r(3, 2)),
+    second(items_cotangent, "l = list(x)\nreturn np.sum(l[0] * l[1] ** 2)", x=r(2, 3)),
+    through_jvp(sorted_tangent, sorts_rows, x=r(3, 2), t=r(3, 2)),
+    through_jvp(items_tangent, lists_items, x=r(4), t=r(4)),
     second(pad_adjoint, "np.pad(x, (2, 1), 'symmetric') ** 3", x=r(4)),
     second(pad_constant_adjoint, "np.pad(x, 1, constant_values=y) ** 2", x=r(2, 3), y=0.7),
     second(gradient_adjoint, "gx, gy = np.gradient(x, 0.5)\nreturn gx ** 3 * gy", x=r(3, 4)),
