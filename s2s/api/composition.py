@@ -32,8 +32,8 @@ from s2s import runtime
 from s2s.api import grad as api
 from s2s.api.transforms import (_as_tuple, _check_tangents, _differentiable, _flatten, _fname,
                                 _is_differentiable, _param_names, _plain, _shaped_like,
-                                _view_of, _zero_tree, cotangent_code, jvp, pullback_inputs,
-                                sens_parameter, vjp)
+                                _view_of, _zero_tree, cotangent_code, jvp, pullback_function,
+                                pullback_inputs, sens_parameter, vjp)
 from s2s.compiler import pipeline
 from s2s.rules import adjoint, tangent
 
@@ -210,13 +210,20 @@ def call_jvp_cotangents(fn: Callable, args: tuple, tangents: tuple, cotangent: A
     return jvp_cotangents(target, tuple(args), inner, cotangent)
 
 
+def _call_target(fn: Callable, spec: tuple) -> Callable:
+    """The function behind ``fn`` in ``call_vjp(fn, spec, ...)``, for a call with plain
+    positional arguments only."""
+    positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
+    return _run_time_target(fn, star_from is None and not keywords and not weights
+                            and not free and not star_keywords and not callee_active)
+
+
 def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tuple:
     """The tangent of ``call_vjp(fn, spec, *args)`` (generated reverse code calling a
     function known at run time, such as ``s2s.grad(f)``): ``vjp_tangents`` of the function
     behind ``fn``, its pullback's tangent giving ``(positional, keyword, closed_over)``."""
-    positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
-    target = _run_time_target(fn, star_from is None and not keywords and not weights
-                              and not free and not star_keywords and not callee_active)
+    positions = spec[0]
+    target = _call_target(fn, spec)
     dout, pullback_tangent = vjp_tangents(target, args, _dense_all(dargs, args, False))
 
     def call_pullback_tangent(cotangent: Any, dcotangent: Any) -> Tuple[tuple, tuple]:
@@ -226,6 +233,19 @@ def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tup
         return (value, {}, {}), (tangent_, {}, {})
 
     return dout, call_pullback_tangent
+
+
+def call_vjp_cotangents(fn: Callable, spec: tuple, args: tuple, cotangent: Any) -> tuple:
+    """The cotangents of ``args`` for a cotangent ``(dout, dpullback)`` of
+    ``call_vjp(fn, spec, *args)``: ``vjp_cotangents`` of the function behind ``fn`` (its
+    pullback, ``call_pullback_function``, closes over the inputs as ``vjp``'s does)."""
+    return vjp_cotangents(_call_target(fn, spec), args, cotangent)
+
+
+def call_pullback_function(fn: Callable, spec: tuple, args: tuple) -> Callable:
+    """The pullback of ``call_vjp(fn, spec, *args)`` as plain Python over the inputs."""
+    target, args, positions = _vjp_inputs(_call_target(fn, spec), args, False)
+    return pullback_function(target, args, positions, False, call_form=True)
 
 
 def _register() -> None:
@@ -264,8 +284,13 @@ def _register() -> None:
     def call_vjp_tangent(fn, spec, *args):
         dresult = call_vjp_tangents(fn, spec, args, dargs)  # noqa: F821
 
+    @adjoint(pipeline.call_vjp)
+    def call_vjp_adjoint(fn, spec, *args):
+        dargs = call_vjp_cotangents(fn, spec, args, dresult)  # noqa: F821
+
 
 _register()
+pipeline.plain_call_pullback = call_pullback_function
 # their results hold containers: (value, tangent) of any structure, and a pullback whose
 # cotangent is a dict by input name
 for _transform in (jvp, vjp, pipeline.call_jvp, pipeline.call_vjp):

@@ -478,7 +478,7 @@ def sens_parameter(fn: Callable, gradient: Callable) -> str:
 
 
 def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int],
-                      has_aux: bool) -> Callable:
+                      has_aux: bool, call_form: bool = False) -> Callable:
     """The pullback of ``vjp(fn, *args)`` as a plain function that s2s can differentiate:
     a closure over the inputs (over each array of a tuple, list or dict input) that calls
     ``cotangent_code``.
@@ -491,7 +491,9 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
     differentiates this in its place: the arrays it closes over are how the pullback
     depends on the inputs, so the pullback's cotangent is a dict by their names
     (``pullback_inputs``; ``vjp``'s adjoint reads it) and its tangent a function of the
-    cotangent and its tangent.
+    cotangent and its tangent. With ``call_form`` it returns what the pullback of the
+    run-time dispatch ``call_vjp`` does: ``([grads[0], grads[1]], {}, {})`` (positional,
+    keyword and closed-over cotangents).
     """
     if has_aux:
         raise NotImplementedError(
@@ -507,13 +509,15 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
     results = [f"{grads}[{positions.index(i)}]" if i in positions else f"{zero}[{i}]"
                for i in range(len(args))]
     texts = [text for text, _ in inputs]
-    key = (tuple(texts), gradient_name, sens, fname, tuple(results))
+    returned = (f"([{', '.join(results)}], {{}}, {{}})" if call_form
+                else f"({', '.join(results)},)")
+    key = (tuple(texts), gradient_name, sens, fname, returned)
     code = _pullback_code.get(key)
     if code is None:
         leaf_names = [n for _, leaves in inputs for n, _ in leaves]
         text = (f"def {fname}({cotangent}):\n"
                 f"    {grads} = {gradient_name}({', '.join(texts)}, {sens}={cotangent})\n"
-                f"    return ({', '.join(results)},)\n")
+                f"    return {returned}\n")
         filename = f"<s2s-pullback {fname} of {len(args)} inputs #{len(_pullback_code)}>"
         factory = (f"def make({', '.join([gradient_name, zero] + leaf_names)}):\n"
                    + "".join("    " + line for line in text.splitlines(True))

@@ -212,7 +212,16 @@ def call_vjp(fn, spec, *args, **kwargs):
             else:
                 keyword[where] = grad
         return positional, keyword, closed_over
+    if plain_call_pullback is not None:
+        # inside a function s2s differentiates, the pullback stands for plain code
+        call_pullback.__s2s_function__ = lambda: plain_call_pullback(fn, spec, args)
     return value, call_pullback
+
+
+#: ``(fn, spec, args) -> function``: the pullback of ``call_vjp(fn, spec, *args)`` as plain
+#: Python that s2s can differentiate again. The api sets it (s2s/api/composition.py): the
+#: compiler does not import the api.
+plain_call_pullback: Optional[Callable] = None
 
 
 def _check_run_time_callee(target, rule, kind: str) -> None:

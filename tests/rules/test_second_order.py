@@ -39,6 +39,7 @@ NOT_YET = {
     "s2s.api.transforms.jvp": "third order: rules of jvp_tangents / jvp_cotangents",
     "s2s.api.transforms.vjp": "third order: rules of vjp_tangents / vjp_cotangents",
     "s2s.compiler.pipeline.call_jvp": "third order: rules of jvp_tangents / jvp_cotangents",
+    "s2s.compiler.pipeline.call_vjp": "third order: rules of vjp_tangents / vjp_cotangents",
     "s2s.runtime.np_helpers.product_of_others+s2s.runtime.np_helpers.normalize_axes":
         "third order (an order-2 audit row)",
     "s2s.runtime.broadcast_like": "third order (an order-2 audit row)",

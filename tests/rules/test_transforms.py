@@ -43,6 +43,10 @@ def passes_a_function(x):
     return apply(np.tanh, x)
 
 
+def calls_a_function_passed_in(x, h=np.tanh):
+    return h(x) * x
+
+
 # the run-time dispatch in generated code (a function passed in), transformed again
 AUDIT += [
     audit(s2s.compiler.pipeline.call_jvp, """
@@ -53,5 +57,9 @@ AUDIT += [
         out, pullback = s2s.vjp(passes_a_function, x)
         return pullback(u)[0] * out
     """, x=X, u=U, given={"passes_a_function": passes_a_function}, modes="forward",
-          note="reverse over reverse through call_vjp is not supported yet"),
+          note="reverse over reverse through a callee's pullback is not supported yet"),
+    audit(s2s.compiler.pipeline.call_vjp, """
+        out, pullback = s2s.vjp(calls_a_function_passed_in, x)
+        return pullback(u)[0] * out
+    """, x=X, u=U, given={"calls_a_function_passed_in": calls_a_function_passed_in}),
 ]
