@@ -516,3 +516,36 @@ def test_reverse_over_reverse_of_a_call_known_at_run_time():
     s = 1.0 - np.tanh(x) ** 2
     got = s2s.vjp(gradient, x)[1](a)[0]
     np.testing.assert_allclose(got, a * 2.0 * s * (1.0 - x * np.tanh(x)), rtol=1e-12)
+
+
+def energy_of_items(xs):
+    return np.sum(np.sin(xs[0])) + np.sum(np.cos(xs[1]))
+
+
+def uses_the_gradient_of_items(xs):
+    g = s2s.grad(energy_of_items)(xs)
+    return np.sum(g[0]) + np.sum(np.sin(g[0])) + np.sum(np.sin(g[1]))
+
+
+@pytest.mark.parametrize("kind", [list, tuple, "dict"])
+@pytest.mark.parametrize("mode", ["jvp", "vjp"])
+def test_grad_of_a_pytree_inside_a_transform(kind, mode):
+    # g = (cos x0, -sin x1, 0): the function is sum(cos x0 + sin(cos x0)) + sum(sin(-sin x1))
+    rng = np.random.default_rng(5)
+    x0, x1, x2 = rng.uniform(-1.0, 1.0, (2, 3)), rng.uniform(-1.0, 1.0, 4), rng.uniform(size=2)
+    d0 = -np.sin(x0) * (1.0 + np.cos(np.cos(x0)))
+    d1 = -np.cos(x1) * np.cos(-np.sin(x1))
+    if kind == "dict":
+        xs, want = {0: x0, 1: x1, 2: x2}, {0: d0, 1: d1, 2: 0.0 * x2}
+    else:
+        xs, want = kind((x0, x1, x2)), kind((d0, d1, 0.0 * x2))
+    if mode == "vjp":
+        got = s2s.vjp(uses_the_gradient_of_items, xs)[1](1.0)[0]
+        for k in (range(3) if kind != "dict" else xs):
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-15)
+    else:
+        ts = {k: np.full(np.shape(v), 0.5) for k, v in xs.items()} if kind == "dict" \
+            else kind(np.full(np.shape(v), 0.5) for v in xs)
+        got = s2s.jvp(uses_the_gradient_of_items, (xs,), (ts,))[1]
+        values = want.values() if kind == "dict" else want
+        np.testing.assert_allclose(got, sum(0.5 * np.sum(w) for w in values), rtol=1e-12)

@@ -180,8 +180,8 @@ def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
 
 
 # -- generated code that calls a function known only at run time, transformed again ----------
-def _run_time_target(fn: Callable, simple: bool) -> Callable:
-    target, bound = runtime.function_behind(fn)
+def _run_time_target(fn: Callable, simple: bool, args: Sequence[Any]) -> Callable:
+    target, bound = runtime.function_behind(fn, args)
     if bound is not None or not simple:
         raise NotImplementedError(
             f"s2s cannot differentiate again the derivative of a call of "
@@ -195,7 +195,7 @@ def call_jvp_tangents(fn: Callable, args: tuple, tangents: tuple, dargs: Any, dt
                       keywords: Any = None) -> tuple:
     """The tangent of ``call_jvp(fn, args, tangents)`` (generated forward code calling a
     function passed in): ``jvp_tangents`` of the function behind ``fn``."""
-    target = _run_time_target(fn, not keywords)
+    target = _run_time_target(fn, not keywords, args)
     inner = tuple(runtime.zeros_like(a) if t is None else t for a, t in zip(args, tangents))
     dtangents = _dense_all(dtangents, args, False)
     return jvp_tangents(target, tuple(args), inner, dargs, tuple(dtangents))
@@ -205,17 +205,17 @@ def call_jvp_cotangents(fn: Callable, args: tuple, tangents: tuple, cotangent: A
                         keywords: Any = None) -> tuple:
     """The cotangents of ``args`` and ``tangents`` for a cotangent of
     ``call_jvp(fn, args, tangents)``: ``jvp_cotangents`` of the function behind ``fn``."""
-    target = _run_time_target(fn, not keywords)
+    target = _run_time_target(fn, not keywords, args)
     inner = tuple(runtime.zeros_like(a) if t is None else t for a, t in zip(args, tangents))
     return jvp_cotangents(target, tuple(args), inner, cotangent)
 
 
-def _call_target(fn: Callable, spec: tuple) -> Callable:
+def _call_target(fn: Callable, spec: tuple, args: Sequence[Any]) -> Callable:
     """The function behind ``fn`` in ``call_vjp(fn, spec, ...)``, for a call with plain
     positional arguments only."""
     positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
     return _run_time_target(fn, star_from is None and not keywords and not weights
-                            and not free and not star_keywords and not callee_active)
+                            and not free and not star_keywords and not callee_active, args)
 
 
 def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tuple:
@@ -223,7 +223,7 @@ def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tup
     function known at run time, such as ``s2s.grad(f)``): ``vjp_tangents`` of the function
     behind ``fn``, its pullback's tangent giving ``(positional, keyword, closed_over)``."""
     positions = spec[0]
-    target = _call_target(fn, spec)
+    target = _call_target(fn, spec, args)
     dout, pullback_tangent = vjp_tangents(target, args, _dense_all(dargs, args, False))
 
     def call_pullback_tangent(cotangent: Any, dcotangent: Any) -> Tuple[tuple, tuple]:
@@ -239,12 +239,12 @@ def call_vjp_cotangents(fn: Callable, spec: tuple, args: tuple, cotangent: Any) 
     """The cotangents of ``args`` for a cotangent ``(dout, dpullback)`` of
     ``call_vjp(fn, spec, *args)``: ``vjp_cotangents`` of the function behind ``fn`` (its
     pullback, ``call_pullback_function``, closes over the inputs as ``vjp``'s does)."""
-    return vjp_cotangents(_call_target(fn, spec), args, cotangent)
+    return vjp_cotangents(_call_target(fn, spec, args), args, cotangent)
 
 
 def call_pullback_function(fn: Callable, spec: tuple, args: tuple) -> Callable:
     """The pullback of ``call_vjp(fn, spec, *args)`` as plain Python over the inputs."""
-    target, args, positions = _vjp_inputs(_call_target(fn, spec), args, False)
+    target, args, positions = _vjp_inputs(_call_target(fn, spec, args), args, False)
     return pullback_function(target, args, positions, False, call_form=True)
 
 

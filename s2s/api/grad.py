@@ -15,7 +15,7 @@ import linecache
 import re
 import types
 import warnings
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -150,7 +150,7 @@ def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int
 
 
 # -- the gradient function ------------------------------------------------------------------
-def as_function(fn: Callable) -> Callable:
+def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
     """A plain Python function with readable source that computes what ``fn`` returns.
 
     For gradients of gradients: ``grad(grad(f))`` differentiates the generated code of
@@ -168,12 +168,12 @@ def as_function(fn: Callable) -> Callable:
             "s2s differentiates grad(f) itself (with grad_position only); "
             "value_and_grad, has_aux, weights and sens_param are not supported inside "
             "another transform")
-    wrapped = getattr(fn, "_wrapper", None)
+    wrapped = fn._wrappers.get(trees)
     if wrapped is not None:
         return wrapped
     import ast
     import linecache
-    inner = fn._compiled()
+    inner = fn._compiled(trees)
     tree = ast.parse(inner.__s2s_source__)
     node = tree.body[0]
     node.name = "d_" + getattr(fn.fn, "__name__", "f").strip("_<>")
@@ -201,7 +201,7 @@ def as_function(fn: Callable) -> Callable:
     else:
         exec(code, inner.__globals__, namespace)
         wrapped = namespace[node.name]
-    fn._wrapper = wrapped
+    fn._wrappers[trees] = wrapped
     return wrapped
 
 
@@ -258,6 +258,8 @@ class GradFunction:
         # differentiated positions 0, 1, ..., k: their arguments are args[:k + 1]
         self._in_order = self.positions == tuple(range(len(self.positions)))
         self._params = None
+        # the plain code a call inside differentiated code stands for, by its pytree params
+        self._wrappers: Dict[Tuple[str, ...], Callable] = {}
         self.__name__ = getattr(fn, "__name__", "function")
         self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
         self.__module__ = getattr(fn, "__module__", None)
@@ -277,10 +279,15 @@ class GradFunction:
                 return_value, weights, self.jit, holomorphic)
         return found
 
-    def __s2s_function__(self) -> Callable:
+    def __s2s_function__(self, args: Optional[Sequence[Any]] = None) -> Callable:
         """The plain function a call of this object inside differentiated code stands for
-        (its generated code), for the pipeline's run-time dispatch."""
-        return as_function(self)
+        (its generated code, for the containers among ``args``), for the pipeline's run-time
+        dispatch."""
+        names = self._param_names() if args is not None else ()
+        trees = tuple(names[p] for p in self.positions
+                      if args is not None and -len(args) <= p < len(args)
+                      and isinstance(args[p], (tuple, list, dict)))
+        return as_function(self, trees)
 
     def _param_names(self):
         if self._params is None:

@@ -405,7 +405,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
 
     plain = []
 
-    def as_function() -> Callable:
+    def as_function(call_args: Any = None) -> Callable:
         if not plain:
             plain.append(pullback_function(fn, args, positions, has_aux))
         return plain[0]

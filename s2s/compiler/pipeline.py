@@ -175,7 +175,7 @@ def call_vjp(fn, spec, *args, **kwargs):
         positions = positions + tuple(range(star_from, len(args)))
     if star_keywords:
         keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
-    target, bound = runtime.function_behind(fn)
+    target, bound = runtime.function_behind(fn, args)
     _check_run_time_callee(target, rules.reverse_rule(target), "adjoint")
     if callee_active and getattr(target, "__closure__", None):
         # gradients also flow to the float and array values the function closes over
@@ -214,7 +214,7 @@ def call_vjp(fn, spec, *args, **kwargs):
         return positional, keyword, closed_over
     if plain_call_pullback is not None:
         # inside a function s2s differentiates, the pullback stands for plain code
-        call_pullback.__s2s_function__ = lambda: plain_call_pullback(fn, spec, args)
+        call_pullback.__s2s_function__ = lambda _=None: plain_call_pullback(fn, spec, args)
     return value, call_pullback
 
 
@@ -324,7 +324,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
     """
     keywords = keywords or {}
     keyword_tangents = keyword_tangents or {}
-    target, bound = runtime.function_behind(fn)
+    target, bound = runtime.function_behind(fn, args)
     if bound is not None:
         args, tangents = (bound,) + tuple(args), (None,) + tuple(tangents)
     positions = tuple(i for i, t in enumerate(tangents) if t is not None)

@@ -199,14 +199,16 @@ def broadcast_like(tangent, primal):
 
 
 # -- calls whose target is only known at run time ---------------------------------------------
-def function_behind(fn):
+def function_behind(fn, args=None):
     """The Python function behind a callable, and the object it is bound to (or None).
 
     A ``grad(f)`` object stands for its generated code (``__s2s_function__``), so that a
-    gradient inside a gradient is differentiated as plain Python."""
+    gradient inside a gradient is differentiated as plain Python; ``args``, where the call's
+    arguments are known, say which of them are containers (code for a list is not code for
+    an array)."""
     as_function = getattr(fn, "__s2s_function__", None)
     if as_function is not None:
-        return as_function(), None
+        return as_function(args), None
     if isinstance(fn, _types.MethodType):
         return fn.__func__, fn.__self__
     if isinstance(fn, _types.FunctionType):
