@@ -549,3 +549,23 @@ def test_grad_of_a_pytree_inside_a_transform(kind, mode):
         got = s2s.jvp(uses_the_gradient_of_items, (xs,), (ts,))[1]
         values = want.values() if kind == "dict" else want
         np.testing.assert_allclose(got, sum(0.5 * np.sum(w) for w in values), rtol=1e-12)
+
+
+@pytest.mark.skipif(not hasattr(np, "row_stack"), reason="np.row_stack left NumPy")
+def test_reverse_over_reverse_of_a_numpy_function_read_from_source():
+    # np.row_stack has no rule: s2s reads it; its gradient code, compiled in NumPy's module,
+    # is read again by the transform of its pullback
+    import warnings
+    x0, x1 = np.array([0.3, 0.5]), np.array([1.0, 2.0])
+    v = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def pulls_back(x0, x1, v):
+        out, pullback = s2s.vjp(np.row_stack, (x0, x1))
+        g = pullback(v)[0]
+        return g[0] * x0 + g[1]          # = v[0] * x0 + v[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        got = s2s.vjp(pulls_back, x0, x1, v)[1](np.array([1.0, -1.0]))
+    np.testing.assert_allclose(got[0], [1.0, -2.0])
+    np.testing.assert_allclose(got[1], [0.0, 0.0])
+    np.testing.assert_allclose(got[2], [[0.3, -0.5], [1.0, -1.0]])

@@ -42,7 +42,9 @@ def join_like(pieces, g, axis):
     if axis is None:
         return np.reshape(np.concatenate([np.ravel(p) for p in pieces]), np.shape(g))
     ndim = np.ndim(g)
-    slices = [p if np.ndim(p) == ndim else np.expand_dims(p, axis) for p in pieces]
+    # one slice of g along axis (a row of a 1-D array that np.vstack stacked is a number)
+    one = tuple(1 if d == axis % ndim else n for d, n in enumerate(np.shape(g)))
+    slices = [p if np.ndim(p) == ndim else np.reshape(p, one) for p in pieces]
     return np.concatenate(slices, axis=axis)
 
 
