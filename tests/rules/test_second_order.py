@@ -62,12 +62,6 @@ NOT_YET = {
      "vjp of jvp"): "cho_solve_tangent calls np.tril if lower else np.triu",
     "scipy.linalg._matfuncs.sqrtm": "scipy's sqrtm wrapper is differentiated from its source",
     # helpers differentiated from their source, which s2s cannot read
-    ("np.median", "vjp of jvp"): "_quantile_weights raises",
-    ("np.median", "vjp of vjp"): "_quantile_weights raises",
-    ("np.quantile", "vjp of jvp"): "_quantile_weights raises",
-    ("np.quantile", "vjp of vjp"): "_quantile_weights raises",
-    ("np.percentile", "vjp of jvp"): "_quantile_weights raises",
-    ("np.percentile", "vjp of vjp"): "_quantile_weights raises",
     ("np.average", "vjp of jvp"): "_average_weights raises",
     ("np.average", "vjp of vjp"): "_average_weights raises",
     ("np.cumprod", "jvp of jvp"): "the cumprod helpers call np.imag",
