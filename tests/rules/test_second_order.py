@@ -49,8 +49,6 @@ NOT_YET = {
     "s2s.runtime.restructure": "third order: the row calls s2s.vjp",
     "s2s.runtime.sorted_tangent": "third order: the row calls s2s.jvp",
     "s2s.runtime.items_tangent": "third order: the row calls s2s.jvp",
-    ("np.fft.rfft+np.fft.irfft", "vjp of vjp"):
-        "pad_adjoint of a complex cotangent (np.bincount takes real weights)",
     # reverse over the tangent code of builtins over several values
     ("builtins.max", "vjp of jvp"): "share_among_args' cotangent is a sequence",
     ("builtins.min", "vjp of jvp"): "share_among_args' cotangent is a sequence",
