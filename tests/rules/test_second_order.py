@@ -63,7 +63,6 @@ NOT_YET = {
     ("np.average", "vjp of jvp"): "_average_weights raises",
     ("np.average", "vjp of vjp"): "_average_weights raises",
     ("np.hsplit", "vjp of vjp"): "a list cotangent of a helper differentiated from source",
-    # generated tangent code that s2s cannot read again
 }
 
 
