@@ -6,6 +6,7 @@ with a caret under the construct, the construct's name, and a hint saying what t
 from __future__ import annotations
 
 import linecache
+import sys
 from typing import Optional
 
 
@@ -64,3 +65,24 @@ class NotDifferentiableError(S2SError, TypeError):
 
 class JitError(S2SError):
     """A gradient that ``jit=True`` cannot compile with Numba (or Numba is missing)."""
+
+
+class UndefinedDerivativeError(S2SError, ValueError):
+    """A rule has no derivative at the values of this call (the complete q of a tall
+    matrix, full matrices of a non-square svd): raised when the generated code runs, at the
+    user's line."""
+
+
+def recursion_too_deep(fn) -> UnsupportedSyntaxError:
+    """The error for a recursion that reached Python's limit inside differentiated calls
+    (each level of a differentiated call takes two or three frames of the plain call's
+    one), at the recursive function's ``def``."""
+    code = getattr(fn, "__code__", None)
+    name = getattr(fn, "__name__", repr(fn))
+    return UnsupportedSyntaxError(
+        f"s2s cannot differentiate '{name}' at this depth of recursion: differentiated "
+        f"calls reached Python's recursion limit ({sys.getrecursionlimit()})",
+        filename=getattr(code, "co_filename", None),
+        lineno=getattr(code, "co_firstlineno", None), construct="a recursion too deep",
+        function=name,
+        hint="write the recursion as a loop, or raise the limit with sys.setrecursionlimit")

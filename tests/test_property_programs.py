@@ -69,15 +69,7 @@ REFUSABLE = {
 
 #: Constructs that s2s gets wrong today, left out of the programs until they are fixed, so
 #: that the rest is still fuzzed. Each entry names the failure the fuzzer found.
-KNOWN_BUGS = {
-    "np.array of arrays times a nested list": "reverse mode refuses a list literal beside an "
-                                              "array only the run shows (as "
-                                              "tests/test_operand_trust.py wants), and inside "
-                                              "a local function that refusal points into the "
-                                              "generated code, not the user's file",
-    "dict set item": "d = {'w': x, ...}; d['b'] = v is refused as an update in place seen "
-                     "through x",
-}
+KNOWN_BUGS: dict = {}
 
 
 

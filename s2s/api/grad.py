@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from s2s import rules, runtime
-from s2s.api.notes import explain
+from s2s.api.notes import argument_error, explain, refusal
 from s2s.compiler import cache, jit as numba_jit, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
 from s2s.errors import JitError, NotDifferentiableError, SourceUnavailableError
@@ -53,8 +53,15 @@ def _leaf_kind(value: Any) -> Optional[str]:
     return None
 
 
-def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
-    """A differentiable version of ``value`` and whether it is a pytree."""
+def rebuilt(like: Any, items) -> Any:
+    """A tuple or list of ``items`` of the type of ``like`` (a named tuple too)."""
+    kind = type(like)
+    return kind._make(items) if hasattr(kind, "_make") else kind(items)
+
+
+def _prepare(value: Any, pname: str, fname: str, fn: Any = None) -> Tuple[Any, bool]:
+    """A differentiable version of ``value`` and whether it is a pytree; an error at the
+    definition of ``fn`` (when given) for a value that cannot carry a gradient."""
     kind = _leaf_kind(value)
     if kind == "float":
         return value, False
@@ -62,14 +69,16 @@ def _prepare(value: Any, pname: str, fname: str) -> Tuple[Any, bool]:
         return (value.astype(np.float64) if isinstance(value, np.ndarray)
                 or arrays.is_foreign_array(value) else float(value)), False
     if isinstance(value, (tuple, list)):
-        return type(value)(_prepare(v, pname, fname)[0] for v in value), True
+        return rebuilt(value, [_prepare(v, pname, fname, fn)[0] for v in value]), True
     if isinstance(value, dict):
-        return {k: _prepare(v, pname, fname)[0] for k, v in value.items()}, True
+        return {k: _prepare(v, pname, fname, fn)[0] for k, v in value.items()}, True
+    code = getattr(fn, "__code__", None)
     raise NotDifferentiableError(
         f"s2s cannot differentiate '{fname}' with respect to parameter '{pname}': "
         f"it is a {type(value).__name__}, not a float, a complex number, an array of "
         f"them or a pytree (tuple, list or dict) of them",
-        hint=f"move '{pname}' out of grad_position, or pass a float value")
+        filename=getattr(code, "co_filename", None), lineno=getattr(code, "co_firstlineno", None),
+        function=fname, hint=f"move '{pname}' out of grad_position, or pass a float value")
 
 
 def _match_dtype(grad: Any, primal: Any) -> Any:
@@ -95,7 +104,7 @@ def _match_dtype(grad: Any, primal: Any) -> Any:
     elif type(primal) is complex and type(grad) is not complex:
         grad = complex(grad)
     elif isinstance(primal, (tuple, list)):
-        return type(primal)(_match_dtype(g, p) for g, p in zip(grad, primal))
+        return rebuilt(primal, [_match_dtype(g, p) for g, p in zip(grad, primal)])
     elif isinstance(primal, dict):
         return {k: _match_dtype(grad[k], p) for k, p in primal.items()}
     return grad
@@ -247,6 +256,7 @@ class GradFunction:
         # generated code and what it relied on (see cache.watch), by (trees, shapes), and the
         # same for leaf inputs by their shapes alone
         self._variants: Dict[tuple, tuple] = {}
+        self._passed: Dict[tuple, "GradFunction"] = {}     # by the positions given weights
         self._by_shapes: Dict[tuple, tuple] = {}
         self._call_key = ("call", self.positions, self.single, has_aux, sens_param,
                           return_value, self.weights is not None, self.jit, holomorphic)
@@ -356,6 +366,11 @@ class GradFunction:
         try:
             return self._call(*args, **kwargs)
         except Exception as exc:        # an error in generated code: say where it came from
+            mismatch = argument_error(exc, GradFunction._call.__code__, self.__qualname__)
+            if mismatch is None:
+                mismatch = refusal(exc)
+            if mismatch is not None:
+                raise mismatch from None
             explain(exc)
             raise
 
@@ -368,6 +383,11 @@ class GradFunction:
             args = args + (kwargs.pop("sens"),)
         if self.holomorphic:
             check_complex_inputs(self.fn, args, self.positions, self._param_names())
+        if self.weights is not None:
+            passed = tuple(i for i, a in enumerate(args) if i not in self.positions
+                           and any(a is w for w in self.weights))
+            if passed:
+                return self._with_passed_weights(passed, args, kwargs)
         # the common case first: differentiated arguments that are floats or float arrays
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
@@ -514,12 +534,38 @@ class GradFunction:
                                 f"argument '{names[p]}' (position {p}) as a positional argument")
             value = args[p]
             if _leaf_kind(value) != "float":
-                value, is_tree = _prepare(value, names[p], fname)
+                value, is_tree = _prepare(value, names[p], fname, self.fn)
                 args[p] = value
                 if is_tree:
                     trees.append(names[p])
             originals.append(value)
         return args, originals, tuple(trees)
+
+    def _with_passed_weights(self, passed, args, kwargs):
+        """A call given some of the weights as arguments (at positions ``passed``): those
+        positions are differentiated too, and their gradients join the weights'."""
+        every = self._passed.get(passed)
+        if every is None:
+            every = self._passed[passed] = GradFunction(
+                self.fn, self.positions + passed, self.has_aux, self.sens_param, True,
+                self.weights, self.jit, self.holomorphic)
+        # the arguments as plain arrays (a Parameter is an ndarray subclass)
+        plain = [a.view(np.ndarray) if i in passed and isinstance(a, np.ndarray) else a
+                 for i, a in enumerate(args)]
+        value, (grads, weight_grads) = every._call(*plain, **kwargs)
+        weight_grads = [weight_grads] if self.single_weight else list(weight_grads)
+        for p, g in zip(passed, grads[len(self.positions):]):
+            k = next(k for k, w in enumerate(self.weights) if args[p] is w)
+            weight_grads[k] = weight_grads[k] + g
+        weight_grads = weight_grads[0] if self.single_weight else tuple(weight_grads)
+        own = grads[:len(self.positions)]
+        result = weight_grads if not self.positions else (
+            own[0] if self.single else tuple(own), weight_grads)
+        if self.return_value:
+            return value, result
+        if self.has_aux:
+            return result, tuple(value[1:])
+        return result
 
     def _with_weights(self, compiled, args, kwargs):
         """Run ``compiled`` while this thread's sink collects the weights' cotangents."""

@@ -12,12 +12,14 @@ line comes from:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import linecache
-from typing import Callable, TypeVar
+import re
+from typing import Callable, Iterator, Optional, TypeVar
 
 from s2s.compiler import linemap
-from s2s.errors import S2SError
+from s2s.errors import NotDifferentiableError, S2SError, UndefinedDerivativeError
 
 _GENERATED = "<s2s "
 _F = TypeVar("_F", bound=Callable)
@@ -70,3 +72,58 @@ def explained(fn: _F) -> _F:
             explain(exc)
             raise
     return call  # type: ignore[return-value]
+
+
+_ARGUMENT_MISMATCH = re.compile(r"^[\w.<>]+\(\)(?= missing | takes | got )")
+
+
+def argument_error(exc: BaseException, caller, name: str) -> Optional[TypeError]:
+    """``exc`` with the user's function named, if it is the TypeError of generated code
+    called, in ``caller`` (a function's code), with arguments that do not fit its
+    parameters (``grad_f() missing 1 required positional argument`` -> ``f() ...``)."""
+    if type(exc) is not TypeError or exc.__traceback__ is None:
+        return None
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb.tb_frame.f_code is not caller or not _ARGUMENT_MISMATCH.match(str(exc)):
+        return None
+    return TypeError(_ARGUMENT_MISMATCH.sub(f"{name}()", str(exc), count=1))
+
+
+def refusal(exc: BaseException) -> Optional[S2SError]:
+    """``exc`` as a located S2SError, if it is the refusal of a run-time helper of s2s (a
+    ValueError or TypeError raised in ``s2s.runtime`` that says what s2s differentiates),
+    at the user's line behind the generated code that called the helper."""
+    if type(exc) not in (ValueError, TypeError) or not str(exc).startswith("s2s "):
+        return None
+    tb, generated = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(_GENERATED):
+            generated = tb
+        last, tb = tb, tb.tb_next
+    if generated is None or not last.tb_frame.f_globals.get("__name__", "").startswith(
+            "s2s.runtime"):
+        return None
+    code = generated.tb_frame.f_code
+    user = linemap.user_line(code, generated.tb_lineno)
+    if user is None:        # a pullback: a function nested in the generated one
+        written = linemap.lines_of_file(code.co_filename)
+        if written is not None and generated.tb_lineno in written[1]:
+            user = written[0], written[1][generated.tb_lineno]
+    filename, lineno = user if user is not None else (code.co_filename, generated.tb_lineno)
+    cls = UndefinedDerivativeError if type(exc) is ValueError else NotDifferentiableError
+    return cls(str(exc), filename=filename, lineno=lineno,
+               construct="a value without a derivative")
+
+
+@contextlib.contextmanager
+def reported() -> Iterator[None]:
+    """Run generated code, turning a run-time helper's refusal into a located error."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        located = refusal(exc)
+        if located is None:
+            raise
+        raise located from None

@@ -37,7 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from s2s.api import grad as api
-from s2s.api.notes import explained
+from s2s.api.notes import argument_error, explained, reported
 
 from s2s.compiler import pipeline
 from s2s.compiler.forward.calls import source_of
@@ -60,7 +60,7 @@ def _flatten(tree: Any) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
             for leaves_i, build in parts:
                 items.append(build(leaves[start:start + len(leaves_i)]))
                 start += len(leaves_i)
-            return type(tree)(items)
+            return api.rebuilt(tree, items)
         return [leaf for leaves_i, _ in parts for leaf in leaves_i], rebuild
     if isinstance(tree, dict):
         keys = list(tree)
@@ -104,7 +104,7 @@ def _shaped_like(tangent: Any, primal: Any) -> Any:
     """Give a tangent its primal's container types, shape and floating dtype (a real
     primal's tangent is real: the real part of what the generated code gives)."""
     if isinstance(primal, (tuple, list)):
-        return type(primal)(_shaped_like(t, p) for t, p in zip(tangent, primal))
+        return api.rebuilt(primal, [_shaped_like(t, p) for t, p in zip(tangent, primal)])
     if isinstance(primal, dict):
         return {k: _shaped_like(tangent[k], p) for k, p in primal.items()}
     if isinstance(primal, np.ndarray):
@@ -175,7 +175,7 @@ def _differentiable(fn: Callable, args: Sequence[Any], positions: Sequence[int]
                              f"given to '{_fname(fn)}'")
         p %= len(args)
         pname = names[p] if p < len(names) else f"#{p}"
-        args[p] = api._prepare(args[p], pname, _fname(fn))[0]
+        args[p] = api._prepare(args[p], pname, _fname(fn), fn)[0]
     return args, tuple(p % len(args) for p in positions)
 
 
@@ -187,8 +187,13 @@ def _as_tuple(inputs: Any) -> Tuple[Tuple[Any, ...], bool]:
 
 
 def _is_differentiable(value: Any) -> bool:
-    """jvp differentiates floating inputs and pytrees; integers and the rest are constants."""
-    return api._leaf_kind(value) == "float" or isinstance(value, (tuple, list, dict))
+    """jvp differentiates floating inputs and pytrees holding one; integers (an ``axes=(1,
+    0)`` tuple too) and the rest are constants."""
+    if isinstance(value, (tuple, list)):
+        return any(_is_differentiable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_differentiable(v) for v in value.values())
+    return api._leaf_kind(value) == "float"
 
 
 def _check_tangents(args: Sequence[Any], tangents: Sequence[Any]) -> List[Any]:
@@ -354,9 +359,17 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
     if base.levels:
         out = fn(*args)
         _numeric_output(fn, out[0] if has_aux and isinstance(out, tuple) else out)
-        _, tangent = _jacobian(view, args, len(base.levels), fixed)
+        with reported():
+            _, tangent = _jacobian(view, args, len(base.levels), fixed)
         return out, tangent
-    raw_value, raw_tangent = view.runs(*args, **fixed)
+    try:
+        with reported():
+            raw_value, raw_tangent = view.runs(*args, **fixed)
+    except TypeError as exc:
+        mismatch = argument_error(exc, jvp.__wrapped__.__code__, _fname(fn))
+        if mismatch is not None:
+            raise mismatch from None
+        raise
     out = base.output(raw_value)
     _numeric_output(fn, out)
     tangent = _shaped_like(raw_tangent, out)
@@ -380,7 +393,14 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
     if api.check_jit(jit):
         return _compiled_vjp(fn, args, positions, has_aux, jit)
     compiled = _vjp_function(fn, args, positions)
-    value, pullback = compiled(*args)
+    try:
+        with reported():
+            value, pullback = compiled(*args)
+    except TypeError as exc:
+        mismatch = argument_error(exc, vjp.__wrapped__.__code__, _fname(fn))
+        if mismatch is not None:
+            raise mismatch from None
+        raise
     if has_aux:
         if not isinstance(value, tuple) or len(value) < 2:
             raise ValueError(f"with has_aux=True '{_fname(fn)}' must return a tuple "
@@ -399,7 +419,8 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
         seed = cotangent
         if has_aux:
             seed = (cotangent,) + tuple(runtime.zeros_like(a) for a in aux)
-        grads = dict(zip(positions, pull(seed)))
+        with reported():
+            grads = dict(zip(positions, pull(seed)))
         return tuple(api._match_dtype(grads[i], a) if i in grads else _zero_tree(a)
                      for i, a in enumerate(args))
 
@@ -623,7 +644,8 @@ class ForwardJacobian:
                                      _param_names(_plain(self.fn, len(args))))
         args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
         view = self.view(args)
-        raw, jacobian = _jacobian(view, args, len(view.levels), {})
+        with reported():
+            raw, jacobian = _jacobian(view, args, len(view.levels), {})
         if self.has_aux:
             return jacobian, tuple(view.base_value(raw)[1:])
         return jacobian
@@ -652,44 +674,50 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
 
     @explained
     def jacobian(*args: Any) -> Any:
-        plain = _plain(fn, len(args))
-        if holomorphic:
-            api.check_complex_inputs(fn, args, positions, _param_names(plain))
-        args, where = _differentiable(plain, args, positions)
-        if jit:
-            value = plain(*args)
-            gradient = _compiled_gradient(plain, args, where, jit)
-        else:
-            compiled = _vjp_function(plain, args, where, holomorphic)
-            value, pullback = compiled(*args)
-            unused = [pullback]
-        out = value[0] if has_aux else value
-        out_leaves, out_rebuild = _flatten(out)
-        blocks = {}
-        for o, leaf in enumerate(out_leaves):
-            for j in range(int(np.size(leaf))):
-                seed = _basis(out, o, j)
-                if has_aux:
-                    seed = (seed,) + tuple(runtime.zeros_like(a) for a in value[1:])
-                if jit:
-                    grads = gradient(*args, seed)
-                else:
-                    # a pullback may consume what its forward sweep saved: one sweep per row
-                    grads = (unused.pop() if unused else compiled(*args)[1])(seed)
-                for p, g in zip(where, grads):
-                    for i, entry in enumerate(_leaves_like(g, args[p])):
-                        key = (o, (p, i))
-                        if key not in blocks:
-                            blocks[key] = np.zeros((int(np.size(leaf)),) + np.shape(entry),
-                                                   np.result_type(entry, 0.0))
-                        blocks[key][j] = entry
-        jac = _nest([_Level(where, (), single)], args, out, blocks)
-        if has_aux:
-            return jac, tuple(value[1:])
-        return jac
+        with reported():
+            return _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args)
 
     jacobian.__name__ = "jacobian_" + _fname(fn)
     return jacobian
+
+
+def _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args):
+    """``jacrev(fn)(*args)``: one pullback per output element."""
+    plain = _plain(fn, len(args))
+    if holomorphic:
+        api.check_complex_inputs(fn, args, positions, _param_names(plain))
+    args, where = _differentiable(plain, args, positions)
+    if jit:
+        value = plain(*args)
+        gradient = _compiled_gradient(plain, args, where, jit)
+    else:
+        compiled = _vjp_function(plain, args, where, holomorphic)
+        value, pullback = compiled(*args)
+        unused = [pullback]
+    out = value[0] if has_aux else value
+    out_leaves, out_rebuild = _flatten(out)
+    blocks = {}
+    for o, leaf in enumerate(out_leaves):
+        for j in range(int(np.size(leaf))):
+            seed = _basis(out, o, j)
+            if has_aux:
+                seed = (seed,) + tuple(runtime.zeros_like(a) for a in value[1:])
+            if jit:
+                grads = gradient(*args, seed)
+            else:
+                # a pullback may consume what its forward sweep saved: one sweep per row
+                grads = (unused.pop() if unused else compiled(*args)[1])(seed)
+            for p, g in zip(where, grads):
+                for i, entry in enumerate(_leaves_like(g, args[p])):
+                    key = (o, (p, i))
+                    if key not in blocks:
+                        blocks[key] = np.zeros((int(np.size(leaf)),) + np.shape(entry),
+                                               np.result_type(entry, 0.0))
+                    blocks[key][j] = entry
+    jac = _nest([_Level(where, (), single)], args, out, blocks)
+    if has_aux:
+        return jac, tuple(value[1:])
+    return jac
 
 
 def hessian(fn: Callable, grad_position: Position = 0, jit: api.Jit = False) -> Callable:

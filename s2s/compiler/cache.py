@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from s2s.compiler import expand
+from s2s.errors import recursion_too_deep
 
 MAX_SHAPE_SETS = 16         # shape-specialized variants of one function, per set of options
 _ANCHOR = "__s2s_generated__"   # where a user function keeps its cache entry alive
@@ -162,11 +163,14 @@ def _register(entry: _Entry, fn: Any, compiled: Callable) -> None:
 class _Pending:
     """Stands in for generated code still being built, so recursive functions can call it."""
 
-    def __init__(self):
-        self.compiled = None
+    def __init__(self, fn):
+        self.fn, self.compiled = fn, None
 
     def __call__(self, *args, **kwargs):
-        return self.compiled(*args, **kwargs)
+        try:
+            return self.compiled(*args, **kwargs)
+        except RecursionError:
+            raise recursion_too_deep(self.fn) from None
 
 
 _in_progress: Dict[tuple, _Pending] = {}
@@ -198,7 +202,7 @@ def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
         pending = _in_progress.get(pending_key)
         if pending is not None:
             return pending
-        pending = _in_progress[pending_key] = _Pending()
+        pending = _in_progress[pending_key] = _Pending(fn)
         try:
             compiled = build(shapes)
         finally:

@@ -68,6 +68,18 @@ def origin(filename: str, lineno: int) -> Optional[Tuple[str, int]]:
     return None
 
 
+def lines_of_file(filename: str) -> Optional[Tuple[str, Dict[int, int]]]:
+    """(user file, {generated line: user line}) of the generated file ``filename``, or None
+    for a file s2s did not write. A local function of generated code (a ``def`` the user
+    wrote inside a differentiated function) is read from there when it is differentiated."""
+    if not filename.startswith("<s2s "):
+        return None
+    for code, (user_file, lines) in list(_LINES.items()):
+        if code.co_filename == filename:
+            return user_file, lines
+    return None
+
+
 def _pairs(made, written) -> Iterator[Tuple[object, ast.stmt]]:
     """The statements of two trees of the same shape, side by side."""
     for a, b in zip(made, written):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import sys
 import types
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -21,14 +22,14 @@ import gast
 import numpy as np
 
 from s2s import rules, runtime
-from s2s.compiler import cache
+from s2s.compiler import cache, linemap
 from s2s.compiler.codegen import compile_function
 from s2s.compiler.forward.builder import ForwardBuilder
 from s2s.compiler.forward.calls import source_of, tangent_rule
 from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import is_readable_function
 from s2s.compiler.reverse.builder import ReverseBuilder
-from s2s.errors import MissingRuleError
+from s2s.errors import MissingRuleError, recursion_too_deep
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -186,8 +187,11 @@ def call_vjp(fn, spec, *args, **kwargs):
         positions = tuple(p + 1 for p in positions)
     names, slots = cache.plan(target, ("vjp", positions, keywords, len(args), weights, free),
                          lambda: _plan_vjp(target, positions, keywords, free))
-    value, pullback = vjp_of(target, names, weights=weights,
-                             tree_params=_tree_names(target, names, slots, args))(*args, **kwargs)
+    try:
+        value, pullback = vjp_of(target, names, weights=weights, tree_params=_tree_names(
+            target, names, slots, args))(*args, **kwargs)
+    except RecursionError:
+        raise recursion_too_deep(target) from None
     offset = 1 if bound is not None else 0
     n_positional = len(args) - offset
 
@@ -235,11 +239,26 @@ def _check_run_time_callee(target, rule, kind: str) -> None:
              if isinstance(label, str)
              else f"a {type(target).__module__}.{type(target).__qualname__} object")
     rule_kind = "differentiation" if kind == "adjoint" else "forward-mode"
+    filename, lineno = _calling_user_line()
     raise MissingRuleError(
         f"s2s has no {rule_kind} rule for {label}, which a differentiated value is "
         f"passed to at run time", construct=f"a call to {label}",
+        filename=filename, lineno=lineno,
         hint=f"register a rule with @s2s.{kind}(...) for it (see the README, 'Your own "
              f"rules'), or pass a Python function instead")
+
+
+def _calling_user_line():
+    """(file, line) of the user's line behind the generated code that is calling, or
+    (None, None)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<s2s "):
+            found = linemap.user_line(frame.f_code, frame.f_lineno)
+            if found is not None:
+                return found
+        frame = frame.f_back
+    return None, None
 
 
 def _carries_gradient(cell) -> bool:
@@ -349,7 +368,10 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
             tangent_args[tname] = {k: runtime.zeros_like(keywords[k])
                                    if keyword_tangents.get(k) is None else keyword_tangents[k]
                                    for k in where}
-    return compiled(*args, **keywords, **tangent_args)
+    try:
+        return compiled(*args, **keywords, **tangent_args)
+    except RecursionError:
+        raise recursion_too_deep(target) from None
 
 
 def _plan_jvp(target, positions, given, keywords):

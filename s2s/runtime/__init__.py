@@ -32,6 +32,8 @@ def ones_like(value):
         return {k: ones_like(v) for k, v in value.items()}
     if kind is complex:
         return 1.0 + 0.0j
+    if isinstance(value, tuple):        # a named tuple such as slogdet's result
+        return tuple(ones_like(v) for v in value)
     if getattr(value, "dtype", None) is None:
         # None, a string, an object: no gradient can flow from it; zeros would be a lie
         raise TypeError(
@@ -312,12 +314,14 @@ def _last_writes(cotangent, key, item):
     return np.where(kept[key] == writes, item, 0.0).astype(item.dtype, copy=False)
 
 
-def clear_item(cotangent, key):
-    """The overwritten slot had no effect on the output: its cotangent is zero."""
+def clear_item(cotangent, key, primal=None):
+    """The overwritten slot had no effect on the output: its cotangent is zero (of the
+    shape of ``primal[key]``, the slot's earlier value, for a list or dict)."""
     if isinstance(cotangent, _ndarray) or other_library(cotangent):
         cotangent[key] = 0
     elif type(cotangent) is not float:
-        cotangent[key] = 0.0
+        earlier = primal is not None and (type(primal) is not dict or key in primal)
+        cotangent[key] = zeros_like(primal[key]) if earlier else 0.0   # a new key: no value
 
 
 def take_appended(cotangent, count):

@@ -21,6 +21,10 @@ import gast
 from s2s.compiler.forward import closures, flow, statements
 from s2s.compiler.forward.nodes import container_of, bound_names
 from s2s.compiler.forward.state import TangentState
+from s2s.compiler import syntax
+
+# statements whose blocks the visitor goes through statement by statement (lines stay)
+_COMPOUND = (gast.If, gast.For, gast.While, gast.FunctionDef, gast.With, gast.Try)
 
 
 class TangentVisitor:
@@ -43,9 +47,12 @@ class TangentVisitor:
             written = self.visit(stmt)
             line = getattr(stmt, "lineno", None)
             if line is not None:
-                # the user's line each statement comes from (for the notes on errors)
-                for made in written:
-                    if getattr(made, "lineno", None) is None:
+                # the user's line each statement comes from (for the notes on errors); the
+                # statements a rule's template wrote for a simple statement stand for it too
+                simple = not isinstance(stmt, _COMPOUND)
+                for made in (syntax.walk_statements(written) if simple else written):
+                    if isinstance(made, gast.stmt) and (
+                            simple or getattr(made, "lineno", None) is None):
                         made.lineno, made.col_offset = line, getattr(stmt, "col_offset", 0)
             out.extend(written)
             bound = bound_names([stmt])

@@ -27,19 +27,25 @@ _VIEWS = {"asarray", "asanyarray", "reshape", "ravel", "transpose", "squeeze",
 _CONTAINER_METHODS = {"append", "extend", "insert"}
 
 
-def check_aliasing(source: Source, fn: gast.FunctionDef, arrays: Set[str] = frozenset()
+def check_aliasing(source: Source, fn: gast.FunctionDef, arrays: Dict[str, int] = None
                    ) -> None:
     """Raise an ``UnsupportedSyntaxError`` where an in-place update is seen through another
-    name that is read afterwards. ``arrays``: parameters known to be arrays (``x += v`` on a
-    number makes a new number, so it only counts for names known to hold arrays)."""
+    name that is read afterwards. ``arrays``: parameters known to be arrays, with their
+    number of dimensions (``x += v`` on a number makes a new number, so it only counts for
+    names known to hold arrays; ``x[0]`` of a vector is a number, not a view)."""
     steps = _linear(fn.body, ())
     shared: Dict[str, Set[str]] = {}            # name -> names bound to the same object
     origin: Dict[Tuple[str, str], gast.AST] = {}    # where two names came to share
-    known = _Kinds(arrays)
+    known = _Kinds(arrays or {})
     for at, (stmt, loops) in enumerate(steps):
         updated = _updated(stmt, known)
         if updated is not None:
+            # d["b"] = v puts a new object in a slot of the list or dict d: the objects d
+            # holds (other names' values) are not changed, only names bound to d itself
+            slot = _slot_replaced(stmt, known)
             for other in sorted(shared.get(updated, set()) - {updated}):
+                if slot and (updated, other) in known.held:
+                    continue
                 read = _read_later(steps, at, other, loops)
                 if read is not None:
                     raise _error(source, stmt, updated, other, origin.get((updated, other)))
@@ -56,9 +62,12 @@ class _Kinds:
     """Names known to hold arrays, and names known to hold lists or dicts (containers keep
     the objects stored into them; arrays copy the values)."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays: Dict[str, int]):
         self.arrays = set(arrays)
+        self.ndims = dict(arrays)           # parameters of known dimensions, until rebound
         self.containers: Set[str] = set()
+        # (container, name): the container (a list or dict display) holds name's object
+        self.held: Set[Tuple[str, str]] = set()
 
     def is_array(self, value) -> bool:
         if isinstance(value, gast.Name):
@@ -89,6 +98,7 @@ class _Kinds:
                 and isinstance(stmt.targets[0], gast.Name):
             target, value = stmt.targets[0].id, stmt.value
             (self.arrays.add if self.is_array(value) else self.arrays.discard)(target)
+            self.ndims.pop(target, None)
             container = isinstance(value, (gast.List, gast.Dict, gast.ListComp)) or (
                 isinstance(value, gast.Call) and getattr(value.func, "id", None)
                 in ("list", "dict"))
@@ -129,12 +139,34 @@ def _updated(stmt, known: _Kinds) -> Optional[str]:
     return None
 
 
-def _shares_with(value) -> Set[str]:
+# index arrays: an item taken with one of these is a copy
+_INDEX_MAKERS = {"array", "asarray", "arange", "argsort", "nonzero", "flatnonzero", "where"}
+
+
+def _copies(item: gast.Subscript, known: Optional[_Kinds]) -> bool:
+    """Does ``y[index]`` make a new object: a fancy index (a list, an index array, a
+    mask), or one int per dimension of a parameter of known dimensions (a number)?"""
+    parts = item.slice.elts if isinstance(item.slice, gast.Tuple) else [item.slice]
+    for p in parts:
+        if isinstance(p, (gast.List, gast.ListComp, gast.Compare)) or (
+                isinstance(p, gast.Call) and isinstance(p.func, gast.Attribute)
+                and _is_module(p.func.value) and p.func.attr in _INDEX_MAKERS):
+            return True
+    if known is None or not isinstance(item.value, gast.Name) \
+            or item.value.id not in known.ndims:
+        return False
+    basic = all(not isinstance(p, gast.Slice) and not (
+        isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis))
+        for p in parts)
+    return basic and len(parts) == known.ndims[item.value.id]
+
+
+def _shares_with(value, known: Optional[_Kinds] = None) -> Set[str]:
     """Names whose object the value of this expression may be, or be part of, or view."""
     if isinstance(value, gast.Name):
         return {value.id}
     if isinstance(value, gast.Subscript):
-        return _shares_with(value.value)
+        return set() if _copies(value, known) else _shares_with(value.value)
     if isinstance(value, gast.Attribute):
         return _shares_with(value.value) if value.attr in _VIEWS else set()
     if isinstance(value, (gast.Tuple, gast.List)):
@@ -158,11 +190,18 @@ def _is_module(node) -> bool:
     return isinstance(node, gast.Name) and node.id in ("np", "numpy")
 
 
+def _slot_replaced(stmt, known: _Kinds) -> bool:
+    """``c[k] = v`` on a name known to hold a list or dict."""
+    return isinstance(stmt, gast.Assign) and any(
+        isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)
+        and t.value.id in known.containers for t in stmt.targets)
+
+
 def _bind(stmt, shared, origin, known: _Kinds) -> None:
     """Update which names share objects after ``stmt``."""
     pairs: List[Tuple[str, Set[str]]] = []
     if isinstance(stmt, gast.Assign):
-        sources = _shares_with(stmt.value)
+        sources = _shares_with(stmt.value, known)
         for target in stmt.targets:
             if isinstance(target, gast.Name):
                 pairs.append((target.id, sources))
@@ -185,7 +224,10 @@ def _bind(stmt, shared, origin, known: _Kinds) -> None:
                 if stmt.value.args else set()
             _join(func.value.id, held, shared, origin, stmt, rebind=False)
     for target, sources in pairs:
+        known.held = {pair for pair in known.held if target not in pair}
         _join(target, sources, shared, origin, stmt, rebind=True)
+        if isinstance(getattr(stmt, "value", None), (gast.List, gast.Tuple, gast.Dict)):
+            known.held |= {(target, other) for other in shared.get(target, ()) if other != target}
 
 
 def _join(name: str, sources: Set[str], shared, origin, stmt, rebind: bool) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import types
 from typing import Dict, List, Set
 
 import gast
@@ -100,10 +101,11 @@ _ARRAY_MAKERS = (np.array, np.asarray, np.ones, np.zeros, np.full, np.empty, np.
 class Normalizer:
     """Rewrites a function body into one operation per statement."""
 
-    def __init__(self, source: Source, namer: Namer, locals_: Set[str]):
+    def __init__(self, source: Source, namer: Namer, locals_: Set[str], weights: bool = False):
         self.source = source
         self.namer = namer
         self.locals = locals_
+        self.weights = weights      # grad(..., weights=): weights may be read as globals
         self.resolver = Resolver(source, locals_)
         self.arrays: Set[str] = set()       # local names that certainly hold arrays
 
@@ -131,9 +133,11 @@ class Normalizer:
                     return name(spelling)
         return None
 
-    def _as_array(self, node, root) -> ast.AST:
-        """``[x, 1.0]`` -> ``np.asarray([x, 1.0])`` when it holds names (constants stay)."""
-        if isinstance(node, (gast.List, gast.Tuple)) and not _constant_literal(node):
+    def _as_array(self, node, root, constants: bool = False) -> ast.AST:
+        """``[x, 1.0]`` -> ``np.asarray([x, 1.0])`` when it holds names (constants stay,
+        unless ``constants``)."""
+        if isinstance(node, (gast.List, gast.Tuple)) and (constants
+                                                          or not _constant_literal(node)):
             wrapped = gast.Call(func=gast.Attribute(value=copy.deepcopy(root), attr="asarray",
                                                     ctx=gast.Load()),
                                 args=[node], keywords=[])
@@ -167,10 +171,12 @@ class Normalizer:
             if root is not None and isinstance(self.resolver.resolve(node.func), np.ufunc):
                 node.args = [self._as_array(a, root) for a in node.args]
         elif isinstance(node, gast.BinOp):
+            # a constant list too: beside an array it is NumPy arithmetic, never a list
+            # joined or repeated
             for mine, other in (("left", node.right), ("right", node.left)):
                 root = self._array_spelling(other)
                 if root is not None:
-                    setattr(node, mine, self._as_array(getattr(node, mine), root))
+                    setattr(node, mine, self._as_array(getattr(node, mine), root, True))
         return node
 
     # -- dict methods as subscripts -----------------------------------------------------
@@ -528,6 +534,8 @@ class Normalizer:
     # -- expressions --------------------------------------------------------------------
     def is_static(self, node) -> bool:
         """Cheap, pure expressions worth repeating: ``np.pi``, ``x.shape``, ``(2, 3)``."""
+        if self.weights and self._global_read(node):
+            return False
         if is_atom(node):
             return True
         if isinstance(node, gast.Attribute):
@@ -540,6 +548,21 @@ class Normalizer:
         if isinstance(node, gast.Tuple):
             return all(self.is_static(e) for e in node.elts)
         return False
+
+    def _global_read(self, node) -> bool:
+        """A global array (a Parameter read by name) or an attribute of a global object other
+        than a module (``NET.weight``): in weights mode, where a weight's gradient may come
+        from, so it gets a statement of its own (``w = NET.weight``)."""
+        if isinstance(node, gast.Name):
+            return node.id not in self.locals and isinstance(self.resolver.resolve(node),
+                                                             np.ndarray)
+        if not isinstance(node, gast.Attribute) or node.attr in STATIC_ATTRIBUTES:
+            return False
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        return isinstance(root, gast.Name) and root.id not in self.locals \
+            and not isinstance(self.resolver.resolve(root), types.ModuleType)
 
     def atom(self, node: ast.AST, hint: str) -> ast.AST:
         """``node`` as a name or constant, binding it to a temporary where needed."""
@@ -662,6 +685,8 @@ def _target_hint(target) -> str:
     return "item"
 
 
-def normalize(source: Source, node: gast.FunctionDef, namer: Namer) -> gast.FunctionDef:
-    """Normalize ``node`` (a copy is returned; the input is not changed)."""
-    return Normalizer(source, namer, local_names(node)).function(node)
+def normalize(source: Source, node: gast.FunctionDef, namer: Namer, weights: bool = False
+              ) -> gast.FunctionDef:
+    """Normalize ``node`` (a copy is returned; the input is not changed). With ``weights``,
+    reads of global arrays and of attributes of global objects get statements of their own."""
+    return Normalizer(source, namer, local_names(node), weights).function(node)

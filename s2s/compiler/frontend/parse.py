@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import gast
 
-from s2s.compiler import syntax
+from s2s.compiler import linemap, syntax
 from s2s.errors import SourceUnavailableError, UnsupportedSyntaxError
 
 _MISSING = object()
@@ -37,6 +37,8 @@ class Source:
     closure: Dict[str, Any] = field(default_factory=dict)   # free name -> cell
     # every free name looked up while transforming, with what it meant (for the cache)
     resolved: Dict[str, Any] = field(default_factory=dict)
+    # for a function read from generated code: (user file, {generated line: user line})
+    user_lines: Optional[Tuple[str, Dict[int, int]]] = None
 
     @property
     def name(self) -> str:
@@ -63,9 +65,12 @@ class Source:
     def error(self, node: Any, construct: str, hint: str,
               cls: type = UnsupportedSyntaxError, message: Optional[str] = None):
         """An error that points at ``node`` in the user's file."""
+        filename = self.filename
+        line, col = getattr(node, "lineno", None), getattr(node, "col_offset", None)
+        if self.user_lines is not None and line is not None:
+            filename, line, col = _user_location(filename, line, col, self.user_lines)
         return cls(message or f"s2s cannot differentiate {construct} in '{self.name}'",
-                   filename=self.filename, lineno=getattr(node, "lineno", None),
-                   col_offset=getattr(node, "col_offset", None), construct=construct,
+                   filename=filename, lineno=line, col_offset=col, construct=construct,
                    hint=hint, function=self.name)
 
 
@@ -119,8 +124,48 @@ def parse_function(fn: Any) -> Source:
     closure = {}
     if fn.__closure__:
         closure = dict(zip(code.co_freevars, fn.__closure__))
+    if "__class__" in closure:
+        _explicit_super(node)
+    # a local function of generated code: its errors point at the user's own lines
     return Source(fn=fn, node=node, filename=code.co_filename,
-                  globals=fn.__globals__, closure=closure)
+                  globals=fn.__globals__, closure=closure,
+                  user_lines=linemap.lines_of_file(code.co_filename))
+
+
+def _explicit_super(node: gast.FunctionDef) -> None:
+    """``super()`` in a method -> ``super(__class__, self)``: the zero-argument form finds
+    its class in a cell Python makes only for functions defined in a class body, which the
+    generated code is not; spelled out, ``__class__`` is a closure name like any other."""
+    params = node.args.posonlyargs + node.args.args
+    if not params:
+        return
+    for sub in syntax.walk(node):
+        if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name) \
+                and sub.func.id == "super" and not sub.args and not sub.keywords:
+            sub.args = [ast.copy_location(gast.Name(id="__class__", ctx=gast.Load(),
+                                                    annotation=None, type_comment=None), sub),
+                        ast.copy_location(gast.Name(id=params[0].id, ctx=gast.Load(),
+                                                    annotation=None, type_comment=None), sub)]
+
+
+def _user_location(generated_file: str, line: int, col: Optional[int],
+                   user_lines: Tuple[str, Dict[int, int]]):
+    """(file, line, column) in the user's file of a place in generated code: the line of
+    the statement it belongs to, and the column where that line reads the same in both
+    files (else the start of the user's line)."""
+    user_file, lines = user_lines
+    statement = max((n for n in lines if n <= line), default=None)
+    if statement is None:
+        return generated_file, line, col
+    user = lines[statement]
+    made = linecache.getline(generated_file, line)
+    mine = linecache.getline(user_file, user)
+    indent = len(mine) - len(mine.lstrip())
+    if col is not None and line == statement and made.strip() == mine.strip():
+        col += indent - (len(made) - len(made.lstrip()))
+    else:
+        col = indent
+    return user_file, user, col
 
 
 def _parse_lines(lines: List[str], first_line: int) -> gast.Module:

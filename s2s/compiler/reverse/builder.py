@@ -101,7 +101,7 @@ class ReverseBuilder:
         state = self.state
         fn = state.source.node
         check_supported(state.source, fn)
-        check_aliasing(state.source, fn, {p for p, spec in state.shapes.items()
+        check_aliasing(state.source, fn, {p: len(spec) for p, spec in state.shapes.items()
                                           if isinstance(spec, tuple) and spec})
         state.locals = local_names(fn)
         state.resolver = Resolver(state.source, state.locals)
@@ -109,7 +109,8 @@ class ReverseBuilder:
         for p in state.wrt:
             if p not in params and p not in state.source.closure:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
-        normalized = canonicalize(normalize(state.source, fn, state.namer), state.namer)
+        normalized = canonicalize(normalize(state.source, fn, state.namer, state.weights),
+                                  state.namer)
         primal_temps = state.primal_temps = set(state.namer.made)
         _BufferUpdates(state).visit(normalized)
         body = rename_reassigned(normalized.body, params, state.namer)

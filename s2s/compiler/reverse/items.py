@@ -118,8 +118,11 @@ def store_adjoint(state: ReverseState, stmt) -> List[ast.AST]:
         out.append(assign(state.cotangent(var), state.call_helper(
             "own", runtime.own, [name(state.cotangent(var)), name(var)])))
         state.owned.add(var)
+    # a list's or dict's slot restarts as zeros of the value it held before (restored)
+    container = [name(var)] if var in state.trees or var in state.dicts else []
     out.append(gast.Expr(value=state.call_helper(
-        "clear_item", runtime.clear_item, [name(state.cotangent(var)), deep_copy(index)])))
+        "clear_item", runtime.clear_item,
+        [name(state.cotangent(var)), deep_copy(index)] + container)))
     return out
 
 

@@ -205,6 +205,16 @@ def as_pullback(state: ReverseState, new, forward, backward, seed_param, fn, pri
     # names the backward sweep restores belong to the forward sweep
     restored = stored_in(backward) & (stored_in(forward)
                                       | set(parameter_names(fn)))
+    # a variable fn closes over may change before the pullback runs (a def in a loop
+    # closing over the loop variable): the pullback reads its value at the call
+    read = {n.id for stmt in backward + [grads_node] for n in syntax.walk(stmt)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    captured = {}
+    for free in sorted((read & set(state.source.closure)) - restored - stored_in(forward)):
+        captured[free] = state.namer.fresh(free + "_value")
+        forward.append(assign(captured[free], name(free)))
+    for stmt in backward + [grads_node]:
+        syntax.rename_loads(stmt, captured)
     inner_body = ([gast.Nonlocal(names=sorted(restored))] if restored else []) + backward
     inner_body.append(gast.Return(value=grads_node))
     inner = gast.FunctionDef(

@@ -260,7 +260,13 @@ def is_source(state: ReverseState, value: ast.AST) -> bool:
         return value.attr not in STATIC_ATTRIBUTES
     if isinstance(value, gast.Call):
         return call_kind(state, value) in ("static", "dynamic")
-    return False
+    return is_global_array(state, value)
+
+
+def is_global_array(state: ReverseState, value: ast.AST) -> bool:
+    """A name of an array that is not the function's own (a Parameter read by name)."""
+    return isinstance(value, gast.Name) and value.id not in state.locals \
+        and isinstance(state.resolver.resolve(value), np.ndarray)
 
 
 def is_pure(state: ReverseState, value) -> bool:

@@ -214,6 +214,9 @@ class AdjointSweep:
         """
         state = self.state
         if isinstance(value, gast.Name):
+            if state.weights and queries.is_global_array(state, value):
+                return [gast.Expr(value=state.call_helper(
+                    "weight_cotangent", runtime.weight_cotangent, [name(target), dresult]))]
             return cotangents.contribute(state, value.id, dresult)
         if isinstance(value, (gast.Constant, gast.Compare)):
             return []
