@@ -39,6 +39,7 @@ from s2s.runtime.numpy_helpers import unbroadcast
 REVERSE: Dict[Any, Callable] = {}
 TANGENT: Dict[Any, Callable] = {}
 NONDIFFERENTIABLE: set = set()
+NUMPY_ONLY: set = set()         # primitives whose reverse rules refuse other array libraries
 NOT_HOLOMORPHIC: set = set()    # functions of z and conj(z): no complex derivative
 
 
@@ -308,6 +309,14 @@ def nondifferentiable(*primitives: Any) -> None:
         NONDIFFERENTIABLE.add(_key(primitive))
 
 
+def numpy_only(*primitives: Any) -> None:
+    """Declare primitives whose reverse rules work on NumPy arrays only: a gradient of Dask
+    or CuPy arrays that needs one is refused at the line that calls it (see
+    templates/reverse/numpy_only.py)."""
+    for primitive in primitives:
+        NUMPY_ONLY.add(_key(primitive))
+
+
 _LOADED = False
 #: Rule modules of optional libraries, not loaded yet: (module name, path, the library module
 #: they need). ``templates/*/scipy_linalg.py`` needs ``scipy.linalg``: it is loaded once the
@@ -394,6 +403,14 @@ def reverse_rule(fn: Any):
         return REVERSE.get(_key(fn))
     except TypeError:       # unhashable callables have no rule
         return None
+
+
+def is_numpy_only(fn: Any) -> bool:
+    load_builtin_rules()
+    try:
+        return _key(fn) in NUMPY_ONLY
+    except TypeError:
+        return False
 
 
 def is_nondifferentiable(fn: Any) -> bool:

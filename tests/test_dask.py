@@ -18,8 +18,12 @@ import numpy as np
 import pytest
 
 import s2s
+from s2s import rules
 from s2s.errors import NotDifferentiableError
 from tests.finite_diff import assert_close, numerical_grad
+from tests.rules.audit import plain, row_id
+from tests.rules.harness import label
+from tests.rules.test_audit import ROWS as AUDIT_ROWS
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -175,3 +179,53 @@ def test_distributed_sample_on_a_small_local_cluster():
     assert all(later < earlier for earlier, later in zip(ours, ours[1:])), out
     assert re.search(r"time per step \(median\): s2s [0-9.]+ s", out), out
     assert re.search(r"workers' peak memory: \d+ MB, \d+ MB", out), out
+
+
+# --- the rules on Dask: each rule's first audit row ---------------------------------------
+
+def _dask_rows():
+    """The first first-order reverse audit row of each rule that takes an array and returns
+    one value (tests/rules/audit.py)."""
+    seen, rows = set(), []
+    for row in AUDIT_ROWS:
+        if "reverse" not in row.modes or row.order != 1 or row.zero or not row.active() \
+                or set(row.covers) <= seen or "s2s." in row.source:
+            continue
+        if not any(isinstance(v, np.ndarray) and v.ndim for v in row.inputs.values()):
+            continue
+        seen.update(row.covers)
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("row", _dask_rows(), ids=row_id)
+def test_rule_on_dask_is_lazy_and_right_or_refused_where_it_is_called(row):
+    transformed = row.function()
+    args = row.args()
+    active = row.active()
+    position = active if len(active) > 1 else active[0]
+    if isinstance(transformed(*row.args()), (tuple, list, dict)):
+        pytest.skip("grad takes one output; the audit checks this row through vjp")
+    dask_args = [in_chunks(a) for a in args]
+    refused = [label(k) for k in row.covers if k in rules.NUMPY_ONLY]
+    with TaskCount() as count:
+        if refused:
+            with pytest.raises(NotDifferentiableError) as info:
+                s2s.grad(transformed, position)(*dask_args)
+            assert "on a dask Array" in str(info.value)
+            assert info.value.filename.startswith("<audit") and info.value.lineno is not None
+            assert count.tasks == 0
+            return
+        grads = s2s.grad(transformed, position)(*dask_args)
+        assert count.tasks == 0, f"{count.tasks} tasks ran before .compute(); if the rule " \
+            f"cannot avoid them, declare it in templates/reverse/numpy_only.py"
+        for g, p in zip(grads if isinstance(position, tuple) else (grads,),
+                        position if isinstance(position, tuple) else (position,)):
+            if isinstance(dask_args[p], da.Array):
+                assert isinstance(g, da.Array) and g.chunks == dask_args[p].chunks
+        computed = dask.compute(grads)[0]
+
+    def f(*point):
+        return plain(transformed(*point))
+    assert_close(computed, numerical_grad(f, args, position), rtol=row.rtol,
+                 atol=row.rtol * 1e-2)

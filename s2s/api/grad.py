@@ -656,10 +656,17 @@ def _library_of_call(args, grad_function) -> Optional[str]:
 
 
 def _check_rules_for(compiled: Callable, library: str) -> None:
-    """Refuse, with the line that calls it, a rule not written for arrays of other
-    libraries (one that makes NumPy arrays of its own or converts its operands)."""
-    for fn_name, error in getattr(compiled, "__s2s_numpy_only__", ()):
-        raise error(library)
+    """Refuse, at the line that calls it, a primitive whose rule works on NumPy arrays
+    only (it makes NumPy arrays of its own, or calls what the other library lacks)."""
+    for primitive, filename, lineno, col_offset, function in compiled.__s2s_numpy_only__:
+        raise NotDifferentiableError(
+            f"s2s cannot differentiate {primitive} on a {library} in '{function}': its "
+            f"gradient is written for NumPy arrays only, and would pull the data into NumPy "
+            f"(for Dask, compute it) or fail inside {library.split()[0]}",
+            filename=filename, lineno=lineno, col_offset=col_offset,
+            construct=f"{primitive} on a {library}", function=function,
+            hint=f"convert the arrays to NumPy first (for Dask: .compute()), or write "
+                 f"this step with functions of {library.split()[0]} itself")
 
 
 _ndarray, _float64 = np.ndarray, np.float64

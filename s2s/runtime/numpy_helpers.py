@@ -201,7 +201,8 @@ def split_sum(g, items):
 def share_among_extrema(g, x, result, axis, keepdims):
     """Cotangent of ``x`` for ``result = x.max(axis)`` (or min): ``g`` split evenly among
     the entries equal to the extremum, zero elsewhere."""
-    x = np.asarray(x)
+    if not other_library(x):
+        x = np.asarray(x)
     hits = x == restore_reduced_axes(result, x, axis, keepdims)
     count = np.sum(hits, axis=axis, keepdims=True, dtype=x.dtype)
     return hits * (restore_reduced_axes(match_dtype(g, x), x, axis, keepdims) / count)

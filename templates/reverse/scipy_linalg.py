@@ -8,7 +8,7 @@ import scipy.linalg
 from s2s.runtime.scipy_linalg_helpers import (cho_factor_adjoint, cho_solve_adjoint,
                                               expm_adjoint, solve_triangular_adjoint,
                                               sqrtm_adjoint)
-from s2s.rules import adjoint
+from s2s.rules import adjoint, numpy_only
 
 
 @adjoint(scipy.linalg.solve_triangular)
@@ -39,3 +39,8 @@ def expm(A):
 @adjoint(scipy.linalg.sqrtm)
 def sqrtm(A, disp=True, blocksize=64):
     dA = sqrtm_adjoint(dresult, A, result)
+
+
+# SciPy's functions convert their operands to NumPy arrays (no dispatch to Dask or CuPy)
+numpy_only(scipy.linalg.solve_triangular, scipy.linalg.cho_factor, scipy.linalg.cho_solve,
+           scipy.linalg.expm, scipy.linalg.sqrtm)

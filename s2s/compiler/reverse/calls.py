@@ -69,6 +69,7 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
         return stmt
     compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights,
                                 tree_params=tuple(p for p, _ in wrt if p in trees))
+    state.numpy_only += getattr(compiled, "__s2s_numpy_only__", ())
     vjp_name = state.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
     pullback = state.fresh_temp(f"{target}_pullback")
     call.func = name(vjp_name)

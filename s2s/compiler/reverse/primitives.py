@@ -98,6 +98,11 @@ def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict
     wanted = [p for p in template.differentiable if has_active(bound.get(p), state.active)]
     if not wanted:
         return []
+    if rules.is_numpy_only(fn):
+        source = state.source
+        state.numpy_only.append((getattr(fn, "__name__", str(fn)), source.filename,
+                                 getattr(stmt, "lineno", None),
+                                 getattr(stmt, "col_offset", None), source.name))
     if state.holomorphic and not rules.is_holomorphic(fn):
         raise state.source.error(
             stmt, f"{getattr(fn, '__name__', fn)} of a differentiated value in a holomorphic "

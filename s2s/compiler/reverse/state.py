@@ -61,6 +61,10 @@ class ReverseState:
     locals: Set[str] = field(default_factory=set)
     resolver: Resolver = None
     injected: Dict[str, Any] = field(default_factory=dict)    # generated name -> object
+    # where the code pastes a rule written for NumPy arrays only (rules.numpy_only), as
+    # (primitive, filename, line, column, function): a call with Dask or CuPy arrays is
+    # refused there
+    numpy_only: List[tuple] = field(default_factory=list)
     _sens_name: Optional[str] = None
 
     # -- what the primal is (set while it is prepared)

@@ -1,0 +1,57 @@
+"""The rules that work on NumPy arrays only, and refuse arrays of other libraries.
+
+Generated code runs on a Dask or CuPy array through NumPy's dispatch protocols, so most
+rules need nothing special: ``dx = dresult * np.cos(x)`` is as lazy on Dask as ``np.cos``
+itself. The rules listed here are not: their adjoint (or, for some, the primitive itself)
+calls a function the other library does not implement, makes NumPy arrays of its own
+(``np.zeros(shape)`` and an ``np.add.at`` into it), or turns an array into Python objects.
+On a Dask array that would compute the graph behind the user's back, or fail inside Dask.
+A gradient of such arrays that needs one of these rules is refused before it runs, at the
+line of the user's code that calls the primitive, naming the array type.
+
+tests/test_dask.py runs the first audit row of every rule on Dask arrays: a listed rule must
+refuse, any other must give a lazy gradient that matches finite differences. A new rule that
+fails there belongs here (or gets an adjoint written with dispatching calls).
+"""
+import builtins
+
+import numpy as np
+
+from s2s.rules import numpy_only
+from s2s.runtime import add_at
+
+# Python's builtins on an array walk its entries one by one (each a computed scalar)
+numpy_only(builtins.float, builtins.list, builtins.tuple, builtins.sum, builtins.max,
+           builtins.min, builtins.sorted)
+
+# reductions whose adjoints build their own NumPy arrays
+numpy_only(np.prod, np.ndarray.prod, np.cumprod, np.ndarray.cumsum, np.average, np.median,
+           np.quantile, np.percentile, np.cov, np.corrcoef, np.sort, np.partition)
+
+# products and linear algebra (Dask has few of NumPy's linalg functions, in other forms)
+numpy_only(np.dot, np.inner, np.tensordot, np.einsum, np.kron, np.cross, np.linalg.norm,
+           np.linalg.det, np.linalg.slogdet, np.linalg.inv, np.linalg.solve, np.linalg.pinv,
+           np.linalg.lstsq, np.linalg.matrix_power, np.linalg.multi_dot, np.linalg.cholesky,
+           np.linalg.qr, np.linalg.svd, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.eigvals)
+
+# joining, splitting, reshaping and indexing (their adjoints split, pad or scatter)
+numpy_only(np.concatenate, np.block, np.vstack, np.hstack, np.dstack, np.column_stack,
+           np.append, np.split, np.array_split, np.vsplit, np.hsplit, np.dsplit, np.reshape,
+           np.ndarray.reshape, np.ravel, np.ndarray.ravel, np.ndarray.flatten, np.repeat,
+           np.ndarray.repeat, np.take, np.take_along_axis, np.pad, np.diag, np.triu,
+           np.diff, np.gradient, np.atleast_2d, np.atleast_3d, np.select)
+
+# constructors from differentiated values (they make NumPy arrays)
+numpy_only(np.array, np.asarray, np.copy, np.full, np.full_like, np.linspace,
+           np.nan_to_num)
+
+# FFTs, every function of np.fft: Dask transforms only along axes of one chunk
+numpy_only(*(getattr(np.fft, name) for name in np.fft.__all__))
+
+# complex parts Dask lacks or computes to decide (x.conjugate(), np.real_if_close), and
+# np.r_[...] and np.c_[...], which make NumPy arrays of their items
+numpy_only(np.ndarray.conjugate, np.real_if_close, type(np.r_).__getitem__)
+
+# the helper that accumulates into a buffer in place (np.add.at, which Dask lacks), when a
+# gradient is differentiated again
+numpy_only(add_at)
