@@ -405,17 +405,17 @@ def reverse_rule(fn: Any):
         return None
 
 
-def is_numpy_only(fn: Any) -> bool:
+def _listed(table, fn: Any) -> bool:
     load_builtin_rules()
     try:
-        return _key(fn) in NUMPY_ONLY
-    except TypeError:
+        return _key(fn) in table
+    except TypeError:       # unhashable callables are on no list
         return False
+
+
+def is_numpy_only(fn: Any) -> bool:
+    return _listed(NUMPY_ONLY, fn)
 
 
 def is_nondifferentiable(fn: Any) -> bool:
-    load_builtin_rules()
-    try:
-        return _key(fn) in NONDIFFERENTIABLE
-    except TypeError:
-        return False
+    return _listed(NONDIFFERENTIABLE, fn)
