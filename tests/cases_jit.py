@@ -47,6 +47,24 @@ def rows_then_sum(x, A):
     return total
 
 
+def axis_sums(x):
+    """Sums over one axis (a positive and a negative one, a function and a method)."""
+    total = 0.0
+    for _ in range(2):
+        x = np.tanh(x)
+        total = total + np.sum(np.sum(x * x, axis=0) ** 2) + np.sum(np.cos(x.sum(axis=-1)))
+    return total
+
+
+def scaled_loop(x):
+    """Compiles for float64 arrays; for float32 ones Numba types ``y * 2.0`` as float64,
+    which the loop cannot hold in y."""
+    y = x
+    for _ in range(3):
+        y = y * 2.0 + np.sin(x)
+    return np.sum(y)
+
+
 def no_loop(x):
     return np.sum(np.tanh(x) * x)
 
@@ -89,8 +107,8 @@ def with_helper_call(x):
     return y
 
 
-def with_axis_sum(x):
-    return np.sum(np.sum(x * x, axis=0))
+def with_axis_tuple(x):
+    return np.sum(np.sum(x * x, axis=(0, 1)) ** 2)
 
 
 def with_set(x):

@@ -40,6 +40,8 @@ WORKLOADS = [
     (c.recurrence, (0.9, rng.normal(size=6)), (0, 1)),
     (c.while_growth, (0.7,), 0),
     (c.rows_then_sum, (rng.normal(size=3), rng.normal(size=(4, 3))), (0, 1)),
+    (c.axis_sums, (rng.normal(size=(2, 3)),), 0),
+    (c.axis_sums, (rng.normal(size=(2, 3, 4)),), 0),
 ]
 
 
@@ -144,8 +146,8 @@ REFUSED = [
     (c.with_set, 0.5, "a set", "for i in {1, 2}:"),
     (c.with_helper_call, 0.5, "the Python function 'branching_helper'",
      "y = branching_helper(y)"),
-    (c.with_axis_sum, np.ones((2, 3)), "sum or mean over an axis",
-     "return np.sum(np.sum(x * x, axis=0))"),
+    (c.with_axis_tuple, np.ones((2, 3, 4)), "sum over an axis",
+     "return np.sum(np.sum(x * x, axis=(0, 1)) ** 2)"),
 ]
 
 
@@ -170,6 +172,30 @@ def test_auto_keeps_numpy_where_numba_cannot_and_says_so_once():
         second = df(0.5)
     expected = numerical_grad(c.with_dict, (0.5,), 0)
     assert first == pytest.approx(expected, rel=1e-6) and second == first
+
+
+def test_new_dtype_numba_cannot_compile_is_located():
+    """A later call with new dtypes compiles again: Numba's failure is a JitError at the
+    user's line, and jit='auto' keeps NumPy for those types (saying so once)."""
+    df = s2s.grad(c.scaled_loop, jit=True)
+    x64 = rng.normal(size=3)
+    assert_close(df(x64), numerical_grad(c.scaled_loop, (x64,), 0))
+    with pytest.raises(JitError, match=r"new argument types \(float32 array\)") as caught:
+        df(x64.astype(np.float32))
+    assert caught.value.filename == c.__file__
+    assert linecache.getline(c.__file__, caught.value.lineno).strip() in (
+        "for _ in range(3):", "y = y * 2.0 + np.sin(x)")
+    auto = s2s.grad(c.scaled_loop, jit="auto")
+    assert_close(auto(x64), numerical_grad(c.scaled_loop, (x64,), 0))
+    x32 = x64.astype(np.float32)
+    with pytest.warns(UserWarning, match="keeps the NumPy gradient of scaled_loop"):
+        first = auto(x32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_close(auto(x32), first)
+        assert_close(auto(x64), numerical_grad(c.scaled_loop, (x64,), 0))
+    assert first.dtype == np.float32
+    np.testing.assert_allclose(first, numerical_grad(c.scaled_loop, (x64,), 0), rtol=1e-4)
 
 
 def test_auto_keeps_numpy_for_code_without_loops():

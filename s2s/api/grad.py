@@ -228,6 +228,10 @@ class GradFunction:
         if self.jit and weights is not None:
             raise ValueError("jit= does not take weights= yet: pass the weights as arguments")
         self._kept_numpy: set = set()       # ids of generated code jit='auto' left in NumPy
+        # jit='auto': the argument types Numba failed to compile the gradient for, which
+        # run the NumPy gradient (of _numpy_twin)
+        self._numpy_types: set = set()
+        self._twin: Optional["GradFunction"] = None
         # a bound method: grad_position counts the caller's arguments, not self
         self._bound = _NO_SELF
         if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
@@ -364,8 +368,16 @@ class GradFunction:
 
     def __call__(self, *args, **kwargs):
         try:
+            if self._numpy_types and argument_types(args) in self._numpy_types:
+                return self._numpy_twin()(*args, **kwargs)
             return self._call(*args, **kwargs)
         except Exception as exc:        # an error in generated code: say where it came from
+            if self.jit:
+                failed = numba_jit.compile_error(exc, args)
+                if failed is not None:
+                    if self.jit is True:
+                        raise failed from None
+                    return self._keep_numpy_for(args, failed)(*args, **kwargs)
             mismatch = argument_error(exc, GradFunction._call.__code__, self.__qualname__)
             if mismatch is None:
                 mismatch = refusal(exc)
@@ -443,6 +455,29 @@ class GradFunction:
         if self.has_aux:
             return grads, tuple(value[1:])
         return grads
+
+    def _keep_numpy_for(self, args: tuple, failed: JitError) -> "GradFunction":
+        """jit='auto' after Numba failed to compile the gradient for the types of ``args``
+        (a call with new dtypes): calls with these types run the NumPy gradient, and the
+        first time this is said as a warning."""
+        if not self._numpy_types and not self._kept_numpy:
+            warnings.warn(f"s2s: jit='auto' keeps the NumPy gradient of {self.__qualname__} "
+                          f"for these argument types: {failed}", stacklevel=3)
+        self._numpy_types.add(argument_types(args))
+        return self._numpy_twin()
+
+    def _numpy_twin(self) -> "GradFunction":
+        """This gradient with jit=False."""
+        if self._twin is None:
+            grad_position, has_aux, sens_param, return_value, weights, holomorphic = \
+                self._options
+            fn = self.fn
+            if self._bound is not _NO_SELF:
+                fn = types.MethodType(fn, self._bound)
+                grad_position = _before_self(grad_position)
+            self._twin = GradFunction(fn, grad_position, has_aux, sens_param, return_value,
+                                      weights, False, holomorphic)
+        return self._twin
 
     def _compiled_by_numba(self, generated: Callable, args: tuple) -> Callable:
         return compiled_by_numba(generated, args, self.jit, self.__qualname__,
@@ -705,6 +740,13 @@ def compiled_by_numba(generated: Callable, args: tuple, jit: Jit, name: str,
         return generated
 
 
+def argument_types(args: tuple) -> tuple:
+    """What Numba compiles a function again for, near enough: each argument's type, and an
+    array's dtype and number of dimensions."""
+    return tuple((type(a), a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
+                 for a in args)
+
+
 class CompiledOnFirstCall:
     """A generated function run through its Numba version, compiled for the types of its
     first call (for the transforms that call generated code with keyword arguments)."""
@@ -714,6 +756,7 @@ class CompiledOnFirstCall:
         self.signature = inspect.signature(generated)
         self.runs: Optional[Callable] = None
         self.kept_numpy: set = set()
+        self.numpy_types: set = set()       # as GradFunction._numpy_types
         self.__wrapped__ = generated
 
     def __call__(self, *args, **kwargs):
@@ -721,11 +764,25 @@ class CompiledOnFirstCall:
             bound = self.signature.bind(*args, **kwargs)
             bound.apply_defaults()
             args = bound.args
-        if self.runs is None:
-            self.runs = compiled_by_numba(self.generated, args, self.jit, self.name,
-                                          self.kept_numpy)
-            self.__wrapped__ = self.runs
-        return self.runs(*args)
+        if self.numpy_types and argument_types(args) in self.numpy_types:
+            return self.generated(*args)
+        try:
+            if self.runs is None:
+                self.runs = compiled_by_numba(self.generated, args, self.jit, self.name,
+                                              self.kept_numpy)
+                self.__wrapped__ = self.runs
+            return self.runs(*args)
+        except Exception as exc:
+            failed = numba_jit.compile_error(exc, args)
+            if failed is None:
+                raise
+            if self.jit is True:
+                raise failed from None
+            if not self.numpy_types and not self.kept_numpy:
+                warnings.warn(f"s2s: jit='auto' keeps the NumPy code of {self.name} for "
+                              f"these argument types: {failed}", stacklevel=2)
+            self.numpy_types.add(argument_types(args))
+            return self.generated(*args)
 
 
 def check_jit(jit: Any) -> Jit:

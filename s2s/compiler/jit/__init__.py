@@ -5,6 +5,6 @@ writes it to a file and compiles it, ``overloads`` gives Numba the run-time help
 ``stacks`` holds the loop storage the dialect writes. Numba is imported only when a
 gradient is compiled, so s2s works without it.
 """
-from s2s.compiler.jit.build import cache_dir, numba_module, numba_version
+from s2s.compiler.jit.build import cache_dir, compile_error, numba_module, numba_version
 
-__all__ = ["cache_dir", "numba_module", "numba_version"]
+__all__ = ["cache_dir", "compile_error", "numba_module", "numba_version"]

@@ -47,6 +47,9 @@ _HELPERS_DIGEST = hashlib.sha256(b"".join(
 _SAFE_MODULES = ("numpy", "math", "cmath", "builtins", "s2s", "numba")
 _HINT = ("pass jit='auto' to fall back to the NumPy gradient, or rewrite the line with "
          "NumPy calls that Numba supports")
+# the Numba versions loaded, by the file Numba's messages name (a compile for new argument
+# types fails when a gradient is called, long after numba_version returned)
+_LOADED: Dict[str, "NumbaVersion"] = {}
 
 
 def cache_dir() -> str:
@@ -99,9 +102,11 @@ class NumbaVersion:
     def _remember_user_lines(self, tree: gast.FunctionDef) -> None:
         code = self.compiled.__code__
         shift = code.co_firstlineno - 1
+        self.first_line = None
         for statement in syntax.walk_statements(tree.body):
             if isinstance(statement, gast.stmt):
                 statement.user_line = linemap.user_line(code, statement.lineno + shift)
+                self.first_line = self.first_line or statement.user_line
 
     def _classify(self, tree: gast.FunctionDef) -> Tuple[Dict[str, Any], List[str]]:
         """The objects to freeze into the module, and the names of data to pass."""
@@ -157,15 +162,24 @@ class NumbaVersion:
             exec(compile(self.text, self.path, "exec"), module.__dict__)
             # Numba's disk cache imports the module by name when it loads compiled code
             sys.modules[module_name] = module
+        _LOADED[os.path.basename(self.path)] = self
         return module
 
-    def located(self, exc: Exception) -> JitError:
-        """A Numba compile error, at the user's line behind the line it names."""
+    def located(self, exc: Exception, types: str = "") -> JitError:
+        """A Numba compile error, at the user's line behind the line it names; ``types``
+        names the argument types of a call that compiled the code anew."""
         text = str(exc)
         base = re.escape(os.path.basename(self.path))
         lines = [int(n) for n in re.findall(base + r'"?,?:? ?(?:line |Line |\()(\d+)', text)]
         where = next((self.lines[n] for n in reversed(lines) if self.lines.get(n)), None)
-        return self.error(self._what_failed(text), where, "a construct Numba cannot compile")
+        if not types:
+            return self.error(self._what_failed(text), where, "a construct Numba cannot compile")
+        return self.error(f"a call with new argument types ({types}) compiles the gradient "
+                          f"again, and Numba cannot compile it for them: "
+                          f"{self._what_failed(text)}", where or self.first_line,
+                          "a new argument type Numba cannot compile",
+                          "call it with the argument types of its first call (cast them, "
+                          "e.g. to float64), or pass jit='auto' to fall back to NumPy")
 
     def _what_failed(self, text: str) -> str:
         """The informative line of a Numba error message."""
@@ -193,6 +207,24 @@ class NumbaVersion:
             return (f"its gradient calls s2s's run-time helper '{name}', which has no "
                     f"Numba version yet")
         return f"it calls '{name}', which is not a function Numba can compile"
+
+
+def compile_error(exc: BaseException, args: tuple) -> Optional[JitError]:
+    """``exc`` as a located ``JitError`` if it is Numba's error for a compiled gradient
+    that a call with new argument types compiled again (else None)."""
+    if not type(exc).__module__.startswith("numba"):
+        return None
+    text = str(exc)
+    for base, version in list(_LOADED.items()):
+        if base in text:
+            return version.located(exc, ", ".join(_type_name(a) for a in args))
+    return None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return f"{value.dtype} {'array' if isinstance(value, np.ndarray) else 'number'}"
+    return type(value).__name__
 
 
 def _free_names(fn: gast.FunctionDef) -> List[str]:

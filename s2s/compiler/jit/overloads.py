@@ -198,18 +198,38 @@ def _power_dbase(x1, x2):
     _refuse("power_dbase", x1, x2)
 
 
-@overload(numpy_helpers.expand_reduced)
+@overload(numpy_helpers.expand_reduced, prefer_literal=True)
 def _expand_reduced(g, x, axis, keepdims):
     x = _held(x)
-    if not isinstance(axis, (types.NoneType, types.Omitted)):
-        raise TypingError("the gradient of a sum or mean over an axis has no Numba version "
-                          "yet (only over all elements)")
-    if _number(g) and isinstance(x, types.Array):
-        dtype = _float_dtype(x)
+    if isinstance(axis, (types.NoneType, types.Omitted)):
+        if _number(g) and isinstance(x, types.Array):
+            dtype = _float_dtype(x)
+            return lambda g, x, axis, keepdims: np.full(x.shape, g, dtype)
+        if _number(g) and _number(x):
+            return lambda g, x, axis, keepdims: g
+        _refuse("expand_reduced", g, x)
+    if not (isinstance(axis, types.IntegerLiteral) and isinstance(x, types.Array)
+            and isinstance(keepdims, (types.BooleanLiteral, types.Omitted))):
+        raise TypingError("the gradient of a sum over an axis has a Numba version for one "
+                          "axis given as a constant int (not a tuple of axes or a variable)")
+    kept = isinstance(keepdims, types.BooleanLiteral) and keepdims.literal_value
+    ndim = x.ndim
+    where = axis.literal_value % ndim if ndim else 0
+    dtype = _float_dtype(x)
+    if _number(g):
+        # a 1-D x summed over its only axis
         return lambda g, x, axis, keepdims: np.full(x.shape, g, dtype)
-    if _number(g) and _number(x):
-        return lambda g, x, axis, keepdims: g
-    _refuse("expand_reduced", g, x)
+    if not isinstance(g, types.Array) or g.ndim != (ndim if kept else ndim - 1):
+        _refuse("expand_reduced", g, x, axis)
+    if kept:
+        def expand_kept(g, x, axis, keepdims):
+            return np.zeros(x.shape, dtype) + g
+        return expand_kept
+
+    def expand(g, x, axis, keepdims):
+        # the summed axis back with length 1, then broadcast along it
+        return np.zeros(x.shape, dtype) + np.expand_dims(g, where)
+    return expand
 
 
 @overload(numpy_helpers.unbroadcast)
