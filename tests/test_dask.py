@@ -229,3 +229,49 @@ def test_rule_on_dask_is_lazy_and_right_or_refused_where_it_is_called(row):
         return plain(transformed(*point))
     assert_close(computed, numerical_grad(f, args, position), rtol=row.rtol,
                  atol=row.rtol * 1e-2)
+
+
+# --- rules taken off templates/reverse/numpy_only.py, in more forms than their first row ----
+_r = np.random.default_rng(7)
+_A, _B, _C = _r.standard_normal((4, 3)), _r.standard_normal((3, 5)), _r.standard_normal((4, 4))
+_u, _v = _r.standard_normal(4), _r.standard_normal(3)
+
+# (name, function, inputs): every input differentiated
+UNLISTED_FORMS = [
+    ("dot matrix vector", lambda a, x: np.sum(np.dot(a, x) ** 2), (_A, _v)),
+    ("dot vector matrix", lambda x, a: np.sum(np.dot(x, a) ** 2), (_u, _A)),
+    ("dot matrices", lambda a, b: np.sum(np.sin(np.dot(a, b))), (_A, _B)),
+    ("dot vectors", lambda x, y: np.dot(x, y) ** 2, (_u, _u + 1.0)),
+    ("einsum column sums", lambda a: np.sum(np.einsum("ij->j", a ** 2) ** 2), (_A,)),
+    ("einsum matrix vector", lambda a, x: np.sum(np.einsum("ij,j->i", a, x) ** 2), (_A, _v)),
+    ("einsum implicit", lambda a, b: np.sum(np.einsum("ij,jk", a, b) ** 2), (_A, _B)),
+    ("average", lambda x: np.average(x) ** 2, (_A,)),
+    ("average along 1", lambda x, w: np.sum(np.average(x, 1, weights=w) ** 2), (_A, _v + 3)),
+    ("average weights like x", lambda x, w: np.average(x, weights=w) ** 2, (_A, _A ** 2 + 1.0)),
+    ("concatenate axis 1", lambda x, y: np.sum(np.concatenate([x, y], axis=1) ** 3), (_A, _C)),
+    ("concatenate raveled", lambda x, y: np.sum(np.concatenate([x, y], None) ** 3), (_A, _B)),
+    ("concatenate three", lambda x, y: np.sum(np.sin(np.concatenate((x, y, x)))), (_u, _v)),
+    ("vstack matrices", lambda x, y: np.sum(np.vstack([x, y]) ** 3), (_A, _B.T)),
+    ("hstack matrices", lambda x, y: np.sum(np.hstack([x, y]) ** 3), (_A, _C)),
+    ("dstack vectors", lambda x, y: np.sum(np.dstack([x, y]) ** 3), (_u, _u * 2.0)),
+    ("block of matrices", lambda x, y: np.sum(np.block([[x, x], [y, y]]) ** 3), (_A, _A)),
+    ("triu below", lambda x: np.sum(np.triu(x, -1) ** 3), (_A,)),
+    ("diff twice along 0", lambda x: np.sum(np.diff(x, 2, axis=0) ** 2), (_A,)),
+    ("diff prepend append", lambda x: np.sum(np.diff(x, prepend=0.5, append=_v) ** 2), (_u,)),
+    ("atleast_2d", lambda x: np.sum(np.atleast_2d(x) ** 2), (_u,)),
+    ("atleast_3d matrix", lambda x: np.sum(np.atleast_3d(x) ** 3), (_A,)),
+    ("append raveled", lambda x, y: np.sum(np.append(x, y) ** 3), (_A, _v)),
+    ("append along 0", lambda x, y: np.sum(np.append(x, y, axis=0) ** 3), (_A, _A)),
+    ("full_like", lambda y, x: np.sum(np.full_like(y, 1.5) * x ** 2), (_A, _A)),
+    ("fftshift along 0", lambda x: np.sum(np.fft.fftshift(x, axes=0) * _A), (_A,)),
+]
+
+
+@pytest.mark.parametrize("name, fn, inputs", UNLISTED_FORMS, ids=[c[0] for c in UNLISTED_FORMS])
+def test_rules_off_the_numpy_only_list_are_lazy_and_right_on_dask(name, fn, inputs):
+    positions = tuple(range(len(inputs)))
+    with TaskCount() as count:
+        grads = s2s.grad(fn, positions)(*[in_chunks(a) for a in inputs])
+        assert count.tasks == 0
+        computed = dask.compute(grads)[0]
+    assert_close(tuple(computed), numerical_grad(fn, inputs, positions), rtol=1e-5, atol=1e-7)

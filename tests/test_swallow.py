@@ -273,7 +273,7 @@ ZERO_DERIVATIVE = {
     numpy_helpers.size_of: numpy_helpers.size_of,
     numpy_helpers.other_library: numpy_helpers.other_library,
     shape_helpers.rollaxis_destination: NO_FLOAT, shape_helpers.padding_along: NO_FLOAT,
-    shape_helpers.diff_cuts: lambda x: shape_helpers.diff_cuts(x, 0, x[:1], 1.0),
+    shape_helpers.diff_pieces: NO_FLOAT,
     shape_helpers.zeros_unless_absent: lambda x: shape_helpers.zeros_unless_absent(x, x.dtype),
     shape_helpers.kron_blocks: lambda x: shape_helpers.kron_blocks(x, x),
     shape_helpers.kron_axes: lambda x: shape_helpers.kron_axes(x, x, 1),

@@ -269,16 +269,24 @@ def split_like(g, arrays, axis):
         return [match_dtype(np.full(np.shape(a), g), a) for a in arrays]
     if axis is None:
         g = np.ravel(g)
-        sizes = [np.size(a) for a in arrays]
+        sizes = [size_of(a) for a in arrays]
         axis = 0
     else:
         ndim = np.ndim(g)
         sizes = [np.shape(a)[axis] if np.ndim(a) == ndim else 1 for a in arrays]
-    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    pieces = _split_at(g, np.cumsum(sizes)[:-1], axis)
     out = [match_dtype(np.reshape(p, np.shape(a)), a) for p, a in zip(pieces, arrays)]
     if isinstance(arrays, np.ndarray):      # the rows of one array: its cotangent is one too
         return match_dtype(np.stack(out) if out else np.zeros(np.shape(arrays)), arrays)
     return out
+
+
+def _split_at(g, cuts, axis):
+    """``np.split(g, cuts, axis)`` by slicing, which every array library has (Dask has no
+    ``np.split``): the pieces of ``g`` between the indexes ``cuts`` along ``axis``."""
+    before = (slice(None),) * (axis % np.ndim(g))
+    bounds = [None] + [int(c) for c in cuts] + [None]
+    return [g[before + (slice(start, stop),)] for start, stop in zip(bounds, bounds[1:])]
 
 
 def hstack_adjoint(g, tup):
@@ -310,7 +318,7 @@ def unblock(g, arrays):
             return match_dtype(np.reshape(g, np.shape(item)), item)
         axis = level - depth
         sizes = [size(sub, axis) for sub in item]
-        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=ndim + axis)
+        pieces = _split_at(g, np.cumsum(sizes)[:-1], ndim + axis)
         return [cut(p, sub, level + 1) for p, sub in zip(pieces, item)]
 
     return cut(g, arrays, 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (_einsum_string_form, einsum_adjoints, match_dtype,
-                                       normalize_axes, unbroadcast, unpack_like)
+                                       normalize_axes, size_of, unbroadcast, unpack_like)
 
 
 def rollaxis_destination(axis, start, ndim):
@@ -32,12 +32,16 @@ def padding_along(axis, ndim, before, after):
     return widths
 
 
-def diff_cuts(a, axis, prepend, append):
-    """Where the operand of ``np.diff(a, prepend=, append=)`` changes from ``prepend`` to
-    ``a`` and from ``a`` to ``append``, along ``axis`` (a scalar counts one entry)."""
+def diff_pieces(a, axis, prepend, append):
+    """The indexes of ``prepend``, ``a`` and ``append`` in the operand of ``np.diff(a,
+    prepend=, append=)``, along ``axis`` (a scalar counts one entry). Indexing, not
+    ``np.split``, cuts the cotangent: every array library has it."""
     axis = axis % np.ndim(a)
     before = 0 if prepend is None else (1 if np.ndim(prepend) == 0 else np.shape(prepend)[axis])
-    return [before, before + np.shape(a)[axis]]
+    after = before + np.shape(a)[axis]
+    lead = (slice(None),) * axis
+    return (lead + (slice(0, before),), lead + (slice(before, after),),
+            lead + (slice(after, None),))
 
 
 def zeros_unless_absent(edge, dtype):
@@ -75,7 +79,7 @@ def atleast_adjoint(g, arys):
     items may be None or 0 for zeros."""
     if len(arys) == 1:
         g = [g]
-    return [np.zeros(np.shape(x)) if gi is None or np.size(gi) != np.size(x)
+    return [np.zeros(np.shape(x)) if gi is None or size_of(gi) != size_of(x)
             else match_dtype(np.reshape(gi, np.shape(x)), x) for gi, x in zip(g, arys)]
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from s2s.runtime.numpy_helpers import match_dtype, normalize_axes, unbroadcast, unpack_like
+from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, other_library, size_of,
+                                       unbroadcast, unpack_like)
 
 #: how each method of np.quantile picks its sorted entries from the virtual index q (n - 1)
 _QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
@@ -91,10 +92,10 @@ def _average_weights(a, axis, weights):
     """``weights`` shaped to broadcast against ``a`` (a 1-D one lies along ``axis``)."""
     shape = np.shape(a)
     if np.shape(weights) == shape:
-        return np.asarray(weights)
+        return weights if other_library(weights) else np.asarray(weights)
     if np.ndim(weights) == 1 and axis is not None and np.ndim(axis) == 0:
         along = [1] * len(shape)
-        along[axis % len(shape)] = np.size(weights)
+        along[axis % len(shape)] = size_of(weights)
         return np.reshape(weights, along)
     raise TypeError("s2s differentiates np.average with weights shaped like a, or 1-D "
                     "along one axis")
@@ -112,7 +113,8 @@ def average_adjoint(g, a, axis, weights, returned, keepdims, operand):
 
     avg = sum(w a) / sum(w): d avg / d a = w / sum(w), d avg / d w = (a - avg) / sum(w);
     with ``returned``, the second result sum(w) has d / d w = 1."""
-    a = np.asarray(a)
+    if not other_library(a):
+        a = np.asarray(a)
     if returned:
         g, gsum = g
     if weights is None:

@@ -24,7 +24,7 @@ from s2s.rules import nondifferentiable
 from s2s.runtime import ones_like, zeros_like
 from s2s.runtime.numpy_helpers import (inverse_permutation, normalize_axes, other_library,
                                        size_of)
-from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_spacing_error,
+from s2s.runtime.shape_helpers import (checked_pad_mode, diff_pieces, gradient_spacing_error,
                                        kron_axes, kron_blocks, pad_values_error, padded_shape,
                                        padding_along, rollaxis_destination, select_default_mask,
                                        zeros_unless_absent)
@@ -79,7 +79,7 @@ nondifferentiable(builtins.print)
 
 # the helpers generated code calls for axes, permutations and seeds
 nondifferentiable(normalize_axes, inverse_permutation, ones_like, zeros_like,
-                  rollaxis_destination, padding_along, diff_cuts, zeros_unless_absent,
+                  rollaxis_destination, padding_along, diff_pieces, zeros_unless_absent,
                   kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
 
 # the rules of np.pad, np.gradient, np.quantile and np.cov differentiate some arguments only:

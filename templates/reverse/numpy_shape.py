@@ -12,7 +12,7 @@ import numpy as np
 from s2s.runtime.numpy_helpers import (diag_adjoint, hstack_adjoint, inverse_permutation,
                                match_dtype, split_like, unblock, unbroadcast, unpack_like,
                                unrepeat, unstack, untake, untile)
-from s2s.runtime.shape_helpers import (atleast_adjoint, cross_adjoint, diff_cuts,
+from s2s.runtime.shape_helpers import (atleast_adjoint, cross_adjoint, diff_pieces,
                                        gradient_adjoint, gradient_spacing_error, kron_axes,
                                        kron_blocks, pad_adjoint, pad_constant_adjoint,
                                        pad_values_error, padded_shape, padding_along,
@@ -176,10 +176,10 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     if static(prepend is None and append is None):
         da = doperand
     else:
-        pieces = np.split(doperand, diff_cuts(a, axis, prepend, append), axis)
-        dprepend = unbroadcast(pieces[0], prepend)
-        da = match_dtype(pieces[1], a)
-        dappend = unbroadcast(pieces[2], append)
+        pieces = diff_pieces(a, axis, prepend, append)
+        dprepend = unbroadcast(doperand[pieces[0]], prepend)
+        da = match_dtype(doperand[pieces[1]], a)
+        dappend = unbroadcast(doperand[pieces[2]], append)
 
 
 @adjoint(np.kron)

@@ -35,7 +35,7 @@ from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
 from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, items_cotangent, items_tangent,
                         ones_like, own, restructure, sorted_tangent, unsort, zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
-from s2s.runtime.shape_helpers import (checked_pad_mode, diff_cuts, gradient_adjoint,
+from s2s.runtime.shape_helpers import (checked_pad_mode, diff_pieces, gradient_adjoint,
                                        join_tangents, kron_axes, kron_blocks, pad_adjoint,
                                        pad_constant_adjoint, padded_shape, padding_along,
                                        rollaxis_destination, select_default_mask, split_joined,
@@ -573,7 +573,7 @@ AUDIT = [
     through_jvp(broadcast_like, plus_matrix, x=r(4), t=r(4)),
     through_jvp(zeros_unless_absent, diff_padded, x=r(4), t=r(4)),
     through_jvp(join_tangents, joined_with_range, x=j(3), t=j(3)),
-    second((diff_cuts, padding_along), "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4),
+    second((diff_pieces, padding_along), "np.diff(x, prepend=y, append=0.5) ** 2", x=r(2, 4),
            y=r(2, 1)),
     second(select_default_mask, "np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], y)",
            x=np.array([[0.9, -0.2, -1.3], [0.1, 1.4, -0.7]]), y=r(2, 3)),
