@@ -106,6 +106,34 @@ def test_docstrings_it_would_escape_go_to_ast_unparse():
     assert codegen.to_source(fn) == ast.unparse(gast.gast_to_ast(fn)) + "\n"
 
 
+# every kind of block, emptied: passes that drop statements need not leave one behind
+EMPTIED = ["if a:\n    b = 1\nelse:\n    b = 2", "for i in xs:\n    b = i",
+           "while a:\n    b = 1", "def inner(d):\n    return d",
+           "try:\n    a = 1\nexcept E:\n    b = 1", "with c as d:\n    b = 1"]
+
+
+def _emptied(fn: gast.FunctionDef) -> gast.FunctionDef:
+    for node in gast.walk(fn):
+        if node is not fn and isinstance(getattr(node, "body", None), list):
+            node.body = []
+            if isinstance(getattr(node, "orelse", None), list):
+                node.orelse = []
+    return fn
+
+
+@pytest.mark.parametrize("body", EMPTIED)
+def test_no_written_block_is_empty(body):
+    fn = _emptied(_function(body))
+    text = codegen.to_source(fn)         # through unparse, or ast.unparse for try and with
+    compiled = ast.parse(text).body[0]
+    for node in ast.walk(compiled):
+        if isinstance(getattr(node, "body", None), list):
+            assert node.body, text
+    assert "pass" in text
+    # a function left with its docstring only is complete as it is, and so is the whole tree
+    assert codegen.to_source(_emptied(_function("return x")))
+
+
 # -- a def's lines ------------------------------------------------------------------------------
 SOURCES = {
     "plain": "def f(x):\n    return x * 2\n\n\ndef g(x):\n    return x\n",

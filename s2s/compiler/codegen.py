@@ -100,7 +100,7 @@ def _to_ast(node: AST) -> ast.AST:
     if cls is gast.ExceptHandler:
         return ast.ExceptHandler(type=_optional(node.type),
                                  name=node.name.id if node.name is not None else None,
-                                 body=[_to_ast(s) for s in node.body])
+                                 body=_block(node.body))
     target, fields = _TARGETS.get(cls) or _target(cls)
     if not fields:
         return target
@@ -109,7 +109,9 @@ def _to_ast(node: AST) -> ast.AST:
     attrs = new.__dict__
     for field in fields:
         value = given.get(field)
-        if type(value) is list:
+        if field == "body" and type(value) is list:
+            value = _block(value)
+        elif type(value) is list:
             value = [_to_ast(v) if isinstance(v, AST) else v for v in value]
         elif isinstance(value, AST):
             value = _to_ast(value)
@@ -117,6 +119,12 @@ def _to_ast(node: AST) -> ast.AST:
     if "type_comment" in attrs:
         attrs["lineno"] = 0     # unparsing looks a type comment up by line number
     return new
+
+
+def _block(body: List[AST]) -> List[ast.AST]:
+    """A body of statements (a ``body`` field is one wherever it is a list); ``pass`` for an
+    empty one, as ``unparse`` writes it."""
+    return [_to_ast(s) for s in body] or [ast.Pass()]
 
 
 def _optional(node: Optional[AST]) -> Optional[ast.AST]:

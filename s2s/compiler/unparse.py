@@ -76,6 +76,11 @@ class _Writer:
         self.parts.append(indent + text)
 
     def block(self, body, indent: str) -> None:
+        """The statements of a body; ``pass`` for an empty one, so that no pass before this
+        one has to leave a statement in every block it empties."""
+        if not body:
+            self.fill(indent, None, "pass")
+            return
         statement = self.statement
         for stmt in body:
             statement(stmt, indent)
