@@ -184,6 +184,11 @@ def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, A
     func = types.FunctionType(inner, source.globals, fn.name,
                               source.fn.__defaults__ if hasattr(source.fn, "__defaults__") else None,
                               closure or None)
+    # the generated function reads the cells of the function it was made from, so it sits
+    # where that one does (not in the factory): reverse/calls.py's shared_cells compares
+    # enclosing functions by qualified name
+    owner = getattr(source.fn, "__qualname__", "").rpartition(".")[0]
+    func.__qualname__ = f"{owner}.{fn.name}" if owner else fn.name
     kwdefaults = getattr(source.fn, "__kwdefaults__", None)
     if kwdefaults:
         func.__kwdefaults__ = dict(kwdefaults)
