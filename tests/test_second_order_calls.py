@@ -39,3 +39,47 @@ def test_a_closure_over_a_mask_called_through_a_partial_made_elsewhere(inner, ou
         gx, gt = s2s.vjp(derivative, x, t)[1](a)
         np.testing.assert_allclose(gx, np.where(mask, 2 * a * t, 0.0), rtol=1e-12)
         np.testing.assert_allclose(gt, np.where(mask, 2 * a * x, 0.0), rtol=1e-12)
+
+
+def second_derivatives(f, x):
+    """f''(x) of an elementwise f at each entry of x, in the four compositions of the modes."""
+    ones = np.ones_like(x)
+
+    def along(x, t):
+        return s2s.jvp(f, (x,), (t,))[1]
+
+    def gradient(x):
+        out, pullback = s2s.vjp(f, x)
+        return pullback(ones)[0]
+    return {"jvp of jvp": s2s.jvp(along, (x, ones), (ones, np.zeros_like(x)))[1],
+            "vjp of jvp": s2s.vjp(along, x, ones)[1](ones)[0],
+            "jvp of vjp": s2s.jvp(gradient, (x,), (ones,))[1],
+            "vjp of vjp": s2s.vjp(gradient, x)[1](ones)[0]}
+
+
+EXPONENTS = np.array([0.0, 1.0, 2.0, 3.0])
+
+
+def powers(x):
+    return np.power(x, EXPONENTS)
+
+
+def raised(x):
+    return x ** EXPONENTS
+
+
+@pytest.mark.parametrize("f", [powers, raised])
+def test_second_derivative_of_a_power_at_a_zero_base(f):
+    # x^0 = 1, x^1, x^2 and x^3 at x = 0: second derivatives 0, 0, 2 and 0 (0 * inf was nan
+    # for the exponent 0)
+    x = np.zeros(4)
+    with np.errstate(divide="raise", invalid="raise"):
+        for order, got in second_derivatives(f, x).items():
+            np.testing.assert_array_equal(got, [0.0, 0.0, 2.0, 0.0], err_msg=order)
+
+
+def test_second_derivative_of_a_scalar_power_with_exponent_zero():
+    for exponent in (0.0, 0):
+        f = (lambda y: lambda x: np.power(x, y))(exponent)
+        assert s2s.grad(s2s.grad(f))(0.0) == 0.0
+        assert s2s.grad(s2s.grad(f))(1.5) == 0.0

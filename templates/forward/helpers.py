@@ -208,9 +208,11 @@ def join_tangents_jvp(maker, key, dkey):
 
 @tangent(power_dbase)
 def power_dbase_jvp(x1, x2):
-    # d/dx1 (x2 x1^(x2-1)) = x2 (x2-1) x1^(x2-2) = x2 power_dbase(x1, x2 - 1)
+    # d/dx1 (x2 x1^(x2-1)) = x2 (x2-1) x1^(x2-2) = x2 power_dbase(x1, x2 - 1), and 0 where
+    # x2 == 0 (power_dbase is 0 there): the exponent stays 0 there, as 0 * (-1 / x1^2) is
+    # nan at x1 == 0
     # d/dx2 (x2 x1^(x2-1)) = x1^(x2-1) + result log(x1)
-    dresult = (dx1 * (x2 * power_dbase(x1, x2 - 1))
+    dresult = (dx1 * (x2 * power_dbase(x1, x2 - (x2 != 0)))
                + dx2 * (np.power(x1, x2 - 1) + power_dexponent(x1, result)))
 
 

@@ -87,7 +87,7 @@ def cotangent_or_zeros_vjp(g, like):
 @adjoint(power_dbase)
 def power_dbase_vjp(x1, x2):
     # see templates/forward/helpers.py: power_dbase_jvp
-    dx1 = unbroadcast(dresult * (x2 * power_dbase(x1, x2 - 1)), x1)
+    dx1 = unbroadcast(dresult * (x2 * power_dbase(x1, x2 - (x2 != 0))), x1)
     dx2 = unbroadcast(dresult * (np.power(x1, x2 - 1) + power_dexponent(x1, result)), x2)
 
 
