@@ -314,15 +314,10 @@ def second_order_oracle(f, x, c, a, b, step=1e-4):
 
 
 ORDERS = ["jvp of jvp", "vjp of jvp", "jvp of vjp", "vjp of vjp"]
-# reverse over reverse through the pullback of a callee that calls a function passed in (the
-# pullback's cells are resolved as functions, not through call_vjp): not yet
-RUN_TIME_CALLEE = pytest.mark.xfail(strict=True, reason="vjp of a callee's call_vjp pullback")
 
 
 @pytest.mark.parametrize("f, order", [
-    pytest.param(f, order, id=f"{f.__name__}-{order}",
-                 marks=[RUN_TIME_CALLEE] if (f, order) == (passes_a_function, "vjp of vjp")
-                 else [])
+    pytest.param(f, order, id=f"{f.__name__}-{order}")
     for f in SECOND_ORDER for order in ORDERS])
 def test_second_order_of_rules(f, order):
     rng = np.random.default_rng(len(f.__name__))

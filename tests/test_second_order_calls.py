@@ -83,3 +83,35 @@ def test_second_derivative_of_a_scalar_power_with_exponent_zero():
         f = (lambda y: lambda x: np.power(x, y))(exponent)
         assert s2s.grad(s2s.grad(f))(0.0) == 0.0
         assert s2s.grad(s2s.grad(f))(1.5) == 0.0
+
+
+def doubled_sine(a):
+    return np.sin(a)
+
+
+def passes_the_rest_on(*args):
+    return doubled_sine(2.0 * args[0], *args[1:])
+
+
+def uses_the_first(*args):
+    return doubled_sine(2.0 * args[0])
+
+
+@pytest.mark.parametrize("f", [passes_the_rest_on, uses_the_first])
+def test_reverse_over_reverse_of_a_function_of_star_args(f):
+    # s2s.vjp of a *args function goes through a caller of fixed arity, whose pullback
+    # closes over f's pullback (a function), which closes over the inputs; a call
+    # f(a, *rest) inside is the run-time dispatch call_vjp with a starred argument.
+    # vjp_of(x, v) = 2 cos(2x) v: its cotangents for w are -4 sin(2x) v w and 2 cos(2x) w
+    x, v, w = np.array([0.3, -0.7, 1.1]), np.array([1.0, 0.5, -2.0]), np.array([0.2, 1.5, -1.0])
+
+    def vjp_of(x, v):
+        out, pullback = s2s.vjp(f, x)
+        return pullback(v)[0]
+    np.testing.assert_allclose(vjp_of(x, v), 2 * np.cos(2 * x) * v, rtol=1e-12)
+    gx, gv = s2s.vjp(vjp_of, x, v)[1](w)
+    np.testing.assert_allclose(gx, -4 * np.sin(2 * x) * v * w, rtol=1e-12)
+    np.testing.assert_allclose(gv, 2 * np.cos(2 * x) * w, rtol=1e-12)
+    if f is uses_the_first:
+        tangent = s2s.jvp(vjp_of, (x, v), (w, np.zeros(3)))[1]
+        np.testing.assert_allclose(tangent, -4 * np.sin(2 * x) * v * w, rtol=1e-12)

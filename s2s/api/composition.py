@@ -211,18 +211,25 @@ def call_jvp_cotangents(fn: Callable, args: tuple, tangents: tuple, cotangent: A
 
 
 def _call_target(fn: Callable, spec: tuple, args: Sequence[Any]) -> Callable:
-    """The function behind ``fn`` in ``call_vjp(fn, spec, ...)``, for a call with plain
-    positional arguments only."""
+    """The function behind ``fn`` in ``call_vjp(fn, spec, ...)``, for a call with
+    positional arguments only (a trailing ``*rest`` among them: they are all in ``args``)."""
     positions, star_from, keywords, weights, free, star_keywords, callee_active = spec
-    return _run_time_target(fn, star_from is None and not keywords and not weights
-                            and not free and not star_keywords and not callee_active, args)
+    return _run_time_target(fn, not keywords and not weights and not free
+                            and not star_keywords and not callee_active, args)
+
+
+def _call_positions(spec: tuple, args: Sequence[Any]) -> tuple:
+    """The differentiated positions of ``call_vjp(fn, spec, *args)``, those of a trailing
+    ``*rest`` included (as ``call_vjp`` counts them)."""
+    positions, star_from = spec[0], spec[1]
+    return positions + (tuple(range(star_from, len(args))) if star_from is not None else ())
 
 
 def call_vjp_tangents(fn: Callable, spec: tuple, args: tuple, dargs: Any) -> tuple:
     """The tangent of ``call_vjp(fn, spec, *args)`` (generated reverse code calling a
     function known at run time, such as ``s2s.grad(f)``): ``vjp_tangents`` of the function
     behind ``fn``, its pullback's tangent giving ``(positional, keyword, closed_over)``."""
-    positions = spec[0]
+    positions = _call_positions(spec, args)
     target = _call_target(fn, spec, args)
     dout, pullback_tangent = vjp_tangents(target, args, _dense_all(dargs, args, False))
 

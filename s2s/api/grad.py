@@ -827,12 +827,15 @@ def _takes_star_args(fn: Callable) -> bool:
     return any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(rule).parameters.values())
 
 
-def fixed_arity(fn: Callable, count: int) -> types.FunctionType:
+def fixed_arity(fn: Callable, count: int, keywords: bool = True) -> types.FunctionType:
     """``def max(a0, a1): return target(a0, a1)``: a Python function of ``count``
     parameters that calls ``fn`` and whose source s2s can read, for a callable whose own
     parameters do not say where each argument goes (``*args``, a primitive, a bound method,
     which becomes ``target(bound, a0, ...)``). Its code is shared by every callable of one
-    name and arity, so the pipeline's cache serves each one's gradient."""
+    name and arity, so the pipeline's cache serves each one's gradient. A Python ``fn``'s
+    caller passes ``**kwargs`` on unless ``keywords`` is false (``s2s.jvp`` and ``s2s.vjp``
+    pass none): a caller without them differentiates again, as its code calls ``fn``
+    through ``call_vjp`` or ``call_jvp``, primitives whose keywords must be written out."""
     bound = _NO_SELF
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         bound, fn = fn.__self__, fn.__func__
@@ -842,10 +845,10 @@ def fixed_arity(fn: Callable, count: int) -> types.FunctionType:
         fname += "_"
     elif not fname.isidentifier():
         fname = "function"
-    key = (fname, count, python, bound is not _NO_SELF)
+    key = (fname, count, python and keywords, bound is not _NO_SELF)
     code = _shim_code.get(key)
     if code is None:
-        params = [f"a{i}" for i in range(count)] + (["**kwargs"] if python else [])
+        params = [f"a{i}" for i in range(count)] + (["**kwargs"] if python and keywords else [])
         passed = (["bound"] if bound is not _NO_SELF else []) + params
         text = f"def {fname}({', '.join(params)}):\n    return target({', '.join(passed)})\n"
         # not "<s2s ...": clear_cache() forgets those, and this code object is kept here

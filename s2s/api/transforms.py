@@ -143,7 +143,7 @@ def _plain(fn: Callable, count: int) -> Callable:
         return fn
     if isinstance(fn, types.FunctionType) and not fn.__code__.co_flags & inspect.CO_VARARGS:
         return fn
-    return api.fixed_arity(fn, count)
+    return api.fixed_arity(fn, count, keywords=False)
 
 
 def _numeric_output(fn: Callable, out: Any) -> None:

@@ -182,7 +182,7 @@ def call_vjp(fn, spec, *args, **kwargs):
     if callee_active and getattr(target, "__closure__", None):
         # gradients also flow to the float and array values the function closes over
         free = free + tuple(n for n, c in zip(target.__code__.co_freevars, target.__closure__)
-                            if n not in free and _carries_gradient(c))
+                            if n not in free and _carries_gradient(c, frozenset([id(target)])))
     if bound is not None:
         args = (bound,) + args
         positions = tuple(p + 1 for p in positions)
@@ -262,11 +262,20 @@ def _calling_user_line():
     return None, None
 
 
-def _carries_gradient(cell) -> bool:
+def _carries_gradient(cell, seen: frozenset = frozenset()) -> bool:
     try:
         value = cell.cell_contents
     except ValueError:
         return False
+    if isinstance(value, (tuple, list)):
+        return any(_carries_gradient(types.CellType(v), seen) for v in value)
+    if isinstance(value, types.FunctionType) and value.__closure__ and id(value) not in seen:
+        # a pullback: of call_vjp (it stands for plain code over the inputs), or generated
+        # code's, closing over the inputs (through *args, or other pullbacks)
+        if getattr(value, "__s2s_function__", None) is not None:
+            return True
+        return value.__code__.co_filename.startswith("<s2s ") and any(
+            _carries_gradient(c, seen | {id(value)}) for c in value.__closure__)
     return type(value) is float or isinstance(value, (np.ndarray, np.floating))
 
 

@@ -73,7 +73,11 @@ def contribute_to_operand(state: ReverseState, operand: Optional[ast.AST],
         tmp = state.fresh_temp("parts")
         out = [assign(tmp, value)]
         for i, e in enumerate(operand.elts):
-            if isinstance(e, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
+            if isinstance(e, gast.Starred):
+                # f(a, *rest) binds *args to (a, *rest): rest's items take the items after a
+                tail = gast.Slice(lower=const(i), upper=None, step=None)
+                out += contribute_to_operand(state, e.value, item_of(name(tmp), tail))
+            elif isinstance(e, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
                 # max([a, b]) binds *args to ([a, b],): nested literals route item by item
                 out += contribute_to_operand(state, e, item_of(name(tmp), const(i)))
         return out

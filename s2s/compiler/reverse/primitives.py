@@ -44,12 +44,12 @@ def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast
         operands.append(call.func.value)
     if not any(has_active(o, state.active) for o in operands):
         return []           # nothing differentiated goes in: nothing comes back
-    for arg in call.args:
-        if isinstance(arg, gast.Starred):
-            raise state.source.error(arg, "a *args call to a primitive",
-                                     "pass the arguments one by one")
     keywords = call_keywords(state.source, call)
     func = state.callee(call)
+    for arg in call.args:
+        if isinstance(arg, gast.Starred) and not _into_star_args(func, call, arg, keywords):
+            raise state.source.error(arg, "a *args call to a primitive",
+                                     "pass the arguments one by one")
     if func is UNRESOLVED and isinstance(call.func, gast.Attribute) \
             and isinstance(call.func.value, gast.Name):
         method = getattr(np.ndarray, call.func.attr, None)
@@ -70,6 +70,19 @@ def call_adjoint(state: ReverseState, call: gast.Call, target: str, dresult: ast
     if rules.reverse_rule(func) is None:
         raise missing_rule(state.source, call, func, "reverse")
     return apply_rule(state, func, list(call.args), keywords, target, dresult, stmt)
+
+
+def _into_star_args(func: Any, call: gast.Call, starred: gast.Starred,
+                    keywords: Dict[str, ast.AST]) -> bool:
+    """Does ``*name``, the last positional operand of ``call``, land in its rule's ``*args``
+    (as ``call_vjp(f, spec, a, *rest)`` does in the rule ``call_vjp(fn, spec, *args)``)?
+    Then the rule's ``dargs`` holds the cotangent of ``a``, then those of ``rest``'s items."""
+    rule = rules.reverse_rule(func) if func is not UNRESOLVED else None
+    if rule is None or call.args[-1] is not starred or not isinstance(starred.value, gast.Name):
+        return False
+    bound = bind_call(template_of(rule), list(call.args), keywords)
+    return bound is not None and any(isinstance(v, gast.Tuple) and v.elts
+                                     and v.elts[-1] is starred for v in bound.values())
 
 
 def apply_rule(state: ReverseState, fn: Any, args: List[ast.AST], keywords: Dict[str, ast.AST],

@@ -247,11 +247,37 @@ def call_kind(state: ReverseState, call: gast.Call) -> str:
         return "constant"
     if rules.reverse_rule(func) is not None:
         return "rule"
+    if getattr(func, "__s2s_function__", None) is not None or (
+            isinstance(call.func, gast.Name) and call.func.id in state.active
+            and _closes_over_others(state, func)):
+        # a function value read from a closure cell: call_vjp's pullback stands for plain
+        # code built at run time; generated code's pullback closes over differentiated
+        # values of its own (not cells of the function transformed): its cotangent, a dict
+        # by closed-over name, comes from the run-time dispatch
+        return "dynamic"
     if _is_user_function(func) and not starred:
         return "static"
     if callable(func) and not isinstance(func, type) and reads_behind(func):
         return "dynamic"
     return "rule"       # no rule, and no Python function behind it: call_adjoint reports it
+
+
+def _closes_over_others(state: ReverseState, func) -> bool:
+    """Does the function ``func`` close over arrays or numbers in cells that the function
+    being transformed does not share (a local function calling itself shares them all)?"""
+    closure = getattr(func, "__closure__", None)
+    if not closure:
+        return False
+    mine = set(map(id, (state.source.closure or {}).values()))
+    for cell in closure:
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if id(cell) not in mine and (type(value) is float
+                                     or isinstance(value, (np.ndarray, np.floating))):
+            return True
+    return False
 
 
 def is_source(state: ReverseState, value: ast.AST) -> bool:
