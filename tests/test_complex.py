@@ -195,3 +195,22 @@ def test_reductions_of_complex_arrays_in_both_modes(fn):
     assert_close(gradient, expected)
     _, jvp = s2s.jvp(fn, (z,), (tangent,))
     assert jvp == pytest.approx(np.real(np.sum(expected * tangent)))
+
+
+def vjp_of_sin(z, v):
+    """The cotangent of ``z`` for ``sin`` and a cotangent ``v`` passed in."""
+    _, pullback = s2s.vjp(np.sin, z)
+    return pullback(v)[0]
+
+
+@pytest.mark.parametrize("z", [0.3 + 0.4j, np.complex128(-0.2 + 0.9j), np.array([0.5 - 0.7j])],
+                         ids=["complex", "complex128", "array"])
+def test_vjp_of_a_vjp_reaches_a_complex_number_the_pullback_closes_over(z):
+    # vjp_of_sin(z, v) = v cos(z), holomorphic in z and linear in v: the cotangents of
+    # Re <u, v cos z> are -u v sin(z) and u cos(z) (a Python complex z was taken for a
+    # constant of the pullback: its cotangent was 0)
+    v, u = 1.0 - 0.5j, 0.7 + 0.1j
+    _, pullback = s2s.vjp(vjp_of_sin, z, v)
+    dz, dv = pullback(u)
+    assert_close(dz, -u * v * np.sin(z), rtol=1e-12, atol=0.0)
+    assert_close(dv, complex(u * np.cos(np.ravel(z)[0])), rtol=1e-12, atol=0.0)

@@ -276,7 +276,7 @@ def _carries_gradient(cell, seen: frozenset = frozenset()) -> bool:
             return True
         return value.__code__.co_filename.startswith("<s2s ") and any(
             _carries_gradient(c, seen | {id(value)}) for c in value.__closure__)
-    return type(value) is float or isinstance(value, (np.ndarray, np.floating))
+    return type(value) in (float, complex) or isinstance(value, (np.ndarray, np.inexact))
 
 
 def positional_slots(params, positions):

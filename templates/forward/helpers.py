@@ -54,14 +54,54 @@ def _is_zero(t):
     return not isinstance(t, (list, tuple)) and np.ndim(t) == 0 and t == 0
 
 
+def cumprod_derivative(x, v, axis):
+    """The derivative of ``np.cumprod(x, axis)`` along ``v`` (``axis`` an int), exact with
+    zeros in ``x``.
+
+    A cumulative product is a polynomial, so for real ``x`` and ``v`` the complex step gives
+    it exactly. A complex ``x`` or ``v`` leaves no room for the step: a running product and
+    its derivative are carried along the axis instead (the product rule, one entry at a time).
+    """
+    x = np.asarray(x)
+    if not (np.iscomplexobj(x) or np.iscomplexobj(v)):
+        return np.imag(np.cumprod(x + 1e-20j * v, axis=axis)) * 1e20
+    moved = np.moveaxis(x, axis, -1)
+    along = np.moveaxis(np.broadcast_to(v, x.shape), axis, -1)
+    product = np.ones(moved.shape[:-1], np.result_type(x, v))
+    derivative = np.zeros_like(product)
+    out = np.empty(moved.shape, product.dtype)
+    for i in range(moved.shape[-1]):
+        derivative = derivative * moved[..., i] + product * along[..., i]
+        product = product * moved[..., i]
+        out[..., i] = derivative
+    return np.moveaxis(out, -1, axis)
+
+
 def product_of_others_derivative(x, v, axes):
     """The derivative of ``product_of_others(x, axes)`` along ``v``.
 
-    That is the Hessian of the product times ``v``; being symmetric, it is also the cotangent
-    of ``x`` for a cotangent ``v``. The product of the others is a polynomial in ``x``, so the
-    complex step gives its derivative exactly, zeros included.
+    That is the Hessian of the product times ``v``; being symmetric (the product is
+    holomorphic, so for complex ``x`` too), it is also the cotangent of ``x`` for a cotangent
+    ``v``. The products of the entries before and after each one, and their derivatives, are
+    cumulative products: exact, zeros included.
     """
-    return np.imag(product_of_others(x + 1e-20j * v, axes)) * 1e20
+    x = np.asarray(x)
+    if not (np.iscomplexobj(x) or np.iscomplexobj(v)):
+        return np.imag(product_of_others(x + 1e-20j * v, axes)) * 1e20
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, last)
+    flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+    dflat = np.moveaxis(np.broadcast_to(v, x.shape), axes, last).reshape(flat.shape)
+    ones, zeros = np.ones_like(flat[..., :1]), np.zeros_like(dflat[..., :1])
+
+    def exclusive(entries, tangents):
+        head = np.concatenate([ones, entries[..., :-1]], axis=-1)
+        dhead = np.concatenate([zeros, tangents[..., :-1]], axis=-1)
+        return np.cumprod(head, axis=-1), cumprod_derivative(head, dhead, -1)
+    before, dbefore = exclusive(flat, dflat)
+    after, dafter = exclusive(flat[..., ::-1], dflat[..., ::-1])
+    derivative = dbefore * after[..., ::-1] + before * dafter[..., ::-1]
+    return np.moveaxis(derivative.reshape(moved.shape), last, axes)
 
 
 def einsum_second_order_check(subscripts):
@@ -108,23 +148,24 @@ def cumprod_adjoint_derivative(g, x, v, axis):
 
     ``cumprod_adjoint`` is the gradient of ``<g, cumprod(x)>``, so this is that function's
     Hessian times ``v``; being symmetric, it is also the cotangent of ``x`` for a cotangent
-    ``v``. Cumulative products are polynomials: their directional derivatives are taken
-    exactly with a complex step. Exact with zeros in ``x``.
+    ``v``. Cumulative products are polynomials: their directional derivatives
+    (``cumprod_derivative``) are exact with zeros in ``x``.
     """
     x = np.asarray(x)
     if np.all(x):
         # cumprod_adjoint = s / x, with s = reverse_cumsum(g * cumprod(x))
         s = reverse_cumsum(g * np.cumprod(x, axis=axis), axis)
-        ds = reverse_cumsum(g * np.imag(np.cumprod(x + 1e-20j * v, axis=axis)) * 1e20, axis)
+        ds = reverse_cumsum(g * cumprod_derivative(x, v, axis), axis)
         return match_dtype((ds - s * (v / x)) / x, x)
     # as cumprod_adjoint does with zeros: each position redone with its entry set to 1
-    moved = np.moveaxis(x + 1e-20j * np.asarray(v), axis, -1)
+    moved = np.moveaxis(x, axis, -1)
+    along = np.moveaxis(np.broadcast_to(v, x.shape), axis, -1)
     g = np.moveaxis(np.broadcast_to(g, x.shape), axis, -1)
-    out = np.empty(moved.shape, np.result_type(g, x))
+    out = np.empty(moved.shape, np.result_type(g, x, v))
     for i in range(moved.shape[-1]):
-        others = moved.copy()
-        others[..., i] = 1
-        out[..., i] = np.imag(np.sum((g * np.cumprod(others, axis=-1))[..., i:], axis=-1)) * 1e20
+        others, dothers = moved.copy(), along.copy()
+        others[..., i], dothers[..., i] = 1, 0
+        out[..., i] = np.sum((g * cumprod_derivative(others, dothers, -1))[..., i:], axis=-1)
     return match_dtype(np.moveaxis(out, -1, axis), x)
 
 
@@ -139,6 +180,8 @@ def norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
     go through the singular value decomposition (simple, nonzero singular values assumed).
     """
     x = np.asarray(x)
+    if np.iscomplexobj(x):
+        return complex_norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims)
     g = restore_reduced_axes(match_dtype(g, x), x, axis, keepdims)
     r = restore_reduced_axes(norm, x, axis, keepdims)
     if isinstance(axis, tuple):
@@ -186,6 +229,92 @@ def norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
               + (dxt_u - np.matmul(vv, p[..., k:k + 1, :].swapaxes(-1, -2))[..., 0]) / sk)
         d = du[..., :, None] * vk[..., None, :] + uk[..., :, None] * dv[..., None, :]
     return g * np.moveaxis(d, (-2, -1), (rows, cols))
+
+
+def complex_norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
+    """``norm_adjoint_derivative`` of a complex ``x``: the norm is a real function of the real
+    and imaginary parts, ``norm_adjoint`` the conjugate of its gradient ``F`` (``g x / |x|``
+    for the 2-norm), and this the conjugate of ``F``'s derivative along ``v``, a
+    real-linear map (``v`` and ``conj(v)`` both appear). Its real Hessian is symmetric, so
+    under s2s's convention it is also the cotangent of ``x`` for a cotangent ``v``.
+
+    With ``s = x / |x|``: ``d|x| = Re(conj(s) v)`` and ``ds = (v - s Re(conj(s) v)) / |x|``,
+    so norms built from ``|x|`` (p-norms; the vector 1- and inf-norms and the matrix 1- and
+    inf-norms, which are not piecewise linear here) follow by the product rule. The nuclear
+    norm's ``F`` is ``g U V^H``, differentiated as a real matrix ``[[A, -B], [B, A]]`` (of
+    ``A + iB``, singular values doubled), whose ``U V^T`` is ``[[P, -Q], [Q, P]]`` for
+    ``U V^H = P + iQ``; the spectral norms' ``F`` is ``g u_k v_k^H``, by complex perturbation
+    of the singular vectors (simple, nonzero singular values assumed).
+    """
+    g = restore_reduced_axes(np.real(g), x, axis, keepdims)
+    r = restore_reduced_axes(norm, x, axis, keepdims)
+    v = np.broadcast_to(v, x.shape)
+    if isinstance(axis, tuple):
+        matrix = len(axis) == 2
+    else:
+        matrix = axis is None and ord is not None and x.ndim == 2
+    size = np.abs(x)
+    sign = np.sign(x)
+    along = np.real(np.conj(sign) * v)                     # the derivative of |x| along v
+    turn = (v - sign * along) / np.where(size == 0, 1.0, size)   # that of x / |x|
+    if ord is None or ord == "fro" or not (matrix or ord in (0, 1, np.inf, -np.inf)):
+        # F = g s q^(p-1), q = |x| / r:  dF = g / r (q^(p-2) (v + (p-2) s d|x|) - (p-1) F dr)
+        p = 2 if ord is None or ord == "fro" else ord
+        q = size / r
+        gradient = sign * q ** (p - 1)
+        dr = np.sum(np.real(np.conj(gradient) * v), axis=axis, keepdims=True)
+        d = (q ** (p - 2) * (v + (p - 2) * sign * along) - (p - 1) * gradient * dr) / r
+        return np.conj(g * d)
+    if ord == 0:
+        return np.zeros_like(x)
+    if not matrix:
+        if ord == 1:
+            return np.conj(g * turn)
+        hits = size == r
+        return np.conj(g * turn * hits / np.sum(hits, axis=axis, keepdims=True))
+    rows, cols = (0, 1) if axis is None else tuple(a % x.ndim for a in axis)
+    if ord in (1, -1, np.inf, -np.inf):
+        sums = np.sum(size, axis=rows if ord in (1, -1) else cols, keepdims=True)
+        hits = sums == r
+        return np.conj(g * turn * hits / np.sum(hits, axis=(rows, cols), keepdims=True))
+    moved = np.moveaxis(x, (rows, cols), (-2, -1))
+    dx = np.moveaxis(v, (rows, cols), (-2, -1))
+    m, n = moved.shape[-2:]
+    if ord == "nuc":
+        def real_form(a):
+            re, im = np.real(a), np.imag(a)
+            return np.concatenate([np.concatenate([re, -im], -1),
+                                   np.concatenate([im, re], -1)], -2)
+        twice = np.moveaxis(real_form(moved), (-2, -1), (0, 1))
+        dtwice = np.moveaxis(real_form(dx), (-2, -1), (0, 1))
+        dreal = norm_adjoint_derivative(np.ones(twice.shape[2:]), twice, np.linalg.norm(
+            twice, "nuc", (0, 1)), dtwice, "nuc", (0, 1), False)
+        dreal = np.moveaxis(dreal, (0, 1), (-2, -1))
+        d = dreal[..., :m, :n] + 1j * dreal[..., m:, :n]
+    else:
+        u, s, vh = np.linalg.svd(moved, full_matrices=False)
+        vv = np.conj(matrix_transpose(vh))
+        uh = np.conj(matrix_transpose(u))
+        p = np.matmul(np.matmul(uh, dx), vv)                  # U^H dX V
+        k = 0 if ord == 2 else s.shape[-1] - 1
+        sk = s[..., k:k + 1]
+        gap = sk * sk - s * s
+        gap[..., k] = 1.0
+        weight = 1.0 / gap
+        weight[..., k] = 0.0
+        a = weight * (sk * p[..., :, k] + s * np.conj(p[..., k, :]))
+        a[..., k] = 1j * np.imag(p[..., k, k]) / s[..., k]
+        b = weight * (sk * np.conj(p[..., k, :]) + s * p[..., :, k])
+        uk, vk = u[..., :, k], vv[..., :, k]
+        du = (np.matmul(u, a[..., None])[..., 0]
+              + (np.matmul(dx, vk[..., None])[..., 0] - np.matmul(u, p[..., :, k:k + 1])[..., 0])
+              / sk)
+        dxh_u = np.matmul(np.conj(matrix_transpose(dx)), uk[..., None])[..., 0]
+        dv = (np.matmul(vv, b[..., None])[..., 0]
+              + (dxh_u - np.matmul(vv, np.conj(p[..., k:k + 1, :]).swapaxes(-1, -2))[..., 0])
+              / sk)
+        d = du[..., :, None] * np.conj(vk)[..., None, :] + uk[..., :, None] * np.conj(dv)[..., None, :]
+    return np.conj(g * np.moveaxis(d, (-2, -1), (rows, cols)))
 
 
 # --- helpers linear in their first argument: the tangent goes through the same helper ---------
@@ -355,7 +484,7 @@ def prod_adjoint_vjp(g, x, product, axis, keepdims):
 @adjoint(cumprod_adjoint)
 def cumprod_adjoint_vjp(g, x, products, axis):
     # cumprod_adjoint is the transpose of cumprod's tangent map, so g's cotangent is that map
-    dg = match_dtype(np.imag(np.cumprod(x + 1e-20j * dresult, axis=axis)) * 1e20, g)
+    dg = match_dtype(cumprod_derivative(x, dresult, axis), g)
     dx = cumprod_adjoint_derivative(g, x, dresult, axis)
 
 

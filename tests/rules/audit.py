@@ -340,3 +340,130 @@ def check_audit_row(row: AuditRow) -> None:
             check_first_order(row)
         else:
             check_second_order(row)
+
+
+# --- complex rows --------------------------------------------------------------------------
+
+def is_complex_row(row: AuditRow) -> bool:
+    """Does the row take or give a complex value?"""
+    values = leaves(list(row.inputs.values()))
+    with np.errstate(all="ignore"):
+        values += leaves(plain(row.function()(*row.args())))
+    return any(np.iscomplexobj(v) for v in values)
+
+
+def zeros_like_tree(tree: Any) -> Any:
+    values, rebuild = flatten(tree)
+    return rebuild([np.zeros_like(v) if isinstance(v, np.ndarray) else type(v)(0)
+                    for v in values])
+
+
+def _parts(tree: Any, rng: np.random.Generator) -> List[Tuple[str, Any]]:
+    """Named directions in ``tree``'s structure: a random real one and, when ``tree`` has a
+    complex leaf, a purely imaginary one and a random complex one (its real leaves take a
+    real draw in each)."""
+    real = random_like(tree, np.random.default_rng(int(rng.integers(1 << 30))))
+    drawn = random_like(tree, rng)
+    values, rebuild = flatten(drawn)
+    kinds = [np.iscomplexobj(v) for v in leaves(tree)]
+    if not any(kinds):
+        return [("real", real)]
+
+    def made(part):
+        return rebuild([(complex(part(v)) if isinstance(v, complex) else part(v)) if k
+                        else np.real(x) for v, x, k in zip(values, leaves(real), kinds)])
+    return [("real", made(lambda v: np.real(v) + 0j)),
+            ("imaginary", made(lambda v: 1j * np.imag(v))),
+            ("complex", drawn)]
+
+
+def _index_paths(tree: Any, prefix: str = "") -> List[str]:
+    """The index expressions of ``tree``'s leaves (``[1][0]`` ...)."""
+    if isinstance(tree, (tuple, list)):
+        return [p for i, item in enumerate(tree) for p in _index_paths(item, f"{prefix}[{i}]")]
+    return [prefix]
+
+
+def _real_loss(row: AuditRow, out: Any):
+    """``sum |f|**2`` over the row's output leaves, with the row's program as a helper that s2s
+    reads through."""
+    params = ", ".join(row.inputs)
+    text = (f"def loss({params}):\n"
+            f"    out = audited({params})\n"
+            "    return " + " + ".join(f"np.sum(np.abs(out{p}) ** 2)"
+                                       for p in _index_paths(out)) + "\n")
+    filename = f"<audit {next(_numbers)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = dict(np=np, audited=row.function())
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace["loss"]
+
+
+def _assert_kinds(got: Any, like: Any, what: str) -> None:
+    """A real input's cotangent is real; a complex input's is complex."""
+    for n, (g, a) in enumerate(zip(leaves(got), leaves(like))):
+        assert np.iscomplexobj(g) == np.iscomplexobj(a), \
+            f"{what}[{n}] is {np.asarray(g).dtype} for a {np.asarray(a).dtype} input"
+
+
+def check_complex_row(row: AuditRow) -> None:
+    """The four checks of a row that takes or gives complex values, each against central
+    differences along the real and the imaginary direction of every input (the convention:
+    a real ``L`` gives a complex ``z`` the cotangent ``dL/dRe(z) - 1j * dL/dIm(z)``):
+
+    - jvp along a real, an imaginary and a complex direction of each input in turn (the others
+      held), and along a random direction of all inputs at once;
+    - vjp of a real, an imaginary and a complex cotangent (a real output leaf takes real
+      ones), against the gradient of ``Re <cotangent, f>``; a real input's cotangent is real;
+    - grad of the real loss ``sum |f|**2``, and its agreement with the vjp of ``2 * conj(f)``,
+      the cotangent this loss gives the output;
+    - ``Re <u, jvp(v)> == Re <vjp(u), v>`` for every pair of those: the pairing, without a
+      conjugate, that the convention implies.
+    """
+    transformed = row.function()
+
+    def f(*point):
+        return plain(transformed(*point))
+    args = row.args()
+    active = row.active()
+    rng = np.random.default_rng(len(row.source) + 11)
+    out = f(*row.args())
+    tol = dict(rtol=row.rtol, atol=row.rtol * 1e-2)
+    directions = [(f"input {i} {kind}", [d if j == i else zeros_like_tree(a) if j in active
+                                          else None for j, a in enumerate(args)])
+                  for i in active for kind, d in _parts(args[i], rng)]
+    directions.append(("all inputs", [random_like(a, rng) if i in active else None
+                                      for i, a in enumerate(args)]))
+    tangents = []
+    for name, direction in directions:
+        given = [direction[i] if i in active else a for i, a in enumerate(row.args())]
+        _, tangent = s2s.jvp(transformed, tuple(row.args()), tuple(given))
+        tangent = plain(tangent)
+        assert_close(tangent, directional(f, args, direction), path=f"jvp along {name}", **tol)
+        tangents.append((name, tangent, tuple(direction[i] for i in active)))
+    pulled = []
+    for kind, u in _parts(out, rng):
+        _, pullback = s2s.vjp(transformed, *row.args())
+        got = tuple(pullback(copy.deepcopy(u))[i] for i in active)
+
+        def weighted(*point, u=u):
+            return pairing(f(*point), u)
+        what = f"vjp of a {kind} cotangent"
+        assert_close(got, numerical_grad(weighted, args, active), path=what, **tol)
+        _assert_kinds(got, [args[i] for i in active], what)
+        pulled.append((kind, u, got))
+    loss = _real_loss(row, out)
+    gradient = s2s.grad(loss, active)(*row.args())
+    assert_close(gradient, numerical_grad(loss, args, active), path="grad of sum |f|**2", **tol)
+    _assert_kinds(gradient, [args[i] for i in active], "grad of sum |f|**2")
+    values, rebuild = flatten(out)
+    seed = rebuild([complex(2.0 * np.conj(v)) if isinstance(v, complex) else 2.0 * np.conj(v)
+                    for v in values])
+    through_vjp = tuple(s2s.vjp(transformed, *row.args())[1](seed)[i] for i in active)
+    assert_close(gradient, through_vjp, rtol=1e-9, atol=1e-12,
+                 path="grad of sum |f|**2 against the vjp of 2 conj(f)")
+    for kind, u, got in pulled:
+        for name, tangent, v in tangents:
+            forward, reverse = pairing(u, tangent), pairing(got, v)
+            assert abs(forward - reverse) <= 1e-9 * max(1.0, abs(forward)), \
+                f"Re <{kind} u, jvp along {name}> = {forward} but Re <vjp(u), v> = {reverse}"

@@ -115,4 +115,14 @@ AUDIT = [
           note="NumPy orders complex numbers by real part, then imaginary part: the largest "
                "entry takes the cotangent, as in autograd"),
     audit(np.maximum, "np.maximum(z, w)", z=c(4), w=c(4)),
+    # an entry at 0 (a polynomial: smooth there, to every order)
+    audit(np.prod, "np.prod(z)", z=np.array([0j, 1 + 2j, -0.5 + 1j])),
+    # norms of |z|: the vector 1- and inf-norms and the matrix 1- and inf-norms are smooth
+    # away from ties for complex entries (|z| is), unlike real ones
+    *[audit(np.linalg.norm, f"np.linalg.norm(z, {o})", z=cz(*shape))
+      for o, shape in (("1", (4,)), ("np.inf", (4,)), ("0.5", (3,)), ("1", (3, 4)),
+                       ("-np.inf", (3, 4)), ("-2", (3, 3)))],
+    audit(np.linalg.norm, "np.linalg.norm(z, 'fro', axis=(1, 2))", z=c(2, 3, 2)),
+    audit(np.linalg.norm, "np.linalg.norm(z, 'nuc', axis=(2, 0))", z=c(3, 2, 4)),
+    audit(np.linalg.norm, "np.linalg.norm(z, 2, axis=(0, 1), keepdims=True)", z=c(4, 3)),
 ]

@@ -68,8 +68,8 @@ NOT_YET = {
 
 
 def _complex(row) -> bool:
-    """Does the row take or give complex values? (The oracle here pairs real values; complex
-    rows are audited at first order under the complex convention.)"""
+    """Does the row take or give complex values? (Every complex row, not only the first of
+    each rule, is differentiated twice in tests/rules/test_complex_audit.py.)"""
     values = leaves(list(row.inputs.values()))
     with np.errstate(all="ignore"):
         values += leaves(plain(row.function()(*row.args())))
@@ -138,6 +138,8 @@ class Derivatives:
                      **{f"c{k}": leaf for k, leaf in enumerate(leaves_c)}}
         paired = " + ".join(f"np.sum(c{k} * tangent{path})"
                             for k, path in enumerate(_paths(out)))
+        if any(np.iscomplexobj(leaf) for leaf in leaves_c):
+            paired = f"np.real({paired})"       # <c, f> of a complex f is Re sum(c * f)
         picked = ", ".join(f"grads[{i}]" for i in self.active)
         text = (f"def along({', '.join(params + tangents)}):\n"
                 f"    out, tangent = s2s.jvp(audited, ({', '.join(params)},), "

@@ -113,7 +113,7 @@ def _carries_gradient(cell) -> bool:
         value = cell.cell_contents
     except ValueError:
         return False
-    return isinstance(value, (float, np.ndarray, np.floating))
+    return isinstance(value, (float, complex, np.ndarray, np.inexact))
 
 
 def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
