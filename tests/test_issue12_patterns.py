@@ -142,7 +142,7 @@ ADD_AT_INDEX = np.array([0, 2, 0])
 
 def add_at(x):
     y = np.zeros(3)
-    np.add.at(y, ADD_AT_INDEX, x)  # refused
+    np.add.at(y, ADD_AT_INDEX, x)
     return np.sum(y * np.array([1.0, 2.0, 3.0]))
 
 
@@ -351,12 +351,12 @@ ROWS = [
     ("kw.get", calls_kw_get, (0.7,), (0,)),
     ("a dict slot overwritten", dict_slot_overwritten, (V3,), (0,)),
     ("np.diff, np.sort, np.kron, cholesky, fabs", once_missing_rules, (V3,), (0,)),
+    ("np.add.at", add_at, (V3,), (0,)),
 ]
 
 # refused in the modes named (a located error), right in the others
 PARTLY = [
     ("recursive local", recursive_local, (0.7,), (0,), ("jvp",)),
-    ("np.add.at", add_at, (V3,), (0,), ("grad",)),
 ]
 ROWS += [(f"{name} ({'grad' if modes == ('jvp',) else 'jvp'})", fn, args, positions)
          for name, fn, args, positions, modes in PARTLY]
@@ -452,7 +452,6 @@ REFUSED = [
     ("closure appends", closure_appends, (0.7,), BOTH, "updates 'acc'"),
     ("closure sets an item", closure_sets_item, (0.7,), BOTH, "updates 'd'"),
     ("default bound to x", default_bound_to_x, (0.7,), BOTH, "default of a lambda"),
-    ("np.add.at in reverse mode", add_at, (V3,), ("grad",), "np.add.at"),
     ("object built inside", object_built_inside, (np.eye(3), V3), BOTH, "object built"),
     ("update through a slice view", update_through_view, (V3,), BOTH, "update in place"),
     ("recursion deeper than 332", deep_400, (0.7,), BOTH, "depth of recursion"),

@@ -13,6 +13,7 @@ import pytest
 
 import s2s
 from finite_diff import assert_close, numerical_grad
+from s2s.errors import S2SError
 
 X = 0.7
 V3 = np.array([0.3, -0.4, 0.6])
@@ -35,10 +36,77 @@ def gathered_in_sort_order(x):
     return x[order[0]] * x[order[-1]]
 
 
+# --- np.add.at: silently zero in a branch or a loop (both modes), and forward mode lost a
+# --- value computed in the call (x * 2.0) or read from the buffer itself ------------------
+
+def add_at_in_a_branch(x):
+    y = np.zeros(3)
+    if x[0] > 0:
+        np.add.at(y, [0, 2, 2], x)
+    return np.sum(np.sin(y))
+
+
+def add_at_in_a_loop(x):
+    y = np.zeros(3)
+    for i in range(3):
+        np.add.at(y, [0, i, i], x * (i + 1.0))
+    return np.sum(np.sin(y))
+
+
+def add_at_of_the_buffer_itself(x):
+    y = x * 1.0
+    for _ in range(2):
+        np.add.at(y, [2, 0, 2], y * 0.5)
+    return np.sum(np.sin(y))
+
+
+def add_at_twice(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 2, 2], x)
+    np.add.at(y, [1, 1, 0], x * 2.0)
+    return np.sum(np.sin(y))
+
+
+def add_at_after_a_read(x):
+    # the adjoint of z = y * y reads y as it was before the update
+    y = x * 1.0
+    z = y * y
+    np.add.at(y, [2, 0, 2], x * 0.5)
+    return np.sum(z * y)
+
+
+def add_at_over_a_loop_variable(x):
+    y = np.zeros(3)
+    for u in x:
+        np.add.at(y, [0, 1, 1], u * x)
+    return np.sum(np.sin(y))
+
+
+def add_at_of_tuple_and_basic_indexes(x):
+    y = np.zeros((2, 3))
+    np.add.at(y, (np.array([0, 1, 0]), np.array([2, 2, 2])), x)
+    np.add.at(y, 1, x[0])
+    np.add.at(y, (slice(None), 0), x[:2] * x[2])
+    return np.sum(np.sin(y) * np.arange(6.0).reshape(2, 3))
+
+
+def add_at_into_a_parameter(x):
+    np.add.at(x, [0, 0], 1.5)
+    return np.sum(x ** 3)
+
+
 # (function, argument, modes)
 GRADIENTS = [
     (sort_order, V4, ("grad",)),
     (gathered_in_sort_order, V4, ("grad",)),
+    (add_at_in_a_branch, V3, ("grad", "jvp")),
+    (add_at_in_a_loop, V3, ("grad", "jvp")),
+    (add_at_of_the_buffer_itself, V3, ("grad", "jvp")),
+    (add_at_twice, V3, ("grad", "jvp")),
+    (add_at_after_a_read, V3, ("grad", "jvp")),
+    (add_at_over_a_loop_variable, V3, ("grad", "jvp")),
+    (add_at_of_tuple_and_basic_indexes, V3, ("grad", "jvp")),
+    (add_at_into_a_parameter, V3, ("grad", "jvp")),
 ]
 
 
@@ -64,9 +132,80 @@ RUNS = [(f, x, mode) for f, x, modes in GRADIENTS for mode in modes]
 
 @pytest.mark.parametrize("f, x, mode", RUNS, ids=[f"{f.__name__}-{m}" for f, _, m in RUNS])
 def test_gradients_match_finite_differences(f, x, mode):
-    expected = numerical_grad(_total(f), (x,), 0)
-    got = s2s.grad(f)(x) if mode == "grad" else _jvp_gradient(f, x)
+    expected = numerical_grad(_total(f), (x.copy(),), 0)
+    got = s2s.grad(f)(x.copy()) if mode == "grad" else _jvp_gradient(f, x.copy())
     assert_close(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_add_at_second_order():
+    # the generated add_at into a copy is differentiated again, in both modes
+    f = add_at_after_a_read
+    expected = np.array([numerical_grad(lambda z: s2s.grad(f)(z)[i], (V3,), 0)
+                         for i in range(3)])
+    assert_close(s2s.hessian(f)(V3), expected, rtol=1e-5, atol=1e-6)
+    def gradient(x):
+        return s2s.grad(f)(x)
+    pullback = s2s.vjp(gradient, V3)[1]
+    assert_close(np.array([pullback(row)[0] for row in np.eye(3)]), expected.T,
+                 rtol=1e-5, atol=1e-6)
+
+
+# --- refused in both modes, at the line marked "# here" ------------------------------------
+
+BUFFER = np.zeros(3)
+
+
+def subtract_at(x):
+    y = np.zeros(3)
+    np.subtract.at(y, [0, 0, 1], x)  # here
+    return np.sum(np.sin(y))
+
+
+def add_at_into_a_global(x):
+    np.add.at(BUFFER, [0, 0, 1], x)  # here
+    return np.sum(np.sin(BUFFER)) + np.sum(x)
+
+
+def add_at_into_an_item(x):
+    d = {"y": np.zeros(3)}
+    np.add.at(d["y"], [0, 0, 1], x)  # here
+    return np.sum(np.sin(d["y"]))
+
+
+def add_at_in_a_closure(x):
+    y = np.zeros(3)
+
+    def put(v):
+        np.add.at(y, [0, 0, 1], v)  # here
+    put(x)
+    return np.sum(np.sin(y))
+
+
+def add_at_seen_through_another_name(x):
+    y = x * 1.0
+    w = y
+    np.add.at(y, [0, 0], 1.5)  # here
+    return np.sum(w * y)
+
+
+REFUSED = [(subtract_at, "np.subtract.at"), (add_at_into_a_global, "np.add.at"),
+           (add_at_into_an_item, "np.add.at"), (add_at_in_a_closure, "updates 'y'"),
+           (add_at_seen_through_another_name, "'w' refers to the same object")]
+REFUSED_RUNS = [(f, text, mode) for f, text in REFUSED for mode in ("grad", "jvp")]
+
+
+@pytest.mark.parametrize("f, text, mode", REFUSED_RUNS,
+                         ids=[f"{f.__name__}-{m}" for f, _, m in REFUSED_RUNS])
+def test_refused_at_the_marked_line(f, text, mode):
+    lines, start = inspect.getsourcelines(f)
+    marked = start + next(i for i, line in enumerate(lines) if "# here" in line)
+    with pytest.raises(S2SError) as info:
+        if mode == "grad":
+            s2s.grad(f)(V3.copy())
+        else:
+            s2s.jvp(f, (V3.copy(),), (np.ones(3),))
+    assert (info.value.filename, info.value.lineno) == (__file__, marked), str(info.value)
+    assert text in str(info.value)
 
 
 def test_the_adjoint_of_a_branch_without_derivative_compiles():

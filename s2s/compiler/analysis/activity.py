@@ -114,9 +114,10 @@ def flows(body: List[ast.AST], is_constant_call, is_global=None
                 # effect may write into its first argument or its out=; they depend on all
                 # it reads, so an update of a differentiated value is seen (and refused)
                 call = node.value
-                written = {a.id for a in call.args[:1] if isinstance(a, gast.Name)}
-                written |= {k.value.id for k in call.keywords
-                            if k.arg == "out" and isinstance(k.value, gast.Name)}
+                written = set()
+                for target in call.args[:1] + [k.value for k in call.keywords
+                                                if k.arg == "out"]:
+                    written |= _base_names(target)      # y, or d in np.add.at(d["y"], ...)
                 reads = set()
                 for arg in list(call.args) + [k.value for k in call.keywords]:
                     reads |= names_in(arg)

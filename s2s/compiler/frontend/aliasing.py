@@ -124,7 +124,13 @@ def _linear(stmts, loops) -> List[Tuple[gast.AST, tuple]]:
 
 def _updated(stmt, known: _Kinds) -> Optional[str]:
     """The name whose object ``stmt`` changes in place: ``y[i] = v``, ``y[i] += v``,
-    ``y += v`` (in place for arrays and lists)."""
+    ``y += v`` (in place for arrays and lists), ``np.add.at(y, i, v)``."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func, args = stmt.value.func, stmt.value.args
+        if (isinstance(func, gast.Attribute) and func.attr == "at" and args
+                and isinstance(func.value, gast.Attribute) and func.value.attr == "add"
+                and _is_module(func.value.value) and isinstance(args[0], gast.Name)):
+            return args[0].id
     if isinstance(stmt, gast.Assign):
         for target in stmt.targets:
             if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):

@@ -10,7 +10,7 @@ than give a wrong number:
 - a default bound to a variable of the enclosing function (``lambda u, s=x: u * s``);
 - a local function stored in a list, tuple, dict or comprehension (``[lambda u: u * x, ...]``);
 - a local function that updates a list or dict of the enclosing function
-  (``out.append(v * x)``, ``d[k] = v * x``);
+  (``out.append(v * x)``, ``d[k] = v * x``, ``np.add.at(y, k, v * x)``);
 - a local function stored by an update (``d["f"] = lambda ...``, ``fs.append(f)``);
 - a local function that returns a local function;
 - in reverse mode: a local function that calls another local function which reads an
@@ -186,6 +186,11 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
             if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                     and n.func.attr in _UPDATES:
                 base = n.func.value
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr == "at" and n.args:
+                base = n.args[0]        # np.add.at(y, rows, v) adds into y in place
+            elif isinstance(n, gast.Call) and any(k.arg == "out" for k in n.keywords):
+                base = next(k.value for k in n.keywords if k.arg == "out")
             elif isinstance(n, (gast.Subscript, gast.Attribute)) \
                     and isinstance(n.ctx, (gast.Store, gast.Del)):
                 base = n.value

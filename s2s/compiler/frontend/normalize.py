@@ -416,7 +416,17 @@ class Normalizer:
             hint = call.func.value.id + "_item"
             call.args = [a if isinstance(a, (gast.List, gast.Tuple)) and all(
                 is_atom(e) for e in a.elts) else self.atom(a, hint) for a in call.args]
+        elif self.is_add_at(call):
+            # np.add.at(y, rows, x * 2): the added value becomes a name, as above
+            call.args[2] = self.atom(call.args[2], call.args[0].id + "_added")
         return [stmt]
+
+    def is_add_at(self, call) -> bool:
+        """Is ``call`` ``np.add.at(y, index, value)`` on a local array ``y``?"""
+        return (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
+                and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals
+                and isinstance(call.func, gast.Attribute) and call.func.attr == "at"
+                and self.resolver.resolve(call.func) == np.add.at)
 
     def visit_AnnAssign(self, stmt):
         if stmt.value is None:

@@ -180,12 +180,20 @@ def object_error(source: Source, node: Any, label: str) -> UnsupportedSyntaxErro
 
 def effect_call_error(source: Source, call: gast.Call, receiver: Any = None):
     """The error for a call made for its effect on a differentiated value, which neither
-    mode can follow: ``np.add(x, 1, out=x)``, ``x.sort()``, ``update(x)``. ``receiver`` is
-    the name whose method is called (``x`` in ``x.sort()``), if any."""
+    mode can follow: ``np.add(x, 1, out=x)``, ``x.sort()``, ``np.multiply.at(x, i, v)``,
+    ``update(x)``. ``receiver`` is the name whose method is called (``x`` in ``x.sort()``),
+    if any."""
     label = syntax.dotted(call.func) or ast.unparse(gast.gast_to_ast(copy.deepcopy(call.func)))
     if any(k.arg == "out" for k in call.keywords):
         return source.error(call, f"{label}(..., out=...) writing into a differentiated array",
                             f"assign the result instead: y = {label}(...) without out=")
+    if label.endswith(".at") and call.args and receiver is None:
+        return source.error(
+            call, f"{label}, which updates its first argument in place",
+            "s2s follows np.add.at into a local array: add into a local copy (y = d['y'].copy(); "
+            "np.add.at(y, rows, v)) and write other ufuncs' .at with it "
+            "(np.subtract.at(y, rows, v) is np.add.at(y, rows, -v)), or build the result as "
+            "a new array")
     if receiver is not None:
         method = call.func.attr
         return source.error(call, f"the method .{method}(), which updates '{receiver}' "

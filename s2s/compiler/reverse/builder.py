@@ -55,21 +55,43 @@ from s2s.runtime import numpy_helpers
 
 
 class _BufferUpdates(syntax.Transformer):
-    """Generated code differentiated again adds into a cotangent buffer in place; reverse
-    mode follows it as the assignment of the buffer ``add_at`` returns:
+    """Adding into an array in place, followed as the assignment of a new array. Generated
+    code differentiated again adds into a cotangent buffer, which is its own; the user's
+    ``np.add.at`` adds into a copy, so that the values the adjoint reads before the update
+    stay as they were (a second name bound to ``y`` is refused by ``check_aliasing``):
 
-        add_at(dx, rows, g)     ->      dx = add_at(dx, rows, g)
+        add_at(dx, rows, g)         ->      dx = add_at(dx, rows, g)
+        np.add.at(y, rows, v)       ->      y_copy = fresh_copy(y)
+                                            y = add_at(y_copy, rows, v)
     """
 
     def __init__(self, state: ReverseState):
         self.state = state
+        self.depth = 0          # of defs: a closure's y may be the enclosing function's
 
-    def visit_Expr(self, stmt: gast.Expr) -> ast.AST:
+    def visit_FunctionDef(self, fn: gast.FunctionDef) -> ast.AST:
+        self.depth += 1
+        self.generic_visit(fn)
+        self.depth -= 1
+        return fn
+
+    def visit_Expr(self, stmt: gast.Expr):
         call = stmt.value
-        if (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
-                and isinstance(call.args[0], gast.Name)
-                and self.state.resolver.resolve(call.func) is runtime.add_at):
+        if not (isinstance(call, gast.Call) and len(call.args) == 3 and not call.keywords
+                and isinstance(call.args[0], gast.Name)):
+            return stmt
+        state = self.state
+        callee = state.resolver.resolve(call.func)
+        if callee is runtime.add_at:
             return ast.copy_location(assign(call.args[0].id, call), stmt)
+        buffer = call.args[0].id
+        if callee == np.add.at and buffer in state.locals and self.depth == 1:
+            copied = state.namer.fresh(f"{buffer}_copy")
+            added = state.call_helper("add_at", runtime.add_at,
+                                      [name(copied), call.args[1], call.args[2]])
+            return [ast.copy_location(assign(copied, state.call_helper(
+                        "fresh_copy", runtime.fresh_copy, [name(buffer)])), stmt),
+                    ast.copy_location(assign(buffer, added), stmt)]
         return stmt
 
 
@@ -111,8 +133,8 @@ class ReverseBuilder:
                 raise TypeError(f"'{fn.name}' has no parameter '{p}'")
         normalized = canonicalize(normalize(state.source, fn, state.namer, state.weights),
                                   state.namer)
-        primal_temps = state.primal_temps = set(state.namer.made)
         _BufferUpdates(state).visit(normalized)
+        primal_temps = state.primal_temps = set(state.namer.made)
         body = rename_reassigned(normalized.body, params, state.namer)
         *primal, ret = body
         out_names, value_node = outputs.output_names(state, ret)

@@ -165,13 +165,6 @@ class AdjointSweep:
         if isinstance(call, gast.Call) and not saving and has_active(call, state.active) \
                 and not queries.is_constant_call(state, call):
             # a call made for its effect on a differentiated value: never guess
-            callee = state.callee(call)
-            if isinstance(getattr(callee, "__self__", None), np.ufunc):
-                raise state.source.error(
-                    call, f"{source_text(call.func)}, which updates its first argument in place",
-                    "reverse mode cannot follow it: use forward mode (s2s.jvp, s2s.jacfwd), "
-                    "or build the result as a new array (y = y + M @ v, with M a constant "
-                    "0/1 matrix that adds each entry of v where it belongs)")
             raise effect_call_error(state.source, call)
         return []
 
