@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from jit_helpers import clipped, spring
+
 DT = 0.05           # read by euler on each call: changing it must change the gradient
 STEPS = 20
 
@@ -65,6 +67,15 @@ def scaled_loop(x):
     return np.sum(y)
 
 
+def layers(params, x):
+    """A tuple (or list) of weights: unpacked, and read by a constant index."""
+    w, b = params
+    y = x
+    for _ in range(3):
+        y = np.tanh(w * y + b) + params[1] * 0.1
+    return np.sum(y * y)
+
+
 def no_loop(x):
     return np.sum(np.tanh(x) * x)
 
@@ -100,10 +111,41 @@ def branching_helper(v):
     return -v
 
 
-def with_helper_call(x):
+def helper_loop(x):
+    """A helper of this module that branches, in a loop."""
     y = x
     for _ in range(2):
         y = branching_helper(y)
+    return y
+
+
+def euler_step(x, v, k):
+    """A helper that reads this module's DT."""
+    return x + DT * v, v - DT * k * x
+
+
+def calls_helpers(k, x0, c):
+    """Helpers of this module and of another (which calls a third and reads its module's
+    GAIN), a helper of two results, and helpers given only constants (their forward code
+    runs compiled too)."""
+    x = x0
+    v = x0 * 0.0
+    for _ in range(4):
+        x, v = euler_step(x, v, k)
+        x = spring(x, k) + clipped(c) * 0.01
+    return np.sum(x * x + v) + clipped(np.sum(x))
+
+
+def recursive_helper(n, x):
+    if n == 0:
+        return x
+    return recursive_helper(n - 1, x) * x
+
+
+def calls_recursion(x):
+    y = x
+    for _ in range(2):
+        y = recursive_helper(2, y)
     return y
 
 

@@ -40,6 +40,12 @@ WORKLOADS = [
     (c.recurrence, (0.9, rng.normal(size=6)), (0, 1)),
     (c.while_growth, (0.7,), 0),
     (c.rows_then_sum, (rng.normal(size=3), rng.normal(size=(4, 3))), (0, 1)),
+    (c.helper_loop, (0.5,), 0),
+    (c.helper_loop, (-1.5,), 0),
+    (c.calls_helpers, (0.7, rng.normal(size=3), 1.3), (0, 1, 2)),
+    (c.calls_helpers, (0.7, rng.normal(size=3), 0.4), (0, 1, 2)),
+    (c.layers, ((rng.normal(size=3), rng.normal(size=3)), rng.normal(size=3)), (0, 1)),
+    (c.layers, ([rng.normal(size=3), rng.normal(size=3)], rng.normal(size=3)), 0),
     (c.axis_sums, (rng.normal(size=(2, 3)),), 0),
     (c.axis_sums, (rng.normal(size=(2, 3, 4)),), 0),
 ]
@@ -85,6 +91,34 @@ def test_module_data_is_read_on_each_call(monkeypatch):
     df(*EULER_ARGS)
     monkeypatch.setattr(c, "DT", 0.08)
     assert_close(df(*EULER_ARGS), numerical_grad(c.euler, EULER_ARGS, (0, 1, 2, 3)))
+
+
+def test_helpers_data_is_read_on_each_call(monkeypatch):
+    """The data of helpers (this module's DT, jit_helpers' GAIN) are passed down to their
+    compiled code on each call."""
+    import jit_helpers
+    args = (0.7, rng.normal(size=3), 1.3)
+    df = s2s.grad(c.calls_helpers, grad_position=(0, 1, 2), jit=True)
+    df(*args)
+    monkeypatch.setattr(jit_helpers, "GAIN", 0.9)
+    monkeypatch.setattr(c, "DT", 0.08)
+    assert_close(df(*args), numerical_grad(c.calls_helpers, args, (0, 1, 2)))
+
+
+def test_list_gradient_is_a_list():
+    params = [rng.normal(size=3), rng.normal(size=3)]
+    grads = s2s.grad(c.layers, jit=True)(params, rng.normal(size=3))
+    assert type(grads) is list and len(grads) == 2
+
+
+def test_helpers_forward_mode_compiled():
+    args = (0.7, rng.normal(size=3), 1.3)
+    tangents = (0.3, rng.normal(size=3), -0.5)
+    out, jvp = s2s.jvp(c.calls_helpers, args, tangents, jit=True)
+    assert out == pytest.approx(c.calls_helpers(*args), rel=1e-12)
+    expected = sum(np.sum(g * t) for g, t in zip(
+        numerical_grad(c.calls_helpers, args, (0, 1, 2)), tangents))
+    assert jvp == pytest.approx(expected, rel=1e-6)
 
 
 def test_source_shows_the_compiled_dialect():
@@ -144,8 +178,7 @@ REFUSED = [
     (c.with_dict, 0.5, "a dict", 'd = {"a": x}'),
     (c.with_local_function, 0.5, "a local function", "def h(v):"),
     (c.with_set, 0.5, "a set", "for i in {1, 2}:"),
-    (c.with_helper_call, 0.5, "the Python function 'branching_helper'",
-     "y = branching_helper(y)"),
+    (c.calls_recursion, 0.5, "a recursion", "return recursive_helper(n - 1, x) * x"),
     (c.with_axis_tuple, np.ones((2, 3, 4)), "sum over an axis",
      "return np.sum(np.sum(x * x, axis=(0, 1)) ** 2)"),
 ]
@@ -161,6 +194,16 @@ def test_refused_construct_is_located(fn, arg, construct, line):
     assert error.filename == c.__file__
     assert linecache.getline(error.filename, error.lineno).strip() == line
     assert error.hint
+
+
+def test_hessian_through_a_helper_is_located():
+    """Forward over reverse through a helper: the helper's pullback is differentiated as
+    a closure, which Numba cannot return; refused at the user's call."""
+    with pytest.raises(JitError, match="the Python function 'branching_helper'") as caught:
+        s2s.hessian(c.helper_loop, jit=True)(0.5)
+    assert caught.value.filename == c.__file__
+    assert linecache.getline(c.__file__, caught.value.lineno).strip() == \
+        "y = branching_helper(y)"
 
 
 def test_auto_keeps_numpy_where_numba_cannot_and_says_so_once():

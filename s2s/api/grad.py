@@ -428,7 +428,12 @@ class GradFunction:
                         hint="drop jit=True (the library runs the NumPy code itself), or "
                              "pass NumPy arrays")
             if self.jit:
-                compiled = self._compiled_by_numba(compiled, args)
+                # Numba takes tuples, not lists (the gradient is rebuilt as the input's)
+                as_tuples = [_lists_as_tuples(a) for a in args]
+                numba_code = self._compiled_by_numba(compiled, as_tuples)
+                if numba_code is not compiled:
+                    args = as_tuples
+                compiled = numba_code
         if self._grads_only:
             grads = compiled(*args, **kwargs)
             if self.single:
@@ -738,6 +743,12 @@ def compiled_by_numba(generated: Callable, args: tuple, jit: Jit, name: str,
                           stacklevel=5)
         kept_numpy.add(id(generated))
         return generated
+
+
+def _lists_as_tuples(value: Any) -> Any:
+    if type(value) is list or type(value) is tuple:
+        return tuple(_lists_as_tuples(v) for v in value)
+    return value
 
 
 def argument_types(args: tuple) -> tuple:

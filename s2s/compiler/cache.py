@@ -160,7 +160,7 @@ def _register(entry: _Entry, fn: Any, compiled: Callable) -> None:
 
 
 # -- looking up and building ------------------------------------------------------------------
-class _Pending:
+class Pending:
     """Stands in for generated code still being built, so recursive functions can call it."""
 
     def __init__(self, fn):
@@ -173,7 +173,7 @@ class _Pending:
             raise recursion_too_deep(self.fn) from None
 
 
-_in_progress: Dict[tuple, _Pending] = {}
+_in_progress: Dict[tuple, Pending] = {}
 
 
 def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
@@ -202,7 +202,7 @@ def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
         pending = _in_progress.get(pending_key)
         if pending is not None:
             return pending
-        pending = _in_progress[pending_key] = _Pending(fn)
+        pending = _in_progress[pending_key] = Pending(fn)
         try:
             compiled = build(shapes)
         finally:

@@ -18,6 +18,10 @@ passed as extra arguments by a small wrapper that reads them on each call, so ch
 never leaves a stale value in compiled code. Numba's disk cache is used only when every
 frozen object is a module or comes from NumPy, ``math`` or s2s: Numba does not check the
 frozen objects when it loads cached code.
+
+Functions of the user's that the code calls, and the generated code of those calls
+(``vjp_g``, ``jvp_g``), get Numba versions of their own (``callees``), frozen in their
+place: a callee's data are passed down from the outermost function's arguments.
 """
 from __future__ import annotations
 
@@ -25,17 +29,20 @@ import ast
 import builtins
 import hashlib
 import os
+import inspect
 import re
 import sys
+import textwrap
 import types
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gast
 import numpy as np
 
-from s2s.compiler import codegen, linemap, syntax
-from s2s.compiler.jit import dialect, stacks
+from s2s.compiler import cache, codegen, linemap, syntax
+from s2s.compiler.jit import callees, dialect, stacks
 from s2s.errors import JitError
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
@@ -75,57 +82,144 @@ def numba_module():
 
 
 class NumbaVersion:
-    """The parts of a generated function's Numba version, before it is compiled."""
+    """The parts of a generated function's Numba version, before it is compiled.
 
-    def __init__(self, compiled: types.FunctionType):
+    ``compiled`` is a generated function, or a user's function that generated code calls
+    (its forward code); ``callers`` are the functions whose versions are being made and
+    that call it. The functions it calls get Numba versions of their own, compiled in: a
+    callee's pullback becomes a function of its own (``callees``), and the data a callee
+    reads are passed down from the outermost function's arguments."""
+
+    def __init__(self, compiled: types.FunctionType, callers: tuple = ()):
         self.compiled = compiled
         self.name = compiled.__name__
-        tree = gast.parse(compiled.__s2s_source__).body[0]
-        self._remember_user_lines(tree)
-        try:
-            dialect.refuse_unsupported(tree)
-        except dialect.Refused as refused:
-            raise self.error(f"Numba cannot compile {refused.construct}",
-                             getattr(refused.node, "user_line", None), refused.construct,
-                             f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
-        dialect.rewrite(tree)
-        self.frozen, self.data = self._classify(tree)
+        self.callers = callers + (compiled,)
+        tree = self._parse()
+        generated = hasattr(compiled, "__s2s_source__")
+        self.pullback = callees.lift_pullback(tree) if callers and generated else None
+        functions = [tree] + ([self.pullback] if self.pullback is not None else [])
+        for function in functions:
+            try:
+                dialect.refuse_unsupported(function)
+            except dialect.Refused as refused:
+                raise self.error(f"Numba cannot compile {refused.construct}",
+                                 getattr(refused.node, "user_line", None), refused.construct,
+                                 f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
+            dialect.rewrite(function)
+        self.frozen, self.readers = self._classify(functions)
+        self._compile_callees(functions)
+        if self.pullback is not None:
+            read = set(_free_names(self.pullback))
+            callees.add_residuals(tree, self.pullback,
+                                  [p for p, _, _ in self.readers if p in read])
+        self.data = [param for param, _, _ in self.readers]
         for name in self.data:
             tree.args.args.append(syntax.name(name, gast.Param()))
         tree.args.args.extend(tree.args.kwonlyargs)       # all passed by position
         tree.args.kwonlyargs, tree.args.kw_defaults = [], []
         self.tree = tree
         self.text = (f"# The Numba version of {self.name}, written by s2s (jit=True).\n"
-                     + codegen.to_source(tree))
-        self.lines = _line_map(tree, self.text)
+                     + "\n\n".join(codegen.to_source(f) for f in functions))
+        self.lines = _line_map(functions, self.text)
 
-    def _remember_user_lines(self, tree: gast.FunctionDef) -> None:
-        code = self.compiled.__code__
-        shift = code.co_firstlineno - 1
+    def _parse(self) -> gast.FunctionDef:
+        """The tree of ``compiled``, each statement with the user's line behind it."""
+        compiled = self.compiled
         self.first_line = None
+        source = getattr(compiled, "__s2s_source__", None)
+        if source is not None:
+            tree = gast.parse(source).body[0]
+            code = compiled.__code__
+            shift = code.co_firstlineno - 1
+            where = lambda line: _through_generated(  # noqa: E731
+                linemap.user_line(code, line + shift))
+        else:           # a user's function, called by generated code
+            try:
+                source = textwrap.dedent(inspect.getsource(compiled))
+            except (OSError, TypeError):
+                raise self.error(f"it calls '{self.name}', whose source s2s cannot read",
+                                 None, "a function without source") from None
+            tree = gast.parse(source).body[0]
+            if not isinstance(tree, gast.FunctionDef):
+                raise self.error(f"it calls '{self.name}', which is not a def",
+                                 None, "a function that is not a def",
+                                 "call a function written with def")
+            tree.decorator_list = []
+            filename = compiled.__code__.co_filename
+            shift = compiled.__code__.co_firstlineno - 1
+            where = lambda line: (filename, line + shift)  # noqa: E731
         for statement in syntax.walk_statements(tree.body):
             if isinstance(statement, gast.stmt):
-                statement.user_line = linemap.user_line(code, statement.lineno + shift)
+                statement.user_line = where(statement.lineno)
                 self.first_line = self.first_line or statement.user_line
+        return tree
 
-    def _classify(self, tree: gast.FunctionDef) -> Tuple[Dict[str, Any], List[str]]:
-        """The objects to freeze into the module, and the names of data to pass."""
+    def _classify(self, functions) -> Tuple[Dict[str, Any], List[tuple]]:
+        """The objects to freeze into the module, and the data to pass: (parameter, holder,
+        key) where ``holder[key]`` is the value (a namespace), or ``holder`` a cell."""
         compiled = self.compiled
         cells = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
         frozen: Dict[str, Any] = {"saves": stacks.saves, "push": stacks.push}
-        data: List[str] = []
-        for name in _free_names(tree):
+        readers: List[tuple] = []
+        names: Dict[str, None] = {}
+        for function in functions:
+            names.update(dict.fromkeys(_free_names(function)))
+        for name in names:
             if name in cells:
-                value = cells[name].cell_contents
+                value, reader = cells[name].cell_contents, (name, cells[name], None)
             elif name in compiled.__globals__:
                 value = compiled.__globals__[name]
+                reader = (name, compiled.__globals__, name)
             else:
                 continue        # a builtin, or a name Numba will report
+            if isinstance(value, cache.Pending):       # a recursive call's callee
+                value = value.compiled
             if isinstance(value, _DATA):
-                data.append(name)
+                readers.append(reader)
             else:
                 frozen[name] = value
-        return frozen, data
+        return frozen, readers
+
+    def _compile_callees(self, functions) -> None:
+        """Give each function of the user's that the code calls (or a generated function
+        of one) a Numba version of its own, frozen in its place; a callee's pullback
+        function is frozen too, its calls written in, and its data passed on."""
+        lifted: Dict[str, str] = {}
+        used = set(self.frozen) | {n for f in functions for n in syntax.names_in(f)}
+        for name, value in list(self.frozen.items()):
+            if not _is_user_function(value):
+                continue
+            if value in self.callers:
+                raise self.error("it calls a function from inside itself (a recursion), "
+                                 "which Numba compiles only with declared types",
+                                 _line_of(functions, name), "a recursive function",
+                                 "write the recursion as a loop, or pass jit='auto' to "
+                                 "keep NumPy")
+            try:
+                callee = _callee_version(value, self.callers)
+            except JitError as exc:
+                if exc.filename and not exc.filename.startswith("<"):
+                    raise
+                # a line of code generated from generated code: the call's line instead
+                filename, lineno = _line_of(functions, name) or (None, None)
+                raise JitError(exc.message, filename=filename, lineno=lineno,
+                               construct=exc.construct, hint=exc.hint) from None
+            self.frozen[name] = callee.dispatcher
+            if callee.pullback is not None:
+                pullback_name = _fresh(callee.pullback.name, used)
+                self.frozen[pullback_name] = callee.pullback_dispatcher
+                lifted[name] = pullback_name
+            if callee.readers:
+                passed = {}
+                for param, holder, key in callee.readers:
+                    mine = _fresh(f"{name}_{param}", used)
+                    self.readers.append((mine, holder, key))
+                    passed[param] = mine
+                _pass_data(functions, name, passed)
+        if lifted:
+            variables = callees.pullback_variables(functions[0], lifted)
+            for function in functions:
+                callees.pullback_calls(function, variables)
 
     def cacheable(self) -> bool:
         return all(isinstance(v, types.ModuleType)
@@ -135,7 +229,8 @@ class NumbaVersion:
     def error(self, message: str, where: Optional[tuple], construct: str,
               hint: str = _HINT) -> JitError:
         filename, lineno = where if where else (None, None)
-        return JitError(f"s2s cannot compile the gradient {self.name} with Numba (jit=True): "
+        outermost = self.callers[0].__name__        # the gradient the user asked for
+        return JitError(f"s2s cannot compile the gradient {outermost} with Numba (jit=True): "
                         f"{message}", filename=filename, lineno=lineno, construct=construct,
                         hint=hint, function=None)
 
@@ -169,9 +264,10 @@ class NumbaVersion:
         """A Numba compile error, at the user's line behind the line it names; ``types``
         names the argument types of a call that compiled the code anew."""
         text = str(exc)
-        base = re.escape(os.path.basename(self.path))
-        lines = [int(n) for n in re.findall(base + r'"?,?:? ?(?:line |Line |\()(\d+)', text)]
-        where = next((self.lines[n] for n in reversed(lines) if self.lines.get(n)), None)
+        # the line of this function's file or of a callee's that Numba names last
+        found = re.findall(r'(_s2s_numba_\w+\.py)"?,?:? ?(?:line |Line |\()(\d+)', text)
+        where = next((_LOADED[base].lines[int(n)] for base, n in reversed(found)
+                      if base in _LOADED and _LOADED[base].lines.get(int(n))), None)
         if not types:
             return self.error(self._what_failed(text), where, "a construct Numba cannot compile")
         return self.error(f"a call with new argument types ({types}) compiles the gradient "
@@ -239,9 +335,9 @@ def _free_names(fn: gast.FunctionDef) -> List[str]:
     return [n for n in loads if n not in bound and n not in ("saves", "push")]
 
 
-def _line_map(tree: gast.FunctionDef, text: str) -> Dict[int, tuple]:
-    """{line of ``text``: (user file, user line)} for the statements of ``tree``."""
-    written = ast.parse(text).body[0]
+def _line_map(functions: List[gast.FunctionDef], text: str) -> Dict[int, tuple]:
+    """{line of ``text``: (user file, user line)} for the statements of ``functions``."""
+    written = ast.parse(text).body
     found: Dict[int, tuple] = {}
 
     def pair(made, parsed):
@@ -253,8 +349,88 @@ def _line_map(tree: gast.FunctionDef, text: str) -> Dict[int, tuple]:
                 left, right = getattr(a, field, None), getattr(b, field, None)
                 if isinstance(left, list) and isinstance(right, list):
                     pair(left, right)
-    pair(tree.body, written.body)
+    for function, parsed in zip(functions, written):
+        pair(function.body, parsed.body)
     return found
+
+
+def _line_of(functions: List[gast.FunctionDef], name: str) -> Optional[tuple]:
+    """The user's line of the first statement of ``functions`` that reads ``name``."""
+    for function in functions:
+        for statement in syntax.walk_statements(function.body):
+            if getattr(statement, "user_line", None) and not isinstance(
+                    statement, (gast.For, gast.While, gast.If)) and any(
+                    isinstance(n, gast.Name) and n.id == name for n in syntax.walk(statement)):
+                return statement.user_line
+    return None
+
+
+def _through_generated(where: Optional[tuple]) -> Optional[tuple]:
+    """The user's line behind ``where`` when it is a line of generated code itself (code
+    generated from a gradient, as a Hessian's is), else ``where``."""
+    while where is not None and where[0].startswith("<"):
+        found = linemap.origin(*where)          # one transform back
+        if found is None:
+            break
+        where = found
+    return where
+
+
+def _is_user_function(value: Any) -> bool:
+    """A Python function the generated code calls that is neither NumPy's, ``math``'s nor
+    s2s's (those have Numba versions): the user's, or generated from the user's."""
+    return isinstance(value, types.FunctionType) and \
+        str(getattr(value, "__module__", None) or "").split(".")[0] not in _SAFE_MODULES
+
+
+class _Callee:
+    """A callee's Numba version: its dispatcher, and its pullback's where it has one."""
+
+    def __init__(self, fn: types.FunctionType, callers: tuple):
+        numba = numba_module()
+        version = NumbaVersion(fn, callers)
+        module = version.load()
+        self.dispatcher = numba.njit(module.__dict__[version.name])
+        self.pullback = version.pullback
+        self.pullback_dispatcher = None if version.pullback is None \
+            else numba.njit(module.__dict__[version.pullback.name])
+        self.readers = version.readers
+
+
+# callee -> its _Callee; the Numba versions of generated callees die with them
+_CALLEES: "weakref.WeakKeyDictionary[types.FunctionType, _Callee]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _callee_version(fn: types.FunctionType, callers: tuple) -> _Callee:
+    found = _CALLEES.get(fn)
+    if found is None:
+        found = _CALLEES[fn] = _Callee(fn, callers)
+    return found
+
+
+def _pass_data(functions: List[gast.FunctionDef], callee: str, passed: Dict[str, str]) -> None:
+    """Each call of ``callee`` in ``functions`` also passes its data parameters, by keyword
+    (``passed``: {the callee's parameter: the name that holds it here})."""
+    for function in functions:
+        for node in syntax.walk(function):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id == callee:
+                node.keywords = list(node.keywords) + [
+                    gast.keyword(arg=param, value=syntax.name(mine))
+                    for param, mine in passed.items()]
+
+
+def _fresh(base: str, used: set) -> str:
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}_{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _read(holder: Any, key: Optional[str]) -> Any:
+    return holder.cell_contents if key is None else holder[key]
 
 
 def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
@@ -268,9 +444,7 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
     version = NumbaVersion(compiled)
     module = version.load()
     dispatcher = numba.njit(cache=version.cacheable())(module.__dict__[version.name])
-    namespace, cells = compiled.__globals__, dict(zip(compiled.__code__.co_freevars,
-                                                      compiled.__closure__ or ()))
-    values = [cells[n].cell_contents if n in cells else namespace[n] for n in version.data]
+    values = [_read(holder, key) for _, holder, key in version.readers]
     try:
         signature = tuple(numba.typeof(a) for a in list(args) + values)
     except ValueError:
@@ -285,31 +459,41 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
         raise version.located(exc) from None
     runs = dispatcher
     if version.data or compiled.__defaults__ or compiled.__kwdefaults__:
-        runs = _passing_data(compiled, dispatcher, version.data)
+        runs = _passing_data(compiled, dispatcher, version.readers)
     compiled.__s2s_numba__ = runs
     return runs
 
 
-def _passing_data(compiled: types.FunctionType, dispatcher, data: List[str]) -> Callable:
+def _passing_data(compiled: types.FunctionType, dispatcher, readers: List[tuple]) -> Callable:
     """``def grad_f(x, scale=2.0): return numba_code(x, scale, DT)``: a function with the
     generated function's signature (and its cells) that reads the data the compiled code
-    takes as arguments on each call."""
+    takes as arguments on each call (``readers``: see ``NumbaVersion._classify``); the data
+    of the functions it calls are read from their own namespaces."""
     code = compiled.__code__
     count = code.co_argcount + code.co_kwonlyargcount
     params = list(code.co_varnames[:count])
     positional = params[:code.co_argcount]
     keyword = params[code.co_argcount:]
     signature = ", ".join(positional + (["*"] + keyword if keyword else []))
-    call = ", ".join(params + data)
-    cell_names = ["numba_code"] + list(code.co_freevars)
+    cells = dict(zip(code.co_freevars, compiled.__closure__ or ()))
+    cells["numba_code"] = types.CellType(dispatcher)
+    reads = []
+    for param, holder, key in readers:
+        if key == param and holder is compiled.__globals__ or \
+                key is None and cells.get(param) is holder:
+            reads.append(param)             # a name of the function's own
+        else:
+            held = f"__s2s_data_{len(cells)}"
+            cells[held] = types.CellType(holder)
+            reads.append(f"{held}.cell_contents" if key is None else f"{held}[{key!r}]")
+    call = ", ".join(params + reads)
+    cell_names = ["numba_code"] + [n for n in cells if n != "numba_code"]
     text = (f"def __s2s_factory__({', '.join(cell_names)}):\n"
             f"    def {compiled.__name__}({signature}):\n"
             f"        return numba_code({call})\n"
             f"    return {compiled.__name__}\n")
     factory = compile(text, f"<s2s numba caller of {compiled.__name__}>", "exec")
     inner = next(c for c in factory.co_consts[0].co_consts if isinstance(c, types.CodeType))
-    cells = dict(zip(code.co_freevars, compiled.__closure__ or ()))
-    cells["numba_code"] = types.CellType(dispatcher)
     caller = types.FunctionType(inner, compiled.__globals__, compiled.__name__,
                                 compiled.__defaults__,
                                 tuple(cells[n] for n in inner.co_freevars))

@@ -2,7 +2,7 @@
 
 In: the gast ``FunctionDef`` of a generated gradient (parsed back from its source), whose
 statements carry the user's line in ``user_line``. Out: the same function, rewritten in
-place, with two changes, and nothing else touched:
+place, with these changes, and nothing else touched:
 
 - A reversed loop becomes an index loop (Numba has no ``reversed``):
 
@@ -17,6 +17,9 @@ place, with two changes, and nothing else touched:
   runs over a name: a range or an array), it has no ``break`` or ``continue``, and each save
   is a statement of its body; anything else keeps its list, which Numba types from its
   appends.
+
+- ``add_at(dp, 0, dw)`` becomes ``dp = add_at(dp, 0, dw)``: a tuple's cotangent is a tuple,
+  which Numba cannot change in place.
 
 Constructs of the user's code that Numba cannot compile and that reach generated code (local
 functions and lambdas, dicts, sets) are refused here, at the user's line, before Numba sees
@@ -72,7 +75,31 @@ def refuse_unsupported(fn: gast.FunctionDef) -> None:
 def rewrite(fn: gast.FunctionDef) -> gast.FunctionDef:
     """Rewrite ``fn`` into the dialect, in place (see the module docstring)."""
     _Loops(fn).run()
+    _assign_add_at(fn)
     return fn
+
+
+def _assign_add_at(fn: gast.FunctionDef) -> None:
+    """``add_at(dp, 0, dw)`` becomes ``dp = add_at(dp, 0, dw)``: the cotangent of a tuple
+    is a tuple to Numba, which cannot change it in place, so its Numba version makes a
+    new one (an array's returns the array itself)."""
+    for statement in syntax.walk_statements(fn.body):
+        for field in ("body", "orelse"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                block[:] = [_assigned(s) for s in block]
+    fn.body[:] = [_assigned(s) for s in fn.body]
+
+
+def _assigned(statement):
+    if isinstance(statement, gast.Expr) and isinstance(statement.value, gast.Call) \
+            and isinstance(statement.value.func, gast.Name) \
+            and statement.value.func.id == "add_at" and statement.value.args \
+            and isinstance(statement.value.args[0], gast.Name):
+        made = syntax.assign(statement.value.args[0].id, statement.value)
+        made.user_line = getattr(statement, "user_line", None)
+        return made
+    return statement
 
 
 # -- the rewrite -----------------------------------------------------------------------------

@@ -42,6 +42,26 @@ def _refuse(helper: str, *args) -> None:
                       f"version for these argument types")
 
 
+def _item_by_item(params: str, unpacked: dict, items: list):
+    """A function ``impl(params)`` that unpacks each tuple parameter into names (``unpacked``:
+    {parameter: its item names}) and returns the tuple of ``items`` (expressions over those
+    names). Unpacked whole: Numba lowers no item read of an Optional tuple (a name saved
+    before its first assignment is one)."""
+    lines = [f"def impl({params}):"]
+    for param, names in unpacked.items():
+        if names:
+            lines.append(f"    {', '.join(names)}, = {param}")
+    lines.append(f"    return ({', '.join(items)}{',' if items else ''})")
+    namespace = {"add": runtime.add, "zeros_like": runtime.zeros_like}
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["impl"]
+
+
+def _tuple(t):
+    t = _held(t)
+    return t if isinstance(t, types.BaseTuple) else None
+
+
 # Numba does not check indexes: a loop over a list it appends to would write past the end
 _MORE_STEPS = ("s2s (Numba): a loop ran more steps than its length before it started; "
                "pass jit=False for this function")
@@ -112,6 +132,11 @@ def _zeros_like(value):
     if isinstance(value, types.Array):
         dtype = _float_dtype(value)
         return lambda value: np.zeros(value.shape, dtype)
+    held = _tuple(value)
+    if held is not None:        # the cotangent of a tuple: a tuple of zeros
+        count = len(held)
+        return _item_by_item("value", {"value": [f"a{i}" for i in range(count)]},
+                             [f"zeros_like(a{i})" for i in range(count)])
     _refuse("zeros_like", value)
 
 
@@ -127,11 +152,24 @@ def _own(cotangent, primal):
     _refuse("own", cotangent, primal)
 
 
+@overload(runtime.add)
+def _add(a, b):
+    # the sum of two cotangents: numbers, arrays, or tuples of them item by item
+    if (_number(a) or isinstance(a, types.Array)) and (_number(b) or isinstance(b, types.Array)):
+        return lambda a, b: a + b
+    if _tuple(a) is not None and _tuple(b) is not None and len(_tuple(a)) == len(_tuple(b)):
+        count = len(_tuple(a))
+        return _item_by_item("a, b", {"a": [f"a{i}" for i in range(count)],
+                                      "b": [f"b{i}" for i in range(count)]},
+                             [f"add(a{i}, b{i})" for i in range(count)])
+    _refuse("add", a, b)
+
+
 @overload(runtime.fresh_copy)
 def _fresh_copy(value):
     if isinstance(value, types.Array):
         return lambda value: value.copy()
-    if _number(value):
+    if _number(value) or _tuple(value) is not None:     # tuples cannot change
         return lambda value: value
     _refuse("fresh_copy", value)
 
@@ -159,14 +197,30 @@ def _reads_number(container, key) -> bool:
     return len(keys) == container.ndim and all(isinstance(k, types.Integer) for k in keys)
 
 
-@overload(runtime.add_at)
+@overload(runtime.add_at, prefer_literal=True)
 def _add_at(buffer, key, value):
     if isinstance(buffer, types.Array) and _basic_index(key):
         def add_at(buffer, key, value):
             buffer[key] += value
             return buffer
         return add_at
+    held = _tuple(buffer)
+    if held is not None and isinstance(key, types.IntegerLiteral) \
+            and -len(held) <= key.literal_value < len(held):
+        # a new tuple (the dialect assigns add_at's result back to the buffer's name)
+        count, where = len(held), key.literal_value % len(held)
+        return _item_by_item("buffer, key, value", {"buffer": [f"a{i}" for i in range(count)]},
+                             [f"add(a{i}, value)" if i == where else f"a{i}"
+                              for i in range(count)])
     _refuse("add_at", buffer, key, value)
+
+
+@overload(runtime.restructure)
+def _restructure(cotangent, primal):
+    # tuples stay tuples; a float standing for a zero container becomes zeros
+    if _tuple(primal) is not None and _number(cotangent):
+        return lambda cotangent, primal: runtime.zeros_like(primal)
+    return lambda cotangent, primal: cotangent
 
 
 @overload(runtime.saved_item)
