@@ -404,7 +404,8 @@ class GradFunction:
         # need no preparation, and the argument shapes alone find the generated code
         shapes = _arg_shapes(args)
         # an argument that is no NumPy array or float may be an array of another library
-        library = _library_of_call(args, self) if None in shapes else None
+        library = library_of_call(args, self._param_names(), self.__name__) \
+            if None in shapes else None
         found = self._by_shapes.get(shapes)
         trees = ()
         if library is None and self._leaves(args):
@@ -420,7 +421,7 @@ class GradFunction:
             args, originals, trees = self._prepare_inputs(args)
             compiled = self._runs(trees, self._named(_arg_shapes(args, library)))
             if library is not None:
-                _check_rules_for(compiled, library)
+                pipeline.refuse_numpy_only(compiled, library)
                 if self.jit:
                     raise NotDifferentiableError(
                         f"s2s cannot compile the gradient of '{self.__name__}' for {library} "
@@ -645,12 +646,12 @@ def _arg_shapes(args, library: Optional[str] = None) -> tuple:
                   for value in args])
 
 
-def _library_of_call(args, grad_function) -> Optional[str]:
-    """The library of the call's arrays when they are not NumPy's (``'dask Array'``), else
-    None. Arrays of two libraries in one call are refused: one of them would have to be
-    converted, which is the user's choice to make, not a silent transfer."""
+def library_of_call(args: Sequence[Any], names: Sequence[str], fname: str) -> Optional[str]:
+    """The library of the arrays of a call of ``fname`` when they are not NumPy's (``'dask
+    Array'``), else None; ``names`` names the arguments. Arrays of two libraries in one call
+    are refused: one of them would have to be converted, which is the user's choice to make,
+    not a silent transfer."""
     found = {}          # library name -> the first parameter holding one of its arrays
-    names = grad_function._param_names()
 
     def visit(value, pname):
         kind = type(value)
@@ -667,14 +668,14 @@ def _library_of_call(args, grad_function) -> Optional[str]:
             found.setdefault(library, pname)
             if arrays.has_unknown_shape(value):
                 raise NotDifferentiableError(
-                    f"s2s cannot run '{grad_function.__name__}' on '{pname}': it is a "
+                    f"s2s cannot run '{fname}' on '{pname}': it is a "
                     f"{library} of unknown shape {value.shape} (its chunk sizes are not "
                     f"computed), and the generated code is specialized on shapes",
                     hint=f"call {pname}.compute_chunk_sizes() first, or make it with "
                          f"known chunks")
         elif arrays.is_undispatched_array(value):
             raise NotDifferentiableError(
-                f"s2s cannot run '{grad_function.__name__}' on '{pname}': it is a "
+                f"s2s cannot run '{fname}' on '{pname}': it is a "
                 f"{arrays.library_name(value)}, which does not implement NumPy's dispatch "
                 f"protocols (__array_function__, __array_ufunc__), so the NumPy calls of the "
                 f"generated code would convert it instead of running on it",
@@ -686,27 +687,13 @@ def _library_of_call(args, grad_function) -> Optional[str]:
     if len(found) > 1:
         (lib_a, name_a), (lib_b, name_b) = list(found.items())[:2]
         raise NotDifferentiableError(
-            f"s2s cannot run '{grad_function.__name__}' on arrays of two libraries: "
+            f"s2s cannot run '{fname}' on arrays of two libraries: "
             f"'{name_a}' is a {lib_a} and '{name_b}' a {lib_b}; s2s moves no data between "
             f"libraries behind your back",
             hint="convert one of them yourself (Dask: da.from_array(a); CuPy: "
                  "cupy.asarray(a)), so that the arrays of a call are of one library")
     library = next(iter(found), None)
     return None if library == "NumPy ndarray" else library
-
-
-def _check_rules_for(compiled: Callable, library: str) -> None:
-    """Refuse, at the line that calls it, a primitive whose rule works on NumPy arrays
-    only (it makes NumPy arrays of its own, or calls what the other library lacks)."""
-    for primitive, filename, lineno, col_offset, function in compiled.__s2s_numpy_only__:
-        raise NotDifferentiableError(
-            f"s2s cannot differentiate {primitive} on a {library} in '{function}': its "
-            f"gradient is written for NumPy arrays only, and would pull the data into NumPy "
-            f"(for Dask, compute it) or fail inside {library.split()[0]}",
-            filename=filename, lineno=lineno, col_offset=col_offset,
-            construct=f"{primitive} on a {library}", function=function,
-            hint=f"convert the arrays to NumPy first (for Dask: .compute()), or write "
-                 f"this step with functions of {library.split()[0]} itself")
 
 
 _ndarray, _float64 = np.ndarray, np.float64

@@ -45,6 +45,8 @@ from s2s.compiler.forward.calls import source_of
 from s2s import runtime
 from s2s.compiler.reverse.builder import parameter_names
 from s2s.errors import NotDifferentiableError
+from s2s.runtime import arrays
+from s2s.runtime.numpy_helpers import size_of
 
 Position = Union[int, Tuple[int, ...]]
 
@@ -81,6 +83,8 @@ def _leaves_like(tree: Any, like: Any) -> List[Any]:
 def _float_zeros(leaf: Any) -> Any:
     if isinstance(leaf, np.ndarray):
         return np.zeros(leaf.shape, leaf.dtype if leaf.dtype.kind in "fc" else np.float64)
+    if arrays.is_foreign_array(leaf):       # zeros of its own library (lazy on Dask)
+        return np.zeros_like(leaf, leaf.dtype if leaf.dtype.kind in "fc" else np.float64)
     if isinstance(leaf, (np.floating, np.complexfloating)):
         return leaf.dtype.type(0)
     if type(leaf) is complex:
@@ -95,6 +99,8 @@ def _basis(tree: Any, leaf_index: int, flat_index: int) -> Any:
     chosen = zeros[leaf_index]
     if isinstance(chosen, np.ndarray):
         chosen.reshape(-1)[flat_index] = 1
+    elif arrays.is_foreign_array(chosen):
+        chosen[np.unravel_index(flat_index, chosen.shape)] = 1
     else:
         zeros[leaf_index] = type(chosen)(1)
     return rebuild(zeros)
@@ -107,6 +113,10 @@ def _shaped_like(tangent: Any, primal: Any) -> Any:
         return api.rebuilt(primal, [_shaped_like(t, p) for t, p in zip(tangent, primal)])
     if isinstance(primal, dict):
         return {k: _shaped_like(tangent[k], p) for k, p in primal.items()}
+    if arrays.is_foreign_array(primal):
+        if primal.dtype.kind == "f":
+            tangent = np.real(tangent)
+        return arrays.like_primal(tangent, primal) if primal.dtype.kind in "fc" else tangent
     if isinstance(primal, np.ndarray):
         dtype = primal.dtype if primal.dtype.kind in "fc" else None
         if dtype is not None and dtype.kind == "f":
@@ -210,9 +220,67 @@ def _check_tangents(args: Sequence[Any], tangents: Sequence[Any]) -> List[Any]:
                                  f"its input {np.shape(al)}")
             if isinstance(tl, (int, bool)) or isinstance(tl, np.ndarray) and tl.dtype.kind not in "fc":
                 tl = np.asarray(tl, np.float64)[()] if isinstance(tl, np.ndarray) else float(tl)
+            elif arrays.is_foreign_array(tl) and tl.dtype.kind not in "fc":
+                tl = tl.astype(np.float64)
             fixed.append(tl)
         out.append(rebuild(fixed))
     return out
+
+
+def _library(fn: Callable, args: Sequence[Any], tangents: Dict[int, Any] = None
+             ) -> Optional[str]:
+    """The library of the arrays of a call (``'dask Array'``) when it is not NumPy, else
+    None; arrays of two libraries, arrays of unknown shape and arrays without NumPy's
+    dispatch protocols are refused (``api.library_of_call``), the ``tangents`` of the
+    arguments (by position) included."""
+    names = list(_param_names(fn))[:len(args)]
+    names += [f"argument {i}" for i in range(len(names), len(args))]
+    tangents = tangents or {}
+    return api.library_of_call(
+        tuple(args) + tuple(tangents.values()),
+        names + [f"the tangent of {names[p]}" for p in tangents], _fname(fn))
+
+
+def _refuse_for(library: Optional[str], compiled: Callable, jit: api.Jit, fn: Callable) -> None:
+    """Refuse a derivative of another library's arrays that needs a rule written for NumPy
+    arrays only (at the line that calls it), or that Numba would run (jit)."""
+    if library is None:
+        return
+    pipeline.refuse_numpy_only(compiled, library)
+    if jit:
+        raise NotDifferentiableError(
+            f"s2s cannot compile the derivative of '{_fname(fn)}' for {library} arrays with "
+            f"jit=True: Numba runs on NumPy arrays only",
+            hint="drop jit=True (the library runs the NumPy code itself), or pass NumPy "
+                 "arrays")
+
+
+def _known_size(leaf: Any, fn: Callable, transform: str) -> int:
+    """The number of entries of an output, which a Jacobian's layout needs: a Dask array of
+    unknown chunk sizes (after a boolean mask) has none yet, and is refused."""
+    if arrays.is_foreign_array(leaf) and arrays.has_unknown_shape(leaf):
+        code = getattr(fn, "__code__", None)
+        raise NotDifferentiableError(
+            f"s2s cannot build the {transform} Jacobian of '{_fname(fn)}': its output is a "
+            f"{arrays.library_name(leaf)} of unknown shape {leaf.shape}, and a Jacobian's "
+            f"layout needs the output's size before anything is computed",
+            filename=getattr(code, "co_filename", None),
+            lineno=getattr(code, "co_firstlineno", None), function=_fname(fn),
+            construct=f"a {transform} Jacobian of an output of unknown shape",
+            hint="call .compute_chunk_sizes() on the masked array inside the function, or use "
+                 "s2s.vjp / s2s.jvp, which need no output size")
+    return int(size_of(leaf))
+
+
+def _stacked(entries: List[Any], axis: int) -> Any:
+    """Rows of a Jacobian of another library's arrays as one array of that library,
+    stacked along a new ``axis`` (a number where a tangent was zero grows to the rows'
+    shape): nothing moves to NumPy, and on Dask nothing is computed."""
+    like = next((e for e in entries if arrays.is_foreign_array(e)), None)
+    if like is None:
+        return np.stack([np.asarray(e, np.result_type(e, 0.0)) for e in entries], axis=axis)
+    return np.stack([e if arrays.is_foreign_array(e) else np.zeros_like(like) + e
+                     for e in entries], axis=axis)
 
 
 # -- how forward mode sees a function -----------------------------------------------------------
@@ -280,16 +348,19 @@ def _zero_tree(tree: Any) -> Any:
 
 
 def _jacobian(view: _View, args: Sequence[Any], basis_levels: int,
-              fixed: Dict[str, Any]) -> Tuple[Any, Any]:
+              fixed: Dict[str, Any], lazy: Optional[Callable] = None) -> Tuple[Any, Any]:
     """Run ``view.fn`` with basis vectors as the tangents of its first ``basis_levels``
     levels (``fixed`` gives the others). Returns (the first raw value, the assembled
-    Jacobian of the last level's tangent)."""
+    Jacobian of the last level's tangent). ``lazy``, the user's function, says that the
+    arrays are of another library (Dask, CuPy), whose basis vectors and blocks are made by
+    that library."""
     levels = view.levels[:basis_levels]
     slots = [[(level, p, i, leaf) for p in level.positions
               for i, leaf in enumerate(_flatten(args[p])[0])] for level in levels]
     first, out_like, blocks = None, None, {}
+    rows: Dict[tuple, List[Any]] = {}       # with ``lazy``: key -> entries, basis order
     for combo in itertools.product(*slots):
-        sizes = tuple(int(np.size(leaf)) for *_, leaf in combo)
+        sizes = tuple(int(size_of(leaf)) for *_, leaf in combo)
         for flat in itertools.product(*(range(n) for n in sizes)):
             tangents = dict(fixed)
             for (level, p, i, _), j in zip(combo, flat):
@@ -298,8 +369,17 @@ def _jacobian(view: _View, args: Sequence[Any], basis_levels: int,
             raw = view.runs(*args, **tangents)
             if first is None:
                 first, out_like = raw, view.output(raw)
+                if lazy:
+                    for leaf in _flatten(out_like)[0]:
+                        _known_size(leaf, lazy, "forward")
             for o, entry in enumerate(_leaves_like(raw[1], out_like)):
                 key = (o,) + tuple((p, i) for _, p, i, _ in combo)
+                if lazy:
+                    rows.setdefault(key, []).append(entry)
+                    if len(rows[key]) == int(np.prod(sizes)):
+                        stacked = _stacked(rows.pop(key), -1)
+                        blocks[key] = stacked.reshape(stacked.shape[:-1] + sizes)
+                    continue
                 if key not in blocks:
                     blocks[key] = np.zeros(np.shape(entry) + sizes, np.result_type(entry, 0.0))
                 blocks[key][(Ellipsis,) + flat] = entry
@@ -353,14 +433,16 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
     positions = tuple(i for i, a in enumerate(args) if _is_differentiable(a))
     args, positions = _differentiable(fn, args, positions)
     tangents = _check_tangents([args[p] for p in positions], [tangents[p] for p in positions])
+    library = _library(fn, args, dict(zip(positions, tangents)))
     base = _view_of(fn, args, has_aux)
     view = base.extend(positions, single=False, jit=api.check_jit(jit))
+    _refuse_for(library, view.fn, jit, fn)
     fixed = dict(zip(view.levels[-1].tangents, tangents))
     if base.levels:
         out = fn(*args)
         _numeric_output(fn, out[0] if has_aux and isinstance(out, tuple) else out)
         with reported():
-            _, tangent = _jacobian(view, args, len(base.levels), fixed)
+            _, tangent = _jacobian(view, args, len(base.levels), fixed, library and fn)
         return out, tangent
     try:
         with reported():
@@ -390,9 +472,12 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
     fn = _plain(fn, len(inputs))
     positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
     args, positions = _differentiable(fn, inputs, positions)
+    library = _library(fn, args)
     if api.check_jit(jit):
+        _refuse_for(library, cotangent_code(fn, args, positions), jit, fn)
         return _compiled_vjp(fn, args, positions, has_aux, jit)
     compiled = _vjp_function(fn, args, positions)
+    _refuse_for(library, compiled, jit, fn)
     try:
         with reported():
             value, pullback = compiled(*args)
@@ -413,7 +498,7 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
 
     @explained
     def vjp_fn(cotangent: Any) -> tuple:
-        _check_cotangent(cotangent, out, _fname(fn))
+        _check_cotangent(cotangent, out, _fname(fn), library)
         # a pullback may consume what its forward sweep saved: rerun the sweep for reuse
         pull = unused.pop() if unused else compiled(*args)[1]
         seed = cotangent
@@ -601,16 +686,30 @@ def _unused(name: str, taken: set) -> str:
 _pullback_code: Dict[tuple, types.CodeType] = {}
 
 
-def _check_cotangent(cotangent: Any, out: Any, fname: str) -> None:
-    """A cotangent must have the output's structure and each leaf its leaf's shape."""
+def _check_cotangent(cotangent: Any, out: Any, fname: str,
+                     library: Optional[str] = None) -> None:
+    """A cotangent must have the output's structure and each leaf its leaf's shape; its
+    arrays are of the inputs' ``library`` (None: NumPy's)."""
     given, _ = _flatten(cotangent)
     wanted, _ = _flatten(out)
     problem = None
     if len(given) != len(wanted):
         problem = f"{len(given)} value(s) where the output has {len(wanted)}"
     else:
+        inputs = library or "NumPy ndarray"
+        for c in given:
+            if isinstance(c, np.ndarray) and c.ndim or arrays.is_foreign_array(c):
+                if arrays.library_name(c) != inputs:
+                    raise NotDifferentiableError(
+                        f"the pullback of '{fname}' got a cotangent of "
+                        f"{arrays.library_name(c)}s for inputs of {inputs}s; s2s moves no "
+                        f"data between libraries behind your back",
+                        hint="convert the cotangent to the inputs' library yourself (Dask: "
+                             "da.from_array(c); CuPy: cupy.asarray(c))")
         for i, (c, o) in enumerate(zip(given, wanted)):
-            if np.shape(c) != np.shape(o) and np.size(c) != 1:
+            if arrays.is_foreign_array(c) and arrays.has_unknown_shape(c):
+                continue        # a Dask output of unknown size: the library checks it
+            if np.shape(c) != np.shape(o) and size_of(c) != 1:
                 problem = f"shape {np.shape(c)} for an output of shape {np.shape(o)}" + (
                     f" (item {i})" if len(wanted) > 1 else "")
                 break
@@ -643,9 +742,12 @@ class ForwardJacobian:
             api.check_complex_inputs(self.fn, args, self.positions,
                                      _param_names(_plain(self.fn, len(args))))
         args, _ = _differentiable(_plain(self.fn, len(args)), args, self.positions)
+        library = _library(_plain(self.fn, len(args)), args)
         view = self.view(args)
+        _refuse_for(library, view.fn, self.jit, self.fn)
         with reported():
-            raw, jacobian = _jacobian(view, args, len(view.levels), {})
+            raw, jacobian = _jacobian(view, args, len(view.levels), {},
+                                      library and _plain(self.fn, len(args)))
         if self.has_aux:
             return jacobian, tuple(view.base_value(raw)[1:])
         return jacobian
@@ -687,18 +789,22 @@ def _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args):
     if holomorphic:
         api.check_complex_inputs(fn, args, positions, _param_names(plain))
     args, where = _differentiable(plain, args, positions)
+    library = _library(plain, args)
     if jit:
+        _refuse_for(library, cotangent_code(plain, args, where), jit, fn)
         value = plain(*args)
         gradient = _compiled_gradient(plain, args, where, jit)
     else:
         compiled = _vjp_function(plain, args, where, holomorphic)
+        _refuse_for(library, compiled, jit, fn)
         value, pullback = compiled(*args)
         unused = [pullback]
     out = value[0] if has_aux else value
     out_leaves, out_rebuild = _flatten(out)
     blocks = {}
+    rows: Dict[tuple, List[Any]] = {}       # arrays of another library: key -> rows
     for o, leaf in enumerate(out_leaves):
-        for j in range(int(np.size(leaf))):
+        for j in range(_known_size(leaf, fn, "reverse")):
             seed = _basis(out, o, j)
             if has_aux:
                 seed = (seed,) + tuple(runtime.zeros_like(a) for a in value[1:])
@@ -710,10 +816,14 @@ def _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args):
             for p, g in zip(where, grads):
                 for i, entry in enumerate(_leaves_like(g, args[p])):
                     key = (o, (p, i))
+                    if library is not None:
+                        rows.setdefault(key, []).append(entry)
+                        continue
                     if key not in blocks:
                         blocks[key] = np.zeros((int(np.size(leaf)),) + np.shape(entry),
                                                np.result_type(entry, 0.0))
                     blocks[key][j] = entry
+    blocks.update((key, _stacked(entries, 0)) for key, entries in rows.items())
     jac = _nest([_Level(where, (), single)], args, out, blocks)
     if has_aux:
         return jac, tuple(value[1:])

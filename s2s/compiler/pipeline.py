@@ -29,7 +29,8 @@ from s2s.compiler.forward.calls import source_of, tangent_rule
 from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import is_readable_function
 from s2s.compiler.reverse.builder import ReverseBuilder
-from s2s.errors import MissingRuleError, recursion_too_deep
+from s2s.runtime import arrays
+from s2s.errors import MissingRuleError, NotDifferentiableError, recursion_too_deep
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -145,6 +146,9 @@ def _build_forward(fn: Callable, wrt: Tuple[str, ...], select: Optional[int],
     compiled = compile_function(new, source, builder.injected, docstring=doc, line_map=True)
     compiled.__s2s_resolved__ = dict(source.resolved)
     compiled.__s2s_tangents__ = tuple(tangents)
+    # a jvp of generated reverse code (a Hessian) inherits the refusals of that code
+    compiled.__s2s_numpy_only__ = (tuple(getattr(fn, "__s2s_numpy_only__", ()))
+                                   + tuple(builder.state.numpy_only))
     return compiled
 
 
@@ -158,6 +162,21 @@ def jvp_of(fn: Callable, wrt: Sequence[str], select: Optional[int] = None,
     """
     key = ("forward", tuple(wrt), select) + (("holomorphic",) if holomorphic else ())
     return cache.cached(fn, key, lambda shapes: _forward(fn, tuple(wrt), select, holomorphic))
+
+
+def refuse_numpy_only(compiled: Callable, library: str) -> None:
+    """Refuse, at the line that calls it, a primitive whose rule in ``compiled`` works on
+    NumPy arrays only (it makes NumPy arrays of its own, or calls what ``library``, the
+    call's array type such as ``'dask Array'``, lacks)."""
+    for primitive, filename, lineno, col_offset, function in compiled.__s2s_numpy_only__:
+        raise NotDifferentiableError(
+            f"s2s cannot differentiate {primitive} on a {library} in '{function}': its "
+            f"derivative is written for NumPy arrays only, and would pull the data into NumPy "
+            f"(for Dask, compute it) or fail inside {library.split()[0]}",
+            filename=filename, lineno=lineno, col_offset=col_offset,
+            construct=f"{primitive} on a {library}", function=function,
+            hint=f"convert the arrays to NumPy first (for Dask: .compute()), or write "
+                 f"this step with functions of {library.split()[0]} itself")
 
 
 # -- calls whose target is only known at run time ---------------------------------------------
@@ -378,6 +397,11 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
             tangent_args[tname] = {k: runtime.zeros_like(keywords[k])
                                    if keyword_tangents.get(k) is None else keyword_tangents[k]
                                    for k in where}
+    if compiled.__s2s_numpy_only__:
+        library = next((arrays.library_name(a) for a in (*args, *tangent_args.values())
+                        if arrays.is_foreign_array(a)), None)
+        if library is not None:
+            refuse_numpy_only(compiled, library)
     try:
         return compiled(*args, **keywords, **tangent_args)
     except RecursionError:

@@ -135,7 +135,8 @@ def average_adjoint(g, a, axis, weights, returned, keepdims, operand):
 def average_tangent(da, dweights, a, axis, weights, returned, keepdims):
     """Tangent of ``np.average(a, axis, weights, returned, keepdims=keepdims)`` (a tuple
     with ``returned``); a zero tangent may come as 0.0."""
-    a = np.asarray(a)
+    if not other_library(a):
+        a = np.asarray(a)
     if weights is None:
         w, dw = np.ones_like(a, dtype=np.result_type(a, 1.0)), 0.0
     else:

@@ -10,8 +10,9 @@ rules in ``templates/reverse/numpy_methods.py``.
 """
 import numpy as np
 
+from s2s.runtime import fresh_copy
 from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
-                               restore_reduced_axes)
+                               restore_reduced_axes, size_of)
 from s2s.rules import linear, tangent
 
 linear(np.ndarray.sum, through=np.sum)
@@ -20,8 +21,13 @@ linear(np.ndarray.cumsum, through=np.cumsum)
 linear(np.ndarray.ravel, np.ndarray.flatten, through=np.ravel)
 linear(np.ndarray.squeeze, through=np.squeeze)
 linear(np.ndarray.swapaxes, through=np.swapaxes)
-linear(np.ndarray.copy, through=np.copy)
 linear(np.ndarray.repeat, through=np.repeat)
+
+
+@tangent(np.ndarray.copy)
+def copy(self, order="C"):
+    # a copy in the tangent's own library (np.copy would make Dask compute)
+    dresult = fresh_copy(dself)
 
 
 @tangent(np.ndarray.max, np.ndarray.min)
@@ -41,7 +47,7 @@ def prod(self, axis=None, dtype=None, *, keepdims=False):
 @tangent(np.ndarray.var)
 def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     centered = self - np.mean(self, axis=axis, keepdims=True)
-    scale = 2.0 / (self.size // np.size(result) - ddof)
+    scale = 2.0 / (self.size // size_of(result) - ddof)
     dresult = np.real(np.sum(np.conj(centered) * dself, axis=axis, dtype=dtype,
                              keepdims=keepdims)) * scale
 
@@ -49,7 +55,7 @@ def var(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @tangent(np.ndarray.std)
 def std(self, axis=None, dtype=None, *, ddof=0, keepdims=False):
     centered = self - np.mean(self, axis=axis, keepdims=True)
-    scale = 1.0 / ((self.size // np.size(result) - ddof) * result)
+    scale = 1.0 / ((self.size // size_of(result) - ddof) * result)
     dresult = np.real(np.sum(np.conj(centered) * dself, axis=axis, dtype=dtype,
                              keepdims=keepdims)) * scale
 

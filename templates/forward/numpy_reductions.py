@@ -12,7 +12,7 @@ cotangent evenly: the tangent of ``np.max([1, 3, 3])`` is the mean of the last t
 import numpy as np
 
 from s2s.runtime.numpy_helpers import (match_dtype, normalize_axes, product_of_others,
-                                       restore_reduced_axes)
+                                       restore_reduced_axes, size_of)
 from s2s.rules import linear, tangent
 
 linear(np.sum, np.mean, np.cumsum)
@@ -50,7 +50,7 @@ def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # the tangent of the mean drops out: the centered entries sum to zero
     centered = a - np.mean(a, axis=axis, keepdims=True)
     # complex entries: the real part of conj(centered) * da (var is the mean of |centered|**2)
-    scale = 2.0 / (np.size(a) // np.size(result) - ddof)
+    scale = 2.0 / (size_of(a) // size_of(result) - ddof)
     dresult = np.real(np.sum(np.conj(centered) * da, axis=axis, dtype=dtype,
                              keepdims=keepdims)) * scale
 
@@ -59,7 +59,7 @@ def var(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 def std(a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     # d std = d var / (2 std), and 0 at zero deviation (every centered entry 0), as in reverse
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    scale = 1.0 / ((np.size(a) // np.size(result) - ddof) * np.where(result == 0.0, 1.0, result))
+    scale = 1.0 / ((size_of(a) // size_of(result) - ddof) * np.where(result == 0.0, 1.0, result))
     dresult = np.real(np.sum(np.conj(centered) * da, axis=axis, dtype=dtype,
                              keepdims=keepdims)) * scale
 

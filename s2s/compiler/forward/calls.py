@@ -165,6 +165,9 @@ def apply_rule(state: TangentState, fn: Any, args: List[ast.AST],
         raise state.source.error(stmt, f"{label} of a differentiated value in a holomorphic "
                                  f"derivative", rules.not_holomorphic_hint(label),
                                  cls=NotDifferentiableError)
+    if rules.is_numpy_only(fn):
+        state.numpy_only.append((label, state.source.filename, getattr(stmt, "lineno", None),
+                                 getattr(stmt, "col_offset", None), state.source.name))
     template = template_of(rule)
     bound = bind_call(template, args, keywords)
     if bound is None:

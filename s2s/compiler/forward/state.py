@@ -74,6 +74,10 @@ class TangentState:
     # local functions that close over no value with a tangent where they are defined
     constant_functions: Set[str] = field(default_factory=set)
     holomorphic: bool = False       # refuse functions that are not holomorphic (abs, conj...)
+    # where the code pastes a rule written for NumPy arrays only (rules.numpy_only), as
+    # (primitive, filename, line, column, function): a call with Dask or CuPy arrays is
+    # refused there
+    numpy_only: List[tuple] = field(default_factory=list)
 
     # -- names ----------------------------------------------------------------------------
     def tangent(self, primal: str) -> str:
