@@ -13,6 +13,8 @@ They run the same workload source with ``np`` (and ``math``) bound to their own 
 Numba (``pip install -e ".[jit]"``) runs "s2s jit", ``s2s.grad(f, jit=True)``, and "Numba
 forward", the workload itself under ``numba.njit``: what a compiled gradient is measured
 against. Numba's files go to a fresh temporary folder, so the compile times are cold.
+"s2s CuPy" is ``s2s.grad(f)`` on CuPy copies of the inputs, on a GPU (``pip install -e
+".[gpu]"``); without CuPy or without a GPU it is n/a.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ FIXED_COSTS = timing.Plan(sample_seconds=2e-4, min_samples=501, max_samples=501,
                           budget_seconds=1.0)
 
 CONTENDERS = ("forward", "hand", "s2s", "autograd", "JAX", "JAX jit", "Numba forward",
-              "s2s jit")
+              "s2s jit", "s2s CuPy")
 MEMORY_WORKLOADS = ("rnn", "euler")
 
 
@@ -116,6 +118,24 @@ def optional_module(name: str) -> Any:
     return _optional[name]
 
 
+def gpu_module() -> Any:
+    """CuPy when it is installed and sees a GPU, else None."""
+    cupy = optional_module("cupy")
+    try:
+        return cupy if cupy is not None and cupy.cuda.runtime.getDeviceCount() else None
+    except Exception:           # CuPy without a driver or a device
+        return None
+
+
+def on_host(value: Any) -> Any:
+    """CuPy arrays (in tuples) copied back to NumPy, for the checks; the rest as it is."""
+    if isinstance(value, tuple):
+        return tuple(on_host(v) for v in value)
+    cupy = gpu_module()
+    return cupy.asnumpy(value) if cupy is not None and isinstance(value, cupy.ndarray) \
+        else value
+
+
 def ported(fn: Callable, xnp: Any) -> Callable:
     """``fn`` with its module's ``np`` and ``math`` bound to another NumPy (autograd's, JAX's)."""
     namespace = dict(fn.__globals__)
@@ -130,6 +150,22 @@ def ported(fn: Callable, xnp: Any) -> Callable:
 def make_s2s(workload: Workload, args: tuple, jit: bool = False) -> Callable[[], Any]:
     df = s2s.grad(workload.function, grad_position=workload.positions, jit=jit)
     return lambda: df(*args)
+
+
+def make_s2s_cupy(workload: Workload, args: tuple) -> Optional[Callable[[], Any]]:
+    """s2s's gradient of CuPy copies of the inputs: the same generated NumPy code, run on
+    the GPU through NumPy's dispatch. None without CuPy, a GPU, or an array input."""
+    cupy = gpu_module()
+    if cupy is None or not any(isinstance(a, np.ndarray) for a in args):
+        return None
+    gpu_args = tuple(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
+    df = s2s.grad(workload.function, grad_position=workload.positions)
+
+    def gradient():
+        grads = df(*gpu_args)
+        cupy.cuda.get_current_stream().synchronize()    # kernels return before they finish
+        return grads
+    return gradient
 
 
 def make_numba_forward(workload: Workload, args: tuple) -> Optional[Callable[[], Any]]:
@@ -167,6 +203,7 @@ def prepare(workload: Workload, contender: str, args: tuple,
               "s2s jit": lambda: make_s2s(workload, args, jit=True)
               if optional_module("numba") else None,
               "Numba forward": lambda: make_numba_forward(workload, args),
+              "s2s CuPy": lambda: make_s2s_cupy(workload, args),
               "autograd": lambda: make_autograd(workload, args),
               "JAX": lambda: make_jax(workload, args, jit=False),
               "JAX jit": lambda: make_jax(workload, args, jit=True)}
@@ -180,7 +217,7 @@ def prepare(workload: Workload, contender: str, args: tuple,
         if contender == "Numba forward":            # a value, not a gradient
             got, expected = [np.asarray(got)], [np.asarray(workload.function(*args))]
         else:
-            got = checks.as_arrays(got, workload)
+            got = checks.as_arrays(on_host(got), workload)
     except Exception as error:                      # the run goes on whatever a tool raises
         return Problem("error", f"error: {first_line(error)}")
     error = checks.relative_error(got, expected)
