@@ -6,12 +6,14 @@ itself. The rules listed here are not: their adjoint (or, for some, the primitiv
 calls a function the other library does not implement, makes NumPy arrays of its own
 (``np.zeros(shape)`` and an ``np.add.at`` into it), or turns an array into Python objects.
 On a Dask array that would compute the graph behind the user's back, or fail inside Dask.
-A gradient of such arrays that needs one of these rules is refused before it runs, at the
-line of the user's code that calls the primitive, naming the array type.
+A derivative of such arrays that needs one of these rules is refused before it runs, by
+every transform (forward mode refuses the listed primitives too), at the line of the user's
+code that calls the primitive, naming the array type.
 
-tests/test_dask.py runs the first audit row of every rule on Dask arrays: a listed rule must
-refuse, any other must give a lazy gradient that matches finite differences. A new rule that
-fails there belongs here (or gets an adjoint written with dispatching calls).
+tests/test_dask.py runs the first audit row of every rule on Dask arrays in reverse mode, and
+tests/test_dask_transforms.py in forward mode: a listed rule must refuse, any other must give
+a lazy derivative that matches finite differences. A new rule that fails there belongs here
+(or gets rules written with dispatching calls).
 """
 import builtins
 
