@@ -32,7 +32,7 @@ import linecache
 import sys
 import textwrap
 import types
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from s2s.runtime.numpy_helpers import unbroadcast
 
@@ -82,6 +82,17 @@ def not_holomorphic_hint(label: str) -> str:
     return (f"{label} is not holomorphic (it is not a function of z alone but of z and "
             f"conj(z)), so it has no complex derivative; drop holomorphic=True to "
             f"differentiate a real loss (abs(f(z)) ** 2, np.real(f(z))) instead")
+
+
+def run_time_call_in_holomorphic(label: str) -> Tuple[str, str]:
+    """The located error (what, hint) of a call that a holomorphic derivative cannot check:
+    a function known only at run time (passed in, a local function, a bound method), whose
+    body may hold abs, conj, real or imag."""
+    return (f"a call of '{label}' in a holomorphic derivative (a local function, one passed "
+            f"in or a bound method: s2s calls it through its run-time dispatch)",
+            f"s2s checks that a holomorphic function calls no abs, conj, real or imag by "
+            f"reading the functions it calls: call a module-level function by its name, or "
+            f"drop holomorphic=True")
 
 
 def tangent(*primitives: Any) -> Callable[[Callable], Callable]:

@@ -218,7 +218,9 @@ def user_call(state: TangentState, target: str, call: gast.Call,
     if not wrt:
         return [stmt] + state.set_zero(target, call)
     names = tuple(p for p, _ in wrt)
-    compiled = state.callee_jvp(func, names)
+    # a holomorphic derivative checks the callee too (the command line has no such option)
+    compiled = state.callee_jvp(func, names,
+                                **({"holomorphic": True} if state.holomorphic else {}))
     jvp_name = state.scope.bind_free("jvp_" + func.__name__.strip("_<>"), compiled)
     new_call = gast.Call(func=name(jvp_name), args=list(call.args),
                          keywords=list(call.keywords) + [
@@ -304,6 +306,9 @@ def dynamic_call(state: TangentState, target: str, call: gast.Call, stmt,
         dvalues.append(const(None) if is_zero(t) else t)
     if all(isinstance(t, gast.Constant) for t in tangents + dvalues):
         return [stmt] + state.set_zero(target, call)
+    if state.holomorphic:
+        raise state.source.error(call, *rules.run_time_call_in_holomorphic(
+            source_text(call.func)), cls=NotDifferentiableError)
     call_args = [copy.deepcopy(call.func), gast.Tuple(elts=args, ctx=gast.Load()),
                  gast.Tuple(elts=tangents, ctx=gast.Load())]
     if keys:

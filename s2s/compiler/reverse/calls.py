@@ -23,7 +23,7 @@ from typing import Dict, List, Set
 import gast
 import numpy as np
 
-from s2s import runtime
+from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
 from s2s.compiler.frontend.resolve import object_error, receiver_method
@@ -31,6 +31,7 @@ from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.syntax import assign, const, name
+from s2s.errors import NotDifferentiableError
 
 
 def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
@@ -67,8 +68,10 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
     wrt += [(n, name(n)) for n in shared_cells(state, func, call)]
     if not wrt and not state.weights:
         return stmt
+    # a holomorphic derivative checks the callee too (the command line has no such option)
     compiled = state.callee_vjp(func, tuple(p for p, _ in wrt), weights=state.weights,
-                                tree_params=tuple(p for p, _ in wrt if p in trees))
+                                tree_params=tuple(p for p, _ in wrt if p in trees),
+                                **({"holomorphic": True} if state.holomorphic else {}))
     state.numpy_only += getattr(compiled, "__s2s_numpy_only__", ())
     vjp_name = state.bind_free("vjp_" + func.__name__.strip("_<>"), compiled)
     pullback = state.fresh_temp(f"{target}_pullback")
@@ -167,6 +170,9 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
             wrt.append(("kw", kw.arg, kw.value))
     if not wrt and not state.weights:
         return stmt
+    if state.holomorphic:
+        raise state.source.error(call, *rules.run_time_call_in_holomorphic(
+            source_text(call.func)), cls=NotDifferentiableError)
     spec = const((tuple(positions), star_from, tuple(keywords), state.weights, free,
                   star_keywords, callee_active))
     call.args = [call.func, spec] + list(call.args)
