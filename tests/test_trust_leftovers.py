@@ -95,6 +95,55 @@ def add_at_into_a_parameter(x):
     return np.sum(x ** 3)
 
 
+# --- local functions over a list or array the function updates after the def -------------
+
+def closure_over_a_list_appended_to(x):
+    # the fuzzer's seed 11: forward mode refused it
+    l1 = [x * 2.0] + [x, np.sin(x)]
+    g = lambda u: u * l1[0]  # noqa: E731
+    v = g(x)
+    l1.append(v)
+    return v + np.sum(l1[3])
+
+
+def closure_over_the_last_item_while_appending(x):
+    l1 = [x * 1.0]
+    g = lambda u: u * l1[-1]  # noqa: E731
+    acc = 0.0
+    for k in range(3):
+        acc = acc + g(x[k])
+        l1.append(np.sin(l1[-1]) + x)
+    return acc
+
+
+def closure_over_a_list_item_set_later(x):
+    l1 = [x * 1.0, x]
+
+    def g(u):
+        return u * l1[0] * l1[-1]
+    a = g(1.0)
+    l1.extend([x * 3.0, np.cos(x)])
+    l1[0] = l1[2] * 0.5
+    return np.sum(a + g(2.0))
+
+
+def closure_over_an_array_item_set_later(x):
+    # reverse mode dropped the restore of y[1]: the first call's pullback read the new y
+    y = x * 2.0
+    g = lambda u: np.sum(u * y)  # noqa: E731
+    a = g(x)
+    y[1] = x[0] ** 2
+    return a + g(x)
+
+
+def closure_over_an_array_added_at_later(x):
+    y = x * 2.0
+    g = lambda u: np.sum(u * y)  # noqa: E731
+    a = g(x)
+    np.add.at(y, [1, 1], x[0])
+    return a + g(x)
+
+
 # (function, argument, modes)
 GRADIENTS = [
     (sort_order, V4, ("grad",)),
@@ -107,6 +156,12 @@ GRADIENTS = [
     (add_at_over_a_loop_variable, V3, ("grad", "jvp")),
     (add_at_of_tuple_and_basic_indexes, V3, ("grad", "jvp")),
     (add_at_into_a_parameter, V3, ("grad", "jvp")),
+    (closure_over_a_list_appended_to, V3, ("grad", "jvp")),
+    (closure_over_the_last_item_while_appending, V3, ("grad", "jvp")),
+    (closure_over_a_list_item_set_later, V3, ("grad", "jvp")),
+    (closure_over_an_array_item_set_later, V3, ("grad", "jvp")),
+    # reverse mode refuses it (below): np.add.at rebinds y there
+    (closure_over_an_array_added_at_later, V3, ("jvp",)),
 ]
 
 
@@ -150,7 +205,7 @@ def test_add_at_second_order():
                  rtol=1e-5, atol=1e-6)
 
 
-# --- refused in both modes, at the line marked "# here" ------------------------------------
+# --- refused in the modes named, at the line marked "# here" ------------------------------
 
 BUFFER = np.zeros(3)
 
@@ -188,10 +243,20 @@ def add_at_seen_through_another_name(x):
     return np.sum(w * y)
 
 
-REFUSED = [(subtract_at, "np.subtract.at"), (add_at_into_a_global, "np.add.at"),
-           (add_at_into_an_item, "np.add.at"), (add_at_in_a_closure, "updates 'y'"),
-           (add_at_seen_through_another_name, "'w' refers to the same object")]
-REFUSED_RUNS = [(f, text, mode) for f, text in REFUSED for mode in ("grad", "jvp")]
+def add_at_after_a_closure_over_it(x):
+    y = x * 2.0
+    g = lambda u: np.sum(u * y)  # noqa: E731  # here
+    a = g(x)
+    np.add.at(y, [1, 1], x[0])
+    return a + g(x)
+
+
+BOTH = ("grad", "jvp")
+REFUSED = [(subtract_at, "np.subtract.at", BOTH), (add_at_into_a_global, "np.add.at", BOTH),
+           (add_at_into_an_item, "np.add.at", BOTH), (add_at_in_a_closure, "updates 'y'", BOTH),
+           (add_at_seen_through_another_name, "'w' refers to the same object", BOTH),
+           (add_at_after_a_closure_over_it, "change after its definition", ("grad",))]
+REFUSED_RUNS = [(f, text, mode) for f, text, modes in REFUSED for mode in modes]
 
 
 @pytest.mark.parametrize("f, text, mode", REFUSED_RUNS,

@@ -8,7 +8,8 @@
                                 return (out, dout)        mode is one such ``h``)
 
 A call ``u = h(x)`` then becomes ``u, du = dh(x, dx)`` (``calls.local_call``). A closure reads
-its variables when it runs, so none it reads may change after its def (``check_closure``).
+its variables when it runs, so none it reads may change after its def, unless updated in
+place with their tangents (``check_closure``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Callable, List
 import gast
 
 from s2s.compiler.analysis.activity import free_names, varied_names
-from s2s.compiler.forward.nodes import bound_names, with_parameters
+from s2s.compiler.forward.nodes import bound_names, rebound_names, with_parameters
 from s2s.compiler.forward.prepare import Prepare
 from s2s.compiler.forward.state import FlowState, TangentState
 from s2s.compiler.frontend.normalize import normalize
@@ -79,9 +80,12 @@ def nested_function(state: TangentState, stmt: gast.FunctionDef,
 
 def check_closure(state: TangentState, stmt: gast.FunctionDef,
                   following: List[ast.AST]) -> None:
-    """A closure reads variables when it runs: none may change after its def."""
+    """A closure reads variables when it runs: none may change after its def, but for a
+    list or array updated in place (``l.append(v)``, ``l[0] = v``) whose tangent is already
+    set: its tangent is updated the same way, and the tangent closure reads it when it runs."""
     later = bound_names(following)
-    changed = sorted(free_names(stmt) & later & state.flow.varied)
+    in_place = state.flow.live - rebound_names(following)
+    changed = sorted((free_names(stmt) & later & state.flow.varied) - in_place)
     if changed:
         raise state.source.error(stmt, "a local function over variables that change after "
                                  "its def", f"'{changed[0]}' is rebound later; define the "

@@ -224,9 +224,15 @@ def check_local_functions(source: Source, fn: gast.FunctionDef, reverse: bool) -
                                "or " + _ARGUMENTS)
         if reverse and local in own:
             end = getattr(local, "end_lineno", None) or local.lineno
+            # np.add.at(y, ...) counts: reverse mode follows it as y bound to a new array
             later = sorted({n.id for n in _own_nodes(fn.body)
                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-                            and n.id in free and getattr(n, "lineno", 0) > end})
+                            and n.id in free and getattr(n, "lineno", 0) > end}
+                           | {n.args[0].id for n in _own_nodes(fn.body)
+                              if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                              and n.func.attr == "at" and n.args
+                              and isinstance(n.args[0], gast.Name) and n.args[0].id in free
+                              and getattr(n, "lineno", 0) > end})
             if later:
                 raise source.error(local, f"a {label} over variables that change after "
                                           "its definition",

@@ -217,7 +217,12 @@ def _count_pops(fn, stack):
 
 def _reads_only_numbers_and_shape(fn, array, rank, skip, classes, ctx) -> bool:
     """Does the adjoint read only ``array``'s shape, and the primal nothing that could
-    alias it (only numbers out of it, and values computed from it)?"""
+    alias it (only numbers out of it, and values computed from it)? A local function that
+    reads it is no: it may run later, from a pullback, and read the restored values."""
+    for node in syntax.walk(fn):
+        if isinstance(node, (gast.Lambda, gast.FunctionDef)) and node is not fn and any(
+                isinstance(n, gast.Name) and n.id == array for n in syntax.walk(node)):
+            return False
     ints = classes.get(INTS, frozenset())
     ok = set()                  # ids of Name nodes of ``array`` in allowed places
     marker = next((i for i, s in enumerate(fn.body) if is_marker(s)), len(fn.body))
