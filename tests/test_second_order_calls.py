@@ -115,3 +115,57 @@ def test_reverse_over_reverse_of_a_function_of_star_args(f):
     if f is uses_the_first:
         tangent = s2s.jvp(vjp_of, (x, v), (w, np.zeros(3)))[1]
         np.testing.assert_allclose(tangent, -4 * np.sin(2 * x) * v * w, rtol=1e-12)
+
+
+# -- np.einsum's sublist form differentiated twice ------------------------------------------------
+def sublist_transpose(a, b):
+    return np.einsum(a, [0, 1], [1, 0]) * b
+
+
+def sublist_product(a, b):
+    return np.einsum(a, [0, 1], b, [1, 2])
+
+
+def sublist_batched(a, b):
+    return np.einsum(a, [Ellipsis, 0, 1], b, [Ellipsis, 1, 2])
+
+
+def sublist_output(a, b):
+    return np.einsum(a, [0, 1], b, [0, 2], [1, 2])
+
+
+def sublist_three(a, b):
+    return np.einsum(a, [0, 1], b, [1, 2], a, [2, 3], [0, 3])
+
+
+SUBLISTS = [(sublist_transpose, (3, 3), (3, 3)), (sublist_product, (2, 3), (3, 4)),
+            (sublist_batched, (2, 2, 3), (2, 3, 4)), (sublist_output, (3, 2), (3, 4)),
+            (sublist_three, (3, 3), (3, 3))]
+
+
+@pytest.mark.parametrize("f, shape_a, shape_b", SUBLISTS, ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("inner", ["jvp", "vjp"])
+def test_second_derivatives_of_the_einsum_sublist_form(f, shape_a, shape_b, inner):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    t = (rng.standard_normal(shape_a), rng.standard_normal(shape_b))
+    v = rng.standard_normal(np.shape(f(a, b)))
+
+    def derivative(a, b, s):
+        # the first derivative along (or pulled back to) both arrays, weighted by s
+        if inner == "jvp":
+            return s * s2s.jvp(f, (a, b), t)[1]
+        out, pullback = s2s.vjp(f, a, b)
+        da, db = pullback(v)
+        return s * (np.sum(da * t[0]) + np.sum(db * t[1]))
+    args = (a, b, 1.5)
+    w = rng.standard_normal(np.shape(derivative(*args)))
+    directions = (rng.standard_normal(shape_a), rng.standard_normal(shape_b), 0.5)
+    step = 1e-6
+    plus = derivative(*[x + step * d for x, d in zip(args, directions)])
+    minus = derivative(*[x - step * d for x, d in zip(args, directions)])
+    want = np.sum(w * (plus - minus)) / (2 * step)
+    along = np.sum(w * s2s.jvp(derivative, args, directions)[1])
+    grads = s2s.vjp(derivative, *args)[1](w)
+    pulled = sum(np.sum(g * d) for g, d in zip(grads, directions))
+    np.testing.assert_allclose([along, pulled], [want, want], rtol=1e-6, atol=1e-8)

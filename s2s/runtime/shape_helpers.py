@@ -257,18 +257,119 @@ def gradient_adjoint(g, f, varargs, axis, edge_order):
 
 def einsum_first_adjoint(g, subscripts, operands):
     """The cotangent of the array passed first in einsum's sublist form,
-    ``np.einsum(a, [0, 1], b, [1, 2])``: a's. (It has no rules of its own: a second
-    derivative of the sublist form is refused; the string form has one.)"""
+    ``np.einsum(a, [0, 1], b, [1, 2])``: a's. (Its rules, and those of the others below,
+    are in ``templates/forward/numpy_linalg.py``.)"""
     spec, arrays, _ = _einsum_string_form(subscripts, operands)
     return einsum_adjoints(g, spec, arrays)[0]
 
 
 def einsum_first_tangent(subscripts, operands, dfirst):
     """The term of the tangent of einsum's sublist form, ``np.einsum(a, [0, 1], b, [1, 2])``,
-    that the tangent ``dfirst`` of the array passed first gives. (No rules of its own, as
-    ``einsum_first_adjoint``.)"""
+    that the tangent ``dfirst`` of the array passed first gives."""
     spec, arrays, _ = _einsum_string_form(subscripts, operands)
     return np.einsum(spec, dfirst, *arrays[1:])
+
+
+# --- second derivatives of einsum (both forms): einsum is multilinear in its arrays ----------
+
+def _einsum_slots(subscripts, operands, first, rest):
+    """``np.einsum(subscripts, *operands)`` as (string subscripts, its arrays, a value for
+    each array or None): ``first`` for the array passed first in the sublist form, and
+    ``rest[i]`` for ``operands[i]``. A scalar zero stands for an array's zero (and ``rest``
+    for all of them), as in generated tangent code."""
+    spec, arrays, places = _einsum_string_form(subscripts, operands)
+    values = []
+    for place, x in zip(places, arrays):
+        if place < 0:
+            v = first
+        else:
+            v = rest[place] if isinstance(rest, (tuple, list)) else rest
+        values.append(None if v is None or np.ndim(v) == 0 and np.ndim(x) > 0 else v)
+    return spec, arrays, places, values
+
+
+def _einsum_placed(places, count, by_slot, arrays):
+    """Values by array, placed as np.einsum's arguments were: (the first array's, a list
+    aligned with ``operands`` with None at the sublists); zeros where no value came."""
+    aligned = [None] * count
+    first = None
+    for place, value, x in zip(places, by_slot, arrays):
+        if value is None:
+            value = np.zeros(np.shape(x), np.result_type(x))
+        if place < 0:
+            first = value
+        else:
+            aligned[place] = value
+    return first, aligned
+
+
+def einsum_terms(subscripts, operands, first, rest):
+    """The sum over the arrays of ``np.einsum(subscripts, *operands)`` given a value (see
+    ``_einsum_slots``) of the einsum with that array replaced by it: the einsum's tangent,
+    or the transpose of its adjoints."""
+    spec, arrays, _, values = _einsum_slots(subscripts, operands, first, rest)
+    total = 0.0
+    for k, v in enumerate(values):
+        if v is not None:
+            total = total + np.einsum(spec, *arrays[:k], v, *arrays[k + 1:])
+    return total
+
+
+def einsum_cross(subscripts, operands, first_a, rest_a, first_b, rest_b):
+    """The sum, over pairs of different arrays i, j of ``np.einsum(subscripts, *operands)``,
+    of the einsum with array i replaced by its value in a and array j by its value in b:
+    the tangent of ``einsum_terms`` along the arrays' tangents b."""
+    spec, arrays, _, a = _einsum_slots(subscripts, operands, first_a, rest_a)
+    b = _einsum_slots(subscripts, operands, first_b, rest_b)[3]
+    total = 0.0
+    for i, ai in enumerate(a):
+        for j, bj in enumerate(b):
+            if i != j and ai is not None and bj is not None:
+                replaced = list(arrays)
+                replaced[i], replaced[j] = ai, bj
+                total = total + np.einsum(spec, *replaced)
+    return total
+
+
+def einsum_cross_adjoints(g, subscripts, operands, first, rest):
+    """For each array j of ``np.einsum(subscripts, *operands)``, the sum over the other
+    arrays i given a value of j's cotangent (for ``g``) in the einsum with array i replaced
+    by its value: ``einsum_cross``'s transpose in b, and the tangent of the adjoints along
+    the arrays' tangents. Placed as the arguments were (see ``_einsum_placed``)."""
+    spec, arrays, places, values = _einsum_slots(subscripts, operands, first, rest)
+    by_slot = [None] * len(arrays)
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        parts = einsum_adjoints(g, spec, arrays[:i] + [v] + arrays[i + 1:])
+        for j, part in enumerate(parts):
+            if j != i:
+                by_slot[j] = part if by_slot[j] is None else by_slot[j] + part
+    return _einsum_placed(places, len(operands), by_slot, arrays)
+
+
+def einsum_adjoints_tangent(g, dg, subscripts, operands, dfirst, doperands):
+    """The tangent of ``einsum_adjoints(g, subscripts, operands)`` (a list aligned with
+    ``operands``) along ``dg`` and the arrays' tangents (a scalar zero stands for a zero)."""
+    spec, arrays, places, _ = _einsum_slots(subscripts, operands, None, None)
+    total = _einsum_placed(places, len(operands), [None] * len(arrays), arrays)[1]
+    if not (np.ndim(dg) == 0 and np.ndim(g) > 0):
+        total = [t if d is None else t + d
+                 for t, d in zip(total, einsum_adjoints(dg, subscripts, operands))]
+    cross = einsum_cross_adjoints(g, subscripts, operands, dfirst, doperands)[1]
+    return [t if c is None else t + c for t, c in zip(total, cross)]
+
+
+einsum_adjoints_tangent.__s2s_pytree_result__ = True     # a list, as einsum_adjoints'
+
+
+def einsum_first_adjoint_tangent(g, dg, subscripts, operands, doperands):
+    """The tangent of ``einsum_first_adjoint(g, subscripts, operands)`` along ``dg`` and the
+    other arrays' tangents ``doperands`` (a scalar zero stands for a zero)."""
+    total = einsum_cross_adjoints(g, subscripts, operands, None, doperands)[0]
+    if not (np.ndim(dg) == 0 and np.ndim(g) > 0):
+        total = total + einsum_first_adjoint(dg, subscripts, operands)
+    return total
 
 
 # --- np.r_[...] and np.c_[...]: the items an index expression joins ----------------------------

@@ -17,10 +17,10 @@ and moves with ``x``: the ``x`` term is the whole derivative, and the result get
     gx = matmul_adjoint_x1(g, x1, x2)     ->    dgx = matmul_adjoint_x1(dg, x1, x2)
                                                       + matmul_adjoint_x1(g, x1, dx2)
 
-Four helpers need a support function for their second derivatives (defined below):
-``product_of_others`` (and ``prod_adjoint``, built on it), ``einsum_adjoints``,
-``cumprod_adjoint`` and ``norm_adjoint``. Those derivatives are symmetric
-(Hessians), so their reverse rules use the same functions and are registered here too; a
+Three helpers need a support function for their second derivatives (defined below):
+``product_of_others`` (and ``prod_adjoint``, built on it), ``cumprod_adjoint`` and
+``norm_adjoint`` (``einsum_adjoints``' are in ``s2s/runtime/shape_helpers.py``). Those
+derivatives are symmetric (Hessians), so their reverse rules use the same functions and are registered here too; a
 template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` and
 ``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``,
 ``ones_like`` and ``zeros_like`` are declared nondifferentiable in
@@ -42,8 +42,9 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
 from s2s.rules import adjoint, linear, tangent
 from s2s.runtime import (add, add_at, add_at_tangent, fresh_copy, items_cotangent,
                          items_tangent, own, restructure, sorted_tangent, unsort)
-from s2s.runtime.shape_helpers import (gradient_adjoint, join_tangents, pad_adjoint,
-                                       pad_constant_adjoint, split_joined)
+from s2s.runtime.shape_helpers import (einsum_adjoints_tangent, einsum_cross_adjoints,
+                                       einsum_terms, gradient_adjoint, join_tangents,
+                                       pad_adjoint, pad_constant_adjoint, split_joined)
 
 
 # --- support functions for second derivatives ----------------------------------------------------
@@ -102,44 +103,6 @@ def product_of_others_derivative(x, v, axes):
     after, dafter = exclusive(flat[..., ::-1], dflat[..., ::-1])
     derivative = dbefore * after[..., ::-1] + before * dafter[..., ::-1]
     return np.moveaxis(derivative.reshape(moved.shape), last, axes)
-
-
-def einsum_second_order_check(subscripts):
-    """The rules of the einsum helpers take the string form only: a second derivative of
-    the sublist form, np.einsum(a, [0, 1], b, [1, 2]), is an error, not a wrong number."""
-    if not isinstance(subscripts, str):
-        raise TypeError("s2s differentiates np.einsum's sublist form once; for a second "
-                        "derivative write the subscripts as a string, np.einsum('ij,jk', a, b)")
-
-
-def einsum_tangent(subscripts, operands, tangents):
-    """Sum over the operands of ``np.einsum(subscripts, *operands)`` with that one operand
-    replaced by its tangent: the tangent of the einsum, which is multilinear."""
-    einsum_second_order_check(subscripts)
-    total = 0.0
-    for i, t in enumerate(tangents):
-        total = total + np.einsum(subscripts, *operands[:i], t, *operands[i + 1:])
-    return total
-
-
-def einsum_adjoints_derivative(g, dg, subscripts, operands, doperands):
-    """The tangent of ``einsum_adjoints(g, subscripts, operands)``, a list like it.
-
-    Item i is multilinear in ``g`` and the operands other than i, so it gets one term per
-    tangent: ``g``'s, then each other operand's. A scalar zero stands for a zero tangent
-    (``dg``, or all of ``doperands``).
-    """
-    einsum_second_order_check(subscripts)
-    operands = list(operands)
-    total = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
-    if not _is_zero(dg):
-        total = [t + d for t, d in zip(total, einsum_adjoints(dg, subscripts, operands))]
-    if not _is_zero(doperands):
-        for j, t in enumerate(doperands):
-            replaced = operands[:j] + [t] + operands[j + 1:]
-            parts = einsum_adjoints(g, subscripts, replaced)
-            total = [s if i == j else s + p for i, (s, p) in enumerate(zip(total, parts))]
-    return total
 
 
 def cumprod_adjoint_derivative(g, x, v, axis):
@@ -414,8 +377,8 @@ def tensordot_adjoint_b_jvp(g, a, b, axes):
 
 @tangent(einsum_adjoints)
 def einsum_adjoints_jvp(g, subscripts, operands):
-    # a list of cotangents: one call takes both tangents (see einsum_adjoints_derivative)
-    dresult = einsum_adjoints_derivative(g, dg, subscripts, operands, doperands)
+    # a list of cotangents: one call takes all the tangents (a list is not added with +)
+    dresult = einsum_adjoints_tangent(g, dg, subscripts, operands, dsubscripts, doperands)
 
 
 @tangent(solve_adjoint_b)
@@ -462,9 +425,11 @@ def add_at_jvp(buffer, key, value):
 
 @adjoint(einsum_adjoints)
 def einsum_adjoints_vjp(g, subscripts, operands):
-    # <dresult, einsum_adjoints(g, ...)> = <g, einsum_tangent(subscripts, operands, dresult)>
-    dg = unbroadcast(einsum_tangent(subscripts, operands, dresult), g)
-    doperands = einsum_adjoints_derivative(g, 0.0, subscripts, operands, dresult)
+    # <dresult, einsum_adjoints(g, ...)> = <g, einsum_terms(subscripts, operands, -, dresult)>
+    dg = unbroadcast(einsum_terms(subscripts, operands, None, dresult), g)
+    crossed = einsum_cross_adjoints(g, subscripts, operands, None, dresult)
+    dsubscripts = crossed[0]
+    doperands = crossed[1]
 
 
 @adjoint(product_of_others)

@@ -11,8 +11,11 @@ bilinear); the decompositions' helpers handle theirs. Parameters mirror the reve
 """
 import numpy as np
 
-from s2s.runtime.numpy_helpers import _einsum_string_form, einsum_adjoints, norm_adjoint
-from s2s.runtime.shape_helpers import einsum_first_tangent
+from s2s.runtime.numpy_helpers import (_einsum_string_form, einsum_adjoints, norm_adjoint,
+                                       unbroadcast)
+from s2s.runtime.shape_helpers import (einsum_cross, einsum_cross_adjoints,
+                                       einsum_first_adjoint, einsum_first_adjoint_tangent,
+                                       einsum_first_tangent)
 from s2s.runtime.linalg_helpers import (cholesky_tangent, eig_tangent, eigh_tangent,
                                         eigvals_tangent, eigvalsh_tangent, lstsq_tangent,
                                         matrix_power_tangent, multi_dot_tangent, pinv_tangent,
@@ -41,52 +44,46 @@ def einsum_tangent(subscripts, operands, tangents):
     return total
 
 
-def _string_form_only(subscripts):
-    """The rules of ``einsum_tangent`` take the string form only: a second derivative of the
-    sublist form, np.einsum(a, [0, 1], b, [1, 2]), is an error, not a wrong number."""
-    if not isinstance(subscripts, str):
-        raise TypeError("s2s differentiates np.einsum's sublist form once; for a second "
-                        "derivative write the subscripts as a string, np.einsum('ij,jk', a, b)")
-
-
-# -- einsum_tangent differentiated again (generated jvp code of an einsum, transformed) ------
-def einsum_tangent_cross(subscripts, operands, tangents, doperands):
-    """The part of the tangent of ``einsum_tangent`` that the operands' tangents
-    ``doperands`` give: each term with a second operand replaced by its tangent."""
-    _string_form_only(subscripts)
-    total = 0.0
-    for i, t in enumerate(tangents):
-        for j, d in enumerate(doperands):
-            if i != j:
-                replaced = list(operands)
-                replaced[i], replaced[j] = t, d
-                total = total + np.einsum(subscripts, *replaced)
-    return total
-
-
-def einsum_tangent_adjoints(g, subscripts, operands, tangents):
-    """The cotangents of the operands and of the tangents of ``einsum_tangent`` for ``g``:
-    each term is an einsum, whose operands get ``einsum_adjoints``."""
-    _string_form_only(subscripts)
-    dtangents = einsum_adjoints(g, subscripts, operands)
-    doperands = [np.zeros(np.shape(x), np.result_type(g, x)) for x in operands]
-    for i, t in enumerate(tangents):
-        parts = einsum_adjoints(g, subscripts, operands[:i] + (t,) + operands[i + 1:])
-        doperands = [d if j == i else d + p for j, (d, p) in enumerate(zip(doperands, parts))]
-    return doperands, dtangents
-
-
+# -- the einsum helpers differentiated again (generated code of an einsum, transformed) ------
+# Each is multilinear in einsum's arrays; the support functions (s2s/runtime/shape_helpers.py)
+# take both forms, the sublist form's array passed first being one more array.
 @tangent(einsum_tangent)
 def einsum_tangent_jvp(subscripts, operands, tangents):
     dresult = (einsum_tangent(subscripts, operands, dtangents)
-               + einsum_tangent_cross(subscripts, operands, tangents, doperands))
+               + einsum_cross(subscripts, operands, None, tangents, dsubscripts, None)
+               + einsum_cross(subscripts, operands, None, tangents, None, doperands))
 
 
 @adjoint(einsum_tangent)
 def einsum_tangent_vjp(subscripts, operands, tangents):
-    both = einsum_tangent_adjoints(dresult, subscripts, operands, tangents)
-    doperands = both[0]
-    dtangents = both[1]
+    dtangents = einsum_adjoints(dresult, subscripts, operands)
+    crossed = einsum_cross_adjoints(dresult, subscripts, operands, None, tangents)
+    dsubscripts = crossed[0]
+    doperands = crossed[1]
+
+
+@tangent(einsum_first_tangent)
+def einsum_first_tangent_jvp(subscripts, operands, dfirst):
+    dresult = (einsum_first_tangent(subscripts, operands, ddfirst)
+               + einsum_cross(subscripts, operands, dfirst, None, None, doperands))
+
+
+@adjoint(einsum_first_tangent)
+def einsum_first_tangent_vjp(subscripts, operands, dfirst):
+    ddfirst = einsum_first_adjoint(dresult, subscripts, operands)
+    doperands = einsum_cross_adjoints(dresult, subscripts, operands, dfirst, None)[1]
+
+
+@tangent(einsum_first_adjoint)
+def einsum_first_adjoint_jvp(g, subscripts, operands):
+    dresult = einsum_first_adjoint_tangent(g, dg, subscripts, operands, doperands)
+
+
+@adjoint(einsum_first_adjoint)
+def einsum_first_adjoint_vjp(g, subscripts, operands):
+    # <c, adjoint of the first array> = <g, the einsum with the first array replaced by c>
+    dg = unbroadcast(einsum_first_tangent(subscripts, operands, dresult), g)
+    doperands = einsum_cross_adjoints(g, subscripts, operands, dresult, None)[1]
 
 
 @tangent(np.dot)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import s2s
+from s2s.runtime.shape_helpers import einsum_first_adjoint, einsum_first_tangent
 from s2s.templates.forward.numpy_linalg import einsum_tangent
 from tests.finite_diff import assert_close, numerical_grad
 from tests.rules.audit import audit
@@ -80,6 +81,15 @@ ROWS = [
          wrt="operands tangents"),
     case(einsum_tangent, "i,i,i->", (r(3), r(3), r(3)), (r(3), r(3), r(3)),
          wrt="operands tangents"),
+    # the sublist form (its other arrays sit among the sublists, which the harness would
+    # perturb: tests/test_second_order_calls.py differentiates them against differences)
+    case(einsum_tangent, r(3, 4), ([0, 1], r(4, 2), [1, 2]), (0.0, r(4, 2), 0.0),
+         wrt="subscripts"),
+    case(einsum_first_tangent, r(3, 4), ([0, 1], r(4, 2), [1, 2], [2, 0]), r(3, 4),
+         wrt="dfirst"),
+    case(einsum_first_adjoint, r(2, 3), r(3, 4), ([0, 1], r(4, 2), [1, 2], [2, 0]), wrt="g"),
+    case(einsum_first_adjoint, r(2, 3), r(2, 3, 4), ([Ellipsis, 1], r(4), [1], [Ellipsis]),
+         wrt="g"),
     case(np.einsum, "ij,jk", r(3, 4), r(4, 2), wrt="operands"),
     case(np.einsum, "ij->ji", r(3, 4), wrt="operands"),
     case(np.einsum, "ij->", r(3, 4), wrt="operands"),
@@ -317,14 +327,17 @@ def test_einsum_in_the_sublist_form_matches_finite_differences():
     assert_close(s2s.jvp(f, (a,), (direction,))[1], np.sum(want * direction))
 
 
-def test_second_derivative_of_the_einsum_sublist_form_is_an_error():
+def test_second_derivative_of_the_einsum_sublist_form():
     import s2s
 
     def f(a):
         return np.sum(np.einsum(a, [0, 1], a, [1, 0], []) ** 2)
-    # refused (the helpers' rules take the string form only), never a wrong number
-    with pytest.raises((TypeError, s2s.S2SError)):
-        s2s.hessian(f)(r(2, 2))
+    # f = s^2 with s = sum_ij a_ij a_ji: its gradient is 4 s a^T, its Hessian
+    # H[i, j, k, l] = 8 a_ji a_lk + 4 s [j == k][i == l]
+    a = r(2, 3)[:, :2]
+    s, eye = np.sum(a * a.T), np.eye(2)
+    want = 8 * np.einsum("ji,lk->ijkl", a, a) + 4 * s * np.einsum("jk,il->ijkl", eye, eye)
+    assert_close(s2s.hessian(f)(a), want, rtol=1e-10)
 
 
 # --- decompositions through s2s, on functions that no sign or basis choice changes ------------
@@ -596,7 +609,22 @@ def einsum_of(x, y):
     return np.einsum("ij,jk->ik", x, y)
 
 
+def sublist_of(x, y):
+    return np.einsum(x, [0, 1], y, [1, 2], x, [0, 3])
+
+
 AUDIT = [
+    audit(einsum_first_tangent, """
+        out, tangent = s2s.jvp(sublist_of, (x, y), (t, u))
+        return tangent * out
+    """, x=r(3, 4), y=r(4, 2), t=r(3, 4), u=r(4, 2), given={"sublist_of": sublist_of},
+          note="the sublist form's tangent differentiated again (a jvp inside the program)"),
+    audit(einsum_first_adjoint, """
+        out, pullback = s2s.vjp(sublist_of, x, y)
+        gx, gy = pullback(v)
+        return gx * x, gy * np.sum(out)
+    """, x=r(3, 4), y=r(4, 2), v=r(2, 4), given={"sublist_of": sublist_of},
+          note="the sublist form's cotangents differentiated again (a vjp inside the program)"),
     audit(einsum_tangent, """
         out, tangent = s2s.jvp(einsum_of, (x, y), (t, u))
         return tangent * out
