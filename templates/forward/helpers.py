@@ -20,9 +20,9 @@ and moves with ``x``: the ``x`` term is the whole derivative, and the result get
 Three helpers need a support function for their second derivatives (defined below):
 ``product_of_others`` (and ``prod_adjoint``, built on it), ``cumprod_adjoint`` and
 ``norm_adjoint`` (``einsum_adjoints``' are in ``s2s/runtime/shape_helpers.py``). Those
-derivatives are symmetric (Hessians), so their reverse rules use the same functions and are registered here too; a
-template module may import only NumPy, ``s2s.numpy_helpers``, ``s2s.runtime`` and
-``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``,
+derivatives are symmetric (Hessians), so their reverse rules use the same functions and are
+registered here too; a template module may import only NumPy, ``s2s.numpy_helpers``,
+``s2s.runtime`` and ``s2s.rules``. The helpers ``normalize_axes``, ``inverse_permutation``,
 ``ones_like`` and ``zeros_like`` are declared nondifferentiable in
 ``templates/reverse/nondifferentiable.py``.
 """
