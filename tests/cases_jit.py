@@ -76,6 +76,34 @@ def layers(params, x):
     return np.sum(y * y)
 
 
+class Model:
+    """Weights held as attributes, for weights=."""
+
+    def __init__(self, size):
+        self.w = np.linspace(0.2, 0.6, size)
+        self.b = 0.1
+        self.inner = type("Inner", (), {})()
+        self.inner.s = np.linspace(1.5, 0.5, size)
+
+
+model = Model(3)
+
+
+def model_loss(x):
+    y = x
+    for _ in range(3):
+        y = np.tanh(model.w * y + model.b) * model.inner.s
+    return np.sum(y * y)
+
+
+def scaled_by_model(v):
+    return v * model.w
+
+
+def model_in_helper(x):
+    return np.sum(scaled_by_model(x) ** 2)
+
+
 def no_loop(x):
     return np.sum(np.tanh(x) * x)
 

@@ -121,6 +121,46 @@ def test_helpers_forward_mode_compiled():
     assert jvp == pytest.approx(expected, rel=1e-6)
 
 
+def _weight_gradient(fn, holder, attr, x):
+    """d fn(x) / d holder.attr by central differences, changing the weight in place."""
+    weight = getattr(holder, attr)
+    kept = weight.copy()
+
+    def loss(values):
+        weight[...] = values
+        try:
+            return fn(x)
+        finally:
+            weight[...] = kept
+    return numerical_grad(loss, (kept.copy(),), 0)
+
+
+def test_weights_compiled(monkeypatch):
+    """weights=: the attributes are passed to the compiled code on every call, and their
+    cotangents come back through weights= as without jit."""
+    m = c.model
+    x = rng.normal(size=3)
+    df = s2s.value_and_grad(c.model_loss, grad_position=0, weights=[m.w, m.inner.s],
+                            jit=True)
+    for b in (0.1, -0.3):          # a number attribute read on each call
+        monkeypatch.setattr(m, "b", b)
+        value, (dx, (dw, ds)) = df(x)
+        assert value == pytest.approx(c.model_loss(x), rel=1e-12)
+        assert_close(dx, numerical_grad(c.model_loss, (x,), 0))
+        assert_close(dw, _weight_gradient(c.model_loss, m, "w", x))
+        assert_close(ds, _weight_gradient(c.model_loss, m.inner, "s", x))
+    assert "def grad_model_loss(x, model_w, model_b, model_inner_s):" in inspect.getsource(df)
+    only_weights = s2s.grad(c.model_loss, grad_position=None, weights=m.w, jit=True)(x)
+    assert_close(only_weights, _weight_gradient(c.model_loss, m, "w", x))
+
+
+def test_weight_read_in_a_helper_is_located():
+    with pytest.raises(JitError, match="a function it calls reads a weight") as caught:
+        s2s.grad(c.model_in_helper, weights=c.model.w, jit=True)(rng.normal(size=3))
+    assert caught.value.filename == c.__file__
+    assert linecache.getline(c.__file__, caught.value.lineno).strip() == "return v * model.w"
+
+
 def test_source_shows_the_compiled_dialect():
     df = s2s.grad(c.scalar_loop, jit=True)
     df(0.5)

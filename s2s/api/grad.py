@@ -225,8 +225,6 @@ class GradFunction:
                  jit: Jit = False, holomorphic: bool = False):
         fn = as_function(fn)
         self.jit = check_jit(jit)
-        if self.jit and weights is not None:
-            raise ValueError("jit= does not take weights= yet: pass the weights as arguments")
         self._kept_numpy: set = set()       # ids of generated code jit='auto' left in NumPy
         # jit='auto': the argument types Numba failed to compile the gradient for, which
         # run the NumPy gradient (of _numpy_twin)

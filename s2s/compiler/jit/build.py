@@ -28,8 +28,8 @@ from __future__ import annotations
 import ast
 import builtins
 import hashlib
-import os
 import inspect
+import os
 import re
 import sys
 import textwrap
@@ -41,8 +41,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import gast
 import numpy as np
 
+from s2s import runtime
 from s2s.compiler import cache, codegen, linemap, syntax
-from s2s.compiler.jit import callees, dialect, stacks
+from s2s.compiler.jit import callees, dialect, objects, stacks
 from s2s.errors import JitError
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
@@ -106,13 +107,16 @@ class NumbaVersion:
                                  getattr(refused.node, "user_line", None), refused.construct,
                                  f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
             dialect.rewrite(function)
+        reads = self._attribute_reads(functions)
         self.frozen, self.readers = self._classify(functions)
+        self.readers += reads
+        self.reported = self._weight_cotangents(tree, [r[0] for r in reads])
         self._compile_callees(functions)
         if self.pullback is not None:
             read = set(_free_names(self.pullback))
             callees.add_residuals(tree, self.pullback,
-                                  [p for p, _, _ in self.readers if p in read])
-        self.data = [param for param, _, _ in self.readers]
+                                  [r[0] for r in self.readers if r[0] in read])
+        self.data = [r[0] for r in self.readers]
         for name in self.data:
             tree.args.args.append(syntax.name(name, gast.Param()))
         tree.args.args.extend(tree.args.kwonlyargs)       # all passed by position
@@ -154,9 +158,73 @@ class NumbaVersion:
                 self.first_line = self.first_line or statement.user_line
         return tree
 
+    def _root(self, name: str) -> Optional[tuple]:
+        """(holder, key) of a free name of the code (see ``_classify``), else None."""
+        compiled = self.compiled
+        for cell_name, cell in zip(compiled.__code__.co_freevars, compiled.__closure__ or ()):
+            if cell_name == name:
+                return cell, None
+        if name in compiled.__globals__:
+            return compiled.__globals__, name
+        return None
+
+    def _attribute_reads(self, functions) -> List[tuple]:
+        """Reads of numbers and arrays that are attributes of objects (``model.w``) become
+        data to pass (``objects``): readers with the attributes to follow."""
+        free = {n for f in functions for n in _free_names(f)}
+
+        def is_data(root: str, attrs: tuple) -> bool:
+            found = self._root(root) if root in free else None
+            if found is None:
+                return False
+            try:
+                value = _read(*found, ())
+            except ValueError:          # an empty cell
+                return False
+            if isinstance(value, types.ModuleType) and \
+                    value.__name__.split(".")[0] in _SAFE_MODULES:
+                return False            # np.pi, math.e: constants
+            for attr in attrs:
+                value = getattr(value, attr, None)
+            return isinstance(value, _DATA)
+        used = {n for f in functions for n in syntax.names_in(f)}
+        return [(param,) + self._root(root) + (attrs,)
+                for param, root, attrs in objects.attribute_reads(functions, is_data, used)]
+
+    def _weight_cotangents(self, tree: gast.FunctionDef, reads: List[str]) -> List[str]:
+        """The attribute reads whose cotangents the code returns with its result, for
+        ``weights=`` (``objects.returned_cotangents``)."""
+        names = syntax.names_in(tree) | (syntax.names_in(self.pullback)
+                                          if self.pullback is not None else set())
+        if "weight_cotangent" not in names:
+            return []
+        if len(self.callers) > 1:
+            raise self.error(
+                "a function it calls reads a weight (weights=)",
+                _line_of([tree] + ([self.pullback] if self.pullback else []),
+                         "weight_cotangent"),
+                "a weight read in a called function",
+                "read the weights in the differentiated function and pass them to the "
+                "functions it calls, or pass jit='auto' to keep NumPy")
+        helpers = {}
+        for helper in (runtime.zeros_like, runtime.add):
+            name = helper.__name__
+            while (name in names or name in self.frozen) and self.frozen.get(name) is not helper:
+                name += "_"
+            helpers[helper.__name__] = name
+            self.frozen[name] = helper
+        try:
+            return objects.returned_cotangents(tree, reads, helpers["zeros_like"],
+                                               helpers["add"])
+        except dialect.Refused as refused:
+            raise self.error(f"Numba cannot compile {refused.construct}",
+                             getattr(refused.node, "user_line", None), refused.construct,
+                             f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
+
     def _classify(self, functions) -> Tuple[Dict[str, Any], List[tuple]]:
         """The objects to freeze into the module, and the data to pass: (parameter, holder,
-        key) where ``holder[key]`` is the value (a namespace), or ``holder`` a cell."""
+        key, attributes) where ``holder[key]`` is the value (a namespace), or ``holder`` is
+        a cell that holds it, then each attribute of ``attributes`` read in turn."""
         compiled = self.compiled
         cells = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
         frozen: Dict[str, Any] = {"saves": stacks.saves, "push": stacks.push}
@@ -166,10 +234,10 @@ class NumbaVersion:
             names.update(dict.fromkeys(_free_names(function)))
         for name in names:
             if name in cells:
-                value, reader = cells[name].cell_contents, (name, cells[name], None)
+                value, reader = cells[name].cell_contents, (name, cells[name], None, ())
             elif name in compiled.__globals__:
                 value = compiled.__globals__[name]
-                reader = (name, compiled.__globals__, name)
+                reader = (name, compiled.__globals__, name, ())
             else:
                 continue        # a builtin, or a name Numba will report
             if isinstance(value, cache.Pending):       # a recursive call's callee
@@ -211,9 +279,9 @@ class NumbaVersion:
                 lifted[name] = pullback_name
             if callee.readers:
                 passed = {}
-                for param, holder, key in callee.readers:
+                for param, holder, key, attrs in callee.readers:
                     mine = _fresh(f"{name}_{param}", used)
-                    self.readers.append((mine, holder, key))
+                    self.readers.append((mine, holder, key, attrs))
                     passed[param] = mine
                 _pass_data(functions, name, passed)
         if lifted:
@@ -429,8 +497,11 @@ def _fresh(base: str, used: set) -> str:
     return candidate
 
 
-def _read(holder: Any, key: Optional[str]) -> Any:
-    return holder.cell_contents if key is None else holder[key]
+def _read(holder: Any, key: Optional[str], attrs: tuple) -> Any:
+    value = holder.cell_contents if key is None else holder[key]
+    for attr in attrs:
+        value = getattr(value, attr)
+    return value
 
 
 def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
@@ -444,7 +515,7 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
     version = NumbaVersion(compiled)
     module = version.load()
     dispatcher = numba.njit(cache=version.cacheable())(module.__dict__[version.name])
-    values = [_read(holder, key) for _, holder, key in version.readers]
+    values = [_read(*reader[1:]) for reader in version.readers]
     try:
         signature = tuple(numba.typeof(a) for a in list(args) + values)
     except ValueError:
@@ -459,16 +530,26 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
         raise version.located(exc) from None
     runs = dispatcher
     if version.data or compiled.__defaults__ or compiled.__kwdefaults__:
-        runs = _passing_data(compiled, dispatcher, version.readers)
+        runs = _passing_data(compiled, dispatcher, version.readers, version.reported)
     compiled.__s2s_numba__ = runs
     return runs
 
 
-def _passing_data(compiled: types.FunctionType, dispatcher, readers: List[tuple]) -> Callable:
+def _passing_data(compiled: types.FunctionType, dispatcher, readers: List[tuple],
+                  reported: List[str]) -> Callable:
     """``def grad_f(x, scale=2.0): return numba_code(x, scale, DT)``: a function with the
     generated function's signature (and its cells) that reads the data the compiled code
     takes as arguments on each call (``readers``: see ``NumbaVersion._classify``); the data
-    of the functions it calls are read from their own namespaces."""
+    of the functions it calls are read from their own namespaces. Where the code returns
+    the cotangents of attribute reads (``reported``, for ``weights=``), it reports them
+    for the values it passed:
+
+        def grad_g(x):
+            m_w = m.w
+            result, sums = numba_code(x, m_w)
+            weight_cotangent(m_w, sums[0])
+            return result
+    """
     code = compiled.__code__
     count = code.co_argcount + code.co_kwonlyargcount
     params = list(code.co_varnames[:count])
@@ -478,20 +559,31 @@ def _passing_data(compiled: types.FunctionType, dispatcher, readers: List[tuple]
     cells = dict(zip(code.co_freevars, compiled.__closure__ or ()))
     cells["numba_code"] = types.CellType(dispatcher)
     reads = []
-    for param, holder, key in readers:
+    for param, holder, key, attrs in readers:
         if key == param and holder is compiled.__globals__ or \
                 key is None and cells.get(param) is holder:
-            reads.append(param)             # a name of the function's own
+            read = param                    # a name of the function's own
         else:
             held = f"__s2s_data_{len(cells)}"
             cells[held] = types.CellType(holder)
-            reads.append(f"{held}.cell_contents" if key is None else f"{held}[{key!r}]")
-    call = ", ".join(params + reads)
+            read = f"{held}.cell_contents" if key is None else f"{held}[{key!r}]"
+        reads.append(read + "".join(f".{a}" for a in attrs))
+    if reported:
+        cells["__s2s_report"] = types.CellType(runtime.weight_cotangent)
+        names = [f"__s2s_read_{i}" for i in range(len(reads))]
+        by_param = {r[0]: n for r, n in zip(readers, names)}
+        body = [f"{n} = {r}" for n, r in zip(names, reads)]
+        body.append(f"__s2s_result, __s2s_sums = numba_code({', '.join(params + names)})")
+        body += [f"__s2s_report({by_param[p]}, __s2s_sums[{i}])"
+                 for i, p in enumerate(reported)]
+        body.append("return __s2s_result")
+    else:
+        body = [f"return numba_code({', '.join(params + reads)})"]
     cell_names = ["numba_code"] + [n for n in cells if n != "numba_code"]
     text = (f"def __s2s_factory__({', '.join(cell_names)}):\n"
             f"    def {compiled.__name__}({signature}):\n"
-            f"        return numba_code({call})\n"
-            f"    return {compiled.__name__}\n")
+            + "".join(f"        {line}\n" for line in body)
+            + f"    return {compiled.__name__}\n")
     factory = compile(text, f"<s2s numba caller of {compiled.__name__}>", "exec")
     inner = next(c for c in factory.co_consts[0].co_consts if isinstance(c, types.CodeType))
     caller = types.FunctionType(inner, compiled.__globals__, compiled.__name__,
