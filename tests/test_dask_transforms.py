@@ -21,7 +21,7 @@ from tests.rules.test_audit import ROWS as AUDIT_ROWS
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
-from tests.test_dask import WORKLOADS, TaskCount, in_chunks  # noqa: E402  (after the skip)
+from tests.test_dask import WORKLOADS, TaskCount, chunked_for, in_chunks  # noqa: E402
 
 
 def numerical_jacobian(fn, args, position):
@@ -253,9 +253,10 @@ def test_rule_on_dask_in_forward_mode_is_lazy_and_right_or_refused(row):
         pytest.skip("one array output is checked here; the audit checks the others")
     rng = np.random.default_rng(len(row.source))
     tangents = [random_like(a, rng) if i in active else None for i, a in enumerate(args)]
-    given = tuple(in_chunks(t) if i in active else in_chunks(a)
+    chunked = chunked_for(row)
+    given = tuple(chunked(t) if i in active else chunked(a)
                   for i, (a, t) in enumerate(zip(args, tangents)))
-    dask_args = tuple(in_chunks(a) for a in args)
+    dask_args = tuple(chunked(a) for a in args)
     refused = [label(k) for k in row.covers if k in rules.NUMPY_ONLY]
     with TaskCount() as count:
         if refused:

@@ -118,9 +118,13 @@ def _fit(g, axis, length):
     """``g`` cut to ``length`` entries along ``axis``, or padded with zeros to it."""
     have = np.shape(g)[axis]
     if have > length:
-        return np.take(g, np.arange(length), axis=axis)
+        return g[(slice(None),) * (axis % np.ndim(g)) + (slice(0, length),)]
     if have < length:
-        zeros = list(np.shape(g))
-        zeros[axis] = length - have
-        return np.concatenate([g, np.zeros(zeros, np.result_type(g))], axis=axis)
+        # written into zeros rather than joined to them: on Dask, a join would add a chunk
+        # along the axis, which Dask's FFTs refuse
+        shape = list(np.shape(g))
+        shape[axis] = length
+        padded = np.zeros_like(g, shape=shape)
+        padded[(slice(None),) * (axis % np.ndim(g)) + (slice(0, have),)] = g
+        return padded
     return g

@@ -46,10 +46,9 @@ numpy_only(np.column_stack, np.split, np.array_split, np.vsplit, np.hsplit, np.d
 # constructors from differentiated values (they make NumPy arrays)
 numpy_only(np.array, np.asarray, np.copy, np.full, np.linspace, np.nan_to_num)
 
-# FFTs, every function of np.fft but the shifts (a roll): Dask transforms only along axes
-# of one chunk
-numpy_only(*(getattr(np.fft, name) for name in np.fft.__all__
-             if name not in ("fftshift", "ifftshift")))
+# the sample frequencies of np.fft (the transforms run on Dask along axes of one chunk, as
+# Dask itself requires of the user's call; their adjoints keep the cotangent in one chunk)
+numpy_only(np.fft.fftfreq, np.fft.rfftfreq)
 
 # complex parts Dask lacks or computes to decide (x.conjugate(), np.real_if_close), and
 # np.r_[...] and np.c_[...], which make NumPy arrays of their items
