@@ -171,25 +171,23 @@ def eigvalsh_adjoint(g, a, uplo):
 
 
 def cholesky_tangent(da, factor, upper):
-    """Tangent of ``np.linalg.cholesky(a, upper=upper)``: ``dL = L Phi(L^-1 ds L^-T)``, Phi
-    the strictly lower triangle plus half the diagonal (``dU = dL^T`` for the upper factor)."""
-    complex_input = np.result_type(factor).kind == "c"
-    _real_only(complex_input, "cholesky")
-    low = mT(factor) if upper else factor
+    """Tangent of ``np.linalg.cholesky(a, upper=upper)``: ``dL = L Phi(L^-1 ds L^-H)``, Phi
+    the strictly lower triangle plus half the diagonal (``dU = dL^H`` for the upper factor,
+    ``U = L^H``); ``ds`` is the symmetric (Hermitian) matrix read from ``da``."""
+    low = mH(factor) if upper else factor
     inverse = np.linalg.inv(low)
     ds = symmetric_from_triangle(da, not upper)
-    d_low = low @ lower_half_diagonal(inverse @ ds @ mT(inverse))
-    return mT(d_low) if upper else d_low
+    d_low = low @ lower_half_diagonal(inverse @ ds @ mH(inverse))
+    return mH(d_low) if upper else d_low
 
 
 def cholesky_adjoint(g, a, factor, upper):
     """Cotangent of ``a`` in ``np.linalg.cholesky(a, upper=upper)``:
-    ``L^-T Phi(L^T gL) L^-1``, carried back to the triangle read."""
-    complex_input = np.result_type(factor).kind == "c"
-    _real_only(complex_input, "cholesky")
-    low, g_low = (mT(factor), mT(g)) if upper else (factor, g)
+    ``L^-T Phi(L^T gL) conj(L)^-1``, carried back to the triangle read (for a complex ``a``,
+    the conjugate of the usual ``L^-H Phi(L^H conj(gL)) L^-1``, by s2s's convention)."""
+    low, g_low = (mH(factor), mH(g)) if upper else (factor, g)
     inverse = np.linalg.inv(low)
-    gs = mT(inverse) @ lower_half_diagonal(mT(low) @ g_low) @ inverse
+    gs = mT(inverse) @ lower_half_diagonal(mT(low) @ g_low) @ conj(inverse)
     return match_dtype(to_triangle(gs, not upper), a)
 
 
@@ -358,78 +356,87 @@ def _qr_parts(a, result, mode):
     return result
 
 
+def _skew_part(x):
+    """``L(x) - L(x)^H`` (L: strictly lower), plus ``1j Im`` of ``x``'s diagonal when complex:
+    the skew-Hermitian ``q^H dq`` of a QR whose ``r`` has a real diagonal (as LAPACK's has)."""
+    lower = np.tril(x, -1)
+    omega = lower - mH(lower)
+    if np.iscomplexobj(x):
+        omega = omega + 1j * diagonal_matrix(np.imag(diagonal(x)))
+    return omega
+
+
 def qr_tangent(da, a, result, mode):
     """Tangents of ``q, r = np.linalg.qr(a)``. With k = min(m, n), the first k columns
-    ``a1 = q r1``: ``x = q^T da1 r1^-1``, ``omega = L(x) - L(x)^T`` (L: strictly lower),
-    ``dq = q omega + (da1 - q q^T da1) r1^-1``, ``dr1 = (x - omega) r1``; the other columns
-    of r are ``q^T a2``, so ``dr2 = dq^T a2 + q^T da2``."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "qr")
+    ``a1 = q r1``: ``x = q^H da1 r1^-1``, ``omega = L(x) - L(x)^H`` (L: strictly lower; for a
+    complex ``a`` also ``1j Im diag(x)``, as r's diagonal stays real),
+    ``dq = q omega + (da1 - q q^H da1) r1^-1``, ``dr1 = (x - omega) r1``; the other columns
+    of r are ``q^H a2``, so ``dr2 = dq^H a2 + q^H da2``."""
     q, r = _qr_parts(a, result, mode)
     k = np.shape(r)[-2]
     r1_inverse = np.linalg.inv(r[..., :, :k])
     da1 = da[..., :, :k]
-    x = mT(q) @ da1 @ r1_inverse
-    lower = np.tril(x, -1)
-    omega = lower - mT(lower)
-    dq = q @ omega + (da1 - q @ (mT(q) @ da1)) @ r1_inverse
+    x = mH(q) @ da1 @ r1_inverse
+    omega = _skew_part(x)
+    dq = q @ omega + (da1 - q @ (mH(q) @ da1)) @ r1_inverse
     dr = np.concatenate([(x - omega) @ r[..., :, :k],
-                         mT(dq) @ a[..., :, k:] + mT(q) @ da[..., :, k:]], axis=-1)
+                         mH(dq) @ a[..., :, k:] + mH(q) @ da[..., :, k:]], axis=-1)
     return dr if mode == "r" else (dq, dr)
 
 
 def qr_adjoint(gq, gr, a, q, r, mode):
     """Cotangent of ``a`` in ``q, r = np.linalg.qr(a)``: the transpose of ``qr_tangent``;
-    for the first k columns ``(q (gr1 r1^T + L(b - b^T)) + (I - q q^T) gq) r1^-T`` with
-    ``b = q^T gq - gr1 r1^T``, and ``q gr2`` for the others."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "qr")
+    for the first k columns ``(q (gr1 r1^H + S(b)) + (I - q q^H) gq) r1^-H`` with
+    ``b = q^H gq - gr1 r1^H`` and ``S(b) = L(b - b^H)`` (plus ``1j Im diag(b)`` when
+    complex), and ``q gr2`` for the others. That is the adjoint for the real inner product
+    ``Re tr(g^H da)``: a complex cotangent (s2s's ``dL/dRe - 1j dL/dIm``) is conjugated
+    before and after."""
     shape = np.shape(a)
     _qr_mode(shape, mode)
-    gq, gr = cotangent_or_zeros(gq, q), cotangent_or_zeros(gr, r)
+    gq, gr = conj(cotangent_or_zeros(gq, q)), conj(cotangent_or_zeros(gr, r))
     k = np.shape(r)[-2]
     r1 = r[..., :, :k]
     a2, gr2 = a[..., :, k:], gr[..., :, k:]
-    gq = gq + a2 @ mT(gr2)
-    r_part = gr[..., :, :k] @ mT(r1)
-    b = mT(q) @ gq - r_part
-    inner = q @ (r_part + np.tril(b - mT(b), -1)) + gq - q @ (mT(q) @ gq)
-    da1 = mT(np.linalg.solve(r1, mT(inner)))
-    return match_dtype(np.concatenate([da1, q @ gr2], axis=-1), a)
+    gq = gq + a2 @ mH(gr2)
+    r_part = gr[..., :, :k] @ mH(r1)
+    b = mH(q) @ gq - r_part
+    skew = np.tril(b - mH(b), -1)
+    if np.iscomplexobj(b):
+        skew = skew + 1j * diagonal_matrix(np.imag(diagonal(b)))
+    inner = q @ (r_part + skew) + gq - q @ (mH(q) @ gq)
+    da1 = mH(np.linalg.solve(r1, mH(inner)))
+    return match_dtype(conj(np.concatenate([da1, q @ gr2], axis=-1)), a)
 
 
 # --- pseudo-inverse and least squares ----------------------------------------------------------
 
 def pinv_tangent(da, a, p, hermitian=False):
     """Tangent of ``p = np.linalg.pinv(a)`` where the rank is locally constant:
-    ``-p da p + p p^T da^T (I - a p) + (I - p a) da^T p^T p``. ``hermitian=True`` reads the
+    ``-p da p + p p^H da^H (I - a p) + (I - p a) da^H p^H p``. ``hermitian=True`` reads the
     lower triangle of ``a`` only."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "pinv")
     if hermitian:
         a, da = symmetric_from_triangle(a, True), symmetric_from_triangle(da, True)
-    da_t = mT(da)
-    return (-p @ da @ p + p @ (mT(p) @ (da_t - da_t @ (a @ p)))
-            + (da_t - p @ (a @ da_t)) @ (mT(p) @ p))
+    da_h = mH(da)
+    return (-p @ da @ p + p @ (mH(p) @ (da_h - da_h @ (a @ p)))
+            + (da_h - p @ (a @ da_h)) @ (mH(p) @ p))
 
 
 def pinv_adjoint(g, a, p, hermitian=False):
     """Cotangent of ``a`` in ``p = np.linalg.pinv(a)``: the transpose of ``pinv_tangent``,
-    ``-p^T g p^T + (I - a p) g^T p p^T + p^T p g^T (I - p a)``."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "pinv")
+    ``-p^T g p^T + (I - a p)^* g^H p^* p^T + p^T p^* g^H (I - p a)^*`` (``^*`` the conjugate:
+    a complex ``a`` enters through ``a^H`` too)."""
     full = symmetric_from_triangle(a, True) if hermitian else a
-    g_t = mT(g)
-    p_t = mT(p)
-    da = (-p_t @ g @ p_t + (g_t - full @ (p @ g_t)) @ (p @ p_t)
-          + (p_t @ p) @ (g_t - (g_t @ p) @ full))
+    g_h = mH(g)
+    p_t, p_c, full_c = mT(p), conj(p), conj(full)
+    da = (-p_t @ g @ p_t + (g_h - full_c @ (p_c @ g_h)) @ (p_c @ p_t)
+          + (p_t @ p_c) @ (g_h - (g_h @ p_c) @ full_c))
     return match_dtype(to_triangle(da, True) if hermitian else da, a)
 
 
 def _lstsq_pinv(a, rank):
     """The pseudo-inverse ``np.linalg.lstsq`` solved with: its ``rank`` largest singular values."""
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return (mT(vh[..., :rank, :]) / s[:rank]) @ mT(u[..., :, :rank])
+    return (mH(vh[..., :rank, :]) / s[:rank]) @ mH(u[..., :, :rank])
 
 
 def _as_matrix(b):
@@ -440,8 +447,6 @@ def lstsq_tangent(da, db, a, b, result):
     """Tangents of ``x, residuals, rank, s = np.linalg.lstsq(a, b)``: x = p b with p the
     pseudo-inverse of rank ``rank``; the residuals ``|b - a x|^2`` change by
     ``2 r . (db - da x)`` (``a^T r = 0``); the singular values as in ``svd``."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "lstsq")
     x, residuals, rank, s = result
     p = _lstsq_pinv(a, rank)
     # one of the two tangents may be a zero scalar (an operand not differentiated)
@@ -449,7 +454,7 @@ def lstsq_tangent(da, db, a, b, result):
     dx = pinv_tangent(da, a, p) @ b + p @ db
     if np.size(residuals):
         x2, r = _as_matrix(x), _as_matrix(b) - a @ _as_matrix(x)
-        d_residuals = 2.0 * np.sum(r * (_as_matrix(db) - da @ x2), axis=0)
+        d_residuals = 2.0 * np.sum(np.real(conj(r) * (_as_matrix(db) - da @ x2)), axis=0)
     else:
         d_residuals = np.zeros_like(residuals)
     return dx, d_residuals, 0.0, singular_values_tangent(da, a, False)
@@ -457,8 +462,6 @@ def lstsq_tangent(da, db, a, b, result):
 
 def lstsq_adjoint(gx, g_residuals, gs, a, b, x, residuals, rank, s):
     """Cotangents of ``a`` and ``b`` in ``x, residuals, rank, s = np.linalg.lstsq(a, b)``."""
-    complex_input = np.result_type(a).kind == "c"
-    _real_only(complex_input, "lstsq")
     gx = cotangent_or_zeros(gx, x)
     p = _lstsq_pinv(a, rank)
     gx2, b2 = _as_matrix(gx), _as_matrix(b)
@@ -467,7 +470,7 @@ def lstsq_adjoint(gx, g_residuals, gs, a, b, x, residuals, rank, s):
     db = mT(p) @ gx2
     if np.size(residuals):
         r = b2 - a @ _as_matrix(x)
-        weighted = 2.0 * r * cotangent_or_zeros(g_residuals, residuals)
+        weighted = 2.0 * conj(r) * np.real(cotangent_or_zeros(g_residuals, residuals))
         da = da - weighted @ mT(_as_matrix(x))
         db = db + weighted
     return match_dtype(da, a), match_dtype(np.reshape(db, np.shape(b)), b)

@@ -276,7 +276,8 @@ def complex_norm_adjoint_derivative(g, x, norm, v, ord, axis, keepdims):
         dv = (np.matmul(vv, b[..., None])[..., 0]
               + (dxh_u - np.matmul(vv, np.conj(p[..., k:k + 1, :]).swapaxes(-1, -2))[..., 0])
               / sk)
-        d = du[..., :, None] * np.conj(vk)[..., None, :] + uk[..., :, None] * np.conj(dv)[..., None, :]
+        d = (du[..., :, None] * np.conj(vk)[..., None, :]
+             + uk[..., :, None] * np.conj(dv)[..., None, :])
     return np.conj(g * np.moveaxis(d, (-2, -1), (rows, cols)))
 
 

@@ -26,6 +26,28 @@ def cz(*shape):
     return away(*shape) + 1j * r(*shape)
 
 
+# rows added after the tables' random stream was set draw from their own generator, so that
+# adding them moves no other table's inputs (some sit near a degenerate point)
+_fresh = np.random.default_rng(20261204)
+
+
+def fresh(*shape):
+    """Complex, both parts of either sign (from the rows' own generator)."""
+    return _fresh.uniform(-2.0, 2.0, shape) + 1j * _fresh.uniform(-2.0, 2.0, shape)
+
+
+def fresh_away(*shape):
+    """Complex, at least about 0.5 away from 0 (its real part is)."""
+    size = _fresh.uniform(0.5, 2.0, shape) * _fresh.choice([-1.0, 1.0], shape)
+    return size + 1j * _fresh.uniform(-2.0, 2.0, shape)
+
+
+def hpd(*shape):
+    """Hermitian positive definite matrices (a stack of them), well conditioned."""
+    z = fresh(*shape, shape[-1])
+    return z @ np.conj(np.swapaxes(z, -1, -2)) + shape[-1] * np.eye(shape[-1])
+
+
 def c64(*shape):
     return c(*shape).astype(np.complex64)
 
@@ -119,10 +141,29 @@ AUDIT = [
     audit(np.prod, "np.prod(z)", z=np.array([0j, 1 + 2j, -0.5 + 1j])),
     # norms of |z|: the vector 1- and inf-norms and the matrix 1- and inf-norms are smooth
     # away from ties for complex entries (|z| is), unlike real ones
-    *[audit(np.linalg.norm, f"np.linalg.norm(z, {o})", z=cz(*shape))
+    *[audit(np.linalg.norm, f"np.linalg.norm(z, {o})", z=fresh_away(*shape))
       for o, shape in (("1", (4,)), ("np.inf", (4,)), ("0.5", (3,)), ("1", (3, 4)),
                        ("-np.inf", (3, 4)), ("-2", (3, 3)))],
-    audit(np.linalg.norm, "np.linalg.norm(z, 'fro', axis=(1, 2))", z=c(2, 3, 2)),
-    audit(np.linalg.norm, "np.linalg.norm(z, 'nuc', axis=(2, 0))", z=c(3, 2, 4)),
-    audit(np.linalg.norm, "np.linalg.norm(z, 2, axis=(0, 1), keepdims=True)", z=c(4, 3)),
+    audit(np.linalg.norm, "np.linalg.norm(z, 'fro', axis=(1, 2))", z=fresh(2, 3, 2)),
+    audit(np.linalg.norm, "np.linalg.norm(z, 'nuc', axis=(2, 0))", z=fresh(3, 2, 4)),
+    audit(np.linalg.norm, "np.linalg.norm(z, 2, axis=(0, 1), keepdims=True)", z=fresh(4, 3)),
+    # decompositions of complex matrices: Hermitian positive definite ones for cholesky, whose
+    # other triangle (and the imaginary part of the diagonal) NumPy does not read
+    audit(np.linalg.cholesky, "np.linalg.cholesky(a)", a=hpd(3) + np.triu(fresh(3, 3), 1)),
+    audit(np.linalg.cholesky, "np.linalg.cholesky(a, upper=True)",
+          a=hpd(2, 3) + 1j * np.eye(3) * _fresh.uniform(-2.0, 2.0, (2, 1, 1))),
+    # r's diagonal is real (LAPACK's), which fixes the phase of q's columns
+    audit(np.linalg.qr, "q, r = np.linalg.qr(a)\nreturn q, r", a=fresh(5, 3)),
+    audit(np.linalg.qr, "q, r = np.linalg.qr(a)\nreturn q, r", a=fresh(2, 3, 4)),
+    audit(np.linalg.qr, "np.linalg.qr(a, mode='r')", a=fresh(4, 4)),
+    audit(np.linalg.qr, "q, r = np.linalg.qr(a, 'complete')\nreturn q @ r[:, :2], r",
+          a=fresh(3, 5)),
+    audit(np.linalg.pinv, "np.linalg.pinv(a)", a=fresh(3, 5)),
+    audit(np.linalg.pinv, "np.linalg.pinv(a)", a=fresh(2, 4, 3)),
+    audit(np.linalg.pinv, "np.linalg.pinv(a, hermitian=True)", a=hpd(3) + np.triu(fresh(3, 3), 1)),
+    audit(np.linalg.lstsq, "x, res, rank, s = np.linalg.lstsq(a, b, rcond=None)\n"
+          "return x, res, s", a=fresh(5, 3), b=fresh(5, 2)),
+    audit(np.linalg.lstsq, "np.linalg.lstsq(a, b, rcond=None)[0]", a=fresh(3, 4), b=fresh(3)),
+    audit(np.linalg.lstsq, "x, res, rank, s = np.linalg.lstsq(a, b, rcond=None)\n"
+          "return x * res", a=fresh(4, 2), b=np.real(fresh(4)), note="a real right-hand side"),
 ]
