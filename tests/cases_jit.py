@@ -108,6 +108,17 @@ def no_loop(x):
     return np.sum(np.tanh(x) * x)
 
 
+
+def elementwise_chain(x, scale):
+    """Runs of elementwise statements in a loop and after it, fused into loops over the
+    elements by jit=True."""
+    y = x
+    for _ in range(4):
+        u = np.tanh(y) * scale - y ** 2 * 0.1
+        y = y + 0.2 * u + np.exp(-y * y) * 0.05
+    z = np.cos(y) * x
+    return np.sum(z * z + y)
+
 # -- refused: one construct each ---------------------------------------------------------------
 def with_lambda(x):
     scale = lambda v: v * 2.0

@@ -48,11 +48,12 @@ WORKLOADS = [
     (c.layers, ([rng.normal(size=3), rng.normal(size=3)], rng.normal(size=3)), 0),
     (c.axis_sums, (rng.normal(size=(2, 3)),), 0),
     (c.axis_sums, (rng.normal(size=(2, 3, 4)),), 0),
+    (c.elementwise_chain, (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
 ]
 
 
 @pytest.mark.parametrize("fn, args, position", WORKLOADS,
-                         ids=[fn.__name__ for fn, _, _ in WORKLOADS])
+                         ids=[f"{fn.__name__}-{i}" for i, (fn, _, _) in enumerate(WORKLOADS)])
 def test_compiled_gradient_matches_finite_differences(fn, args, position):
     expected = numerical_grad(fn, args, position)
     actual = s2s.grad(fn, grad_position=position, jit=True)(*args)
@@ -172,8 +173,83 @@ def test_source_shows_the_compiled_dialect():
     df_euler = s2s.grad(c.euler, jit=True)
     df_euler(*EULER_ARGS)
     # module data becomes arguments of the compiled code
-    assert inspect.getsource(df_euler).startswith(
-        "def grad_euler(stiffness, damping, x0, v0, STEPS, DT):")
+    euler_source = inspect.getsource(df_euler)
+    assert euler_source.startswith("def grad_euler(stiffness, damping, x0, v0, STEPS, DT):")
+    # the runs of elementwise statements are loops over the elements (fusion.py)
+    assert "for element in range(n_fused):" in euler_source
+    assert "same_or_apart(" in euler_source
+
+
+def test_other_argument_types_run_the_unfused_version():
+    """The fused loops are written for the kinds of the first call's types; a call of
+    other types (strided views: another Numba layout) runs the version without fusion."""
+    df = s2s.grad(c.elementwise_chain, grad_position=(0, 1), jit=True)
+    contiguous = (rng.normal(size=3), rng.normal(size=3))
+    assert_close(df(*contiguous), numerical_grad(c.elementwise_chain, contiguous, (0, 1)))
+    strided = (rng.normal(size=6)[::2], rng.normal(size=6)[::2])
+    assert_close(df(*strided), numerical_grad(c.elementwise_chain, strided, (0, 1)))
+    assert_close(df(*contiguous), numerical_grad(c.elementwise_chain, contiguous, (0, 1)))
+
+
+def _fused_version(source: str, kinds: dict):
+    """The function of ``source``, its elementwise runs fused, compiled by Numba."""
+    import gast
+    import numba
+    from s2s.compiler import codegen
+    from s2s.compiler.jit import build, fusion
+    build.numba_module()
+    tree = gast.parse(source).body[0]
+    assert fusion.fuse(tree, kinds, "np")
+    text = codegen.to_source(tree)
+    namespace = {"np": np, "same_or_apart": fusion.same_or_apart}
+    exec(text, namespace)
+    return numba.njit(namespace[tree.name]), text
+
+
+IN_PLACE = """\
+def in_place(a, b, c):
+    t = b * 2.0 - c
+    a += t * c
+    u = a + np.sin(b)
+    a *= u
+    return u
+"""
+
+
+def test_fused_runs_keep_numpy_semantics_when_arrays_share_memory():
+    """Where an array written in place (``a += ...``) shares memory with another one, the
+    loop over elements would read elements it already wrote: ``same_or_apart`` sends such
+    calls to the statements as written. The oracle is NumPy running the source itself."""
+    kinds = {"a": "float64", "b": "float64", "c": "float64", "t": "float64", "u": "float64"}
+    compiled, text = _fused_version(IN_PLACE, kinds)
+    assert "for element in range(n_fused)" in text and "same_or_apart(a, b)" in text
+    namespace = {"np": np}
+    exec(IN_PLACE, namespace)
+    by_numpy = namespace["in_place"]
+
+    def views(layout):
+        buffer = np.linspace(-1.0, 1.0, 9)
+        c = np.cos(np.arange(4.0))
+        if layout == "apart":
+            return buffer[:4], buffer[5:], c
+        if layout == "same":
+            return buffer[2:6], buffer[2:6], c
+        if layout == "shifted":
+            return buffer[1:5], buffer[0:4], c
+        if layout == "reversed":
+            return buffer[:4], buffer[3::-1], c
+        if layout == "interleaved":     # no element shared, but the address ranges overlap
+            return buffer[0:8:2], buffer[1:9:2], c
+        return buffer[:4], buffer[5:], np.array([0.7])      # c broadcast: lengths differ
+
+    for layout in ("apart", "same", "shifted", "reversed", "interleaved", "broadcast"):
+        expected_args = views(layout)
+        expected = by_numpy(*expected_args)
+        actual_args = views(layout)
+        actual = compiled(*actual_args)
+        assert_close(actual, expected, rtol=1e-13, atol=0.0)
+        assert_close(actual_args[0], expected_args[0], rtol=1e-13, atol=0.0)
+        assert_close(actual_args[1], expected_args[1], rtol=1e-13, atol=0.0)
 
 
 X3 = rng.normal(size=3)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import hashlib
 import inspect
 import os
@@ -34,6 +35,7 @@ import re
 import sys
 import textwrap
 import types
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -43,7 +45,7 @@ import numpy as np
 
 from s2s import runtime
 from s2s.compiler import cache, codegen, linemap, syntax
-from s2s.compiler.jit import callees, dialect, objects, stacks
+from s2s.compiler.jit import callees, dialect, fusion, objects, stacks
 from s2s.errors import JitError
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
@@ -122,9 +124,38 @@ class NumbaVersion:
         tree.args.args.extend(tree.args.kwonlyargs)       # all passed by position
         tree.args.kwonlyargs, tree.args.kw_defaults = [], []
         self.tree = tree
+        self.functions = functions
+        self.unfused: Optional[NumbaVersion] = None
+        self._write()
+
+    def _write(self) -> None:
         self.text = (f"# The Numba version of {self.name}, written by s2s (jit=True).\n"
-                     + "\n\n".join(codegen.to_source(f) for f in functions))
-        self.lines = _line_map(functions, self.text)
+                     + "\n\n".join(codegen.to_source(f) for f in self.functions))
+        self.lines = _line_map(self.functions, self.text)
+
+    def fuse(self, argument_types: tuple) -> None:
+        """Fuse the runs of elementwise statements into loops over elements (``fusion``),
+        by the kinds Numba's type inference finds for these argument types; ``unfused``
+        keeps the version as it was, for calls of other types. Where the inference fails,
+        nothing changes: Numba's compile then reports the error."""
+        from s2s.compiler.jit import infer
+        namespace = dict(self.frozen)
+        exec(compile(self.text, f"<s2s numba typing of {self.name}>", "exec"), namespace)
+        try:
+            with warnings.catch_warnings():     # the compile that follows says them once
+                warnings.simplefilter("ignore")
+                kinds = infer.local_kinds(namespace[self.name], argument_types)
+        except Exception:           # an optimization only: the compile says what is wrong
+            return
+        numpy_name = next((name for name, value in self.frozen.items() if value is np), None)
+        if numpy_name is None:
+            numpy_name = _fresh("numpy_module", syntax.names_in(self.tree) | set(self.frozen))
+        unfused = copy.copy(self)
+        if fusion.fuse(self.tree, kinds, numpy_name):
+            self.unfused = unfused
+            self.frozen = dict(self.frozen, same_or_apart=fusion.same_or_apart)
+            self.frozen[numpy_name] = np
+            self._write()
 
     def _parse(self) -> gast.FunctionDef:
         """The tree of ``compiled``, each statement with the user's line behind it."""
@@ -513,8 +544,6 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
         return known
     numba = numba_module()
     version = NumbaVersion(compiled)
-    module = version.load()
-    dispatcher = numba.njit(cache=version.cacheable())(module.__dict__[version.name])
     values = [_read(*reader[1:]) for reader in version.readers]
     try:
         signature = tuple(numba.typeof(a) for a in list(args) + values)
@@ -524,14 +553,41 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
         raise version.error(f"it takes a {kinds}, which Numba cannot take as an argument",
                             None, "an argument Numba cannot take",
                             "pass numbers, arrays or tuples of them") from None
+    version.fuse(signature)
+    module = version.load()
+    dispatcher = numba.njit(cache=version.cacheable())(module.__dict__[version.name])
     try:
         dispatcher.compile(signature)
     except numba.core.errors.NumbaError as exc:
         raise version.located(exc) from None
     runs = dispatcher
+    if version.unfused is not None:
+        runs = _fused_for(dispatcher, version.unfused, numba)
     if version.data or compiled.__defaults__ or compiled.__kwdefaults__:
-        runs = _passing_data(compiled, dispatcher, version.readers, version.reported)
+        runs = _passing_data(compiled, runs, version.readers, version.reported)
     compiled.__s2s_numba__ = runs
+    return runs
+
+
+def _fused_for(fused, unfused: NumbaVersion, numba) -> Callable:
+    """A function that runs ``fused`` for the argument types it was fused and compiled
+    for, and the version without fusion (compiled on its first call) for any other: the
+    fused loops were written for the kinds of those types (``fusion``)."""
+    fused.disable_compile()
+    plain = []
+
+    def runs(*args):
+        try:
+            return fused(*args)
+        except TypeError:
+            if tuple(numba.typeof(a) for a in args) in fused.overloads:
+                raise               # raised by the code itself, not by the dispatch
+        if not plain:
+            module = unfused.load()
+            plain.append(numba.njit(cache=unfused.cacheable())(module.__dict__[unfused.name]))
+        return plain[0](*args)
+
+    runs.__wrapped__ = fused
     return runs
 
 

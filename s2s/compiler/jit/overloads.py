@@ -16,6 +16,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from s2s import runtime
+from s2s.compiler.jit.fusion import same_or_apart
 from s2s.compiler.jit.stacks import push, saves
 from s2s.runtime import numpy_helpers
 
@@ -114,6 +115,24 @@ def _push(saved, step, value):
             saved[step] = value
         return push_number
     _refuse("push", saved, step, value)
+
+
+@overload(same_or_apart)
+def _same_or_apart(a, b):
+    if isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim == b.ndim == 1:
+        def same_or_apart_1d(a, b):
+            if a.shape[0] == 0 or b.shape[0] == 0:
+                return True
+            a_first, b_first = a.ctypes.data, b.ctypes.data
+            if a_first == b_first and a.strides[0] == b.strides[0]:
+                return True
+            a_last = a_first + (a.shape[0] - 1) * a.strides[0]
+            b_last = b_first + (b.shape[0] - 1) * b.strides[0]
+            a_low, a_high = min(a_first, a_last), max(a_first, a_last) + a.itemsize
+            b_low, b_high = min(b_first, b_last), max(b_first, b_last) + b.itemsize
+            return a_high <= b_low or b_high <= a_low
+        return same_or_apart_1d
+    _refuse("same_or_apart", a, b)
 
 
 @overload(runtime.ones_like)
