@@ -46,6 +46,7 @@ from s2s import runtime
 from s2s.compiler.reverse.builder import parameter_names
 from s2s.errors import NotDifferentiableError
 from s2s.runtime import arrays
+from s2s.runtime import numpy_helpers
 from s2s.runtime.numpy_helpers import size_of
 
 Position = Union[int, Tuple[int, ...]]
@@ -608,13 +609,16 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
     gradient = cotangent_code(fn, args, positions)
     inputs = pullback_inputs(fn, args)
     taken = {n for _, leaves in inputs for n, _ in leaves}
-    gradient_name, cotangent, grads, zero, fname = (
+    gradient_name, cotangent, grads, zero, fname, cast = (
         _unused(n, taken) for n in (gradient.__name__, "cotangent", "grads", "zero",
-                                    "pullback_of_" + _fname(fn).strip("_<>")))
+                                    "pullback_of_" + _fname(fn).strip("_<>"), "match_dtype"))
     sens = sens_parameter(fn, gradient)
-    results = [f"{grads}[{positions.index(i)}]" if i in positions else f"{zero}[{i}]"
-               for i in range(len(args))]
     texts = [text for text, _ in inputs]
+    # a real input's gradient is the real part of its cotangent, as vjp's pullback gives it
+    results = [(f"{cast}({grads}[{positions.index(i)}], {texts[i]})"
+                if len(inputs[i][1]) == 1 and inputs[i][1][0][0] == texts[i]
+                else f"{grads}[{positions.index(i)}]") if i in positions else f"{zero}[{i}]"
+               for i in range(len(args))]
     returned = (f"([{', '.join(results)}], {{}}, {{}})" if call_form
                 else f"({', '.join(results)},)")
     key = (tuple(texts), gradient_name, sens, fname, returned)
@@ -625,7 +629,7 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
                 f"    {grads} = {gradient_name}({', '.join(texts)}, {sens}={cotangent})\n"
                 f"    return {returned}\n")
         filename = f"<s2s-pullback {fname} of {len(args)} inputs #{len(_pullback_code)}>"
-        factory = (f"def make({', '.join([gradient_name, zero] + leaf_names)}):\n"
+        factory = (f"def make({', '.join([gradient_name, zero, cast] + leaf_names)}):\n"
                    + "".join("    " + line for line in text.splitlines(True))
                    + f"    return {fname}\n")
         shown = ("\n" + text).splitlines(True)     # the lines where the factory has them
@@ -635,7 +639,7 @@ def pullback_function(fn: Callable, args: Sequence[Any], positions: Sequence[int
                                          if isinstance(c, types.CodeType))
     zeros = tuple(_zero_tree(a) for a in args)
     values = {n: v for _, leaves in inputs for n, v in leaves}
-    values.update({gradient_name: gradient, zero: zeros})
+    values.update({gradient_name: gradient, zero: zeros, cast: numpy_helpers.match_dtype})
     cells = tuple(types.CellType(values[n]) for n in code.co_freevars)
     return types.FunctionType(code, {"__builtins__": builtins}, fname, None, cells)
 
