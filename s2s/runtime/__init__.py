@@ -352,6 +352,22 @@ def drop_last(items, count):
     del items[len(items) - count:]
 
 
+def put_back(cotangent, items, value, dvalue):
+    """Undo ``value = items.pop()``: ``value`` goes back at the end of ``items``; the list's
+    cotangent (None for zeros) is returned, private, with ``dvalue`` (None for zeros) as the
+    last item's."""
+    items.append(value)
+    if cotangent is None:
+        cotangent = zeros_like(items[:-1])
+    else:
+        cotangent = list(cotangent)
+    cotangent.append(zeros_like(value) if dvalue is None else dvalue)
+    return cotangent
+
+
+put_back.__s2s_pytree_result__ = True
+
+
 # --- sorted, list and tuple of containers -----------------------------------------------------
 
 def sort_order(items, key, reverse):
@@ -406,6 +422,10 @@ def sorted_tangent(tangent, items, key, reverse):
     return _share_ties([tangent[position] for position in order], order, listed)
 
 
+# one tangent per item, in a list (reverse mode adds into a list's items, as list += extends)
+sorted_tangent.__s2s_pytree_result__ = True
+
+
 def items_cotangent(cotangent, items):
     """The cotangent of ``items`` for ``list(items)`` or ``tuple(items)``, whose cotangent
     is a list: an array gets its rows back as one array; a dict (whose keys were listed)
@@ -426,3 +446,6 @@ def items_tangent(tangent, items, kind):
     if type(items) is dict:
         return kind([0.0] * len(items))
     return kind(tangent)
+
+
+items_tangent.__s2s_pytree_result__ = True

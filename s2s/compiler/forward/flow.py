@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 from typing import Callable, List, Set
 
 import gast
@@ -85,7 +86,7 @@ def loop_target(state: TangentState, stmt: gast.For) -> List[ast.AST]:
     """Iterate over tangents beside the primal items; zero tangents for the rest.
 
         for v in vs:                ->   for v, dv in zip(vs, dvs):
-        for i, v in enumerate(vs):  ->   for i, (v, dv) in enumerate(zip(vs, dvs)):
+        for i, v in enumerate(vs):  ->   for i, v, dv in zip(count(), vs, dvs):
         for a, b in zip(xs, ys):    ->   for a, b, da in zip(xs, ys, dxs):   (ys constant)
     """
     kind, args = state.scope.iteration(stmt)
@@ -98,11 +99,14 @@ def loop_target(state: TangentState, stmt: gast.For) -> List[ast.AST]:
                                        [args[0], state.operand_tangent(args[0])])
         carried = stored_names(target)
     elif kind == "enumerate" and state.has_tangent(args[0]):
+        # zip(count(), ...) rather than enumerate(zip(...)): a zip over names differentiates
+        # again (the inner zip would be a call of its own)
         index, item = target.elts
-        pair = gast.Tuple(elts=[item, _tangent_target(state, item)], ctx=gast.Store())
-        stmt.target = gast.Tuple(elts=[index, pair], ctx=gast.Store())
-        stmt.iter.args = [state.scope.helper("zip", builtins.zip,
-                                             [args[0], state.operand_tangent(args[0])])]
+        stmt.target = gast.Tuple(elts=[index, item, _tangent_target(state, item)],
+                                 ctx=gast.Store())
+        stmt.iter = state.scope.helper("zip", builtins.zip, [
+            state.scope.helper("count", itertools.count, []), args[0],
+            state.operand_tangent(args[0])])
         carried = stored_names(item)
     elif kind == "zip":
         pairs = [(t, a) for t, a in zip(target.elts, args) if state.has_tangent(a)]

@@ -159,6 +159,31 @@ def container_adjoint(state: ReverseState, stmt, call) -> List[ast.AST]:
     return out
 
 
+def is_pop(state: ReverseState, value) -> bool:
+    """Is ``value`` ``xs.pop()`` of a differentiated local list (generated gradient code pops
+    what its forward sweep pushed)?"""
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr == "pop" and not value.args and not value.keywords
+            and isinstance(value.func.value, gast.Name) and value.func.value.id in state.active
+            and value.func.value.id in state.locals)
+
+
+def pop_adjoint(state: ReverseState, target: str, value: gast.Call) -> List[ast.AST]:
+    """``v = xs.pop()`` reversed: v goes back at the end of xs, and v's cotangent at the end
+    of xs' cotangent (the list's cotangent grows with it, as ``take_appended`` shrinks it).
+
+        v = xs.pop()    ->    dxs = put_back(dxs, xs, v, dv)
+    """
+    items = value.func.value.id
+    given = name(state.cotangent(items)) if items in state.nonzero else const(None)
+    dvalue = name(state.cotangent(target)) if target in state.nonzero else const(None)
+    state.kill(target)
+    state.nonzero.add(items)
+    state.owned.add(items)
+    return [assign(state.cotangent(items), state.call_helper(
+        "put_back", runtime.put_back, [given, name(items), name(target), dvalue]))]
+
+
 def _is_basic_index(index) -> bool:
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     for part in parts:

@@ -117,6 +117,8 @@ class AdjointSweep:
         if not isinstance(first, gast.Name) or len(stmt.targets) != 1:
             return self._refuse_attribute_update(stmt)
         target = first.id
+        if items.is_pop(state, stmt.value):
+            return items.pop_adjoint(state, target, stmt.value) + saves.restore_after(state, stmt)
         if target not in state.active or target not in state.nonzero:
             state.kill(target)
             return saves.restore_after(state, stmt)
