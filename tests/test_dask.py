@@ -55,11 +55,16 @@ def in_chunks(value):
 
 def chunked_for(row):
     """How a rule's audit row gets Dask inputs: two chunks per axis, but one for the FFTs,
-    which Dask computes only along axes of a single chunk (the user's own call would fail
-    in Dask otherwise, with or without s2s)."""
-    if any("numpy.fft" in str(getattr(k, "__module__", "")) for k in row.covers):
+    which Dask computes only along axes of a single chunk, and for inv and solve, whose LU
+    decomposition in Dask needs square chunks (the user's own call would fail in Dask
+    otherwise, with or without s2s)."""
+    if any("numpy.fft" in str(getattr(k, "__module__", "")) or k in _SQUARE_CHUNKS
+           for k in row.covers):
         return lambda v: da.from_array(v, chunks=-1) if isinstance(v, np.ndarray) else v
     return in_chunks
+
+
+_SQUARE_CHUNKS = (np.linalg.inv, np.linalg.solve)
 
 
 # (name, function, inputs, differentiated positions)
@@ -297,6 +302,25 @@ FFT_FORMS = [
     ("rfftn", lambda x: np.sum(np.abs(np.fft.rfftn(x)) ** 2), _A, -1),
     ("hfft", lambda x: np.sum(np.fft.hfft(x, n=8) ** 2), _r.standard_normal(5), -1),
 ]
+
+
+# inv and solve on Dask: square chunks (Dask's LU needs them), here 2 x 2 blocks of 2 x 2
+_S = _C + 4.0 * np.eye(4)
+SQUARE_FORMS = [
+    ("inv", lambda a: np.sum(np.linalg.inv(a) ** 2), (_S,), 0),
+    ("solve for a vector", lambda a, y: np.sum(np.linalg.solve(a, y) ** 2), (_S, _u), (0, 1)),
+    ("solve for columns", lambda a, y: np.sum(np.sin(np.linalg.solve(a, y))), (_S, _A), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("name, fn, inputs, positions", SQUARE_FORMS,
+                         ids=[c[0] for c in SQUARE_FORMS])
+def test_inv_and_solve_are_lazy_and_right_on_dask(name, fn, inputs, positions):
+    with TaskCount() as count:
+        grads = s2s.grad(fn, positions)(*[da.from_array(a, chunks=2) for a in inputs])
+        assert count.tasks == 0
+        computed = dask.compute(grads)[0]
+    assert_close(computed, numerical_grad(fn, inputs, positions), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("name, fn, x, chunks", FFT_FORMS, ids=[c[0] for c in FFT_FORMS])

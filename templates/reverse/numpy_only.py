@@ -31,9 +31,11 @@ numpy_only(np.prod, np.ndarray.prod, np.cumprod, np.ndarray.cumsum, np.median,
            np.quantile, np.percentile, np.cov, np.corrcoef, np.sort, np.partition)
 
 # products and linear algebra (Dask has few of NumPy's linalg functions, in other forms)
+# (inv and solve are not here: on Dask they run with square chunks, which Dask's LU needs;
+# Dask's cholesky gives the upper factor, so np.linalg.cholesky stays)
 numpy_only(np.inner, np.tensordot, np.kron, np.cross, np.linalg.norm,
-           np.linalg.det, np.linalg.slogdet, np.linalg.inv, np.linalg.solve, np.linalg.pinv,
-           np.linalg.lstsq, np.linalg.matrix_power, np.linalg.multi_dot, np.linalg.cholesky,
+           np.linalg.det, np.linalg.slogdet, np.linalg.pinv, np.linalg.lstsq,
+           np.linalg.matrix_power, np.linalg.multi_dot, np.linalg.cholesky,
            np.linalg.qr, np.linalg.svd, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.eigvals)
 
 # splitting, reshaping and indexing (their adjoints pad or scatter, or Dask lacks the
