@@ -212,3 +212,8 @@ def sine_loop(x):
     for _ in range(3):
         y = np.sin(y) * x + y * 0.5
     return y
+
+
+def sine_loop_sum(x):
+    """An array loop for jit='auto', which times its two versions on the first calls."""
+    return np.sum(sine_loop(x))

@@ -333,9 +333,11 @@ def test_auto_keeps_numpy_where_numba_cannot_and_says_so_once():
     assert first == pytest.approx(expected, rel=1e-6) and second == first
 
 
-def test_new_dtype_numba_cannot_compile_is_located():
+def test_new_dtype_numba_cannot_compile_is_located(monkeypatch):
     """A later call with new dtypes compiles again: Numba's failure is a JitError at the
     user's line, and jit='auto' keeps NumPy for those types (saying so once)."""
+    from s2s.compiler.jit import choice
+    monkeypatch.setattr(choice, "ROUNDS", 0)    # jit='auto' keeps Numba from its first call
     df = s2s.grad(c.scaled_loop, jit=True)
     x64 = rng.normal(size=3)
     assert_close(df(x64), numerical_grad(c.scaled_loop, (x64,), 0))
@@ -448,3 +450,48 @@ def test_convert_target_numba(tmp_path):
     assert refused.returncode == 1
     assert "Numba cannot compile the call of the Python function 'helper'" in refused.stderr
     assert "model.py" in refused.stderr
+
+
+class _Clock:
+    """A clock that each version advances by its own cost: the choice without timing."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_auto_keeps_the_version_the_first_calls_measure_faster():
+    from s2s.compiler.jit import choice
+    for slower in ("compiled", "plain"):
+        clock = _Clock()
+        calls = []
+
+        def version(name, cost):
+            def run(x):
+                calls.append(name)
+                clock.now += cost
+                return x * 2.0
+            return run
+
+        faster_of = choice.FasterOf(version("compiled", 5.0 if slower == "compiled" else 1.0),
+                                    version("plain", 5.0 if slower == "plain" else 1.0),
+                                    clock=clock)
+        results = [faster_of(float(i)) for i in range(10)]
+        assert results == [2.0 * i for i in range(10)]
+        trial = 2 * choice.ROUNDS
+        assert calls[:trial] == ["compiled", "plain"] * choice.ROUNDS
+        kept = "plain" if slower == "compiled" else "compiled"
+        assert calls[trial:] == [kept] * (10 - trial)
+
+
+def test_auto_gradient_is_right_on_every_call_while_it_measures():
+    df = s2s.grad(c.loop_for_auto, jit="auto")
+    expected = numerical_grad(c.loop_for_auto, (0.4,), 0)
+    for _ in range(8):
+        assert df(0.4) == pytest.approx(expected, rel=1e-6)
+    x = rng.normal(size=3)
+    dx = s2s.grad(c.sine_loop_sum, jit="auto")
+    for _ in range(8):
+        assert_close(dx(x), numerical_grad(c.sine_loop_sum, (x,), 0))

@@ -711,8 +711,9 @@ def compiled_by_numba(generated: Callable, args: tuple, jit: Jit, name: str,
                       kept_numpy: set) -> Callable:
     """``generated`` compiled by Numba for these arguments. With ``jit='auto'``,
     ``generated`` itself where it has no loop (NumPy already runs its array operations) or
-    where Numba cannot compile it, which the first time is said as a warning; ``kept_numpy``
-    (the ids of code kept in NumPy) belongs to the caller."""
+    where Numba cannot compile it, which the first time is said as a warning, and else the
+    faster of the two as the first calls measure it (``jit.choice``); ``kept_numpy`` (the
+    ids of code kept in NumPy) belongs to the caller."""
     if jit is True:
         return numba_jit.numba_version(generated, args)
     if id(generated) in kept_numpy:
@@ -721,7 +722,7 @@ def compiled_by_numba(generated: Callable, args: tuple, jit: Jit, name: str,
         kept_numpy.add(id(generated))
         return generated
     try:
-        return numba_jit.numba_version(generated, args)
+        return numba_jit.FasterOf(numba_jit.numba_version(generated, args), generated)
     except JitError as exc:
         if not kept_numpy:
             warnings.warn(f"s2s: jit='auto' keeps the NumPy gradient of {name}: {exc}",
@@ -892,8 +893,12 @@ def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: An
 
     ``jit=True`` compiles the gradient with Numba (``pip install 's2s[jit]'``) on the first
     call for each shape, and raises ``JitError`` at the user's line where Numba cannot
-    compile it; ``jit='auto'`` compiles gradients with loops where it can and keeps NumPy
-    otherwise (saying so once, as a warning, when Numba cannot compile one).
+    compile it. ``jit='auto'`` keeps NumPy for gradients without loops (NumPy runs their
+    array operations already) and where Numba cannot compile them (saying so once, as a
+    warning); for gradients with loops it compiles, then times the first calls, three of
+    each version alternately, and runs the faster from then on (a loop of matrix products
+    is faster in NumPy's BLAS; a loop of small operations in Numba). Every call returns the
+    gradient, whichever version runs it.
 
     Complex inputs get ``dL/dRe(z) - 1j * dL/dIm(z)`` of the real part ``L`` of the output
     (autograd's convention). ``holomorphic=True`` takes complex inputs only and gives the
