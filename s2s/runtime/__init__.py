@@ -144,6 +144,22 @@ def add_at_iteration(buffer, index, value):
     return add_at(buffer, index, value)
 
 
+def add_at_iteration_tangent(dbuffer, buffer, index, dvalue):
+    """The tangent of ``add_at_iteration(buffer, index, value)``, as ``add_at_tangent``."""
+    if type(buffer) is dict:
+        return zeros_like(buffer) if type(dbuffer) is float else dbuffer
+    return add_at_tangent(dbuffer, buffer, index, dvalue)
+
+
+def iteration_cotangent(cotangent, index, value):
+    """The cotangent of the value that ``add_at_iteration(buffer, index, value)`` added:
+    the buffer's cotangent at ``index``; zeros for a dict's (its loop took keys)."""
+    if type(cotangent) is dict or type(cotangent) is float:
+        return zeros_like(value)
+    item = cotangent[index]
+    return match_dtype(item, value) if type(item) is _ndarray else item
+
+
 def own(cotangent, primal):
     """A private copy of a cotangent that generated code is about to update in place."""
     kind = type(cotangent)
@@ -356,16 +372,32 @@ def put_back(cotangent, items, value, dvalue):
     """Undo ``value = items.pop()``: ``value`` goes back at the end of ``items``; the list's
     cotangent (None for zeros) is returned, private, with ``dvalue`` (None for zeros) as the
     last item's."""
-    items.append(value)
-    if cotangent is None:
-        cotangent = zeros_like(items[:-1])
-    else:
-        cotangent = list(cotangent)
-    cotangent.append(zeros_like(value) if dvalue is None else dvalue)
-    return cotangent
+    return put_back_all(cotangent, items, [value], None if dvalue is None else [dvalue])
+
+
+def put_back_all(cotangent, items, values, dvalues):
+    """Undo ``values = take_appended(items, n)`` or ``drop_last(items, n)`` (reverse mode
+    over gradient code): ``values`` go back at the end of ``items``, and their cotangents
+    ``dvalues`` (None for zeros) at the end of the list's cotangent (None for zeros), which
+    is returned private. A float ``items`` (a zero cotangent, which take_appended leaves
+    alone) keeps its cotangent."""
+    if type(items) is not list:
+        return 0.0 if cotangent is None else cotangent
+    before = items[:]
+    items.extend(values)
+    cotangent = zeros_like(before) if cotangent is None else list(cotangent)
+    if dvalues is None:
+        dvalues = [None] * len(values)
+    return cotangent + [zeros_like(v) if d is None else d for v, d in zip(values, dvalues)]
+
+
+def last_items(items, count):
+    """The last ``count`` items of a list (a copy): what ``drop_last`` is about to drop."""
+    return items[len(items) - count:]
 
 
 put_back.__s2s_pytree_result__ = True
+put_back_all.__s2s_pytree_result__ = True
 
 
 # --- sorted, list and tuple of containers -----------------------------------------------------

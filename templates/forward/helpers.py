@@ -40,7 +40,8 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake,
                                untile)
 from s2s.rules import adjoint, linear, tangent
-from s2s.runtime import (add, add_at, add_at_tangent, fresh_copy, items_cotangent,
+from s2s.runtime import (add, add_at, add_at_iteration, add_at_iteration_tangent,
+                         add_at_tangent, fresh_copy, items_cotangent,
                          items_tangent, own, restructure, sorted_tangent, unsort)
 from s2s.runtime.shape_helpers import (einsum_adjoints_tangent, einsum_cross_adjoints,
                                        einsum_terms, gradient_adjoint, join_tangents,
@@ -411,6 +412,12 @@ def norm_adjoint_jvp(g, x, norm, ord, axis, keepdims):
 @tangent(add)
 def add_jvp(a, b):
     dresult = add(da, db)
+
+
+@tangent(add_at_iteration)
+def add_at_iteration_jvp(buffer, index, value):
+    # as add_at's: the statement form is followed by forward mode itself (call_statement)
+    dresult = add_at_iteration_tangent(dbuffer, buffer, index, dvalue)
 
 
 @tangent(add_at)

@@ -30,8 +30,9 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, diag_adjoint, dot_adj
                                trace_adjoint, unblock, unbroadcast, unpack_like, unrepeat,
                                unstack, untake, untile)
 from s2s.rules import adjoint
-from s2s.runtime import (add, add_at, fresh_copy, items_cotangent, items_tangent, own,
-                         restructure, sorted_tangent, unsort)
+from s2s.runtime import (add, add_at, add_at_iteration, fresh_copy, items_cotangent,
+                         items_tangent, iteration_cotangent, own, restructure, sorted_tangent,
+                         unsort)
 from s2s.runtime.shape_helpers import (checked_pad_mode, gradient_adjoint, join_tangents,
                                        pad_adjoint, pad_constant_adjoint, split_joined)
 
@@ -320,6 +321,13 @@ def add_at_vjp(buffer, key, value):
     # buffer[key] += value: the old buffer passes through, value gets the entries it reached
     dbuffer = dresult
     dvalue = unbroadcast(dresult[key], value)
+
+
+@adjoint(add_at_iteration)
+def add_at_iteration_vjp(buffer, index, value):
+    # add_at for a loop's items: the buffer passes through, value gets its item
+    dbuffer = dresult
+    dvalue = iteration_cotangent(dresult, index, value)
 
 
 @adjoint(own)

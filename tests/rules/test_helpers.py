@@ -32,8 +32,9 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
-from s2s.runtime import (add, add_at, broadcast_like, fresh_copy, items_cotangent, items_tangent,
-                        ones_like, own, restructure, sorted_tangent, unsort, zeros_like)
+from s2s.runtime import (add, add_at, add_at_iteration, broadcast_like, fresh_copy,
+                         items_cotangent, items_tangent, ones_like, own, restructure,
+                         sorted_tangent, unsort, zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_pieces, gradient_adjoint,
                                        join_tangents, kron_axes, kron_blocks, pad_adjoint,
@@ -164,6 +165,10 @@ REDUCTIONS = [
 # rows added after the tables' random stream was set draw from their own generator, so
 # that adding them moves no other table's inputs (some sit near a degenerate point)
 _fresh = np.random.default_rng(20261203)
+
+
+# a loop's cotangent buffer (add_at_iteration's rows use fixed values: no generator moves)
+LOOP_BUFFER = np.array([[0.5, -1.0, 1.5, 0.2], [-0.3, 0.8, 1.1, -1.4], [0.9, -0.6, 0.1, 1.2]])
 
 
 def fresh(*shape):
@@ -305,6 +310,9 @@ RUNTIME = [
     case(add_at, r(3, 4), 1, r(4), wrt="buffer value"),
     case(add_at, r(3, 4), (slice(1, 3),), r(4), wrt="buffer value"),
     case(add_at, [r(2), r(3)], 1, r(3), wrt="buffer value"),
+    case(add_at_iteration, LOOP_BUFFER, 1, np.array([0.3, -1.2, 0.8, 1.5]), wrt="buffer value"),
+    case(add_at_iteration, [np.array([0.5, -0.4]), np.array([1.1, 0.2, -0.7])], 1,
+         np.array([-0.6, 0.9, 0.4]), wrt="buffer value"),
     case(own, r(3, 4), r(3, 4), wrt="cotangent"),
     case(own, [r(2), r(3)], (r(2), r(3)), wrt="cotangent"),
     case(fresh_copy, r(3, 4), wrt="value"),
@@ -562,6 +570,12 @@ AUDIT = [
           note="a buffer whose tangent is zero, repeated indices"),
     audit(add_at, "buffer = y * 1.0\ntotal = add_at(buffer, 1, x[0] * x[2])\nreturn total * y",
           x=r(3), y=r(3), given=dict(add_at=add_at)),
+    second(add_at_iteration, "total = 0.0\nfor v in [x, y * 2.0]:\n"
+           "    total = total + np.sum(np.sin(v) * v)\nreturn total",
+           x=np.array([0.4, -1.1, 0.7]), y=np.array([1.3, 0.2, -0.5]), modes="reverse"),
+    audit(add_at_iteration, "buffer = y * 1.0\ntotal = add_at_iteration(buffer, 1, x[0] * x[2])\n"
+          "return total * y", x=np.array([0.4, -1.1, 0.7]), y=np.array([1.3, 0.2, -0.5]),
+          given=dict(add_at_iteration=add_at_iteration)),
     through_vjp(restructure, sine_of_pair, "(x, y)", "g[0] * g[1]"),
     through_vjp(restructure, product_of_named, '{"a": x, "b": y}', 'g["a"] + g["b"] * x'),
     second(add, "p = (x, y)\nq = p\nreturn np.sum(p[0] * q[1] + p[1] * q[0] ** 2)", x=r(3),

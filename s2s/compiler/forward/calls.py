@@ -194,7 +194,7 @@ def user_call(state: TangentState, target: str, call: gast.Call,
               stmt) -> Optional[List[ast.AST]]:
     """``t = g(a, b)`` with a tangent for ``a`` becomes ``t, dt = jvp_g(a, b, da=da)``."""
     func = state.scope.callee(call)
-    if not _is_user_function(func):
+    if not _is_user_function(func) or func is runtime.take_appended:
         return None
     if _has_star(call):
         return dynamic_call(state, target, call, stmt, force=True)
@@ -245,6 +245,15 @@ def local_call(state: TangentState, target: str, call: gast.Call,
         state.flow.live.add(target)
         state.flow.owned.discard(target)
         return [stmt, assign(state.tangent(target), pop)]
+    if (state.scope.callee(call) is runtime.take_appended and len(call.args) == 2
+            and isinstance(call.args[0], gast.Name) and call.args[0].id in state.flow.live):
+        # gradient code taking the cotangents of appended items: the tangents go too
+        taken = gast.Call(func=copy.deepcopy(call.func),
+                          args=[name(state.tangent(call.args[0].id)), copy.deepcopy(call.args[1])],
+                          keywords=[])
+        state.flow.live.add(target)
+        state.flow.owned.discard(target)
+        return [stmt, assign(state.tangent(target), taken)]
     if not (isinstance(func, gast.Name) and func.id in state.scope.locals
             and func.id in state.flow.live):
         return None

@@ -110,6 +110,9 @@ class Scope:
         if (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
                 and func.value.id in self.resolver.locals):
             return func.value.id, list(call.args)
+        if (self.callee(call) is runtime.drop_last and len(call.args) == 2
+                and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals):
+            return call.args[0].id, []
         if (self.callee(call) in (runtime.add_at, runtime.add_at_iteration, np.add.at)
                 and len(call.args) == 3
                 and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals):

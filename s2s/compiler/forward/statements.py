@@ -130,6 +130,10 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
         method = gast.Attribute(value=name(state.tangent(receiver)), attr=call.func.attr,
                                 ctx=gast.Load())
         update = gast.Call(func=method, args=args, keywords=[])
+    elif state.scope.callee(call) is runtime.drop_last:
+        update = gast.Call(func=copy.deepcopy(call.func),
+                           args=[name(state.tangent(receiver)), copy.deepcopy(call.args[1])],
+                           keywords=[])
     else:
         dvalue = state.operand_tangent(call.args[2])
         if is_zero(dvalue):

@@ -60,7 +60,7 @@ class _BufferUpdates(syntax.Transformer):
     ``np.add.at`` adds into a copy, so that the values the adjoint reads before the update
     stay as they were (a second name bound to ``y`` is refused by ``check_aliasing``):
 
-        add_at(dx, rows, g)         ->      dx = add_at(dx, rows, g)
+        add_at(dx, rows, g)         ->      dx = add_at(dx, rows, g)     (add_at_iteration too)
         np.add.at(y, rows, v)       ->      y_copy = fresh_copy(y)
                                             y = add_at(y_copy, rows, v)
     """
@@ -82,7 +82,7 @@ class _BufferUpdates(syntax.Transformer):
             return stmt
         state = self.state
         callee = state.resolver.resolve(call.func)
-        if callee is runtime.add_at:
+        if callee is runtime.add_at or callee is runtime.add_at_iteration:
             return ast.copy_location(assign(call.args[0].id, call), stmt)
         buffer = call.args[0].id
         if callee == np.add.at and buffer in state.locals and self.depth == 1:

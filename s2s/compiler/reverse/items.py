@@ -184,6 +184,62 @@ def pop_adjoint(state: ReverseState, target: str, value: gast.Call) -> List[ast.
         "put_back", runtime.put_back, [given, name(items), name(target), dvalue]))]
 
 
+def is_take_appended(state: ReverseState, value) -> bool:
+    """Is ``value`` ``take_appended(xs, n)`` of a differentiated list (gradient code taking
+    the cotangents of what was appended)?"""
+    return (isinstance(value, gast.Call) and len(value.args) == 2
+            and isinstance(value.args[0], gast.Name) and value.args[0].id in state.active
+            and state.callee(value) is runtime.take_appended)
+
+
+def take_appended_adjoint(state: ReverseState, target: str, value: gast.Call
+                          ) -> List[ast.AST]:
+    """``parts = take_appended(xs, n)`` reversed: the parts go back at the end of xs, and
+    their cotangents at the end of xs' cotangent.
+
+        parts = take_appended(xs, 1)    ->    dxs = put_back_all(dxs, xs, parts, dparts)
+    """
+    items = value.args[0].id
+    given = name(state.cotangent(items)) if items in state.nonzero else const(None)
+    dvalues = name(state.cotangent(target)) if target in state.nonzero else const(None)
+    state.kill(target)
+    state.nonzero.add(items)
+    state.owned.add(items)
+    return [assign(state.cotangent(items), state.call_helper(
+        "put_back_all", runtime.put_back_all, [given, name(items), name(target), dvalues]))]
+
+
+def is_drop_last(state: ReverseState, call) -> bool:
+    """Is ``call`` ``drop_last(xs, n)`` of a differentiated list?"""
+    return (isinstance(call, gast.Call) and len(call.args) == 2
+            and isinstance(call.args[0], gast.Name) and call.args[0].id in state.active
+            and state.callee(call) is runtime.drop_last)
+
+
+def save_dropped(state: ReverseState, stmt) -> List[ast.AST]:
+    """Before ``drop_last(xs, n)`` in the primal sweep: keep the items it drops."""
+    call = stmt.value
+    items = call.args[0].id
+    kept = state.call_helper("last_items", runtime.last_items,
+                             [name(items), deep_copy(call.args[1])])
+    push = gast.Expr(value=gast.Call(
+        func=gast.Attribute(value=name(saves.stack_of(state, f"{items}[dropped]")),
+                            attr="append", ctx=gast.Load()), args=[kept], keywords=[]))
+    return [push, stmt]
+
+
+def drop_last_adjoint(state: ReverseState, call) -> List[ast.AST]:
+    """``drop_last(xs, n)`` reversed: the dropped items come back (saved by
+    ``save_dropped``), with zero cotangents (nothing read them after the drop)."""
+    items = call.args[0].id
+    given = name(state.cotangent(items)) if items in state.nonzero else const(None)
+    state.nonzero.add(items)
+    state.owned.add(items)
+    return [assign(state.cotangent(items), state.call_helper(
+        "put_back_all", runtime.put_back_all,
+        [given, name(items), saves.pop(state, f"{items}[dropped]"), const(None)]))]
+
+
 def _is_basic_index(index) -> bool:
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     for part in parts:

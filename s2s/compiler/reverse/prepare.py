@@ -25,7 +25,7 @@ from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import stored_names
 from s2s.compiler.analysis.shapes import is_int
 from s2s.compiler.frontend.canonical import _contains
-from s2s.compiler.reverse import calls, queries, saves
+from s2s.compiler.reverse import calls, items, queries, saves
 from s2s.compiler.reverse.nodes import index_value, stored_in
 from s2s.compiler.reverse.state import Loop, ReverseState
 from s2s.compiler.syntax import assign, const, name
@@ -64,6 +64,10 @@ def prepare_statement(state: ReverseState, stmt: ast.AST) -> List[ast.AST]:
             func=gast.Attribute(value=name(saves.stack_of(state, f"{var}[]")), attr="append",
                                 ctx=gast.Load()), args=[saved], keywords=[]))
         return [push, stmt]
+    if isinstance(stmt, gast.Expr) and items.is_drop_last(state, stmt.value):
+        return items.save_dropped(state, stmt)
+    if isinstance(stmt, gast.Assign) and items.is_take_appended(state, stmt.value):
+        return [stmt]           # undone by the sweep (items.take_appended_adjoint)
     if isinstance(stmt, gast.Assign):
         stmt = calls.prepare_call(state, stmt)
         copy_ = _private_copy(state, stmt)

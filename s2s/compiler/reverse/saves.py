@@ -122,10 +122,16 @@ def _insert_pushes(state: ReverseState, stmts):
 
 
 def stack_of(state: ReverseState, var: str) -> str:
-    """The list that keeps ``var``'s saved values (``x[]`` for items stored into x)."""
+    """The list that keeps ``var``'s saved values (``x[]`` for items stored into x,
+    ``x[dropped]`` for the items drop_last takes off x)."""
     stack = state.stacks.get(var)
     if stack is None:
-        base = f"{var[:-2]}_saved" if var.endswith("[]") else f"{var}_stack"
+        if var.endswith("[]"):
+            base = f"{var[:-2]}_saved"
+        elif var.endswith("[dropped]"):
+            base = f"{var[:-len('[dropped]')]}_dropped"
+        else:
+            base = f"{var}_stack"
         stack = state.stacks[var] = state.namer.fresh(base)
     return stack
 

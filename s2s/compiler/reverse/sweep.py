@@ -119,6 +119,9 @@ class AdjointSweep:
         target = first.id
         if items.is_pop(state, stmt.value):
             return items.pop_adjoint(state, target, stmt.value) + saves.restore_after(state, stmt)
+        if items.is_take_appended(state, stmt.value):
+            return (items.take_appended_adjoint(state, target, stmt.value)
+                    + saves.restore_after(state, stmt))
         if target not in state.active or target not in state.nonzero:
             state.kill(target)
             return saves.restore_after(state, stmt)
@@ -154,6 +157,8 @@ class AdjointSweep:
         any other call that may update a differentiated value in place is refused."""
         state = self.state
         call = stmt.value
+        if items.is_drop_last(state, call):
+            return items.drop_last_adjoint(state, call)
         if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                 and isinstance(call.func.value, gast.Name)
                 and state.resolver.resolve(call.func.value) is UNRESOLVED):     # not np.add
