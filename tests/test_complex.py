@@ -276,3 +276,28 @@ def test_vjp_of_a_vjp_reaches_a_complex_number_the_pullback_closes_over(z):
     dz, dv = pullback(u)
     assert_close(dz, -u * v * np.sin(z), rtol=1e-12, atol=0.0)
     assert_close(dv, complex(u * np.cos(np.ravel(z)[0])), rtol=1e-12, atol=0.0)
+
+
+def vjp_of_kron(x, y, v):
+    """The cotangent of the real ``x`` for ``np.kron(x, y)`` with a complex ``y`` and ``v``."""
+    _, pullback = s2s.vjp(np.kron, x, y)
+    return pullback(v)[0]
+
+
+def test_vjp_of_a_pullback_keeps_a_real_inputs_cotangent_real():
+    # the pullback, differentiated again, returned the complex cotangent of the real x
+    # (its real part is what vjp gives): the value of the outer vjp differed from the call
+    x, y, v = rng.uniform(-1, 1, (2, 2)), complex_array(2, 2), complex_array(4, 4)
+    u = rng.uniform(-1, 1, (2, 2))
+    value, pullback = s2s.vjp(vjp_of_kron, x, y, v)
+    assert_close(value, vjp_of_kron(x, y, v), rtol=1e-12, atol=0.0)
+    assert value.dtype == np.float64
+
+    def paired(x, y, v):
+        return np.sum(u * vjp_of_kron(x, y, v))
+    assert_close(pullback(u), numerical_grad(paired, [x, y, v], (0, 1, 2)))
+    _, tangent = s2s.jvp(vjp_of_kron, (x, y, v), (u, y, v))
+    h = 1e-6
+    moved = [vjp_of_kron(x + s * h * u, y + s * h * y, v + s * h * v) for s in (1, -1)]
+    assert tangent.dtype == np.float64
+    assert_close(tangent, (moved[0] - moved[1]) / (2 * h))
