@@ -144,6 +144,29 @@ def closure_over_an_array_added_at_later(x):
     return a + g(x)
 
 
+# --- integers made from sizes and shapes of differentiated values: no adjoint ----------------
+
+def arange_of_a_size(x):
+    out = x * 2.0
+    idx = np.arange(out.size)
+    return np.sum(out[idx] * idx)
+
+
+def arange_times_a_value(x):
+    out = x * 2.0
+    return np.sum(np.arange(out.size) * out)
+
+
+def arange_of_arithmetic_on_sizes(x):
+    out = x * 2.0
+    return np.sum(out[1:] * np.arange(out.size - 1)) + np.sum(out * np.arange(-out.size, 0))
+
+
+def arange_between_sizes(x):
+    out = x * 2.0
+    return np.sum(np.arange(out.ndim, out.size) * out[1:])
+
+
 # (function, argument, modes)
 GRADIENTS = [
     (sort_order, V4, ("grad",)),
@@ -162,6 +185,10 @@ GRADIENTS = [
     (closure_over_an_array_item_set_later, V3, ("grad", "jvp")),
     # reverse mode refuses it (below): np.add.at rebinds y there
     (closure_over_an_array_added_at_later, V3, ("jvp",)),
+    (arange_of_a_size, V4, ("grad", "jvp")),
+    (arange_times_a_value, V4, ("grad", "jvp")),
+    (arange_of_arithmetic_on_sizes, V4, ("grad", "jvp")),
+    (arange_between_sizes, V4, ("grad", "jvp")),
 ]
 
 
@@ -271,6 +298,11 @@ def test_refused_at_the_marked_line(f, text, mode):
             s2s.jvp(f, (V3.copy(),), (np.ones(3),))
     assert (info.value.filename, info.value.lineno) == (__file__, marked), str(info.value)
     assert text in str(info.value)
+
+
+def test_an_arange_of_a_size_gets_no_adjoint():
+    source = inspect.getsource(s2s.grad(arange_of_a_size).code_for(V4))
+    assert source.count("np.arange") == 1 and "didx" not in source, source
 
 
 def test_the_adjoint_of_a_branch_without_derivative_compiles():

@@ -41,12 +41,15 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
         return set()
     if isinstance(value, (gast.Compare, gast.BoolOp)):
         return set() if isinstance(value, gast.Compare) else names_in(value)
-    if isinstance(value, gast.BinOp) and not isinstance(value.op, DIFFERENTIABLE_BINOPS):
-        return set()            # a // b, bitwise operators: piecewise constant
+    if isinstance(value, gast.BinOp):
+        if not isinstance(value.op, DIFFERENTIABLE_BINOPS):
+            return set()        # a // b, bitwise operators: piecewise constant
+        return (differentiable_reads(value.left, is_constant_call, is_global)
+                | differentiable_reads(value.right, is_constant_call, is_global))
     if isinstance(value, gast.UnaryOp):
         if isinstance(value.op, (gast.Not, gast.Invert)):
             return set()
-        return names_in(value.operand)
+        return differentiable_reads(value.operand, is_constant_call, is_global)
     if isinstance(value, gast.Attribute):
         if value.attr in STATIC_ATTRIBUTES:
             return set()
@@ -63,10 +66,11 @@ def differentiable_reads(value: ast.AST, is_constant_call: Callable[[ast.AST], b
         if is_constant_call(value):
             return set()
         reads = set()
+        # an argument that is a size or shape of a value (np.arange(y.size)) is an integer
         for arg in value.args:
-            reads |= names_in(arg)
+            reads |= differentiable_reads(arg, is_constant_call, is_global)
         for kw in value.keywords:
-            reads |= names_in(kw.value)
+            reads |= differentiable_reads(kw.value, is_constant_call, is_global)
         if isinstance(value.func, gast.Attribute):
             reads |= names_in(value.func.value)
         elif isinstance(value.func, gast.Name):
