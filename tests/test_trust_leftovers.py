@@ -144,6 +144,18 @@ def closure_over_an_array_added_at_later(x):
     return a + g(x)
 
 
+def closures_sharing_a_dict(x):
+    # a fuzzer's seed 146 (300 seeds): g1's cotangent of d0 was an array (IndexError)
+    d0 = {"w": 0.5, "b": x}
+
+    def g1(u):
+        return d0["w"] * u + d0["b"]
+
+    def g3(u):
+        return g1(d0["w"]) * u
+    return g3(d0["b"]) + d0["w"]
+
+
 # --- integers made from sizes and shapes of differentiated values: no adjoint ----------------
 
 def arange_of_a_size(x):
@@ -185,6 +197,7 @@ GRADIENTS = [
     (closure_over_an_array_item_set_later, V3, ("grad", "jvp")),
     # reverse mode refuses it (below): np.add.at rebinds y there
     (closure_over_an_array_added_at_later, V3, ("jvp",)),
+    (closures_sharing_a_dict, V3, ("grad", "jvp")),
     (arange_of_a_size, V4, ("grad", "jvp")),
     (arange_times_a_value, V4, ("grad", "jvp")),
     (arange_of_arithmetic_on_sizes, V4, ("grad", "jvp")),

@@ -65,7 +65,9 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
             trees.append(p)
         arguments[p] = v
     wrt = [(p, node) for p, node in arguments.items() if has_active(node, state.active)]
-    wrt += [(n, name(n)) for n in shared_cells(state, func, call)]
+    shared = shared_cells(state, func, call)
+    wrt += [(n, name(n)) for n in shared]
+    trees += [n for n in shared if _holds_tree(state.source.closure[n])]
     if not wrt and not state.weights:
         return stmt
     # a holomorphic derivative checks the callee too (the command line has no such option)
@@ -108,6 +110,14 @@ def shared_cells(state: ReverseState, func, call) -> List[str]:
                 f"in the enclosing function")
     return [n for n, cell in zip(func.__code__.co_freevars, closure)
             if n in state.active and state.source.closure.get(n) is cell]
+
+
+def _holds_tree(cell) -> bool:
+    """Does a closure cell hold a list, tuple or dict (its cotangent is one too)?"""
+    try:
+        return isinstance(cell.cell_contents, (list, tuple, dict))
+    except ValueError:
+        return False
 
 
 def _carries_gradient(cell) -> bool:
