@@ -584,15 +584,39 @@ def two_arguments(x, y):
     return x * y
 
 
+def sum_of_two(x, y):
+    return np.sum(x * y)
+
+
 @pytest.mark.parametrize("call", [
     lambda: s2s.grad(two_arguments)(0.7),
     lambda: s2s.value_and_grad(two_arguments)(0.7, 1.0, 2.0),
     lambda: s2s.jvp(two_arguments, (0.7,), (1.0,)),
+    lambda: s2s.jvp(two_arguments, (0.7, 1.0, 2.0), (1.0, 1.0, 1.0)),
     lambda: s2s.vjp(two_arguments, 0.7),
-], ids=["grad", "value_and_grad", "jvp", "vjp"])
+    lambda: s2s.vjp(two_arguments, 0.7, 1.0, 2.0),
+    lambda: s2s.jacfwd(two_arguments)(0.7),
+    lambda: s2s.jacfwd(two_arguments)(0.7, 1.0, 2.0),
+    lambda: s2s.jacrev(two_arguments)(0.7),
+    lambda: s2s.jacrev(two_arguments)(0.7, 1.0, 2.0),
+    lambda: s2s.hessian(sum_of_two)(V3),
+    lambda: s2s.hvp(sum_of_two, (V3,), (V3,)),
+], ids=["grad", "value_and_grad", "jvp", "jvp-3", "vjp", "vjp-3", "jacfwd", "jacfwd-3",
+        "jacrev", "jacrev-3", "hessian", "hvp"])
 def test_argument_count_errors_name_the_users_function(call):
-    with pytest.raises(TypeError, match=r"^two_arguments\(\) (missing|takes)"):
+    # as Python words them: "f() missing 1 required positional argument: 'y'", "f() takes
+    # 2 positional arguments but 3 were given" (they named jvp_f, vjp_f or failed further in)
+    with pytest.raises(TypeError, match=r"^(two_arguments|sum_of_two)\(\) (missing 1 "
+                                        r"required positional argument: 'y'|takes 2 "
+                                        r"positional arguments but 3 were given)$"):
         call()
+
+
+@pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.jacrev])
+def test_a_jacobian_takes_positional_arguments_only(transform):
+    with pytest.raises(TypeError, match=r"^jacobian_two_arguments\(\) takes positional "
+                                        r"arguments only, not 'y'"):
+        transform(two_arguments)(0.7, y=1.0)
 
 
 @pytest.mark.parametrize("value", ["text", None, object()], ids=["str", "None", "object"])

@@ -156,6 +156,26 @@ def closures_sharing_a_dict(x):
     return g3(d0["b"]) + d0["w"]
 
 
+def closures_sharing_a_tuple_argument(x0):
+    # seed 239: the cotangent g3 reported for g1, a zero, was added to a tuple's (TypeError)
+    def g1(u):
+        return x0[0] * u + x0[1]
+
+    def g3(u):
+        return g1(x0[1]) * u
+    return g3(x0[0]) + x0[1]
+
+
+@pytest.mark.parametrize("kind", [tuple, list])
+def test_closures_sharing_a_tuple_or_list_argument(kind):
+    f = closures_sharing_a_tuple_argument
+    x0 = kind((0.3, -0.7))
+    expected = numerical_grad(f, (x0,), 0)
+    assert_close(s2s.grad(f)(x0), expected, rtol=1e-6, atol=1e-7)
+    forward = [s2s.jvp(f, (x0,), (kind(np.eye(2)[i]),))[1] for i in range(2)]
+    assert_close(forward, list(expected), rtol=1e-6, atol=1e-7)
+
+
 # --- integers made from sizes and shapes of differentiated values: no adjoint ----------------
 
 def arange_of_a_size(x):
@@ -238,11 +258,10 @@ def test_add_at_second_order():
     expected = np.array([numerical_grad(lambda z: s2s.grad(f)(z)[i], (V3,), 0)
                          for i in range(3)])
     assert_close(s2s.hessian(f)(V3), expected, rtol=1e-5, atol=1e-6)
-    def gradient(x):
-        return s2s.grad(f)(x)
-    pullback = s2s.vjp(gradient, V3)[1]
+    pullback = s2s.vjp(s2s.grad(f), V3)[1]      # a function made by grad, in reverse mode
     assert_close(np.array([pullback(row)[0] for row in np.eye(3)]), expected.T,
                  rtol=1e-5, atol=1e-6)
+    assert_close(s2s.jacrev(s2s.grad(f))(V3), expected, rtol=1e-5, atol=1e-6)
 
 
 # --- refused in the modes named, at the line marked "# here" ------------------------------

@@ -37,7 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from s2s.api import grad as api
-from s2s.api.notes import argument_error, explained, reported
+from s2s.api.notes import explained, reported
 
 from s2s.compiler import pipeline
 from s2s.compiler.forward.calls import source_of
@@ -146,11 +146,13 @@ def _param_names(fn: Callable) -> List[str]:
     return parameter_names(source_of(fn).node)
 
 
-def _plain(fn: Callable, count: int) -> Callable:
+def _plain(fn: Callable, count: int, reverse: bool = False) -> Callable:
     """``fn`` as a function whose parameters say where each of ``count`` arguments goes: a
     Python function without ``*args`` as it is, anything else (a bound method, ``*args``, a
-    primitive) through a small caller (``api.fixed_arity``)."""
-    if isinstance(fn, (api.GradFunction, ForwardJacobian)):
+    primitive) through a small caller (``api.fixed_arity``). Forward mode differentiates a
+    function made by ``grad``, ``jacfwd`` or ``hessian`` itself; reverse mode a caller of
+    it, through the run-time dispatch (``call_vjp``)."""
+    if isinstance(fn, (api.GradFunction, ForwardJacobian)) and not reverse:
         return fn
     if isinstance(fn, types.FunctionType) and not fn.__code__.co_flags & inspect.CO_VARARGS:
         return fn
@@ -172,6 +174,40 @@ def _numeric_output(fn: Callable, out: Any) -> None:
 
 def _fname(fn: Callable) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _no_keywords(name: str, keywords: Dict[str, Any]) -> None:
+    if keywords:
+        raise TypeError(f"{name}() takes positional arguments only, not "
+                        f"{', '.join(map(repr, keywords))}: pass them by position, or bind "
+                        f"them first with functools.partial")
+
+
+def _check_arguments(fn: Callable, args: Sequence[Any]) -> None:
+    """The TypeError calling the user's function with ``args`` would raise, naming it, where
+    they do not fit its parameters: the generated code, called instead, would name itself
+    (``jvp_f() missing 1 required positional argument``) or fail further in."""
+    while isinstance(fn, (api.GradFunction, ForwardJacobian)):
+        fn = fn.fn
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return                  # a primitive without a signature: it says so itself
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        problem = str(exc)
+        positional = [p for p in signature.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        missing = [repr(p.name) for p in positional[len(args):] if p.default is p.empty]
+        if problem.startswith("too many positional"):        # in Python's own words
+            problem = (f"takes {len(positional)} positional argument"
+                       f"{'' if len(positional) == 1 else 's'} but {len(args)} were given")
+        elif problem.startswith("missing") and missing:
+            names = " and ".join(filter(None, [", ".join(missing[:-1]), missing[-1]]))
+            problem = (f"missing {len(missing)} required positional argument"
+                       f"{'' if len(missing) == 1 else 's'}: {names}")
+        raise TypeError(f"{_fname(fn)}() {problem}") from None
 
 
 def _differentiable(fn: Callable, args: Sequence[Any], positions: Sequence[int]
@@ -428,6 +464,7 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
     """
     args, _ = _as_tuple(inputs)
     tangents, _ = _as_tuple(v)
+    _check_arguments(fn, args)
     fn = _plain(fn, len(args))
     if len(tangents) != len(args):
         raise ValueError(f"jvp got {len(args)} input(s) but {len(tangents)} tangent(s)")
@@ -445,14 +482,8 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False,
         with reported():
             _, tangent = _jacobian(view, args, len(base.levels), fixed, library and fn)
         return out, tangent
-    try:
-        with reported():
-            raw_value, raw_tangent = view.runs(*args, **fixed)
-    except TypeError as exc:
-        mismatch = argument_error(exc, jvp.__wrapped__.__code__, _fname(fn))
-        if mismatch is not None:
-            raise mismatch from None
-        raise
+    with reported():
+        raw_value, raw_tangent = view.runs(*args, **fixed)
     out = base.output(raw_value)
     _numeric_output(fn, out)
     tangent = _shaped_like(raw_tangent, out)
@@ -470,7 +501,8 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
     zeros. With ``has_aux=True`` ``fn`` returns ``(out, aux1, ...)``; only ``out`` is
     differentiated and ``aux`` is ``(aux1, ...)``.
     """
-    fn = _plain(fn, len(inputs))
+    _check_arguments(fn, inputs)
+    fn = _plain(fn, len(inputs), reverse=True)
     positions = tuple(i for i, a in enumerate(inputs) if _is_differentiable(a))
     args, positions = _differentiable(fn, inputs, positions)
     library = _library(fn, args)
@@ -479,14 +511,8 @@ def vjp(fn: Callable, *inputs: Any, has_aux: bool = False, jit: api.Jit = False)
         return _compiled_vjp(fn, args, positions, has_aux, jit)
     compiled = _vjp_function(fn, args, positions)
     _refuse_for(library, compiled, jit, fn)
-    try:
-        with reported():
-            value, pullback = compiled(*args)
-    except TypeError as exc:
-        mismatch = argument_error(exc, vjp.__wrapped__.__code__, _fname(fn))
-        if mismatch is not None:
-            raise mismatch from None
-        raise
+    with reported():
+        value, pullback = compiled(*args)
     if has_aux:
         if not isinstance(value, tuple) or len(value) < 2:
             raise ValueError(f"with has_aux=True '{_fname(fn)}' must return a tuple "
@@ -741,7 +767,9 @@ class ForwardJacobian:
             positions, self.single, self.jit, self.holomorphic)
 
     @explained
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **keywords: Any) -> Any:
+        _no_keywords(self.__name__, keywords)
+        _check_arguments(self.fn, args)
         if self.holomorphic:
             api.check_complex_inputs(self.fn, args, self.positions,
                                      _param_names(_plain(self.fn, len(args))))
@@ -779,7 +807,9 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
     api.check_jit(jit)
 
     @explained
-    def jacobian(*args: Any) -> Any:
+    def jacobian(*args: Any, **keywords: Any) -> Any:
+        _no_keywords(jacobian.__name__, keywords)
+        _check_arguments(fn, args)
         with reported():
             return _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args)
 
@@ -789,7 +819,7 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
 
 def _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args):
     """``jacrev(fn)(*args)``: one pullback per output element."""
-    plain = _plain(fn, len(args))
+    plain = _plain(fn, len(args), reverse=True)
     if holomorphic:
         api.check_complex_inputs(fn, args, positions, _param_names(plain))
     args, where = _differentiable(plain, args, positions)

@@ -82,11 +82,15 @@ def zeros_like(value):
     return 0.0
 
 
+_CONTAINERS = (dict, list, tuple)
+
+
 def add(a, b):
-    """``a + b`` for cotangents that may be pytrees (``None`` stands for zero)."""
-    if a is None or type(a) is float and a == 0.0 and type(b) is dict:
+    """``a + b`` for cotangents that may be pytrees (``None`` stands for zero, and so does a
+    float zero beside a container)."""
+    if a is None or type(a) is float and a == 0.0 and type(b) in _CONTAINERS:
         return b
-    if b is None or type(b) is float and b == 0.0 and type(a) is dict:
+    if b is None or type(b) is float and b == 0.0 and type(a) in _CONTAINERS:
         return a
     kind = type(a)
     if kind is list or kind is tuple:
