@@ -69,8 +69,18 @@ FLOW_LOOPS = {"loop_product", "for_range_start_stop_step", "for_reversed_range",
 FLOW_ROWS = [row for row in flow_table.CASES if row[0].__name__ in FLOW_LOOPS]
 
 
+# rows that call helpers of another module (default arguments from that module, keyword
+# calls, helpers that loop, branch, return tuples or call helpers) and loop over tuples
+FLOW_CALLS = {"call_branching_helper", "call_default_args", "call_helper_chain",
+              "call_helper_twice", "call_helper_with_returns", "call_keyword",
+              "call_keyword_out_of_order", "call_looping_helper", "call_module_globals",
+              "call_positional", "call_returns_tuple", "call_tuple_indexed",
+              "loop_calling_branching_helper", "for_over_tuple_of_active", "tuple_literal"}
+FLOW_ROWS += [row for row in flow_table.CASES if row[0].__name__ in FLOW_CALLS]
+
+
 def test_flow_rows_are_chosen():
-    assert {fn.__name__ for fn, _, _ in FLOW_ROWS} == FLOW_LOOPS
+    assert {fn.__name__ for fn, _, _ in FLOW_ROWS} == FLOW_LOOPS | FLOW_CALLS
 
 
 @pytest.mark.parametrize("fn, args, position", FLOW_ROWS, ids=flow_table._ids(FLOW_ROWS))
@@ -357,6 +367,13 @@ def test_new_dtype_numba_cannot_compile_is_located(monkeypatch):
         assert_close(auto(x64), numerical_grad(c.scaled_loop, (x64,), 0))
     assert first.dtype == np.float32
     np.testing.assert_allclose(first, numerical_grad(c.scaled_loop, (x64,), 0), rtol=1e-4)
+
+
+def test_dtype_numba_cannot_compile_is_located():
+    """float16: Numba types it but has no machine code for it (a NotImplementedError)."""
+    with pytest.raises(JitError, match="float16 array") as caught:
+        s2s.grad(c.axis_sums, jit=True)(np.ones((2, 3), np.float16))
+    assert caught.value.filename == c.__file__ and caught.value.lineno
 
 
 def test_auto_keeps_numpy_for_code_without_loops():

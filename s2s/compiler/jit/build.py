@@ -119,10 +119,7 @@ class NumbaVersion:
             callees.add_residuals(tree, self.pullback,
                                   [r[0] for r in self.readers if r[0] in read])
         self.data = [r[0] for r in self.readers]
-        for name in self.data:
-            tree.args.args.append(syntax.name(name, gast.Param()))
-        tree.args.args.extend(tree.args.kwonlyargs)       # all passed by position
-        tree.args.kwonlyargs, tree.args.kw_defaults = [], []
+        self._parameters(tree)
         self.tree = tree
         self.functions = functions
         self.unfused: Optional[NumbaVersion] = None
@@ -156,6 +153,36 @@ class NumbaVersion:
             self.frozen = dict(self.frozen, same_or_apart=fusion.same_or_apart)
             self.frozen[numpy_name] = np
             self._write()
+
+    def _parameters(self, tree: gast.FunctionDef) -> None:
+        """Keyword-only parameters become positional ones (Numba has none), then the data
+        parameters follow. Defaults are the function's own values (evaluated once, when it
+        was defined), frozen in; a parameter after one with a default gets None, which no
+        call uses (the outermost function's caller passes every argument, and a caller
+        passes a callee's data by keyword)."""
+        compiled = self.compiled
+        args = tree.args
+        kwdefaults = compiled.__kwdefaults__ or {}
+        names = [a.id for a in args.args] + [a.id for a in args.kwonlyargs] + self.data
+        values = dict(zip([a.id for a in args.args][len(args.args) -
+                                                    len(compiled.__defaults__ or ()):],
+                          compiled.__defaults__ or ()))
+        values.update(kwdefaults)
+        args.args = [syntax.name(n, gast.Param()) for n in names]
+        args.kwonlyargs, args.kw_defaults = [], []
+        defaults = []
+        for n in names:
+            if n in values:
+                value = values[n]
+                if value is None or isinstance(value, (bool, int, float, str)):
+                    defaults.append(syntax.const(value))
+                else:
+                    frozen = f"__s2s_default_{n}"
+                    self.frozen[frozen] = value
+                    defaults.append(syntax.name(frozen))
+            elif defaults:
+                defaults.append(syntax.const(None))
+        args.defaults = defaults
 
     def _parse(self) -> gast.FunctionDef:
         """The tree of ``compiled``, each statement with the user's line behind it."""
@@ -560,6 +587,13 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
         dispatcher.compile(signature)
     except numba.core.errors.NumbaError as exc:
         raise version.located(exc) from None
+    except NotImplementedError as exc:          # a type Numba reads but cannot compile
+        kinds = ", ".join(_type_name(a) for a in args)
+        raise version.error(f"Numba cannot compile it for these argument types ({kinds}): "
+                            f"{exc} is not supported", version.first_line,
+                            "an argument type Numba cannot compile",
+                            "cast the arguments (to float64), or pass jit='auto' to keep "
+                            "NumPy") from None
     runs = dispatcher
     if version.unfused is not None:
         runs = _fused_for(dispatcher, version.unfused, numba)

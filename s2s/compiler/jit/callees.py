@@ -49,7 +49,12 @@ def lift_pullback(fn: gast.FunctionDef) -> Optional[gast.FunctionDef]:
     pullback = found[0]
     body.remove(pullback)
     bound_before = _bound_names(fn)
-    residuals = [n for n in _free_loads(pullback) if n in bound_before]
+    # a name the pullback declares nonlocal starts from the forward sweep's value too
+    shared = [n for s in syntax.walk_statements(pullback.body) if isinstance(s, gast.Nonlocal)
+              for n in s.names]
+    _drop_nonlocal(pullback)
+    residuals = [n for n in _free_loads(pullback) + shared if n in bound_before]
+    residuals = list(dict.fromkeys(residuals))
     certain = set(_params(fn)) | {n for s in body if isinstance(s, gast.Assign)
                                   for t in s.targets for n in _stored(t)}
     # a residual bound on one branch only: None on the others (the pullback reads it on
@@ -87,6 +92,15 @@ def add_residuals(fn: gast.FunctionDef, pullback: gast.FunctionDef, names: List[
     for n in names:
         residuals.elts.append(syntax.name(n))
         first.targets[0].elts.append(syntax.name(n, gast.Store()))
+
+
+def _drop_nonlocal(fn: gast.FunctionDef) -> None:
+    for statement in [fn] + list(syntax.walk_statements(fn.body)):
+        for field in ("body", "orelse"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                block[:] = [s for s in block if not isinstance(s, gast.Nonlocal)] \
+                    or [gast.Pass()]
 
 
 def pullback_variables(fn: gast.FunctionDef, lifted: Dict[str, str]) -> Dict[str, str]:

@@ -94,7 +94,8 @@ def _assign_add_at(fn: gast.FunctionDef) -> None:
 def _assigned(statement):
     if isinstance(statement, gast.Expr) and isinstance(statement.value, gast.Call) \
             and isinstance(statement.value.func, gast.Name) \
-            and statement.value.func.id == "add_at" and statement.value.args \
+            and statement.value.func.id in ("add_at", "add_at_iteration") \
+            and statement.value.args \
             and isinstance(statement.value.args[0], gast.Name):
         made = syntax.assign(statement.value.args[0].id, statement.value)
         made.user_line = getattr(statement, "user_line", None)

@@ -223,15 +223,52 @@ def _add_at(buffer, key, value):
             buffer[key] += value
             return buffer
         return add_at
+    found = _tuple_add_at(buffer, key, "key")
+    if found is not None:
+        return found
+    _refuse("add_at", buffer, key, value)
+
+
+@overload(runtime.add_at_iteration, prefer_literal=True)
+def _add_at_iteration(buffer, index, value):
+    if isinstance(buffer, types.Array) and isinstance(index, types.Integer):
+        def add_at_iteration(buffer, index, value):
+            buffer[index] += value
+            return buffer
+        return add_at_iteration
+    found = _tuple_add_at(buffer, index, "index")
+    if found is not None:
+        return found
+    _refuse("add_at_iteration", buffer, index, value)
+
+
+def _tuple_add_at(buffer, key, name: str):
+    """``add_at`` of a tuple's cotangent: a new tuple (the dialect assigns the result back
+    to the buffer's name). A constant index picks its item at compile time; a variable one
+    picks among items of one type. ``name``: the overload's name for the index."""
     held = _tuple(buffer)
-    if held is not None and isinstance(key, types.IntegerLiteral) \
-            and -len(held) <= key.literal_value < len(held):
-        # a new tuple (the dialect assigns add_at's result back to the buffer's name)
-        count, where = len(held), key.literal_value % len(held)
-        return _item_by_item("buffer, key, value", {"buffer": [f"a{i}" for i in range(count)]},
+    if held is None or not isinstance(key, types.Integer):
+        return None
+    count = len(held)
+    items = [f"a{i}" for i in range(count)]
+    if isinstance(key, types.IntegerLiteral):
+        if not -count <= key.literal_value < count:
+            return None
+        where = key.literal_value % count
+        return _item_by_item(f"buffer, {name}, value", {"buffer": items},
                              [f"add(a{i}, value)" if i == where else f"a{i}"
                               for i in range(count)])
-    _refuse("add_at", buffer, key, value)
+    if not isinstance(held, types.UniTuple):
+        return None
+    lines = [f"def impl(buffer, {name}, value):", f"    {', '.join(items)}, = buffer",
+             f"    where = {name} % {count}" if count else "    pass"]
+    for i in range(count):
+        made = ", ".join(f"add(a{j}, value)" if j == i else f"a{j}" for j in range(count))
+        lines.append(f"    if where == {i}:\n        return ({made},)")
+    lines.append("    raise IndexError('s2s (Numba): tuple index out of range')")
+    namespace = {"add": runtime.add}
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["impl"]
 
 
 @overload(runtime.restructure)
