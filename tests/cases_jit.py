@@ -215,5 +215,6 @@ def sine_loop(x):
 
 
 def sine_loop_sum(x):
-    """An array loop for jit='auto', which times its two versions on the first calls."""
+    """An array loop for jit='auto', which times its two versions on the first calls; and
+    a helper with a loop, whose pullback runs the reverse loop over a range it saved."""
     return np.sum(sine_loop(x))

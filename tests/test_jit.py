@@ -40,6 +40,7 @@ WORKLOADS = [
     (c.recurrence, (0.9, rng.normal(size=6)), (0, 1)),
     (c.while_growth, (0.7,), 0),
     (c.rows_then_sum, (rng.normal(size=3), rng.normal(size=(4, 3))), (0, 1)),
+    (c.sine_loop_sum, (rng.normal(size=3),), 0),
     (c.helper_loop, (0.5,), 0),
     (c.helper_loop, (-1.5,), 0),
     (c.calls_helpers, (0.7, rng.normal(size=3), 1.3), (0, 1, 2)),
@@ -374,6 +375,10 @@ def test_dtype_numba_cannot_compile_is_located():
     with pytest.raises(JitError, match="float16 array") as caught:
         s2s.grad(c.axis_sums, jit=True)(np.ones((2, 3), np.float16))
     assert caught.value.filename == c.__file__ and caught.value.lineno
+    df = s2s.grad(c.sine_loop_sum, jit=True)       # compiled first for float64
+    df(np.ones(3))
+    with pytest.raises(JitError, match="new argument types \\(float16 array\\)"):
+        df(np.ones(3, np.float16))
 
 
 def test_auto_keeps_numpy_for_code_without_loops():

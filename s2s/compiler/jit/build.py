@@ -101,6 +101,7 @@ class NumbaVersion:
         generated = hasattr(compiled, "__s2s_source__")
         self.pullback = callees.lift_pullback(tree) if callers and generated else None
         functions = [tree] + ([self.pullback] if self.pullback is not None else [])
+        ranges = callees.range_names(tree)
         for function in functions:
             try:
                 dialect.refuse_unsupported(function)
@@ -108,7 +109,7 @@ class NumbaVersion:
                 raise self.error(f"Numba cannot compile {refused.construct}",
                                  getattr(refused.node, "user_line", None), refused.construct,
                                  f"{refused.hint}, or pass jit='auto' to keep NumPy") from None
-            dialect.rewrite(function)
+            dialect.rewrite(function, ranges if function is self.pullback else frozenset())
         reads = self._attribute_reads(functions)
         self.frozen, self.readers = self._classify(functions)
         self.readers += reads
@@ -434,12 +435,37 @@ class NumbaVersion:
 def compile_error(exc: BaseException, args: tuple) -> Optional[JitError]:
     """``exc`` as a located ``JitError`` if it is Numba's error for a compiled gradient
     that a call with new argument types compiled again (else None)."""
+    kinds = ", ".join(_type_name(a) for a in args)
+    if isinstance(exc, NotImplementedError):    # a type Numba reads but cannot compile
+        version = _compiling(exc)
+        if version is None:
+            return None
+        return version.error(f"a call with new argument types ({kinds}) compiles the "
+                             f"gradient again, and Numba cannot compile it for them: "
+                             f"{exc} is not supported", version.first_line,
+                             "an argument type Numba cannot compile",
+                             "cast the arguments (to float64), or pass jit='auto' to keep "
+                             "NumPy")
     if not type(exc).__module__.startswith("numba"):
         return None
     text = str(exc)
     for base, version in list(_LOADED.items()):
         if base in text:
-            return version.located(exc, ", ".join(_type_name(a) for a in args))
+            return version.located(exc, kinds)
+    return None
+
+
+def _compiling(exc: BaseException) -> Optional["NumbaVersion"]:
+    """The Numba version a dispatcher was compiling when ``exc`` was raised, if any."""
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        code = getattr(getattr(owner, "py_func", None), "__code__", None)
+        if code is not None:
+            found = _LOADED.get(os.path.basename(code.co_filename))
+            if found is not None:
+                return found
+        tb = tb.tb_next
     return None
 
 

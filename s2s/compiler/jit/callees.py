@@ -98,9 +98,17 @@ def _drop_nonlocal(fn: gast.FunctionDef) -> None:
     for statement in [fn] + list(syntax.walk_statements(fn.body)):
         for field in ("body", "orelse"):
             block = getattr(statement, field, None)
-            if isinstance(block, list):
+            if isinstance(block, list) and block:
                 block[:] = [s for s in block if not isinstance(s, gast.Nonlocal)] \
                     or [gast.Pass()]
+
+
+def range_names(fn: gast.FunctionDef) -> Set[str]:
+    """The names ``fn`` binds to ``range(...)``."""
+    return {s.targets[0].id for s in syntax.walk_statements(fn.body)
+            if isinstance(s, gast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+            and isinstance(s.value.func, gast.Name) and s.value.func.id == "range"}
 
 
 def pullback_variables(fn: gast.FunctionDef, lifted: Dict[str, str]) -> Dict[str, str]:

@@ -72,9 +72,12 @@ def refuse_unsupported(fn: gast.FunctionDef) -> None:
         raise Refused("*args or **kwargs", fn, "give the function fixed parameters")
 
 
-def rewrite(fn: gast.FunctionDef) -> gast.FunctionDef:
-    """Rewrite ``fn`` into the dialect, in place (see the module docstring)."""
-    _Loops(fn).run()
+def rewrite(fn: gast.FunctionDef, ranges: Set[str] = frozenset()) -> gast.FunctionDef:
+    """Rewrite ``fn`` into the dialect, in place (see the module docstring). ``ranges``:
+    names bound to a range outside ``fn`` (a lifted pullback's residuals)."""
+    loops = _Loops(fn)
+    loops.ranges |= set(ranges)
+    loops.run()
     _assign_add_at(fn)
     return fn
 
