@@ -1,12 +1,14 @@
 """Every pattern of issue 12 ("Trust"), in both modes, in one place.
 
-Each row of the issue's tables and lists is a function here. A gradient row is checked
-in reverse mode (``s2s.grad``) and forward mode (``s2s.jvp`` along a random direction)
-against central finite differences in float64; a refused row must raise an ``S2SError``
-that points at this file, at the line marked ``# refused``, in each mode it names. The
-other tests of these patterns (tests/test_lists_trust.py, test_nested_trust.py,
-test_containers.py, test_callables.py, test_cache.py, test_operand_trust.py, test_swallow.py)
-go deeper into each; this file is the issue's checklist.
+Each row of the issue's tables and lists is a function here, or imported from the file
+that holds it already (one copy of each program). A gradient row is checked in reverse mode
+(``s2s.grad``) and forward mode (``s2s.jvp`` along a random direction) against central
+finite differences in float64; a refused row must raise an ``S2SError`` that points at the
+program's file, at the line marked ``# refused`` (``# here`` in test_nested_trust.py), in
+each mode it names. The other tests of these patterns (tests/test_lists_trust.py,
+test_nested_trust.py, test_containers.py, test_callables.py, test_cache.py,
+test_operand_trust.py, test_swallow.py) go deeper into each; this file is the issue's
+checklist.
 """
 import copy
 import functools
@@ -20,6 +22,12 @@ import pytest
 import s2s
 from finite_diff import assert_close, flatten, numerical_grad
 from s2s.errors import S2SError
+# the issue's programs that the deeper files hold already: one copy of each
+from test_lists_trust import (concat_then_index as list_joined, concatenate_of_nested_lists
+                              as concatenate_lists, dot_of_lists, max_of_literal, max_with_ties,
+                              repeat_then_sum as list_repeated_sum,
+                              repeated_fancy_update as repeated_fancy_add)
+from test_nested_trust import closure_calls_closure as local_calls_local, recursive_local
 
 RNG = np.random.default_rng(12)
 V3 = np.array([0.4, -0.7, 1.1])
@@ -27,33 +35,6 @@ M23 = np.array([[0.3, -0.5, 0.8], [1.2, 0.1, -0.4]])
 
 
 # --- the table: silently wrong once -------------------------------------------------------
-
-def list_joined(x, y):
-    l = [x, y] + [x * y]
-    return l[2] + l[0]
-
-
-def list_repeated_sum(x):
-    return sum([x] * 3)
-
-
-def max_of_literal(x):
-    return max([x * 2.0, x ** 2, 1.0])
-
-
-def local_calls_local(x):
-    def a(u):
-        return u * x
-
-    def b(u):
-        return a(u) + x ** 2
-    return b(2.0)
-
-
-def recursive_local(x):
-    def p(n):  # refused
-        return x if n == 0 else p(n - 1) * x
-    return p(3)
 
 
 def def_in_loop(x):
@@ -123,20 +104,6 @@ def nested_list_array(x):
     return np.sum(np.array([[x, x * 1.0, x + 2.5], [x ** 2, x, x / 2.0]]) ** 2)
 
 
-def concatenate_lists(x):
-    return np.sum(np.concatenate([[x], [x ** 2]]) * np.array([1.0, 3.0]))
-
-
-def max_with_ties(x):
-    return np.sum(np.max(np.array([[x, x], [x, 0.5]]), axis=1))
-
-
-def repeated_fancy_add(x):
-    y = np.zeros(4)
-    y[[0, 0, 2]] += x[:3]
-    return np.sum(y * np.arange(1.0, 5.0))
-
-
 ADD_AT_INDEX = np.array([0, 2, 0])
 
 
@@ -181,10 +148,6 @@ def predict_dict(w, b, X):
 def tuple_joined(x, y):
     t = (x, y) + (x * y,)
     return t[0] * t[2] + t[1]
-
-
-def dot_of_lists(x):
-    return np.dot([x, 1.0], [2.0, x])
 
 
 def star_args(*args):
@@ -467,10 +430,13 @@ REFUSED = [
     ("np.vectorize", vectorized, (V3,), BOTH, "vectorize"),
 ]
 def _marked_lines(fn):
-    """The lines of ``fn`` marked ``# refused``: where an error may point (reverse mode
-    points at the output, forward mode at the def, for an output that is not a number)."""
-    lines, start = inspect.getsourcelines(getattr(fn, "refused_in", fn))
-    return {start + i for i, line in enumerate(lines) if "# refused" in line}
+    """The file of ``fn`` and its lines marked ``# refused`` (``# here`` in the files the
+    program comes from): where an error may point (reverse mode points at the output,
+    forward mode at the def, for an output that is not a number)."""
+    fn = getattr(fn, "refused_in", fn)
+    lines, start = inspect.getsourcelines(fn)
+    return inspect.getsourcefile(fn), {start + i for i, line in enumerate(lines)
+                                       if "# refused" in line or "# here" in line}
 
 
 def _run(mode, fn, args):
@@ -490,8 +456,9 @@ def test_refused_rows_are_located(fn, args, construct, mode):
     try:
         result = _run(mode, fn, args)
     except S2SError as error:
-        assert error.filename == __file__, str(error)
-        assert error.lineno in _marked_lines(fn), str(error)
+        filename, lines = _marked_lines(fn)
+        assert error.filename == filename, str(error)
+        assert error.lineno in lines, str(error)
         assert construct in str(error), str(error)
         return
     # a construct that became supported must be right: np.r_ and np.c_ may get rules
@@ -577,7 +544,8 @@ def test_linalg_refusals_at_run_time_are_located(fn, a, message, transform):
             getattr(s2s, transform)(fn)(a)
     error = info.value
     assert isinstance(error, S2SError)
-    assert (error.filename, error.lineno) == (__file__, min(_marked_lines(fn))), str(error)
+    filename, lines = _marked_lines(fn)
+    assert (error.filename, error.lineno) == (filename, min(lines)), str(error)
 
 
 def two_arguments(x, y):

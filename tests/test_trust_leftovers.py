@@ -340,3 +340,26 @@ def test_an_arange_of_a_size_gets_no_adjoint():
 def test_the_adjoint_of_a_branch_without_derivative_compiles():
     source = inspect.getsource(s2s.grad(sort_order).code_for(V4))
     compile(source, "<generated>", "exec")
+
+
+# --- second order of a loop over a list's items ---------------------------------------------
+
+def loop_over_a_list(x):
+    # reverse mode's code adds each item's cotangent with add_at_iteration
+    xs = [x[0], x[1] * 2.0, x[2]]
+    acc = 0.0
+    for u in xs:
+        acc = acc + np.sin(u) * u
+    return acc
+
+
+@pytest.mark.parametrize("mode", ["hessian", "reverse over reverse"])
+def test_second_order_of_a_loop_over_a_list(mode):
+    f = loop_over_a_list
+    expected = np.array([numerical_grad(lambda z: s2s.grad(f)(z)[i], (V3,), 0)
+                         for i in range(3)])
+    if mode == "hessian":
+        got = s2s.hessian(f)(V3)
+    else:
+        got = s2s.jacrev(s2s.grad(f))(V3)
+    assert_close(got, expected, rtol=1e-5, atol=1e-6)
