@@ -28,6 +28,17 @@ def euler(stiffness, damping, x0, v0):
     return 0.5 * np.sum(stiffness * x ** 2 + v ** 2)
 
 
+def euler_pairs(stiffness, damping, x0, v0):
+    """Euler with a tuple assignment: the reverse loop walks two saved lists at once
+    (``zip(reversed(v_stack), reversed(x_stack))``)."""
+    x = x0
+    v = v0
+    for _ in range(STEPS):
+        acceleration = -stiffness * x - damping * v
+        x, v = x + DT * v, v + DT * acceleration
+    return 0.5 * np.sum(stiffness * x ** 2 + v ** 2)
+
+
 def recurrence(a, u):
     out = np.zeros_like(u)
     out[0] = u[0]

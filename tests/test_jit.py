@@ -40,6 +40,7 @@ WORKLOADS = [
     (c.recurrence, (0.9, rng.normal(size=6)), (0, 1)),
     (c.while_growth, (0.7,), 0),
     (c.rows_then_sum, (rng.normal(size=3), rng.normal(size=(4, 3))), (0, 1)),
+    (c.euler_pairs, EULER_ARGS, (0, 1, 2, 3)),
     (c.sine_loop_sum, (rng.normal(size=3),), 0),
     (c.helper_loop, (0.5,), 0),
     (c.helper_loop, (-1.5,), 0),
@@ -95,6 +96,14 @@ def test_value_and_grad_compiled():
     value, grad = s2s.value_and_grad(c.scalar_loop, jit=True)(0.3)
     assert value == pytest.approx(c.scalar_loop(0.3), rel=1e-12)
     assert grad == pytest.approx(numerical_grad(c.scalar_loop, (0.3,), 0), rel=1e-6)
+
+
+def test_zipped_reverse_loop_reads_saved_storage():
+    df = s2s.grad(c.euler_pairs, jit=True)
+    df(*EULER_ARGS)
+    source = inspect.getsource(df)
+    assert "reversed" not in source and "zip" not in source
+    assert "x_stack = saves(x, len(range_2))" in source
 
 
 def test_module_data_is_read_on_each_call(monkeypatch):

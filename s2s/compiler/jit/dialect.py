@@ -11,6 +11,9 @@ place, with these changes, and nothing else touched:
                                                  ...
       for i in reversed(i_range):            for step in range(len(i_range) - 1, -1, -1):
                                                  i = i_range.start + step * i_range.step
+      for v, x in zip(reversed(v_stack),     for step in range(len(v_stack) - 1, -1, -1):
+                      reversed(x_stack)):        v = v_stack[step]
+                                                 x = x_stack[step]
 
 - The values a counted loop saves go into storage made before the loop (``stacks.py``) and
   are read back by the step index, where the loop's trip count is known before it starts (it
@@ -149,6 +152,24 @@ def _reversed_of(loop) -> Optional[gast.expr]:
     return None
 
 
+def _zipped_reversed_of(loop) -> Optional[List[str]]:
+    """The stacks of ``for a, b in zip(reversed(a_stack), reversed(b_stack))``, else None."""
+    it = loop.iter
+    if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+            and it.func.id == "zip" and not it.keywords and len(it.args) > 1
+            and isinstance(loop.target, gast.Tuple)
+            and len(loop.target.elts) == len(it.args)):
+        return None
+    stacks = []
+    for arg in it.args:
+        if not (isinstance(arg, gast.Call) and isinstance(arg.func, gast.Name)
+                and arg.func.id == "reversed" and len(arg.args) == 1
+                and isinstance(arg.args[0], gast.Name)):
+            return None
+        stacks.append(arg.args[0].id)
+    return stacks
+
+
 def _leaves_early(body) -> bool:
     """Does a ``break`` or ``continue`` of this loop (not of a loop inside it) occur?"""
     todo = list(body)
@@ -270,7 +291,10 @@ class _Loops:
         for statement in syntax.walk_statements(self.fn.body):
             if isinstance(statement, gast.For):
                 over = _reversed_of(statement)
-                if isinstance(over, gast.Name) and over.id == stack:
+                if stack in (_zipped_reversed_of(statement) or ()):
+                    reads += 1          # read by the step: storage or list alike
+                    loops += 1
+                elif isinstance(over, gast.Name) and over.id == stack:
                     reads += 1
                     loops += 1
                 elif over is not None:
@@ -294,6 +318,9 @@ class _Loops:
                 if inner and isinstance(statement, (gast.For, gast.While, gast.If)):
                     self._rewrite_block(inner)
             if isinstance(statement, gast.For):
+                if _zipped_reversed_of(statement) is not None:
+                    out.append(self._zipped_reverse_loop(statement))
+                    continue
                 if _reversed_of(statement) is not None:
                     out.extend(self._reverse_loop(statement))
                     continue
@@ -356,6 +383,22 @@ class _Loops:
         header.body = body
         header.orelse = loop.orelse
         return before + [header]
+
+    def _zipped_reverse_loop(self, loop: gast.For) -> gast.For:
+        """``for a, b in zip(reversed(a_stack), reversed(b_stack))``, the stacks saved by
+        one loop (so of one length): an index loop that reads each at the step."""
+        stacks = _zipped_reversed_of(loop)
+        step = self._fresh("step")
+        header = _parse(f"for {step} in range(len({stacks[0]}) - 1, -1, -1):\n    pass",
+                        loop)[0]
+        reads = []
+        for target, stack in zip(loop.target.elts, stacks):
+            read = _parse(f"_ = {stack}[{step}]", loop)[0]
+            read.targets = [target]
+            reads.append(read)
+        header.body = reads + loop.body
+        header.orelse = loop.orelse
+        return header
 
     def _forward_of(self, over: str) -> Optional[gast.For]:
         """The forward loop a reverse loop over ``over`` mirrors: the loop of a preallocated
