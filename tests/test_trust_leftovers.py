@@ -176,6 +176,19 @@ def test_closures_sharing_a_tuple_or_list_argument(kind):
     assert_close(forward, list(expected), rtol=1e-6, atol=1e-7)
 
 
+def energy_of_a_dict(p):
+    return np.sum(p["w"] ** 2 * p["b"])
+
+
+def gradient_of_a_dict_grown_by_a_store(x):
+    # the store's key is not in the dict before it: own() of the gradient's cotangent
+    # looked it up there (KeyError)
+    p = {"w": x}
+    p["b"] = x * 3.0
+    g = s2s.grad(energy_of_a_dict)(p)
+    return np.sum(g["b"] * g["w"])
+
+
 # --- integers made from sizes and shapes of differentiated values: no adjoint ----------------
 
 def arange_of_a_size(x):
@@ -218,6 +231,7 @@ GRADIENTS = [
     # reverse mode refuses it (below): np.add.at rebinds y there
     (closure_over_an_array_added_at_later, V3, ("jvp",)),
     (closures_sharing_a_dict, V3, ("grad", "jvp")),
+    (gradient_of_a_dict_grown_by_a_store, V3, ("grad", "jvp")),
     (arange_of_a_size, V4, ("grad", "jvp")),
     (arange_times_a_value, V4, ("grad", "jvp")),
     (arange_of_arithmetic_on_sizes, V4, ("grad", "jvp")),

@@ -172,7 +172,8 @@ def own(cotangent, primal):
     if kind is list or kind is tuple:
         return [own(c, p) for c, p in zip(cotangent, primal)]
     if kind is dict:
-        return {k: own(c, primal[k]) for k, c in cotangent.items()}
+        # a key the primal does not hold (yet: d["b"] = v restored away) keeps its cotangent
+        return {k: own(c, primal[k]) if k in primal else c for k, c in cotangent.items()}
     if kind is float or isinstance(cotangent, _generic):
         # a scalar standing for a whole array's cotangent: spread it to the primal's shape
         if isinstance(primal, _ndarray) or other_library(primal):
