@@ -51,6 +51,7 @@ WORKLOADS = [
     (c.axis_sums, (rng.normal(size=(2, 3)),), 0),
     (c.axis_sums, (rng.normal(size=(2, 3, 4)),), 0),
     (c.elementwise_chain, (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
+    (c.mean_loss, (rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=4)), 0),
 ]
 
 

@@ -297,6 +297,16 @@ def _restore_item(container, key, old):
     _refuse("restore_item", container, key, old)
 
 
+@overload(numpy_helpers.size_of)
+def _size_of(x):
+    x = _held(x)
+    if isinstance(x, types.Array):
+        return lambda x: x.size
+    if _number(x):
+        return lambda x: 1
+    _refuse("size_of", x)
+
+
 @overload(numpy_helpers.power_dbase)
 def _power_dbase(x1, x2):
     if _number(x2):
