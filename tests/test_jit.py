@@ -133,6 +133,17 @@ def test_list_gradient_is_a_list():
     assert type(grads) is list and len(grads) == 2
 
 
+@pytest.mark.parametrize("container", [tuple, list])
+def test_vjp_of_a_container_compiled(container):
+    params = container([rng.normal(size=3), rng.normal(size=3)])
+    x = rng.normal(size=3)
+    out, pullback = s2s.vjp(c.layers, params, x, jit=True)
+    assert out == pytest.approx(c.layers(params, x), rel=1e-12)
+    dparams, dx = pullback(1.0)
+    assert type(dparams) is container
+    assert_close((dparams, dx), numerical_grad(c.layers, (params, x), (0, 1)))
+
+
 def test_helpers_forward_mode_compiled():
     args = (0.7, rng.normal(size=3), 1.3)
     tangents = (0.3, rng.normal(size=3), -0.5)

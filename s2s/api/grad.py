@@ -764,11 +764,13 @@ class CompiledOnFirstCall:
         if self.numpy_types and argument_types(args) in self.numpy_types:
             return self.generated(*args)
         try:
+            # Numba takes tuples, not lists (the transforms rebuild the input's containers)
+            as_tuples = tuple(_lists_as_tuples(a) for a in args)
             if self.runs is None:
-                self.runs = compiled_by_numba(self.generated, args, self.jit, self.name,
+                self.runs = compiled_by_numba(self.generated, as_tuples, self.jit, self.name,
                                               self.kept_numpy)
                 self.__wrapped__ = self.runs
-            return self.runs(*args)
+            return self.runs(*(args if self.runs is self.generated else as_tuples))
         except Exception as exc:
             failed = numba_jit.compile_error(exc, args)
             if failed is None:
