@@ -161,11 +161,16 @@ class ReverseState:
         """A copy of everything a trial sweep changes, for ``rollback``."""
         return (set(self.nonzero), set(self.owned), set(self.namer.taken), set(self.namer.made),
                 dict(self.cotangent_names), set(self.temps), dict(self.injected),
-                dict(self.stacks))
+                dict(self.stacks), dict(self.loop_names))
 
     def rollback(self, cp) -> None:
         """Forget a trial sweep: back to the ``checkpoint`` ``cp``."""
         (self.nonzero, self.owned, self.namer.taken, self.namer.made, self.cotangent_names,
-         self.temps, self.injected, stacks) = (set(cp[0]), set(cp[1]), set(cp[2]), set(cp[3]),
-                                               dict(cp[4]), set(cp[5]), dict(cp[6]), cp[7])
+         self.temps, self.injected, stacks, loop_names) = (
+            set(cp[0]), set(cp[1]), set(cp[2]), set(cp[3]), dict(cp[4]), set(cp[5]),
+            dict(cp[6]), cp[7], cp[8])
         self.stacks = dict(stacks)
+        # the names of reversed loops' indexes go with the namer: one kept while the namer
+        # forgot it would be made again for another loop, and an inner loop's index would
+        # overwrite its outer loop's
+        self.loop_names = dict(loop_names)
