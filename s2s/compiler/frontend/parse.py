@@ -126,6 +126,7 @@ def parse_function(fn: Any) -> Source:
         closure = dict(zip(code.co_freevars, fn.__closure__))
     if "__class__" in closure:
         _explicit_super(node)
+    _consumed_generators_as_lists(node, fn.__globals__, closure)
     # a local function of generated code: its errors point at the user's own lines
     return Source(fn=fn, node=node, filename=code.co_filename,
                   globals=fn.__globals__, closure=closure,
@@ -146,6 +147,36 @@ def _explicit_super(node: gast.FunctionDef) -> None:
                                                     annotation=None, type_comment=None), sub),
                         ast.copy_location(gast.Name(id=params[0].id, ctx=gast.Load(),
                                                     annotation=None, type_comment=None), sub)]
+
+
+#: Builtins that consume an iterable whole and keep nothing of it but the items: a generator
+#: expression handed to one of them means the same as a list comprehension, which s2s reads.
+_CONSUMERS = ("sum", "min", "max", "any", "all", "list", "tuple", "sorted")
+
+
+def _consumed_generators_as_lists(node: gast.FunctionDef, globals_: Dict[str, Any],
+                                  closure: Dict[str, Any]) -> None:
+    """``sum(f(x) for x in xs)`` -> ``sum([f(x) for x in xs])``, for the builtins in
+    ``_CONSUMERS`` (not shadowed by a name of the function, its closure or its module). The
+    only difference is that the list holds every item at once (and ``any``/``all`` no longer
+    stop at the first deciding item); a generator expression anywhere else stays, and is
+    refused with a located error."""
+    bound = {sub.id for sub in syntax.walk(node)
+             if isinstance(sub, gast.Name) and not isinstance(sub.ctx, gast.Load)}
+    bound.update(sub.name for sub in syntax.walk(node)
+                 if isinstance(sub, (gast.FunctionDef, gast.ClassDef)))
+    for sub in syntax.walk(node):
+        if not (isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name)
+                and sub.func.id in _CONSUMERS and sub.args
+                and isinstance(sub.args[0], gast.GeneratorExp)):
+            continue
+        fname = sub.func.id
+        if fname in bound or fname in closure \
+                or globals_.get(fname, getattr(builtins, fname)) is not getattr(builtins, fname):
+            continue
+        gen = sub.args[0]
+        sub.args[0] = ast.copy_location(gast.ListComp(elt=gen.elt, generators=gen.generators),
+                                        gen)
 
 
 def _user_location(generated_file: str, line: int, col: Optional[int],
