@@ -150,8 +150,14 @@ def _loop_body(state: ReverseState, loop, info: Loop, reverse_block: Callable):
     if info.recompute:
         read = {n.id for stmt in body for n in syntax.walk(stmt)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        body = [copy.deepcopy(stmt) for stmt in info.recompute
-                if stmt.targets[0].id in read] + body
+        # what the reversed body reads, and what those read in turn (j = i + 1; k = j % 3:
+        # k needs j recomputed too)
+        needed = []
+        for stmt in reversed(info.recompute):
+            if stmt.targets[0].id in read:
+                needed.append(stmt)
+                read |= {n.id for n in syntax.walk(stmt.value) if isinstance(n, gast.Name)}
+        body = [copy.deepcopy(stmt) for stmt in reversed(needed)] + body
     for target, iterable, order in info.sources:
         if target not in state.nonzero or iterable not in state.active:
             state.nonzero.discard(target)
