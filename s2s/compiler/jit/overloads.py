@@ -18,6 +18,7 @@ from numba.extending import overload
 from s2s import runtime
 from s2s.compiler.jit.fusion import same_or_apart
 from s2s.compiler.jit.stacks import push, saves
+from s2s.compiler.reverse.sweep import numeric_operand
 from s2s.runtime import numpy_helpers
 
 _NUMBER = (types.Float, types.Integer, types.Boolean)
@@ -61,6 +62,17 @@ def _item_by_item(params: str, unpacked: dict, items: list):
 def _tuple(t):
     t = _held(t)
     return t if isinstance(t, types.BaseTuple) else None
+
+
+@overload(numeric_operand)
+def _numeric_operand(value, label, filename, lineno, function):
+    """Nothing to check at run time: Numba's types tell here whether the operand is a
+    number or an array (read as arithmetic, rightly) or a list or tuple (refused)."""
+    held = _held(value)
+    if _number(held) or isinstance(held, types.Array):
+        return lambda value, label, filename, lineno, function: None
+    raise TypingError("an operand of + or * that s2s read as arithmetic holds a list or a "
+                      "tuple; make it certain where it is bound: name = list(...)")
 
 
 # Numba does not check indexes: a loop over a list it appends to would write past the end

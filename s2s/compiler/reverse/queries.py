@@ -160,14 +160,24 @@ def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
               if isinstance(a, gast.Name)}
     # a differentiated argument passed as a list or tuple (dicts have no + or *)
-    sequences: Set[str] = {p for p in state.tree_params if p not in values}
+    given: Set[str] = {p for p in state.tree_params if p not in values}
+    # the largest set that explains itself: acc = [...]; acc = acc * 2 holds a list though
+    # its second value is one only if acc is (a name is bound before it is read)
+    sequences = given | {n for n in values if n not in params}
+
+    def certain(v) -> bool:
+        # list(...) and tuple(...) of the builtins make one too
+        return is_sequence(v, sequences) or (
+            isinstance(v, gast.Call) and isinstance(v.func, gast.Name)
+            and v.func.id in ("list", "tuple") and v.func.id not in state.locals
+            and state.resolver.resolve(v.func) in (list, tuple))
+
     changed = True
     while changed:
         changed = False
-        for n, vs in values.items():
-            if n not in sequences and n not in params \
-                    and all(is_sequence(v, sequences) for v in vs):
-                sequences.add(n)
+        for n in sorted(sequences - given):
+            if not all(certain(v) for v in values[n]):
+                sequences.discard(n)
                 changed = True
     return sequences
 

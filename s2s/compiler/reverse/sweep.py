@@ -24,6 +24,7 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import STATIC_ATTRIBUTES, free_names
+from s2s.compiler.analysis.shapes import INTS, shape_of_class
 from s2s.compiler.frontend.resolve import UNRESOLVED, effect_call_error
 from s2s.compiler.reverse import calls, cotangents, flow, items, primitives, queries, saves
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
@@ -226,8 +227,8 @@ class AdjointSweep:
             fn = BINARY_OPERATORS.get(type(value.op))
             if fn is None or rules.is_nondifferentiable(fn):
                 return []
-            return primitives.apply_rule(state, fn, [value.left, value.right], {}, target,
-                                         dresult, stmt)
+            return self._maybe_sequence_checks(value) + primitives.apply_rule(
+                state, fn, [value.left, value.right], {}, target, dresult, stmt)
         if isinstance(value, gast.UnaryOp):
             fn = UNARY_OPERATORS.get(type(value.op))
             if fn is None:
@@ -266,6 +267,42 @@ class AdjointSweep:
         raise state.source.error(value, _describe(value),
                                  "rewrite it with NumPy functions that s2s has rules for")
 
+    def _maybe_sequence_checks(self, value: gast.BinOp) -> List[ast.AST]:
+        """``+`` and ``*`` read as arithmetic where they would join or repeat items if an
+        operand held a list or a tuple that s2s could not tell is one (a function's result):
+        ``h * 2`` (an int), ``h + g`` (both maybe lists). A check at run time refuses a list
+        there, since joining or repeating items needs another adjoint. Where the other
+        operand is a float or certainly an array, a list operand raises in the primal.
+
+            y = h * 2    ->    numeric_operand(h, ...)     (h = helper(x) before)
+        """
+        state = self.state
+
+        def maybe_list(node) -> bool:
+            return (isinstance(node, gast.Name) and node.id in state.trees
+                    and node.id not in state.sequences and node.id not in state.dicts
+                    and shape_of_class(state.classes.get(node.id)) is None)
+
+        def int_like(node) -> bool:
+            return (isinstance(node, gast.Constant) and type(node.value) is int
+                    or isinstance(node, gast.Name) and node.id in state.classes.get(INTS, ()))
+
+        left, right = value.left, value.right
+        if isinstance(value.op, gast.Mult):
+            suspects = [a for a, b in ((left, right), (right, left))
+                        if maybe_list(a) and (int_like(b) or maybe_list(b))]
+        elif isinstance(value.op, gast.Add):
+            suspects = [a for a in (left, right) if maybe_list(a)] \
+                if maybe_list(left) and maybe_list(right) else []
+        else:
+            return []
+        where = [const(state.source.filename), const(getattr(value, "lineno", None)),
+                 const(state.source.name)]
+        return [gast.Expr(value=state.call_helper(
+            "numeric_operand", numeric_operand,
+            [name(state.read_alias.get(a.id, a.id)), const(a.id)] + where))
+            for a in {a.id: a for a in suspects}.values()]
+
     def _sequence_adjoint(self, value: gast.BinOp, dresult: ast.AST) -> List[ast.AST]:
         """``+`` and ``*`` on lists and tuples join and repeat items: the cotangent is split
         the same way.
@@ -281,7 +318,10 @@ class AdjointSweep:
             if isinstance(node, (gast.List, gast.Tuple)) and not any(
                     isinstance(e, gast.Starred) for e in node.elts):
                 return const(len(node.elts))
-            return gast.Call(func=name(length), args=[deep_copy(node)], keywords=[])
+            # the operand's length before the statement: in acc = acc + [v], acc's old value
+            # was set aside (read_alias) and acc already names the longer list
+            return gast.Call(func=name(length), args=[
+                syntax.rename_loads(deep_copy(node), state.read_alias)], keywords=[])
 
         def part(lower, upper):
             return gast.Subscript(value=deep_copy(dresult), slice=gast.Slice(
@@ -295,7 +335,8 @@ class AdjointSweep:
                          const(state.source.name)]
                 checks.append(gast.Expr(value=state.call_helper(
                     "list_operand", list_operand,
-                    [name(operand.id), const(isinstance(value.op, gast.Add))] + where)))
+                    [name(state.read_alias.get(operand.id, operand.id)),
+                     const(isinstance(value.op, gast.Add))] + where)))
         if isinstance(value.op, gast.Add):
             return checks + (cotangents.contribute_to_operand(state, left, part(None, size(left)))
                     + cotangents.contribute_to_operand(state, right, part(size(left), None)))
@@ -328,6 +369,20 @@ def _describe(node) -> str:
     return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
             gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
             gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {source_text(node)}")
+
+
+def numeric_operand(value, label: str, filename, lineno, function) -> None:
+    """Run time: an operand of ``+`` or ``*`` that s2s read as arithmetic is no list or
+    tuple (joining or repeating its items would need another adjoint)."""
+    if isinstance(value, (list, tuple)):
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate + or * of the {type(value).__name__} '{label}' in "
+            f"'{function}': it could not tell that '{label}' holds a "
+            f"{type(value).__name__}, and read the operator as arithmetic",
+            filename=filename, lineno=lineno, function=function,
+            construct=f"{type(value).__name__} joined or repeated",
+            hint=f"make it certain where it is bound: {label} = list(...) (or tuple(...)), "
+                 f"or join it with a literal ([*{label}, v])")
 
 
 def list_operand(value, joined: bool, filename, lineno, function) -> None:
