@@ -208,8 +208,7 @@ def cached(fn: Callable, key: tuple, build: Callable[[], Callable],
         finally:
             del _in_progress[pending_key]
         compiled.__s2s_closure__ = getattr(fn, "__closure__", None)
-        compiled.__s2s_defaults__ = (getattr(fn, "__defaults__", None),
-                                     getattr(fn, "__kwdefaults__", None))
+        compiled.__s2s_defaults__ = defaults_of(fn)
         pending.compiled = compiled
         entry.variants.setdefault(full_key, []).append(compiled)
         _register(entry, fn, compiled)
@@ -263,8 +262,24 @@ def reusable(compiled: Callable, fn: Callable) -> Optional[Callable]:
 
 
 def _same_defaults(compiled, fn) -> bool:
-    then, then_kw = compiled.__s2s_defaults__
-    return then is fn.__defaults__ and then_kw is fn.__kwdefaults__
+    return same_defaults(compiled.__s2s_defaults__, fn)
+
+
+def defaults_of(fn: Callable) -> tuple:
+    """What ``same_defaults`` compares: the default tuple, the keyword-only defaults' dict
+    and the objects that dict holds (it can be changed in place)."""
+    kw = getattr(fn, "__kwdefaults__", None)
+    return getattr(fn, "__defaults__", None), kw, tuple(kw.values()) if kw else None
+
+
+def same_defaults(then: tuple, fn: Callable) -> bool:
+    """Does ``fn`` have the defaults ``defaults_of`` saw (the same objects)?"""
+    defaults, kw, values = then
+    if getattr(fn, "__defaults__", None) is not defaults \
+            or getattr(fn, "__kwdefaults__", None) is not kw:
+        return False
+    return kw is None or (len(kw) == len(values)
+                          and all(a is b for a, b in zip(kw.values(), values)))
 
 
 _DATA = (float, int, bool, complex, np.ndarray, np.generic)
@@ -316,10 +331,14 @@ def watch(fn: Callable, compiled: Callable) -> Optional[tuple]:
     ((cell, object), ...))``, or None when there is nothing to look at."""
     resolved = getattr(compiled, "__s2s_resolved__", None)
     code = getattr(fn, "__code__", None)
-    if not resolved or code is None:
+    if code is None:
         return None
+    # defaults given a new value (f.__defaults__ = ...) need code bound to them
+    defaults = (fn, defaults_of(fn)) if fn.__defaults__ or fn.__kwdefaults__ else None
+    if not resolved:
+        return None if defaults is None else (None, (), (), (), defaults)
     known = compiled.__dict__.get("__s2s_watch__")
-    if known is not None and known[0] is fn.__closure__:
+    if known is not None and known[0] is fn.__closure__ and defaults is None:
         return known[1]
     namespace = fn.__globals__
     parts = compiled.__dict__.get("__s2s_watch_parts__")
@@ -335,8 +354,10 @@ def watch(fn: Callable, compiled: Callable) -> Optional[tuple]:
                  tuple((index[n], o) for n, o in resolved.items() if n in index))
         compiled.__s2s_watch_parts__ = parts
     cells = fn.__closure__
-    watch = (namespace, parts[1], parts[2], tuple((cells[i], o) for i, o in parts[3]))
-    compiled.__s2s_watch__ = (fn.__closure__, watch)
+    watch = (namespace, parts[1], parts[2], tuple((cells[i], o) for i, o in parts[3]),
+             defaults)
+    if defaults is None:
+        compiled.__s2s_watch__ = (fn.__closure__, watch)
     return watch
 
 
@@ -346,7 +367,9 @@ def unchanged(looks: Optional[tuple]) -> bool:
     in the pipeline's cache, which transforms again if the new object needs other code."""
     if looks is None:
         return True
-    namespace, in_globals, in_builtins, in_cells = looks
+    namespace, in_globals, in_builtins, in_cells, defaults = looks
+    if defaults is not None and not same_defaults(defaults[1], defaults[0]):
+        return False
     for n, obj in in_globals:
         if namespace.get(n, _NOT_FOUND) is not obj:
             return False
@@ -383,7 +406,7 @@ def _rebind(compiled: Callable, fn: Callable) -> Callable:
     new.__doc__ = base.__doc__
     new.__dict__.update(base.__dict__)
     new.__s2s_closure__ = fn.__closure__
-    new.__s2s_defaults__ = (fn.__defaults__, fn.__kwdefaults__)
+    new.__s2s_defaults__ = defaults_of(fn)
     new.__s2s_rebound_from__ = base
     return new
 
