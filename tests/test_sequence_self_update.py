@@ -115,3 +115,39 @@ def test_a_list_s2s_cannot_tell_is_one_is_refused_at_its_line_in_reverse_mode(fn
     tangent = np.array([0.5, -1.0, 1.5, 0.25, -0.75, 2.0])
     _, derivative = s2s.jvp(fn, (X,), (tangent,))
     assert derivative == pytest.approx(float(numerical_grad(fn, [X], 0) @ tangent), rel=1e-6)
+
+
+W = np.array([1.0, 2.0, 3.0])
+
+
+def joined_scaled(x):
+    l = [x[0] * 2.0, x[1]]
+    m = l + [x[2]]
+    return m[0] * m[2] + m[1] ** 2         # 2 x0 x2 + x1^2
+
+
+def joined_twice(x):
+    l = [x[0], x[1]]
+    m = l + l
+    return m[0] * m[3] + m[2] * x[2]       # x0 x1 + x0 x2
+
+
+# the gradient of sum(grad(f)(x) * W), in closed form
+SECOND = [(joined_scaled, lambda x: np.array([2.0 * W[2], 2.0 * W[1], 2.0 * W[0]])),
+          (joined_twice, lambda x: np.array([W[1] + W[2], W[0], W[0]]))]
+
+
+@pytest.mark.parametrize("fn, expected", SECOND, ids=lambda c: getattr(c, "__name__", ""))
+def test_reverse_over_reverse_of_joined_lists(fn, expected):
+    """The gradient's own code, differentiated again: its list cotangents (zeros_like(m),
+    add_at(dm, k, g)) are lists, whose slices' cotangents add item by item. They were read
+    as arrays, so ddm[2:] += [g] appended an item: a wrong second derivative, no error."""
+    x = np.array([0.4, -1.1, 0.7])
+    first = s2s.grad(fn)
+
+    def weighted(v):
+        return np.sum(first(v) * W)
+
+    assert_close(s2s.grad(weighted)(x), expected(x))
+    assert_close(s2s.jacrev(first)(x).T @ W, expected(x))
+    assert_close(s2s.hessian(fn)(x) @ W, expected(x))

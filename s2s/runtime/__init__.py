@@ -486,3 +486,13 @@ def items_tangent(tangent, items, kind):
 
 
 items_tangent.__s2s_pytree_result__ = True
+
+
+# helpers whose result is a container where an argument is one (a list's zeros, a list's
+# cotangent with an item added): code that calls them, differentiated again, treats their
+# results as possible containers
+for _helper in (ones_like, zeros_like, add, add_at, add_at_tangent, add_at_iteration,
+                add_at_iteration_tangent, iteration_cotangent, own, restructure, broadcast_like,
+                fresh_copy, take_item, item_or_zero):
+    _helper.__s2s_like_arguments__ = True
+del _helper

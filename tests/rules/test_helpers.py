@@ -32,6 +32,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                split_sum, tensordot_adjoint_a, tensordot_adjoint_b, trace_adjoint,
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
+from s2s.compiler.reverse.sweep import list_operand, numeric_operand
 from s2s.runtime import (add, add_at, add_at_iteration, broadcast_like, fresh_copy,
                          items_cotangent, items_tangent, ones_like, own, restructure,
                          sorted_tangent, unsort, zeros_like)
@@ -452,8 +453,18 @@ def test_helper_templates_load_by_file_path_without_the_package():
 # gradient code calls the helpers it names, checked at second order (Hessian-vector products by
 # forward over reverse and by reverse over reverse, against central differences).
 
-def second(covers, source, modes="reverse forward", **inputs):
-    return audit(covers, source, order=2, modes=modes, **inputs)
+def items_of(v):
+    """A helper whose result s2s cannot tell is a list (list_operand checks it)."""
+    return [v[0] * 2.0, v[1]]
+
+
+def doubled_sines(v):
+    """A helper whose result s2s cannot tell is no list (numeric_operand checks it)."""
+    return np.sin(v) * 2.0
+
+
+def second(covers, source, modes="reverse forward", given=None, **inputs):
+    return audit(covers, source, order=2, modes=modes, given=given, **inputs)
 
 
 # functions whose jvp code calls a helper; a program differentiates that jvp again (reverse
@@ -598,6 +609,10 @@ AUDIT = [
     second(items_cotangent, "l = list(x)\nreturn np.sum(l[0] * l[1] ** 2)", x=fresh(2, 3)),
     through_jvp(sorted_tangent, sorts_rows, x=fresh(3, 2), t=fresh(3, 2)),
     through_jvp(items_tangent, lists_items, x=fresh(4), t=fresh(4)),
+    second(list_operand, "l = items_of(x)\nm = l + [x[2]]\nreturn m[0] * m[2] + m[1] ** 2",
+           x=fresh(3), given=dict(items_of=items_of)),
+    second(numeric_operand, "h = doubled_sines(x)\nreturn np.sum((h * 2) ** 2 + h * x)",
+           x=fresh(3), given=dict(doubled_sines=doubled_sines)),
     second(pad_adjoint, "np.pad(x, (2, 1), 'symmetric') ** 3", x=fresh(4)),
     second(pad_constant_adjoint, "np.pad(x, 1, constant_values=y) ** 2", x=fresh(2, 3), y=0.7),
     second(gradient_adjoint, "gx, gy = np.gradient(x, 0.5)\nreturn gx ** 3 * gy", x=fresh(3, 4)),

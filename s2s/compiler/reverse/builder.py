@@ -142,9 +142,10 @@ class ReverseBuilder:
                                     partial(queries.is_constant_call, state),
                                     partial(queries.is_source, state) if state.weights else None,
                                     state.resolver.is_global)
-        state.trees = queries.tree_names(state, primal)
+        # l = a + a: da gathers two lists item by item, and what is made like l (its
+        # cotangent's zeros_like(l), in code differentiated again) may be a list too
         state.sequences = queries.sequence_names(state, primal)
-        state.trees |= state.sequences      # l = a + a: da gathers two lists item by item
+        state.trees = queries.tree_names(state, primal)
         state.dicts = queries.dict_names(primal)
         state.assign_count = store_counts(primal)
         state.params = set(params)

@@ -111,7 +111,7 @@ def _unpacked_parameters(fn: gast.FunctionDef) -> Set[str]:
 
 def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
     """Names that may hold containers (their cotangents are pytrees)."""
-    trees = set(state.tree_params)
+    trees = set(state.tree_params) | state.sequences
     args = state.source.node.args
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
@@ -140,7 +140,11 @@ def tree_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
                          call_kind(state, v) in ("static", "dynamic")
                          # a primitive whose result holds containers or functions
                          or getattr(state.callee(v), "__s2s_pytree_result__", False)
-                         or any(state.callee(v) is b for b in _CONTAINER_BUILDERS))
+                         or any(state.callee(v) is b for b in _CONTAINER_BUILDERS)
+                         # a helper of generated code whose result is made like its
+                         # arguments (zeros_like(l), add_at(dl, k, g)), given a container
+                         or getattr(state.callee(v), "__s2s_like_arguments__", False)
+                         and any(isinstance(a, gast.Name) and a.id in trees for a in v.args))
                      or isinstance(v, gast.Name) and v.id in trees
                      or isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name)
                      and v.value.id in trees)

@@ -397,3 +397,8 @@ def list_operand(value, joined: bool, filename, lineno, function) -> None:
         f"a {type(value).__name__} in '{function}'", filename=filename, lineno=lineno,
         function=function, construct="list literal as an array operand",
         hint="write np.array([...]) for an array")
+
+
+# the checks above return nothing and raise where the code cannot be right: the code of a
+# gradient that holds them is differentiated again (second order) past them
+rules.nondifferentiable(list_operand, numeric_operand)
