@@ -86,3 +86,28 @@ def recursion_too_deep(fn) -> UnsupportedSyntaxError:
         lineno=getattr(code, "co_firstlineno", None), construct="a recursion too deep",
         function=name,
         hint="write the recursion as a loop, or raise the limit with sys.setrecursionlimit")
+
+
+def jacobian_in_reverse(jacobian, filename: Optional[str] = None,
+                        lineno: Optional[int] = None) -> UnsupportedSyntaxError:
+    """The error for reverse mode over a function made by ``jacfwd``, ``jacrev`` or
+    ``hessian`` (its loop over basis vectors is not code s2s reads), or for such a function
+    called inside a differentiated one: at the line of that call, else at the ``def`` of
+    the function the Jacobian is of."""
+    name = getattr(jacobian, "__name__", "jacobian")
+    inner = getattr(jacobian, "__s2s_forward__", jacobian)
+    while getattr(inner, "__code__", None) is None and getattr(inner, "fn", None) is not None:
+        inner = inner.fn
+    code = getattr(inner, "__code__", None)
+    function = None
+    if filename is None and code is not None:
+        filename, lineno = code.co_filename, code.co_firstlineno
+        function = getattr(inner, "__name__", None)
+    return UnsupportedSyntaxError(
+        f"s2s cannot differentiate the Jacobian function '{name}' (made by s2s.jacfwd, "
+        f"s2s.jacrev or s2s.hessian) by reverse mode, nor inside a differentiated function",
+        filename=filename, lineno=lineno, construct="a Jacobian function differentiated",
+        function=function,
+        hint="differentiate the Jacobian function itself with s2s.jacfwd or s2s.jacrev "
+             "(s2s.jacrev(s2s.jacfwd(f)) gives its derivative by forward mode), or call "
+             "s2s.grad or s2s.jvp of the original function inside instead")

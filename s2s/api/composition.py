@@ -183,11 +183,12 @@ def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
 def _run_time_target(fn: Callable, simple: bool, args: Sequence[Any]) -> Callable:
     target, bound = runtime.function_behind(fn, args)
     if bound is not None or not simple:
+        name = getattr(target, '__name__', target)
         raise NotImplementedError(
-            f"s2s cannot differentiate again the derivative of a call of "
-            f"{getattr(target, '__name__', target)!r} through a bound method, keyword, "
-            f"starred or closed-over arguments: call a plain function with positional "
-            f"arguments")
+            f"s2s cannot differentiate again the derivative of a call of {name!r} through "
+            f"a bound method, keyword, starred or closed-over arguments: make {name!r} a "
+            f"function of its own that takes what it reads (the enclosing function's "
+            f"values, the object's attributes) as positional arguments, and call it so")
     return target
 
 

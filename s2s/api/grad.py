@@ -21,9 +21,10 @@ import numpy as np
 
 from s2s import rules, runtime
 from s2s.api.notes import argument_error, explain, refusal
-from s2s.compiler import cache, jit as numba_jit, pipeline
+from s2s.compiler import cache, jit as numba_jit, linemap, pipeline
 from s2s.compiler.analysis.shapes import FLOAT
-from s2s.errors import JitError, NotDifferentiableError, SourceUnavailableError
+from s2s.errors import (JitError, NotDifferentiableError, SourceUnavailableError,
+                        jacobian_in_reverse)
 from s2s.runtime import arrays
 
 Position = Union[int, Tuple[int, ...], None]
@@ -164,7 +165,8 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
 
     For gradients of gradients: ``grad(grad(f))`` differentiates the generated code of
     ``grad(f)``, made to return the gradient alone (no wrapper call in between, so a third
-    derivative differentiates straight-line code again):
+    derivative differentiates straight-line code again); ``value_and_grad(f)`` stands for
+    the generated code as it is, which returns ``(out, dx)`` as value_and_grad does:
 
         def grad_f(x):               def d_f(x):
             ...                  ->      ...
@@ -172,11 +174,13 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
     """
     if not isinstance(fn, GradFunction):
         return fn
-    if fn.return_value or fn.has_aux or fn.weights is not None or fn.sens_param:
+    if fn.has_aux or fn.weights is not None or fn.sens_param:
+        option = ("has_aux=True" if fn.has_aux else "weights=" if fn.weights is not None
+                  else "sens_param=True")
         raise NotImplementedError(
-            "s2s differentiates grad(f) itself (with grad_position only); "
-            "value_and_grad, has_aux, weights and sens_param are not supported inside "
-            "another transform")
+            f"s2s cannot differentiate a gradient made with {option} inside another "
+            f"transform: call s2s.grad or s2s.value_and_grad without it there (return the "
+            f"auxiliary values, or pass the weights, as arguments instead)")
     wrapped = fn._wrappers.get(trees)
     if wrapped is not None:
         return wrapped
@@ -185,8 +189,10 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
     inner = fn._compiled(trees)
     tree = ast.parse(inner.__s2s_source__)
     node = tree.body[0]
-    node.name = "d_" + getattr(fn.fn, "__name__", "f").strip("_<>")
-    node.body[-1].value = node.body[-1].value.elts[1]
+    node.name = ("value_and_d_" if fn.return_value else "d_") + getattr(
+        fn.fn, "__name__", "f").strip("_<>")
+    if not fn.return_value:
+        node.body[-1].value = node.body[-1].value.elts[1]
     text = ast.unparse(tree) + "\n"
     freevars = inner.__code__.co_freevars
     filename = f"<s2s {node.name} #{id(fn)}>"
@@ -210,6 +216,7 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
     else:
         exec(code, inner.__globals__, namespace)
         wrapped = namespace[node.name]
+    linemap.rewritten(wrapped.__code__, text, inner.__code__, inner.__s2s_source__)
     fn._wrappers[trees] = wrapped
     return wrapped
 
@@ -909,6 +916,8 @@ def grad(fn: Optional[Callable] = None, grad_position: Position = 0, weights: An
     """
     if fn is None:
         return lambda f: grad(f, grad_position, weights, has_aux, sens_param, jit, holomorphic)
+    if getattr(fn, "__s2s_jacobian__", False) is True:
+        raise jacobian_in_reverse(fn)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=False,
                         weights=weights, jit=jit, holomorphic=holomorphic)
 
@@ -921,6 +930,8 @@ def value_and_grad(fn: Optional[Callable] = None, grad_position: Position = 0,
     if fn is None:
         return lambda f: value_and_grad(f, grad_position, weights, has_aux, sens_param, jit,
                                         holomorphic)
+    if getattr(fn, "__s2s_jacobian__", False) is True:
+        raise jacobian_in_reverse(fn)
     return GradFunction(fn, grad_position, has_aux, sens_param, return_value=True,
                         weights=weights, jit=jit, holomorphic=holomorphic)
 

@@ -16,10 +16,11 @@ import contextlib
 import functools
 import linecache
 import re
-from typing import Callable, Iterator, Optional, TypeVar
+from typing import Callable, Iterator, Optional, Tuple, TypeVar
 
 from s2s.compiler import linemap
-from s2s.errors import NotDifferentiableError, S2SError, UndefinedDerivativeError
+from s2s.errors import (NotDifferentiableError, S2SError, UndefinedDerivativeError,
+                        UnsupportedSyntaxError)
 
 _GENERATED = "<s2s "
 _F = TypeVar("_F", bound=Callable)
@@ -41,13 +42,7 @@ def explain(exc: BaseException) -> None:
     filename = frame.f_code.co_filename
     note = (f"s2s: raised in generated code, {filename}, line {lineno}:\n"
             f"    {linecache.getline(filename, lineno).strip()}")
-    user = linemap.user_line(frame.f_code, lineno)
-    for _ in range(8):      # the gradient of generated code: back to the user's own line
-        back = None if user is None or not user[0].startswith(_GENERATED) \
-            else linemap.origin(*user)
-        if back is None:
-            break
-        user = back
+    user = _back_to_user(linemap.user_line(frame.f_code, lineno))
     if user is not None:
         text = linecache.getline(user[0], user[1]).strip()
         note += f"\n  which comes from {user[0]}, line {user[1]}" + (f": {text}" if text else "")
@@ -59,6 +54,18 @@ def explain(exc: BaseException) -> None:
         exc.add_note(note)
     elif len(exc.args) == 1 and isinstance(exc.args[0], str) and not isinstance(exc, KeyError):
         exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+
+
+def _back_to_user(user: Optional[Tuple[str, int]]) -> Optional[Tuple[str, int]]:
+    """A line of generated code that was itself differentiated (hessian's gradient) followed
+    back to the user's own line."""
+    for _ in range(8):
+        back = None if user is None or not user[0].startswith(_GENERATED) \
+            else linemap.origin(*user)
+        if back is None:
+            break
+        user = back
+    return user
 
 
 def explained(fn: _F) -> _F:
@@ -92,18 +99,22 @@ def argument_error(exc: BaseException, caller, name: str) -> Optional[TypeError]
 
 
 def refusal(exc: BaseException) -> Optional[S2SError]:
-    """``exc`` as a located S2SError, if it is the refusal of a run-time helper of s2s (a
-    ValueError or TypeError raised in ``s2s.runtime`` that says what s2s differentiates),
-    at the user's line behind the generated code that called the helper."""
-    if type(exc) not in (ValueError, TypeError) or not str(exc).startswith("s2s "):
+    """``exc`` as a located S2SError, at the user's line behind the generated code that
+    raised it: the refusal of a run-time helper of s2s (a ValueError or TypeError raised in
+    ``s2s.runtime`` that says what s2s differentiates), or the NotImplementedError of a
+    transform that generated code calls and cannot differentiate again (``s2s.grad(f)``
+    inside a gradient, a closure's call differentiated twice)."""
+    composed = type(exc) is NotImplementedError
+    if not composed and (type(exc) not in (ValueError, TypeError)
+                         or not str(exc).startswith("s2s ")):
         return None
     tb, generated = exc.__traceback__, None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.startswith(_GENERATED):
             generated = tb
         last, tb = tb, tb.tb_next
-    if generated is None or not last.tb_frame.f_globals.get("__name__", "").startswith(
-            "s2s.runtime"):
+    raised_in = last.tb_frame.f_globals.get("__name__", "") if generated is not None else ""
+    if not raised_in.startswith("s2s.api" if composed else "s2s.runtime"):
         return None
     code = generated.tb_frame.f_code
     user = linemap.user_line(code, generated.tb_lineno)
@@ -111,7 +122,11 @@ def refusal(exc: BaseException) -> Optional[S2SError]:
         written = linemap.lines_of_file(code.co_filename)
         if written is not None and generated.tb_lineno in written[1]:
             user = written[0], written[1][generated.tb_lineno]
+    user = _back_to_user(user)
     filename, lineno = user if user is not None else (code.co_filename, generated.tb_lineno)
+    if composed:
+        return UnsupportedSyntaxError(str(exc), filename=filename, lineno=lineno,
+                                      construct="a transform differentiated again")
     cls = UndefinedDerivativeError if type(exc) is ValueError else NotDifferentiableError
     return cls(str(exc), filename=filename, lineno=lineno,
                construct="a value without a derivative")
@@ -122,7 +137,7 @@ def reported() -> Iterator[None]:
     """Run generated code, turning a run-time helper's refusal into a located error."""
     try:
         yield
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, NotImplementedError) as exc:
         located = refusal(exc)
         if located is None:
             raise

@@ -44,7 +44,7 @@ from s2s.compiler.forward.calls import source_of
 
 from s2s import runtime
 from s2s.compiler.reverse.builder import parameter_names
-from s2s.errors import NotDifferentiableError
+from s2s.errors import NotDifferentiableError, jacobian_in_reverse
 from s2s.runtime import arrays
 from s2s.runtime import numpy_helpers
 from s2s.runtime.numpy_helpers import size_of
@@ -154,6 +154,10 @@ def _plain(fn: Callable, count: int, reverse: bool = False) -> Callable:
     it, through the run-time dispatch (``call_vjp``)."""
     if isinstance(fn, (api.GradFunction, ForwardJacobian)) and not reverse:
         return fn
+    if getattr(fn, "__s2s_forward__", None) is not None and not reverse:
+        return fn.__s2s_forward__         # jacrev's function, as jacfwd computes it
+    if getattr(fn, "__s2s_jacobian__", False) is True:
+        raise jacobian_in_reverse(fn)
     if isinstance(fn, types.FunctionType) and not fn.__code__.co_flags & inspect.CO_VARARGS:
         return fn
     return api.fixed_arity(fn, count, keywords=False)
@@ -751,6 +755,8 @@ def _check_cotangent(cotangent: Any, out: Any, fname: str,
 class ForwardJacobian:
     """The function returned by ``jacfwd`` and ``hessian``; itself forward-differentiable."""
 
+    __s2s_jacobian__ = True
+
     def __init__(self, fn: Callable, grad_position: Position, has_aux: bool,
                  jit: api.Jit = False, holomorphic: bool = False):
         self.fn = fn
@@ -801,8 +807,12 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
            jit: api.Jit = False, holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fn`` by reverse mode: one pullback per output element.
 
-    Same result layout as ``jacfwd``, and the same ``holomorphic``.
+    Same result layout as ``jacfwd``, and the same ``holomorphic``. The Jacobian of a
+    function made by ``jacfwd``, ``jacrev`` or ``hessian`` is taken by forward mode (the
+    same numbers): reverse mode cannot read the loop over basis vectors that makes it.
     """
+    if isinstance(fn, ForwardJacobian) or getattr(fn, "__s2s_forward__", None) is not None:
+        return jacfwd(fn, grad_position, has_aux, jit, holomorphic)
     positions, single = api._normalize_positions(grad_position, _fname(fn))
     api.check_jit(jit)
 
@@ -814,6 +824,9 @@ def jacrev(fn: Callable, grad_position: Position = 0, has_aux: bool = False,
             return _reverse_jacobian(fn, positions, single, has_aux, jit, holomorphic, args)
 
     jacobian.__name__ = "jacobian_" + _fname(fn)
+    # forward mode differentiates it as the jacfwd function of the same Jacobian
+    jacobian.__s2s_forward__ = ForwardJacobian(fn, grad_position, has_aux, jit, holomorphic)
+    jacobian.__s2s_jacobian__ = True
     return jacobian
 
 
@@ -880,3 +893,9 @@ def hvp(fn: Callable, inputs: Any, v: Any) -> Any:
     args, single = _as_tuple(inputs)
     position = 0 if single else tuple(range(len(args)))
     return jvp(api.grad(fn, grad_position=position), inputs, v)[1]
+
+
+# what the compiler refuses to differentiate through the function they are given (a closure
+# over differentiated values would lose its gradient): resolve.transform_error
+for _maker in (api.grad, api.value_and_grad, jacfwd, jacrev, hessian):
+    _maker.__s2s_transform__ = True

@@ -88,3 +88,23 @@ def _pairs(made, written) -> Iterator[Tuple[object, ast.stmt]]:
             left, right = getattr(a, field, None), getattr(b, field, None)
             if isinstance(left, list) and isinstance(right, list):
                 yield from _pairs(left, right)
+
+
+def rewritten(new: types.CodeType, new_text: str, old: types.CodeType, old_text: str) -> None:
+    """Keep the line map of ``new``, compiled from ``new_text``: ``old_text`` (the source
+    of ``old``) parsed, changed within its statements and written again, so its statements
+    pair one to one (``grad(f)``'s code returning the gradient alone, for a second order)."""
+    found = _LINES.get(old)
+    if found is None:
+        return
+    try:
+        before, after = ast.parse(old_text).body[0], ast.parse(new_text).body[0]
+    except SyntaxError:
+        return
+    old_shift, new_shift = old.co_firstlineno - 1, new.co_firstlineno - 1
+    lines: Dict[int, int] = {}
+    for a, b in _pairs([before], [after]):
+        user = found[1].get(a.lineno + old_shift)
+        if user is not None:
+            lines[b.lineno + new_shift] = user
+    _LINES[new] = (found[0], lines)

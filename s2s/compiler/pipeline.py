@@ -30,7 +30,8 @@ from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import is_readable_function
 from s2s.compiler.reverse.builder import ReverseBuilder
 from s2s.runtime import arrays
-from s2s.errors import MissingRuleError, NotDifferentiableError, recursion_too_deep
+from s2s.errors import (MissingRuleError, NotDifferentiableError, jacobian_in_reverse,
+                        recursion_too_deep)
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -196,6 +197,7 @@ def call_vjp(fn, spec, *args, **kwargs):
         positions = positions + tuple(range(star_from, len(args)))
     if star_keywords:
         keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
+    _check_not_jacobian(fn)
     target, bound = runtime.function_behind(fn, args)
     _check_run_time_callee(target, rules.reverse_rule(target), "adjoint")
     if callee_active and getattr(target, "__closure__", None):
@@ -266,6 +268,13 @@ def _check_run_time_callee(target, rule, kind: str) -> None:
         filename=filename, lineno=lineno,
         hint=f"register a rule with @s2s.{kind}(...) for it (see the README, 'Your own "
              f"rules'), or pass a Python function instead")
+
+
+def _check_not_jacobian(fn) -> None:
+    """A function made by ``jacfwd``, ``jacrev`` or ``hessian`` called with differentiated
+    arguments: refused at the user's line (its loop over basis vectors is not plain code)."""
+    if getattr(fn, "__s2s_jacobian__", False) is True:
+        raise jacobian_in_reverse(fn, *_calling_user_line())
 
 
 def _calling_user_line():
@@ -380,6 +389,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
     if not positions and not given:
         value = target(*args, **keywords)
         return value, runtime.zeros_like(value)
+    _check_not_jacobian(fn)
     _check_run_time_callee(target, tangent_rule(target), "tangent")
     wrt, slots = cache.plan(target, ("jvp", positions, given, len(args), tuple(keywords)),
                        lambda: _plan_jvp(target, positions, given, keywords))

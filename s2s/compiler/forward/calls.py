@@ -36,8 +36,8 @@ from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source, parse_function
-from s2s.compiler.frontend.resolve import (UNRESOLVED, is_readable_function, missing_rule,
-                                           reads_behind)
+from s2s.compiler.frontend.resolve import (UNRESOLVED, is_readable_function, is_transform,
+                                           missing_rule, reads_behind, transform_error)
 from s2s.compiler.syntax import assign, const, name
 from s2s.errors import MissingRuleError, NotDifferentiableError, UnsupportedSyntaxError
 
@@ -124,6 +124,8 @@ def call_tangent(state: TangentState, call: gast.Call, stmt) -> Optional[List[as
                 cls=MissingRuleError)
         return apply_rule(state, method, [call.func.value] + list(call.args), keywords, stmt)
     if func is UNRESOLVED and not isinstance(call.func, (gast.Name, gast.Attribute)):
+        if isinstance(call.func, gast.Call) and is_transform(state.scope.callee(call.func)):
+            raise transform_error(state.source, call.func)
         raise state.source.error(
             call.func, f"a call of '{source_text(call.func)}', a function made from "
                        f"differentiated values",
@@ -217,6 +219,8 @@ def user_call(state: TangentState, target: str, call: gast.Call,
             wrt.append((param, tangent))
     if not wrt:
         return [stmt] + state.set_zero(target, call)
+    if is_transform(func):
+        raise transform_error(state.source, call)
     names = tuple(p for p, _ in wrt)
     # a holomorphic derivative checks the callee too (the command line has no such option)
     compiled = state.callee_jvp(func, names,

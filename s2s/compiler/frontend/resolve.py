@@ -178,6 +178,24 @@ def object_error(source: Source, node: Any, label: str) -> UnsupportedSyntaxErro
         "weights=", cls=UnsupportedSyntaxError)
 
 
+def is_transform(func: Any) -> bool:
+    """Is ``func`` an s2s transform that makes a function (``s2s.grad``, ``jacfwd``...)?"""
+    return getattr(func, "__s2s_transform__", False) is True
+
+
+def transform_error(source: Source, call: gast.Call) -> UnsupportedSyntaxError:
+    """The error for ``s2s.grad(inner)`` (or ``jacfwd``, ``hessian``...) of a function that
+    reads differentiated values of the function around it: the function made has no
+    parameters to take their gradient, so it would be lost."""
+    text = ast.unparse(gast.gast_to_ast(copy.deepcopy(call)))
+    fname = ast.unparse(gast.gast_to_ast(copy.deepcopy(call.args[0]))) if call.args else "f"
+    return source.error(
+        call, f"'{text}' of a function that reads differentiated values",
+        f"s2s does not follow a gradient through the values '{fname}' reads from "
+        f"'{source.name}': make them parameters of '{fname}' and pass them where you call "
+        f"the result (def {fname}(y, x): ...; then {text}(y, x))")
+
+
 def effect_call_error(source: Source, call: gast.Call, receiver: Any = None):
     """The error for a call made for its effect on a differentiated value, which neither
     mode can follow: ``np.add(x, 1, out=x)``, ``x.sort()``, ``np.multiply.at(x, i, v)``,

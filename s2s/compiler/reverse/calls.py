@@ -26,7 +26,8 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
-from s2s.compiler.frontend.resolve import object_error, receiver_method
+from s2s.compiler.frontend.resolve import (is_transform, object_error, receiver_method,
+                                          transform_error)
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -48,6 +49,8 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
     if kind != "static":
         return stmt
     func = state.callee(call)
+    if is_transform(func):
+        raise transform_error(state.source, call)
     try:
         bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value
                                                             for k in call.keywords})
@@ -133,6 +136,9 @@ def _prepare_dynamic_call(state: ReverseState, stmt, target, call) -> ast.AST:
     """A callee known only at run time: ``t, pullback = call_vjp(f, spec, *args)``."""
     if not isinstance(call.func, (gast.Name, gast.Attribute)) \
             and has_active(call.func, state.active):
+        if isinstance(call.func, gast.Call) and queries.call_kind(state, call.func) == \
+                "static" and is_transform(state.callee(call.func)):
+            raise transform_error(state.source, call.func)
         # its gradient would flow through the function made, which has no name to take it
         raise state.source.error(
             call.func, f"a call of '{source_text(call.func)}', a function made from "
