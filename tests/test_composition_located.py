@@ -185,3 +185,25 @@ def test_grad_of_grad_of_a_closure_call_is_refused_at_the_call():
     with pytest.raises(s2s.S2SError) as info:
         s2s.grad(total)(X)
     assert_located(info, calls_a_closure, "return np.sum(inner(x) ** 2)", "'inner'")
+
+
+# -- jvp of jvp of a function that takes *args ---------------------------------------------------
+def takes_star_args(*args):
+    return np.sin(args[0]) * args[1]
+
+
+def jvp_of_star_args(x, w):
+    return s2s.jvp(takes_star_args, (x, w), (x, w))[1]
+
+
+@pytest.mark.parametrize("mode", ["jvp", "grad"])
+def test_jvp_of_a_function_with_star_args_differentiated_again_is_refused(mode):
+    # it recursed until Python's limit: the jvp code of *args calls call_jvp, whose own
+    # derivative is the jvp of that code again
+    with pytest.raises(s2s.S2SError) as info:
+        if mode == "jvp":
+            s2s.jvp(jvp_of_star_args, (X, X), (X, X))
+        else:
+            s2s.grad(lambda x, w: np.sum(jvp_of_star_args(x, w)))(X, X)
+    assert_located(info, jvp_of_star_args, "return s2s.jvp(takes_star_args", "*args",
+                   "named parameters")

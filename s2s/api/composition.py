@@ -26,6 +26,7 @@ level below generated.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, List, Sequence, Tuple
 
 from s2s import runtime
@@ -54,6 +55,12 @@ def _inputs(transform: str, fn: Callable, inputs: Sequence[Any], has_aux: bool):
 def _jvp_view(fn: Callable, args: Sequence[Any], v: Sequence[Any], has_aux: bool):
     """The generated jvp code of ``jvp(fn, args, v)`` as the inner jvp runs it: (its view,
     the prepared arguments, differentiated positions, and their tangents)."""
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_flags & inspect.CO_VARARGS:
+        # its jvp code calls it through call_jvp, whose derivative is this one again
+        raise NotImplementedError(
+            f"s2s cannot differentiate s2s.jvp of '{_fname(fn)}', which takes *args, again: "
+            f"give '{_fname(fn)}' named parameters (def {_fname(fn)}(x, y): ...)")
     fn, args, positions = _inputs("jvp", fn, args, has_aux)
     tangents = _check_tangents([args[p] for p in positions], [v[p] for p in positions])
     view = _view_of(fn, args).extend(positions, single=False)

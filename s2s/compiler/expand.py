@@ -74,6 +74,11 @@ def template_of(rule: Callable) -> Template:
         elif hasattr(builtins, n):
             free[n] = getattr(builtins, n)
     called = {n for n in called if rule.__globals__.get(n) is not rules.static}
+    for stmt in syntax.walk_statements(fn.body):
+        # a pasted statement takes the line of the user's statement it is the derivative
+        # of (the sweeps give it), not its line in the rule's own source
+        for attr in _POSITION:
+            stmt.__dict__.pop(attr, None)
     template = Template(rule, signature, fn.body, local_names, contributions, read, free,
                         getattr(rule, "given_arguments_only", False), frozenset(called))
     _CACHE[rule] = template
