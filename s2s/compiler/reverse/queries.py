@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from typing import Dict, List, Optional, Set
+from typing import Dict, Iterator, List, Optional, Set
 
 import gast
 import numpy as np
@@ -176,13 +176,19 @@ def sequence_names(state: ReverseState, primal: List[ast.AST]) -> Set[str]:
             and v.func.id in ("list", "tuple") and v.func.id not in state.locals
             and state.resolver.resolve(v.func) in (list, tuple))
 
-    changed = True
-    while changed:
-        changed = False
-        for n in sorted(sequences - given):
-            if not all(certain(v) for v in values[n]):
-                sequences.discard(n)
-                changed = True
+    # the names whose values join each name: when it leaves, only they need another look
+    # (rescanning every name until nothing changed took a pass per link of a chain)
+    joiners: Dict[str, Set[str]] = {}
+    for n in sequences - given:
+        for v in values[n]:
+            for joined in _joined_names(v):
+                joiners.setdefault(joined, set()).add(n)
+    pending = sorted(sequences - given)
+    while pending:
+        n = pending.pop()
+        if n in sequences and not all(certain(v) for v in values[n]):
+            sequences.discard(n)
+            pending.extend(joiners.get(n, ()))
     return sequences
 
 
@@ -219,6 +225,15 @@ def is_sequence(node, sequences: Set[str]) -> bool:
     if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Mult)):
         return is_sequence(node.left, sequences) or is_sequence(node.right, sequences)
     return False
+
+
+def _joined_names(node) -> Iterator[str]:
+    """The names whose being a sequence makes ``node`` one (see ``is_sequence``)."""
+    if isinstance(node, gast.Name):
+        yield node.id
+    elif isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Mult)):
+        yield from _joined_names(node.left)
+        yield from _joined_names(node.right)
 
 
 def read_for_shape_only(state: ReverseState, stmts) -> Set[str]:
