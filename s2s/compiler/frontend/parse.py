@@ -161,15 +161,18 @@ def _consumed_generators_as_lists(node: gast.FunctionDef, globals_: Dict[str, An
     only difference is that the list holds every item at once (and ``any``/``all`` no longer
     stop at the first deciding item); a generator expression anywhere else stays, and is
     refused with a located error."""
-    bound = {sub.id for sub in syntax.walk(node)
-             if isinstance(sub, gast.Name) and not isinstance(sub.ctx, gast.Load)}
-    bound.update(sub.name for sub in syntax.walk(node)
-                 if isinstance(sub, (gast.FunctionDef, gast.ClassDef)))
-    for sub in syntax.walk(node):
-        if not (isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name)
-                and sub.func.id in _CONSUMERS and sub.args
-                and isinstance(sub.args[0], gast.GeneratorExp)):
-            continue
+    bound, consumed = set(), []
+    for sub in syntax.walk(node):       # one walk: this runs on every function s2s reads
+        if isinstance(sub, gast.Name):
+            if not isinstance(sub.ctx, gast.Load):
+                bound.add(sub.id)
+        elif isinstance(sub, (gast.FunctionDef, gast.ClassDef)):
+            bound.add(sub.name)
+        elif (isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name)
+              and sub.func.id in _CONSUMERS and sub.args
+              and isinstance(sub.args[0], gast.GeneratorExp)):
+            consumed.append(sub)
+    for sub in consumed:
         fname = sub.func.id
         if fname in bound or fname in closure \
                 or globals_.get(fname, getattr(builtins, fname)) is not getattr(builtins, fname):
