@@ -207,3 +207,41 @@ def test_jvp_of_a_function_with_star_args_differentiated_again_is_refused(mode):
             s2s.grad(lambda x, w: np.sum(jvp_of_star_args(x, w)))(X, X)
     assert_located(info, jvp_of_star_args, "return s2s.jvp(takes_star_args", "*args",
                    "named parameters")
+
+
+# -- a transform called inside, differentiated three times ---------------------------------------
+def calls_grad_of_a_product(x):
+    def product(y):
+        return y[0] * y[1]
+    return np.sum(np.sin(np.array(s2s.grad(product)((x, x)))))
+
+
+def test_second_derivative_of_a_function_that_calls_grad():
+    # calls_grad_of_a_product(x) = 2 sin(x): second derivative -2 sin(x)
+    first = s2s.grad(calls_grad_of_a_product)
+    assert_close(s2s.grad(first)(10.0), -2 * np.sin(10.0), rtol=1e-10)
+    assert_close(s2s.jvp(first, (10.0,), (1.0,))[1], -2 * np.sin(10.0), rtol=1e-10)
+
+
+def calls_grad_of_a_quotient(x):
+    def quotient(y):
+        return y[0] / y[1]
+    return np.sum(np.cos(np.array(s2s.grad(quotient)((x, 2.0)))))
+
+
+@pytest.mark.parametrize("third", [
+    lambda f, x: s2s.grad(s2s.grad(f))(x),
+    lambda f, x: s2s.jvp(s2s.grad(f), (x,), (1.0,))])
+def test_a_third_derivative_through_a_transform_called_inside_is_refused_at_its_line(third):
+    # it read s2s's own code (composition.py, grad.py) as the user's, and failed there
+    with pytest.raises(s2s.S2SError) as info:
+        third(s2s.grad(calls_grad_of_a_quotient), 10.0)
+    assert_located(info, calls_grad_of_a_quotient, "s2s.grad(quotient)", "second order")
+
+
+def test_reverse_over_reverse_over_a_transform_called_inside_is_refused():
+    # at the user's line when it runs first; after other transforms of the same function
+    # ran, its line map stops at s2s's rewritten d_d_ code (left open): what is checked here
+    # is that it is an S2SError saying what to do, not a failure inside s2s's own files
+    with pytest.raises(s2s.S2SError, match="second order at most"):
+        s2s.vjp(s2s.grad(s2s.grad(calls_grad_of_a_quotient)), 10.0)[1](1.0)

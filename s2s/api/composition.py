@@ -189,6 +189,10 @@ def vjp_cotangents(fn: Callable, inputs: Sequence[Any], cotangent: Any,
 # -- generated code that calls a function known only at run time, transformed again ----------
 def _run_time_target(fn: Callable, simple: bool, args: Sequence[Any]) -> Callable:
     target, bound = runtime.function_behind(fn, args)
+    if getattr(getattr(target, "__code__", None), "co_filename", "").startswith("<s2s-pullback"):
+        if bound is not None or not simple:     # a pullback s2s made, differentiated twice
+            differentiated_again(f"the derivative '{target.__name__}' of a transform called "
+                                 f"inside")
     if bound is not None or not simple:
         name = getattr(target, '__name__', target)
         raise NotImplementedError(
@@ -302,6 +306,18 @@ def _register() -> None:
     @adjoint(pipeline.call_vjp)
     def call_vjp_adjoint(fn, spec, *args):
         dargs = call_vjp_cotangents(fn, spec, args, dresult)  # noqa: F821
+
+
+def differentiated_again(label: str) -> None:
+    """Refuse the derivative of a rule's own code above (a transform called inside a
+    function, differentiated twice more): raised where generated code would run it, so the
+    error names the user's line behind that code (``notes.refusal``)."""
+    raise NotImplementedError(
+        f"s2s cannot differentiate {label} a third time: a transform called inside a "
+        f"differentiated function (s2s.grad, s2s.jvp or s2s.vjp, or a gradient passed in) "
+        f"is differentiated to the second order at most: call the innermost transform "
+        f"outside, or take the higher derivatives of one function with nested transforms "
+        f"(s2s.jacfwd(s2s.hessian(f)))")
 
 
 _register()

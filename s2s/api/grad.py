@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import itertools
 import keyword
 import linecache
 import re
@@ -160,6 +161,9 @@ def _normalize_positions(grad_position: Position, fname: str) -> Tuple[Tuple[int
 
 
 # -- the gradient function ------------------------------------------------------------------
+_wrapper_numbers = itertools.count()
+
+
 def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
     """A plain Python function with readable source that computes what ``fn`` returns.
 
@@ -195,7 +199,9 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
         node.body[-1].value = node.body[-1].value.elts[1]
     text = ast.unparse(tree) + "\n"
     freevars = inner.__code__.co_freevars
-    filename = f"<s2s {node.name} #{id(fn)}>"
+    # a number of its own: an id is reused once its object is gone, and a file named twice
+    # would send the line map of one to the other's lines
+    filename = f"<s2s {node.name} #{next(_wrapper_numbers)}>"
     if freevars:
         header = f"def __s2s_factory__({', '.join(freevars)}):\n"
         body = "".join("    " + line for line in text.splitlines(True))

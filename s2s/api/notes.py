@@ -98,6 +98,16 @@ def argument_error(exc: BaseException, caller, name: str) -> Optional[TypeError]
     return TypeError(_ARGUMENT_MISMATCH.sub(f"{name}()", str(exc), count=1))
 
 
+def _user_line_of(code, lineno: int) -> Optional[Tuple[str, int]]:
+    """The user's (file, line) behind a line of generated code, if s2s knows it."""
+    user = linemap.user_line(code, lineno)
+    if user is None:        # a pullback: a function nested in the generated one
+        written = linemap.lines_of_file(code.co_filename)
+        if written is not None and lineno in written[1]:
+            user = written[0], written[1][lineno]
+    return _back_to_user(user)
+
+
 def refusal(exc: BaseException) -> Optional[S2SError]:
     """``exc`` as a located S2SError, at the user's line behind the generated code that
     raised it: the refusal of a run-time helper of s2s (a ValueError or TypeError raised in
@@ -108,22 +118,20 @@ def refusal(exc: BaseException) -> Optional[S2SError]:
     if not composed and (type(exc) not in (ValueError, TypeError)
                          or not str(exc).startswith("s2s ")):
         return None
-    tb, generated = exc.__traceback__, None
+    tb, frames = exc.__traceback__, []
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.startswith(_GENERATED):
-            generated = tb
+            frames.append(tb)
         last, tb = tb, tb.tb_next
-    raised_in = last.tb_frame.f_globals.get("__name__", "") if generated is not None else ""
+    raised_in = last.tb_frame.f_globals.get("__name__", "") if frames else ""
     if not raised_in.startswith("s2s.api" if composed else "s2s.runtime"):
         return None
-    code = generated.tb_frame.f_code
-    user = linemap.user_line(code, generated.tb_lineno)
-    if user is None:        # a pullback: a function nested in the generated one
-        written = linemap.lines_of_file(code.co_filename)
-        if written is not None and generated.tb_lineno in written[1]:
-            user = written[0], written[1][generated.tb_lineno]
-    user = _back_to_user(user)
-    filename, lineno = user if user is not None else (code.co_filename, generated.tb_lineno)
+    filename, lineno = frames[-1].tb_frame.f_code.co_filename, frames[-1].tb_lineno
+    for generated in reversed(frames):      # the innermost that says which user line
+        user = _user_line_of(generated.tb_frame.f_code, generated.tb_lineno)
+        if user is not None and not user[0].startswith(_GENERATED):
+            filename, lineno = user
+            break
     if composed:
         return UnsupportedSyntaxError(str(exc), filename=filename, lineno=lineno,
                                       construct="a transform differentiated again")

@@ -30,8 +30,8 @@ from s2s.compiler.frontend.parse import Source, parse_function
 from s2s.compiler.frontend.resolve import is_readable_function
 from s2s.compiler.reverse.builder import ReverseBuilder
 from s2s.runtime import arrays
-from s2s.errors import (MissingRuleError, NotDifferentiableError, jacobian_in_reverse,
-                        recursion_too_deep)
+from s2s.errors import (MissingRuleError, NotDifferentiableError, UnsupportedSyntaxError,
+                        jacobian_in_reverse, recursion_too_deep)
 
 
 # -- reverse mode ---------------------------------------------------------------------------
@@ -199,6 +199,7 @@ def call_vjp(fn, spec, *args, **kwargs):
         keywords = keywords + tuple(sorted(k for k in kwargs if k not in keywords))
     _check_not_jacobian(fn)
     target, bound = runtime.function_behind(fn, args)
+    _check_not_internal(target)
     _check_run_time_callee(target, rules.reverse_rule(target), "adjoint")
     if callee_active and getattr(target, "__closure__", None):
         # gradients also flow to the float and array values the function closes over
@@ -277,6 +278,23 @@ def _check_not_jacobian(fn) -> None:
         raise jacobian_in_reverse(fn, *_calling_user_line())
 
 
+def _check_not_internal(target) -> None:
+    """A function of s2s's own api or compiler reached at run time (the tangent of a
+    pullback, made by a transform called inside a differentiated function, differentiated
+    again): refused at the user's line, rather than read as if it were the user's code."""
+    module = getattr(target, "__module__", None) or ""
+    if module.startswith(("s2s.api", "s2s.compiler")):
+        filename, lineno = _calling_user_line()
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate '{getattr(target, '__name__', target)}', the derivative "
+            f"of a transform called inside a differentiated function, again",
+            filename=filename, lineno=lineno, construct="a transform differentiated again",
+            hint="a transform called inside (s2s.grad, s2s.jvp, s2s.vjp or its pullback) is "
+                 "differentiated to the second order at most: call the innermost transform "
+                 "outside, or take higher derivatives of one function with nested transforms "
+                 "(s2s.jacfwd(s2s.hessian(f)))")
+
+
 def _calling_user_line():
     """(file, line) of the user's line behind the generated code that is calling, or
     (None, None)."""
@@ -284,6 +302,12 @@ def _calling_user_line():
     while frame is not None:
         if frame.f_code.co_filename.startswith("<s2s "):
             found = linemap.user_line(frame.f_code, frame.f_lineno)
+            for _ in range(8):      # generated code that was differentiated: its origin
+                back = None if found is None or not found[0].startswith("<s2s ") \
+                    else linemap.origin(*found)
+                if back is None:
+                    break
+                found = back
             if found is not None:
                 return found
         frame = frame.f_back
@@ -390,6 +414,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
         value = target(*args, **keywords)
         return value, runtime.zeros_like(value)
     _check_not_jacobian(fn)
+    _check_not_internal(target)
     _check_run_time_callee(target, tangent_rule(target), "tangent")
     wrt, slots = cache.plan(target, ("jvp", positions, given, len(args), tuple(keywords)),
                        lambda: _plan_jvp(target, positions, given, keywords))

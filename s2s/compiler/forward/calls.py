@@ -36,8 +36,9 @@ from s2s.compiler.forward.state import TangentState
 from s2s.compiler.forward.zeros import DRESULT, RESULT, Simplifier, is_zero
 from s2s.compiler.frontend.names import Namer
 from s2s.compiler.frontend.parse import Source, parse_function
-from s2s.compiler.frontend.resolve import (UNRESOLVED, is_readable_function, is_transform,
-                                           missing_rule, reads_behind, transform_error)
+from s2s.compiler.frontend.resolve import (UNRESOLVED, internal_error, is_internal,
+                                           is_readable_function, is_transform, missing_rule,
+                                           reads_behind, transform_error)
 from s2s.compiler.syntax import assign, const, name
 from s2s.errors import MissingRuleError, NotDifferentiableError, UnsupportedSyntaxError
 
@@ -221,6 +222,8 @@ def user_call(state: TangentState, target: str, call: gast.Call,
         return [stmt] + state.set_zero(target, call)
     if is_transform(func):
         raise transform_error(state.source, call)
+    if is_internal(func):
+        raise internal_error(state.source, call, func)
     names = tuple(p for p, _ in wrt)
     # a holomorphic derivative checks the callee too (the command line has no such option)
     compiled = state.callee_jvp(func, names,

@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from s2s import rules, runtime
-from s2s.compiler import syntax
+from s2s.compiler import linemap, syntax
 from s2s.compiler.frontend.parse import MISSING, Source
 from s2s.errors import MissingRuleError, UnsupportedSyntaxError
 
@@ -194,6 +194,36 @@ def transform_error(source: Source, call: gast.Call) -> UnsupportedSyntaxError:
         f"s2s does not follow a gradient through the values '{fname}' reads from "
         f"'{source.name}': make them parameters of '{fname}' and pass them where you call "
         f"the result (def {fname}(y, x): ...; then {text}(y, x))")
+
+
+def is_internal(func: Any) -> bool:
+    """Is ``func`` a function of s2s's own api or compiler (what the rules of a transform
+    called inside paste into generated code: ``jvp_tangents``, ``call_vjp_cotangents``...)?
+    Differentiating generated code that calls one would read s2s as if it were the user's."""
+    module = getattr(func, "__module__", None) or ""
+    return isinstance(func, types.FunctionType) and module.startswith(("s2s.api",
+                                                                        "s2s.compiler"))
+
+
+def internal_error(source: Source, call: gast.Call, func: Any) -> UnsupportedSyntaxError:
+    """The error for a derivative of a transform called inside, differentiated again: the
+    third derivative through ``s2s.grad(f)(x)`` (or jvp, vjp) called in the function."""
+    error = source.error(
+        call, f"the derivative '{func.__name__}' of a transform called inside, a third time",
+        "a transform called inside a differentiated function (s2s.grad, s2s.jvp, s2s.vjp, a "
+        "gradient passed in) is differentiated to the second order at most: call the "
+        "innermost transform outside, or take higher derivatives of one function with "
+        "nested transforms (s2s.jacfwd(s2s.hessian(f)))")
+    where = error.filename, error.lineno
+    for _ in range(8):      # generated code, differentiated: back to the user's line
+        back = linemap.origin(*where) if str(where[0]).startswith("<s2s ") else None
+        if back is None:
+            break
+        where = back
+    if where == (error.filename, error.lineno):
+        return error
+    return UnsupportedSyntaxError(error.message, filename=where[0], lineno=where[1],
+                                  construct=error.construct, hint=error.hint)
 
 
 def effect_call_error(source: Source, call: gast.Call, receiver: Any = None):

@@ -26,8 +26,8 @@ import numpy as np
 from s2s import rules, runtime
 from s2s.compiler import syntax
 from s2s.compiler.analysis.activity import free_names
-from s2s.compiler.frontend.resolve import (is_transform, object_error, receiver_method,
-                                          transform_error)
+from s2s.compiler.frontend.resolve import (internal_error, is_internal, is_transform,
+                                          object_error, receiver_method, transform_error)
 from s2s.compiler.reverse import cotangents, queries
 from s2s.compiler.reverse.nodes import deep_copy, has_active, item_of, source_text
 from s2s.compiler.reverse.state import ReverseState
@@ -51,6 +51,8 @@ def prepare_call(state: ReverseState, stmt: ast.AST) -> ast.AST:
     func = state.callee(call)
     if is_transform(func):
         raise transform_error(state.source, call)
+    if is_internal(func):
+        raise internal_error(state.source, call, func)
     try:
         bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value
                                                             for k in call.keywords})
