@@ -180,6 +180,23 @@ def refuse_numpy_only(compiled: Callable, library: str) -> None:
                  f"this step with functions of {library.split()[0]} itself")
 
 
+def _refuse_numpy_only_for(compiled: Callable, values: Sequence) -> None:
+    """Refuse a callee known only at run time whose derivative needs a rule written for
+    NumPy arrays only (``refuse_numpy_only``) when ``values``, its arguments (lists, tuples
+    and dicts of them included), hold an array of another library."""
+    if not compiled.__s2s_numpy_only__:
+        return
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif arrays.is_foreign_array(value):
+            refuse_numpy_only(compiled, arrays.library_name(value))
+
+
 # -- calls whose target is only known at run time ---------------------------------------------
 def call_vjp(fn, spec, *args, **kwargs):
     """Call ``fn`` through its generated forward sweep; returns ``(value, pullback)``.
@@ -210,9 +227,11 @@ def call_vjp(fn, spec, *args, **kwargs):
         positions = tuple(p + 1 for p in positions)
     names, slots = cache.plan(target, ("vjp", positions, keywords, len(args), weights, free),
                          lambda: _plan_vjp(target, positions, keywords, free))
+    compiled = vjp_of(target, names, weights=weights,
+                      tree_params=_tree_names(target, names, slots, args))
+    _refuse_numpy_only_for(compiled, (*args, *kwargs.values()))
     try:
-        value, pullback = vjp_of(target, names, weights=weights, tree_params=_tree_names(
-            target, names, slots, args))(*args, **kwargs)
+        value, pullback = compiled(*args, **kwargs)
     except RecursionError:
         raise recursion_too_deep(target) from None
     offset = 1 if bound is not None else 0
@@ -432,11 +451,7 @@ def call_jvp(fn: Callable, args: tuple, tangents: tuple, keywords: Optional[dict
             tangent_args[tname] = {k: runtime.zeros_like(keywords[k])
                                    if keyword_tangents.get(k) is None else keyword_tangents[k]
                                    for k in where}
-    if compiled.__s2s_numpy_only__:
-        library = next((arrays.library_name(a) for a in (*args, *tangent_args.values())
-                        if arrays.is_foreign_array(a)), None)
-        if library is not None:
-            refuse_numpy_only(compiled, library)
+    _refuse_numpy_only_for(compiled, (*args, *keywords.values(), *tangent_args.values()))
     try:
         return compiled(*args, **keywords, **tangent_args)
     except RecursionError:

@@ -228,6 +228,7 @@ def user_call(state: TangentState, target: str, call: gast.Call,
     # a holomorphic derivative checks the callee too (the command line has no such option)
     compiled = state.callee_jvp(func, names,
                                 **({"holomorphic": True} if state.holomorphic else {}))
+    state.numpy_only += getattr(compiled, "__s2s_numpy_only__", ())
     jvp_name = state.scope.bind_free("jvp_" + func.__name__.strip("_<>"), compiled)
     new_call = gast.Call(func=name(jvp_name), args=list(call.args),
                          keywords=list(call.keywords) + [
