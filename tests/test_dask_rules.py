@@ -76,3 +76,95 @@ def test_forward_mode_refuses_a_numpy_only_rule_of_a_function_it_calls():
         assert count.tasks == 0
         assert "sort on a dask Array" in str(info.value)
         assert info.value.lineno == sorted_weights.__code__.co_firstlineno + 1
+
+
+# --- item reads and writes whose cotangent Dask cannot place ---------------------------------
+
+def masked_read(x):
+    return np.sum(x[x > 0.5] ** 2)
+
+
+def masked_write(x):
+    y = x * 1.0
+    y[x > 0.5] = 0.0
+    return np.sum(y ** 2)
+
+
+def repeated_read(x):
+    return np.sum(x[np.array([0, 0, 2])] ** 2)
+
+
+def repeated_rows(m):
+    return np.sum(m[[1, 0, 1], 2:] ** 3)
+
+
+def repeated_write(x):
+    y = x * 1.0
+    y[[1, 1]] = x[:2] ** 2
+    return np.sum(y ** 2)
+
+
+def index_of_dask(x, k):
+    return np.sum(x[k] ** 2)
+
+
+_x6 = np.linspace(0.1, 1.0, 6)
+_m34 = np.arange(1.0, 13.0).reshape(3, 4) / 7.0
+REFUSED_ITEMS = [
+    ("mask read", masked_read, (_x6,), "a boolean mask index", "np.where"),
+    ("mask write", masked_write, (_x6,), "a boolean mask index", "np.where"),
+    ("repeated read", repeated_read, (_x6,), "an index array with repeated entries", ""),
+    ("repeated rows", repeated_rows, (_m34,), "an index array with repeated entries", ""),
+    ("repeated write", repeated_write, (_x6,), "an index array with repeated entries", ""),
+    ("index of dask", index_of_dask, (_x6, np.array([0, 2])), "an index array", ".compute()"),
+]
+
+
+def _line_of(fn, text):
+    import inspect
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+@pytest.mark.parametrize("name, fn, inputs, construct, hint", REFUSED_ITEMS,
+                         ids=[c[0] for c in REFUSED_ITEMS])
+def test_an_item_dask_cannot_differentiate_is_refused_at_its_line(name, fn, inputs,
+                                                                   construct, hint):
+    dask_inputs = [in_chunks(a) for a in inputs]
+    line = _line_of(fn, "[")
+    for call in (lambda: s2s.grad(fn)(*dask_inputs),
+                 lambda: s2s.vjp(fn, *dask_inputs)[1](1.0)):
+        with TaskCount() as count, pytest.raises(NotDifferentiableError) as info:
+            call()
+        assert count.tasks == 0
+        assert info.value.construct == construct and hint in info.value.hint
+        assert (info.value.filename, info.value.lineno) == (__file__, line)
+    # the same code on NumPy arrays differentiates (finite differences)
+    assert_close(s2s.grad(fn)(*inputs), numerical_grad(fn, inputs, 0))
+
+
+ITEMS_ON_DASK = [
+    ("distinct indices", lambda x: np.sum(x[np.array([4, 0, 2])] ** 2), (_x6,)),
+    ("rows and a slice", lambda m: np.sum(m[[2, 0], 1:] ** 3), (_m34,)),
+    ("an entry of distinct rows", lambda m: np.sum(m[[2, 0], 3] ** 3), (_m34,)),
+    ("NumPy mask", lambda x: np.sum(x[_x6 > 0.5] ** 2), (_x6,)),
+    ("np.where instead of a mask", lambda x: np.sum(np.where(x > 0.5, x, 0.0) ** 2), (_x6,)),
+]
+
+
+@pytest.mark.parametrize("name, fn, inputs", ITEMS_ON_DASK, ids=[c[0] for c in ITEMS_ON_DASK])
+def test_items_dask_can_place_are_lazy_and_right(name, fn, inputs):
+    with TaskCount() as count:
+        gradient = s2s.grad(fn)(*[in_chunks(a) for a in inputs])
+        assert count.tasks == 0
+        computed = gradient.compute()
+    assert_close(computed, numerical_grad(fn, inputs, 0))
+
+
+def test_forward_mode_reads_a_dask_mask_lazily():
+    # a tangent needs no placing back: dx[mask] is as lazy as x[mask]
+    with TaskCount() as count:
+        value, tangent = s2s.jvp(masked_read, in_chunks(_x6), in_chunks(np.ones(6)))
+        assert count.tasks == 0
+        tangent = tangent.compute()
+    assert tangent == pytest.approx(float(numerical_grad(masked_read, (_x6,), 0).sum()))

@@ -137,7 +137,8 @@ def refusal(exc: BaseException) -> Optional[S2SError]:
                                       construct="a transform differentiated again")
     cls = UndefinedDerivativeError if type(exc) is ValueError else NotDifferentiableError
     return cls(str(exc), filename=filename, lineno=lineno,
-               construct="a value without a derivative")
+               construct=getattr(exc, "construct", "a value without a derivative"),
+               hint=getattr(exc, "hint", None))
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import types as _types
 
 import numpy as np
 
+from s2s.runtime.arrays import check_index_of_foreign, is_foreign_array
 from s2s.runtime.numpy_helpers import match_dtype, other_library
 
 _ndarray = np.ndarray
@@ -127,6 +128,8 @@ def add_at(buffer, key, value):
         else:
             np.add.at(buffer, key, value)
     else:
+        if is_foreign_array(buffer):
+            check_index_of_foreign(buffer, key)
         buffer[key] = add(buffer[key], value)
     return buffer
 
@@ -293,6 +296,8 @@ def saved_item(container, key):
 
 
 def restore_item(container, key, old):
+    if is_foreign_array(container):
+        check_index_of_foreign(container, key)
     if old is MISSING:
         del container[key]
     else:

@@ -70,3 +70,55 @@ def like_primal(grad, primal):
     if chunks is not None and grad.chunks != chunks:
         grad = grad.rechunk(chunks)
     return grad
+
+
+def check_index_of_foreign(container, key) -> None:
+    """Refuse an index of an array of another library whose derivative cannot be placed
+    without computing, or would be wrong: a boolean mask of that library (its entries, and so
+    the size of what it selects, are known only once computed), an index array of that
+    library, or NumPy index arrays that pick an entry twice (an item assignment keeps the last
+    of repeated entries, where the cotangent must add them). The ``TypeError`` starts with
+    "s2s", so the transforms report it at the user's line (``s2s.api.notes.refusal``)."""
+    library = library_name(container)
+    parts = key if type(key) is tuple else (key,)
+    consuming = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    axis, advanced, sizes = 0, [], []
+    for part in parts:
+        if is_foreign_array(part):
+            boolean = part.dtype == np.bool_
+            raise _refusal(
+                f"s2s cannot differentiate an item read or write of a {library} through "
+                + (f"a boolean mask of a {library_name(part)}: what the mask selects has a "
+                   f"size known only once computed, so its cotangent cannot be placed back"
+                   if boolean else
+                   f"an index array of a {library_name(part)}: its entries, which may "
+                   f"repeat, are known only once computed"),
+                construct="a boolean mask index" if boolean else "an index array",
+                hint="write np.where(mask, x, 0.0) (it keeps every size known)" if boolean
+                else "compute the index first (index.compute()), or use NumPy indices")
+        if part is Ellipsis:
+            axis += len(container.shape) - consuming
+        elif part is not None:
+            if isinstance(part, (list, _ndarray, np.integer)) or type(part) is int:
+                advanced.append(np.asarray(part))       # NumPy or Python indices: small data
+                sizes.append(container.shape[axis])
+            axis += 1
+    if not advanced or all(a.ndim == 0 for a in advanced) \
+            or any(a.dtype == np.bool_ for a in advanced):
+        return
+    picked = np.stack([a % n for a, n in zip(np.broadcast_arrays(*advanced), sizes)])
+    picked = picked.reshape(len(advanced), -1)
+    if np.unique(picked, axis=1).shape[1] < picked.shape[1]:
+        raise _refusal(
+            f"s2s cannot differentiate an item read or write of a {library} through index "
+            f"arrays that pick an entry more than once: the cotangents of repeated entries "
+            f"must add up (or, for a write, go to the last), and {library.split()[0]} "
+            f"assigns items without either", construct="an index array with repeated entries",
+            hint="index the NumPy array (x.compute()), or write the repeated read as a sum "
+                 "of separate reads")
+
+
+def _refusal(message: str, construct: str, hint: str) -> TypeError:
+    error = TypeError(message)
+    error.construct, error.hint = construct, hint
+    return error
