@@ -168,3 +168,45 @@ def test_forward_mode_reads_a_dask_mask_lazily():
         assert count.tasks == 0
         tangent = tangent.compute()
     assert tangent == pytest.approx(float(numerical_grad(masked_read, (_x6,), 0).sum()))
+
+
+# --- rules taken off templates/reverse/numpy_only.py: lazy in both modes ---------------------
+_r = np.random.default_rng(11)
+_A = _r.standard_normal((4, 3))
+_v = _r.standard_normal(5)
+_A0, _v0 = _A.copy(), _v.copy()
+_A0[1, 2] = _v0[2] = 0.0            # zeros take the exact path of prod's and cumprod's rules
+
+# (name, function of one array, input)
+NOW_LAZY = [
+    ("prod", lambda x: np.prod(x) ** 2, _v),
+    ("prod with a zero", lambda x: np.prod(x), _v0),
+    ("prod along 0", lambda x: np.sum(np.prod(x, axis=0) ** 2), _A0),
+    ("prod keepdims", lambda x: np.sum(np.prod(x, 1, keepdims=True) * x), _A),
+    ("prod method", lambda x: x.prod(axis=1).sum(), _A0),
+    ("cumprod raveled", lambda x: np.sum(np.cumprod(x) * np.arange(12.0)), _A),
+    ("cumprod with a zero along 1", lambda x: np.sum(np.cumprod(x, axis=1) ** 2), _A0),
+    ("cumprod with a zero", lambda x: np.sum(np.sin(np.cumprod(x))), _v0),
+    ("repeat along 0", lambda x: np.sum(np.repeat(x, 3, axis=0) ** 2 * np.arange(3.0)), _A),
+    ("repeat a vector", lambda x: np.sum(np.sin(np.repeat(x, 2))), _v),
+    ("repeat method", lambda x: np.sum(x.repeat(2, axis=1) ** 3), _A),
+    ("diag of a vector", lambda x: np.sum(np.diag(x, 1) * np.arange(36.0).reshape(6, 6)), _v),
+    ("diag of a matrix", lambda x: np.sum(np.diag(x) ** 3), _A),
+    ("diag above", lambda x: np.sum(np.sin(np.diag(x, 1))), _A),
+    ("diag below", lambda x: np.sum(np.diag(x, -2) ** 2), _A),
+    ("diag past the corner", lambda x: np.sum(np.diag(x, 5)) + np.sum(x ** 2), _A),
+    ("diag below the corner", lambda x: np.sum(np.diag(x, -7)) + np.sum(x ** 2), _A),
+]
+
+
+@pytest.mark.parametrize("name, fn, x", NOW_LAZY, ids=[c[0] for c in NOW_LAZY])
+def test_rules_made_lazy_are_right_on_dask_in_both_modes(name, fn, x):
+    expected = numerical_grad(fn, (x,), 0)
+    direction = _r.standard_normal(x.shape)
+    with TaskCount() as count:
+        gradient = s2s.grad(fn)(in_chunks(x))
+        _, tangent = s2s.jvp(fn, in_chunks(x), in_chunks(direction))
+        assert count.tasks == 0
+        gradient, tangent = dask.compute(gradient, tangent)
+    assert_close(gradient, expected, rtol=1e-5, atol=1e-7)
+    assert tangent == pytest.approx(float(np.sum(expected * direction)), rel=1e-5, abs=1e-7)

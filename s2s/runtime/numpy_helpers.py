@@ -213,7 +213,8 @@ def product_of_others(x, axes):
 
     Built from exclusive cumulative products from both ends, so zeros are exact.
     """
-    x = np.asarray(x)
+    if not other_library(x):
+        x = np.asarray(x)
     last = tuple(range(x.ndim - len(axes), x.ndim))
     moved = np.moveaxis(x, axes, last)
     flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
@@ -227,7 +228,8 @@ def prod_adjoint(g, x, result, axis, keepdims):
     """Cotangent of ``x`` for ``result = np.prod(x, axis)``: ``g`` times the product of the
     other entries; dividing ``result`` by ``x`` when no entry is zero."""
     g = restore_reduced_axes(g, x, axis, keepdims)
-    if np.all(x):
+    # (another library's x, as Dask's, would be computed to decide)
+    if not other_library(x) and np.all(x):
         return match_dtype(g * (restore_reduced_axes(result, x, axis, keepdims) / x), x)
     return match_dtype(g * product_of_others(x, normalize_axes(axis, np.ndim(x))), x)
 
@@ -240,19 +242,21 @@ def reverse_cumsum(g, axis):
 def cumprod_adjoint(g, x, result, axis):
     """Cotangent of ``x`` for ``result = np.cumprod(x, axis)`` (``axis`` an int).
 
-    Without zeros: reverse cumulative sum of ``g * result``, divided by ``x``. With zeros,
-    each position is redone with that entry replaced by 1 (quadratic, but exact).
+    Without zeros: reverse cumulative sum of ``g * result``, divided by ``x``. With zeros (and
+    on another library's arrays, which would be computed to tell), each position is redone
+    with that entry replaced by 1 (quadratic, but exact, and built of dispatching calls).
     """
-    x = np.asarray(x)
-    if np.all(x):
-        return match_dtype(reverse_cumsum(g * result, axis) / x, x)
+    if not other_library(x):
+        x = np.asarray(x)
+        if np.all(x):
+            return match_dtype(reverse_cumsum(g * result, axis) / x, x)
     moved = np.moveaxis(x, axis, -1)
-    g = np.moveaxis(np.asarray(g), axis, -1)
-    out = np.empty(moved.shape, np.result_type(g, x))
-    for i in range(moved.shape[-1]):
-        others = moved.copy()
-        others[..., i] = 1
-        out[..., i] = np.sum((g * np.cumprod(others, axis=-1))[..., i:], axis=-1)
+    g = np.moveaxis(g, axis, -1)
+    positions = np.arange(moved.shape[-1])
+    # entry i: the sum over j >= i of g_j times the product of x_0..x_j without x_i
+    columns = [np.sum(np.where(positions >= i, g * np.cumprod(
+        np.where(positions == i, 1, moved), axis=-1), 0), axis=-1) for i in positions]
+    out = np.stack(columns, -1) if columns else g * moved
     return match_dtype(np.moveaxis(out, -1, axis), x)
 
 
@@ -354,11 +358,13 @@ def untile(g, x, reps):
 
 
 def unrepeat(g, x, repeats, axis):
-    """Cotangent of ``x`` for ``np.repeat(x, repeats, axis)``: each entry sums its copies."""
-    x = np.asarray(x)
+    """Cotangent of ``x`` for ``np.repeat(x, repeats, axis)``: each entry sums its copies.
+    (Other libraries, as Dask, repeat by one integer only: a reshape and a sum.)"""
+    if not other_library(x):
+        x, g = np.asarray(x), np.asarray(g)
     if axis is None:
         return np.reshape(unrepeat(g, np.ravel(x), repeats, 0), x.shape)
-    g = np.moveaxis(np.asarray(g), axis, 0)
+    g = np.moveaxis(g, axis, 0)
     n = x.shape[axis]
     if np.ndim(repeats) == 0 or np.size(repeats) == 1:
         out = g.reshape((n, int(np.ravel(repeats)[0])) + g.shape[1:]).sum(axis=1)
@@ -384,10 +390,12 @@ def diag_adjoint(g, v, k):
     vector; ``g`` laid on the k-th diagonal of zeros shaped like ``v`` when it is a matrix."""
     if np.ndim(v) == 1:
         return match_dtype(np.diag(g, k), v)
-    out = np.zeros(np.shape(v), np.result_type(g, v))
-    i = np.arange(len(g))
-    out[i + max(-k, 0), i + max(k, 0)] = g
-    return match_dtype(out, v)
+    # the square matrix with g on its diagonal, padded with zeros to the k-th diagonal of v's
+    # shape (dispatching calls, no item set: lazy on Dask)
+    (rows, columns), n = np.shape(v), np.shape(g)[0]
+    top, left = min(max(-k, 0), rows), min(max(k, 0), columns)      # (past the corner: n 0)
+    return match_dtype(np.pad(np.diag(g), ((top, rows - n - top), (left, columns - n - left))),
+                       v)
 
 
 # --- linear algebra ------------------------------------------------------------------------

@@ -27,7 +27,9 @@ numpy_only(builtins.float, builtins.list, builtins.tuple, builtins.sum, builtins
            builtins.min, builtins.sorted)
 
 # reductions whose adjoints build their own NumPy arrays
-numpy_only(np.prod, np.ndarray.prod, np.cumprod, np.ndarray.cumsum, np.median,
+# (prod and cumprod are not here: on other libraries their adjoints skip the shortcut that
+# asks whether an entry is zero, and take the exact path for zeros, built of dispatching calls)
+numpy_only(np.ndarray.cumsum, np.median,
            np.quantile, np.percentile, np.cov, np.corrcoef, np.sort, np.partition)
 
 # products and linear algebra (Dask has few of NumPy's linalg functions, in other forms)
@@ -39,10 +41,12 @@ numpy_only(np.inner, np.tensordot, np.kron, np.cross, np.linalg.norm,
            np.linalg.qr, np.linalg.svd, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.eigvals)
 
 # splitting, reshaping and indexing (their adjoints pad or scatter, or Dask lacks the
-# function); joins are not here: their adjoints cut the cotangent by slicing
+# function); joins are not here: their adjoints cut the cotangent by slicing, nor are repeat
+# (Dask repeats by one integer: a reshape and a sum undo it) and diag (a diagonal, or one
+# padded with zeros)
 numpy_only(np.column_stack, np.split, np.array_split, np.vsplit, np.hsplit, np.dsplit,
            np.reshape, np.ndarray.reshape, np.ravel, np.ndarray.ravel, np.ndarray.flatten,
-           np.repeat, np.ndarray.repeat, np.take, np.take_along_axis, np.pad, np.diag,
+           np.take, np.take_along_axis, np.pad,
            np.gradient, np.select)
 
 # constructors from differentiated values (they make NumPy arrays)
