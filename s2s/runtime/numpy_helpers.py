@@ -17,6 +17,8 @@ Example, the rule of ``np.multiply`` with a broadcast operand::
 """
 from __future__ import annotations
 
+import string
+
 import numpy as np
 
 _ndarray = np.ndarray
@@ -592,12 +594,33 @@ def einsum_adjoints(g, subscripts, operands):
             d = np.sum(d, axis=tuple(range(np.ndim(d) - len(unique))))
         if "..." in unique:
             d = _own_ellipsis(d, unique, term, np.shape(x))
-        if unique != term:
+        if unique != term and other_library(d):
+            d = _on_repeated_letters(d, unique, term)
+        elif unique != term:
             full = np.zeros(np.shape(x), d.dtype)
             np.einsum(term + "->" + unique, full)[...] = d
             d = full
         cotangents.append(unbroadcast(d, x))
     return cotangents
+
+
+def _on_repeated_letters(d, unique, term):
+    """``d`` (laid out as ``unique``) placed where ``term`` repeats a letter, zeros elsewhere
+    ('ii' from 'i': d on the diagonal), as a product with identity matrices: dispatching
+    calls only (another library, as Dask, gets no view to write into)."""
+    fresh = iter(c for c in string.ascii_letters if c not in term)
+    sizes = _letter_sizes(unique, np.shape(d))
+    out, eyes, letters, seen = "", [], [], set()
+    for c in term.replace("...", "*"):
+        if c in seen and c != "*":
+            twin = next(fresh)
+            eyes.append(np.eye(sizes[c], dtype=bool))
+            letters.append(c + twin)
+            c = twin
+        seen.add(c)
+        out += c
+    spec = ",".join([unique] + letters) + "->" + out.replace("*", "...")
+    return np.einsum(spec, d, *eyes)
 
 
 einsum_adjoints.__s2s_pytree_result__ = True    # a list: one cotangent per operand

@@ -10,7 +10,7 @@ A derivative of such arrays that needs one of these rules is refused before it r
 every transform (forward mode refuses the listed primitives too), at the line of the user's
 code that calls the primitive, naming the array type.
 
-tests/test_dask.py runs the first audit row of every rule on Dask arrays in reverse mode, and
+tests/test_dask.py runs every audit row of every rule on Dask arrays in reverse mode, and
 tests/test_dask_transforms.py in forward mode: a listed rule must refuse, any other must give
 a lazy derivative that matches finite differences. A new rule that fails there belongs here
 (or gets rules written with dispatching calls).
