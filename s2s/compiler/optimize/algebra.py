@@ -41,9 +41,11 @@ def fold_adjoint(fn: gast.FunctionDef, classes, ctx: Context) -> None:
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name) \
                     and node.targets[0].id in updated:
-                folded = _Fold(mutated).visit(syntax.copy_tree(node.value))
-                if not isinstance(folded, gast.Name):
-                    node.value = folded
+                # 1.0 * g stays: the value may reach the target through a call that
+                # hands its argument back (unbroadcast(g * 1.0, y) is g where the shapes
+                # agree), and the target's update in place would change g too
+                node.value = _Fold(mutated, keep_copies=True).visit(
+                    syntax.copy_tree(node.value))
                 node.s2s_keep = True
         _Fold(mutated).visit(stmt)
 
@@ -108,8 +110,9 @@ def _merge_constants(node) -> Optional[ast.AST]:
 class _Fold(syntax.Transformer):
     """``g * 1``, ``1.0 * g``, ``g / 1``, ``-(-g)``. Never folds ``g * 0``: shapes matter."""
 
-    def __init__(self, mutated: Set[str] = frozenset()):
+    def __init__(self, mutated: Set[str] = frozenset(), keep_copies: bool = False):
         self.mutated = mutated          # arrays changed in place later: 1.0 * x stays a copy
+        self.keep_copies = keep_copies  # every 1.0 * x stays a copy
 
     def visit_Assign(self, node):
         if getattr(node, "s2s_keep", False):
@@ -136,7 +139,7 @@ class _Fold(syntax.Transformer):
         return node
 
     def _shared(self, node) -> bool:
-        return isinstance(node, gast.Name) and node.id in self.mutated
+        return self.keep_copies or isinstance(node, gast.Name) and node.id in self.mutated
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
