@@ -223,6 +223,7 @@ def as_function(fn: Callable, trees: Tuple[str, ...] = ()) -> Callable:
         exec(code, inner.__globals__, namespace)
         wrapped = namespace[node.name]
     linemap.rewritten(wrapped.__code__, text, inner.__code__, inner.__s2s_source__)
+    wrapped.__s2s_gradient_code__ = True
     fn._wrappers[trees] = wrapped
     return wrapped
 

@@ -195,6 +195,7 @@ def compile_function(fn: gast.FunctionDef, source: Source, injected: Dict[str, A
     func.__doc__ = docstring
     linecache.cache[filename] = (len(shown), None, shown.splitlines(True), filename)
     func.__s2s_source__ = text
+    func.__s2s_gradient_code__ = True
     if line_map:
         linemap.remember(fn, func, text, source.filename, written)
     return func

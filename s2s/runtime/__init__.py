@@ -350,6 +350,18 @@ def clear_item(cotangent, key, primal=None):
         cotangent[key] = zeros_like(primal[key]) if earlier else 0.0   # a new key: no value
 
 
+def cleared_item(cotangent, key, primal=None):
+    """What ``clear_item`` stores: ``clear_item(d, k, p)`` read as ``d[k] =
+    clear_item.cleared(d, k, p)`` by code that differentiates a gradient again."""
+    if isinstance(cotangent, _ndarray) or other_library(cotangent):
+        return 0.0
+    earlier = primal is not None and (type(primal) is not dict or key in primal)
+    return zeros_like(primal[key]) if earlier else 0.0
+
+
+clear_item.cleared = cleared_item
+
+
 def take_appended(cotangent, count):
     """Remove and return the cotangents of a list's last ``count`` items (zeros if none).
 

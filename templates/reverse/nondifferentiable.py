@@ -21,7 +21,7 @@ import numpy as np
 
 from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
-from s2s.runtime import ones_like, zeros_like
+from s2s.runtime import cleared_item, ones_like, zeros_like
 from s2s.runtime.numpy_helpers import (inverse_permutation, normalize_axes, other_library,
                                        size_of)
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_pieces, gradient_spacing_error,
@@ -78,7 +78,7 @@ nondifferentiable(
 nondifferentiable(builtins.print)
 
 # the helpers generated code calls for axes, permutations and seeds
-nondifferentiable(normalize_axes, inverse_permutation, ones_like, zeros_like,
+nondifferentiable(normalize_axes, inverse_permutation, ones_like, zeros_like, cleared_item,
                   rollaxis_destination, padding_along, diff_pieces, zeros_unless_absent,
                   kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
 

@@ -33,7 +33,7 @@ from s2s.runtime.numpy_helpers import (cotangent_or_zeros, cumprod_adjoint, diag
                                unblock, unbroadcast, unpack_like, unrepeat, unstack, untake, untile)
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT
 from s2s.compiler.reverse.sweep import list_operand, numeric_operand
-from s2s.runtime import (add, add_at, add_at_iteration, broadcast_like, fresh_copy,
+from s2s.runtime import (add, add_at, add_at_iteration, broadcast_like, cleared_item, fresh_copy,
                          items_cotangent, items_tangent, ones_like, own, restructure,
                          sorted_tangent, unsort, zeros_like)
 from s2s.runtime.numpy_helpers import inverse_permutation, normalize_axes
@@ -611,6 +611,10 @@ AUDIT = [
     through_jvp(items_tangent, lists_items, x=fresh(4), t=fresh(4)),
     second(list_operand, "l = items_of(x)\nm = l + [x[2]]\nreturn m[0] * m[2] + m[1] ** 2",
            x=fresh(3), given=dict(items_of=items_of)),
+    second(cleared_item, "out = np.zeros(3)\nfor i in range(3):\n"
+           "    out[i] = x[(i + 1) % 3] * x[i]\nreturn np.sum(out ** 2)", x=fresh(3),
+           note="a gradient that stores items, differentiated again: clear_item reads "
+                "as a store"),
     second(numeric_operand, "h = doubled_sines(x)\nreturn np.sum((h * 2) ** 2 + h * x)",
            x=fresh(3), given=dict(doubled_sines=doubled_sines)),
     second(pad_adjoint, "np.pad(x, (2, 1), 'symmetric') ** 3", x=fresh(4)),

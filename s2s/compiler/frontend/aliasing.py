@@ -33,6 +33,11 @@ def check_aliasing(source: Source, fn: gast.FunctionDef, arrays: Dict[str, int] 
     name that is read afterwards. ``arrays``: parameters known to be arrays, with their
     number of dimensions (``x += v`` on a number makes a new number, so it only counts for
     names known to hold arrays; ``x[0]`` of a vector is a number, not a view)."""
+    if getattr(source.fn, "__s2s_gradient_code__", False):
+        # a gradient's own code (not a function of the user's that it holds), differentiated again: its reverse sweep puts every
+        # overwritten item back before it reads a name bound before the update, so a view
+        # read there sees the values it was bound with
+        return
     steps = _linear(fn.body, ())
     shared: Dict[str, Set[str]] = {}            # name -> names bound to the same object
     origin: Dict[Tuple[str, str], gast.AST] = {}    # where two names came to share

@@ -10,13 +10,14 @@ dropped, line numbers as in the user's file) and the scopes its free names resol
 from __future__ import annotations
 
 import ast
+import copy
 import builtins
 import inspect
 import linecache
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gast
 
@@ -127,6 +128,7 @@ def parse_function(fn: Any) -> Source:
     if "__class__" in closure:
         _explicit_super(node)
     _consumed_generators_as_lists(node, fn.__globals__, closure)
+    _ItemHelpersAsStores(lambda n: _cell_or_global(n, closure, fn.__globals__)).visit(node)
     # a local function of generated code: its errors point at the user's own lines
     return Source(fn=fn, node=node, filename=code.co_filename,
                   globals=fn.__globals__, closure=closure,
@@ -180,6 +182,53 @@ def _consumed_generators_as_lists(node: gast.FunctionDef, globals_: Dict[str, An
         gen = sub.args[0]
         sub.args[0] = ast.copy_location(gast.ListComp(elt=gen.elt, generators=gen.generators),
                                         gen)
+
+
+def _cell_or_global(name: str, closure: Dict[str, Any], globals_: Dict[str, Any]) -> Any:
+    cell = closure.get(name)
+    if cell is not None:
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return None
+    return globals_.get(name)
+
+
+class _ItemHelpersAsStores(gast.NodeTransformer):
+    """In a gradient's own code, differentiated again: the run-time helpers that put an
+    item back (``restore_item(x, k, old)``) or zero a cotangent's item (``clear_item(dx, k,
+    x)``) read as the stores they make, which both modes differentiate like a user's:
+
+        restore_item(x, k, old)   ->   x[k] = old
+        clear_item(dx, k, x)      ->   dx[k] = clear_item.cleared(dx, k, x)
+    """
+
+    def __init__(self, lookup: Callable[[str], Any]):
+        from s2s import runtime         # the helpers' own objects, to recognize them by
+        self.lookup = lookup
+        self.runtime = runtime
+
+    def visit_Expr(self, node):
+        call = node.value
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)
+                and not call.keywords and len(call.args) in (2, 3)
+                and isinstance(call.args[0], gast.Name)
+                and not any(isinstance(a, gast.Starred) for a in call.args)):
+            return node
+        helper = self.lookup(call.func.id)
+        if helper is self.runtime.restore_item and len(call.args) == 3:
+            stored = call.args[2]
+        elif helper is self.runtime.clear_item:
+            stored = gast.Call(func=gast.Attribute(value=copy.deepcopy(call.func),
+                                                   attr="cleared", ctx=gast.Load()),
+                               args=[copy.deepcopy(a) for a in call.args], keywords=[])
+        else:
+            return node
+        target = gast.Subscript(value=copy.deepcopy(call.args[0]), slice=call.args[1],
+                                ctx=gast.Store())
+        target.value.ctx = gast.Load()
+        return ast.copy_location(gast.Assign(targets=[target], value=stored,
+                                             type_comment=None), node)
 
 
 def _user_location(generated_file: str, line: int, col: Optional[int],
