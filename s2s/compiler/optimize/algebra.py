@@ -139,6 +139,8 @@ class _Fold(syntax.Transformer):
         return node
 
     def _shared(self, node) -> bool:
+        if isinstance(node, (gast.Constant, gast.BinOp, gast.UnaryOp)):
+            return False        # a number, or a new array
         return self.keep_copies or isinstance(node, gast.Name) and node.id in self.mutated
 
     def visit_UnaryOp(self, node):
