@@ -108,9 +108,15 @@ def parse_function(fn: Any) -> Source:
     try:
         module = parsed or _parse_lines(*found)
     except SyntaxError as exc:
-        raise _unavailable(
-            code, f"s2s could not parse the source of '{name}': {exc.msg}", "unparsable source",
-            "lambdas sharing a line with other code cannot be isolated; use a def") from None
+        # a lambda inside a larger expression ({"f": (lambda v: v * 2, x)}): its lines alone
+        # do not parse, the file does
+        module = _lambdas_of_file(code) if code.co_name == "<lambda>" else None
+        if module is None:
+            raise _unavailable(
+                code, f"s2s could not parse the source of '{name}': {exc.msg}",
+                "unparsable source",
+                "lambdas sharing a line with other code cannot be isolated; use a def") from None
+        found = ([""], code.co_firstlineno)     # the file's own columns: no shift
     node = _find_function(module, fn, code)
     if node is None:
         raise _unavailable(code, f"s2s could not find the definition of '{name}' in its source",
@@ -305,6 +311,43 @@ def _unavailable(code: Any, message: str, construct: str, hint: str) -> SourceUn
                                   lineno=code.co_firstlineno, construct=construct, hint=hint)
 
 
+def _lambdas_of_file(code: Any) -> Optional[gast.Module]:
+    """The lambdas that start on ``code``'s first line, parsed with the whole file (as
+    expressions of a module), the one ``code`` was made from first where the interpreter
+    tells its column; None where the file does not parse or holds none there."""
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename)
+    try:
+        tree = syntax.to_gast(ast.parse("".join(lines)))
+    except (SyntaxError, ValueError):
+        return None
+    lambdas = [n for n in syntax.walk(tree)
+               if isinstance(n, gast.Lambda) and n.lineno == code.co_firstlineno]
+    lambdas = _by_column(lambdas, code, 0)
+    if not lambdas:
+        return None
+    return gast.Module(body=[gast.Expr(value=lam) for lam in lambdas], type_ignores=[])
+
+
+def _by_column(lambdas: list, code: Any, shift: int) -> list:
+    """Of several lambdas on ``code``'s first line, the innermost one holding the column
+    where the interpreter says ``code``'s body starts (Python 3.11 and newer tell it);
+    ``shift``: how far left of the file's columns the lambdas' columns are. All of them
+    where that cannot be told."""
+    positions = getattr(code, "co_positions", None)
+    if len(lambdas) < 2 or positions is None:
+        return lambdas
+    # the first instruction with a span (the one before it, RESUME, has none)
+    column = next((col for line, _, col, end in positions() if line == code.co_firstlineno
+                   and col is not None and end is not None and end > col), None)
+    if column is None:
+        return lambdas
+    column -= shift
+    inside = [lam for lam in lambdas if lam.body.col_offset <= column
+              and (lam.end_lineno > code.co_firstlineno or column < lam.end_col_offset)]
+    return sorted(inside, key=lambda lam: -lam.col_offset)[:1] or lambdas
+
+
 def _find_function(module: gast.Module, fn: Any, code: Any):
     """The def (or lambda, turned into a def) in ``module`` that ``fn`` was made from."""
     for stmt in module.body:
@@ -316,6 +359,9 @@ def _find_function(module: gast.Module, fn: Any, code: Any):
         params = list(code.co_varnames[:code.co_argcount])
         lambdas = [lam for lam in lambdas
                    if [a.id for a in lam.args.posonlyargs + lam.args.args] == params]
+    if code.co_name == "<lambda>" and len(lambdas) > 1:
+        first = linecache.getline(code.co_filename, code.co_firstlineno)
+        lambdas = _by_column(lambdas, code, len(first) - len(first.lstrip()))
     if code.co_name == "<lambda>" and len(lambdas) == 1:
         lam = lambdas[0]
         ret = gast.Return(value=lam.body)
