@@ -165,16 +165,26 @@ class ReverseBuilder:
         overwritten = saves.plan_saves(state, primal, params)
         if not overwritten:         # straight-line code: nothing is ever overwritten
             return self._finish(fn, primal, primal_temps, out_names, value_node, set(), set())
-        checkpoint = state.checkpoint()
-        _, seed_stmts = outputs.seeds(state, out_names, value_node)
-        adjoint = self.sweep.reverse_block(primal)
-        grads = [outputs.final_cotangent(state, p) for p in state.wrt]
-        reads = {n.id for s in seed_stmts + adjoint + grads for n in syntax.walk(s)
-                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        shape_only = queries.read_for_shape_only(state, seed_stmts + adjoint)
-        state.rollback(checkpoint)
-        return self._finish(fn, primal, primal_temps, out_names, value_node,
-                            overwritten & reads, shape_only)
+        # Restoring a value can make the sweep read more: a branch whose adjoint is only
+        # restores reads its condition (if cond: v = v_stack.pop()), so the sweep is made
+        # again with the restores found, until it reads no other overwritten name.
+        restores: Set[str] = set()
+        while True:
+            checkpoint = state.checkpoint()
+            state.restores = set(restores)
+            _, seed_stmts = outputs.seeds(state, out_names, value_node)
+            adjoint = self.sweep.reverse_block(primal)
+            grads = [outputs.final_cotangent(state, p) for p in state.wrt]
+            reads = {n.id for s in seed_stmts + adjoint + grads for n in syntax.walk(s)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+            shape_only = queries.read_for_shape_only(state, seed_stmts + adjoint)
+            state.rollback(checkpoint)
+            found = overwritten & reads
+            if found <= restores:
+                break
+            restores |= found
+        return self._finish(fn, primal, primal_temps, out_names, value_node, restores,
+                            shape_only)
 
     def _finish(self, fn, primal, primal_temps, out_names, value_node, restores, shape_only):
         """The real sweep, once it is known which overwritten names must be saved."""
