@@ -1,0 +1,35 @@
+"""Reverse-mode rules of the reductions of ``scipy.special``: loaded once the user's code
+imports ``scipy.special`` (its elementwise functions are declared in templates/scipy_special.py).
+
+    s = scipy.special.logsumexp(a, axis=1)   ->   da = expand(ds) * exp(a - expand(s))
+
+``logsumexp``'s ``return_sign`` is not supported (a call that passes it is refused).
+"""
+import numpy as np
+import scipy.special
+
+from s2s.runtime.numpy_helpers import expand_reduced, unbroadcast
+from s2s.rules import adjoint, static
+
+
+@adjoint(scipy.special.logsumexp)
+def logsumexp(a, axis=None, b=None, keepdims=False):
+    # each entry's share of the sum, e^(a - result) (times b): the softmax of a
+    share = np.exp(a - expand_reduced(result, a, axis, keepdims))
+    spread = expand_reduced(dresult, a, axis, keepdims)
+    if static(b is None):
+        da = spread * share
+    else:
+        da = unbroadcast(spread * share * b, a)
+        db = unbroadcast(spread * share, b)
+
+
+@adjoint(scipy.special.softmax)
+def softmax(x, axis=None):
+    weighted = dresult * result
+    dx = weighted - result * np.sum(weighted, axis=axis, keepdims=True)
+
+
+@adjoint(scipy.special.log_softmax)
+def log_softmax(x, axis=None):
+    dx = dresult - np.exp(result) * np.sum(dresult, axis=axis, keepdims=True)
