@@ -43,9 +43,27 @@ NUMPY_ONLY: set = set()         # primitives whose reverse rules refuse other ar
 NOT_HOLOMORPHIC: set = set()    # functions of z and conj(z): no complex derivative
 
 
+#: Classes whose instances' methods have rules of their own, keyed by the instance and the
+#: function: scipy.stats' distributions share their methods (norm.logpdf and t.logpdf are one
+#: function bound to two objects). Filled by the rule modules that need it (``per_instance``).
+_PER_INSTANCE: tuple = ()
+
+
+def per_instance(*classes: type) -> None:
+    """Key the rules of the methods of ``classes``' instances by instance and function."""
+    global _PER_INSTANCE
+    _PER_INSTANCE += tuple(c for c in classes if c not in _PER_INSTANCE)
+
+
 def _key(fn: Any) -> Any:
-    """Rules are keyed by identity; unwrap bound methods of builtins to their function."""
-    return getattr(fn, "__func__", fn)
+    """Rules are keyed by identity; unwrap bound methods of builtins to their function (but
+    a method of a ``per_instance`` class's object to (object, function))."""
+    func = getattr(fn, "__func__", None)
+    if func is None:
+        return fn
+    if _PER_INSTANCE and isinstance(getattr(fn, "__self__", None), _PER_INSTANCE):
+        return fn.__self__, func
+    return func
 
 
 def adjoint(*primitives: Any) -> Callable[[Callable], Callable]:
@@ -412,6 +430,15 @@ def reverse_rule(fn: Any):
     load_builtin_rules()
     try:
         return REVERSE.get(_key(fn))
+    except TypeError:       # unhashable callables have no rule
+        return None
+
+
+def tangent_rule(fn: Any):
+    """The forward-mode rule registered for ``fn``, or None."""
+    load_builtin_rules()
+    try:
+        return TANGENT.get(_key(fn))
     except TypeError:       # unhashable callables have no rule
         return None
 

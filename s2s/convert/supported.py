@@ -83,6 +83,15 @@ def optional_libraries() -> List[str]:
 def spelling(fn: Any) -> Optional[str]:
     """How user code names ``fn``: ``np.linalg.inv``, ``math.sin``, ``x.sum()``, ``a @ b``;
     None for the helpers that generated code calls (their rules serve higher orders)."""
+    if isinstance(fn, tuple):           # a method of one object (rules.per_instance)
+        owner, method = fn
+        for label, path in _HOMES:
+            home = sys.modules.get(path)
+            found = home is not None and next(
+                (n for n in dir(home) if getattr(home, n, None) is owner), None)
+            if found:
+                return f"{label}.{found}.{method.__name__}"
+        return None
     if fn in _OPERATORS:
         return _OPERATORS[fn]
     if fn is type(np.r_).__getitem__:

@@ -86,6 +86,70 @@ def quantile_q_error(q):
                     "differentiated q has no rule yet")
 
 
+def no_closed_form(value, function, parameter):
+    """Differentiating a distribution function in a shape parameter whose derivative has no
+    closed form (``scipy.stats.t.cdf`` in ``df``, ``gamma.cdf`` in ``a``): refused."""
+    raise TypeError(f"s2s differentiates scipy.stats.{function} in x, loc and scale; its "
+                    f"derivative in {parameter} has no closed form, so {parameter} must be a "
+                    f"constant here")
+
+
+def _mvn_parts(x, mean, cov):
+    """(d = x - mean, P = cov^-1, r = d P, the covariance matrix) of a multivariate normal
+    at points x (a point is x's last axis); cov a matrix, a vector (its diagonal) or a
+    number (times the identity), as scipy.stats.multivariate_normal takes it."""
+    x = np.asarray(x, dtype=float)
+    dim = x.shape[-1] if x.ndim else 1
+    cov_arr = np.asarray(cov, dtype=float)
+    # SciPy reads a matrix's lower triangle (its eigh): so does this
+    matrix = np.tril(cov_arr) + np.tril(cov_arr, -1).T if cov_arr.ndim == 2 else (
+        np.diag(cov_arr) if cov_arr.ndim == 1 else cov_arr * np.eye(dim))
+    d = x - (0.0 if mean is None else np.asarray(mean, dtype=float))
+    precision = np.linalg.inv(matrix)
+    return d, precision, d @ precision, matrix
+
+
+def _cov_like(full, cov):
+    """A cotangent of the full covariance matrix as one of ``cov``'s form."""
+    cov_arr = np.asarray(cov)
+    if cov_arr.ndim == 2:
+        # SciPy reads the covariance matrix's lower triangle (its eigh): the symmetric
+        # cotangent folds onto it
+        return np.tril(full + full.T) - np.diag(np.diag(full))
+    if cov_arr.ndim == 1:
+        return np.diag(full)
+    return float(np.trace(full))
+
+
+def mvn_logpdf_adjoint(g, x, mean, cov):
+    """The cotangents (x, mean, cov) of ``scipy.stats.multivariate_normal.logpdf(x, mean,
+    cov)`` given its cotangent ``g`` (one number per point):
+    dx = -g r, dmean = sum of g r, dcov = (r^T diag(g) r - sum(g) P) / 2, r = (x - mean) P,
+    a matrix's folded onto its lower triangle, the one SciPy reads."""
+    d, precision, r, _ = _mvn_parts(x, mean, cov)
+    g = np.asarray(g, dtype=float)
+    weighted = g[..., None] * r
+    points = weighted.reshape(-1, r.shape[-1])
+    dx = match_dtype(np.reshape(-weighted, np.shape(x)), x)
+    dmean = None if mean is None else match_dtype(
+        np.reshape(points.sum(axis=0), np.shape(mean)), mean)
+    rows = r.reshape(-1, r.shape[-1])
+    full = 0.5 * (rows.T @ (g.reshape(-1)[:, None] * rows) - np.sum(g) * precision)
+    return dx, dmean, match_dtype(_cov_like(full, cov), cov)
+
+
+def mvn_logpdf_tangent(dx, dmean, dcov, x, mean, cov):
+    """The tangent of ``multivariate_normal.logpdf(x, mean, cov)``: -r.dx + r.dmean
+    + (r dcov r^T - tr(P dcov)) / 2."""
+    d, precision, r, matrix = _mvn_parts(x, mean, cov)
+    out = -np.sum(r * dx, axis=-1) + np.sum(r * dmean, axis=-1)
+    dcov = np.asarray(dcov, dtype=float)
+    dfull = (np.tril(dcov) + np.tril(dcov, -1).T if dcov.ndim == 2    # the lower triangle
+             else np.diag(dcov) if dcov.ndim == 1 else dcov * np.eye(matrix.shape[0]))
+    out = out + 0.5 * (np.sum((r @ dfull) * r, axis=-1) - np.sum(precision * dfull.T))
+    return match_dtype(out, x)
+
+
 # --- weighted averages --------------------------------------------------------------------
 
 def _average_weights(a, axis, weights):

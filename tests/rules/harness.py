@@ -29,7 +29,8 @@ import numpy as np
 import pytest
 
 from s2s import rules
-from s2s.rules import REVERSE, TANGENT, rule_source
+from s2s.convert.supported import spelling
+from s2s.rules import REVERSE, TANGENT, _key, rule_source
 from s2s.runtime import broadcast_like
 
 STEP = 1e-6
@@ -93,6 +94,8 @@ def case(primitive, *args, wrt="x", tie=None, modes="reverse forward", **kwargs)
 
 
 def label(primitive):
+    if isinstance(key(primitive), tuple):       # a distribution's method (rules.per_instance)
+        return spelling(key(primitive))
     module = getattr(primitive, "__module__", None)
     prefix = module.lstrip("_").replace("numpy", "np") + "." if module else ""
     return prefix + getattr(primitive, "__qualname__", getattr(primitive, "__name__", "?"))
@@ -103,8 +106,9 @@ def ids(rows):
 
 
 def key(primitive: Any) -> Any:
-    """The registry key of a primitive (bound methods of builtins unwrap to the function)."""
-    return getattr(primitive, "__func__", primitive)
+    """The registry key of a primitive (bound methods of builtins unwrap to the function, a
+    distribution's method is keyed by the distribution too)."""
+    return primitive if isinstance(primitive, tuple) else _key(primitive)
 
 
 def rule_for(primitive: Any) -> Callable:

@@ -15,12 +15,14 @@ import pytest
 from s2s.rules import NONDIFFERENTIABLE, REVERSE, TANGENT, templates_dir
 from tests.rules import (test_builtins, test_complex, test_elementwise, test_fft, test_helpers,
                          test_linalg, test_math, test_methods, test_operators, test_reductions,
-                         test_scipy_linalg, test_scipy_special, test_shape)
+                         test_scipy_linalg, test_scipy_special, test_scipy_stats,
+                         test_shape)
 from tests.rules.harness import key, label, tangent_problems, template_problems
 
 TABLES = (test_operators.ROWS, test_elementwise.ROWS, test_math.ROWS, test_builtins.ROWS,
           test_reductions.ROWS, test_linalg.ROWS, test_shape.ROWS, test_methods.ROWS,
-          test_helpers.CASES, test_scipy_linalg.ROWS, test_scipy_special.ROWS, test_fft.ROWS,
+          test_helpers.CASES, test_scipy_linalg.ROWS, test_scipy_special.ROWS,
+          test_scipy_stats.ROWS, test_fft.ROWS,
           test_complex.ROWS)
 
 

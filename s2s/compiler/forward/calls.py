@@ -45,11 +45,7 @@ from s2s.errors import MissingRuleError, NotDifferentiableError, UnsupportedSynt
 
 def tangent_rule(fn: Any):
     """The forward-mode rule registered for ``fn``, or None."""
-    rules.load_builtin_rules()
-    try:
-        return rules.TANGENT.get(getattr(fn, "__func__", fn))
-    except TypeError:       # unhashable callables have no rule
-        return None
+    return rules.tangent_rule(fn)
 
 
 def tangent_parameters(node: gast.FunctionDef, wrt: Sequence[str]) -> List[str]:
