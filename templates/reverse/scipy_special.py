@@ -9,7 +9,7 @@ import numpy as np
 import scipy.special
 
 from s2s.runtime.numpy_helpers import expand_reduced, unbroadcast
-from s2s.rules import adjoint, static
+from s2s.rules import adjoint, numpy_only, static
 
 
 @adjoint(scipy.special.logsumexp)
@@ -33,3 +33,10 @@ def softmax(x, axis=None):
 @adjoint(scipy.special.log_softmax)
 def log_softmax(x, axis=None):
     dx = dresult - np.exp(result) * np.sum(dresult, axis=axis, keepdims=True)
+
+
+# on Dask or CuPy arrays: polygamma (digamma's derivative) passes NumPy's `out`, which Dask
+# does not take, and logsumexp and the softmaxes call np.asarray on their input, computing
+# the graph: refused at the user's line, naming the array type (templates/reverse/numpy_only.py)
+numpy_only(scipy.special.digamma, scipy.special.polygamma, scipy.special.logsumexp,
+           scipy.special.softmax, scipy.special.log_softmax)

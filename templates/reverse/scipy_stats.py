@@ -17,7 +17,7 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
-from s2s.rules import adjoint, per_instance
+from s2s.rules import adjoint, numpy_only, per_instance
 from s2s.runtime.numpy_helpers import unbroadcast
 from s2s.runtime.stats_helpers import mvn_logpdf_adjoint, no_closed_form
 
@@ -242,3 +242,11 @@ def multivariate_normal_pdf(x, mean=None, cov=1, allow_singular=False):
     dx = cotangents[0]
     dmean = cotangents[1]
     dcov = cotangents[2]
+
+
+# scipy.stats computes with NumPy (np.asarray of its input): on Dask or CuPy arrays the
+# distributions are refused at the user's line, naming the array type
+numpy_only(*(getattr(dist, method) for dist in (norm, t, gamma, beta)
+             for method in ("logpdf", "pdf", "cdf", "logcdf")),
+           *(getattr(poisson, method) for method in ("logpmf", "pmf", "cdf", "logcdf")),
+           scipy.stats.multivariate_normal.logpdf, scipy.stats.multivariate_normal.pdf)
