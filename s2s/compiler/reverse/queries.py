@@ -348,11 +348,18 @@ def resolves_to(state: ReverseState, func, obj) -> bool:
 
 
 def is_active_code(state: ReverseState, stmts) -> bool:
-    """Does ``stmts`` assign or update any active name?"""
+    """Does ``stmts`` assign or update any active name? A store into an item counts
+    (``y[k] = 1.0`` in a loop: the reversed loop clears ``dy[k]``)."""
     for node in syntax.walk(gast.Module(body=list(stmts), type_ignores=[])):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
                 and node.id in state.active:
             return True
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, gast.Subscript):
+                base = base.value
+            if isinstance(base, gast.Name) and base.id in state.active:
+                return True
         if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
             func = node.value.func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
