@@ -14,6 +14,7 @@ from user_helpers import predict
 
 X = 0.7
 V3 = np.array([0.3, -0.5, 0.9])
+M23 = np.array([[0.3, -0.5, 0.9], [1.1, 0.2, -0.4]])
 
 
 def constant_list_joined(x):
@@ -126,6 +127,39 @@ def store_over_a_joined_item(v):
     return np.sum(l[0] * l[1])
 
 
+def constant_stored_in_a_loop(m):
+    # found by test_property_flow_programs.py: a loop (or branch) whose only active
+    # statement stores into an item was taken for inactive code and left out of the
+    # gradient, so the overwritten rows kept their cotangent
+    out = m * 1.0
+    for k in range(2):
+        out[k] = np.ones(3)
+    return np.sum(out * out)
+
+
+def constant_stored_in_a_branch(m):
+    out = m * 1.0
+    if np.sum(m) > -10.0:
+        out[0] = np.ones(3)
+    return np.sum(out * out)
+
+
+def constant_slice_stored_in_a_while_loop(m):
+    out = m * 1.0
+    k = 0
+    while k < 2:
+        out[k, 1:] = 2.0
+        k += 1
+    return np.sum(out * out)
+
+
+def constant_stored_into_a_list_in_a_loop(m):
+    out = [m[0], m[1]]
+    for k in range(2):
+        out[k] = np.ones(3)
+    return np.sum(out[0] * out[1])
+
+
 CASES = [
     (constant_list_joined, X),
     (constant_tuple_joined, X),
@@ -143,6 +177,10 @@ CASES = [
     (append_to_an_unread_list, V3),
     (sum_after_an_item_update, X),
     (store_over_a_joined_item, V3),
+    (constant_stored_in_a_loop, M23),
+    (constant_stored_in_a_branch, M23),
+    (constant_slice_stored_in_a_while_loop, M23),
+    (constant_stored_into_a_list_in_a_loop, M23),
 ]
 
 
