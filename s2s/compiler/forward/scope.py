@@ -105,15 +105,18 @@ class Scope:
     def in_place_call(self, call: gast.Call):
         """(receiver name, operand nodes) of ``lst.append(v)`` or ``add_at(buf, k, v)``
         (``np.add.at(y, k, v)`` and ``add_at_iteration(buf, i, v)`` add the same way: ``dy``
-        gets ``dv`` added at ``k``) on a local name; (None, []) for any other call."""
+        gets ``dv`` added at ``k``; a gradient's ``restore_item(y, k, old)`` puts ``dold``
+        back at ``k``, and ``clear_item(dy, k)`` clears ``ddy[k]``) on a local name; (None, []) for any other call."""
         func = call.func
         if (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
                 and func.value.id in self.resolver.locals):
             return func.value.id, list(call.args)
-        if (self.callee(call) is runtime.drop_last and len(call.args) == 2
+        if (self.callee(call) in (runtime.drop_last, runtime.clear_item)
+                and len(call.args) in (2, 3)
                 and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals):
             return call.args[0].id, []
-        if (self.callee(call) in (runtime.add_at, runtime.add_at_iteration, np.add.at)
+        if (self.callee(call) in (runtime.add_at, runtime.add_at_iteration, np.add.at,
+                                  runtime.restore_item)
                 and len(call.args) == 3
                 and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals):
             return call.args[0].id, [call.args[2]]

@@ -115,6 +115,18 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
     """``lst.append(v)`` also appends ``dv``; ``add_at(buf, k, v)`` also adds ``dv``."""
     call = stmt.value
     receiver, _ = state.scope.in_place_call(call)
+    if (receiver is not None and state.scope.callee(call) is runtime.restore_item
+            and not isinstance(call.args[2], gast.Name)):
+        # restore_item(y, k, y_saved.pop()) of a gradient: pop the saved item's tangent
+        # too, once (old = y_saved.pop(); dold = dy_saved.pop())
+        old = state.fresh_temp(f"{receiver}_old")
+        hoisted = ast.copy_location(assign(old, call.args[2]), stmt)
+        before = local_call(state, old, call.args[2], hoisted)
+        if before is None:
+            before = [hoisted] + state.set_zero(old)
+        restore = gast.Expr(value=gast.Call(func=call.func, args=call.args[:2] + [name(old)],
+                                            keywords=[]))
+        return before + call_statement(state, ast.copy_location(restore, stmt))
     if receiver is None or receiver not in state.flow.varied:
         if receiver is None and syntax.names_in(call) & state.flow.varied \
                 and not state.scope.is_constant_call(call):
@@ -130,14 +142,17 @@ def call_statement(state: TangentState, stmt: gast.Expr) -> List[ast.AST]:
         method = gast.Attribute(value=name(state.tangent(receiver)), attr=call.func.attr,
                                 ctx=gast.Load())
         update = gast.Call(func=method, args=args, keywords=[])
-    elif state.scope.callee(call) is runtime.drop_last:
+    elif state.scope.callee(call) in (runtime.drop_last, runtime.clear_item):
         update = gast.Call(func=copy.deepcopy(call.func),
-                           args=[name(state.tangent(receiver)), copy.deepcopy(call.args[1])],
-                           keywords=[])
+                           args=[name(state.tangent(receiver))]
+                           + [copy.deepcopy(a) for a in call.args[1:]], keywords=[])
     else:
         dvalue = state.operand_tangent(call.args[2])
         if is_zero(dvalue):
-            return [stmt]
+            if state.scope.callee(call) is not runtime.restore_item:
+                return [stmt]
+            # the restored item's tangent is zero, not what the slot held before
+            dvalue = state.dense_tangent(call.args[2])
         update = gast.Call(func=copy.deepcopy(call.func),
                            args=[name(state.tangent(receiver)), copy.deepcopy(call.args[1]),
                                  dvalue], keywords=[])
