@@ -204,3 +204,49 @@ def test_reverse_matches_finite_differences(f, x):
 @pytest.mark.parametrize("f, x", CASES, ids=[f.__name__ for f, _ in CASES])
 def test_forward_matches_finite_differences(f, x):
     assert_close(_jvp_gradient(f, x), numerical_grad(f, (x,), 0), rtol=1e-6, atol=1e-7)
+
+
+# --- second order: s2s.hessian against second differences of f itself ---------------------------
+
+def rows_stored_in_a_loop(v):
+    # forward mode over the gradient refused its restore_item(out, k, out_saved.pop()) as
+    # "a call made for its effect"; before that, a wrong Hessian (the loop was left out)
+    out = np.outer(v, v)
+    for k in range(2):
+        out[k] = np.sin(v) * v[k]
+    return np.sum(out * out)
+
+
+def items_stored_into_a_list_in_a_loop(v):
+    out = [0.0] * 3
+    for k in range(3):
+        out[k] = k * 0.5 + np.mean(v) ** 2
+    return sum(out) * np.sum(v)
+
+
+def items_stored_at_two_counters(v):
+    out = np.zeros((3, 3))
+    for k in range(3):
+        out[k, (k + 1) % 3] = np.tanh(v[k]) * v[(k + 1) % 3]
+    return np.sum(out @ out.T)
+
+
+SECOND_ORDER_CASES = [rows_stored_in_a_loop, items_stored_into_a_list_in_a_loop,
+                      items_stored_at_two_counters]
+
+
+def _second_differences(f, x, h=1e-4):
+    """The Hessian of f at the vector x by second-order central differences of f."""
+    size = x.size
+    hessian = np.zeros((size, size))
+    unit = np.eye(size) * h
+    for a in range(size):
+        for b in range(size):
+            hessian[a, b] = (f(x + unit[a] + unit[b]) - f(x + unit[a] - unit[b])
+                             - f(x - unit[a] + unit[b]) + f(x - unit[a] - unit[b])) / (4 * h * h)
+    return hessian
+
+
+@pytest.mark.parametrize("f", SECOND_ORDER_CASES, ids=[f.__name__ for f in SECOND_ORDER_CASES])
+def test_hessian_matches_second_differences(f):
+    assert_close(s2s.hessian(f)(V3), _second_differences(f, V3), rtol=1e-5, atol=1e-6)
