@@ -160,6 +160,16 @@ def constant_stored_into_a_list_in_a_loop(m):
     return np.sum(out[0] * out[1])
 
 
+def value_stored_in_a_loop(m):
+    # the same bug when the stored value is a name: the gradient was zero (the loop had no
+    # adjoint)
+    total = np.sum(m * m)
+    out = np.zeros(3)
+    for k in range(3):
+        out[k] = total
+    return np.sum(np.sin(out * np.array([1.0, 2.0, 3.0])))
+
+
 CASES = [
     (constant_list_joined, X),
     (constant_tuple_joined, X),
@@ -181,6 +191,7 @@ CASES = [
     (constant_stored_in_a_branch, M23),
     (constant_slice_stored_in_a_while_loop, M23),
     (constant_stored_into_a_list_in_a_loop, M23),
+    (value_stored_in_a_loop, M23),
 ]
 
 
