@@ -47,7 +47,7 @@ from s2s.compiler.frontend.resolve import Resolver, local_names
 from s2s.compiler.optimize import optimize
 from s2s.compiler.reverse import calls, outputs, prepare, queries, saves
 from s2s.compiler.reverse.nodes import (append_parameter, store_counts, eliminate_dead_temps,
-                                        parameter_names, rename_reassigned)
+                                        parameter_names, rename_reassigned, stored_in)
 from s2s.compiler.reverse.state import ReverseState
 from s2s.compiler.reverse.sweep import AdjointSweep
 from s2s.compiler.syntax import assign, const, name
@@ -207,8 +207,14 @@ class ReverseBuilder:
             primal.append(assign(kept, value_node))
             value_node = name(kept)
         seed_param, seed_stmts = outputs.seeds(state, out_names, value_node)
+        state.branch_resets = set()
         adjoint = eliminate_dead_temps(self.sweep.reverse_block(primal), state.temps)
         grads = [outputs.final_cotangent(state, p) for p in state.wrt]
+        # a branch's adjoint restarts at zeros_like(v) the cotangent of a v that only the
+        # other branch binds: v = None first (whose zero is 0.0), so that it is bound there
+        unbound = sorted((state.branch_resets & stored_in(primal))
+                         - _bound_on_every_path(primal, set(params)))
+        primal = [assign(v, const(None)) for v in unbound] + primal
 
         if state.mode == "vjp":
             grads_node = gast.Tuple(elts=grads, ctx=gast.Load())
@@ -271,3 +277,15 @@ _SENTINEL = "s2s: the adjoint sweep starts here"
 def _is_sentinel(stmt) -> bool:
     return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
             and stmt.value.value == _SENTINEL)
+
+
+def _bound_on_every_path(stmts, bound: Set[str]) -> Set[str]:
+    """The names ``stmts`` bind whatever branches they take (a loop may not run)."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            for target in stmt.targets:
+                bound = bound | stored_names(target)
+        elif isinstance(stmt, gast.If):
+            bound = (_bound_on_every_path(stmt.body, set(bound))
+                     & _bound_on_every_path(stmt.orelse, set(bound)))
+    return bound

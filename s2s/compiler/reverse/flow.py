@@ -48,6 +48,8 @@ def reverse_if(state: ReverseState, stmt: gast.If, reverse_block: Callable) -> L
     after_else = (set(state.nonzero), set(state.owned))
     body += [cotangents.reset(state, v) for v in sorted(after_else[0] - after_body[0])]
     orelse += [cotangents.reset(state, v) for v in sorted(after_body[0] - after_else[0])]
+    # zeros_like(v) where the primal took the other branch: v may never have been bound
+    state.branch_resets |= after_body[0] ^ after_else[0]
     state.nonzero = after_body[0] | after_else[0]
     state.owned = after_body[1] & after_else[1]
     if not _has_code(body) and not _has_code(orelse):

@@ -88,6 +88,7 @@ class ReverseState:
     recomputed: Set[int] = field(default_factory=set)   # statements the reverse recomputes
     overwrites: Set[Tuple[int, str]] = field(default_factory=set)
     maybe_unbound: Set[str] = field(default_factory=set)
+    branch_resets: Set[str] = field(default_factory=set)  # cotangents reset in one branch
     restores: Set[str] = field(default_factory=set)     # names saved and restored
     shape_only: Set[str] = field(default_factory=set)   # saved for their shape only
     stacks: Dict[str, str] = field(default_factory=dict)      # saved name -> its stack
