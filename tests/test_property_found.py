@@ -261,3 +261,26 @@ def _second_differences(f, x, h=1e-4):
 @pytest.mark.parametrize("f", SECOND_ORDER_CASES, ids=[f.__name__ for f in SECOND_ORDER_CASES])
 def test_hessian_matches_second_differences(f):
     assert_close(s2s.hessian(f)(V3), _second_differences(f, V3), rtol=1e-5, atol=1e-6)
+
+
+def name_bound_in_one_branch(v, m):
+    # reverse over reverse: the adjoint of the branch taken reset the cotangent of the other
+    # branch's tanh with zeros_like of a name never bound (UnboundLocalError)
+    if np.sum(m) > 0.3:
+        b = np.tanh(v) * 2.0
+    else:
+        b = m[0] + np.tanh(v)
+    return np.sum(b * b)
+
+
+M23_NEGATED = -M23
+
+
+@pytest.mark.parametrize("m", [M23, M23_NEGATED], ids=["body", "else"])
+def test_grad_of_grad_of_a_branch_matches_second_differences(m):
+    def f(v):
+        return name_bound_in_one_branch(v, m)
+    # the gradient of the sum of the gradient: the Hessian's row sums
+    expected = _second_differences(f, V3).sum(axis=0)
+    assert_close(s2s.grad(s2s.grad(name_bound_in_one_branch))(V3, m), expected,
+                 rtol=1e-5, atol=1e-6)
