@@ -121,16 +121,7 @@ METHODS = ("method of a module object", "method reading a self array",
 STORE_TWICE = ("grad of grad",), (
     "refused, not always at the user's line: reverse over reverse of a gradient that stores "
     "items in a loop (its clear_item(dout, k) and restore_item(out, k, out_saved.pop()))")
-BRANCH_TWICE = ("grad of grad",), (
-    "UnboundLocalError in generated code: reverse over reverse of if/else, where one branch "
-    "binds a name the other does not (s2s.grad(s2s.grad(f))(v, m) of 'if c: b = np.tanh(v) "
-    "* 2.0 / else: b = m[0] + np.tanh(v)'): the adjoint resets the name's cotangent with "
-    "zeros_like(name) in the branch that never bound it (s2s/compiler/reverse/flow.py, "
-    "reverse_if; cotangents.reset)")
-KNOWN_BUGS: dict = {"item stores in a loop": STORE_TWICE,
-                    "branch on a value": BRANCH_TWICE,
-                    "branch on a constant": BRANCH_TWICE,
-                    "branch expression": BRANCH_TWICE}
+KNOWN_BUGS: dict = {"item stores in a loop": STORE_TWICE}
 
 
 class Writer:
