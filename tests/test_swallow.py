@@ -25,7 +25,7 @@ import s2s
 from finite_diff import assert_close, numerical_grad
 from s2s import rules
 from s2s.errors import MissingRuleError, S2SError, UnsupportedSyntaxError
-from s2s.runtime import numpy_helpers, shape_helpers, stats_helpers
+from s2s.runtime import numpy_helpers, scipy_special_helpers, shape_helpers, stats_helpers
 
 ARRAY = np.array([0.3, 1.2, 0.7])
 SCALAR = 0.7
@@ -282,6 +282,7 @@ ZERO_DERIVATIVE = {
     shape_helpers.checked_pad_mode: NO_FLOAT,
     shape_helpers.pad_values_error: RAISES, shape_helpers.gradient_spacing_error: RAISES,
     stats_helpers.quantile_q_error: RAISES, stats_helpers.cov_weights_error: RAISES,
+    scipy_special_helpers.signed_logsumexp_error: RAISES,
     s2s.runtime.zeros_like: s2s.runtime.zeros_like,
     s2s.runtime.cleared_item: lambda x: s2s.runtime.cleared_item(x, 0),
     s2s.runtime.ones_like: s2s.runtime.ones_like,

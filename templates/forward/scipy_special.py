@@ -9,15 +9,19 @@ import scipy.special
 
 from s2s.runtime.numpy_helpers import expand_reduced
 from s2s.rules import static, tangent
+from s2s.runtime.scipy_special_helpers import signed_logsumexp_error
 
 
 @tangent(scipy.special.logsumexp)
-def logsumexp(a, axis=None, b=None, keepdims=False):
-    share = np.exp(a - expand_reduced(result, a, axis, keepdims))
-    if static(b is None):
-        dresult = np.sum(da * share, axis=axis, keepdims=keepdims)
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    if static(return_sign is False):
+        share = np.exp(a - expand_reduced(result, a, axis, keepdims))
+        if static(b is None):
+            dresult = np.sum(da * share, axis=axis, keepdims=keepdims)
+        else:
+            dresult = np.sum((da * b + db) * share, axis=axis, keepdims=keepdims)
     else:
-        dresult = np.sum((da * b + db) * share, axis=axis, keepdims=keepdims)
+        dresult = signed_logsumexp_error(da)
 
 
 @tangent(scipy.special.softmax)

@@ -22,6 +22,7 @@ import numpy as np
 from s2s.runtime.stats_helpers import cov_weights_error, quantile_q_error
 from s2s.rules import nondifferentiable
 from s2s.runtime import cleared_item, ones_like, zeros_like
+from s2s.runtime.scipy_special_helpers import signed_logsumexp_error
 from s2s.runtime.numpy_helpers import (inverse_permutation, normalize_axes, other_library,
                                        size_of)
 from s2s.runtime.shape_helpers import (checked_pad_mode, diff_pieces, gradient_spacing_error,
@@ -82,7 +83,8 @@ nondifferentiable(normalize_axes, inverse_permutation, ones_like, zeros_like, cl
                   rollaxis_destination, padding_along, diff_pieces, zeros_unless_absent,
                   kron_blocks, kron_axes, padded_shape, select_default_mask, checked_pad_mode)
 
-# the rules of np.pad, np.gradient, np.quantile and np.cov differentiate some arguments only:
-# these raise where the others are differentiated
+# the rules of np.pad, np.gradient, np.quantile and np.cov differentiate some arguments only,
+# and scipy.special.logsumexp's some argument values: these raise where the others are
+# differentiated
 nondifferentiable(pad_values_error, gradient_spacing_error, quantile_q_error,
-                  cov_weights_error)
+                  cov_weights_error, signed_logsumexp_error)

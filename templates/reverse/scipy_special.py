@@ -3,25 +3,30 @@ imports ``scipy.special`` (its elementwise functions are declared in templates/s
 
     s = scipy.special.logsumexp(a, axis=1)   ->   da = expand(ds) * exp(a - expand(s))
 
-``logsumexp``'s ``return_sign`` is not supported (a call that passes it is refused).
+``logsumexp`` takes ``return_sign=False`` (SciPy's default); ``return_sign=True`` is refused at
+the user's line when the gradient runs.
 """
 import numpy as np
 import scipy.special
 
 from s2s.runtime.numpy_helpers import expand_reduced, unbroadcast
 from s2s.rules import adjoint, numpy_only, static
+from s2s.runtime.scipy_special_helpers import signed_logsumexp_error
 
 
 @adjoint(scipy.special.logsumexp)
-def logsumexp(a, axis=None, b=None, keepdims=False):
-    # each entry's share of the sum, e^(a - result) (times b): the softmax of a
-    share = np.exp(a - expand_reduced(result, a, axis, keepdims))
-    spread = expand_reduced(dresult, a, axis, keepdims)
-    if static(b is None):
-        da = spread * share
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    if static(return_sign is False):
+        # each entry's share of the sum, e^(a - result) (times b): the softmax of a
+        share = np.exp(a - expand_reduced(result, a, axis, keepdims))
+        spread = expand_reduced(dresult, a, axis, keepdims)
+        if static(b is None):
+            da = spread * share
+        else:
+            da = unbroadcast(spread * share * b, a)
+            db = unbroadcast(spread * share, b)
     else:
-        da = unbroadcast(spread * share * b, a)
-        db = unbroadcast(spread * share, b)
+        da = signed_logsumexp_error(a)
 
 
 @adjoint(scipy.special.softmax)

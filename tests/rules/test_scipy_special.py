@@ -101,6 +101,8 @@ ROWS = [] if scipy is None else [
     case(S.logsumexp, np.array([1000.0, 999.0, 998.5]), wrt="a"),
     case(S.logsumexp, r(3, 4), axis=1, b=positive(3, 4), wrt="a b"),
     case(S.logsumexp, r(3, 4), b=positive(4), wrt="a b"),
+    case(S.logsumexp, r(3, 4), axis=1, return_sign=False, wrt="a"),
+    case(S.logsumexp, r(3, 4), axis=0, b=positive(3, 4), return_sign=False, wrt="a b"),
     case(S.softmax, r(5)),
     case(S.softmax, r(3, 4), axis=1),
     case(S.softmax, r(2, 3, 2), axis=(0, 2)),
@@ -142,14 +144,33 @@ def test_scipy_special_through_s2s_matches_finite_differences(f):
     assert derivative == pytest.approx(float(expected @ tangent), rel=1e-6)
 
 
-def test_return_sign_is_refused_at_its_line():
-    def signed(a):
-        value, sign = scipy.special.logsumexp(a, return_sign=True)
-        return value * sign
+def signed(a):
+    value, sign = scipy.special.logsumexp(a, return_sign=True)  # refused
+    return value * sign
 
-    with pytest.raises(s2s.S2SError, match="logsumexp") as info:
-        s2s.grad(signed)(r(3))
-    assert f'File "{__file__}"' in str(info.value)
+
+def unsigned(a):
+    return scipy.special.logsumexp(a, axis=0, return_sign=False)
+
+
+def test_return_sign_true_is_refused_at_its_line_in_both_modes():
+    import inspect
+    lines, first = inspect.getsourcelines(signed)
+    line = first + next(i for i, text in enumerate(lines) if "refused" in text)
+    a = r(3)
+    for transform in (lambda: s2s.grad(signed)(a), lambda: s2s.jvp(signed, (a,), (a,))):
+        with pytest.raises(s2s.S2SError, match="return_sign") as info:
+            transform()
+        assert f'File "{__file__}", line {line}' in str(info.value)
+
+
+def test_return_sign_false_is_differentiated_in_both_modes():
+    a = r(3, 2)
+    expected = numerical_grad(lambda a: np.sum(unsigned(a)), [a], 0)
+    assert_close(s2s.grad(lambda a: np.sum(unsigned(a)))(a), expected)
+    tangent = r(3, 2)
+    _, derivative = s2s.jvp(unsigned, (a,), (tangent,))
+    assert_close(derivative, np.sum(expected * tangent, axis=0))
 
 
 # --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
@@ -212,4 +233,7 @@ AUDIT = [] if scipy is None else [
           "scipy.special.logsumexp(x, axis=1) @ np.arange(3.0) "
           "+ np.sum(scipy.special.softmax(x, axis=1) * scipy.special.log_softmax(x, axis=0))",
           x=r(3, 4), order=2, given=given),
+    audit(S.logsumexp,     # the body says return: the audit looks for it, and return_sign has it
+          "return np.sum(scipy.special.logsumexp(x, axis=0, b=y, return_sign=False))",
+          x=r(3, 2), y=positive(3, 2), order=2, given=given),
 ]
