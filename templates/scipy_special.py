@@ -16,11 +16,13 @@ import scipy.special
 from s2s.rules import derivative
 from s2s.runtime.numpy_helpers import match_dtype
 
-# 2 / sqrt(pi), sqrt(pi) / 2, 1 / sqrt(2 pi), sqrt(2 pi)
+# 2 / sqrt(pi), sqrt(pi) / 2, 1 / sqrt(2 pi), sqrt(2 pi), sqrt(pi / 2), sqrt(1 / 2)
 _TWO_OVER_ROOT_PI = 1.1283791670955126
 _HALF_ROOT_PI = 0.886226925452758
 _ONE_OVER_ROOT_TWO_PI = 0.3989422804014327
 _ROOT_TWO_PI = 2.5066282746310002
+_ROOT_HALF_PI = 1.2533141373155001
+_ROOT_HALF = 0.7071067811865476
 
 
 # --- the gamma function and its relatives -----------------------------------------------
@@ -77,8 +79,15 @@ def erfc(x):
 
 @derivative(scipy.special.erfcx)
 def erfcx(x):
-    # erfcx(x) = exp(x^2) erfc(x)
-    return 2.0 * x * result - _TWO_OVER_ROOT_PI
+    # erfcx(x) = exp(x^2) erfc(x), so the derivative is 2 x erfcx(x) - 2/sqrt(pi). For large x
+    # the two terms cancel (both near 2/sqrt(pi)); there its asymptotic series in t = 1/(2x^2),
+    # -2/sqrt(pi) (t - 3t^2 + 15t^3 - 105t^4 + 945t^5), whose next term is below 1e-14 from
+    # x = 50 on. far is at least 50, so the series' branch stays finite where it is not taken.
+    far = np.maximum(x, 50.0)
+    t = 0.5 / (far * far)
+    series = -_TWO_OVER_ROOT_PI * t * (1.0 - 3.0 * t * (1.0 - 5.0 * t * (1.0 - 7.0 * t
+                                                                      * (1.0 - 9.0 * t))))
+    return np.where(x < 50.0, 2.0 * x * result - _TWO_OVER_ROOT_PI, series)
 
 
 @derivative(scipy.special.erfinv)
@@ -98,8 +107,13 @@ def ndtr(x):
 
 @derivative(scipy.special.log_ndtr)
 def log_ndtr(x):
-    # the density over the distribution function, formed in logs: finite far in the tails
-    return _ONE_OVER_ROOT_TWO_PI * np.exp(-0.5 * x * x - result)
+    # the density over the distribution function. Below 0 that is 1 / (sqrt(pi/2)
+    # erfcx(-x/sqrt(2))), which nothing cancels in; exp(-x^2/2 - result) subtracts two numbers
+    # near x^2/2 there (a relative error near 1e-16 x^2: 1e-6 at x = -1e5). below is at most 0,
+    # so the erfcx branch stays finite where it is not taken.
+    below = np.minimum(x, 0.0)
+    return np.where(x < 0.0, 1.0 / (_ROOT_HALF_PI * scipy.special.erfcx(-below * _ROOT_HALF)),
+                    _ONE_OVER_ROOT_TWO_PI * np.exp(-0.5 * x * x - result))
 
 
 @derivative(scipy.special.ndtri)
@@ -111,7 +125,8 @@ def ndtri(x):
 
 @derivative(scipy.special.expit)
 def expit(x):
-    return result * (1.0 - result)
+    # result (1 - result), with 1 - result = expit(-x): no cancellation where result is near 1
+    return result * scipy.special.expit(-x)
 
 
 @derivative(scipy.special.logit)

@@ -60,17 +60,19 @@ ROWS = [] if scipy is None else [
     case(S.erf, np.array([0.0, 4.0, -5.5])),
     case(S.erfc, r(2, 3)),
     case(S.erfcx, np.array([-1.0, 0.0, 2.0, 30.0])),
+    case(S.erfcx, np.array([49.0, 60.0, 1e3])),           # the asymptotic series' branch
     case(S.erfinv, unit(5)),
     case(S.erfinv, np.array([0.0, 0.995, -0.999])),
     case(S.erfcinv, 1.0 + unit(4)),
     case(S.ndtr, r(5)),
     case(S.ndtr, np.array([-8.0, 0.0, 6.0])),
     case(S.log_ndtr, np.array([-30.0, -5.0, 0.0, 3.0])),
+    case(S.log_ndtr, np.array([-1e3, -60.0, -1e-3, 1e-3])),
     case(S.ndtri, probabilities(5)),
     case(S.ndtri, np.array([1e-3, 0.5, 0.999])),
     # the logistic function, saturated too
     case(S.expit, r(5)),
-    case(S.expit, np.array([-30.0, 0.0, 30.0])),
+    case(S.expit, np.array([-30.0, 0.0, 30.0, 40.0])),
     case(S.logit, probabilities(5)),
     case(S.logit, np.array([0.01, 0.99])),
     case(S.log_expit, np.array([-40.0, -1.0, 0.0, 2.0, 40.0])),
@@ -173,6 +175,52 @@ def test_return_sign_false_is_differentiated_in_both_modes():
     assert_close(derivative, np.sum(expected * tangent, axis=0))
 
 
+# --- far out, where a derivative's textbook formula cancels ---------------------------------
+
+def _relative_central_difference(f, x, relative_step=1e-3):
+    """f'(x) by central differences with the step scaled to x, extrapolated over the step and
+    its half (Richardson): at x = 1e6, erfcx's values are accurate to 1e-16 relative while a
+    step of 1e-6 would not move them."""
+    def central(h):
+        return (f(x + h) - f(x - h)) / (2.0 * h)
+    h = relative_step * np.abs(x)
+    return (4.0 * central(h / 2.0) - central(h)) / 3.0
+
+
+def erfcx_total(x):
+    return np.sum(scipy.special.erfcx(x))
+
+
+def log_ndtr_total(x):
+    return np.sum(scipy.special.log_ndtr(x))
+
+
+@pytest.mark.parametrize("f, fn, x", [
+    (erfcx_total, "erfcx", np.array([40.0, 1e4, 1e6, 1e8])),
+    (log_ndtr_total, "log_ndtr", np.array([-40.0, -1e4, -1e6, -1e7])),
+], ids=["erfcx", "log_ndtr"])
+def test_derivative_far_out_matches_relative_differences(f, fn, x):
+    # 2x erfcx(x) - 2/sqrt(pi) lost all digits near 1e8 (2% off at 1e7); exp(-x^2/2 -
+    # log_ndtr(x)) was 1e-6 off at -1e5 and 1% at -1e7
+    expected = _relative_central_difference(getattr(scipy.special, fn), x)
+    assert_close(s2s.grad(f)(x), expected, rtol=1e-9, atol=0.0)
+    _, derivative = s2s.jvp(f, (x,), (np.ones_like(x),))
+    assert derivative == pytest.approx(np.sum(expected), rel=1e-9)
+
+
+def expit_total(x):
+    return np.sum(scipy.special.expit(x))
+
+
+def test_expit_derivative_is_not_zero_where_expit_rounds_to_one():
+    # result (1 - result) was 0 from x = 37 on; the closed form e^-x / (1 + e^-x)^2 is not
+    x = np.array([-40.0, 20.0, 40.0, 300.0])
+    expected = np.exp(-x) / (1.0 + np.exp(-x)) ** 2
+    assert_close(s2s.grad(expit_total)(x), expected, rtol=1e-12, atol=0.0)
+    _, derivative = s2s.jvp(expit_total, (x,), (np.array([0.0, 0.0, 1.0, 0.0]),))
+    assert derivative == pytest.approx(expected[2], rel=1e-12)
+
+
 # --- the audit (tests/rules/audit.py): programs through the transforms ----------------------
 
 given = dict(scipy=scipy)
@@ -236,4 +284,29 @@ AUDIT = [] if scipy is None else [
     audit(S.logsumexp,     # the body says return: the audit looks for it, and return_sign has it
           "return np.sum(scipy.special.logsumexp(x, axis=0, b=y, return_sign=False))",
           x=r(3, 2), y=positive(3, 2), order=2, given=given),
+    audit((S.gamma, S.rgamma, S.loggamma, S.psi, S.beta),
+          "np.sum(scipy.special.gamma(x) * scipy.special.rgamma(x * 0.5) "
+          "+ scipy.special.loggamma(x) * scipy.special.psi(x) + scipy.special.beta(x, y))",
+          x=positive(3, high=3.0), y=positive(3, low=0.5, high=2.0), order=2, given=given),
+    audit((S.erfc, S.erfcx, S.erfcinv),
+          "np.sum(scipy.special.erfc(x) * scipy.special.erfcx(x) "
+          "+ scipy.special.erfcinv(1.0 + scipy.special.erf(x) * 0.5))",
+          x=r(3), order=2, given=given),
+    audit((S.erfcx, S.log_ndtr), "np.sum(scipy.special.erfcx(x) + scipy.special.log_ndtr(-x))",
+          x=np.array([55.0, 80.0, 3.0]), order=2, given=given,
+          note="erfcx's asymptotic branch and log_ndtr's erfcx branch"),
+    audit((S.log_ndtr, S.log_expit, S.expit),
+          "np.sum(scipy.special.log_ndtr(x) + scipy.special.log_expit(x) "
+          "+ scipy.special.expit(x * 4.0))", x=np.array([-6.0, -0.3, 0.8, 2.0]), order=2,
+          given=given),
+    audit((S.xlog1py, S.entr),
+          "np.sum(scipy.special.xlog1py(x, y) + scipy.special.entr(y))",
+          x=r(3), y=positive(3), order=2, given=given),
+    audit((S.i0e, S.i1e), "np.sum(scipy.special.i0e(x) * scipy.special.i1e(x))",
+          x=np.array([0.4, -1.3, 2.5]), order=2, given=given,
+          note="i0e and i1e have a kink at 0 (exp(-|x|)): away from it"),
+    audit((S.expm1, S.log1p, S.exp2, S.exp10, S.cbrt),
+          "np.sum(scipy.special.expm1(x) * scipy.special.log1p(x * x) + scipy.special.exp2(x) "
+          "+ scipy.special.exp10(x * 0.1) + scipy.special.cbrt(x * x + 1.0))", x=r(3),
+          order=2, given=given),
 ]
