@@ -14,12 +14,14 @@ from s2s.runtime.scipy_special_helpers import signed_logsumexp_error
 
 @tangent(scipy.special.logsumexp)
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    if static(return_sign is False):
+    if static(return_sign is False and b is None):
         share = np.exp(a - expand_reduced(result, a, axis, keepdims))
-        if static(b is None):
-            dresult = np.sum(da * share, axis=axis, keepdims=keepdims)
-        else:
-            dresult = np.sum((da * b + db) * share, axis=axis, keepdims=keepdims)
+        dresult = np.sum(da * share, axis=axis, keepdims=keepdims)
+    elif static(return_sign is False):
+        # b may broadcast a up: the shares take their joint shape
+        joint = a + np.zeros_like(b)
+        share = np.exp(joint - expand_reduced(result, joint, axis, keepdims))
+        dresult = np.sum((da * b + db) * share, axis=axis, keepdims=keepdims)
     else:
         dresult = signed_logsumexp_error(da)
 

@@ -16,15 +16,17 @@ from s2s.runtime.scipy_special_helpers import signed_logsumexp_error
 
 @adjoint(scipy.special.logsumexp)
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    if static(return_sign is False):
-        # each entry's share of the sum, e^(a - result) (times b): the softmax of a
+    if static(return_sign is False and b is None):
+        # each entry's share of the sum, e^(a - result): the softmax of a
         share = np.exp(a - expand_reduced(result, a, axis, keepdims))
-        spread = expand_reduced(dresult, a, axis, keepdims)
-        if static(b is None):
-            da = spread * share
-        else:
-            da = unbroadcast(spread * share * b, a)
-            db = unbroadcast(spread * share, b)
+        da = expand_reduced(dresult, a, axis, keepdims) * share
+    elif static(return_sign is False):
+        # b may broadcast a up (a of shape (3,), b of (2, 3)): the shares take their joint shape
+        joint = a + np.zeros_like(b)
+        share = np.exp(joint - expand_reduced(result, joint, axis, keepdims))
+        spread = expand_reduced(dresult, joint, axis, keepdims) * share
+        da = unbroadcast(spread * b, a)
+        db = unbroadcast(spread, b)
     else:
         da = signed_logsumexp_error(a)
 

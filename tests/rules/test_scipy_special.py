@@ -103,6 +103,9 @@ ROWS = [] if scipy is None else [
     case(S.logsumexp, np.array([1000.0, 999.0, 998.5]), wrt="a"),
     case(S.logsumexp, r(3, 4), axis=1, b=positive(3, 4), wrt="a b"),
     case(S.logsumexp, r(3, 4), b=positive(4), wrt="a b"),
+    case(S.logsumexp, r(3), b=positive(2, 3), axis=1, wrt="a b"),    # b broadcasts a up
+    case(S.logsumexp, r(4, 1), b=positive(3), axis=0, keepdims=True, wrt="a b"),
+    case(S.logsumexp, r(3), b=positive(2, 3), wrt="a"),
     case(S.logsumexp, r(3, 4), axis=1, return_sign=False, wrt="a"),
     case(S.logsumexp, r(3, 4), axis=0, b=positive(3, 4), return_sign=False, wrt="a b"),
     case(S.softmax, r(5)),
@@ -284,6 +287,8 @@ AUDIT = [] if scipy is None else [
     audit(S.logsumexp,     # the body says return: the audit looks for it, and return_sign has it
           "return np.sum(scipy.special.logsumexp(x, axis=0, b=y, return_sign=False))",
           x=r(3, 2), y=positive(3, 2), order=2, given=given),
+    audit(S.logsumexp, "scipy.special.logsumexp(x, axis=-1, b=y) @ np.arange(1.0, 3.0)",
+          x=r(3), y=positive(2, 3), order=2, given=given, note="b broadcasts a up"),
     audit((S.gamma, S.rgamma, S.loggamma, S.psi, S.beta),
           "np.sum(scipy.special.gamma(x) * scipy.special.rgamma(x * 0.5) "
           "+ scipy.special.loggamma(x) * scipy.special.psi(x) + scipy.special.beta(x, y))",
