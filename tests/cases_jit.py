@@ -234,3 +234,28 @@ def sine_loop_sum(x):
 def mean_loss(w, X, y):
     """np.mean's gradient reads the size of its input (size_of)."""
     return np.mean((np.tanh(X @ w) - y) ** 2)
+
+
+def outer_broadcasts(x, y):
+    """Broadcasts that stretch axes of length 1 on both sides, and add leading axes:
+    unbroadcast sums the cotangents back (x (3, 1, 4), y (3, 1, 5, 1))."""
+    total = 0.0
+    for _ in range(2):
+        total = total + np.sum(np.tanh(x * y)) + np.sum(x[:, None] * 0.5 + y)
+    return total
+
+
+def shrinking(x):
+    """The array the loop saves loses an item each step: the Numba version's storage has
+    one row shape, and stops at run time."""
+    y = x
+    for _ in range(2):
+        y = np.sin(y[1:]) * 2.0
+    return np.sum(y)
+
+
+def takes_function(x, g):
+    y = x
+    for _ in range(2):
+        y = y * g(y)
+    return y

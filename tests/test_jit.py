@@ -344,6 +344,69 @@ def test_refused_construct_is_located(fn, arg, construct, line):
     assert error.hint
 
 
+import cases_core  # noqa: E402  (the rows of the core table that broadcast)
+
+BROADCASTS = [
+    (cases_core.index_newaxis, (rng.normal(size=4),), 0),
+    (cases_core.index_tuple_mixed, (rng.normal(size=(3, 4)),), 0),
+    (cases_core.np_expand_dims, (rng.normal(size=4),), 0),
+    (c.outer_broadcasts, (rng.normal(size=(3, 1, 4)), rng.normal(size=(3, 1, 5, 1))), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("fn, args, position", BROADCASTS,
+                         ids=[fn.__name__ for fn, _, _ in BROADCASTS])
+def test_broadcast_cotangents_are_summed_back(fn, args, position):
+    """Cotangents of values broadcast along axes of length 1 (None, expand_dims, shapes
+    stretched on both sides) and over leading axes are summed back to the value's shape
+    (it stopped at run time, with a ValueError of Numba's code)."""
+    actual = s2s.grad(fn, grad_position=position, jit=True)(*args)
+    assert_close(actual, numerical_grad(fn, args, position))
+
+
+def test_argument_numba_cannot_take_is_named_and_located():
+    with pytest.raises(JitError, match="Numba cannot take 'g' \\(a ufunc\\)") as caught:
+        s2s.grad(c.takes_function, jit=True)(0.5, np.sin)
+    assert caught.value.filename == c.__file__
+    assert linecache.getline(c.__file__, caught.value.lineno).strip() == "y = x"
+    with pytest.raises(JitError, match="'g' \\(a dict\\)") as caught:
+        s2s.grad(c.takes_function, jit=True)(0.5, {"a": 1.0})
+    assert caught.value.filename == c.__file__ and caught.value.lineno
+
+
+def test_run_time_refusal_of_compiled_code_is_located():
+    """The Numba version stops at run time where the Python helper would have gone on (a
+    saved array changing shape in a loop): a JitError at the user's function, and
+    jit='auto' runs the NumPy gradient for those argument types, saying so once."""
+    x = rng.normal(size=4)
+    with pytest.raises(JitError, match="saves changes shape inside its loop") as caught:
+        s2s.grad(c.shrinking, jit=True)(x)
+    assert caught.value.filename == c.__file__
+    assert linecache.getline(c.__file__, caught.value.lineno).strip() == "y = x"
+    auto = s2s.grad(c.shrinking, jit="auto")
+    with pytest.warns(UserWarning, match="keeps the NumPy gradient of shrinking"):
+        first = auto(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = auto(x)
+    expected = numerical_grad(c.shrinking, (x,), 0)
+    assert_close(first, expected)
+    assert_close(second, expected)
+
+
+def test_complex_call_after_float_is_located():
+    """A complex128 call of a gradient compiled for float64 compiles it again; Numba fails
+    inside its own typing (an AttributeError of Numba's): a JitError at the user's line,
+    not Numba's traceback."""
+    df = s2s.grad(c.sine_loop_sum, jit=True)
+    x = rng.normal(size=3)
+    assert_close(df(x), numerical_grad(c.sine_loop_sum, (x,), 0))
+    z = x + 0.5j * rng.normal(size=3)
+    with pytest.raises(JitError, match=r"new argument types \(complex128 array\)") as caught:
+        df(z)
+    assert caught.value.filename == c.__file__ and caught.value.lineno
+
+
 def test_hessian_through_a_helper_is_located():
     """Forward over reverse through a helper: the helper's pullback is differentiated as
     a closure, which Numba cannot return; refused at the user's call."""

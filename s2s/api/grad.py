@@ -385,7 +385,7 @@ class GradFunction:
             return self._call(*args, **kwargs)
         except Exception as exc:        # an error in generated code: say where it came from
             if self.jit:
-                failed = numba_jit.compile_error(exc, args)
+                failed = numba_jit.run_error(exc) or numba_jit.compile_error(exc, args)
                 if failed is not None:
                     if self.jit is True:
                         raise failed from None
@@ -786,7 +786,7 @@ class CompiledOnFirstCall:
                 self.__wrapped__ = self.runs
             return self.runs(*(args if self.runs is self.generated else as_tuples))
         except Exception as exc:
-            failed = numba_jit.compile_error(exc, args)
+            failed = numba_jit.run_error(exc) or numba_jit.compile_error(exc, args)
             if failed is None:
                 raise
             if self.jit is True:

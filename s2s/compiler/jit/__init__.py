@@ -8,7 +8,9 @@ own), ``overloads`` gives Numba the run-time helpers, ``stacks`` holds the loop 
 the dialect writes, and ``choice`` picks the faster version for ``jit='auto'``. Numba is
 imported only when a gradient is compiled, so s2s works without it.
 """
-from s2s.compiler.jit.build import cache_dir, compile_error, numba_module, numba_version
+from s2s.compiler.jit.build import (cache_dir, compile_error, numba_module, numba_version,
+                                    run_error)
 from s2s.compiler.jit.choice import FasterOf
 
-__all__ = ["FasterOf", "cache_dir", "compile_error", "numba_module", "numba_version"]
+__all__ = ["FasterOf", "cache_dir", "compile_error", "numba_module", "numba_version",
+           "run_error"]

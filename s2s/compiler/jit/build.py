@@ -54,6 +54,7 @@ _DATA = (float, int, bool, complex, np.ndarray, np.generic)
 _HELPERS_DIGEST = hashlib.sha256(b"".join(
     (Path(__file__).parent / name).read_bytes()
     for name in ("overloads.py", "stacks.py"))).digest()
+_DIALECT_NAMES = ("saves", "push", "sum_axes")      # what the dialect writes (stacks)
 _SAFE_MODULES = ("numpy", "math", "cmath", "builtins", "s2s", "numba")
 _HINT = ("pass jit='auto' to fall back to the NumPy gradient, or rewrite the line with "
          "NumPy calls that Numba supports")
@@ -286,7 +287,8 @@ class NumbaVersion:
         a cell that holds it, then each attribute of ``attributes`` read in turn."""
         compiled = self.compiled
         cells = dict(zip(compiled.__code__.co_freevars, compiled.__closure__ or ()))
-        frozen: Dict[str, Any] = {"saves": stacks.saves, "push": stacks.push}
+        frozen: Dict[str, Any] = {"saves": stacks.saves, "push": stacks.push,
+                                  "sum_axes": stacks.sum_axes}
         readers: List[tuple] = []
         names: Dict[str, None] = {}
         for function in functions:
@@ -404,13 +406,34 @@ class NumbaVersion:
                           "call it with the argument types of its first call (cast them, "
                           "e.g. to float64), or pass jit='auto' to fall back to NumPy")
 
+    def crashed(self, exc: BaseException, args: tuple, kinds: str = "") -> JitError:
+        """A JitError for an exception Numba raised from its own code while it compiled
+        this version for ``args`` (``kinds``: their types, for a compile anew)."""
+        what = (f"a call with new argument types ({kinds}) compiles the gradient again, "
+                f"and Numba failed inside its own code" if kinds else
+                f"Numba failed inside its own code compiling it for these argument types "
+                f"({', '.join(_type_name(a) for a in args)})")
+        return self.error(f"{what}: {type(exc).__name__}: {exc}", self.first_line,
+                          "an argument type Numba cannot compile",
+                          "call it with the argument types of its first call (cast them, "
+                          "e.g. to float64), or pass jit='auto' to fall back to NumPy")
+
     def _what_failed(self, text: str) -> str:
         """The informative line of a Numba error message."""
-        for line in text.splitlines():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
             line = line.strip()
             if not line or line.startswith(("Failed in", "During:", "File", "There are",
-                                            "- Of which", "Overload", "With argument")):
+                                            "- Of which", "Overload", "With argument",
+                                            "- Resolution failure")):
                 continue
+            if line.startswith("No implementation of function"):
+                called = next((s.strip()[4:] for s in lines[i:] if s.strip().startswith(">>> ")),
+                              None)
+                reason = re.search(r"TypingError: (.*)", "\n".join(lines[i + 1:]))
+                if called is not None:
+                    return (f"Numba has no version of {called}"
+                            + (f" ({reason.group(1).strip()})" if reason else ""))[:300]
             found = re.search(r"Untyped global name '(\w+)'", line)
             if found:
                 return self._untyped(found.group(1))
@@ -447,12 +470,41 @@ def compile_error(exc: BaseException, args: tuple) -> Optional[JitError]:
                              "cast the arguments (to float64), or pass jit='auto' to keep "
                              "NumPy")
     if not type(exc).__module__.startswith("numba"):
-        return None
+        version = _compiling(exc)       # Numba failed inside its own typing
+        return None if version is None else version.crashed(exc, args, kinds)
     text = str(exc)
     for base, version in list(_LOADED.items()):
         if base in text:
             return version.located(exc, kinds)
     return None
+
+
+def run_error(exc: BaseException) -> Optional[JitError]:
+    """``exc`` as a located ``JitError`` if it is the refusal of a helper's Numba version
+    at run time (a ``ValueError`` or ``IndexError`` saying ``s2s (Numba): ...``), raised by
+    compiled code that a frame of the traceback holds. Numba's code has no lines to show,
+    so the error names the first line of the user's function, and the refusal says what
+    failed. Generated code leaves its arguments as they were, so ``jit='auto'`` may run the
+    NumPy code for the same call."""
+    if type(exc) not in (ValueError, IndexError) or not str(exc).startswith("s2s (Numba)"):
+        return None
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            for _ in range(3):          # a caller passing data, a choice of fused code
+                code = getattr(getattr(value, "py_func", None), "__code__", None)
+                if code is not None:
+                    found = _LOADED.get(os.path.basename(code.co_filename)) or found
+                    break
+                value = getattr(value, "__wrapped__", None)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    message = str(exc)[len("s2s (Numba): "):].split("; pass jit=False")[0]
+    return found.error(f"the compiled code stopped at run time (Numba does not say at "
+                       f"which line of the function): {message}", found.first_line,
+                       "a run-time case the Numba version does not handle",
+                       "pass jit=False (or jit='auto') for this function")
 
 
 def _compiling(exc: BaseException) -> Optional["NumbaVersion"]:
@@ -467,6 +519,24 @@ def _compiling(exc: BaseException) -> Optional["NumbaVersion"]:
                 return found
         tb = tb.tb_next
     return None
+
+
+def _untypable(version: NumbaVersion, compiled: types.FunctionType, args: tuple,
+               values: list, numba) -> JitError:
+    """The JitError for arguments (or data the code reads) that Numba cannot type: each
+    named, at the first line of the user's function."""
+    names = list(inspect.signature(compiled).parameters)[:len(args)] + \
+        [reader[0] for reader in version.readers]
+    untyped = []
+    for name, value in zip(names, list(args) + values):
+        try:
+            numba.typeof(value)
+        except ValueError:
+            untyped.append(f"'{name}' (a {type(value).__name__})")
+    return version.error(f"Numba cannot take {', '.join(untyped)} as an argument",
+                         version.first_line, "an argument Numba cannot take",
+                         "pass numbers, arrays or tuples of them, or pass jit='auto' to keep "
+                         "NumPy")
 
 
 def _type_name(value: Any) -> str:
@@ -484,7 +554,7 @@ def _free_names(fn: gast.FunctionDef) -> List[str]:
                 bound.add(node.id)
             elif isinstance(node.ctx, gast.Load):
                 loads.setdefault(node.id, None)
-    return [n for n in loads if n not in bound and n not in ("saves", "push")]
+    return [n for n in loads if n not in bound and n not in _DIALECT_NAMES]
 
 
 def _line_map(functions: List[gast.FunctionDef], text: str) -> Dict[int, tuple]:
@@ -601,11 +671,7 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
     try:
         signature = tuple(numba.typeof(a) for a in list(args) + values)
     except ValueError:
-        kinds = ", ".join(sorted({type(a).__name__ for a in list(args) + values
-                                  if not isinstance(a, _DATA + (tuple,))}))
-        raise version.error(f"it takes a {kinds}, which Numba cannot take as an argument",
-                            None, "an argument Numba cannot take",
-                            "pass numbers, arrays or tuples of them") from None
+        raise _untypable(version, compiled, args, values, numba) from None
     version.fuse(signature)
     module = version.load()
     dispatcher = numba.njit(cache=version.cacheable())(module.__dict__[version.name])
@@ -620,6 +686,8 @@ def numba_version(compiled: types.FunctionType, args: tuple) -> Callable:
                             "an argument type Numba cannot compile",
                             "cast the arguments (to float64), or pass jit='auto' to keep "
                             "NumPy") from None
+    except Exception as exc:        # Numba failed inside its own typing (a bug of Numba's)
+        raise version.crashed(exc, args) from None
     runs = dispatcher
     if version.unfused is not None:
         runs = _fused_for(dispatcher, version.unfused, numba)

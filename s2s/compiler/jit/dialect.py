@@ -24,6 +24,9 @@ place, with these changes, and nothing else touched:
 - ``add_at(dp, 0, dw)`` becomes ``dp = add_at(dp, 0, dw)``: a tuple's cotangent is a tuple,
   which Numba cannot change in place.
 
+- ``g.sum(axis=(0, 2))`` becomes ``sum_axes(g, (0, 2), False)``, and ``g.sum(axis=1,
+  keepdims=True)`` ``sum_axes(g, (1,), True)``: Numba sums over one axis, without keepdims.
+
 Constructs of the user's code that Numba cannot compile and that reach generated code (local
 functions and lambdas, dicts, sets) are refused here, at the user's line, before Numba sees
 them (``Refused``); Numba's own errors on anything else are located by ``build``.
@@ -82,7 +85,35 @@ def rewrite(fn: gast.FunctionDef, ranges: Set[str] = frozenset()) -> gast.Functi
     loops.ranges |= set(ranges)
     loops.run()
     _assign_add_at(fn)
+    _sums_over_axes(fn)
     return fn
+
+
+def _sums_over_axes(fn: gast.FunctionDef) -> None:
+    """``g.sum(axis=(0, 2), keepdims=True)`` becomes ``sum_axes(g, (0, 2), True)``: Numba's
+    ``sum`` takes one axis and no ``keepdims`` (see ``stacks``). Only int literals are
+    rewritten."""
+    for node in syntax.walk(fn):
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "sum" and not node.args):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        axis, keepdims = keywords.get("axis"), keywords.get("keepdims", syntax.const(False))
+        if _int_literal(axis) and isinstance(keepdims, gast.Constant) and keepdims.value is True:
+            axis = gast.Tuple(elts=[axis], ctx=gast.Load())     # Numba has no keepdims
+        if set(keywords) - {"axis", "keepdims"} or not isinstance(axis, gast.Tuple) \
+                or not all(_int_literal(e) for e in axis.elts) \
+                or not (isinstance(keepdims, gast.Constant) and isinstance(keepdims.value, bool)):
+            continue
+        node.args = [node.func.value, axis, keepdims]
+        node.func = syntax.name("sum_axes")
+        node.keywords = []
+
+
+def _int_literal(node: gast.AST) -> bool:
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant) and type(node.value) is int
 
 
 def _assign_add_at(fn: gast.FunctionDef) -> None:

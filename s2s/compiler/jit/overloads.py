@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 from numba import types
 from numba.core.errors import TypingError
+from numba import njit
 from numba.extending import overload
 
 from s2s import runtime
 from s2s.compiler.jit.fusion import same_or_apart
-from s2s.compiler.jit.stacks import push, saves
+from s2s.compiler.jit.stacks import push, saves, sum_axes
 from s2s.compiler.reverse.sweep import numeric_operand
 from s2s.runtime import numpy_helpers
 
@@ -127,6 +128,24 @@ def _push(saved, step, value):
             saved[step] = value
         return push_number
     _refuse("push", saved, step, value)
+
+
+@overload(sum_axes, prefer_literal=True)
+def _sum_axes(a, axes, keepdims):
+    if not (isinstance(a, types.Array) and isinstance(axes, types.BaseTuple)
+            and all(isinstance(t, types.IntegerLiteral) for t in axes.types)
+            and isinstance(keepdims, types.BooleanLiteral)):
+        _refuse("sum_axes", a, axes, keepdims)
+    summed = sorted({t.literal_value % a.ndim for t in axes.types})
+    lines = ["def sum_each(a, axes, keepdims):", "    out = a"]
+    # the highest axis first, so that each axis still has its number when it is summed
+    lines += [f"    out = out.sum(axis={axis})" for axis in reversed(summed)]
+    if keepdims.literal_value:
+        lines += [f"    out = np.expand_dims(out, {axis})" for axis in summed]
+    lines.append("    return out")
+    namespace = {"np": np}
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["sum_each"]
 
 
 @overload(same_or_apart)
@@ -364,6 +383,35 @@ def _expand_reduced(g, x, axis, keepdims):
     return expand
 
 
+@njit
+def _sum_to_shape(g, shape):
+    """``g`` summed down to ``shape``, NumPy's broadcasting undone: its leading axes
+    summed away, and the axes where ``shape`` has length 1 summed to length 1. Refuses
+    shapes that do not broadcast to ``g``'s (the Python helper would fail there too)."""
+    extra = g.ndim - len(shape)
+    size = 1
+    for n in shape:
+        size *= n
+    # the flat index each axis of g moves by in the result (0 where it is summed)
+    moves = np.zeros(g.ndim, np.intp)
+    step = 1
+    for axis in range(len(shape) - 1, -1, -1):
+        if shape[axis] == g.shape[extra + axis]:
+            moves[extra + axis] = step
+        elif shape[axis] != 1:
+            raise ValueError("s2s (Numba): a cotangent does not broadcast to its value's shape")
+        step *= shape[axis]
+    out = np.zeros(size, g.dtype)
+    items = np.ascontiguousarray(g).reshape(g.size)
+    for flat in range(g.size):
+        rest, target = flat, 0
+        for axis in range(g.ndim - 1, -1, -1):
+            target += (rest % g.shape[axis]) * moves[axis]
+            rest //= g.shape[axis]
+        out[target] += items[flat]
+    return out.reshape(shape)
+
+
 @overload(numpy_helpers.unbroadcast)
 def _unbroadcast(g, x):
     x = _held(x)
@@ -378,17 +426,10 @@ def _unbroadcast(g, x):
             return lambda g, x: np.full(x.shape, g, dtype)
         if isinstance(g, types.Array) and g.ndim == x.ndim:
             def same_rank(g, x):
-                if g.shape != x.shape:
-                    raise ValueError("s2s (Numba): a cotangent broadcast along an axis of "
-                                     "length 1 has no Numba version yet")
-                return g
+                if g.shape == x.shape:
+                    return g
+                return _sum_to_shape(g, x.shape)
             return same_rank
-        if isinstance(g, types.Array) and g.ndim == x.ndim + 1:
-            def leading(g, x):
-                summed = g.sum(axis=0)
-                if summed.shape != x.shape:
-                    raise ValueError("s2s (Numba): a cotangent broadcast along an axis of "
-                                     "length 1 has no Numba version yet")
-                return summed
-            return leading
+        if isinstance(g, types.Array) and g.ndim > x.ndim:
+            return lambda g, x: _sum_to_shape(g, x.shape)
     _refuse("unbroadcast", g, x)
