@@ -527,6 +527,22 @@ def helper(v):
 
 def calls_helper(x):
     return helper(x) * x
+
+
+def helper_twice(v):
+    return helper(v) * v + helper(v * 0.5)
+
+
+def calls_chain(x):
+    y = x
+    for _ in range(3):
+        y = helper_twice(y) * 0.5 + y
+    return y
+
+
+def calls_lambda(x):
+    scale = lambda v: v * 2.0
+    return scale(x)
 '''
 
 
@@ -552,10 +568,35 @@ def test_convert_target_numba(tmp_path):
     args = (np.array([1.0, 2.0]), np.array([0.3, -0.2]), np.array([0.1, 0.4]))
     assert_close(model_grad.grad_euler(*args), numerical_grad(model.euler, args, 0))
     refused = run_s2s("convert", "model.py", "--target", "numba", "--function",
-                      "calls_helper", "-o", "refused.py", cwd=tmp_path)
+                      "calls_lambda", "-o", "refused.py", cwd=tmp_path)
     assert refused.returncode == 1
-    assert "Numba cannot compile the call of the Python function 'helper'" in refused.stderr
+    assert "Numba cannot compile a lambda" in refused.stderr
     assert "model.py" in refused.stderr
+
+
+def test_convert_target_numba_calls_helpers(tmp_path):
+    """Functions that call helpers of their module: each helper's forward sweep and its
+    pullback are functions of their own under numba.njit, as jit=True compiles them."""
+    from cli_helpers import s2s as run_s2s
+    (tmp_path / "chain.py").write_text(CONVERTED)
+    done = run_s2s("convert", "chain.py", "--target", "numba", "--function",
+                   "calls_helper,calls_chain", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "chain_grad.py").read_text()
+    assert "def pullback_helper(dresult, residuals):" in written
+    assert "def pullback_helper_twice(" in written
+    assert written.count("@numba.njit(cache=True)") == 6
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import chain
+        import chain_grad
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert hasattr(chain_grad.pullback_helper, "py_func")       # a Numba dispatcher
+    for fn, compiled in ((chain.calls_helper, chain_grad.grad_calls_helper),
+                         (chain.calls_chain, chain_grad.grad_calls_chain)):
+        for x in (0.7, -0.4):
+            assert compiled(x) == pytest.approx(numerical_grad(fn, (x,), 0), rel=1e-6)
 
 
 class _Clock:

@@ -38,7 +38,7 @@ import numpy as np
 
 from s2s.compiler.codegen import to_source
 from s2s.compiler import pipeline, syntax
-from s2s.compiler.jit import dialect
+from s2s.compiler.jit import callees, dialect
 from s2s.compiler.frontend.parse import MISSING
 from s2s.compiler.reverse.nodes import parameter_names
 from s2s.compiler.reverse.outputs import numeric_output
@@ -49,7 +49,7 @@ from s2s.convert.transform import Generated, Options
 from s2s.errors import S2SError
 
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
-_NUMBA_STACKS = ("saves", "push")       # what the Numba dialect's counted loops call
+_NUMBA_STACKS = ("saves", "push", "sum_axes")       # what the Numba dialect's code calls
 # s2s modules whose helpers may be copied into a standalone module
 _COPYABLE = ("s2s.runtime", "s2s.templates.")
 # how generated code conventionally names a module it imports itself
@@ -218,26 +218,49 @@ class ModuleWriter:
         section = self.sections["public" if unit.public else "callees"]
         section.append(None)
         slot = len(section) - 1
-        node = self._numba_dialect(unit) if self.options.target == "numba" else unit.node
+        pullback, pullbacks = None, {}
+        if self.options.target == "numba":
+            node, pullback, pullbacks = self._numba_dialect(unit)
+        else:
+            node = unit.node
+        section[slot] = self._write_function(unit, node, name, pullbacks, public=True)
+        if pullback is not None:
+            # the callee's pullback, a function of its own under numba.njit (Numba cannot
+            # return a closure): callers call it with what the forward sweep returned
+            pullback_name = self._pullback_name(unit)
+            pullback.name = pullback_name
+            pullback.body.insert(0, gast.Expr(value=syntax.const(
+                f"Pullback of {unit.fn.__name__}, given the residuals {name} returned.")))
+            section.append(self._write_function(unit, pullback, pullback_name, pullbacks,
+                                                public=False))
+        return name
+
+    def _write_function(self, unit: Generated, node: gast.FunctionDef, name: str,
+                        pullbacks: Dict[str, str], public: bool) -> str:
+        """The text of ``node`` (``unit``'s code, or its lifted pullback) in the output,
+        named ``name``, its free names written as the output module's (``pullbacks``: the
+        names of callees' pullbacks, which are the output's own)."""
         tree = ast.parse(to_source(node))
         notes = adjoint_notes(node, tree, unit.fn, unit.source.filename)
         fdef = tree.body[0]
         fdef.name = name
         strip_annotations(fdef)         # the user's types do not describe derivatives
-        self.signatures[unit] = ast.unparse(fdef.args)
+        if public:
+            self.signatures[unit] = ast.unparse(fdef.args)
         self.where.append((unit.source.filename, unit.source.node, unit.fn.__name__))
         try:
             mapping = {n: self._generated_name(unit, n) if n not in _NUMBA_STACKS
                        else self._import_from("s2s.compiler.jit.stacks", n, n)
-                       for n, _ in global_reads(fdef)}
+                       for n, _ in global_reads(fdef) if n not in pullbacks.values()}
             tree = _Rewriter(self, mapping).visit(tree)
         finally:
             self.where.pop()
         fdef = tree.body[0]
-        for check in (self._shape_check(unit, name), self._container_check(unit, name)):
-            if check is not None:
-                fdef.body.insert(0, check)
-        fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
+        if public:
+            for check in (self._shape_check(unit, name), self._container_check(unit, name)):
+                if check is not None:
+                    fdef.body.insert(0, check)
+            fdef.body.insert(0, ast.Expr(ast.Constant(self._docstring(unit))))
         if self.options.target == "numba":
             numba = self._import_module("numba", None)
             # registers the Numba versions of the s2s helpers the code imports
@@ -246,22 +269,40 @@ class ModuleWriter:
                                                           ast.Load()),
                                             [], [ast.keyword("cache", ast.Constant(True))])]
         text = ast.unparse(ast.fix_missing_locations(tree))
-        section[slot] = with_comments(text, tree, notes) + "\n"
-        return name
+        return with_comments(text, tree, notes) + "\n"
 
-    def _numba_dialect(self, unit: Generated) -> gast.FunctionDef:
-        """A copy of the unit's code in the dialect Numba compiles, or a located error."""
+    def _pullback_name(self, unit: Generated) -> str:
+        return self._claim(f"pullback_{unit.fn.__name__.strip('_<>')}", (unit, "pullback"))
+
+    def _numba_dialect(self, unit: Generated) -> tuple:
+        """A copy of the unit's code in the dialect Numba compiles, or a located error:
+        (the code, its pullback lifted out as a function of its own or None, {name of a
+        callee in the code: the output name of its lifted pullback})."""
         node = syntax.copy_tree(unit.node)
-        try:
-            dialect.refuse_unsupported(node)
-        except dialect.Refused as refused:
-            raise S2SError(
-                f"Numba cannot compile {refused.construct} in the derivative of "
-                f"'{unit.fn.__name__}'", filename=unit.source.filename,
-                lineno=getattr(refused.node, "lineno", None), construct=refused.construct,
-                hint=f"{refused.hint}; or convert without --target numba",
-                function=unit.fn.__name__) from None
-        return dialect.rewrite(node)
+        pullback = callees.lift_pullback(node) if not unit.public else None
+        functions = [node] + ([pullback] if pullback is not None else [])
+        ranges = callees.range_names(node)
+        for function in functions:
+            try:
+                dialect.refuse_unsupported(function)
+            except dialect.Refused as refused:
+                raise S2SError(
+                    f"Numba cannot compile {refused.construct} in the derivative of "
+                    f"'{unit.fn.__name__}'", filename=unit.source.filename,
+                    lineno=getattr(refused.node, "lineno", None),
+                    construct=refused.construct,
+                    hint=f"{refused.hint}; or convert without --target numba",
+                    function=unit.fn.__name__) from None
+            dialect.rewrite(function, ranges if function is pullback else frozenset())
+        lifted = {name: self._pullback_name(callee)
+                  for name, callee in unit.injected.items()
+                  if isinstance(callee, Generated) and not callee.public
+                  and callee.node is not None and _returns_pullback(callee.node)}
+        if lifted:
+            variables = callees.pullback_variables(node, lifted)
+            for function in functions:
+                callees.pullback_calls(function, variables)
+        return node, pullback, lifted
 
     def _shape_check(self, unit: Generated, name: str) -> Optional[ast.stmt]:
         """``if np.shape(x) != (5, 3): raise ValueError(...)``: code specialized for the shapes
@@ -347,6 +388,11 @@ class ModuleWriter:
             title = f"Gradient of {fn} ({where})."
             returns += (" An array output is summed first (every output is seeded with "
                         "ones).")
+        elif unit.kind == "vjp" and self.options.target == "numba" \
+                and _returns_pullback(unit.node):
+            title = f"Forward sweep of {fn} ({where})."
+            returns = (f"Returns (value, residuals): {self._pullback_name(unit)}(cotangent, "
+                       f"residuals) returns ({grads},), the cotangents of {wrt}.")
         elif unit.kind == "vjp":
             title = f"Forward sweep of {fn} ({where})."
             returns = (f"Returns (value, pullback): pullback(cotangent) returns ({grads},), "
@@ -674,6 +720,16 @@ class _Rewriter(ast.NodeTransformer):
 
 
 _FUTURE = "from __future__ import annotations"
+
+
+def _returns_pullback(node: gast.FunctionDef) -> bool:
+    """Does the forward sweep ``node`` end by returning its pullback (a nested def)?"""
+    last = node.body[-1] if node.body else None
+    returned = getattr(last, "value", None) if isinstance(last, gast.Return) else None
+    return isinstance(returned, gast.Tuple) and len(returned.elts) == 2 \
+        and isinstance(returned.elts[1], gast.Name) \
+        and any(isinstance(s, gast.FunctionDef) and s.name == returned.elts[1].id
+                for s in node.body)
 
 
 def _import_block(imports) -> List[str]:
