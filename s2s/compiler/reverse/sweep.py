@@ -296,12 +296,8 @@ class AdjointSweep:
                 if maybe_list(left) and maybe_list(right) else []
         else:
             return []
-        where = [const(state.source.filename), const(getattr(value, "lineno", None)),
-                 const(state.source.name)]
-        return [gast.Expr(value=state.call_helper(
-            "numeric_operand", numeric_operand,
-            [name(state.read_alias.get(a.id, a.id)), const(a.id)] + where))
-            for a in {a.id: a for a in suspects}.values()]
+        return [_operand_check(state, numeric_operand, a.id, const(a.id), value)
+                for a in {a.id: a for a in suspects}.values()]
 
     def _sequence_adjoint(self, value: gast.BinOp, dresult: ast.AST) -> List[ast.AST]:
         """``+`` and ``*`` on lists and tuples join and repeat items: the cotangent is split
@@ -331,12 +327,8 @@ class AdjointSweep:
         for operand in (left, right):
             if isinstance(operand, gast.Name) and operand.id not in state.sequences:
                 # its type is known only at run time: an array there means NumPy arithmetic
-                where = [const(state.source.filename), const(getattr(value, "lineno", None)),
-                         const(state.source.name)]
-                checks.append(gast.Expr(value=state.call_helper(
-                    "list_operand", list_operand,
-                    [name(state.read_alias.get(operand.id, operand.id)),
-                     const(isinstance(value.op, gast.Add))] + where)))
+                checks.append(_operand_check(state, list_operand, operand.id,
+                                             const(isinstance(value.op, gast.Add)), value))
         if isinstance(value.op, gast.Add):
             return checks + (cotangents.contribute_to_operand(state, left, part(None, size(left)))
                     + cotangents.contribute_to_operand(state, right, part(size(left), None)))
@@ -369,6 +361,16 @@ def _describe(node) -> str:
     return {gast.Lambda: "a lambda", gast.IfExp: "a conditional expression",
             gast.ListComp: "a list comprehension", gast.BoolOp: "a boolean operator",
             gast.JoinedStr: "an f-string"}.get(type(node), f"the expression {source_text(node)}")
+
+
+def _operand_check(state: ReverseState, check, operand: str, detail: ast.AST,
+                   value: gast.BinOp) -> ast.AST:
+    """``check(operand, detail, file, line, function)``, a run-time check of an operand of
+    ``+`` or ``*`` (its value before the statement), located at the user's line."""
+    return gast.Expr(value=state.call_helper(check.__name__, check, [
+        name(state.read_alias.get(operand, operand)), detail,
+        const(state.source.filename), const(getattr(value, "lineno", None)),
+        const(state.source.name)]))
 
 
 def numeric_operand(value, label: str, filename, lineno, function) -> None:
